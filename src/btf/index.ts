@@ -1,0 +1,24 @@
+// Public surface of the BTF module: parse, inspect, modify and marshal .BTF and .BTF.ext.
+
+export { Btf, parseBtf } from './btf.js';
+export { BtfBuilder, type BtfBuilderOptions } from './builder.js';
+export { encodeBtf, type EncodeBtfOptions } from './encode.js';
+export { BtfEncodeError, BtfError, BtfNotFoundError, BtfUnsizedTypeError, type BtfSection } from './errors.js';
+export {
+  BTF_EXT_HEADER_CORE_SIZE,
+  BTF_EXT_HEADER_MIN_SIZE,
+  BtfExt,
+  CORE_RELO_KINDS,
+  parseBtfExt,
+  type BtfExtHeader,
+  type BtfExtRecordSizes,
+  type CoreRelo,
+  type CoreReloKind,
+  type FuncInfo,
+  type LineInfo,
+} from './ext.js';
+export { formatType } from './format.js';
+export { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, parseBtfHeader, type BtfHeader } from './parse.js';
+export { POINTER_SIZE, resolveSize, skipQualifiers, skipTypedefs, type TypeTable } from './resolve.js';
+export { StringTable, StringTableBuilder } from './strings.js';
+export * from './types.js';
