@@ -1,0 +1,14 @@
+// Entry point of the ELF module: the generic ELF64 reader, its constants and errors.
+
+export * from './elf-constants.js';
+export { ElfError, UnsupportedElfError, type ElfErrorLocation } from './errors.js';
+export {
+  parseElf,
+  type ByteOrder,
+  type ElfFile,
+  type ElfHeader,
+  type ElfRelocation,
+  type ElfRelocationSection,
+  type ElfSection,
+  type ElfSymbol,
+} from './elf-file.js';
