@@ -2,7 +2,7 @@
 /* libbpf-dump: prints what libbpf makes of a BPF ELF object, as one JSON document.
  *
  * The reference ("oracle") for bpfkit's object loader: test/support/libbpf-oracle.ts
- * compiles this once (gcc libbpf-dump.c -lbpf) and compares bpfkit's ObjectSpec with it.
+ * compiles this once (gcc libbpf-dump.c -lbpf -lelf) and compares bpfkit's ObjectSpec with it.
  *
  * Usage:
  *   libbpf-dump OBJ             open (never load) OBJ; print programs and maps
@@ -10,6 +10,13 @@
  *                               pin root for LIBBPF_PIN_BY_NAME maps, and print the kernel's
  *                               view (bpf_prog_info / bpf_map_info). Everything is closed
  *                               before exit; the caller removes DIR.
+ *   libbpf-dump --load-legacy OBJ
+ *                               for objects libbpf >= 1.0 refuses because of legacy
+ *                               SEC("maps") struct bpf_map_def maps: a minimal loader of its own
+ *                               (libelf + bpf_map_create + bpf_prog_load) creates each map
+ *                               from its 20-byte definition, patches the ld_imm64 relocations
+ *                               with map fds and loads every program; prints the kernel's
+ *                               verdict and verifier log. No subprograms, no BTF, no pinning.
  *
  * Output (stdout, exit 0 even when libbpf fails, so the caller always gets JSON):
  *   {"ok":true,"object":{"name","kversion","license":null},"programs":[...],"maps":[...],
@@ -27,6 +34,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 
 /* --- libbpf's messages, captured so they land in the JSON instead of stderr. --- */
 
@@ -259,6 +269,226 @@ static void dump_loaded(struct bpf_object *obj)
 	putchar(']');
 }
 
+/* --- a minimal loader for legacy SEC("maps") objects --- */
+
+#define MAX_LEGACY_MAPS 64
+
+struct legacy_def {
+	__u32 type, key_size, value_size, max_entries, map_flags;
+};
+
+static enum bpf_prog_type legacy_prog_type(const char *sec)
+{
+	if (strcmp(sec, "xdp") == 0 || strncmp(sec, "xdp/", 4) == 0)
+		return BPF_PROG_TYPE_XDP;
+	if (strcmp(sec, "socket") == 0 || strncmp(sec, "socket", 6) == 0)
+		return BPF_PROG_TYPE_SOCKET_FILTER;
+	if (strcmp(sec, "tc") == 0 || strncmp(sec, "classifier", 10) == 0)
+		return BPF_PROG_TYPE_SCHED_CLS;
+	return BPF_PROG_TYPE_UNSPEC;
+}
+
+static int legacy_fail(const char *what, int *f)
+{
+	kv_bool("ok", 0, f);
+	kv_str("error", what, f);
+	puts("}");
+	return 0;
+}
+
+static int load_legacy(const char *path)
+{
+	static char vlog[1 << 20];
+	struct { char name[64]; __u64 off; int fd; } maps[MAX_LEGACY_MAPS];
+	size_t nmaps = 0, shstrndx, i;
+	Elf_Scn *scn = NULL, *symscn = NULL;
+	Elf_Data *maps_data = NULL, *symdata = NULL;
+	size_t maps_idx = 0, nsyms = 0;
+	char license[128] = "";
+	int fd, f = 1, first = 1, all_ok = 1;
+	GElf_Shdr sh, symsh = { 0 };
+	Elf *elf;
+
+	putchar('{');
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return legacy_fail("libelf version mismatch", &f);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return legacy_fail(strerror(errno), &f);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return legacy_fail("not an ELF file", &f);
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		gelf_getshdr(scn, &sh);
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (sh.sh_type == SHT_SYMTAB) {
+			symscn = scn;
+			symsh = sh;
+			symdata = elf_getdata(scn, NULL);
+			nsyms = sh.sh_size / sh.sh_entsize;
+		} else if (strcmp(name, "maps") == 0) {
+			maps_idx = elf_ndxscn(scn);
+			maps_data = elf_getdata(scn, NULL);
+		} else if (strcmp(name, "license") == 0) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+
+			if (d && d->d_size < sizeof(license))
+				memcpy(license, d->d_buf, d->d_size);
+		}
+	}
+	if (!symscn || !symdata)
+		return legacy_fail("no symbol table", &f);
+
+	kv_str("license", license, &f);
+	key("maps", &f);
+	putchar('[');
+	for (i = 0; maps_data && i < nsyms && nmaps < MAX_LEGACY_MAPS; i++) {
+		LIBBPF_OPTS(bpf_map_create_opts, mopts);
+		struct legacy_def def;
+		GElf_Sym sym;
+		int g = 1;
+
+		gelf_getsym(symdata, (int)i, &sym);
+		if (sym.st_shndx != maps_idx || GELF_ST_TYPE(sym.st_info) == STT_SECTION)
+			continue;
+		if (sym.st_value + sizeof(def) > maps_data->d_size)
+			continue;
+		memcpy(&def, (char *)maps_data->d_buf + sym.st_value, sizeof(def));
+		snprintf(maps[nmaps].name, sizeof(maps[nmaps].name), "%s",
+			 elf_strptr(elf, symsh.sh_link, sym.st_name));
+		maps[nmaps].off = sym.st_value;
+		mopts.map_flags = def.map_flags;
+		maps[nmaps].fd = bpf_map_create(def.type, maps[nmaps].name, def.key_size,
+						def.value_size, def.max_entries, &mopts);
+		if (nmaps)
+			putchar(',');
+		putchar('{');
+		kv_str("name", maps[nmaps].name, &g);
+		kv_u64("type", def.type, &g);
+		kv_u64("keySize", def.key_size, &g);
+		kv_u64("valueSize", def.value_size, &g);
+		kv_u64("maxEntries", def.max_entries, &g);
+		kv_u64("mapFlags", def.map_flags, &g);
+		if (maps[nmaps].fd < 0) {
+			kv_u64("errno", errno, &g);
+			all_ok = 0;
+		}
+		putchar('}');
+		nmaps++;
+	}
+	putchar(']');
+
+	key("programs", &f);
+	putchar('[');
+	scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		LIBBPF_OPTS(bpf_prog_load_opts, popts);
+		size_t idx = elf_ndxscn(scn), cnt;
+		enum bpf_prog_type type;
+		struct bpf_insn *insns;
+		const char *name, *err = NULL;
+		Elf_Scn *rs = NULL;
+		Elf_Data *d;
+		int g = 1, pfd;
+
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) || sh.sh_size == 0)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		type = legacy_prog_type(name);
+		d = elf_getdata(scn, NULL);
+		cnt = sh.sh_size / sizeof(struct bpf_insn);
+		insns = malloc(sh.sh_size);
+		memcpy(insns, d->d_buf, sh.sh_size);
+
+		/* Patch map references from the matching SHT_REL section. */
+		while ((rs = elf_nextscn(elf, rs))) {
+			GElf_Shdr rsh;
+			Elf_Data *rd;
+			size_t r;
+
+			gelf_getshdr(rs, &rsh);
+			if (rsh.sh_type != SHT_REL || rsh.sh_info != idx)
+				continue;
+			rd = elf_getdata(rs, NULL);
+			for (r = 0; r < rsh.sh_size / rsh.sh_entsize; r++) {
+				GElf_Rel rel;
+				GElf_Sym sym;
+				size_t insn = 0, m;
+
+				gelf_getrel(rd, (int)r, &rel);
+				gelf_getsym(symdata, (int)GELF_R_SYM(rel.r_info), &sym);
+				insn = rel.r_offset / sizeof(struct bpf_insn);
+				if (sym.st_shndx != maps_idx || insn >= cnt || insns[insn].code != (BPF_LD | BPF_IMM | BPF_DW)) {
+					err = "relocation other than a map reference (subprograms are not supported)";
+					break;
+				}
+				for (m = 0; m < nmaps && maps[m].off != sym.st_value; m++)
+					;
+				if (m == nmaps || maps[m].fd < 0) {
+					err = "relocation against an unknown or uncreated map";
+					break;
+				}
+				insns[insn].src_reg = BPF_PSEUDO_MAP_FD;
+				insns[insn].imm = maps[m].fd;
+			}
+		}
+
+		if (!first)
+			putchar(',');
+		first = 0;
+		putchar('{');
+		kv_str("section", name, &g);
+		kv_u64("insnCount", cnt, &g);
+		if (!err && type == BPF_PROG_TYPE_UNSPEC)
+			err = "unknown section name";
+		if (err) {
+			kv_str("error", err, &g);
+			all_ok = 0;
+		} else {
+			vlog[0] = '\0';
+			popts.log_buf = vlog;
+			popts.log_size = sizeof(vlog);
+			popts.log_level = 1;
+			pfd = bpf_prog_load(type, NULL, license, insns, cnt, &popts);
+			kv_bool("ok", pfd >= 0, &g);
+			if (pfd < 0) {
+				kv_u64("errno", errno, &g);
+				all_ok = 0;
+			} else {
+				struct bpf_prog_info info;
+				__u32 len = sizeof(info);
+
+				memset(&info, 0, sizeof(info));
+				if (bpf_obj_get_info_by_fd(pfd, &info, &len) == 0) {
+					kv_u64("id", info.id, &g);
+					kv_u64("type", info.type, &g);
+					kv_u64("xlatedInsnCount", info.xlated_prog_len / 8, &g);
+					kv_bool("gplCompatible", info.gpl_compatible, &g);
+				}
+				close(pfd);
+			}
+			kv_str("verifierLog", vlog, &g);
+		}
+		putchar('}');
+		free(insns);
+	}
+	putchar(']');
+	for (i = 0; i < nmaps; i++)
+		if (maps[i].fd >= 0)
+			close(maps[i].fd);
+	elf_end(elf);
+	close(fd);
+	kv_bool("ok", all_ok, &f);
+	puts("}");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -267,13 +497,15 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	int err, f = 1;
 
+	if (argc == 3 && strcmp(argv[1], "--load-legacy") == 0)
+		return load_legacy(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "--load") == 0) {
 		pin_root = argv[2];
 		path = argv[3];
 	} else if (argc == 2 && argv[1][0] != '-') {
 		path = argv[1];
 	} else {
-		fprintf(stderr, "usage: %s [--load PIN_DIR] OBJECT.o\n", argv[0]);
+		fprintf(stderr, "usage: %s [--load PIN_DIR | --load-legacy] OBJECT.o\n", argv[0]);
 		return 2;
 	}
 

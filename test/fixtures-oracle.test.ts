@@ -23,6 +23,7 @@ import {
   ensureBpffs,
   libbpfAvailable,
   libbpfDump,
+  legacyLoad,
   libbpfLoad,
 } from './support/libbpf-oracle.js';
 
@@ -236,6 +237,20 @@ describe('kernel oracle', () => {
     }
     console.log(`kernel verified: ${loaded.join(' ')}`);
     assert.deepEqual(failures, []);
+  });
+
+  it('the kernel verifier accepts legacy_maps.o through the legacy loader', { skip }, async () => {
+    const r = await legacyLoad(fixturePath('legacy_maps'));
+    assert.equal(r.error, undefined);
+    assert.deepEqual(
+      r.maps?.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.mapFlags, m.errno]),
+      [
+        ['legacy_counts', 2, 4, 8, 4, 0, undefined], // BPF_MAP_TYPE_ARRAY
+        ['legacy_hash', 1, 4, 4, 64, 1, undefined], // BPF_MAP_TYPE_HASH, BPF_F_NO_PREALLOC
+      ],
+    );
+    assert.deepEqual(r.programs?.map((p) => [p.section, p.insnCount, p.ok, p.type]), [['xdp', 22, true, 6]]);
+    assert.equal(r.ok, true);
   });
 
   it('bpftool loadall agrees with libbpf on map shapes', { skip: skip || (bpftoolAvailable().ok ? false : bpftoolAvailable().reason) }, async () => {

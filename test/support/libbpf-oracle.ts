@@ -157,13 +157,13 @@ function compileOracle(): { ok: true; binary: string } | { ok: false; reason: st
   // Compile to a private name and rename: concurrent test files may race to build it.
   const tmp = `${binary}.${process.pid}.tmp`;
   try {
-    execFileSync('gcc', ['-O1', '-Wall', '-o', tmp, dumpSource, '-lbpf'], { stdio: 'pipe' });
+    execFileSync('gcc', ['-O1', '-Wall', '-o', tmp, dumpSource, '-lbpf', '-lelf'], { stdio: 'pipe' });
     renameSync(tmp, binary);
   } catch (err) {
     rmSync(tmp, { force: true });
     const e = err as Error & { stderr?: Buffer };
     const detail = e.stderr?.toString().trim() || e.message;
-    return { ok: false, reason: `cannot build scripts/libbpf-dump.c with gcc -lbpf: ${detail}` };
+    return { ok: false, reason: `cannot build scripts/libbpf-dump.c with gcc -lbpf -lelf: ${detail}` };
   }
   return { ok: true, binary };
 }
@@ -240,6 +240,56 @@ export async function libbpfLoad(objPath: string): Promise<LibbpfLoadDump> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One map created by the legacy loader from its `struct bpf_map_def`. */
+export interface LegacyMap {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags: number;
+  /** Set when BPF_MAP_CREATE failed. */
+  errno?: number;
+}
+
+/** One program section as loaded by the legacy loader. */
+export interface LegacyProgram {
+  section: string;
+  insnCount: number;
+  ok?: boolean;
+  id?: number;
+  type?: number;
+  xlatedInsnCount?: number;
+  gplCompatible?: boolean;
+  errno?: number;
+  /** Why the loader did not even try (unknown section, unsupported relocation). */
+  error?: string;
+  /** The kernel verifier's log at level 1. */
+  verifierLog?: string;
+}
+
+/** Result of {@link legacyLoad}. */
+export interface LegacyLoadResult {
+  ok: boolean;
+  license?: string;
+  maps?: LegacyMap[];
+  programs?: LegacyProgram[];
+  error?: string;
+}
+
+/**
+ * Loads an object with legacy `SEC("maps") struct bpf_map_def` maps — which libbpf >= 1.0
+ * refuses — through the oracle's own minimal loader (maps from their definitions, ld_imm64
+ * map relocations patched, one program per executable section, no subprograms), and returns
+ * the kernel's verdict per program. Everything is closed before the helper exits.
+ */
+export async function legacyLoad(objPath: string): Promise<LegacyLoadResult> {
+  const { stdout } = await execFileAsync(oracleBinary(), ['--load-legacy', objPath], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as LegacyLoadResult;
 }
 
 // --- bpftool ---------------------------------------------------------------------------------
