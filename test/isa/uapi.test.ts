@@ -132,10 +132,22 @@ int main(void) {
       const [i, p, m, a, l] = line.split(' ') as [string, string, string, string, string];
       const v = Number(i);
       // libbpf may be older than the kernel (Debian's is 1.1): compare what it knows.
-      if (p !== '-') (known.prog++, assert.equal(programTypeName(v), p, `prog type ${v}`));
-      if (m !== '-') (known.map++, assert.equal(mapTypeName(v), m, `map type ${v}`));
-      if (a !== '-') (known.attach++, assert.equal(attachTypeName(v), a, `attach type ${v}`));
-      if (l !== '-') (known.link++, assert.equal(linkTypeName(v), l, `link type ${v}`));
+      if (p !== '-') {
+        known.prog++;
+        assert.equal(programTypeName(v), p, `prog type ${v}`);
+      }
+      if (m !== '-') {
+        known.map++;
+        assert.equal(mapTypeName(v), m, `map type ${v}`);
+      }
+      if (a !== '-') {
+        known.attach++;
+        assert.equal(attachTypeName(v), a, `attach type ${v}`);
+      }
+      if (l !== '-') {
+        known.link++;
+        assert.equal(linkTypeName(v), l, `link type ${v}`);
+      }
     }
     assert.ok(known.prog >= 30 && known.map >= 30 && known.attach >= 40 && known.link >= 10, JSON.stringify(known));
     t.diagnostic(`libbpf knows ${known.prog}/${PROGRAM_TYPE_NAMES.length} prog, ${known.map}/${MAP_TYPE_NAMES.length} map, ` +
