@@ -36,10 +36,11 @@ FIXTURES=(
   "socket_filter|bpf|"
   "atomics_alu|bpf|-mcpu=v3"
   "core_kfunc|bpf|"
+  "raw_insns|bpf|-mcpu=v3"
 )
 # Fixtures built with cpu v3 get extra goldens disassembled with --mattr=+alu32: without it
 # llvm-objdump-16 prints <unknown> for 32-bit atomics (w registers).
-ALU32_GOLDEN=(atomics_alu)
+ALU32_GOLDEN=(atomics_alu raw_insns)
 
 mode=build
 out=""

@@ -51,6 +51,7 @@ describe('fixture objects', () => {
       'socket_filter',
       'subprogs_globals',
       'tail_calls',
+      'raw_insns',
       'tc_flow_filter',
       'xdp_stats',
       'xdp_stats.bpfeb',
@@ -125,11 +126,18 @@ describe('fixture objects', () => {
     ['core_kfunc', /R_BPF_64_64\s+LINUX_KERNEL_VERSION/, '__kconfig extern'],
     ['tail_calls', /call 0xc$/m, 'bpf_tail_call'],
     ['ringbuf', /call 0x83$/m, 'bpf_ringbuf_reserve'],
+    ['raw_insns', /\t7a 0a f0 ff fd ff ff ff\t/, 'st dw'],
+    ['raw_insns', /\t72 0a ff ff 88 00 00 00\t/, 'st b'],
+    ['raw_insns', /\t3f 32 01 00 00 00 00 00\t/, 'sdiv64'],
+    ['raw_insns', /\tbf 24 08 00 00 00 00 00\t/, 'movsx8'],
+    ['raw_insns', /\t91 a5 ff ff 00 00 00 00\t/, 'ldsx8'],
+    ['raw_insns', /\td7 04 00 00 40 00 00 00\t/, 'bswap64'],
+    ['raw_insns', /\t06 00 00 00 01 00 00 00\t/, 'gotol'],
   ];
   it('golden disassemblies contain the instructions each fixture exists for', () => {
     const missing: string[] = [];
     for (const [name, re, what] of coverage) {
-      const kind = name === 'atomics_alu' ? 'objdump-dr-alu32' : 'objdump-dr';
+      const kind = name === 'atomics_alu' ? 'objdump-dr-alu32' : name === 'raw_insns' ? 'objdump-d' : 'objdump-dr';
       if (!re.test(readFileSync(goldenPath(name, kind), 'utf8'))) missing.push(`${name}: ${what}`);
     }
     assert.deepEqual(missing, []);
