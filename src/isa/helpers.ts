@@ -1,6 +1,6 @@
 // Helper functions: ids and names from the kernel enum, prototypes in the verifier's vocabulary.
 import { BpfkitError } from '../errors.js';
-import { BpfArgType, BpfFuncId, BpfProgType, BpfReturnType, BpfTypeFlag } from './uapi.generated.js';
+import { BpfArgType, BpfFuncId, BpfReturnType, BpfTypeFlag } from './uapi.generated.js';
 import { CHANGES_PKT_DATA, RAW_HELPER_PROTOS, type RawHelperProto } from './helper-protos.js';
 import { programTypeByName, programTypeName, type ProgramTypeName } from './program-types.js';
 
@@ -186,7 +186,7 @@ function resolveProgType(progType: ProgramTypeName | number | string): ProgramTy
  * `progType` (a name such as `'xdp'` or a BpfProgType value), or undefined when the call is
  * not allowed (or not modelled).
  */
-export function helperProto(helper: Helper | number | string, progType: ProgramTypeName | BpfProgType | string): HelperProto | undefined {
+export function helperProto(helper: Helper | number | string, progType: ProgramTypeName | number | string): HelperProto | undefined {
   const h = resolveHelper(helper);
   const t = resolveProgType(progType);
   if (h === undefined || t === undefined) return undefined;
@@ -194,12 +194,12 @@ export function helperProto(helper: Helper | number | string, progType: ProgramT
 }
 
 /** Whether a program of `progType` may call `helper` (see {@link helperProto}). */
-export function helperAllowed(helper: Helper | number | string, progType: ProgramTypeName | BpfProgType | string): boolean {
+export function helperAllowed(helper: Helper | number | string, progType: ProgramTypeName | number | string): boolean {
   return helperProto(helper, progType) !== undefined;
 }
 
 /** The helpers a program of `progType` may call, by id. */
-export function helpersFor(progType: ProgramTypeName | BpfProgType | string): Helper[] {
+export function helpersFor(progType: ProgramTypeName | number | string): Helper[] {
   return HELPERS.filter((h) => helperAllowed(h, progType));
 }
 
