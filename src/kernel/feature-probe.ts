@@ -1,0 +1,105 @@
+// Feature probes: ask the kernel once whether it has a feature, cache the answer per Sys.
+import { NotSupportedError } from '../errors.js';
+import { MapType, ProgType } from './bpf/constants.js';
+import { createMap } from './bpf/map-create.js';
+import { lookupBatch } from './bpf/map-batch.js';
+import { loadProgram } from './bpf/prog-load.js';
+import { Errno } from './errno.js';
+import { isErrno } from './kernel-error.js';
+import type { Sys } from './sys.js';
+import { VerifierError } from './verifier-error.js';
+
+/** A kernel feature and how to detect it. */
+export interface Feature {
+  /** What users read in the error: `'BPF_MAP_TYPE_RINGBUF'`, `'batch map operations'`. */
+  readonly name: string;
+  /** First kernel with it, e.g. `'5.8'`. */
+  readonly minKernel: string;
+  /**
+   * Returns true if present, false if absent. Throws for an answer that is neither (EPERM):
+   * such errors are not cached, so a later call asks again.
+   */
+  probe(sys: Sys): boolean;
+}
+
+const cache = new WeakMap<Sys, Map<Feature, boolean>>();
+
+/** Whether the kernel behind `sys` has `feature` (probed once per Sys, then cached). */
+export function haveFeature(sys: Sys, feature: Feature): boolean {
+  let known = cache.get(sys);
+  if (!known) cache.set(sys, (known = new Map()));
+  let have = known.get(feature);
+  if (have === undefined) {
+    have = feature.probe(sys);
+    known.set(feature, have);
+  }
+  return have;
+}
+
+/** Throws `NotSupportedError { feature, minKernel }` unless the kernel has `feature`. */
+export function requireFeature(sys: Sys, feature: Feature): void {
+  if (!haveFeature(sys, feature)) throw new NotSupportedError(feature.name, feature.minKernel);
+}
+
+/** True for the errnos a kernel answers with when it does not know a type, command or flag. */
+export function isUnsupportedErrno(err: unknown): boolean {
+  return isErrno(err, Errno.EINVAL) || isErrno(err, Errno.ENOTSUPP) || isErrno(err, Errno.EOPNOTSUPP) || isErrno(err, Errno.E2BIG);
+}
+
+/** A feature probed by creating a small map of `type`. */
+export function mapTypeFeature(name: string, minKernel: string, type: number, keySize = 4, valueSize = 4, maxEntries = 1, flags = 0): Feature {
+  return {
+    name,
+    minKernel,
+    probe(sys) {
+      try {
+        createMap(sys, { type, keySize, valueSize, maxEntries, flags }).close();
+        return true;
+      } catch (err) {
+        if (isUnsupportedErrno(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+/** A feature probed by loading `r0 = 0; exit` as a program of `type`. */
+export function progTypeFeature(name: string, minKernel: string, type: number): Feature {
+  const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  return {
+    name,
+    minKernel,
+    probe(sys) {
+      try {
+        loadProgram(sys, { type, insns, license: 'GPL' }).close();
+        return true;
+      } catch (err) {
+        if (isUnsupportedErrno(err) || err instanceof VerifierError) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+/** Known features. Each names the kernel that introduced it. */
+export const Features = {
+  /** `BPF_PROG_TYPE_XDP`. */
+  xdpProgram: progTypeFeature('BPF_PROG_TYPE_XDP', '4.8', ProgType.XDP),
+  /** `BPF_MAP_TYPE_RINGBUF`. */
+  ringbufMap: mapTypeFeature('BPF_MAP_TYPE_RINGBUF', '5.8', MapType.RINGBUF, 0, 0, 4096),
+  /** `BPF_MAP_LOOKUP_BATCH` and friends on hash maps. */
+  batchOps: {
+    name: 'batch map operations',
+    minKernel: '5.6',
+    probe(sys: Sys): boolean {
+      try {
+        using map = createMap(sys, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+        lookupBatch(map, 1);
+        return true;
+      } catch (err) {
+        if (isUnsupportedErrno(err)) return false;
+        throw err;
+      }
+    },
+  },
+} satisfies Record<string, Feature>;

@@ -1,0 +1,25 @@
+// The kernel backend's syscall layer: Sys, fds, errors, bpf(2) commands. Re-exported by src/index.ts.
+export type { EpollEvent, Mapping, PointerDirection, PointerField, RawFd, Sys } from './sys.js';
+export { createKernelSys, FfiUnavailableError } from './koffi-sys.js';
+export { Errno, errnoMessage, errnoName, errnoNumber } from './errno.js';
+export { BPF_PERMISSION_HINT, isErrno, KernelError, kernelError, KernelPermissionError, type KernelErrorOptions } from './kernel-error.js';
+export { VerifierError, type VerifierErrorOptions } from './verifier-error.js';
+export { adoptFd, Fd, FdClosedError, openFds, setFdTracing, type FdKind, type OpenFdRecord } from './fd.js';
+export type { FieldLayout, FieldName, StructLayout } from './layout.js';
+export { cString, StructFieldError, StructReader, StructWriter } from './struct-codec.js';
+export { Features, haveFeature, isUnsupportedErrno, mapTypeFeature, progTypeFeature, requireFeature, type Feature } from './feature-probe.js';
+export { AttachType, BpfCmd, bpfCmdName, MapFlags, MapType, ObjFlags, PERCPU_MAP_TYPES, ProgType, UpdateFlags } from './bpf/constants.js';
+export { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from './bpf/input-errors.js';
+export { joinPerCpu, MapFd, parseCpuList, perCpuStride, possibleCpus, splitPerCpu, type MapAttributes } from './bpf/map-fd.js';
+export { createMap, type MapCreateOptions } from './bpf/map-create.js';
+export { deleteElem, freezeMap, keys, lookupAndDeleteElem, lookupElem, nextKey, updateElem } from './bpf/map-elem.js';
+export { deleteBatch, lookupAndDeleteBatch, lookupBatch, updateBatch, type BatchCursor, type BatchResult } from './bpf/map-batch.js';
+export { loadProgram, ProgFd, type BtfExtRecords, type ProgramLoadOptions } from './bpf/prog-load.js';
+export { BtfFd, loadBtf } from './bpf/btf-load.js';
+export { decodeLog, loadWithLog, type LogAttempt, type LogOptions, type LogResult } from './bpf/verifier-log.js';
+export { testRun, type TestRunOptions, type TestRunResult } from './bpf/prog-test-run.js';
+export { getPinnedObject, openPinnedMap, pinObject, type PinnableKind } from './bpf/obj-pin.js';
+export { fdById, ids, mapFdById, nextId } from './bpf/obj-id.js';
+export { btfInfo, linkInfo, mapInfo, programInfo, toMapFd, type BtfInfo, type LinkInfo, type MapInfo, type ProgramInfo } from './bpf/obj-info.js';
+export { createLink, detachLink, updateLink, type LinkCreateOptions, type LinkUpdateOptions } from './bpf/link.js';
+export { checkObjectName, OBJ_NAME_LEN } from './bpf/object-name.js';

@@ -1,0 +1,284 @@
+// The real Sys: system calls through libc with koffi, loaded lazily so bpfkit imports without it.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { BpfkitError, NotSupportedError } from '../errors.js';
+import { bpfCmdName } from './bpf/constants.js';
+import { kernelError } from './kernel-error.js';
+import type { EpollEvent, Mapping, PointerField, Sys } from './sys.js';
+
+type Koffi = typeof import('koffi');
+type NativeFn = (...args: unknown[]) => unknown;
+
+/** koffi could not be loaded: the kernel backend needs the optional dependency. */
+export class FfiUnavailableError extends NotSupportedError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('kernel backend (FFI via koffi)', undefined, detail, options);
+  }
+}
+
+// System call numbers of bpf(2) per architecture (arch/x86/entry/syscalls/syscall_64.tbl,
+// include/uapi/asm-generic/unistd.h for arm64).
+const SYS_BPF: Partial<Record<NodeJS.Architecture, number>> = { x64: 321, arm64: 280 };
+// struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes).
+const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Native scratch memory reused across calls (calls are synchronous, so one arena suffices).
+ * Buffers with pointer fields are copied here, addresses patched in, and copied back after.
+ */
+class Scratch {
+  #ptr: unknown = null;
+  #base = 0n;
+  #bytes = new Uint8Array(0);
+
+  constructor(private readonly koffi: Koffi) {}
+
+  /** Returns a native area of at least `size` bytes, growing (and moving) it if needed. */
+  reserve(size: number): { base: bigint; bytes: Uint8Array } {
+    if (size > this.#bytes.length) {
+      if (this.#ptr !== null) this.koffi.free(this.#ptr);
+      let cap = Math.max(4096, this.#bytes.length);
+      while (cap < size) cap *= 2;
+      this.#ptr = this.koffi.alloc('uint8_t', cap);
+      this.#base = this.koffi.address(this.#ptr);
+      this.#bytes = new Uint8Array(this.koffi.view(this.#ptr, cap));
+    }
+    return { base: this.#base, bytes: this.#bytes };
+  }
+}
+
+interface Placed {
+  buf: Uint8Array;
+  at: number;
+  copyBack: boolean;
+  slots: number[];
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+function sizeNeeded(buf: Uint8Array, pointers: readonly PointerField[] | undefined): number {
+  let total = align8(buf.length);
+  for (const p of pointers ?? []) total += sizeNeeded(p.target, p.pointers);
+  return total;
+}
+
+/**
+ * Copies `root` and everything its pointer fields reach into scratch memory, patching in the
+ * native addresses. Returns the root's address and a function copying results back.
+ */
+function marshal(scratch: Scratch, root: Uint8Array, pointers: readonly PointerField[] | undefined): { address: bigint; finish: () => void } {
+  const { base, bytes } = scratch.reserve(Math.max(8, sizeNeeded(root, pointers)));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const placed: Placed[] = [];
+  let cursor = 0;
+  const place = (buf: Uint8Array, ptrs: readonly PointerField[] | undefined, copyBack: boolean): number => {
+    const at = cursor;
+    cursor += align8(buf.length);
+    bytes.set(buf, at);
+    const slots: number[] = [];
+    for (const p of ptrs ?? []) {
+      if (p.offset < 0 || p.offset + 8 > buf.length) {
+        throw new BpfkitError('ERR_POINTER_FIELD', `pointer field at offset ${p.offset} lies outside its ${buf.length}-byte buffer`);
+      }
+      const direction = p.direction ?? 'in';
+      const targetAt = place(p.target, p.pointers, direction !== 'in');
+      view.setBigUint64(at + p.offset, p.target.length === 0 ? 0n : base + BigInt(targetAt), true);
+      slots.push(p.offset);
+    }
+    placed.push({ buf, at, copyBack, slots });
+    return at;
+  };
+  place(root, pointers, true);
+  return {
+    address: base,
+    finish: () => {
+      for (const { buf, at, copyBack, slots } of placed) {
+        if (!copyBack) continue;
+        // Keep the caller's pointer slots as they were: no native address leaks into JS data.
+        const saved = slots.map((s) => buf.slice(s, s + 8));
+        buf.set(bytes.subarray(at, at + buf.length));
+        slots.forEach((s, i) => buf.set(saved[i] as Uint8Array, s));
+      }
+    },
+  };
+}
+
+class KoffiMapping implements Mapping {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly length: number,
+    readonly ptr: unknown,
+  ) {}
+}
+
+/** The Sys over libc through koffi. Construct with {@link createKernelSys}. */
+class KoffiSys implements Sys {
+  readonly #koffi: Koffi;
+  readonly #scratch: Scratch;
+  readonly #sysBpf: number;
+  readonly #fn: Record<string, NativeFn>;
+
+  constructor(koffi: Koffi, sysBpf: number) {
+    this.#koffi = koffi;
+    this.#scratch = new Scratch(koffi);
+    this.#sysBpf = sysBpf;
+    const libc = koffi.load('libc.so.6');
+    const decl: Record<string, string> = {
+      syscall: 'long syscall(long number, ...)',
+      close: 'int close(int fd)',
+      socket: 'int socket(int domain, int type, int protocol)',
+      bind: 'int bind(int fd, void *addr, uint32_t len)',
+      getsockname: 'int getsockname(int fd, void *addr, _Inout_ uint32_t *len)',
+      setsockopt: 'int setsockopt(int fd, int level, int name, void *value, uint32_t len)',
+      send: 'intptr_t send(int fd, void *buf, size_t len, int flags)',
+      recv: 'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+      ioctl: 'int ioctl(int fd, unsigned long request, ...)',
+      mmap: 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)',
+      munmap: 'int munmap(void *addr, size_t length)',
+      epoll_create1: 'int epoll_create1(int flags)',
+      epoll_ctl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
+      epoll_wait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+      if_nametoindex: 'unsigned int if_nametoindex(const char *name)',
+      getpid: 'int getpid()',
+    };
+    this.#fn = Object.fromEntries(Object.entries(decl).map(([name, proto]) => [name, libc.func(proto) as NativeFn]));
+  }
+
+  /** Calls libc function `name`, throwing a KernelError for `op` when it reports failure. */
+  #call(op: string, name: string, failed: (r: number) => boolean, ...args: unknown[]): number {
+    const fn = this.#fn[name] as NativeFn;
+    this.#koffi.errno(0);
+    const r = Number(fn(...args));
+    if (failed(r)) {
+      const errno = this.#koffi.errno();
+      throw kernelError(op, errno === 0 ? 5 /* EIO: errno lost */ : errno);
+    }
+    return r;
+  }
+
+  bpf(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number {
+    const m = marshal(this.#scratch, attr, pointers);
+    try {
+      return this.#call(`bpf(${bpfCmdName(cmd)})`, 'syscall', (r) => r < 0, this.#sysBpf, 'int', cmd, 'uint64_t', m.address, 'uint32_t', attr.length);
+    } finally {
+      m.finish();
+    }
+  }
+
+  close(fd: number): void {
+    this.#call('close', 'close', (r) => r < 0, fd);
+  }
+
+  socket(domain: number, type: number, protocol: number): number {
+    return this.#call('socket', 'socket', (r) => r < 0, domain, type, protocol);
+  }
+
+  bind(fd: number, addr: Uint8Array): void {
+    this.#call('bind', 'bind', (r) => r < 0, fd, addr, addr.length);
+  }
+
+  getsockname(fd: number, addr: Uint8Array): number {
+    const len = [addr.length];
+    this.#call('getsockname', 'getsockname', (r) => r < 0, fd, addr, len);
+    return len[0] as number;
+  }
+
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
+    this.#call('setsockopt', 'setsockopt', (r) => r < 0, fd, level, name, value, value.length);
+  }
+
+  send(fd: number, data: Uint8Array, flags: number): number {
+    return this.#call('send', 'send', (r) => r < 0, fd, data, data.length, flags);
+  }
+
+  recv(fd: number, buf: Uint8Array, flags: number): number {
+    return this.#call('recv', 'recv', (r) => r < 0, fd, buf, buf.length, flags);
+  }
+
+  ioctl(fd: number, request: number, arg: Uint8Array, pointers?: readonly PointerField[]): number {
+    const m = marshal(this.#scratch, arg, pointers);
+    try {
+      return this.#call(`ioctl(0x${request.toString(16)})`, 'ioctl', (r) => r < 0, fd, request, 'uint64_t', m.address);
+    } finally {
+      m.finish();
+    }
+  }
+
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number): Mapping {
+    const fn = this.#fn['mmap'] as NativeFn;
+    this.#koffi.errno(0);
+    const ptr = fn(null, length, prot, flags, fd, offset);
+    if (ptr === null || this.#koffi.address(ptr) === MAP_FAILED) throw kernelError('mmap', this.#koffi.errno() || 5);
+    return new KoffiMapping(new Uint8Array(this.#koffi.view(ptr, length)), length, ptr);
+  }
+
+  munmap(mapping: Mapping): void {
+    if (!(mapping instanceof KoffiMapping)) throw new BpfkitError('ERR_FOREIGN_MAPPING', 'munmap: mapping was not created by this Sys');
+    this.#call('munmap', 'munmap', (r) => r < 0, mapping.ptr, mapping.length);
+  }
+
+  epollCreate1(flags: number): number {
+    return this.#call('epoll_create1', 'epoll_create1', (r) => r < 0, flags);
+  }
+
+  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
+    const ev = new Uint8Array(EPOLL_EVENT_SIZE);
+    const dv = new DataView(ev.buffer);
+    dv.setUint32(0, events >>> 0, true);
+    dv.setBigUint64(EPOLL_EVENT_SIZE === 12 ? 4 : 8, BigInt(data >>> 0), true);
+    this.#call('epoll_ctl', 'epoll_ctl', (r) => r < 0, epfd, op, fd, ev);
+  }
+
+  epollWait(epfd: number, maxEvents: number, timeoutMs: number): EpollEvent[] {
+    const buf = new Uint8Array(EPOLL_EVENT_SIZE * maxEvents);
+    const n = this.#call('epoll_wait', 'epoll_wait', (r) => r < 0, epfd, buf, maxEvents, timeoutMs);
+    const dv = new DataView(buf.buffer);
+    const out: EpollEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = i * EPOLL_EVENT_SIZE;
+      out.push({ events: dv.getUint32(at, true), data: dv.getUint32(at + (EPOLL_EVENT_SIZE === 12 ? 4 : 8), true) });
+    }
+    return out;
+  }
+
+  ifNameToIndex(name: string): number {
+    return this.#call(`if_nametoindex(${JSON.stringify(name)})`, 'if_nametoindex', (r) => r === 0, name);
+  }
+
+  getpid(): number {
+    return Number((this.#fn['getpid'] as NativeFn)());
+  }
+
+  readFile(path: string): Uint8Array {
+    try {
+      return new Uint8Array(readFileSync(path));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      const errno = -((err as NodeJS.ErrnoException).errno ?? -5);
+      throw kernelError(`read ${path}`, errno, { cause: err, hint: code === 'ENOENT' ? 'is sysfs/procfs mounted?' : undefined });
+    }
+  }
+}
+
+let cached: KoffiSys | undefined;
+
+/**
+ * The real Sys for this process (created on first use, then shared: it holds no per-caller
+ * state). Throws {@link FfiUnavailableError} when koffi is not installed or the platform is not
+ * Linux on x86_64/arm64.
+ */
+export function createKernelSys(): Sys {
+  if (cached) return cached;
+  if (process.platform !== 'linux') throw new FfiUnavailableError(`the kernel backend needs Linux (this is ${process.platform})`);
+  const sysBpf = SYS_BPF[process.arch];
+  if (sysBpf === undefined) throw new FfiUnavailableError(`bpf(2) syscall number unknown for architecture ${process.arch}`);
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (err) {
+    throw new FfiUnavailableError('the optional dependency koffi is not installed; run `npm install koffi`', { cause: err });
+  }
+  cached = new KoffiSys(koffi, sysBpf);
+  return cached;
+}

@@ -1,0 +1,83 @@
+// The one door to the OS: every system call the kernel backend makes goes through a Sys, passed in.
+//
+// Buffers cross this interface as Uint8Arrays. A struct that holds pointers to other buffers
+// (bpf_attr.key, bpf_attr.log_buf, msghdr.msg_iov...) is passed as its bytes plus a list of
+// PointerFields: "at this offset goes the address of that buffer". The real implementation
+// places everything in native memory and writes the addresses at call time; a fake can read the
+// target buffers directly and never sees an address.
+
+/** A raw file descriptor number, branded so a plain number is not taken for one by accident. */
+export type RawFd = number & { readonly __brand: 'RawFd' };
+
+/** Direction of a pointed-to buffer: copied to the kernel, back from it, or both. */
+export type PointerDirection = 'in' | 'out' | 'inout';
+
+/** "At `offset` in the parent buffer goes a u64 pointer to `target`." */
+export interface PointerField {
+  /** Byte offset of the u64 pointer slot in the parent buffer. */
+  readonly offset: number;
+  /** The buffer pointed to; an empty buffer becomes a NULL pointer. */
+  readonly target: Uint8Array;
+  /** Whether the kernel reads it, writes it, or both. Default `'in'`. */
+  readonly direction?: PointerDirection;
+  /** Pointer fields inside `target` itself (bpf_attr.info -> bpf_prog_info.map_ids). */
+  readonly pointers?: readonly PointerField[];
+}
+
+/** A shared memory mapping (mmap of a map or ring buffer fd). Dispose with {@link Sys.munmap}. */
+export interface Mapping {
+  /** The mapped bytes, a view on the native memory (no copy). Invalid after munmap. */
+  readonly bytes: Uint8Array;
+  /** Length in bytes, as requested. */
+  readonly length: number;
+}
+
+/** One ready event from epoll_wait. */
+export interface EpollEvent {
+  /** `EPOLLIN`, `EPOLLOUT`... bits. */
+  readonly events: number;
+  /** The u64 registered with epoll_ctl (here the low 32 bits as a number). */
+  readonly data: number;
+}
+
+/**
+ * Every system call the kernel backend makes. Failures throw a {@link KernelError} (never a
+ * bare errno); successes return the kernel's result. Implementations: the koffi one from
+ * `createKernelSys()`, fakes in tests.
+ */
+export interface Sys {
+  /** bpf(2): `cmd` with `attr` (its size is the attr's length). Returns the result (often an fd). */
+  bpf(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number;
+  /** close(2). */
+  close(fd: number): void;
+  /** socket(2); returns the fd. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** bind(2) with a raw sockaddr. */
+  bind(fd: number, addr: Uint8Array): void;
+  /** getsockname(2) into `addr`; returns the address length the kernel wrote. */
+  getsockname(fd: number, addr: Uint8Array): number;
+  /** setsockopt(2) with a raw option value. */
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): void;
+  /** send(2); returns the number of bytes sent. */
+  send(fd: number, data: Uint8Array, flags: number): number;
+  /** recv(2) into `buf`; returns the number of bytes received (for MSG_TRUNC, the real length). */
+  recv(fd: number, buf: Uint8Array, flags: number): number;
+  /** ioctl(2) with a pointer argument; returns the result. */
+  ioctl(fd: number, request: number, arg: Uint8Array, pointers?: readonly PointerField[]): number;
+  /** mmap(2) of `length` bytes of `fd` at `offset`. */
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number): Mapping;
+  /** munmap(2). */
+  munmap(mapping: Mapping): void;
+  /** epoll_create1(2); returns the epoll fd. */
+  epollCreate1(flags: number): number;
+  /** epoll_ctl(2): `op` (EPOLL_CTL_ADD...) `fd` for `events`, tagged with `data`. */
+  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void;
+  /** epoll_wait(2): up to `maxEvents` ready events, waiting at most `timeoutMs` (-1: forever). */
+  epollWait(epfd: number, maxEvents: number, timeoutMs: number): EpollEvent[];
+  /** if_nametoindex(3); throws ENODEV when there is no such interface. */
+  ifNameToIndex(name: string): number;
+  /** getpid(2). */
+  getpid(): number;
+  /** Reads a whole file (sysfs, procfs): `/sys/devices/system/cpu/possible`. */
+  readFile(path: string): Uint8Array;
+}
