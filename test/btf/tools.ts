@@ -85,7 +85,12 @@ export function toBpftool(t: BtfType): BpftoolType {
         encoding: t.signed ? 'SIGNED' : 'UNSIGNED',
         size: t.size,
         vlen: t.values.length,
-        values: t.values.map((v) => ({ name: anon(v.name), val: String(v.value) })),
+        // bpftool (libbpf 1.1) prints an unsigned 32-bit enumerator through a sign-extending
+        // cast: 0xefffffff comes out as 18446744073441116159. Mirror that quirk, not our value.
+        values: t.values.map((v) => ({
+          name: anon(v.name),
+          val: String(t.kind === 'enum' && !t.signed ? BigInt.asUintN(64, BigInt.asIntN(32, BigInt(v.value))) : v.value),
+        })),
       };
     case 'fwd':
       return { ...head, fwd_kind: t.fwdKind };
