@@ -193,6 +193,7 @@ export interface ElfFile {
 }
 
 const EMPTY = new Uint8Array(0);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8 = new TextDecoder('utf-8');
 
 /** Formats a file offset the way error messages print it. */
@@ -246,7 +247,7 @@ class Reader {
 
 /** A 64-bit file quantity as a number, or an ElfError when it cannot be one exactly. */
 function safeNumber(value: bigint, what: string, fail: (message: string) => ElfError): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`${what} ${hex(value)} is too large`);
+  if (value > MAX_SAFE) throw fail(`${what} ${hex(value)} is too large`);
   return Number(value);
 }
 
@@ -411,7 +412,7 @@ class ElfFileImpl implements ElfFile {
     let shnum = raw.shnum;
     if (shnum === SHN_UNDEF) {
       // More than SHN_LORESERVE sections: the count lives in section 0's sh_size.
-      if (first.size > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`section count ${hex(first.size)} (section 0 sh_size) is too large`, shoff + 32);
+      if (first.size > MAX_SAFE) throw fail(`section count ${hex(first.size)} (section 0 sh_size) is too large`, shoff + 32);
       shnum = Number(first.size);
     }
     const available = Math.floor((length - shoff) / ELF64_SHDR_SIZE);
@@ -483,7 +484,7 @@ class ElfFileImpl implements ElfFile {
     const bytes = this.bytes;
     const hasBytes = h.type !== SHT_NOBITS && h.type !== SHT_NULL;
     // Section 0 may hold an escaped count in sh_size; clamp what cannot be a number.
-    const num = (v: bigint): number => (v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
+    const num = (v: bigint): number => (v > MAX_SAFE ? Number.MAX_SAFE_INTEGER : Number(v));
     const offset = num(h.offset);
     const size = num(h.size);
     return {
