@@ -128,8 +128,9 @@ export class BtfExt {
  * tail bytes. Throws `BtfError` with section `.BTF.ext` on malformed input.
  */
 export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
+  let context = ''; // `section "xdp" record 3: ` while records are read
   const fail = (offset: number, detail: string): never => {
-    throw new BtfError('.BTF.ext', offset, detail);
+    throw new BtfError('.BTF.ext', offset, `${context}${detail}`);
   };
   if (bytes.length < 8) fail(0, `truncated header: ${bytes.length} bytes, need at least 8`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -189,13 +190,10 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
       let list = out.get(secName);
       if (!list) out.set(secName, (list = []));
       for (let i = 0; i < num; i++, at += recSize) {
-        try {
-          list.push(read(at, i));
-        } catch (e) {
-          if (e instanceof BtfError) throw e.withContext(`section "${secName}" record ${i}`);
-          throw e;
-        }
+        context = `section "${secName}" record ${i}: `;
+        list.push(read(at, i));
       }
+      context = '';
     }
     return { out, recSize };
   };
