@@ -2,7 +2,7 @@
 
 import { BtfError } from './errors.js';
 import { StringTable } from './strings.js';
-import { BTF_KINDS, BTF_LINKAGES, VOID_TYPE, type BtfMember, type BtfType, type Enum64Value, type EnumValue, type FuncParam, type VarSecinfo } from './types.js';
+import { BTF_KINDS, BTF_LINKAGES, VOID_TYPE, type BtfKind, type BtfMember, type BtfType, type Enum64Value, type EnumValue, type FuncParam, type VarSecinfo } from './types.js';
 
 /** The BTF magic number, read in the section's byte order. */
 export const BTF_MAGIC = 0xeb9f;
@@ -79,6 +79,17 @@ export function parseBtfHeader(bytes: Uint8Array): BtfHeader {
   return header;
 }
 
+/**
+ * Bytes each kind's record carries after `struct btf_type`, by kind number: >= 0 fixed,
+ * < 0 that many bytes per vlen entry.
+ */
+const NEEDS: readonly number[] = [0, 4, 0, 12, -12, -12, -8, 0, 0, 0, 0, 0, 0, -8, 4, -12, 0, 4, 0, -12];
+const bit = (...kinds: BtfKind[]): number => kinds.reduce((m, k) => m | (1 << BTF_KINDS.indexOf(k)), 0);
+/** Kinds whose vlen may be non-zero (FUNC's vlen is its linkage). */
+const VLEN_KINDS = bit('struct', 'union', 'enum', 'enum64', 'func', 'func_proto', 'datasec');
+/** Kinds that may set kind_flag. */
+const KFLAG_KINDS = bit('struct', 'union', 'enum', 'enum64', 'fwd', 'decl_tag', 'type_tag');
+
 /** Parses header, strings and every type record, then checks that every type reference is in range. */
 export function decodeBtf(bytes: Uint8Array): DecodedBtf {
   const header = parseBtfHeader(bytes);
@@ -117,22 +128,15 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
     const kind = BTF_KINDS[kindNum];
     if (kind === undefined || kind === 'void') return fail(rec + 4, `unknown kind ${kindNum}`);
     const name = str(nameOff, 'name', rec);
-    // Bytes following the common record, bounded by what remains: no allocation from vlen alone.
-    const extra = (n: number): void => {
-      if (end - at < n) fail(rec, `${kind} needs ${n} more bytes (vlen ${vlen}) but only ${end - at} remain in the type section`);
-    };
-    const noVlen = (): void => {
-      if (vlen !== 0) fail(rec + 4, `${kind} must have vlen 0, has ${vlen}`);
-    };
-    const noFlag = (): void => {
-      if (kflag) fail(rec + 4, `${kind} must not have kind_flag set`);
-    };
+    // Closures are hoisted out of this loop (it runs ~10^5 times on vmlinux); checks are inline.
+    const need = NEEDS[kindNum] as number;
+    const extraBytes = need >= 0 ? need : -need * vlen;
+    if (end - at < extraBytes) fail(rec, `${kind} needs ${extraBytes} more bytes (vlen ${vlen}) but only ${end - at} remain in the type section`);
+    if (vlen !== 0 && (VLEN_KINDS & (1 << kindNum)) === 0) fail(rec + 4, `${kind} must have vlen 0, has ${vlen}`);
+    if (kflag && (KFLAG_KINDS & (1 << kindNum)) === 0) fail(rec + 4, `${kind} must not have kind_flag set`);
     let t: BtfType;
     switch (kind) {
       case 'int': {
-        noVlen();
-        noFlag();
-        extra(4);
         const data = u32(at);
         at += 4;
         if ((data & 0xf800ff00) !== 0) fail(rec + BTF_TYPE_SIZE, `int data 0x${data.toString(16)} has reserved bits set`);
@@ -145,24 +149,17 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
       case 'volatile':
       case 'const':
       case 'restrict':
-        noVlen();
-        noFlag();
         t = { kind, id, name, type: sizeOrType };
         break;
       case 'type_tag':
-        noVlen();
         t = { kind, id, name, type: sizeOrType, attribute: kflag };
         break;
       case 'array':
-        noVlen();
-        noFlag();
-        extra(12);
         t = { kind, id, name, type: u32(at), indexType: u32(at + 4), nelems: u32(at + 8) };
         at += 12;
         break;
       case 'struct':
       case 'union': {
-        extra(vlen * 12);
         const members: BtfMember[] = new Array<BtfMember>(vlen);
         for (let i = 0; i < vlen; i++, at += 12) {
           const off = u32(at + 8);
@@ -177,7 +174,6 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
         break;
       }
       case 'enum': {
-        extra(vlen * 8);
         const values: EnumValue[] = new Array<EnumValue>(vlen);
         for (let i = 0; i < vlen; i++, at += 8) {
           values[i] = { name: str(u32(at), `enumerator ${i} name`, at), value: kflag ? view.getInt32(at + 4, le) : u32(at + 4) };
@@ -186,7 +182,6 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
         break;
       }
       case 'enum64': {
-        extra(vlen * 12);
         const values: Enum64Value[] = new Array<Enum64Value>(vlen);
         for (let i = 0; i < vlen; i++, at += 12) {
           const raw = (BigInt(u32(at + 8)) << 32n) | BigInt(u32(at + 4));
@@ -196,29 +191,22 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
         break;
       }
       case 'fwd':
-        noVlen();
         if (sizeOrType !== 0) fail(rec + 8, `fwd must have size/type 0, has ${sizeOrType}`);
         t = { kind, id, name, fwdKind: kflag ? 'union' : 'struct' };
         break;
       case 'func': {
-        noFlag();
         const linkage = BTF_LINKAGES[vlen];
         if (linkage === undefined) return fail(rec + 4, `unknown func linkage ${vlen}`);
         t = { kind, id, name, type: sizeOrType, linkage };
         break;
       }
       case 'func_proto': {
-        noFlag();
-        extra(vlen * 8);
         const params: FuncParam[] = new Array<FuncParam>(vlen);
         for (let i = 0; i < vlen; i++, at += 8) params[i] = { name: str(u32(at), `param ${i} name`, at), type: u32(at + 4) };
         t = { kind, id, name, returnType: sizeOrType, params };
         break;
       }
       case 'var': {
-        noVlen();
-        noFlag();
-        extra(4);
         const raw = u32(at);
         const linkage = BTF_LINKAGES[raw];
         if (linkage === undefined) return fail(at, `unknown var linkage ${raw}`);
@@ -227,21 +215,15 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
         break;
       }
       case 'datasec': {
-        noFlag();
-        extra(vlen * 12);
         const vars: VarSecinfo[] = new Array<VarSecinfo>(vlen);
         for (let i = 0; i < vlen; i++, at += 12) vars[i] = { type: u32(at), offset: u32(at + 4), size: u32(at + 8) };
         t = { kind, id, name, size: sizeOrType, vars };
         break;
       }
       case 'float':
-        noVlen();
-        noFlag();
         t = { kind, id, name, size: sizeOrType };
         break;
       case 'decl_tag':
-        noVlen();
-        extra(4);
         t = { kind, id, name, type: sizeOrType, componentIdx: view.getInt32(at, le), attribute: kflag };
         at += 4;
         break;
@@ -258,11 +240,12 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
 /** Every type id a type mentions must exist; reports the first dangling one. */
 function checkReferences(types: readonly BtfType[], offsets: Uint32Array): void {
   const n = types.length;
-  for (let id = 1; id < n; id++) {
+  let id = 1;
+  const bad = (what: string, ref: number): void => {
+    throw new BtfError('.BTF', offsets[id] as number, `${what} references type ${ref} (only ${n - 1} types)`, id);
+  };
+  for (; id < n; id++) {
     const t = types[id] as BtfType;
-    const bad = (what: string, ref: number): void => {
-      throw new BtfError('.BTF', offsets[id] as number, `${what} references type ${ref} (only ${n - 1} types)`, id);
-    };
     switch (t.kind) {
       case 'struct':
       case 'union':

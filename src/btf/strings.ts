@@ -3,10 +3,8 @@
 const utf8 = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
 
-/** Read-only view of a string section; decodes lazily and caches by offset. */
+/** Read-only view of a string section; decodes on demand (short ASCII names decode fastest uncached). */
 export class StringTable {
-  private readonly cache = new Map<number, string>();
-
   /** `bytes` is the string section alone (offset 0 = its first byte). */
   constructor(readonly bytes: Uint8Array) {}
 
@@ -17,15 +15,11 @@ export class StringTable {
 
   /** The string at `offset`, or `undefined` when `offset` is out of range or the string is not terminated. */
   lookup(offset: number): string | undefined {
-    const cached = this.cache.get(offset);
-    if (cached !== undefined) return cached;
     const b = this.bytes;
     if (!Number.isInteger(offset) || offset < 0 || offset >= b.length) return undefined;
     const end = b.indexOf(0, offset);
     if (end < 0) return undefined;
-    const s = decode(b, offset, end);
-    this.cache.set(offset, s);
-    return s;
+    return decode(b, offset, end);
   }
 }
 
