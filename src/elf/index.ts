@@ -12,3 +12,8 @@ export {
   type ElfSection,
   type ElfSymbol,
 } from './elf-file.js';
+export { loadObject, objectNameFromPath, type LoadObjectOptions } from './object-loader.js';
+export { ObjectError } from './object-error.js';
+export { internalMapName } from './global-data.js';
+export * from './object-spec.js';
+export { matchSection, sectionDefMatches, SECTION_DEFS, type SectionDef, type SectionMatch, type SectionFlags, type SuffixRule } from './section-defs.js';

@@ -170,11 +170,8 @@ export const jmp32 = {
 export type MapRef = string | number;
 const mapRef = (m: MapRef): Fields => (typeof m === 'string' ? { reference: m } : { imm: m });
 
-function ldSize(mode: 'abs' | 'ind') {
-  const mk = (s: 'w' | 'h' | 'b') =>
-    mode === 'abs' ? (imm: number) => make(opcode(`ld.abs.${s}`), { imm }) : (src: Reg, imm: number) => make(opcode(`ld.ind.${s}`), { src, imm });
-  return { w: mk('w'), h: mk('h'), b: mk('b') };
-}
+const ldAbs = (s: 'w' | 'h' | 'b') => (imm: number) => make(opcode(`ld.abs.${s}`), { imm });
+const ldInd = (s: 'w' | 'h' | 'b') => (src: Reg, imm: number) => make(opcode(`ld.ind.${s}`), { src, imm });
 
 /** The 16-byte immediate load in each pseudo form, and the legacy packet loads. */
 export const ld = {
@@ -196,9 +193,9 @@ export const ld = {
   /** `dst = &map.value[offset]` with the map given as an fd_array index. */
   map_idx_value: (dst: Reg, index: number, offset = 0) => make(opcode('ld.map_idx_value'), { dst, imm: index, imm2: offset }),
   /** Legacy packet loads `r0 = *(size *)skb[imm]` (socket filters, classic BPF heritage). */
-  abs: ldSize('abs'),
+  abs: { w: ldAbs('w'), h: ldAbs('h'), b: ldAbs('b') },
   /** Legacy packet loads `r0 = *(size *)skb[src + imm]`. */
-  ind: ldSize('ind'),
+  ind: { w: ldInd('w'), h: ldInd('h'), b: ldInd('b') },
 };
 
 function memFamily<K extends 'ldx' | 'ldxs' | 'st' | 'stx'>(kind: K, sizes: readonly ('w' | 'h' | 'b' | 'dw')[]) {
