@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadObject, objectNameFromPath, type ObjectSpec } from '../../src/elf/object-loader.js';
+import { loadObject, objectNameFromPath } from '../../src/elf/object-loader.js';
+import type { ObjectSpec } from '../../src/elf/object-spec.js';
 import { ObjectError } from '../../src/elf/object-error.js';
 import { encode, PseudoCall, PseudoLd } from '../../src/isa/index.js';
 import { libbpfAvailable, libbpfDump, LibbpfOpenError } from '../support/libbpf-oracle.js';
