@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NotSupportedError } from '../../src/errors.js';
 import { MapType } from '../../src/kernel/bpf/constants.js';
-import { haveFeature, mapTypeFeature, requireFeature } from '../../src/kernel/feature-probe.js';
+import { Features, haveFeature, mapTypeFeature, requireFeature } from '../../src/kernel/feature-probe.js';
 import { KernelPermissionError } from '../../src/kernel/kernel-error.js';
 import { FakeSys } from './fake-sys.js';
+import { kernelTest } from './harness.js';
 
 const ringbuf = mapTypeFeature('BPF_MAP_TYPE_RINGBUF', '5.8', MapType.RINGBUF, 0, 0, 4096);
 
@@ -30,4 +31,11 @@ test('EPERM is not an answer: thrown, not cached', () => {
   const sys = new FakeSys().failWith(1).returnFd();
   assert.throws(() => haveFeature(sys, ringbuf), KernelPermissionError);
   assert.equal(haveFeature(sys, ringbuf), true);
+});
+
+kernelTest('on this kernel (>= 5.8) XDP, ring buffers and batch ops are present: absence would be a failure', (sys) => {
+  assert.equal(haveFeature(sys, Features.xdpProgram), true);
+  assert.equal(haveFeature(sys, Features.ringbufMap), true);
+  assert.equal(haveFeature(sys, Features.batchOps), true);
+  assert.equal(haveFeature(sys, mapTypeFeature('map type 9999', '99.0', 9999)), false);
 });

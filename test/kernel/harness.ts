@@ -67,8 +67,9 @@ export class CountingSys implements Sys {
 /** Fails if any fd opened through `sys` is still open; closes them and lists where they were opened. */
 export function assertNoFdLeaks(sys: Sys): void {
   const open = openFds(sys);
+  const report = open.map((r) => `${r.fd} opened at ${r.openedAt ?? '(untraced)'}`).join('\n');
   for (const r of open) r.fd.close();
-  assert.equal(open.length, 0, `leaked fds:\n${open.map((r) => `${r.fd} opened at ${r.openedAt ?? '(untraced)'}`).join('\n')}`);
+  assert.equal(open.length, 0, `leaked fds:\n${report}`);
 }
 
 /**
