@@ -46,7 +46,18 @@ class Scratch {
     }
     return { base: this.#base, bytes: this.#bytes };
   }
+
+  /** Gives back an arena grown past `keep` bytes (a one-off huge verifier log), so it is not held forever. */
+  trim(keep: number): void {
+    if (this.#bytes.length <= keep || this.#ptr === null) return;
+    this.koffi.free(this.#ptr);
+    this.#ptr = null;
+    this.#base = 0n;
+    this.#bytes = new Uint8Array(0);
+  }
 }
+
+const SCRATCH_KEEP = 16 * 1024 * 1024;
 
 interface Placed {
   buf: Uint8Array;
@@ -100,6 +111,7 @@ function marshal(scratch: Scratch, root: Uint8Array, pointers: readonly PointerF
         buf.set(bytes.subarray(at, at + buf.length));
         slots.forEach((s, i) => buf.set(saved[i] as Uint8Array, s));
       }
+      scratch.trim(SCRATCH_KEEP);
     },
   };
 }
