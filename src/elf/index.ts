@@ -4,7 +4,6 @@ export * from './elf-constants.js';
 export { ElfError, UnsupportedElfError, type ElfErrorLocation } from './errors.js';
 export {
   parseElf,
-  type ByteOrder,
   type ElfFile,
   type ElfHeader,
   type ElfRelocation,

@@ -18,9 +18,8 @@ import { InvalidOperandError } from './errors.js';
 import { type Instruction, type Reg, splitImm64 } from './instruction.js';
 import { type OpcodeEntry, opcode, PseudoCall, PseudoLd } from './opcodes.js';
 import { BpfFuncId } from './uapi.generated.js';
+import type { HelperName } from './helpers.js';
 
-/** A helper function name as the kernel spells it, without the `bpf_` prefix. */
-export type HelperName = keyof typeof BpfFuncId;
 
 /** A label marker in a `program(...)` list: the next instruction gets this symbol. */
 export interface Label {

@@ -1,0 +1,66 @@
+// The `bpfkit` command: dispatches to one module per command and maps errors to exit codes.
+
+import { BpfkitError } from '../errors.js';
+import { CommandArgs, type OptionSpec } from './args.js';
+import { UsageError } from './errors.js';
+import { inspect, inspectUsage } from './inspect.js';
+import { type Io, processIo, json } from './output.js';
+
+/** One CLI command. */
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: OptionSpec;
+  readonly run: (args: CommandArgs, io: Io) => number | Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  inspect: { summary: 'list the sections, programs, maps and BTF of an object', usage: inspectUsage, options: {}, run: inspect },
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}\n      ${c.usage}`);
+  return `bpfkit — the eBPF toolkit for TypeScript\n\nUsage: bpfkit COMMAND [ARGS] [--json|-j]\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs the CLI on `argv` (without node and script), writing to `io`. Returns the exit code:
+ * 0 success, 1 the work failed (a typed bpfkit error, printed with its code), 2 bad usage.
+ */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out('bpfkit 0.1.0\n');
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err(`bpfkit: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  const wantsJson = rest.includes('-j') || rest.includes('--json') || rest.includes('-p') || rest.includes('--pretty');
+  try {
+    const args = new CommandArgs(rest, cmd.options, cmd.usage);
+    if (args.help) {
+      io.out(`Usage: ${cmd.usage}\n`);
+      return 0;
+    }
+    return await cmd.run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`bpfkit ${name}: ${e.message}\nUsage: ${e.usage ?? cmd.usage}\n`);
+      return 2;
+    }
+    if (e instanceof BpfkitError) {
+      // With -j, errors are JSON too, as bpftool does: {"error": "..."}.
+      if (wantsJson) io.out(json({ error: e.message, code: e.code }));
+      else io.err(`bpfkit ${name}: ${e.message} [${e.code}]\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

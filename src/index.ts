@@ -1,0 +1,11 @@
+// bpfkit's public API: the pure core (runs in Node and in browsers). The kernel backend and the
+// CLI live behind their own entry points so importing bpfkit never loads FFI.
+
+export { BpfkitError, NotSupportedError, type BpfkitErrorOptions } from './errors.js';
+export * from './isa/index.js';
+export * from './isa/program-types.js';
+export * from './isa/map-types.js';
+export * from './isa/attach-types.js';
+export * from './isa/helpers.js';
+export * from './btf/index.js';
+export * from './elf/index.js';
