@@ -1,7 +1,7 @@
 // Public API of the packet module: captures (pcap/pcapng), header parse/build, checksums, RSS.
 
 export { PcapError, PacketBuildError } from './errors.js';
-export { LinkType, linkTypeName, SLL_HEADER_LEN, SLL2_HEADER_LEN, type LinkTypeValue } from './link-type.js';
+export { LinkType, captureLinkTypeName, SLL_HEADER_LEN, SLL2_HEADER_LEN, type LinkTypeValue } from './link-type.js';
 export { EtherType, IpProto, TcpFlag } from './ether-type.js';
 export {
   PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO, PcapngBlock, PcapngOption, PCAPNG_BYTE_ORDER_MAGIC, detectCaptureFormat,

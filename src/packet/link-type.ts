@@ -27,7 +27,7 @@ export const SLL_HEADER_LEN = 16;
 export const SLL2_HEADER_LEN = 20;
 
 /** Human-readable name of a link type (`'ETHERNET'`), or `LINKTYPE_<n>` when unknown. */
-export function linkTypeName(linkType: number): string {
+export function captureLinkTypeName(linkType: number): string {
   for (const [name, value] of Object.entries(LinkType)) if (value === linkType) return name;
   return `LINKTYPE_${linkType}`;
 }
