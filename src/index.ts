@@ -9,3 +9,5 @@ export * from './isa/attach-types.js';
 export * from './isa/helpers.js';
 export * from './btf/index.js';
 export * from './elf/index.js';
+export * from './asm/index.js';
+export * from './packet/index.js';

@@ -4,6 +4,7 @@ import { BpfkitError } from '../errors.js';
 import { CommandArgs, type OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 import { inspect, inspectUsage } from './inspect.js';
+import { disasm, disasmOptions, disasmUsage } from './disasm.js';
 import { type Io, processIo, json } from './output.js';
 
 /** One CLI command. */
@@ -16,6 +17,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   inspect: { summary: 'list the sections, programs, maps and BTF of an object', usage: inspectUsage, options: {}, run: inspect },
+  disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
 };
 
 function help(): string {
