@@ -53,6 +53,8 @@ function hasGlobalVar(btf: Btf | undefined, ds: DatasecType | undefined): boolea
 
 /** Builds the map spec of one global-data section. */
 export function dataSectionMap(s: ElfSection, kind: 'data' | 'rodata' | 'bss', bytes: Uint8Array, btf: Btf | undefined): MapSpec {
+  // A NOBITS size is not bounded by the file; the kernel refuses array values above INT_MAX (array_map_alloc_check).
+  if (s.size > 0x7fffffff) throw new ObjectError(`global data of ${s.size} bytes exceeds the largest map value the kernel accepts (${0x7fffffff} bytes)`, s.name);
   const ds = datasec(btf, s.name);
   const readOnly = kind === 'rodata';
   const flags = (readOnly ? BPF_F_RDONLY_PROG : 0) | (hasGlobalVar(btf, ds) ? BPF_F_MMAPABLE : 0);

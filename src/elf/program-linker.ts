@@ -131,7 +131,7 @@ export function applyRelocations(elf: ElfFile, funcs: Func[], targets: RelocTarg
       const sym: ElfSymbol | undefined = elf.symbols[rel.symbol];
       if (!sym) throw new ObjectError(`${where}: symbol ${rel.symbol} does not exist`, target.name, off);
       const insn = fn.insns[idx]!;
-      fn.insns[idx] = relocate(funcs, targets, insn, sym, rel.type, `${where} (against "${sym.name || `#${rel.symbol}`}")`, target.name, off, fn);
+      fn.insns[idx] = relocate(funcs, targets, insn, sym, rel.type, `${where} (against "${sym.name || `#${rel.symbol}`}")`, target.name, off, fn, (i) => elf.sections[i]?.size ?? 0);
     });
   }
   // Calls inside one section need no relocation: their offsets are already relative.
@@ -161,6 +161,7 @@ function relocate(
   section: string,
   off: number,
   fn: Func,
+  sectionSize: (index: number) => number,
 ): Instruction {
   const isCall = insn.code === CALL;
   const isLddw = insn.code === LDDW;
@@ -194,6 +195,9 @@ function relocate(
   }
   const dataMap = targets.dataMap(sym.shndx);
   if (dataMap !== undefined) {
+    // The kernel takes the offset into the map value only below value_size (map_direct_value_addr).
+    const size = sectionSize(sym.shndx);
+    if (value + insn.imm < 0 || value + insn.imm >= size) throw new ObjectError(`${where}: offset ${value + insn.imm} is outside global data "${dataMap}" (${size} bytes)`, section, off);
     noteUse(fn.maps, dataMap);
     return { ...insn, src: PseudoLd.MAP_VALUE, imm: 0, imm2: value + insn.imm, reference: dataMap };
   }
