@@ -112,7 +112,7 @@ describe('llvm-objdump-16 goldens', () => {
   }
   it('compared a substantial number of instruction lines', () => {
     assert.ok(compared > 1000, `only ${compared} instruction lines compared`);
-    console.log(`# llvm-objdump-16 goldens: ${compared} instruction lines compared`);
+    console.log(`llvm-objdump-16 goldens: ${compared} instruction lines compared`);
   });
 });
 
