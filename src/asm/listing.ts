@@ -34,12 +34,14 @@ export interface DisassembleOptions extends FormatOptions {
   relocations?: readonly ListingRelocation[];
 }
 
-/** Whether an entry's offset (or immediate) is a jump to another instruction. */
-function jumpTarget(insn: Instruction, slot: number): number | undefined {
+/** The slot a jump or BPF-to-BPF call goes to, or undefined for other instructions. */
+function jumpTarget(insn: Instruction, slot: number, annotateCalls: boolean): number | undefined {
   const e = matchEntry(insn.code, insn.src, insn.off, insn.imm);
   if (!e) return undefined;
   if (e.kind === 'jmp' || e.kind === 'ja' || e.kind === 'may_goto') return slot + 1 + insn.off;
   if (e.kind === 'gotol') return slot + 1 + insn.imm;
+  // llvm-objdump-16 does not annotate calls; bpfkit's own syntax names the callee.
+  if (annotateCalls && e.name === 'call.func') return slot + 1 + insn.imm;
   return undefined;
 }
 
@@ -97,7 +99,7 @@ export function disassemble(insns: readonly Instruction[], options: DisassembleO
   let lastSource: SourceLine | undefined;
   resolved.forEach((insn, i) => {
     const slot = slotOf[i]!;
-    const target = jumpTarget(insn, slot);
+    const target = jumpTarget(insn, slot, options.llvm16 !== true);
     const e = matchEntry(insn.code, insn.src, insn.off, insn.imm);
     const isCodeRef = target !== undefined || (e?.kind === 'call' && e.src === PseudoCall.CALL);
     const shown = isCodeRef && insn.reference !== undefined && symbolAt.size > 0 ? { ...insn, reference: undefined } : insn;

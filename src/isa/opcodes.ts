@@ -274,7 +274,7 @@ function buildTable(): OpcodeEntry[] {
           width,
           op: o.name,
           sym: o.sym,
-          cpu: signed ? 4 : cls === Class.ALU && src === Source.X ? 1 : 1,
+          cpu: signed ? 4 : 1,
         });
       }
     }

@@ -50,7 +50,8 @@ test('disasm links subprograms after the entry function and labels them', async 
   const { out } = await run('disasm', fixturePath('subprogs_globals'), '--prog', 'xdp_count', '--no-raw');
   assert.match(out, /^0000000000000000 <xdp_count>:$/m);
   assert.match(out, /<account>:$/m);
-  assert.match(out, /^\s+0:\tcall pc\+0x12$/m); // xdp_count -> packet_len (slot 19)
+  assert.match(out, /^\s+0:\tcall pc\+0x12 <packet_len>$/m);
+  assert.match(out, /^\s+8:\tcall pc\+0xe <account>$/m);
 });
 
 test('disasm -j: every instruction with pc, bytes, text and source', async () => {
