@@ -1,0 +1,238 @@
+// The virtual address space of one program instance: named regions, 64-bit pointers, checked access.
+//
+// Pointer layout. A pointer is a plain 64-bit register value:
+//
+//    63            32 31                    0
+//   +----------------+-----------------------+
+//   | TAG_BASE + id  |  offset in the memory |
+//   +----------------+-----------------------+
+//
+// The high word names the region (region `id` has tag TAG_BASE + id), the low word is the byte's
+// offset in the shared WebAssembly.Memory. Translating is one table lookup and two compares, and
+// the low word is directly usable by Wasm code. Because every region has its own tag, pointer
+// arithmetic that walks off one region never lands in another: the tag still names the first
+// region, whose bounds reject it. NULL and small integers have tag 0, which names nothing.
+
+import { type AccessKind, MemoryFault, type FaultReason } from './errors.js';
+import { LinearMemory } from './memory.js';
+
+/** High word of region 0's pointers. */
+export const TAG_BASE = 0x100;
+
+const TWO32 = 4294967296;
+
+/** What a region holds; decides nothing by itself, but names it in faults and lets layers find it. */
+export type RegionKind = 'ctx' | 'packet' | 'stack' | 'map' | 'global' | 'other';
+
+/** Region flag: stores allowed. */
+export const REGION_WRITABLE = 1;
+/** Region flag: loads go through the region's load hook first (context field rewriting). */
+export const REGION_HOOKED = 2;
+
+/**
+ * A hook serving loads from a region instead of memory, as the kernel's context access
+ * rewriting does (`xdp_md.data` loads become the 64-bit packet pointer). Gets the offset in the
+ * region's window and the size; writes the value to out[0] (lo) and out[1] (hi) and returns
+ * true, or returns false to read memory as usual.
+ */
+export type LoadHook = (offset: number, size: number, out: Int32Array) => boolean;
+
+/** Options for `AddressSpace.addRegion`. */
+export interface RegionOptions {
+  /** What the region holds (default 'other'). */
+  kind?: RegionKind;
+  /** Whether stores are allowed (default true). */
+  writable?: boolean;
+  /** Initial contents, copied to the start of the window. */
+  init?: Uint8Array;
+  /** Bytes reserved before the window (e.g. packet headroom), reachable by moving the window. */
+  before?: number;
+  /** Bytes reserved after the window (e.g. packet tailroom). */
+  after?: number;
+  /** Alignment of the block in memory (default 16). */
+  align?: number;
+}
+
+/** A block of the address space. Its accessible window can move within the block (packet adjust). */
+export class Region {
+  constructor(
+    private readonly space: AddressSpace,
+    /** Index in the address space; the pointer tag is TAG_BASE + id. */
+    readonly id: number,
+    /** Name used in faults: `stack[0]`, `packet`, `map:counters`. */
+    readonly name: string,
+    /** What the region holds. */
+    readonly kind: RegionKind,
+    /** Offset in memory of the whole block (window plus reserved room). */
+    readonly base: number,
+    /** Size of the whole block. */
+    readonly capacity: number,
+  ) {}
+
+  /** Memory offset of the first accessible byte. */
+  get start(): number {
+    return this.space.starts[this.id]!;
+  }
+  /** Memory offset one past the last accessible byte. */
+  get end(): number {
+    return this.space.ends[this.id]!;
+  }
+  /** Size of the accessible window. */
+  get size(): number {
+    return this.end - this.start;
+  }
+  /** Whether stores are allowed. */
+  get writable(): boolean {
+    return (this.space.flags[this.id]! & REGION_WRITABLE) !== 0;
+  }
+  /** The virtual address of `offset` bytes into the window, as a number (exact: < 2^53). */
+  address(offset = 0): number {
+    return (TAG_BASE + this.id) * TWO32 + this.start + offset;
+  }
+  /** The accessible bytes, a live view into memory (re-fetch after anything that may allocate). */
+  bytes(): Uint8Array {
+    return this.space.memory.bytes.subarray(this.start, this.end);
+  }
+  /** The whole block including reserved room. */
+  blockBytes(): Uint8Array {
+    return this.space.memory.bytes.subarray(this.base, this.base + this.capacity);
+  }
+  /** Moves the accessible window to [base + from, base + to) within the block. */
+  setWindow(from: number, to: number): void {
+    if (!(0 <= from && from <= to && to <= this.capacity)) throw new RangeError(`window [${from}, ${to}) outside the ${this.capacity}-byte block of "${this.name}"`);
+    this.space.starts[this.id] = this.base + from;
+    this.space.ends[this.id] = this.base + to;
+  }
+}
+
+/**
+ * The address space of one program instance: every region lives in one LinearMemory and is
+ * reached only through checked 64-bit pointers. Region tables are flat typed arrays the
+ * interpreter reads directly (`starts`, `ends`, `flags`); they may be replaced when regions are
+ * added, so holders re-read them after anything that may add a region.
+ */
+export class AddressSpace {
+  /** The memory all regions live in. */
+  readonly memory: LinearMemory;
+  /** The regions, by id. */
+  readonly regions: Region[] = [];
+  /** Window start (memory offset) per region id. */
+  starts: Float64Array = new Float64Array(16);
+  /** Window end per region id. */
+  ends: Float64Array = new Float64Array(16);
+  /** REGION_* flags per region id. */
+  flags: Uint8Array = new Uint8Array(16);
+  /** Load hooks per region id (only for REGION_HOOKED regions). */
+  hooks: (LoadHook | undefined)[] = [];
+
+  constructor(memory: LinearMemory = new LinearMemory()) {
+    this.memory = memory;
+  }
+
+  /** Adds a region with a `size`-byte window and returns it. */
+  addRegion(name: string, size: number, options: RegionOptions = {}): Region {
+    const before = options.before ?? 0;
+    const capacity = before + size + (options.after ?? 0);
+    const base = this.memory.alloc(Math.max(capacity, 1), options.align ?? 16);
+    const id = this.regions.length;
+    if (id >= this.starts.length) this.growTables();
+    const region = new Region(this, id, name, options.kind ?? 'other', base, capacity);
+    this.regions.push(region);
+    this.starts[id] = base + before;
+    this.ends[id] = base + before + size;
+    this.flags[id] = options.writable === false ? 0 : REGION_WRITABLE;
+    this.hooks[id] = undefined;
+    if (options.init) this.memory.bytes.set(options.init.subarray(0, size), base + before);
+    return region;
+  }
+
+  /** Installs a load hook on a region (context field rewriting). */
+  setLoadHook(region: Region, hook: LoadHook | undefined): void {
+    this.hooks[region.id] = hook;
+    this.flags[region.id] = (this.flags[region.id]! & ~REGION_HOOKED) | (hook ? REGION_HOOKED : 0);
+  }
+
+  /** Makes a region read-only or writable. */
+  setWritable(region: Region, writable: boolean): void {
+    this.flags[region.id] = (this.flags[region.id]! & ~REGION_WRITABLE) | (writable ? REGION_WRITABLE : 0);
+  }
+
+  private growTables(): void {
+    const n = this.starts.length * 2;
+    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.starts = grow(this.starts, (k) => new Float64Array(k));
+    this.ends = grow(this.ends, (k) => new Float64Array(k));
+    this.flags = grow(this.flags, (k) => new Uint8Array(k));
+  }
+
+  /**
+   * Translates a pointer (hi, lo as the registers hold them) to a memory offset, or -1 when an
+   * access of `size` bytes there would fault (outside every window, crossing an end, or a store
+   * to a read-only region).
+   */
+  translate(hi: number, lo: number, size: number, write: boolean): number {
+    const id = hi - TAG_BASE;
+    const a = lo >>> 0;
+    if (id < 0 || id >= this.regions.length) return -1;
+    if (a < this.starts[id]! || a + size > this.ends[id]!) return -1;
+    if (write && (this.flags[id]! & REGION_WRITABLE) === 0) return -1;
+    return a;
+  }
+
+  /** Translates a pointer given as a number (exact below 2^53), or -1. */
+  translateNumber(address: number, size: number, write: boolean): number {
+    return this.translate(Math.floor(address / TWO32) | 0, address >>> 0, size, write);
+  }
+
+  /** The region a pointer's tag names, or undefined. */
+  regionOf(hi: number): Region | undefined {
+    return this.regions[hi - TAG_BASE];
+  }
+
+  /**
+   * Builds the fault for an access that `translate` rejected: the region the tag names (or the
+   * nearest one by virtual address when the tag names none) and the offset from its window.
+   */
+  fault(pc: number, hi: number, lo: number, size: number, access: AccessKind): MemoryFault {
+    const address = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    let region = this.regionOf(hi);
+    let reason: FaultReason = 'out-of-bounds';
+    let offset: number;
+    if (region) {
+      offset = (lo >>> 0) - region.start;
+      if (access === 'write' && !region.writable && offset >= 0 && offset + size <= region.size) reason = 'read-only';
+    } else {
+      reason = 'unmapped';
+      let best = Infinity;
+      offset = 0;
+      for (const r of this.regions) {
+        const d = Number(address - BigInt(r.address()));
+        const dist = d < 0 ? -d : d - r.size;
+        if (dist < best) {
+          best = dist;
+          region = r;
+          offset = d;
+        }
+      }
+    }
+    return new MemoryFault(pc, address, size, access, region?.name, offset, region?.size ?? 0, reason);
+  }
+
+  /** Copies `length` bytes at a virtual address out, checked; throws MemoryFault (pc -1) on a bad range. */
+  read(address: number, length: number): Uint8Array {
+    const at = this.translateNumber(address, length, false);
+    if (at < 0) throw this.fault(-1, Math.floor(address / TWO32), address >>> 0, length, 'read');
+    return this.memory.bytes.slice(at, at + length);
+  }
+
+  /** Copies bytes to a virtual address, checked; throws MemoryFault (pc -1) on a bad range. */
+  write(address: number, data: Uint8Array): void {
+    const at = this.translateNumber(address, data.length, true);
+    if (at < 0) throw this.fault(-1, Math.floor(address / TWO32), address >>> 0, data.length, 'write');
+    this.memory.bytes.set(data, at);
+  }
+}
