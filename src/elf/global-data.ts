@@ -10,6 +10,8 @@ import type { ExternSpec, MapSpec } from './object-spec.js';
 const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_RDONLY_PROG = 0x80;
 const BPF_F_MMAPABLE = 0x400;
+/** Largest array map value_size the kernel accepts (INT_MAX, array_map_alloc_check). */
+const MAX_VALUE_SIZE = 0x7fffffff;
 /** Longest object name the kernel keeps (BPF_OBJ_NAME_LEN - 1). */
 const OBJ_NAME_MAX = 15;
 
@@ -53,8 +55,8 @@ function hasGlobalVar(btf: Btf | undefined, ds: DatasecType | undefined): boolea
 
 /** Builds the map spec of one global-data section. */
 export function dataSectionMap(s: ElfSection, kind: 'data' | 'rodata' | 'bss', bytes: Uint8Array, btf: Btf | undefined): MapSpec {
-  // A NOBITS size is not bounded by the file; the kernel refuses array values above INT_MAX (array_map_alloc_check).
-  if (s.size > 0x7fffffff) throw new ObjectError(`global data of ${s.size} bytes exceeds the largest map value the kernel accepts (${0x7fffffff} bytes)`, s.name);
+  // A NOBITS size is not bounded by the file.
+  if (s.size > MAX_VALUE_SIZE) throw new ObjectError(`global data of ${s.size} bytes exceeds the largest map value the kernel accepts (${MAX_VALUE_SIZE} bytes)`, s.name);
   const ds = datasec(btf, s.name);
   const readOnly = kind === 'rodata';
   const flags = (readOnly ? BPF_F_RDONLY_PROG : 0) | (hasGlobalVar(btf, ds) ? BPF_F_MMAPABLE : 0);
@@ -125,7 +127,10 @@ export function collectExterns(symbols: readonly ElfSymbol[], btf: Btf | undefin
     const weak = sym.bind === STB_WEAK;
     if (b.section === '.kconfig') {
       const size = btf!.resolveSize(b.typeId);
-      found.push({ name: sym.name, weak, kind: 'kconfig', btfTypeId: b.id, size, align: alignOf(btf!, b.typeId) });
+      const align = alignOf(btf!, b.typeId);
+      // libbpf refuses a kconfig extern whose size or alignment is not positive (bpf_object__collect_externs).
+      if (size <= 0 || align <= 0) throw new ObjectError(`kconfig extern "${sym.name}": its BTF type ${b.typeId} has size ${size} and alignment ${align}`, '.kconfig');
+      found.push({ name: sym.name, weak, kind: 'kconfig', btfTypeId: b.id, size, align });
     } else {
       found.push({ name: sym.name, weak, kind: 'ksym', btfTypeId: b.id });
     }
@@ -149,6 +154,7 @@ export function collectExterns(symbols: readonly ElfSymbol[], btf: Btf | undefin
     ...(e.kind === 'kconfig' ? { offset: offsets.get(e.name)!, size: e.size! } : {}),
   }));
   if (kcfg.length === 0) return { externs };
+  if (off > MAX_VALUE_SIZE) throw new ObjectError(`kconfig externs take ${off} bytes, more than the largest map value the kernel accepts (${MAX_VALUE_SIZE} bytes)`, '.kconfig');
   const ds = datasec(btf, '.kconfig');
   const kconfigMap: MapSpec = {
     name: '.kconfig',

@@ -138,4 +138,31 @@ describe('fuzz regressions', () => {
       assert.throws(() => loadObject(bytes), (e: unknown) => e instanceof ObjectError && e.message.startsWith('section ".bss": global data of') && e.message.includes(String(size)));
     }
   });
+
+  /** core_kfunc.o with the size of BTF type `int` (what LINUX_KERNEL_VERSION __kconfig is declared as) set to `size`. */
+  async function kconfigIntOfSize(size: number): Promise<Uint8Array> {
+    const bytes = (await readFixture('core_kfunc')).slice();
+    const spec = loadObject(bytes);
+    const btf = spec.btf!;
+    const ext = spec.externs.find((e) => e.name === 'LINUX_KERNEL_VERSION')!;
+    const int = btf.skipTypedefs((btf.typeById(ext.btfTypeId!) as { type: number }).type);
+    assert.equal(int.kind, 'int');
+    const btfSec = parseElf(bytes).sectionByName('.BTF')!;
+    new DataView(bytes.buffer).setUint32(btfSec.offset + btf.typeOffset(int.id) + 8, size, true);
+    return bytes;
+  }
+
+  // Found as seed 7 iteration 285769: an `int` of size 0 gave the kconfig extern alignment 0,
+  // so its offset was NaN (0 / 0) and the program's lddw carried imm2 NaN, which encode() refused.
+  it('a kconfig extern of a zero-sized type is an ObjectError', async () => {
+    const bytes = await kconfigIntOfSize(0);
+    assert.throws(() => loadObject(bytes), (e: unknown) => e instanceof ObjectError && /kconfig extern "\w+": its BTF type \d+ has size 0 and alignment 0/.test(e.message));
+  });
+
+  // Found as seed 7 iteration 113961: an `int` of size 0xffffffff made a 4 GiB .kconfig value
+  // (RangeError from new Uint8Array in collectExterns).
+  it('kconfig externs larger than the kernel allows a map value are an ObjectError', async () => {
+    const bytes = await kconfigIntOfSize(0xffffffff);
+    assert.throws(() => loadObject(bytes), (e: unknown) => e instanceof ObjectError && /kconfig externs take \d+ bytes, more than the largest map value/.test(e.message));
+  });
 });
