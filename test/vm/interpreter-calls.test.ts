@@ -152,9 +152,8 @@ test('tail calls go through the hook, keep registers and stack, stop after 33', 
   const miss = run(main, undefined, new Uint8Array(14), { tailCalls: { resolve: () => undefined } });
   assert.equal(miss.retval, 1);
   // A program tail-calling itself stops after MAX_TAIL_CALL_CNT and falls through.
-  let self: PreparedProgram | undefined;
   let calls = 0;
-  self = prepareProgram(program(alu64.add.imm(r9, 1), alu64.mov.reg(r0, r9), call.helper('tail_call'), alu64.mov.reg(r0, r9), exit()), { helpers: builtinHelpers() });
+  const self: PreparedProgram = prepareProgram(program(alu64.add.imm(r9, 1), alu64.mov.reg(r0, r9), call.helper('tail_call'), alu64.mov.reg(r0, r9), exit()), { helpers: builtinHelpers() });
   const loop = run(self, undefined, new Uint8Array(14), { tailCalls: { resolve: () => (calls++, self) } });
   assert.equal(loop.retval, 34);
   assert.equal(calls, 34);
@@ -165,5 +164,4 @@ test('structural errors: jumps out of the program, into an lddw, falling off the
   assert.throws(() => prepareProgram(program(jmp.ja(1), { code: 0x18, dst: 1, src: 0, off: 0, imm: 1, imm2: 0 }, exit())), /middle of an lddw/);
   assert.throws(() => run([alu64.mov.imm(r0, 1)], undefined, new Uint8Array(14)), (err: unknown) => err instanceof ExecutionError && /fell off the end/.test(err.message));
   assert.throws(() => prepareProgram(program(call.kfunc(1), exit())), /kfunc/);
-  void r8;
 });
