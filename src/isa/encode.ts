@@ -37,7 +37,10 @@ export function resolveReferences(insns: readonly Instruction[]): Instruction[] 
     if (!entry || !targetsCode(entry)) return insn;
     const target = symbols.get(insn.reference);
     if (target === undefined) throw new UnresolvedReferenceError(i, insn.reference);
-    const delta = slotOf[target]! - slotOf[i + 1]!;
+    // Relative to the slot after the instruction's FIRST slot, as the kernel counts: a jump or
+    // call at slot i targets i + off/imm + 1, and so does an lddw of a function (ld.func), even
+    // though the lddw itself occupies two slots (verifier.c, add_subprog_and_kfunc).
+    const delta = slotOf[target]! - (slotOf[i]! + 1);
     if (entry.kind === 'jmp' || entry.kind === 'ja' || entry.kind === 'may_goto') {
       if (delta < -32768 || delta > 32767) {
         throw new InvalidOperandError(entry.name, `jump to "${insn.reference}" is ${delta} instructions away, beyond a 16-bit offset; use gotol`);

@@ -115,6 +115,12 @@ test('backward jumps and BPF-to-BPF calls resolve to negative offsets', () => {
   assert.equal(v.getInt32(2 * 8 + 4, true), 1);
 });
 
+test('ld.func counts from the slot after its first slot, as the kernel does for callbacks', () => {
+  const insns = program(ld.func(r2, 'cb'), exit(), label('cb'), alu64.mov.imm(r0, 0), exit());
+  // lddw at slot 0 (two slots), exit at 2, cb at 3: the kernel resolves 0 + imm + 1 = 3.
+  assert.equal(new DataView(encode(insns).buffer).getInt32(4, true), 2);
+});
+
 test('an unknown label, a duplicate label and a dangling label are typed errors', () => {
   assert.throws(() => encode(program(jmp.ja('nowhere'), exit())), (e: unknown) => e instanceof UnresolvedReferenceError && e.symbol === 'nowhere' && e.index === 0);
   assert.throws(() => encode(program(label('a'), exit(), label('a'), exit())), UnresolvedReferenceError);
