@@ -2,7 +2,7 @@
 
 import { BtfError } from './errors.js';
 import { StringTable } from './strings.js';
-import { BTF_KINDS, BTF_LINKAGES, VOID_TYPE, type BtfKind, type BtfMember, type BtfType, type Enum64Value, type EnumValue, type FuncParam, type VarSecinfo } from './types.js';
+import { BTF_KINDS, BTF_LINKAGES, typeReferences, VOID_TYPE, type BtfKind, type BtfMember, type BtfType, type Enum64Value, type EnumValue, type FuncParam, type VarSecinfo } from './types.js';
 
 /** The BTF magic number, read in the section's byte order. */
 export const BTF_MAGIC = 0xeb9f;
@@ -240,41 +240,9 @@ export function decodeBtf(bytes: Uint8Array): DecodedBtf {
 /** Every type id a type mentions must exist; reports the first dangling one. */
 function checkReferences(types: readonly BtfType[], offsets: Uint32Array): void {
   const n = types.length;
-  let id = 1;
-  const bad = (what: string, ref: number): void => {
-    throw new BtfError('.BTF', offsets[id] as number, `${what} references type ${ref} (only ${n - 1} types)`, id);
-  };
-  for (; id < n; id++) {
-    const t = types[id] as BtfType;
-    switch (t.kind) {
-      case 'struct':
-      case 'union':
-        for (let i = 0; i < t.members.length; i++) if ((t.members[i] as BtfMember).type >= n) bad(`member ${i}`, (t.members[i] as BtfMember).type);
-        break;
-      case 'func_proto':
-        if (t.returnType >= n) bad('return type', t.returnType);
-        for (let i = 0; i < t.params.length; i++) if ((t.params[i] as FuncParam).type >= n) bad(`param ${i}`, (t.params[i] as FuncParam).type);
-        break;
-      case 'datasec':
-        for (let i = 0; i < t.vars.length; i++) if ((t.vars[i] as VarSecinfo).type >= n) bad(`var ${i}`, (t.vars[i] as VarSecinfo).type);
-        break;
-      case 'array':
-        if (t.type >= n) bad('element type', t.type);
-        if (t.indexType >= n) bad('index type', t.indexType);
-        break;
-      case 'ptr':
-      case 'typedef':
-      case 'volatile':
-      case 'const':
-      case 'restrict':
-      case 'func':
-      case 'var':
-      case 'decl_tag':
-      case 'type_tag':
-        if (t.type >= n) bad('type', t.type);
-        break;
-      default:
-        break;
+  for (let id = 1; id < n; id++) {
+    for (const ref of typeReferences(types[id] as BtfType)) {
+      if (ref.id >= n) throw new BtfError('.BTF', offsets[id] as number, `${ref.what} references type ${ref.id} (only ${n - 1} types)`, id);
     }
   }
 }
