@@ -3,7 +3,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import { Class, type OpcodeEntry, PseudoCall, PseudoLd, SIZE_TYPE, classOf } from '../isa/opcodes.js';
 import { BpfFuncId } from '../isa/uapi.generated.js';
-import { formatWithSign, type Syntax } from './syntax.js';
+import { formatWithSign, registerTemplate, bits, type Syntax } from './syntax.js';
 
 /**
  * Callbacks a caller (the verifier, bpftool-style dumps) passes to customise the kernel
@@ -43,7 +43,6 @@ export function helperName(id: number): string | undefined {
   return id === 0 ? undefined : HELPER_NAMES.get(id);
 }
 
-const bits = (e: OpcodeEntry): number => (e.bytes ?? 8) * 8;
 const CLASS_NAME = ['ld', 'ldx', 'st', 'stx', 'alu', 'jmp', 'jmp32', 'alu64'];
 
 /** The kernel template of an entry, without the `(%02x) ` prefix. */
@@ -54,17 +53,12 @@ export function kernelTemplate(e: OpcodeEntry): string {
   const a64 = e.bytes === 8 ? '64' : '';
   switch (e.kind) {
     case 'alu':
-      return e.fields.src === 'reg' ? `${R}{dst} ${e.sym} ${R}{src}` : `${R}{dst} ${e.sym} {imm}`;
     case 'neg':
-      return `${R}{dst} = -${R}{dst}`;
     case 'movsx':
-      return `${R}{dst} = (s${bits(e)})${R}{src}`;
     case 'addr_space_cast':
-      return 'r{dst} = addr_space_cast(r{src}, {asdst}, {assrc})';
     case 'end':
-      return `r{dst} = ${e.op}${bits(e)} r{dst}`;
     case 'bswap':
-      return `r{dst} = bswap${bits(e)} r{dst}`;
+      return registerTemplate(e)!;
     case 'jmp':
       return e.fields.src === 'reg' ? `if ${R}{dst} ${e.sym} ${R}{src} goto pc{jmp}` : `if ${R}{dst} ${e.sym} {immx} goto pc{jmp}`;
     case 'ja':

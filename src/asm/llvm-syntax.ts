@@ -3,7 +3,7 @@
 import { invalidReason } from '../isa/decode.js';
 import type { Instruction } from '../isa/instruction.js';
 import { AtomicOp, type OpcodeEntry, OPCODES_BY_CODE, SIZE_TYPE } from '../isa/opcodes.js';
-import { formatSigned, formatWithSign, imm64Signed, type Syntax } from './syntax.js';
+import { formatSigned, formatWithSign, imm64Signed, registerTemplate, bits, type Syntax } from './syntax.js';
 
 /** Options of the llvm syntax. */
 export interface LlvmSyntaxOptions {
@@ -39,7 +39,6 @@ export interface TemplateVariant {
 }
 
 /** Size of a memory access in bits. */
-const bits = (e: OpcodeEntry): number => (e.bytes ?? 8) * 8;
 /** The C type of a memory access (`u32`). */
 const ctype = (e: OpcodeEntry): string => SIZE_TYPE[e.code & 0x18]!;
 
@@ -57,17 +56,12 @@ export function llvmTemplate(e: OpcodeEntry, v: TemplateVariant): string {
   const T = e.bytes ? ctype(e) : '';
   switch (e.kind) {
     case 'alu':
-      return e.fields.src === 'reg' ? `${R}{dst} ${e.sym} ${R}{src}` : `${R}{dst} ${e.sym} {imm}`;
     case 'neg':
-      return `${R}{dst} = -${R}{dst}`;
     case 'movsx':
-      return `${R}{dst} = (s${bits(e)})${R}{src}`;
     case 'addr_space_cast':
-      return 'r{dst} = addr_space_cast(r{src}, {asdst}, {assrc})';
     case 'end':
-      return `r{dst} = ${e.op}${bits(e)} r{dst}`;
     case 'bswap':
-      return `r{dst} = bswap${bits(e)} r{dst}`;
+      return registerTemplate(e)!;
     case 'jmp':
       return e.fields.src === 'reg' ? `if ${R}{dst} ${e.sym} ${R}{src} goto {jmp}` : `if ${R}{dst} ${e.sym} {imm} goto {jmp}`;
     case 'ja':

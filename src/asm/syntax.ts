@@ -18,6 +18,33 @@ export interface Syntax<O> {
   unknown(insn: Instruction, options: O): string;
 }
 
+/** Width in bits of a conversion or access (`movsx8`, `be16`, `bswap64`). */
+export const bits = (e: OpcodeEntry): number => (e.bytes ?? 8) * 8;
+
+/**
+ * Templates of the register-only operations, which llvm and the kernel spell the same
+ * (`r1 += r2`, `w1 = -w1`, `r1 = (s8)r2`, `r1 = be16 r1`); undefined for other kinds.
+ */
+export function registerTemplate(e: OpcodeEntry): string | undefined {
+  const R = e.width === 32 ? 'w' : 'r';
+  switch (e.kind) {
+    case 'alu':
+      return e.fields.src === 'reg' ? `${R}{dst} ${e.sym} ${R}{src}` : `${R}{dst} ${e.sym} {imm}`;
+    case 'neg':
+      return `${R}{dst} = -${R}{dst}`;
+    case 'movsx':
+      return `${R}{dst} = (s${bits(e)})${R}{src}`;
+    case 'addr_space_cast':
+      return 'r{dst} = addr_space_cast(r{src}, {asdst}, {assrc})';
+    case 'end':
+      return `r{dst} = ${e.op}${bits(e)} r{dst}`;
+    case 'bswap':
+      return `r{dst} = bswap${bits(e)} r{dst}`;
+    default:
+      return undefined;
+  }
+}
+
 /** Fills a template's placeholders from an instruction. */
 export function render<O>(syntax: Syntax<O>, template: string, insn: Instruction, options: O): string {
   return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
