@@ -1,5 +1,5 @@
 // The real Sys: system calls through libc with koffi, loaded lazily so bpfkit imports without it.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BpfkitError, NotSupportedError } from '../errors.js';
 import { bpfCmdName } from './bpf/constants.js';
@@ -269,6 +269,22 @@ class KoffiSys implements Sys {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
       const errno = -((err as NodeJS.ErrnoException).errno ?? -5);
       throw kernelError(`read ${path}`, errno, { cause: err, hint: code === 'ENOENT' ? 'is sysfs/procfs mounted?' : undefined });
+    }
+  }
+
+  writeFile(path: string, data: Uint8Array): void {
+    try {
+      writeFileSync(path, data);
+    } catch (err) {
+      throw kernelError(`write ${path}`, -((err as NodeJS.ErrnoException).errno ?? -5), { cause: err });
+    }
+  }
+
+  listDir(path: string): string[] {
+    try {
+      return readdirSync(path).sort();
+    } catch (err) {
+      throw kernelError(`list ${path}`, -((err as NodeJS.ErrnoException).errno ?? -5), { cause: err });
     }
   }
 }

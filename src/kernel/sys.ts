@@ -80,4 +80,8 @@ export interface Sys {
   getpid(): number;
   /** Reads a whole file (sysfs, procfs): `/sys/devices/system/cpu/possible`. */
   readFile(path: string): Uint8Array;
+  /** Writes a whole file (sysctls under /proc/sys, /proc/irq/N/smp_affinity_list, rps_cpus). */
+  writeFile(path: string, data: Uint8Array): void;
+  /** Lists a directory's entry names (`/sys/class/net/eth0/queues`), sorted. */
+  listDir(path: string): string[];
 }

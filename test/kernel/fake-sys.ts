@@ -74,6 +74,18 @@ export class FakeSys implements Sys {
     return new TextEncoder().encode(text);
   }
 
+  writeFile(path: string, data: Uint8Array): void {
+    this.files.set(path, new TextDecoder().decode(data));
+  }
+
+  listDir(path: string): string[] {
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    const names = new Set<string>();
+    for (const f of this.files.keys()) if (f.startsWith(prefix)) names.add(f.slice(prefix.length).split('/')[0]!);
+    if (names.size === 0) throw kernelError(`list ${path}`, 2);
+    return [...names].sort();
+  }
+
   getpid(): number {
     return 4242;
   }

@@ -62,6 +62,8 @@ export class CountingSys implements Sys {
   ifNameToIndex = (n: string) => this.inner.ifNameToIndex(n);
   getpid = () => this.inner.getpid();
   readFile = (p: string) => this.inner.readFile(p);
+  writeFile = (p: string, d: Uint8Array) => this.inner.writeFile(p, d);
+  listDir = (p: string) => this.inner.listDir(p);
 }
 
 /** Fails if any fd opened through `sys` is still open; closes them and lists where they were opened. */

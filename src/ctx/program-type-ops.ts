@@ -1,0 +1,72 @@
+// ProgramTypeOps: what a program type contributes — context layout and access rules, helper
+// set, and BPF_PROG_TEST_RUN semantics — so the verifier and runtimes stay generic.
+//
+// Modelled on net/core/filter.c: `xdp_verifier_ops = { get_func_proto, is_valid_access,
+// convert_ctx_access }` and `xdp_prog_ops = { test_run }`. One file per type in src/ctx
+// (xdp.ts, tc.ts, socket-filter.ts) exports one ProgramTypeOps; registry.ts lists them.
+
+import type { AddressSpace } from '../vm/address-space.js';
+
+/**
+ * What a context load yields, as the verifier types it: a scalar, or a pointer the kernel's
+ * `convert_ctx_access` produces (`xdp_md.data` -> PTR_TO_PACKET).
+ */
+export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx';
+
+/** A context access the type allows. */
+export interface CtxAccess {
+  /** Field name (`data_end`, `mark`, `cb[2]`). */
+  readonly field: string;
+  /** Type of the register after a load (writes: the field's type). */
+  readonly type: CtxValueType;
+}
+
+/** A context access the type refuses, with the kernel's reason. */
+export interface CtxAccessDenied {
+  /** The verifier's message: `invalid bpf_context access off=76 size=4`. */
+  readonly reason: string;
+}
+
+/** The result of checking one context access. */
+export type CtxAccessCheck = CtxAccess | CtxAccessDenied;
+
+/** One program type's rules and runtime behaviour. */
+export interface ProgramTypeOps {
+  /** `enum bpf_prog_type`. */
+  readonly type: number;
+  /** bpftool's name (`xdp`, `sched_cls`, `socket_filter`). */
+  readonly name: string;
+  /** sizeof the context struct (`struct xdp_md` = 24, `struct __sk_buff` = 192). */
+  readonly ctxSize: number;
+  /**
+   * is_valid_access: may a program load (`write` false) or store `size` bytes at context
+   * offset `off`? Exactly the kernel's rules for this type, including narrow loads.
+   */
+  checkAccess(off: number, size: number, write: boolean): CtxAccessCheck;
+  /** get_func_proto: may this type call helper `id` (privileged program)? */
+  helperAllowed(id: number): boolean;
+}
+
+/** Input of one run, shaped like BPF_PROG_TEST_RUN's attributes. */
+export interface RunInput {
+  /** data_in: the packet. */
+  readonly data: Uint8Array;
+  /** ctx_in: the context struct bytes, or undefined for the kernel's defaults. */
+  readonly ctxIn?: Uint8Array;
+}
+
+/** The per-address-space state of one program type: its context and packet regions, reused across runs. */
+export interface ContextInstance {
+  /** Sets up a run as the kernel's test_run does (validating ctx_in); returns the ctx pointer for r1. */
+  setup(input: RunInput): number;
+  /** data_out after the run (after head/tail/meta adjustments). */
+  dataOut(): Uint8Array;
+  /** ctx_out after the run, in the kernel's layout. */
+  ctxOut(): Uint8Array;
+}
+
+/** Program types that run in userspace add how to build their context in an address space. */
+export interface RunnableProgramType extends ProgramTypeOps {
+  /** Creates the context and packet regions of this type in `space`. */
+  createContext(space: AddressSpace): ContextInstance;
+}
