@@ -23,3 +23,4 @@ export { fdById, ids, mapFdById, nextId } from './bpf/obj-id.js';
 export { btfInfo, linkInfo, mapInfo, programInfo, toMapFd, type BtfInfo, type LinkInfo, type MapInfo, type ProgramInfo } from './bpf/obj-info.js';
 export { createLink, detachLink, updateLink, type LinkCreateOptions, type LinkUpdateOptions } from './bpf/link.js';
 export { checkObjectName, OBJ_NAME_LEN } from './bpf/object-name.js';
+export * from './netlink/index.js';
