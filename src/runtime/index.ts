@@ -1,0 +1,15 @@
+// Public API of the userspace runtime engine (pure: runs in a browser).
+
+export { ByteListError, InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError } from './errors.js';
+export { formatByteList, parseByteList } from './byte-list.js';
+export { verdictClass, verdictName, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
+export { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
+export { defaultVerify, type VerifyFn } from './verify-hook.js';
+export { mapHelpers, type MapHelperHost } from './map-helpers.js';
+export {
+  DEFAULT_RUN_BUDGET, UserspaceProgram, type ProgramHost, type ProgramRunOptions, type TestRunInput, type TestRunOutput,
+} from './userspace-program.js';
+export { loadUserspace, UserspaceObject, type LoadUserspaceOptions, type RuntimeState } from './userspace-object.js';
+export {
+  Pipeline, runCapture, type CpuCount, type PacketFault, type PacketSink, type PipelineOptions, type PipelineProgress, type PipelineResult,
+} from './pipeline.js';

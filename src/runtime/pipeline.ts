@@ -1,0 +1,237 @@
+// The packet pipeline: a capture streamed through one program on N simulated CPUs fed by Toeplitz RSS.
+//
+// Like a multi-queue NIC feeding XDP: each packet's flow tuple is hashed (Toeplitz, Microsoft's
+// key by default), the hash picks a receive queue through an indirection table, and queue q is
+// served by CPU q — so every packet of a flow lands on the same CPU and per-CPU map slots fill
+// the way they would on the host. Verdicts are counted (packets and bytes per return value),
+// packets go to the pass / tx / drop sinks, and a packet whose run faults is reported (index,
+// pc, message) and counted while the run goes on with the next one.
+
+import { BpfkitError } from '../errors.js';
+import { CaptureReader, type CaptureReaderOptions } from '../packet/capture-reader.js';
+import type { PacketRecord } from '../packet/packet-record.js';
+import type { PacketMeta } from '../packet/pcap-writer.js';
+import { RssSpreader, type RssSpreaderOptions } from '../packet/rss-spreader.js';
+import type { UserspaceProgram } from './userspace-program.js';
+import { verdictClass, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
+
+/** Where packets of one verdict class are written (a PcapWriter is one). */
+export interface PacketSink {
+  /** Appends one packet. */
+  write(data: Uint8Array, meta: PacketMeta): unknown;
+}
+
+/** A packet whose run stopped with an error. */
+export interface PacketFault {
+  /** 0-based index of the packet in the capture. */
+  readonly index: number;
+  /** CPU it ran on. */
+  readonly cpu: number;
+  /** Slot index of the instruction that faulted (-1 when not known). */
+  readonly pc: number;
+  /** The error's stable code (`ERR_MEMORY_FAULT`, `ERR_BUDGET_EXCEEDED`...). */
+  readonly code: string;
+  /** The error's message. */
+  readonly message: string;
+}
+
+/** Counters of a pipeline so far, as the progress callback and the result report them. */
+export interface PipelineProgress {
+  /** Packets run (faulted ones included). */
+  readonly packets: number;
+  /** Their bytes (captured length). */
+  readonly bytes: number;
+  /** Wall time since the first chunk, in milliseconds. */
+  readonly elapsedMs: number;
+}
+
+/** Per-CPU (= per receive queue) counts. */
+export interface CpuCount {
+  /** CPU (and queue) number. */
+  readonly cpu: number;
+  /** Packets it ran. */
+  readonly packets: number;
+  /** Their bytes. */
+  readonly bytes: number;
+}
+
+/** The outcome of a pipeline run. */
+export interface PipelineResult extends PipelineProgress {
+  /** Packets and bytes per return value. */
+  readonly verdicts: readonly VerdictRow[];
+  /** Packets per CPU. */
+  readonly cpus: readonly CpuCount[];
+  /** Packets whose run faulted. */
+  readonly faultCount: number;
+  /** The first faults (at most `maxFaults`). */
+  readonly faults: readonly PacketFault[];
+  /** Packets per second of wall time. */
+  readonly packetsPerSecond: number;
+  /** Capture records skipped as unreadable (with `skipBadRecords`). */
+  readonly skippedRecords: number;
+}
+
+/** Options of {@link Pipeline}. */
+export interface PipelineOptions {
+  /** Number of simulated CPUs = receive queues (default 1); the program's object must have at least this many. */
+  cpus?: number;
+  /** RSS settings other than the queue count (key, indirection table, UDP ports). */
+  rss?: Omit<RssSpreaderOptions, 'queues'>;
+  /** Interface index the packets arrive on (default 1). */
+  ifindex?: number;
+  /** Sinks per verdict class: `pass` gets the packet after the run, `tx` too, `drop` the packet as it came in. */
+  sinks?: Partial<Record<Exclude<VerdictClass, 'other'>, PacketSink>>;
+  /** Called every `progressEvery` packets. */
+  onProgress?: (progress: PipelineProgress) => void;
+  /** Packets between progress calls (default 65536). */
+  progressEvery?: number;
+  /** Called for every packet whose run faults. */
+  onFault?: (fault: PacketFault) => void;
+  /** Faults kept in the result (default 100). */
+  maxFaults?: number;
+  /** Capture reader options (limits, skipping bad records). */
+  reader?: CaptureReaderOptions;
+}
+
+type Clock = () => number;
+const perf = (globalThis as unknown as { performance?: { now(): number } }).performance;
+const nowMs: Clock = perf ? () => perf.now() : () => Date.now();
+
+/**
+ * Streams a capture through `program`: push chunks of pcap/pcapng bytes as they arrive, then
+ * `end()` for the result.
+ *
+ * ```ts
+ * const pipe = new Pipeline(obj.program('xdp_flow_stats'), { cpus: 4, sinks: { pass: new PcapWriter() } });
+ * for await (const chunk of createReadStream('traffic.pcap')) pipe.push(chunk);
+ * const result = pipe.end(); // verdicts, per-CPU counts, faults, packets/s
+ * ```
+ */
+export class Pipeline {
+  /** The capture reader (header, interfaces, skipped records). */
+  readonly reader: CaptureReader;
+  private readonly rss: RssSpreader;
+  private readonly cpus: number;
+  private readonly verdicts = new VerdictCounter();
+  private readonly cpuPackets: Float64Array;
+  private readonly cpuBytes: Float64Array;
+  private readonly faults: PacketFault[] = [];
+  private readonly meta = { seconds: 0, nanoseconds: 0, origLen: 0 };
+  private readonly runOptions = { cpu: 0, ifindex: 1, rxQueue: 0 };
+  private faultCount = 0;
+  private packets = 0;
+  private bytes = 0;
+  private started = -1;
+  private nextProgress: number;
+
+  constructor(
+    /** The program every packet runs through. */
+    readonly program: UserspaceProgram,
+    private readonly options: PipelineOptions = {},
+  ) {
+    this.cpus = options.cpus ?? 1;
+    this.rss = new RssSpreader({ ...options.rss, queues: this.cpus });
+    this.reader = new CaptureReader(options.reader);
+    this.cpuPackets = new Float64Array(this.cpus);
+    this.cpuBytes = new Float64Array(this.cpus);
+    this.runOptions.ifindex = options.ifindex ?? 1;
+    this.nextProgress = options.progressEvery ?? 65536;
+  }
+
+  /** Feeds capture bytes; runs every packet completed by them. Do not modify `chunk` afterwards. */
+  push(chunk: Uint8Array): this {
+    if (this.started < 0) this.started = nowMs();
+    this.reader.push(chunk);
+    for (let p = this.reader.read(); p !== null; p = this.reader.read()) this.runOne(p);
+    return this;
+  }
+
+  /** Ends the capture (a truncated last record throws, unless skipped) and returns the result. */
+  end(): PipelineResult {
+    if (this.started < 0) this.started = nowMs();
+    this.reader.end();
+    for (const p of this.reader) this.runOne(p);
+    return this.result();
+  }
+
+  /** Counters so far. */
+  progress(): PipelineProgress {
+    return { packets: this.packets, bytes: this.bytes, elapsedMs: this.started < 0 ? 0 : nowMs() - this.started };
+  }
+
+  private runOne(p: PacketRecord): void {
+    const data = p.buffer.subarray(p.offset, p.offset + p.caplen);
+    const queue = this.rss.queueOf(p.buffer, p.offset, p.caplen, p.linkType);
+    const o = this.runOptions;
+    o.cpu = queue;
+    o.rxQueue = queue;
+    this.packets++;
+    this.bytes += p.caplen;
+    this.cpuPackets[queue]!++;
+    this.cpuBytes[queue]! += p.caplen;
+    let retval: number;
+    try {
+      retval = this.program.run(data, o);
+    } catch (e) {
+      if (!(e instanceof BpfkitError)) throw e;
+      this.fault(p.index, queue, e);
+      this.tick();
+      return;
+    }
+    this.verdicts.add(retval, p.caplen);
+    const sinks = this.options.sinks;
+    if (sinks) {
+      const cls = verdictClass(this.program.type, retval);
+      const sink = cls === 'other' ? undefined : sinks[cls];
+      if (sink) {
+        const m = this.meta;
+        m.seconds = p.seconds;
+        m.nanoseconds = p.nanoseconds;
+        if (cls === 'drop') {
+          m.origLen = p.origLen;
+          sink.write(data, m);
+        } else {
+          const out = this.program.dataOut();
+          m.origLen = out.length + Math.max(0, p.origLen - p.caplen);
+          sink.write(out, m);
+        }
+      }
+    }
+    this.tick();
+  }
+
+  private tick(): void {
+    if (this.packets >= this.nextProgress) {
+      this.nextProgress += this.options.progressEvery ?? 65536;
+      this.options.onProgress?.(this.progress());
+    }
+  }
+
+  private fault(index: number, cpu: number, e: BpfkitError): void {
+    this.faultCount++;
+    const pc = typeof (e as { pc?: unknown }).pc === 'number' ? (e as unknown as { pc: number }).pc : this.program.interpreter.pc;
+    const f: PacketFault = { index, cpu, pc, code: e.code, message: e.message };
+    if (this.faults.length < (this.options.maxFaults ?? 100)) this.faults.push(f);
+    this.options.onFault?.(f);
+  }
+
+  private result(): PipelineResult {
+    const pr = this.progress();
+    const cpus: CpuCount[] = [];
+    for (let c = 0; c < this.cpus; c++) cpus.push({ cpu: c, packets: this.cpuPackets[c]!, bytes: this.cpuBytes[c]! });
+    return {
+      ...pr,
+      verdicts: this.verdicts.rows(this.program.type),
+      cpus,
+      faultCount: this.faultCount,
+      faults: [...this.faults],
+      packetsPerSecond: pr.elapsedMs > 0 ? Math.round((pr.packets * 1000) / pr.elapsedMs) : 0,
+      skippedRecords: this.reader.skipped,
+    };
+  }
+}
+
+/** Runs a whole capture held in memory through `program` (see {@link Pipeline}). */
+export function runCapture(program: UserspaceProgram, capture: Uint8Array, options: PipelineOptions = {}): PipelineResult {
+  return new Pipeline(program, options).push(capture).end();
+}

@@ -1,0 +1,164 @@
+// One program of a userspace object: prepared once, run on packets (Program.run) or as BPF_PROG_TEST_RUN.
+
+import type { ProgramSpec } from '../elf/object-spec.js';
+import { DEFAULT_BUDGET, Interpreter } from '../vm/interpreter.js';
+import type { PreparedProgram } from '../vm/program.js';
+import type { TailCallHook } from '../vm/helpers.js';
+import type { AddressSpace } from '../vm/address-space.js';
+import { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
+
+/** Where a packet is run: the simulated CPU (per-CPU map slot, bpf_get_smp_processor_id) and its origin. */
+export interface ProgramRunOptions {
+  /** Simulated CPU, 0..cpus-1 (default 0). */
+  cpu?: number;
+  /** Interface index the packet arrived on (XDP `ingress_ifindex`; default 1, the loopback's). */
+  ifindex?: number;
+  /** Receive queue (XDP `rx_queue_index`; default 0). */
+  rxQueue?: number;
+}
+
+/** Input of {@link UserspaceProgram.testRun}, as BPF_PROG_TEST_RUN's attributes. */
+export interface TestRunInput {
+  /** data_in: the packet. */
+  data: Uint8Array;
+  /** ctx_in, validated as the kernel does; default none. */
+  ctxIn?: Uint8Array;
+  /** Runs (default 1); each run continues on the previous run's packet and context, as the kernel's loop does. */
+  repeat?: number;
+  /** CPU to run on (BPF_F_TEST_RUN_ON_CPU); default 0. */
+  cpu?: number;
+}
+
+/** Output of {@link UserspaceProgram.testRun}, as BPF_PROG_TEST_RUN reports it. */
+export interface TestRunOutput {
+  /** r0's low 32 bits after the last run. */
+  readonly retval: number;
+  /** The packet after the last run (after head/tail/meta adjustments). */
+  readonly dataOut: Uint8Array;
+  /** The context after the last run, in the kernel's layout. */
+  readonly ctxOut: Uint8Array;
+  /** Mean wall time per run, in nanoseconds. */
+  readonly durationNs: number;
+  /** Instructions executed by the last run. */
+  readonly instructions: number;
+}
+
+/** What a program needs from the object that owns it. */
+export interface ProgramHost {
+  /** The object's address space. */
+  readonly space: AddressSpace;
+  /** Number of simulated CPUs. */
+  readonly cpus: number;
+  /** Serves tail calls from the object's prog arrays. */
+  readonly tailCalls: TailCallHook;
+  /** Called before each run: the helpers read the current CPU and program from here. */
+  enter(program: UserspaceProgram, cpu: number): void;
+  /** Instruction budget per run. */
+  readonly budget: number;
+}
+
+type Clock = () => number;
+const perf = (globalThis as unknown as { performance?: { now(): number } }).performance;
+const nowMs: Clock = perf ? () => perf.now() : () => Date.now();
+
+const DEFAULT_ORIGIN: PacketOrigin = { ifindex: 1, rxQueue: 0 };
+
+/**
+ * A program instantiated in a userspace object. It has its own interpreter (call-frame stacks)
+ * and context regions in the object's address space; maps are shared with every program of the
+ * object. Runs allocate nothing but what the interpreter and context need.
+ */
+export class UserspaceProgram {
+  /** The interpreter running it (r0, instruction count and pc of the last run). */
+  readonly interpreter: Interpreter;
+  /** The context of its program type. */
+  readonly context: RunContext;
+  private readonly origin = { ifindex: 1, rxQueue: 0 };
+
+  constructor(
+    /** The blueprint. */
+    readonly spec: ProgramSpec,
+    /**
+     * Its number in the object: what a prog array stores to name it (the userspace stand-in for
+     * a program fd). Starts at 1.
+     */
+    readonly id: number,
+    /** The decoded program. */
+    readonly prepared: PreparedProgram,
+    private readonly host: ProgramHost,
+  ) {
+    this.interpreter = new Interpreter(prepared, host.space, { tailCalls: host.tailCalls });
+    this.context = createRunContext(spec.type, host.space, spec.name);
+  }
+
+  /** The program's name. */
+  get name(): string {
+    return this.spec.name;
+  }
+  /** `enum bpf_prog_type`. */
+  get type(): number {
+    return this.spec.type;
+  }
+
+  private checkCpu(cpu: number): number {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.host.cpus) throw new RangeError(`cpu ${cpu} is not in 0..${this.host.cpus - 1}`);
+    return cpu;
+  }
+
+  /**
+   * Runs once on `packet` as if it arrived on `options.ifindex` / `options.rxQueue` and was
+   * processed on `options.cpu`; returns the retval (r0's low 32 bits). The packet after the run
+   * is `dataOut()`. Throws MemoryFault, BudgetExceeded... when the program misbehaves; the
+   * object stays usable.
+   */
+  run(packet: Uint8Array, options: ProgramRunOptions = {}): number {
+    const cpu = this.checkCpu(options.cpu ?? 0);
+    const o = this.origin;
+    o.ifindex = options.ifindex ?? DEFAULT_ORIGIN.ifindex;
+    o.rxQueue = options.rxQueue ?? DEFAULT_ORIGIN.rxQueue;
+    const r1 = this.context.setupPacket(packet, o);
+    return this.exec(r1, cpu);
+  }
+
+  private exec(r1: number, cpu: number): number {
+    this.host.enter(this, cpu);
+    this.interpreter.skb = this.context.skb();
+    this.interpreter.run(r1, this.host.budget);
+    return this.interpreter.retLo >>> 0;
+  }
+
+  /** The packet after the last run (a copy). */
+  dataOut(): Uint8Array {
+    return this.context.dataOut();
+  }
+
+  /** The context after the last run (a copy, the kernel's ctx_out layout). */
+  ctxOut(): Uint8Array {
+    return this.context.ctxOut();
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN in userspace: validates ctx_in as the kernel does, runs `repeat` times on
+   * the same packet and context (so adjustments and map updates accumulate, as in the kernel's
+   * loop) and reports the last retval, data_out, ctx_out and the mean duration.
+   */
+  testRun(input: TestRunInput): TestRunOutput {
+    const cpu = this.checkCpu(input.cpu ?? 0);
+    const repeat = Math.max(1, input.repeat ?? 1);
+    const r1 = this.context.setup(input.data, input.ctxIn);
+    let retval = 0;
+    const t0 = nowMs();
+    for (let i = 0; i < repeat; i++) retval = this.exec(r1, cpu);
+    const t1 = nowMs();
+    return {
+      retval,
+      dataOut: this.context.dataOut(),
+      ctxOut: this.context.ctxOut(),
+      durationNs: Math.round(((t1 - t0) * 1e6) / repeat),
+      instructions: this.interpreter.executed,
+    };
+  }
+}
+
+/** The default instruction budget per run. */
+export const DEFAULT_RUN_BUDGET = DEFAULT_BUDGET;
