@@ -1,0 +1,77 @@
+// Shared plumbing of the map families: the map's regions in the address space, byte helpers, flag checks.
+import type { AddressSpace, Region } from '../vm/address-space.js';
+import { BpfMapFlags } from '../isa/uapi.generated.js';
+import { MapAttributeError, MapErrno } from './errors.js';
+import type { MapDef, MapEnv } from './map-ops.js';
+
+/** BPF_F_ACCESS_MASK: the four access flags every family accepts. */
+export const ACCESS_MASK = BpfMapFlags.RDONLY | BpfMapFlags.RDONLY_PROG | BpfMapFlags.WRONLY | BpfMapFlags.WRONLY_PROG;
+
+/** Bytes per CPU slot in the syscall layout of per-CPU values: the value size rounded up to 8. */
+export function stride8(size: number): number {
+  return (size + 7) & ~7;
+}
+
+/** Little-endian u32 at `bytes[offset]`. */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+}
+
+/** Little-endian u32 bytes. */
+export function u32Bytes(n: number): Uint8Array {
+  return new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]);
+}
+
+/** Whether `a[ao .. ao+n)` equals `b[bo .. bo+n)`. */
+export function bytesEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/**
+ * Checks `map_flags` against the flags a family accepts (`allowed`), and the kernel's
+ * bpf_map_flags_access_ok (not both RDONLY_PROG and WRONLY_PROG).
+ */
+export function checkFlags(def: MapDef, allowed: number, what: string): void {
+  const extra = def.flags & ~allowed;
+  if (extra !== 0) throw new MapAttributeError(def.name, 'flags', def.flags, `${what} does not accept flag bits 0x${(extra >>> 0).toString(16)}`);
+  if ((def.flags & BpfMapFlags.RDONLY_PROG) !== 0 && (def.flags & BpfMapFlags.WRONLY_PROG) !== 0) {
+    throw new MapAttributeError(def.name, 'flags', def.flags, 'BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together');
+  }
+}
+
+/** Throws a MapAttributeError (EINVAL unless `errno` says otherwise) when `bad`. */
+export function ensure(def: MapDef, ok: boolean, field: 'keySize' | 'valueSize' | 'maxEntries' | 'flags' | 'mapExtra' | 'innerMap', reason: string, errno: number = MapErrno.EINVAL): void {
+  if (ok) return;
+  const value = field === 'innerMap' ? (def.innerMap?.type ?? 0) : field === 'mapExtra' ? (def.mapExtra ?? 0) : def[field];
+  throw new MapAttributeError(def.name, field, value, reason, errno);
+}
+
+/**
+ * A map's place in the address space: an empty read-only header region whose address is the
+ * map pointer (`lddw rX, map` — the kernel's `struct bpf_map *`, which a program cannot
+ * dereference), and a data region holding its values.
+ */
+export interface MapRegions {
+  /** The map pointer. */
+  readonly address: number;
+  /** The values (kind 'map', name `map:NAME`). */
+  readonly data: Region;
+}
+
+/** Allocates a map's header and `dataSize` bytes of zeroed value storage in `env.space`. */
+export function allocMapRegions(env: MapEnv, def: MapDef, dataSize: number, writable = true): MapRegions {
+  const header = env.space.addRegion(`map:${def.name}`, 0, { kind: 'map', writable: false, align: 8 });
+  const data = env.space.addRegion(`map:${def.name}`, dataSize, { kind: 'map', writable: writable && (def.flags & BpfMapFlags.RDONLY_PROG) === 0, align: 8 });
+  return { address: header.address(), data };
+}
+
+/** The live byte view of `space`'s memory (re-read after anything that may allocate). */
+export function memoryOf(space: AddressSpace): Uint8Array {
+  return space.memory.bytes;
+}
+
+/** The number of CPUs a definition's values are kept for. */
+export function cpuSlots(perCpu: boolean, env: MapEnv): number {
+  return perCpu ? env.cpus : 1;
+}
