@@ -9,7 +9,7 @@
 // headers are 6.1's (no netdev.h, no ETHTOOL_MSG_RSS_SET) while the kernel is 6.18; the ids the
 // running kernel answers to are the ones in its BTF, where every one of these enums is present
 // (they are the same enums ethtool_netlink_generated.h and netdev.h declare, anonymous in C).
-// Sentinels are left out: `__X_CNT` and the `X_MAX` that equals `__X_CNT - 1` (but real
+// Sentinels are left out: `__X_CNT`/`__X_MAX` and the `X_MAX` derived from them (but real
 // attributes such as ETHTOOL_A_CHANNELS_RX_MAX stay). Output depends only on the BTF and SPECS.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -104,7 +104,7 @@ function membersOf(spec: EnumSpec, enums: BtfType[]): { key: string; value: numb
     const names = new Set(e.values!.map((v) => v.name));
     for (const v of e.values!) {
       if (v.name.startsWith('__')) continue;
-      if (v.name.endsWith('_MAX') && names.has(`__${v.name.slice(0, -4)}_CNT`)) continue;
+      if (v.name.endsWith('_MAX') && (names.has(`__${v.name.slice(0, -4)}_CNT`) || names.has(`__${v.name}`))) continue;
       if (!Number.isSafeInteger(v.val)) fail(`${v.name} = ${v.val}: not a safe integer`);
       const prev = seen.get(v.name);
       if (prev !== undefined) {

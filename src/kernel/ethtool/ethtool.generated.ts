@@ -438,7 +438,6 @@ export const NetdevCmd = {
   BIND_RX: 13,
   NAPI_SET: 14,
   BIND_TX: 15,
-  MAX: 15,
 } as const;
 
 /** netdev DEV_GET attributes (NETDEV_A_DEV_ prefix stripped). */
@@ -449,7 +448,6 @@ export const NetdevDev = {
   XDP_ZC_MAX_SEGS: 4,
   XDP_RX_METADATA_FEATURES: 5,
   XSK_FEATURES: 6,
-  MAX: 6,
 } as const;
 
 /** `enum netdev_xdp_act`: XDP feature flags (NETDEV_XDP_ACT_ prefix stripped). */
