@@ -6,6 +6,8 @@
 // (xdp.ts, tc.ts, socket-filter.ts) exports one ProgramTypeOps; registry.ts lists them.
 
 import type { AddressSpace } from '../vm/address-space.js';
+import type { SkbData } from '../vm/interpreter.js';
+import type { NetDevice } from './net-device.js';
 
 /**
  * What a context load yields, as the verifier types it: a scalar, or a pointer the kernel's
@@ -63,10 +65,18 @@ export interface ContextInstance {
   dataOut(): Uint8Array;
   /** ctx_out after the run, in the kernel's layout. */
   ctxOut(): Uint8Array;
+  /** skb types: where LD_ABS/LD_IND read (set it as the interpreter's `skb` after setup). */
+  skb?(): SkbData | undefined;
+}
+
+/** Options of `createContext`. */
+export interface ContextOptions {
+  /** Devices a ctx_in may name by ifindex (default: loopback, ifindex 1, only). */
+  readonly devices?: (ifindex: number) => NetDevice | undefined;
 }
 
 /** Program types that run in userspace add how to build their context in an address space. */
 export interface RunnableProgramType extends ProgramTypeOps {
   /** Creates the context and packet regions of this type in `space`. */
-  createContext(space: AddressSpace): ContextInstance;
+  createContext(space: AddressSpace, options?: ContextOptions): ContextInstance;
 }

@@ -19,4 +19,4 @@ export {
   type SkbData,
 } from './interpreter.js';
 export { XdpContext, XdpMd, XDP_MD_SIZE, XDP_PACKET_HEADROOM, XDP_TAILROOM } from './xdp-context.js';
-export { createXdpVm, run, type RunOptions, type RunResult, type XdpVm } from './run.js';
+export { createVm, createXdpVm, run, type RunOptions, type RunResult, type Vm, type XdpVm } from './run.js';

@@ -1,13 +1,15 @@
-// run(): a BPF_PROG_TEST_RUN-like entry point for a raw XDP program in the reference interpreter.
+// run(): a BPF_PROG_TEST_RUN-like entry point for a raw program in the reference interpreter.
 
+import { xdpOps } from '../ctx/xdp.js';
+import type { ContextInstance, ContextOptions, RunnableProgramType } from '../ctx/program-type-ops.js';
 import type { Instruction } from '../isa/instruction.js';
 import { AddressSpace } from './address-space.js';
 import { builtinHelpers, type HelperTable, type TailCallHook } from './helpers.js';
 import { DEFAULT_BUDGET, Interpreter, type SkbData } from './interpreter.js';
 import { prepareProgram, type LdResolver, type PreparedProgram } from './program.js';
-import { XdpContext } from './xdp-context.js';
+import type { XdpContext } from '../ctx/xdp-buff.js';
 
-/** Options of `createXdpVm` and `run`. */
+/** Options of `createVm`, `createXdpVm` and `run`. */
 export interface RunOptions {
   /** Helper table (default: the built-in test helpers). */
   helpers?: HelperTable;
@@ -18,10 +20,19 @@ export interface RunOptions {
   /** Instruction budget per run (default 1M). */
   budget?: number;
   /**
-   * Lets LD_ABS/LD_IND read the packet as an skb: `data` is where skb->data is in the packet
-   * (a socket filter's test run pulls the 14-byte Ethernet header: data = 14). Unset: they fail.
+   * The program type whose context the program runs with (default XDP): `xdpOps`, `tcOps`,
+   * `socketFilterOps` from src/ctx, or `programTypeOps(type)`.
+   */
+  programType?: RunnableProgramType;
+  /** Devices a ctx_in may name (default: loopback only). */
+  devices?: ContextOptions['devices'];
+  /**
+   * XDP only, for raw-packet tests: lets LD_ABS/LD_IND read the XDP packet as an skb whose
+   * `data` is at this offset. Program types with an skb set this up themselves.
    */
   skb?: Omit<SkbData, 'region'>;
+  /** Called after each run's setup with the context (helpers that need it bind here). */
+  onSetup?: (context: ContextInstance) => void;
 }
 
 /** The outcome of one run, shaped like BPF_PROG_TEST_RUN's. */
@@ -30,28 +41,34 @@ export interface RunResult {
   readonly retval: number;
   /** The full 64-bit r0. */
   readonly r0: bigint;
-  /** The packet after the run (data_meta..data_end), like data_out. */
+  /** data_out: the packet after the run. */
   readonly packet: Uint8Array;
-  /** struct xdp_md after the run, like ctx_out. */
+  /** ctx_out: the context struct after the run. */
   readonly ctx: Uint8Array;
   /** Instructions executed. */
   readonly instructions: number;
 }
 
-/** A prepared XDP program with its own address space, run many times. */
-export interface XdpVm {
+/** A prepared program with its own address space and context, run many times. */
+export interface Vm<C extends ContextInstance = ContextInstance> {
   /** The address space (one WebAssembly.Memory). */
   readonly space: AddressSpace;
   /** The interpreter. */
   readonly interpreter: Interpreter;
-  /** The XDP context regions. */
-  readonly xdp: XdpContext;
-  /** Runs once on `packet` with an optional `struct xdp_md` ctx_in. */
+  /** The program type's context. */
+  readonly context: C;
+  /** Runs once on `packet` with an optional ctx_in. Throws InvalidContextError where the kernel says EINVAL. */
   run(ctx: Uint8Array | undefined, packet: Uint8Array): RunResult;
 }
 
-/** Prepares `program` once and returns a VM that runs it on packets. */
-export function createXdpVm(program: readonly Instruction[] | PreparedProgram, options: RunOptions = {}): XdpVm {
+/** An XDP VM (the context is the xdp_buff). */
+export interface XdpVm extends Vm<XdpContext> {
+  /** The XDP context regions (same as `context`). */
+  readonly xdp: XdpContext;
+}
+
+/** Prepares `program` once and returns a VM that runs it with its program type's context. */
+export function createVm(program: readonly Instruction[] | PreparedProgram, options: RunOptions = {}): Vm {
   const prepared =
     'code' in program
       ? program
@@ -60,26 +77,37 @@ export function createXdpVm(program: readonly Instruction[] | PreparedProgram, o
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
   const space = new AddressSpace();
-  const xdp = new XdpContext(space);
+  const type = options.programType ?? xdpOps;
+  const context = type.createContext(space, options.devices ? { devices: options.devices } : {});
   const interpreter = new Interpreter(prepared, space, options.tailCalls ? { tailCalls: options.tailCalls } : {});
   const budget = options.budget ?? DEFAULT_BUDGET;
+  const rawSkb = options.skb;
   return {
     space,
     interpreter,
-    xdp,
+    context,
     run(ctx, packet) {
-      const r1 = xdp.setup(packet, ctx);
-      interpreter.skb = options.skb ? { ...options.skb, region: xdp.packet } : undefined;
+      const r1 = context.setup(ctx ? { data: packet, ctxIn: ctx } : { data: packet });
+      options.onSetup?.(context);
+      const region = space.regions.find((r) => r.kind === 'packet');
+      interpreter.skb = context.skb ? context.skb() : rawSkb && region ? { ...rawSkb, region } : undefined;
       const instructions = interpreter.run(r1, budget);
-      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: xdp.packetOut(), ctx: xdp.ctxOut(), instructions };
+      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: context.dataOut(), ctx: context.ctxOut(), instructions };
     },
   };
 }
 
+/** Prepares an XDP program once and returns a VM that runs it on packets. */
+export function createXdpVm(program: readonly Instruction[] | PreparedProgram, options: RunOptions = {}): XdpVm {
+  const vm = createVm(program, { ...options, programType: xdpOps }) as Vm<XdpContext>;
+  return { ...vm, xdp: vm.context, run: vm.run };
+}
+
 /**
- * Runs a raw XDP program once on `packet`, like BPF_PROG_TEST_RUN: `ctx` is an optional
- * `struct xdp_md` ctx_in. Throws MemoryFault, BudgetExceeded... when the program misbehaves.
+ * Runs a raw program once on `packet`, like BPF_PROG_TEST_RUN: `ctx` is an optional ctx_in
+ * (`struct xdp_md` by default; `__sk_buff` with `programType: tcOps`). Throws MemoryFault,
+ * BudgetExceeded... when the program misbehaves, InvalidContextError for input the kernel refuses.
  */
 export function run(program: readonly Instruction[] | PreparedProgram, ctx: Uint8Array | undefined, packet: Uint8Array, options: RunOptions = {}): RunResult {
-  return createXdpVm(program, options).run(ctx, packet);
+  return createVm(program, options).run(ctx, packet);
 }

@@ -1,0 +1,24 @@
+// The program types bpfkit models, by `enum bpf_prog_type` value and by name: one list.
+
+import { programTypeByName } from '../isa/program-types.js';
+import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
+import { socketFilterOps } from './socket-filter.js';
+import { tcOps } from './tc.js';
+import { xdpOps } from './xdp.js';
+
+/** Every program type with ops, in `enum bpf_prog_type` order. */
+export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, xdpOps];
+
+/**
+ * The ops of a program type (a BpfProgType value or bpftool's name: `xdp`, `sched_cls`,
+ * `socket_filter`), or undefined when bpfkit does not model it.
+ */
+export function programTypeOps(type: number | string): RunnableProgramType | undefined {
+  const value = typeof type === 'number' ? type : programTypeByName(type);
+  return PROGRAM_TYPE_OPS.find((o) => o.type === value);
+}
+
+/** Whether `ops` can run in userspace (has createContext). */
+export function isRunnable(ops: ProgramTypeOps): ops is RunnableProgramType {
+  return typeof (ops as Partial<RunnableProgramType>).createContext === 'function';
+}

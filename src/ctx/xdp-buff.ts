@@ -1,0 +1,211 @@
+// The XDP context at run time: struct xdp_md over an xdp_buff, as bpf_prog_test_run_xdp builds it.
+//
+// The frame is one 4096-byte page, as in net/bpf/test_run.c: XDP_PACKET_HEADROOM (256) bytes of
+// headroom (less the metadata ctx_in asks for), the packet, and the skb_shared_info tailroom
+// (320 bytes on x86-64) that no adjustment may reach. The kernel rewrites loads of
+// xdp_md.data/data_end/data_meta into 64-bit loads of the xdp_buff's pointers and
+// ingress_ifindex/rx_queue_index into loads through xdp->rxq; here a load hook on the read-only
+// ctx region serves all six fields. bpf_xdp_adjust_head/tail/meta move the buffer's pointers
+// with the kernel's bounds (the xdp_frame kept at the start of the headroom, ETH_HLEN, the
+// metadata's 4-byte alignment and maximum).
+
+import { type AddressSpace, type Region } from '../vm/address-space.js';
+import { InvalidContextError } from '../vm/errors.js';
+import type { ContextInstance, RunInput } from './program-type-ops.js';
+import { type NetDevice, LOOPBACK } from './net-device.js';
+
+/** XDP_PACKET_HEADROOM: bytes before the packet that bpf_xdp_adjust_head/meta can claim. */
+export const XDP_PACKET_HEADROOM = 256;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64: tailroom no adjustment may reach. */
+export const XDP_TAILROOM = 320;
+/** The page an XDP test run's frame lives in (frame_sz). */
+export const XDP_FRAME_SIZE = 4096;
+/** sizeof(struct xdp_frame): kept at the start of the headroom, below which adjust_head/meta may not go. */
+export const XDP_FRAME_STRUCT_SIZE = 40;
+/** Largest linear packet a test run takes (longer ones become fragments, not modelled). */
+export const XDP_MAX_LINEAR = XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM;
+/** Largest metadata length (skb_shared_info.meta_len is a u8; 4-byte aligned). */
+export const XDP_METALEN_MAX = 252;
+/** sizeof(struct xdp_md). */
+export const XDP_MD_SIZE = 24;
+/** ETH_HLEN: the smallest packet adjust_head/tail may leave. */
+export const ETH_HLEN = 14;
+
+/** Field offsets of struct xdp_md. */
+export const XdpMd = { data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12, rx_queue_index: 16, egress_ifindex: 20 } as const;
+
+/** xdp_metalen_invalid(): not 4-byte aligned, or longer than the u8 meta_len can say. */
+export function xdpMetalenInvalid(metalen: number): boolean {
+  return (metalen & 3) !== 0 || metalen > XDP_METALEN_MAX;
+}
+
+/** Options of an XDP context. */
+export interface XdpContextOptions {
+  /** Interfaces a ctx_in's ingress_ifindex may name (default: the loopback device, ifindex 1). */
+  readonly devices?: (ifindex: number) => NetDevice | undefined;
+}
+
+/** The XDP context of one address space: a ctx region and a one-page packet region, reused across runs. */
+export class XdpContext implements ContextInstance {
+  /** The xdp_md region (read-only; every field load is served by a hook). */
+  readonly ctx: Region;
+  /** The page the frame lives in: the region's block is the whole page, its window data_meta..data_end. */
+  readonly packet: Region;
+  /** Memory offset of data_hard_start (the page). */
+  readonly hardStart: number;
+  /** Memory offset of data_meta (equals `data` when there is no metadata). */
+  dataMeta = 0;
+  /** Memory offset of data. */
+  data = 0;
+  /** Memory offset of data_end. */
+  dataEnd = 0;
+  /** ingress_ifindex loads: the receive queue's device (loopback unless ctx_in names one). */
+  rxIfindex = LOOPBACK.ifindex;
+  /** rx_queue_index loads. */
+  rxQueue = 0;
+  private readonly devices: (ifindex: number) => NetDevice | undefined;
+
+  constructor(
+    private readonly space: AddressSpace,
+    options: XdpContextOptions = {},
+  ) {
+    this.devices = options.devices ?? ((i) => (i === LOOPBACK.ifindex ? LOOPBACK : undefined));
+    this.ctx = space.addRegion('ctx', XDP_MD_SIZE, { kind: 'ctx', writable: false });
+    this.packet = space.addRegion('packet', 0, { kind: 'packet', before: XDP_FRAME_SIZE });
+    this.hardStart = this.packet.base;
+    space.setLoadHook(this.ctx, (offset, size, out) => {
+      if (size !== 4) return false;
+      let v: number;
+      if (offset === XdpMd.data) v = this.data;
+      else if (offset === XdpMd.data_end) v = this.dataEnd;
+      else if (offset === XdpMd.data_meta) v = this.dataMeta;
+      else {
+        if (offset === XdpMd.ingress_ifindex) out[0] = this.rxIfindex;
+        else if (offset === XdpMd.rx_queue_index) out[0] = this.rxQueue;
+        else if (offset === XdpMd.egress_ifindex) out[0] = 0;
+        else return false;
+        out[1] = 0;
+        return true;
+      }
+      out[0] = v;
+      out[1] = Math.floor(this.packet.address() / 4294967296);
+      return true;
+    });
+  }
+
+  /** Memory offset of the frame's hard end: no byte of the packet may lie past it. */
+  get hardEnd(): number {
+    return this.hardStart + XDP_FRAME_SIZE - XDP_TAILROOM;
+  }
+
+  /**
+   * Sets up a run as bpf_prog_test_run_xdp does: the packet goes after the headroom; with a
+   * ctx_in, `data` leading bytes are metadata (4-byte aligned, at most 252), `data_end` must
+   * equal the packet length, `data_meta` and `egress_ifindex` must be 0, `rx_queue_index`
+   * needs an `ingress_ifindex` naming a device with that queue. Anything else throws
+   * InvalidContextError (the kernel's EINVAL / ENODEV). Returns the ctx pointer for r1.
+   * `setup(packet, ctxIn)` is the older spelling of `setup({ data: packet, ctxIn })`.
+   */
+  setup(input: RunInput | Uint8Array, ctxIn?: Uint8Array): number {
+    if (input instanceof Uint8Array) input = ctxIn ? { data: input, ctxIn } : { data: input };
+    const packet = input.data;
+    const md = new Uint8Array(XDP_MD_SIZE);
+    let meta = 0;
+    let ifindex = LOOPBACK.ifindex;
+    let queue = 0;
+    ctxIn = input.ctxIn;
+    if (ctxIn) {
+      if (ctxIn.length > XDP_MD_SIZE && ctxIn.subarray(XDP_MD_SIZE).some((x) => x !== 0)) {
+        throw new InvalidContextError('(tail)', `bytes past sizeof(struct xdp_md) = ${XDP_MD_SIZE} must be zero`);
+      }
+      md.set(ctxIn.subarray(0, XDP_MD_SIZE));
+      const v = new DataView(md.buffer);
+      const field = (f: keyof typeof XdpMd): number => v.getUint32(XdpMd[f], true);
+      if (field('data_meta') !== 0) throw new InvalidContextError('data_meta', 'must be 0');
+      if (field('data_end') !== packet.length) throw new InvalidContextError('data_end', `must equal the packet length ${packet.length}, got ${field('data_end')}`);
+      meta = field('data');
+      if (meta > packet.length) throw new InvalidContextError('data', `metadata length ${meta} exceeds the packet length ${packet.length}`);
+      if (xdpMetalenInvalid(meta)) throw new InvalidContextError('data', `metadata length ${meta} must be a multiple of 4 and at most ${XDP_METALEN_MAX}`);
+      if (field('egress_ifindex') !== 0) throw new InvalidContextError('egress_ifindex', 'must be 0');
+      const inIf = field('ingress_ifindex');
+      queue = field('rx_queue_index');
+      if (inIf === 0 && queue !== 0) throw new InvalidContextError('rx_queue_index', 'needs an ingress_ifindex');
+      if (inIf !== 0) {
+        const dev = this.devices(inIf);
+        if (!dev) throw new InvalidContextError('ingress_ifindex', `no device with ifindex ${inIf} (ENODEV)`);
+        if (queue >= dev.rxQueues) throw new InvalidContextError('rx_queue_index', `device ${inIf} has ${dev.rxQueues} rx queues`);
+        ifindex = inIf;
+      }
+    }
+    if (packet.length - meta > XDP_MAX_LINEAR) {
+      throw new InvalidContextError('data', `packets longer than ${XDP_MAX_LINEAR} bytes become XDP fragments, which the userspace runtime does not model`);
+    }
+    this.space.memory.bytes.fill(0, this.hardStart, this.hardStart + XDP_FRAME_SIZE);
+    const from = XDP_PACKET_HEADROOM - meta;
+    this.packet.setWindow(from, from + packet.length);
+    this.space.memory.bytes.set(packet, this.hardStart + from);
+    this.dataMeta = this.hardStart + from;
+    this.data = this.hardStart + XDP_PACKET_HEADROOM;
+    this.dataEnd = this.dataMeta + packet.length;
+    this.rxIfindex = ifindex;
+    this.rxQueue = queue;
+    this.space.memory.bytes.set(md, this.ctx.start);
+    return this.ctx.address();
+  }
+
+  private syncWindow(): void {
+    this.packet.setWindow(this.dataMeta - this.hardStart, this.dataEnd - this.hardStart);
+  }
+
+  /** bpf_xdp_adjust_head: 0 or -EINVAL (below the xdp_frame plus metadata, or fewer than ETH_HLEN bytes left). */
+  adjustHead(offset: number): number {
+    const metalen = this.data - this.dataMeta;
+    const data = this.data + offset;
+    if (data < this.hardStart + XDP_FRAME_STRUCT_SIZE + metalen || data > this.dataEnd - ETH_HLEN) return -22;
+    const mem = this.space.memory.bytes;
+    if (metalen) mem.copyWithin(this.dataMeta + offset, this.dataMeta, this.data);
+    this.dataMeta += offset;
+    this.data = data;
+    this.syncWindow();
+    return 0;
+  }
+
+  /** bpf_xdp_adjust_tail: 0 or -EINVAL (past the frame's tailroom, or fewer than ETH_HLEN bytes). Growth is zeroed. */
+  adjustTail(offset: number): number {
+    const end = this.dataEnd + offset;
+    if (end > this.hardEnd || end < this.data + ETH_HLEN) return -22;
+    if (offset > 0) this.space.memory.bytes.fill(0, this.dataEnd, end);
+    this.dataEnd = end;
+    this.syncWindow();
+    return 0;
+  }
+
+  /** bpf_xdp_adjust_meta: 0, -EINVAL (out of the headroom or past data) or -EACCES (misaligned or too long). */
+  adjustMeta(offset: number): number {
+    const meta = this.dataMeta + offset;
+    if (meta < this.hardStart + XDP_FRAME_STRUCT_SIZE || meta > this.data) return -22;
+    if (xdpMetalenInvalid(this.data - meta)) return -13;
+    this.dataMeta = meta;
+    this.syncWindow();
+    return 0;
+  }
+
+  /** data_out: data_meta..data_end, a copy. */
+  dataOut(): Uint8Array {
+    return this.space.memory.bytes.slice(this.dataMeta, this.dataEnd);
+  }
+
+  /** Alias of dataOut (the name the first XDP context used). */
+  packetOut(): Uint8Array {
+    return this.dataOut();
+  }
+
+  /** ctx_out: ctx_in with data and data_end relative to data_meta (xdp_convert_buff_to_md). */
+  ctxOut(): Uint8Array {
+    const md = this.space.memory.bytes.slice(this.ctx.start, this.ctx.start + XDP_MD_SIZE);
+    const v = new DataView(md.buffer);
+    v.setUint32(XdpMd.data, this.data - this.dataMeta, true);
+    v.setUint32(XdpMd.data_end, this.dataEnd - this.dataMeta, true);
+    return md;
+  }
+}
