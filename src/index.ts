@@ -11,3 +11,6 @@ export * from './btf/index.js';
 export * from './elf/index.js';
 export * from './asm/index.js';
 export * from './packet/index.js';
+export { computeCoreRelo, CORE_POISON_IMM, type CoreReloResult } from './btf/core-relo.js';
+export { applyCoreRelos, CoreReloError, type CoreReloOutcome, type CoreReloSite } from './btf/core-patch.js';
+export { essentialName, fieldsAreCompatible, matchAccess, resolveLocalAccess, typesAreCompatible, typesByEssentialName, type AccessStep, type FieldLocation } from './btf/core-candidates.js';

@@ -24,3 +24,12 @@ export { btfInfo, linkInfo, mapInfo, programInfo, toMapFd, type BtfInfo, type Li
 export { createLink, detachLink, updateLink, type LinkCreateOptions, type LinkUpdateOptions } from './bpf/link.js';
 export { checkObjectName, OBJ_NAME_LEN } from './bpf/object-name.js';
 export * from './netlink/index.js';
+export { KernelMap } from './kernel-map.js';
+export { KernelObject, loadKernelObject, type LoadObjectOptions, type LoadReport } from './object/load-object.js';
+export { KernelProgram } from './object/kernel-program.js';
+export { KernelSymbolError, PinMismatchError, UnknownObjectNameError } from './object/errors.js';
+export { fixupBtf, sanitize as sanitizeBtf, type FixedBtf, type SanitizableKind } from './object/btf-fixup.js';
+export { BTF_KIND_FEATURES, missingBtfKinds } from './object/btf-features.js';
+export { kconfigValue, KconfigError, kernelVersionCode, parseKconfig, readKernelConfig } from './object/kconfig.js';
+export { vmlinuxBtf, VMLINUX_BTF_PATH } from './object/vmlinux.js';
+export { buildProgramImage, type ImageContext, type ProgramImage } from './object/program-image.js';

@@ -1,0 +1,353 @@
+// loadKernelObject: a whole ObjectSpec into the kernel — BTF, maps (pinned, global data, kconfig), programs, prog arrays.
+import type { Btf } from '../../btf/index.js';
+import { BpfkitError, NotSupportedError } from '../../errors.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../../elf/object-spec.js';
+import { BtfFd, loadBtf } from '../bpf/btf-load.js';
+import { MapType, ProgType } from '../bpf/constants.js';
+import { createMap, type MapCreateOptions } from '../bpf/map-create.js';
+import { freezeMap, updateElem } from '../bpf/map-elem.js';
+import { possibleCpus, type MapFd } from '../bpf/map-fd.js';
+import { pinObject } from '../bpf/obj-pin.js';
+import { loadProgram, type ProgFd } from '../bpf/prog-load.js';
+import { KernelError } from '../kernel-error.js';
+import { KernelMap } from '../kernel-map.js';
+import type { Sys } from '../sys.js';
+import { fixupBtf } from './btf-fixup.js';
+import { missingBtfKinds } from './btf-features.js';
+import { KernelSymbolError, UnknownObjectNameError } from './errors.js';
+import { kconfigValue } from './kconfig.js';
+import { KernelProgram } from './kernel-program.js';
+import { checkPinCompatible, DEFAULT_PIN_ROOT, openExistingPin, removePin } from './pins.js';
+import { buildProgramImage } from './program-image.js';
+import { vmlinuxBtf } from './vmlinux.js';
+
+/** Options of {@link loadKernelObject}. */
+export interface LoadObjectOptions {
+  /** Root directory for maps pinned by name (`LIBBPF_PIN_BY_NAME`); default /sys/fs/bpf, as libbpf. */
+  readonly pinPath?: string;
+  /** Load only these programs (by name); default all. Maps are created either way. */
+  readonly programs?: readonly string[];
+  /** Verifier log level for every program (1 or 2 keeps the log of a successful load in `fd.verifierLog`). */
+  readonly logLevel?: number;
+  /** Initial verifier log buffer size in bytes. */
+  readonly logSize?: number;
+  /** Use these maps (by name) instead of creating them; they stay owned by the caller. */
+  readonly mapReplacements?: Readonly<Record<string, MapFd>>;
+  /** Target BTF for CO-RE, kfuncs and ksyms; default the running kernel's. */
+  readonly targetBtf?: Btf;
+}
+
+/** What the loader did besides creating objects: warnings a user may want to see. */
+export interface LoadReport {
+  /** BTF fix-ups applied (DATASEC sizes, sanitised kinds). */
+  readonly btfChanges: readonly string[];
+  /** Non-fatal problems (BTF rejected and dropped, map created without BTF...). */
+  readonly warnings: readonly string[];
+  /** Maps reused from an existing pin, by name. */
+  readonly reusedPins: readonly string[];
+  /** Pins this load created (path per map name). */
+  readonly pinned: ReadonlyMap<string, string>;
+}
+
+/**
+ * A whole object loaded into the kernel. Disposing closes every fd it owns; maps and programs
+ * stay alive while pinned, attached or referenced.
+ */
+export class KernelObject implements Disposable {
+  constructor(
+    /** Programs by name. */
+    readonly programs: ReadonlyMap<string, KernelProgram>,
+    /** Maps by spec name (`.rodata`, `events`...). */
+    readonly maps: ReadonlyMap<string, KernelMap>,
+    /** The object's BTF in the kernel, if it was loaded. */
+    readonly btf: BtfFd | undefined,
+    /** What the loader changed or reused. */
+    readonly report: LoadReport,
+    private readonly borrowed: ReadonlySet<string>,
+  ) {}
+
+  /** The program `name`; throws UnknownObjectNameError when absent. */
+  program(name: string): KernelProgram {
+    const p = this.programs.get(name);
+    if (!p) throw new UnknownObjectNameError('program', name, [...this.programs.keys()]);
+    return p;
+  }
+
+  /** The map `name`; throws UnknownObjectNameError when absent. */
+  map(name: string): KernelMap {
+    const m = this.maps.get(name);
+    if (!m) throw new UnknownObjectNameError('map', name, [...this.maps.keys()]);
+    return m;
+  }
+
+  /**
+   * Pins every program at `dir/progs/<name>` and every map at `dir/maps/<name>`... flat, as
+   * `bpftool prog loadall OBJ DIR pinmaps DIR/maps`: programs at `dir/<name>`, maps at
+   * `mapDir/<name>` (default `dir`). Returns the created paths. `dir` must exist in a bpffs.
+   */
+  pinAll(dir: string, mapDir: string = dir): string[] {
+    const made: string[] = [];
+    try {
+      for (const [name, p] of this.programs) {
+        const path = `${dir}/${name}`;
+        p.pin(path);
+        made.push(path);
+      }
+      for (const [name, m] of this.maps) {
+        if (this.report.pinned.has(name) || this.report.reusedPins.includes(name)) continue;
+        const path = `${mapDir}/${name}`;
+        pinObject(m.fd, path);
+        made.push(path);
+      }
+    } catch (err) {
+      for (const p of made) removePin(p);
+      throw err;
+    }
+    return made;
+  }
+
+  /** Closes every fd the object owns (maps given as replacements are left open). */
+  close(): void {
+    for (const p of this.programs.values()) p.close();
+    for (const [name, m] of this.maps) if (!this.borrowed.has(name)) m.close();
+    this.btf?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+const kernelObjectName = (name: string): string => name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+
+/** max_entries as libbpf creates the map: perf event arrays default to one slot per possible CPU. */
+function effectiveMaxEntries(sys: Sys, spec: MapSpec): number {
+  if (spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0) return possibleCpus(sys);
+  return spec.maxEntries;
+}
+
+const MAP_IN_MAP = new Set<number>([MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS]);
+
+/** Map types libbpf creates without key/value BTF: the kernel holds fds or ids in them, not typed data. */
+const NO_BTF_MAP_TYPES = new Set<number>([
+  MapType.PERF_EVENT_ARRAY,
+  MapType.CGROUP_ARRAY,
+  MapType.STACK_TRACE,
+  MapType.ARRAY_OF_MAPS,
+  MapType.HASH_OF_MAPS,
+  MapType.DEVMAP,
+  MapType.DEVMAP_HASH,
+  MapType.CPUMAP,
+  MapType.XSKMAP,
+  MapType.SOCKMAP,
+  MapType.SOCKHASH,
+  MapType.QUEUE,
+  MapType.STACK,
+]);
+
+interface Created {
+  maps: Map<string, KernelMap>;
+  programs: Map<string, KernelProgram>;
+  pinned: Map<string, string>;
+  btf: BtfFd | undefined;
+}
+
+function u32le(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
+}
+
+/**
+ * Loads `spec` into the kernel: BTF (fixed up and sanitised for this kernel), every map
+ * (reusing compatible pins, filling global data and `.kconfig`, freezing read-only data),
+ * the programs (CO-RE applied against vmlinux, map fds, kfunc/ksym BTF ids, func and line
+ * info), then prog-array and map-in-map initial entries, then by-name pins. A verifier
+ * rejection throws VerifierError (with context naming the program); on any failure every fd
+ * created is closed and every pin created is removed.
+ */
+export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObjectOptions = {}): KernelObject {
+  const known = spec.programs.map((p) => p.name);
+  for (const n of options.programs ?? []) if (!known.includes(n)) throw new UnknownObjectNameError('program', n, known);
+  for (const n of Object.keys(options.mapReplacements ?? {})) {
+    if (!spec.maps.some((m) => m.name === n)) throw new UnknownObjectNameError('map', n, spec.maps.map((m) => m.name));
+  }
+  if (spec.byteOrder !== 'le') throw new NotSupportedError('big-endian BPF objects on this host', undefined, 'the kernel loads programs in the host byte order (little-endian)');
+
+  const created: Created = { maps: new Map(), programs: new Map(), pinned: new Map(), btf: undefined };
+  const borrowed = new Set<string>();
+  const warnings: string[] = [];
+  const reusedPins: string[] = [];
+  let btfChanges: readonly string[] = [];
+  const newPins: [string, KernelMap][] = [];
+  try {
+    // 1. BTF.
+    let btf: Btf | undefined = spec.btf;
+    if (spec.btf) {
+      const fixed = fixupBtf(spec, spec.btf, missingBtfKinds(sys));
+      btfChanges = fixed.changes;
+      try {
+        created.btf = loadBtf(sys, fixed.bytes, { logLevel: options.logLevel ?? 0 });
+      } catch (err) {
+        if (!(err instanceof BpfkitError)) throw err;
+        // libbpf carries on without BTF when the kernel refuses it; so do we, but say so.
+        warnings.push(`BTF rejected by the kernel, loading without it: ${err.message.split('\n')[0]}`);
+        btf = undefined;
+      }
+    }
+    const btfFd = created.btf;
+
+    // 2. Maps.
+    const createOne = (m: MapSpec, name: string): MapFd => {
+      const opts: MapCreateOptions = {
+        type: m.type,
+        keySize: m.keySize,
+        valueSize: m.valueSize,
+        maxEntries: effectiveMaxEntries(sys, m),
+        flags: m.flags,
+        name: kernelObjectName(name),
+        ...(m.numaNode !== undefined ? { numaNode: m.numaNode } : {}),
+        ...(m.mapExtra ? { mapExtra: BigInt(m.mapExtra) } : {}),
+      };
+      let inner: MapFd | undefined;
+      try {
+        if (m.innerMap) {
+          if (!MAP_IN_MAP.has(m.type)) throw new BpfkitError('ERR_OBJECT_INVALID', `map "${m.name}" has an inner map but is not a map-in-map type`);
+          inner = createOne(m.innerMap, m.innerMap.name);
+          opts.innerMap = inner;
+        }
+        if (btfFd && btf && (m.keyTypeId || m.valueTypeId) && !NO_BTF_MAP_TYPES.has(m.type)) {
+          try {
+            return createMap(sys, { ...opts, btf: btfFd, ...(m.keyTypeId ? { btfKeyTypeId: m.keyTypeId } : {}), ...(m.valueTypeId ? { btfValueTypeId: m.valueTypeId } : {}) });
+          } catch (err) {
+            if (!(err instanceof KernelError)) throw err;
+            warnings.push(`map "${m.name}": created without BTF (the kernel refused its key/value types: ${err.errnoName})`);
+          }
+        }
+        return createMap(sys, opts);
+      } finally {
+        inner?.close();
+      }
+    };
+
+    const pinRoot = options.pinPath ?? DEFAULT_PIN_ROOT;
+    for (const m of spec.maps) {
+      const replacement = options.mapReplacements?.[m.name];
+      if (replacement) {
+        created.maps.set(m.name, new KernelMap(replacement, m.name));
+        borrowed.add(m.name);
+        continue;
+      }
+      const where = `map "${m.name}"`;
+      try {
+        if (m.pinning === 'by_name') {
+          const path = `${pinRoot}/${m.name}`;
+          const existing = openExistingPin(sys, path);
+          if (existing) {
+            try {
+              checkPinCompatible(existing, m, effectiveMaxEntries(sys, m), path);
+            } catch (err) {
+              existing.close();
+              throw err;
+            }
+            created.maps.set(m.name, new KernelMap(existing, m.name));
+            reusedPins.push(m.name);
+            continue;
+          }
+        }
+        const fd = createOne(m, m.kernelName ?? m.name);
+        const km = new KernelMap(fd, m.name);
+        created.maps.set(m.name, km);
+        if (m.origin === 'kconfig') {
+          updateElem(fd, u32le(0), kconfigValue(sys, m, spec.externs, spec.btf));
+          freezeMap(fd);
+        } else if (m.origin === 'global-data' && m.data) {
+          updateElem(fd, u32le(0), m.data);
+          if (m.readOnly) freezeMap(fd);
+        }
+        if (m.pinning === 'by_name') newPins.push([`${pinRoot}/${m.name}`, km]);
+      } catch (err) {
+        throw err instanceof BpfkitError ? err.withContext(where) : err;
+      }
+    }
+
+    // 3. Programs.
+    const wanted = new Set(options.programs ?? known);
+    const weakExterns = new Set(spec.externs.filter((e) => e.weak).map((e) => e.name));
+    const target = (): Btf => options.targetBtf ?? vmlinuxBtf(sys);
+    for (const p of spec.programs) {
+      if (!wanted.has(p.name)) continue;
+      try {
+        created.programs.set(p.name, loadOne(sys, p, btf, btfFd, created.maps, target, weakExterns, options));
+      } catch (err) {
+        throw err instanceof BpfkitError ? err.withContext(`program "${p.name}" (section "${p.section}")`) : err;
+      }
+    }
+
+    // 4. Initial entries: prog arrays hold program fds, map-in-maps hold map fds.
+    for (const m of spec.maps) {
+      if (m.initEntries.length === 0 || borrowed.has(m.name)) continue;
+      const km = created.maps.get(m.name)!;
+      for (const e of m.initEntries) {
+        const fd = m.type === MapType.PROG_ARRAY ? created.programs.get(e.value)?.fd : created.maps.get(e.value)?.fd;
+        if (!fd) {
+          if (m.type === MapType.PROG_ARRAY && !wanted.has(e.value)) continue; // not loaded on purpose
+          throw new BpfkitError('ERR_OBJECT_INVALID', `map "${m.name}": initial entry ${e.key} names "${e.value}", which was not created`);
+        }
+        updateElem(km.fd, u32le(e.key), u32le(fd.raw));
+      }
+    }
+
+    // 5. Pins by name, last, so a failed load leaves none behind.
+    for (const [path, km] of newPins) {
+      pinObject(km.fd, path);
+      created.pinned.set(km.name, path);
+    }
+    return new KernelObject(created.programs, created.maps, created.btf, { btfChanges, warnings, reusedPins, pinned: created.pinned }, borrowed);
+  } catch (err) {
+    for (const path of created.pinned.values()) removePin(path);
+    for (const p of created.programs.values()) p.close();
+    for (const [name, m] of created.maps) if (!borrowed.has(name)) m.close();
+    created.btf?.close();
+    throw err;
+  }
+}
+
+const ATTACH_BY_BTF = new Set<number>([ProgType.TRACING, ProgType.LSM]);
+
+function loadOne(
+  sys: Sys,
+  p: ProgramSpec,
+  btf: Btf | undefined,
+  btfFd: BtfFd | undefined,
+  maps: ReadonlyMap<string, KernelMap>,
+  target: () => Btf,
+  weakExterns: ReadonlySet<string>,
+  options: LoadObjectOptions,
+): KernelProgram {
+  if (p.type === 0) throw new NotSupportedError(`section "${p.section}"`, undefined, 'the section name does not say which program type to load it as');
+  const image = buildProgramImage(p, { btf, mapFd: (n) => maps.get(n)?.fd.raw, vmlinux: target, weakExterns });
+  let attachBtfId: number | undefined;
+  if (ATTACH_BY_BTF.has(p.type) && p.attachTo) {
+    const vm = target();
+    const name = p.section.startsWith('tp_btf/') ? `btf_trace_${p.attachTo}` : p.attachTo;
+    const t = vm.typesByName(name).find((x) => x.kind === (p.section.startsWith('tp_btf/') ? 'typedef' : 'func'));
+    if (!t) throw new KernelSymbolError(p.attachTo, 'attach target');
+    attachBtfId = t.id;
+  }
+  const fd: ProgFd = loadProgram(sys, {
+    type: p.type,
+    insns: image.insns,
+    license: p.license,
+    name: kernelObjectName(p.name),
+    ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
+    flags: p.flags,
+    ...(p.kernelVersion ? { kernVersion: p.kernelVersion } : {}),
+    ...(btfFd && image.funcInfo ? { btf: btfFd, funcInfo: image.funcInfo } : {}),
+    ...(btfFd && image.funcInfo && image.lineInfo ? { lineInfo: image.lineInfo } : {}),
+    ...(attachBtfId !== undefined ? { attachBtfId } : {}),
+    ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
+    ...(options.logSize !== undefined ? { logSize: options.logSize } : {}),
+  });
+  return new KernelProgram(p.name, fd, p, image.instructions);
+}
