@@ -87,7 +87,8 @@ export class ArrayMap implements MapOps {
     return 0;
   }
 
-  delete(): number {
+  /** Array elements cannot be deleted: -EINVAL. */
+  delete(_key?: Uint8Array, _keyOffset?: number): number {
     return -MapErrno.EINVAL;
   }
 
@@ -177,7 +178,7 @@ export class ProgArrayOps implements MapOps {
   }
 
   /** Programs cannot look a prog array up (the verifier refuses it): always NULL. */
-  lookup(): number {
+  lookup(_key?: Uint8Array, _keyOffset?: number, _cpu?: number): number {
     return 0;
   }
 
