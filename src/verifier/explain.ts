@@ -1,0 +1,134 @@
+// Hints: one plain-language sentence saying why the verifier refused a program and how to fix it.
+//
+// The input is the rejection as the kernel words it (`R2 !read_ok`, `invalid access to packet,
+// off=13 size=1, R2(id=0,off=0,r=0)`...) plus the program, so the hint can name the C source
+// line (BTF line info) or the instruction. Each rule is a pattern over the message and a
+// sentence built from what the pattern captured; the first rule that matches wins.
+
+import { type Instruction, type SourceLine, slotOffsets } from '../isa/instruction.js';
+
+/** What a hint needs to know about a rejection (a VerifyResult has these fields). */
+export interface RejectionFacts {
+  /** The verifier's reason line, kernel wording. */
+  readonly message?: string;
+  /** The line before it when the verifier explains in two lines (`invalid access to packet, ...`). */
+  readonly detail?: string;
+  /** Slot index (as the kernel counts: lddw takes 2) of the rejected instruction. */
+  readonly insn?: number;
+  /** Its C source line, when BTF line info is loaded. */
+  readonly line?: SourceLine;
+}
+
+interface Where {
+  /** "line 23" or "instruction 7". */
+  readonly at: string;
+  /** " (`if (x) ...`)" with the source text, or "". */
+  readonly code: string;
+  readonly insn: Instruction | undefined;
+}
+
+function locate(facts: RejectionFacts, insns: readonly Instruction[]): Where {
+  let insn: Instruction | undefined;
+  if (facts.insn !== undefined) {
+    const slots = slotOffsets(insns);
+    for (let i = 0; i < insns.length; i++) if (slots[i] === facts.insn) insn = insns[i];
+  }
+  const line = facts.line ?? insn?.source;
+  if (line && line.line > 0) {
+    const text = line.text.trim();
+    return { at: `line ${line.line}`, code: text ? ` (\`${text}\`)` : '', insn };
+  }
+  return { at: facts.insn === undefined ? 'this point' : `instruction ${facts.insn}`, code: '', insn };
+}
+
+type Rule = (m: RegExpExecArray, w: Where, facts: RejectionFacts) => string;
+
+const RULES: [RegExp, Rule][] = [
+  [/^R0 !read_ok/, (_m, w) =>
+    w.insn?.code === 0x95
+      ? `the program returns without setting r0 (its return value) on this path: assign the return value before \`exit\` at ${w.at}${w.code}`
+      : `r0 is read at ${w.at}${w.code} before anything was written to it on this path: set it first (a helper call's result is in r0 only after the call)`],
+  [/^R([1-9]) !read_ok/, (m, w) =>
+    `register r${m[1]} is read at ${w.at}${w.code} before anything was written to it on this path (helper and function calls clobber r1-r5): give it a value first, e.g. initialise the C variable where it is declared`],
+  [/^R(\d+) offset is outside of the packet|^invalid access to packet/, (_m, w, f) => {
+    const d = /invalid access to packet, off=(-?\d+) size=(\d+), R\d+\(id=\d+,off=(-?\d+),r=(\d+)\)/.exec(`${f.detail ?? ''}\n${f.message ?? ''}`);
+    if (d) {
+      const end = Number(d[1]) + Number(d[2]);
+      const checked = Number(d[4]);
+      if (checked > 0) return `the packet access at ${w.at}${w.code} reads up to byte ${end}, but the comparison with data_end only proved ${checked} bytes: check \`if (data + ${end} > data_end) return XDP_DROP;\` (or a larger bound) before ${w.at}`;
+      return `the packet pointer was dereferenced before it was compared with data_end: add \`if (data + ${end} > data_end) return XDP_DROP;\` before ${w.at}${w.code}`;
+    }
+    return `the packet pointer was dereferenced before it was compared with data_end: add \`if (data + N > data_end) return XDP_DROP;\` (N = bytes read) before ${w.at}${w.code}`;
+  }],
+  [/^R(\d+) invalid mem access '(map_value_or_null|ringbuf_mem_or_null|\w+_or_null)'/, (_m, w) =>
+    `the pointer used at ${w.at}${w.code} may be NULL (bpf_map_lookup_elem and bpf_ringbuf_reserve return NULL on failure): add \`if (!ptr) return 0;\` before using it`],
+  [/^R(\d+) invalid mem access 'scalar'/, (m, w) =>
+    `r${m[1]} holds a number, not a pointer the verifier knows, at ${w.at}${w.code}: dereference only pointers from the context, the stack, a null-checked map lookup or a bounds-checked packet`],
+  [/^R(\d+) invalid mem access 'pkt_end'/, (_m, w) => `data_end marks the end of the packet and cannot be dereferenced (${w.at}${w.code}): compare packet pointers with it instead`],
+  [/^R(\d+) invalid mem access '(\w+)'/, (m, w) => `a ${m[2]} pointer cannot be dereferenced at ${w.at}${w.code}`],
+  [/pointer arithmetic on (\w+)_or_null prohibited/, (m, w) =>
+    `pointer arithmetic on a ${m[1]} that may be NULL at ${w.at}${w.code}: null-check the pointer first, then add offsets`],
+  [/^R(\d+) (?:max|min) value is outside of the allowed memory range|^R(\d+) unbounded memory access|math between (?:map_value|fp|pkt|ctx) pointer and register with unbounded min value|min value is negative, either use unsigned index|value -?\d+ makes map_value pointer be out of bounds/, (_m, w) =>
+    `the offset added to the pointer at ${w.at}${w.code} is not bounded on both sides: check it with an unsigned comparison against the size, e.g. \`if (idx >= N) return 0;\` with an unsigned idx, before the access`],
+  [/^invalid bpf_context access off=(-?\d+) size=(\d+)/, (m, w) =>
+    `this program type's context has no field at offset ${m[1]} readable (or writable) as ${m[2]} bytes (${w.at}${w.code}): use the field through its declared type in the context struct, with its declared width, and write only fields the program type may change`],
+  [/^dereference of modified ctx ptr/, (_m, w) => `the context pointer was moved before the access at ${w.at}${w.code}: read context fields through the unmodified ctx pointer (ctx->field)`],
+  [/^invalid (?:indirect )?read from stack|invalid read from stack|^invalid indirect read from stack/, (_m, w) =>
+    `stack bytes are read at ${w.at}${w.code} before they were written: initialise the variable (e.g. \`= {}\` or __builtin_memset) before passing or reading it`],
+  [/^invalid (?:variable-offset )?(?:write|read) to stack|^invalid (?:read|write) to stack/, (_m, w) => `the access at ${w.at}${w.code} is outside the 512-byte stack frame: use a smaller local buffer or a per-CPU array map`],
+  [/^misaligned stack access/, (_m, w) => `the stack access at ${w.at}${w.code} is not aligned to its size: keep stack variables naturally aligned`],
+  [/(?:Unreleased reference|reference leak)/, (_m, w) =>
+    `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`],
+  [/^R(\d+) type=(\w+) expected=(.+)/, (m, w) =>
+    `argument r${m[1]} of the helper call at ${w.at}${w.code} is a ${m[2]}, but the helper expects ${m[3]!.split(', ').slice(0, 4).join(' or ')}: pass the right kind of pointer (for example a null-checked reservation, a map, the ctx)`],
+  [/^cannot pass map_type (\d+) into func (\S+)/, (m, w) => `map type ${m[1]} cannot be used with ${m[2]!.replace(/#\d+$/, '')} (${w.at}${w.code}): use a map of a type that helper accepts`],
+  [/^program of this type cannot use helper (\S+)/, (m, w) => `${m[1]!.replace(/#\d+$/, '')} is not available to this program type (${w.at}${w.code}): use a helper of the program's own type (XDP, TC, socket filter have different sets)`],
+  [/^invalid func unknown#(\d+)/, (m, w) => `helper #${m[1]} does not exist (${w.at})`],
+  [/^(?:BPF program is too large|The sequence of \d+ jumps is too complex)/, (_m, w) =>
+    `the verifier had to explore more than 1,000,000 instructions (last at ${w.at}${w.code}): give every loop a constant upper bound or use bpf_loop()`],
+  [/^infinite loop detected/, (_m, w) => `the loop ending at ${w.at}${w.code} never changes its exit condition: make the loop variable move towards a constant bound`],
+  [/^back-edge from insn/, (_m, w) => `backward jumps (loops) at ${w.at} are not allowed here: unroll the loop or bound it`],
+  [/^div by zero/, (_m, w) => `division or modulo by the constant zero at ${w.at}${w.code}`],
+  [/^invalid shift (-?\d+)/, (m, w) => `a shift by ${m[1]} bits at ${w.at}${w.code} is undefined: shift by 0..63 (0..31 for 32-bit values)`],
+  [/^frame pointer is read only/, (_m, w) => `r10 (the frame pointer) is written at ${w.at}: copy it to another register first`],
+  [/^(?:R\d+ )?(?:\d+-bit )?pointer arithmetic (?:with [^ ]+ operator )?prohibited|bitwise operator \S+ on pointer prohibited|pointer arithmetic on (?:pkt_end|map_ptr) prohibited|pointer \+= pointer prohibited|subtraction from stack pointer prohibited|math between \w+ pointer and \d+ is not allowed/, (_m, w) =>
+    `the operation at ${w.at}${w.code} is not allowed on this pointer: only add or subtract bounded 64-bit integers to pointers into memory (not to data_end or a map)`],
+  [/^jump out of range from insn (\d+) to (-?\d+)/, (m) => `instruction ${m[1]} jumps to ${m[2]}, outside the program`],
+  [/^jump into the middle of ldimm64/, (_m, w) => `a jump lands inside a 16-byte lddw instruction (${w.at})`],
+  [/^unreachable insn (\d+)/, (m) => `instruction ${m[1]} can never run: remove the dead code (the kernel refuses unreachable instructions)`],
+  [/^last insn is not an exit or jmp/, () => 'the program can run past its last instruction: end every path with `exit`'],
+  [/^the call stack of (\d+) frames is too deep/, (m) => `the BPF-to-BPF call chain is ${m[1]} frames deep, more than 8: inline some functions`],
+  [/^combined stack size of (\d+) calls is (\d+)/, (m) => `the stack of ${m[1]} nested calls adds up to ${m[2]} bytes, more than 512: move large locals into a per-CPU array map`],
+  [/^recursive call/, (_m, w) => `a function calls itself (${w.at}): BPF allows no recursion`],
+  [/^At program exit the register R0 (?:has|is not)/, (_m, w) => `the return value at ${w.at} is outside what this program type may return: return one of its action codes`],
+  [/leaks addr/, (_m, w) => `a pointer value would leave the program at ${w.at}${w.code}: return or store numbers only`],
+  [/^invalid size of register (?:spill|fill)/, (_m, w) => `a pointer is spilled to or filled from the stack with less than 8 bytes at ${w.at}${w.code}: spill whole 64-bit registers`],
+  [/^invalid zero-sized read|^R\d+ invalid zero-sized read|zero-sized/, (_m, w) => `a helper is given a size of 0 at ${w.at}${w.code}: pass a positive size`],
+  [/^R\d+ min value is negative/, (_m, w) => `a size argument may be negative at ${w.at}${w.code}: make it unsigned and bound it`],
+  [/^call to invalid destination/, (_m, w) => `the BPF-to-BPF call at ${w.at} targets no instruction of the program`],
+  [/^cannot return stack pointer to the caller/, (_m, w) => `a function returns a pointer to its own stack (${w.at}), which is gone after it returns: return a value or write through a pointer the caller passed`],
+  [/^R(\d+) is not a known constant/, (m, w) => `r${m[1]} must be a compile-time constant at ${w.at}${w.code} (bpf_ringbuf_reserve needs a constant size): use sizeof() of a fixed struct`],
+  [/must have zero offset when passed to release func/, (_m, w) => `the pointer released at ${w.at}${w.code} was moved: pass bpf_ringbuf_submit/discard the exact pointer bpf_ringbuf_reserve returned`],
+  [/^expected prog array map for tail call/, (_m, w) => `bpf_tail_call needs a BPF_MAP_TYPE_PROG_ARRAY map (${w.at}${w.code})`],
+  [/tail_call is not allowed in subprogs without BTF|missing btf func_info/, () => 'this needs BTF function info: compile with clang -g so the object carries .BTF.ext'],
+];
+
+/**
+ * One sentence of why the program was rejected and how to fix it, naming the C source line
+ * (or the instruction) — e.g. "the packet pointer was dereferenced before it was compared
+ * with data_end: add `if (data + 14 > data_end) return XDP_DROP;` before line 23". Undefined
+ * when the message is unknown or absent.
+ */
+export function explainRejection(result: RejectionFacts, insns: readonly Instruction[]): string | undefined {
+  const message = result.message;
+  if (!message) return undefined;
+  const w = locate(result, insns);
+  for (const text of [message, result.detail]) {
+    if (!text) continue;
+    for (const [re, rule] of RULES) {
+      const m = re.exec(text);
+      if (m) return rule(m, w, result);
+    }
+  }
+  return undefined;
+}

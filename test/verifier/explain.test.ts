@@ -1,0 +1,50 @@
+// Hints: every kernel rejection reason in the corpus gets a sentence; the classic mistakes get the right fix.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { explainRejection } from '../../src/verifier/explain.js';
+import { corpus } from './corpus/index.js';
+import { readGolden } from './golden.js';
+
+const golden = readGolden();
+const byName = new Map(corpus().map((p) => [p.name, p]));
+
+function hintFor(name: string): string | undefined {
+  const v = golden.programs[name];
+  const p = byName.get(name);
+  assert.ok(v && p, name);
+  return explainRejection(v, p.insns);
+}
+
+test('every rejection reason the kernel gave in the corpus has a hint', () => {
+  const missing: string[] = [];
+  let rejected = 0;
+  for (const [name, v] of Object.entries(golden.programs)) {
+    if (v.verdict !== 'reject') continue;
+    rejected++;
+    if (!hintFor(name)) missing.push(`${name}: ${v.message}`);
+  }
+  console.log(`# hints: ${rejected - missing.length} of ${rejected} kernel rejections explained`);
+  assert.deepEqual(missing, []);
+});
+
+test('a packet load without a data_end check: the fix names the bound to check', () => {
+  assert.match(hintFor('pkt/no-check')!, /dereferenced before it was compared with data_end: add `if \(data \+ 1 > data_end\) return XDP_DROP;` before instruction 2/);
+  // A check that is too short says how far it got.
+  assert.match(hintFor('pkt/read-w-11')!, /reads up to byte 15, but the comparison with data_end only proved 14 bytes/);
+});
+
+test('the hint names the C source line when the instruction carries one', () => {
+  const insns = [{ code: 0x71, dst: 0, src: 2, off: 0, imm: 0, source: { file: 'x.c', line: 23, column: 9, text: 'return eth->h_proto;' } }];
+  const hint = explainRejection({ message: 'R2 offset is outside of the packet', detail: 'invalid access to packet, off=12 size=2, R2(id=0,off=0,r=0)', insn: 0 }, insns);
+  assert.equal(hint, 'the packet pointer was dereferenced before it was compared with data_end: add `if (data + 14 > data_end) return XDP_DROP;` before line 23 (`return eth->h_proto;`)');
+});
+
+test('missing null check, uninitialised register, leaked reservation, unbounded offset', () => {
+  assert.match(hintFor('map/lookup-no-null-check')!, /may be NULL .* add `if \(!ptr\) return 0;`/);
+  assert.match(hintFor('regs/exit-r0-unset')!, /returns without setting r0/);
+  assert.match(hintFor('regs/mov-from-r3')!, /register r3 is read at instruction 0 before anything was written/);
+  assert.match(hintFor('ringbuf/leak')!, /bpf_ringbuf_submit\(\) or bpf_ringbuf_discard\(\)/);
+  assert.match(hintFor('map/var-unbounded')!, /not bounded on both sides/);
+  assert.equal(explainRejection({ message: 'something the kernel never said' }, []), undefined);
+  assert.equal(explainRejection({}, []), undefined);
+});
