@@ -3,7 +3,9 @@ import type { Btf } from '../../btf/index.js';
 import { BpfkitError, NotSupportedError } from '../../errors.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../elf/object-spec.js';
 import { BtfFd, loadBtf } from '../bpf/btf-load.js';
-import { MapType, ProgType } from '../bpf/constants.js';
+import { PROG_BIND_MAP_ATTR } from '../bpf-attr.generated.js';
+import { BpfCmd, MapType, ProgType } from '../bpf/constants.js';
+import { StructWriter } from '../struct-codec.js';
 import { createMap, type MapCreateOptions } from '../bpf/map-create.js';
 import { freezeMap, updateElem } from '../bpf/map-elem.js';
 import { possibleCpus, type MapFd } from '../bpf/map-fd.js';
@@ -64,6 +66,7 @@ export class KernelObject implements Disposable {
     /** What the loader changed or reused. */
     readonly report: LoadReport,
     private readonly borrowed: ReadonlySet<string>,
+    private readonly kernelNames: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   /** The program `name`; throws UnknownObjectNameError when absent. */
@@ -81,9 +84,10 @@ export class KernelObject implements Disposable {
   }
 
   /**
-   * Pins every program at `dir/progs/<name>` and every map at `dir/maps/<name>`... flat, as
-   * `bpftool prog loadall OBJ DIR pinmaps DIR/maps`: programs at `dir/<name>`, maps at
-   * `mapDir/<name>` (default `dir`). Returns the created paths. `dir` must exist in a bpffs.
+   * Pins as `bpftool prog loadall OBJ DIR pinmaps MAPDIR` does: programs at `dir/<name>`, maps
+   * at `mapDir/<name>` (default `dir`; global data under libbpf's name with '.' made '_', as
+   * bpffs refuses dots). Maps already pinned by name are skipped. Returns the created paths;
+   * on failure removes the ones it made. The directories must exist in a bpffs.
    */
   pinAll(dir: string, mapDir: string = dir): string[] {
     const made: string[] = [];
@@ -95,7 +99,8 @@ export class KernelObject implements Disposable {
       }
       for (const [name, m] of this.maps) {
         if (this.report.pinned.has(name) || this.report.reusedPins.includes(name)) continue;
-        const path = `${mapDir}/${name}`;
+        // bpffs refuses '.' in names: libbpf pins `xdp_stat.rodata` as `xdp_stat_rodata`.
+        const path = `${mapDir}/${(this.kernelNames.get(name) ?? name).replace(/\./g, '_')}`;
         pinObject(m.fd, path);
         made.push(path);
       }
@@ -284,6 +289,20 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
       }
     }
 
+    // libbpf binds .rodata to every program so tools (bpftool prog show metadata) find it.
+    const rodata = spec.maps.find((m) => m.origin === 'global-data' && m.section === '.rodata');
+    const rodataMap = rodata && created.maps.get(rodata.name);
+    if (rodataMap) {
+      for (const p of created.programs.values()) {
+        try {
+          bindMap(p.fd, rodataMap.fd);
+        } catch (err) {
+          if (!(err instanceof KernelError)) throw err;
+          warnings.push(`program "${p.name}": BPF_PROG_BIND_MAP of .rodata failed (${err.errnoName})`);
+        }
+      }
+    }
+
     // 4. Initial entries: prog arrays hold program fds, map-in-maps hold map fds.
     for (const m of spec.maps) {
       if (m.initEntries.length === 0 || borrowed.has(m.name)) continue;
@@ -303,7 +322,8 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
       pinObject(km.fd, path);
       created.pinned.set(km.name, path);
     }
-    return new KernelObject(created.programs, created.maps, created.btf, { btfChanges, warnings, reusedPins, pinned: created.pinned }, borrowed);
+    const kernelNames = new Map(spec.maps.flatMap((m) => (m.kernelName ? [[m.name, m.kernelName] as const] : [])));
+    return new KernelObject(created.programs, created.maps, created.btf, { btfChanges, warnings, reusedPins, pinned: created.pinned }, borrowed, kernelNames);
   } catch (err) {
     for (const path of created.pinned.values()) removePin(path);
     for (const p of created.programs.values()) p.close();
@@ -311,6 +331,12 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
     created.btf?.close();
     throw err;
   }
+}
+
+/** BPF_PROG_BIND_MAP: keeps `map` alive with `prog` and lists it in the program's map ids. */
+function bindMap(prog: ProgFd, map: MapFd): void {
+  const attr = new StructWriter(PROG_BIND_MAP_ATTR).u32('prog_fd', prog.raw).u32('map_fd', map.raw);
+  prog.sys.bpf(BpfCmd.PROG_BIND_MAP, attr.bytes, attr.pointers);
 }
 
 const ATTACH_BY_BTF = new Set<number>([ProgType.TRACING, ProgType.LSM]);
