@@ -6,6 +6,8 @@ import { UsageError } from './errors.js';
 import { inspect, inspectUsage } from './inspect.js';
 import { disasm, disasmOptions, disasmUsage } from './disasm.js';
 import { type Io, processIo, json } from './output.js';
+import { run, runOptions, runUsage } from './run.js';
+import { testRun, testRunOptions, testRunUsage } from './test-run.js';
 
 /** One CLI command. */
 interface Command {
@@ -17,6 +19,8 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   inspect: { summary: 'list the sections, programs, maps and BTF of an object', usage: inspectUsage, options: {}, run: inspect },
+  run: { summary: 'run a capture through a program in userspace on N simulated CPUs (RSS): verdicts, per-CPU maps', usage: runUsage, options: runOptions, run },
+  'test-run': { summary: 'run a program once (or --repeat N times) on one packet in userspace, like BPF_PROG_TEST_RUN', usage: testRunUsage, options: testRunOptions, run: testRun },
   disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
 };
 

@@ -1,14 +1,15 @@
 // The context a program runs with (ctx struct + packet regions), per program type, behind one interface.
 
-import { BpfProgType } from '../isa/uapi.generated.js';
+import type { ContextInstance, ContextOptions } from '../ctx/program-type-ops.js';
+import { programTypeOps } from '../ctx/registry.js';
+import { XdpContext } from '../ctx/xdp-buff.js';
 import type { AddressSpace } from '../vm/address-space.js';
 import type { SkbData } from '../vm/interpreter.js';
-import { XdpContext, XdpMd, XDP_MD_SIZE } from '../vm/xdp-context.js';
 import { InstantiateError } from './errors.js';
 
 /** Where a packet came from, for the context fields that say so (XDP's ingress_ifindex, rx_queue_index). */
 export interface PacketOrigin {
-  /** Interface index the packet arrived on (0: none). */
+  /** Interface index the packet arrived on. */
   readonly ifindex: number;
   /** Receive queue it arrived on. */
   readonly rxQueue: number;
@@ -16,11 +17,14 @@ export interface PacketOrigin {
 
 /** One program's context in an address space, reused across runs. */
 export interface RunContext {
-  /** Sets up a run as BPF_PROG_TEST_RUN does (ctx_in validated); returns the ctx pointer for r1. */
+  /** The program type's context instance (src/ctx). */
+  readonly instance: ContextInstance;
+  /** Sets up a run as BPF_PROG_TEST_RUN does (ctx_in validated, loopback only); returns the ctx pointer for r1. */
   setup(data: Uint8Array, ctxIn: Uint8Array | undefined): number;
   /**
-   * Sets up a run for a packet from a capture, with the context fields a NIC would fill
-   * (`origin`), without building a ctx_in per packet.
+   * Sets up a run for a packet as a NIC delivers it: the context says it arrived on
+   * `origin.ifindex`, queue `origin.rxQueue` (a simulated multi-queue device, not checked
+   * against the host's devices the way a test run's ctx_in is).
    */
   setupPacket(data: Uint8Array, origin: PacketOrigin): number;
   /** data_out after the run, a copy. */
@@ -31,41 +35,36 @@ export interface RunContext {
   skb(): SkbData | undefined;
 }
 
-/** The XDP context: struct xdp_md over a packet with the kernel's headroom and tailroom. */
-class XdpRunContext implements RunContext {
-  private readonly xdp: XdpContext;
-  private readonly md = new Uint8Array(XDP_MD_SIZE);
-  private readonly mdView = new DataView(this.md.buffer);
-
-  constructor(space: AddressSpace) {
-    this.xdp = new XdpContext(space);
-  }
+class ContextAdapter implements RunContext {
+  constructor(readonly instance: ContextInstance) {}
   setup(data: Uint8Array, ctxIn: Uint8Array | undefined): number {
-    return this.xdp.setup(data, ctxIn);
+    return this.instance.setup(ctxIn ? { data, ctxIn } : { data });
   }
   setupPacket(data: Uint8Array, origin: PacketOrigin): number {
-    const v = this.mdView;
-    v.setUint32(XdpMd.data_end, data.length, true);
-    v.setUint32(XdpMd.ingress_ifindex, origin.ifindex, true);
-    v.setUint32(XdpMd.rx_queue_index, origin.rxQueue, true);
-    return this.xdp.setup(data, this.md);
+    const r1 = this.instance.setup({ data });
+    if (this.instance instanceof XdpContext) {
+      this.instance.rxIfindex = origin.ifindex;
+      this.instance.rxQueue = origin.rxQueue;
+    }
+    return r1;
   }
   dataOut(): Uint8Array {
-    return this.xdp.packetOut();
+    return this.instance.dataOut();
   }
   ctxOut(): Uint8Array {
-    return this.xdp.ctxOut();
+    return this.instance.ctxOut();
   }
   skb(): SkbData | undefined {
-    return undefined;
+    return this.instance.skb?.();
   }
 }
 
 /**
- * Creates the context of program type `type` in `space`. Throws InstantiateError for a type
- * the userspace runtime cannot run.
+ * Creates the context of program type `type` in `space` (src/ctx's program type ops). Throws
+ * InstantiateError for a type the userspace runtime cannot run.
  */
-export function createRunContext(type: number, space: AddressSpace, program: string): RunContext {
-  if (type === BpfProgType.XDP) return new XdpRunContext(space);
-  throw new InstantiateError(`program "${program}"`, `program type ${type} cannot run in userspace yet (XDP can)`);
+export function createRunContext(type: number, space: AddressSpace, program: string, options: ContextOptions = {}): RunContext {
+  const ops = programTypeOps(type);
+  if (!ops) throw new InstantiateError(`program "${program}"`, `program type ${type} cannot run in userspace (XDP, TC and socket filters can)`);
+  return new ContextAdapter(ops.createContext(space, options));
 }

@@ -1,0 +1,304 @@
+// `bpfkit run OBJ --pcap IN`: a capture through a program on N simulated CPUs (RSS), verdicts and per-CPU maps.
+
+import { closeSync, createReadStream, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { BpfkitError } from '../errors.js';
+import { BpfUpdateFlags } from '../isa/uapi.generated.js';
+import { programTypeName } from '../isa/program-types.js';
+import { PcapWriter } from '../packet/pcap-writer.js';
+import type { PacketMeta } from '../packet/pcap-writer.js';
+import { LinkType } from '../packet/link-type.js';
+import { parseByteList } from '../runtime/byte-list.js';
+import { InstantiateError } from '../runtime/errors.js';
+import { summarizeMap, type DecodedValue, type MapSummary } from '../runtime/map-summary.js';
+import { Pipeline, type PacketSink, type PipelineResult } from '../runtime/pipeline.js';
+import { loadUserspace, type UserspaceObject } from '../runtime/userspace-object.js';
+import type { UserspaceProgram } from '../runtime/userspace-program.js';
+import type { CommandArgs, OptionSpec } from './args.js';
+import { UsageError } from './errors.js';
+import { FileReadError, readObject } from './load-file.js';
+import { type Io, json, table } from './output.js';
+
+/** Usage text of `run`. */
+export const runUsage =
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--json|-j]';
+
+/** Options of `run`. */
+export const runOptions: OptionSpec = {
+  pcap: { type: 'string' },
+  prog: { type: 'string' },
+  cpus: { type: 'string' },
+  'out-pass': { type: 'string' },
+  'out-tx': { type: 'string' },
+  'out-drop': { type: 'string' },
+  'map-update': { type: 'string', multiple: true },
+};
+
+/** One `--map-update`: a map name, key and value bytes. */
+export interface MapUpdateArg {
+  readonly map: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Every value of a repeatable option (CommandArgs.value keeps only strings). */
+function listOption(args: CommandArgs, name: string): string[] {
+  const raw = (args as unknown as { values: Record<string, unknown> }).values[name];
+  return Array.isArray(raw) ? raw.filter((v): v is string => typeof v === 'string') : typeof raw === 'string' ? [raw] : [];
+}
+
+/**
+ * Pairs each `--map-update NAME` with its KEY and VALUE from the positional words after OBJ.
+ * Two spellings: bpftool's keywords (`--map-update m key hex 01 00 00 00 value 2 0 0 0`) or two
+ * quoted words (`--map-update m "hex 01 00 00 00" "2 0 0 0"`).
+ */
+export function pairMapUpdates(names: readonly string[], words: readonly string[]): MapUpdateArg[] {
+  if (names.length === 0) {
+    if (words.length > 0) throw new UsageError(`unexpected argument '${words[0]}'`, runUsage);
+    return [];
+  }
+  const flat = words.flatMap((w) => w.trim().split(/\s+/)).filter((w) => w !== '');
+  const out: MapUpdateArg[] = [];
+  if (flat[0] === 'key') {
+    let i = 0;
+    for (const map of names) {
+      if (flat[i] !== 'key') throw new UsageError(`--map-update ${map}: expected 'key BYTES value BYTES'`, runUsage);
+      const v = flat.indexOf('value', i + 1);
+      if (v < 0) throw new UsageError(`--map-update ${map}: missing 'value BYTES'`, runUsage);
+      let end = flat.indexOf('key', v + 1);
+      if (end < 0) end = flat.length;
+      out.push({ map, key: flat.slice(i + 1, v).join(' '), value: flat.slice(v + 1, end).join(' ') });
+      i = end;
+    }
+    if (i < flat.length) throw new UsageError(`unexpected argument '${flat[i]}'`, runUsage);
+    return out;
+  }
+  if (words.length !== names.length * 2) {
+    throw new UsageError(`each --map-update takes NAME KEY VALUE (quote byte lists, or spell them 'key BYTES value BYTES'): ${names.length} names, ${words.length} other words`, runUsage);
+  }
+  names.forEach((map, i) => out.push({ map, key: words[2 * i]!, value: words[2 * i + 1]! }));
+  return out;
+}
+
+/** Applies `--map-update`s to the userspace object (BPF_ANY; per-CPU maps: the same value on every CPU). */
+export function applyMapUpdates(obj: UserspaceObject, updates: readonly MapUpdateArg[]): void {
+  for (const u of updates) {
+    const ops = obj.map(u.map);
+    const key = parseByteList(u.key, ops.def.keySize);
+    const value = parseByteList(u.value, ops.def.valueSize);
+    let bytes = value;
+    if (ops.perCpu) {
+      const stride = (ops.def.valueSize + 7) & ~7;
+      bytes = new Uint8Array(stride * obj.cpus);
+      for (let c = 0; c < obj.cpus; c++) bytes.set(value, c * stride);
+    }
+    const err = ops.write(key, bytes, BpfUpdateFlags.ANY);
+    if (err !== 0) throw new InstantiateError(`--map-update ${u.map}`, `update failed with errno ${-err}`);
+  }
+}
+
+/** A pcap file written as packets come: to a temporary name, renamed into place when complete. */
+class FileSink implements PacketSink {
+  private writer: PcapWriter | undefined;
+  private fd = -1;
+  private readonly tmp: string;
+  constructor(
+    readonly path: string,
+    private readonly linkType: () => number,
+  ) {
+    this.tmp = `${path}.tmp-${process.pid}`;
+  }
+  write(data: Uint8Array, meta: PacketMeta): void {
+    if (!this.writer) {
+      this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
+      this.fd = openSync(this.tmp, 'w');
+    }
+    this.writer.write(data, meta);
+  }
+  /** Writes what is buffered. */
+  flush(): void {
+    if (this.writer) writeSync(this.fd, this.writer.flush());
+  }
+  /** Completes the file (an empty capture when nothing was written). */
+  finish(): void {
+    if (!this.writer) {
+      this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
+      this.fd = openSync(this.tmp, 'w');
+    }
+    this.flush();
+    closeSync(this.fd);
+    renameSync(this.tmp, this.path);
+  }
+  /** Removes the partial file after a failure. */
+  abort(): void {
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* never created */
+    }
+  }
+}
+
+function pickProgram(obj: UserspaceObject, file: string, wanted: string | undefined): UserspaceProgram {
+  if (wanted !== undefined) {
+    if (obj.programs.has(wanted)) return obj.programs.get(wanted)!;
+    const why = obj.skipped.get(wanted);
+    if (why) throw new InstantiateError(`program "${wanted}"`, why);
+    throw new UsageError(`no program named '${wanted}' in ${file} (programs: ${obj.spec.programs.map((p) => p.name).join(', ') || 'none'})`, runUsage);
+  }
+  const first = obj.programs.values().next();
+  if (first.done) throw new InstantiateError(file, `no program the userspace runtime can run (${[...obj.skipped.values()].join('; ') || 'the object has no programs'})`);
+  return first.value;
+}
+
+function fmtValue(v: DecodedValue, field?: string): string {
+  if (typeof v === 'string' || typeof v === 'bigint') return String(v);
+  return field === undefined ? Object.entries(v).map(([k, n]) => `${k}=${n}`).join(' ') : String(v[field] ?? '');
+}
+
+function jsonValue(v: DecodedValue): unknown {
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'string') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, n]) => [k, jsonValue(n)]));
+}
+
+function mapText(s: MapSummary): string {
+  const out = `  ${s.name} (${s.type}${s.perCpu ? ', per CPU' : ''}): ${s.entries.length} non-zero entr${s.entries.length === 1 ? 'y' : 'ies'}${s.omitted ? `, ${s.omitted} not shown` : ''}\n`;
+  if (s.entries.length === 0) return out;
+  const cols = s.fields.length > 0 ? s.fields : ['value'];
+  const cell = (v: DecodedValue, c: string): string => (s.fields.length > 0 ? fmtValue(v, c) : fmtValue(v));
+  const rows: string[][] = [];
+  for (const e of s.entries) {
+    if (s.perCpu) {
+      e.values.forEach((v, cpu) => rows.push([e.key, String(cpu), ...cols.map((c) => cell(v, c))]));
+      if (e.total !== undefined) rows.push([e.key, 'sum', ...cols.map((c) => cell(e.total!, c))]);
+    } else rows.push([e.key, ...cols.map((c) => cell(e.values[0]!, c))]);
+  }
+  return out + table(s.perCpu ? ['key', 'cpu', ...cols] : ['key', ...cols], rows, '    ');
+}
+
+const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
+
+/** Runs `run`. */
+export async function run(args: CommandArgs, io: Io): Promise<number> {
+  const file = args.positional(0, 'OBJ', runUsage);
+  const pcap = args.value('pcap');
+  if (pcap === undefined) throw new UsageError('missing --pcap IN', runUsage);
+  const cpusText = args.value('cpus') ?? '1';
+  const cpus = Number(cpusText);
+  if (!/^[0-9]+$/.test(cpusText) || cpus < 1 || cpus > 1024) throw new UsageError(`--cpus must be an integer in 1..1024, got '${cpusText}'`, runUsage);
+  const updates = pairMapUpdates(listOption(args, 'map-update'), args.rest(1));
+
+  const spec = readObject(file);
+  using obj = loadUserspace(spec, { cpus });
+  const program = pickProgram(obj, file, args.value('prog'));
+  applyMapUpdates(obj, updates);
+
+  let size: number;
+  try {
+    size = statSync(pcap).size;
+  } catch (e) {
+    throw new FileReadError(pcap, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message), { cause: e });
+  }
+  const holder: { pipe?: Pipeline } = {};
+  const linkType = (): number => holder.pipe?.reader.pcapHeader?.linkType ?? holder.pipe?.reader.interfaces[0]?.linkType ?? LinkType.ETHERNET;
+  const sinks: Partial<Record<'pass' | 'tx' | 'drop', FileSink>> = {};
+  for (const cls of ['pass', 'tx', 'drop'] as const) {
+    const path = args.value(`out-${cls}`);
+    if (path !== undefined) sinks[cls] = new FileSink(path, linkType);
+  }
+  const showProgress = !args.json;
+  const pipe = new Pipeline(program, {
+    cpus,
+    sinks,
+    progressEvery: 262144,
+    ...(showProgress
+      ? {
+          onProgress: (p) => {
+            const pctDone = size > 0 ? ` (${((100 * Math.min(pipe.reader.bytesConsumed, size)) / size).toFixed(0)}%)` : '';
+            io.err(`\r  ${p.packets} packets${pctDone}, ${Math.round((p.packets * 1000) / Math.max(p.elapsedMs, 1))} packets/s`);
+          },
+        }
+      : {}),
+  });
+  holder.pipe = pipe;
+  let result: PipelineResult;
+  try {
+    const stream = createReadStream(pcap, { highWaterMark: 1 << 20 });
+    try {
+      for await (const chunk of stream) {
+        const b = chunk as Uint8Array;
+        pipe.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        for (const s of Object.values(sinks)) s.flush();
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== undefined) throw new FileReadError(pcap, String((e as Error).message), { cause: e });
+      throw e;
+    }
+    result = pipe.end();
+    for (const s of Object.values(sinks)) s.finish();
+  } catch (e) {
+    for (const s of Object.values(sinks)) s.abort();
+    throw e instanceof BpfkitError && e.code === 'ERR_PCAP_MALFORMED' ? e.withContext(pcap) : e;
+  }
+  holder.pipe = undefined;
+  if (showProgress && result.packets >= 262144) io.err('\n');
+
+  const maps = spec.maps.filter((m) => obj.mapOps.has(m.name) && m.keySize > 0).map((m) => summarizeMap(obj.mapOps.get(m.name)!, m, spec.btf));
+  const type = programTypeName(program.type);
+  if (args.json) {
+    io.out(
+      json(
+        {
+          file,
+          program: program.name,
+          type,
+          pcap,
+          cpus,
+          packets: result.packets,
+          bytes: result.bytes,
+          elapsed_ms: Math.round(result.elapsedMs * 1000) / 1000,
+          packets_per_second: result.packetsPerSecond,
+          verdicts: result.verdicts.map((v) => ({ verdict: v.verdict, retval: v.retval, packets: v.packets, bytes: v.bytes })),
+          per_cpu: result.cpus.map((c) => ({ cpu: c.cpu, packets: c.packets, bytes: c.bytes })),
+          faults: result.faultCount,
+          first_faults: result.faults.map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
+          skipped_records: result.skippedRecords,
+          maps: maps.map((s) => ({
+            name: s.name,
+            type: s.type,
+            entries: s.entries.map((e) => ({
+              key: e.key,
+              ...(s.perCpu ? { values: e.values.map(jsonValue), ...(e.total !== undefined ? { total: jsonValue(e.total) } : {}) } : { value: jsonValue(e.values[0]!) }),
+            })),
+            omitted: s.omitted,
+          })),
+        },
+        args.pretty,
+      ),
+    );
+    return 0;
+  }
+  let out = `${file}: program ${program.name} (${type}) on ${pcap}, ${cpus} CPU${cpus === 1 ? '' : 's'} (RSS over ${cpus} queue${cpus === 1 ? '' : 's'})\n\n`;
+  out += `Verdicts (${result.packets} packets, ${result.bytes} bytes):\n`;
+  const rows = result.verdicts.map((v) => [v.verdict, v.retval, v.packets, v.bytes, pct(v.packets, result.packets)]);
+  if (result.faultCount > 0) rows.push(['fault', '-', result.faultCount, '-', pct(result.faultCount, result.packets)]);
+  out += table(['verdict', 'retval', 'packets', 'bytes', 'share'], rows);
+  out += `\nPackets per CPU:\n` + table(['cpu', 'packets', 'bytes'], result.cpus.map((c) => [c.cpu, c.packets, c.bytes]));
+  if (maps.length > 0) out += `\nMaps:\n` + maps.map(mapText).join('');
+  if (result.faults.length > 0) {
+    out += `\nFaults (${result.faultCount}${result.faultCount > 5 ? ', first 5' : ''}; each faulting packet is counted and the run goes on):\n`;
+    out += result.faults.slice(0, 5).map((f) => `  packet ${f.index} (cpu ${f.cpu}): ${f.message} [${f.code}]\n`).join('');
+  }
+  const written = Object.entries(sinks);
+  if (written.length > 0) out += '\n' + written.map(([cls, s]) => `Wrote ${cls} packets to ${s.path}\n`).join('');
+  out += `\n${result.packetsPerSecond} packets/s (${result.elapsedMs.toFixed(1)} ms)\n`;
+  io.out(out);
+  return 0;
+}
