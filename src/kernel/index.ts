@@ -33,3 +33,4 @@ export { BTF_KIND_FEATURES, missingBtfKinds } from './object/btf-features.js';
 export { kconfigValue, KconfigError, kernelVersionCode, parseKconfig, readKernelConfig } from './object/kconfig.js';
 export { vmlinuxBtf, VMLINUX_BTF_PATH } from './object/vmlinux.js';
 export { buildProgramImage, type ImageContext, type ProgramImage } from './object/program-image.js';
+export * from './attach/index.js';

@@ -1,0 +1,8 @@
+// Attaching programs to the network: XDP (link or netlink), TC (TCX or clsact + cls_bpf), queries.
+export { AttachFlags, LinkType } from './constants.js';
+export { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError, type Occupant } from './errors.js';
+export { resolveInterface, type InterfaceRef } from './interface.js';
+export { findLinks, findXdpLink } from './links.js';
+export { attachXdp, detachXdp, queryXdp, XdpAttachment, XDP_MODE_BPFTOOL, XDP_MODE_FLAG, type AttachVia, type XdpAttached, type XdpAttachOptions, type XdpDetached, type XdpMode } from './xdp.js';
+export { attachTc, detachTc, queryTc, queryTcx, TcAttachment, type TcAttached, type TcAttachOptions, type TcDetachOptions, type TcDirection, type TcxAnchor, type TcxQuery, type TcxRelative } from './tc.js';
+export { queryNet, type NetAttachments } from './net-query.js';
