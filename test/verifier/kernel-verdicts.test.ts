@@ -1,16 +1,33 @@
-// The corpus against the live kernel: every program's verdict and reason must equal the committed
-// golden (so a changed kernel is noticed); BPFKIT_UPDATE_GOLDEN=1 rewrites the golden instead.
+// The corpus and the fixture programs against the live kernel: every verdict and reason must equal
+// the committed golden (so a changed kernel is noticed); BPFKIT_UPDATE_GOLDEN=1 rewrites it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { CORPUS_MAPS, corpus } from './corpus/index.js';
-import { type Golden, readGolden, updateGolden, writeGolden } from './golden.js';
-import { type KernelVerdict, kernelVerifyFresh } from './kernel-oracle.js';
+import { objectPrograms, objectProgramVerdict } from './fixture-oracle.js';
+import { CORPUS_GOLDEN, FIXTURE_GOLDEN, type Golden, type GoldenVerdict, readGolden, updateGolden, writeGolden } from './golden.js';
+import { kernelVerifyFresh } from './kernel-oracle.js';
 import { kernelTest } from '../kernel/harness.js';
 
 const kernelRelease = (): string => readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 
+function compareWithGolden(file: string, programs: Record<string, GoldenVerdict>, fields: readonly (keyof GoldenVerdict)[]): void {
+  if (updateGolden) {
+    writeGolden(file, { kernel: kernelRelease(), programs });
+    return;
+  }
+  const golden: Golden = readGolden(file);
+  const changed: string[] = [];
+  for (const [name, v] of Object.entries(programs)) {
+    const g = golden.programs[name];
+    if (!g) changed.push(`${name}: not in the golden (run with BPFKIT_UPDATE_GOLDEN=1)`);
+    else if (fields.some((f) => g[f] !== v[f])) changed.push(`${name}: golden ${JSON.stringify(g)}, kernel ${kernelRelease()} now ${JSON.stringify(v)}`);
+  }
+  for (const name of Object.keys(golden.programs)) if (!(name in programs)) changed.push(`${name}: in the golden but no longer loaded`);
+  assert.deepEqual(changed, [], `golden recorded on ${golden.kernel}`);
+}
+
 kernelTest('corpus: the kernel verdicts equal the committed golden', (sys) => {
-  const programs: Record<string, KernelVerdict> = {};
+  const programs: Record<string, GoldenVerdict> = {};
   const surprises: string[] = [];
   for (const p of corpus()) {
     const { log: _log, processedInsns: _p, timeUsec: _t, ...verdict } = kernelVerifyFresh(sys, p.type, p.insns, CORPUS_MAPS);
@@ -19,17 +36,17 @@ kernelTest('corpus: the kernel verdicts equal the committed golden', (sys) => {
   }
   const accepted = Object.values(programs).filter((v) => v.verdict === 'accept').length;
   console.log(`# corpus: ${corpus().length} programs, kernel ${kernelRelease()}: ${accepted} accepted, ${corpus().length - accepted} rejected; ${surprises.length} differ from their author's intent (the kernel decides)`);
-  if (updateGolden) {
-    writeGolden({ kernel: kernelRelease(), programs });
-    return;
+  compareWithGolden(CORPUS_GOLDEN, programs, ['verdict', 'message']);
+});
+
+kernelTest('fixtures and xdp-tools: the kernel verdicts equal the committed golden', (sys) => {
+  const programs: Record<string, GoldenVerdict> = {};
+  for (const op of objectPrograms()) {
+    const { timeUsec: _t, ...v } = objectProgramVerdict(sys, op);
+    programs[op.key] = v;
   }
-  const golden: Golden = readGolden();
-  const changed: string[] = [];
-  for (const [name, v] of Object.entries(programs)) {
-    const g = golden.programs[name];
-    if (!g) changed.push(`${name}: not in the golden (run with BPFKIT_UPDATE_GOLDEN=1)`);
-    else if (g.verdict !== v.verdict || g.message !== v.message) changed.push(`${name}: golden ${g.verdict} "${g.message ?? ''}", kernel ${kernelRelease()} now ${v.verdict} "${v.message ?? ''}"`);
-  }
-  for (const name of Object.keys(golden.programs)) if (!(name in programs)) changed.push(`${name}: in the golden but no longer in the corpus`);
-  assert.deepEqual(changed, [], `golden recorded on ${golden.kernel}`);
+  const n = Object.keys(programs).length;
+  const accepted = Object.values(programs).filter((v) => v.verdict === 'accept').length;
+  console.log(`# objects: ${n} programs, ${accepted} accepted by kernel ${kernelRelease()}`);
+  compareWithGolden(FIXTURE_GOLDEN, programs, ['verdict', 'message', 'processedInsns']);
 });
