@@ -8,11 +8,14 @@
 
 import { BpfMapFlags, BpfMapType } from '../isa/uapi.generated.js';
 import { arrayFamily, progArrayFamily } from './array.js';
+import { bloomFilterFamily } from './bloom-filter.js';
 import { MapAttributeError, UnsupportedMapTypeError } from './errors.js';
 import { hashFamily } from './hash.js';
+import { lpmTrieFamily } from './lpm-trie.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+import { queueStackFamily } from './queue-stack.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 
