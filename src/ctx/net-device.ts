@@ -8,10 +8,12 @@ export interface NetDevice {
   readonly rxQueues: number;
   /** The device's MAC address (eth_type_trans compares the destination with it). */
   readonly mac: Uint8Array;
+  /** The device's broadcast address (default ff:ff:ff:ff:ff:ff; loopback's is all zeroes). */
+  readonly broadcast?: Uint8Array;
 }
 
-/** The loopback device every network namespace has: ifindex 1, one queue, MAC 00:00:00:00:00:00. */
-export const LOOPBACK: NetDevice = { ifindex: 1, rxQueues: 1, mac: new Uint8Array(6) };
+/** The loopback device every network namespace has: ifindex 1, one queue, MAC and broadcast 00:00:00:00:00:00. */
+export const LOOPBACK: NetDevice = { ifindex: 1, rxQueues: 1, mac: new Uint8Array(6), broadcast: new Uint8Array(6) };
 
 /** A device lookup that knows only `devices` (plus loopback). */
 export function deviceTable(devices: readonly NetDevice[] = []): (ifindex: number) => NetDevice | undefined {

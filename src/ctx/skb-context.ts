@@ -47,6 +47,31 @@ const CTX_IN_ZERO: readonly (readonly [number, number, string])[] = [
   [SkBuff.gso_size + 4, SkBuff.hwtstamp, 'tstamp_type'],
 ];
 
+/**
+ * Size of the sk_buff field each u32 __sk_buff field is converted to (bpf_convert_ctx_access on
+ * x86-64): a narrow load no narrower than it reads the whole field.
+ */
+const TARGET_SIZE: Readonly<Record<number, number>> = {
+  [SkBuff.len]: 4,
+  [SkBuff.pkt_type]: 1,
+  [SkBuff.mark]: 4,
+  [SkBuff.queue_mapping]: 2,
+  [SkBuff.protocol]: 2,
+  [SkBuff.vlan_present]: 4,
+  [SkBuff.vlan_tci]: 2,
+  [SkBuff.vlan_proto]: 2,
+  [SkBuff.priority]: 4,
+  [SkBuff.ingress_ifindex]: 4,
+  [SkBuff.ifindex]: 4,
+  [SkBuff.tc_index]: 2,
+  [SkBuff.hash]: 4,
+  [SkBuff.tc_classid]: 2,
+  [SkBuff.napi_id]: 4,
+  [SkBuff.wire_len]: 4,
+  [SkBuff.gso_segs]: 2,
+  [SkBuff.gso_size]: 2,
+};
+
 /** Which flavour of skb test run: tc (the Ethernet header stays in) or socket filter (pulled). */
 export type SkbFlavour = 'tc' | 'socket_filter';
 
@@ -91,21 +116,22 @@ export class SkbContext implements ContextInstance {
     this.packet = space.addRegion('packet', 0, { kind: 'packet', before: 4096 });
     this.view = () => space.memory.view;
     space.setLoadHook(this.ctx, (offset, size, out) => {
-      let v: number;
-      let field: number;
       if (offset === SkBuff.data || offset === SkBuff.data_meta || offset === SkBuff.data_end) {
         if (size !== 4) return false;
         out[0] = offset === SkBuff.data_end ? this.data + this.len : this.data;
         out[1] = Math.floor(this.packet.address() / 4294967296);
         return true;
       }
-      if (offset >= SkBuff.tc_index && offset < SkBuff.tc_index + 4) field = SkBuff.tc_index;
-      else if (offset >= SkBuff.tc_classid && offset < SkBuff.tc_classid + 4) field = SkBuff.tc_classid;
-      else if (offset >= SkBuff.queue_mapping && offset < SkBuff.queue_mapping + 4) field = SkBuff.queue_mapping;
-      else return false;
-      v = this.u32(field) & 0xffff;
-      if (field === SkBuff.queue_mapping && this.u32(field) >= 0xffff) v = 0;
-      v = size >= 4 ? v : (v >>> ((offset - field) * 8)) & ((1 << (size * 8)) - 1);
+      const field = offset & ~3;
+      const target = TARGET_SIZE[field];
+      if (target === undefined || size > 4) return false;
+      let v = this.u32(field);
+      if (field === SkBuff.queue_mapping && v >= 0xffff) v = 0;
+      if (target < 4) v &= (1 << (target * 8)) - 1;
+      // The kernel loads the underlying field; a narrower load shifts and masks only when it is
+      // narrower than that field (bpf_ctx_narrow_access_offset), so a 2-byte load of a u16
+      // field at +2 still yields the whole field.
+      if (size < target) v = (v >>> ((offset - field) * 8)) & ((1 << (size * 8)) - 1);
       out[0] = v;
       out[1] = 0;
       return true;
@@ -140,7 +166,7 @@ export class SkbContext implements ContextInstance {
     const ctxIn = new Uint8Array(SK_BUFF_SIZE);
     if (input.ctxIn) {
       if (input.ctxIn.length > SK_BUFF_SIZE && input.ctxIn.subarray(SK_BUFF_SIZE).some((x) => x !== 0)) {
-        throw new InvalidContextError('(tail)', `bytes past sizeof(struct __sk_buff) = ${SK_BUFF_SIZE} must be zero`);
+        throw new InvalidContextError('(tail)', `bytes past sizeof(struct __sk_buff) = ${SK_BUFF_SIZE} must be zero (E2BIG)`);
       }
       ctxIn.set(input.ctxIn.subarray(0, SK_BUFF_SIZE));
     }
@@ -164,7 +190,12 @@ export class SkbContext implements ContextInstance {
     mem.set(frame, this.mac);
     this.network = this.mac + ETH_HLEN;
     const protocol = ethTypeTrans(frame);
-    const pktType = packetType(frame, dev.mac);
+    // The socket the test run attaches takes its addresses from the IP header, which must be there.
+    const ipHeader = protocol === swap16(0x0800) ? 20 : protocol === swap16(0x86dd) ? 40 : 0;
+    if (frame.length - ETH_HLEN < ipHeader) {
+      throw new InvalidContextError('data', `an ${ipHeader === 20 ? 'IPv4' : 'IPv6'} frame needs a ${ipHeader}-byte header after the Ethernet header`);
+    }
+    const pktType = packetType(frame, dev);
     if (this.flavour === 'tc') {
       this.data = this.mac;
       this.len = frame.length;
@@ -236,12 +267,16 @@ export function ethTypeTrans(frame: Uint8Array): number {
   return swap16(ETH_P_802_2);
 }
 
-/** eth_type_trans's pkt_type: HOST when the destination is the device's MAC, else BROADCAST/MULTICAST/OTHERHOST. */
-export function packetType(frame: Uint8Array, mac: Uint8Array): number {
-  let same = true;
-  for (let i = 0; i < 6; i++) if (frame[i] !== mac[i]) same = false;
-  if (same) return PacketType.HOST;
+/**
+ * eth_type_trans's pkt_type: HOST when the destination is the device's MAC, else BROADCAST
+ * (the device's broadcast address — loopback's is all zeroes, so it never sees one),
+ * MULTICAST or OTHERHOST.
+ */
+export function packetType(frame: Uint8Array, dev: NetDevice): number {
+  const is = (addr: Uint8Array): boolean => addr.every((b, i) => frame[i] === b);
+  if (is(dev.mac)) return PacketType.HOST;
   if ((frame[0]! & 1) === 0) return PacketType.OTHERHOST;
-  for (let i = 0; i < 6; i++) if (frame[i] !== 0xff) return PacketType.MULTICAST;
-  return PacketType.BROADCAST;
+  return is(dev.broadcast ?? BROADCAST) ? PacketType.BROADCAST : PacketType.MULTICAST;
 }
+
+const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);

@@ -10,6 +10,7 @@
 // metadata's 4-byte alignment and maximum).
 
 import { type AddressSpace, type Region } from '../vm/address-space.js';
+import { NotSupportedError } from '../errors.js';
 import { InvalidContextError } from '../vm/errors.js';
 import type { ContextInstance, RunInput } from './program-type-ops.js';
 import { type NetDevice, LOOPBACK } from './net-device.js';
@@ -116,16 +117,24 @@ export class XdpContext implements ContextInstance {
     ctxIn = input.ctxIn;
     if (ctxIn) {
       if (ctxIn.length > XDP_MD_SIZE && ctxIn.subarray(XDP_MD_SIZE).some((x) => x !== 0)) {
-        throw new InvalidContextError('(tail)', `bytes past sizeof(struct xdp_md) = ${XDP_MD_SIZE} must be zero`);
+        throw new InvalidContextError('(tail)', `bytes past sizeof(struct xdp_md) = ${XDP_MD_SIZE} must be zero (E2BIG)`);
       }
       md.set(ctxIn.subarray(0, XDP_MD_SIZE));
       const v = new DataView(md.buffer);
       const field = (f: keyof typeof XdpMd): number => v.getUint32(XdpMd[f], true);
       if (field('data_meta') !== 0) throw new InvalidContextError('data_meta', 'must be 0');
-      if (field('data_end') !== packet.length) throw new InvalidContextError('data_end', `must equal the packet length ${packet.length}, got ${field('data_end')}`);
+      const dataEnd = field('data_end');
+      if (dataEnd > packet.length) throw new InvalidContextError('data_end', `${dataEnd} exceeds the packet length ${packet.length}`);
       meta = field('data');
-      if (meta > packet.length) throw new InvalidContextError('data', `metadata length ${meta} exceeds the packet length ${packet.length}`);
+      if (meta > dataEnd) throw new InvalidContextError('data', `metadata length ${meta} exceeds data_end ${dataEnd}`);
       if (xdpMetalenInvalid(meta)) throw new InvalidContextError('data', `metadata length ${meta} must be a multiple of 4 and at most ${XDP_METALEN_MAX}`);
+      if (XDP_PACKET_HEADROOM - meta < XDP_FRAME_STRUCT_SIZE) {
+        throw new InvalidContextError('data', `metadata length ${meta} leaves less headroom than the ${XDP_FRAME_STRUCT_SIZE}-byte xdp_frame`);
+      }
+      if (dataEnd !== packet.length) {
+        // The kernel puts the bytes past data_end in fragments (a non-linear xdp_buff).
+        throw new NotSupportedError('XDP fragments', undefined, `data_end ${dataEnd} < packet length ${packet.length} makes a non-linear frame, which the userspace runtime does not model`);
+      }
       if (field('egress_ifindex') !== 0) throw new InvalidContextError('egress_ifindex', 'must be 0');
       const inIf = field('ingress_ifindex');
       queue = field('rx_queue_index');
@@ -137,8 +146,11 @@ export class XdpContext implements ContextInstance {
         ifindex = inIf;
       }
     }
+    if (packet.length < ETH_HLEN || packet.length - meta < ETH_HLEN) {
+      throw new InvalidContextError('data', `the packet after the metadata is ${packet.length - meta} bytes, shorter than an Ethernet header`);
+    }
     if (packet.length - meta > XDP_MAX_LINEAR) {
-      throw new InvalidContextError('data', `packets longer than ${XDP_MAX_LINEAR} bytes become XDP fragments, which the userspace runtime does not model`);
+      throw new NotSupportedError('XDP fragments', undefined, `packets longer than ${XDP_MAX_LINEAR} bytes are non-linear, which the userspace runtime does not model`);
     }
     this.space.memory.bytes.fill(0, this.hardStart, this.hardStart + XDP_FRAME_SIZE);
     const from = XDP_PACKET_HEADROOM - meta;

@@ -49,6 +49,6 @@ kernelTest('xdp_md data/data_end/data_meta, metadata from ctx_in, data_out and c
 });
 
 test('ctx_in the kernel refuses is refused', () => {
-  assert.throws(() => run(SIZES, md(0, 39), new Uint8Array(40)), InvalidContextError);
+  assert.throws(() => run(SIZES, md(0, 41), new Uint8Array(40)), InvalidContextError);
   assert.throws(() => run(SIZES, md(41, 40), new Uint8Array(40)), InvalidContextError);
 });
