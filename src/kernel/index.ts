@@ -34,3 +34,4 @@ export { kconfigValue, KconfigError, kernelVersionCode, parseKconfig, readKernel
 export { vmlinuxBtf, VMLINUX_BTF_PATH } from './object/vmlinux.js';
 export { buildProgramImage, type ImageContext, type ProgramImage } from './object/program-image.js';
 export * from './attach/index.js';
+export { NotARingBufferError, RingBufReader, type RingBufReaderOptions } from './ringbuf-reader.js';
