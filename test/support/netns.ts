@@ -195,3 +195,23 @@ export function sendUdp(ns: Netns | undefined, dst: string, port: number, count:
 export function staticNeighbour(ns: Netns | undefined, dev: string, ipv4: string, mac: string): void {
   nsExec(ns, ['ip', 'neigh', 'replace', ipv4, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']);
 }
+
+/**
+ * Sends `count` ICMP echo requests with `size` payload bytes from inside `ns` to `dst` (python3,
+ * raw socket, no replies awaited). Each frame is 14 + 20 + 8 + `size` bytes on the wire.
+ */
+export function sendIcmpEcho(ns: Netns | undefined, dst: string, count: number, size: number): void {
+  const script = [
+    'import socket,struct',
+    's=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)',
+    `p=b"i"*${size}`,
+    'def csum(b):',
+    '  b=b+(b"\\0" if len(b)%2 else b"")',
+    '  t=sum(struct.unpack("!%dH"%(len(b)//2),b)); t=(t>>16)+(t&0xffff); t+=t>>16',
+    '  return (~t)&0xffff',
+    `for i in range(${count}):`,
+    '  h=struct.pack("!BBHHH",8,0,0,0x4242,i)',
+    '  s.sendto(struct.pack("!BBHHH",8,0,csum(h+p),0x4242,i)+p,("' + dst + '",0))',
+  ].join('\n');
+  nsExec(ns, ['python3', '-c', script]);
+}
