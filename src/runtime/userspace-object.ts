@@ -222,6 +222,7 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     if (!(ops instanceof ProgArrayOps)) continue;
     for (const e of m.initEntries) {
       const target = obj.programs.get(e.value);
+      if (!target && wanted && !wanted.has(e.value)) continue; // left out on purpose: the slot stays empty
       if (!target) throw new InstantiateError(`map "${m.name}"`, `initial entry ${e.key} names program "${e.value}", which is not loaded`);
       const err = ops.setProgram(e.key, target.prepared, target.id);
       if (err !== 0) throw new InstantiateError(`map "${m.name}"`, `initial entry ${e.key}: errno ${-err}`);

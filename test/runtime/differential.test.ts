@@ -1,0 +1,155 @@
+// The differential suite: every XDP / TC / socket-filter fixture program over a packet corpus, in bpfkit and in the kernel.
+//
+// For each program: a fresh object on every backend, the same seed entries, then the corpus run
+// packet by packet through BPF_PROG_TEST_RUN semantics; after each packet the retval, data_out
+// (or both refusing the input) and the contents of every comparable map (per-CPU values summed
+// over CPUs, since the kernel runs a test on whichever CPU it is on) must agree. Backends are a
+// list: the JIT joins by adding itself to OTHER_BACKENDS.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after } from 'node:test';
+import { loadObject } from '../../src/elf/object-loader.js';
+import type { ObjectSpec } from '../../src/elf/object-spec.js';
+import { BpfkitError } from '../../src/errors.js';
+import { BpfProgType } from '../../src/isa/uapi.generated.js';
+import { parseIpv4 } from '../../src/packet/address.js';
+import { loadUserspace } from '../../src/runtime/userspace-object.js';
+import { kernelTest } from '../kernel/harness.js';
+import { fixturesDir, repoRoot } from '../support/fixtures.js';
+import { ensureBpffs } from '../support/libbpf-oracle.js';
+import { hostCpus, kernelBackend, userspaceBackend, type DiffBackend, type LoadedObject, type Outcome } from './backends.js';
+import { ALLOWED_V4, packetCorpus } from './corpus.js';
+
+const RUNNABLE = new Set<number>([BpfProgType.XDP, BpfProgType.SCHED_CLS, BpfProgType.SOCKET_FILTER]);
+/** Backends compared against the kernel (the JIT adds itself here). */
+const OTHER_BACKENDS: DiffBackend[] = [userspaceBackend];
+
+const be16 = (n: number): number[] => [n >> 8, n & 0xff];
+const ip4 = (s: string): number[] => Array.from(parseIpv4(s));
+
+/** Entries stored before the run so allow-lists let something through. */
+const SEEDS: Record<string, { map: string; key: Uint8Array; value: Uint8Array }[]> = {
+  tc_flow_filter: [{
+    map: 'allowed_flows',
+    // struct flow_key { u8 family, proto; u16 pad; be16 sport, dport; be32 saddr[4], daddr[4] }
+    key: new Uint8Array([2, 17, 0, 0, ...be16(ALLOWED_V4.sport), ...be16(ALLOWED_V4.dport), ...ip4(ALLOWED_V4.src), ...new Array<number>(12).fill(0), ...ip4(ALLOWED_V4.dst), ...new Array<number>(12).fill(0)]),
+    value: new Uint8Array(8),
+  }],
+  xdp_flow_stats: [{
+    map: 'allowed_flows',
+    // struct flow_key { be32 saddr, daddr; be16 sport, dport; u8 proto, pad[3] }
+    key: new Uint8Array([...ip4(ALLOWED_V4.src), ...ip4(ALLOWED_V4.dst), ...be16(ALLOWED_V4.sport), ...be16(ALLOWED_V4.dport), 17, 0, 0, 0]),
+    value: new Uint8Array(8),
+  }],
+};
+
+const objects = [
+  ...readdirObjects(fixturesDir).filter((f) => !f.includes('bpfeb')),
+  ...readdirObjects(path.join(repoRoot, 'examples')),
+];
+
+function readdirObjects(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.o')).sort().map((f) => path.join(dir, f));
+}
+
+const totals = { programs: 0, cases: 0, mismatches: 0, unsupported: 0, skipped: [] as string[] };
+after(() => {
+  process.stderr.write(
+    `# differential: ${totals.programs} programs x ${packetCorpus().length} packets = ${totals.cases} cases, ${totals.mismatches} mismatches, ` +
+      `${totals.unsupported} refused by bpfkit as not supported (XDP multi-buffer frames)` +
+      `${totals.skipped.length ? `; skipped: ${totals.skipped.join('; ')}` : ''}\n`,
+  );
+});
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+function show(o: Outcome): string {
+  return 'error' in o ? `error ${o.error}` : `retval ${o.retval}, ${o.dataOut.length} bytes out`;
+}
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  if ('error' in a || 'error' in b) return 'error' in a && 'error' in b;
+  return a.retval === b.retval && hex(a.dataOut) === hex(b.dataOut);
+}
+
+/** Why the userspace runtime cannot take this object (a map family not implemented yet), or undefined. */
+function userspaceRefusal(spec: ObjectSpec, programs: string[]): string | undefined {
+  try {
+    loadUserspace(spec, { programs })[Symbol.dispose]();
+    return undefined;
+  } catch (e) {
+    if (e instanceof BpfkitError && (e.code === 'ERR_NOT_SUPPORTED' || e.code === 'ERR_INSTANTIATE' || e.code === 'ERR_INVALID_PROGRAM')) return e.message;
+    throw e;
+  }
+}
+
+for (const file of objects) {
+  const name = path.basename(file, '.o');
+  kernelTest(`differential: ${name}`, (sys) => {
+    const bpffs = ensureBpffs();
+    assert.ok(bpffs.ok, bpffs.ok ? '' : bpffs.reason);
+    const spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: name });
+    const programs = spec.programs.filter((p) => RUNNABLE.has(p.type)).map((p) => p.name);
+    if (programs.length === 0) return;
+    const refusal = userspaceRefusal(spec, programs);
+    if (refusal) {
+      totals.skipped.push(`${name} (${refusal})`);
+      return;
+    }
+    const pinPath = `/sys/fs/bpf/bpfkit-rt-diff-${process.pid}`;
+    mkdirSync(pinPath, { recursive: true });
+    const corpus = packetCorpus();
+    const cpus = hostCpus(sys);
+    const failures: string[] = [];
+    try {
+      for (const prog of programs) {
+        totals.programs++;
+        const open: LoadedObject[] = [];
+        try {
+          // Every runnable program is loaded (prog arrays name their neighbours), one is run.
+          const kernel = kernelBackend(sys, pinPath).load(spec, programs, cpus);
+          open.push(kernel);
+          const others = OTHER_BACKENDS.map((b) => {
+            const o = b.load(spec, programs, cpus);
+            open.push(o);
+            return [b.name, o] as const;
+          });
+          for (const s of SEEDS[name] ?? []) for (const o of open) o.seed(s.map, s.key, s.value);
+          for (const packet of corpus) {
+            totals.cases++;
+            const want = kernel.run(prog, packet.data);
+            const wantMaps = kernel.snapshot();
+            for (const [bname, o] of others) {
+              const got = o.run(prog, packet.data);
+              let diff = '';
+              if ('error' in got && got.error === 'ERR_NOT_SUPPORTED' && !('error' in want)) {
+                // A typed refusal, not a wrong answer: counted and reported, not a mismatch.
+                totals.unsupported++;
+                continue;
+              }
+              if (!sameOutcome(want, got)) diff = `kernel ${show(want)}, ${bname} ${show(got)}`;
+              else {
+                const gotMaps = o.snapshot();
+                for (const [m, lines] of wantMaps) {
+                  const mine = gotMaps.get(m) ?? [];
+                  if (lines.join() !== mine.join()) {
+                    diff = `map ${m}: kernel [${lines.join(' ')}], ${bname} [${mine.join(' ')}]`;
+                    break;
+                  }
+                }
+              }
+              if (diff) {
+                totals.mismatches++;
+                failures.push(`${prog} / ${packet.name}: ${diff}`);
+              }
+            }
+          }
+        } finally {
+          for (const o of open) o[Symbol.dispose]();
+        }
+      }
+    } finally {
+      rmSync(pinPath, { recursive: true, force: true });
+    }
+    assert.deepEqual(failures, [], `${failures.length} mismatches:\n${failures.slice(0, 20).join('\n')}`);
+  });
+}
