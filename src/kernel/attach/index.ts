@@ -6,3 +6,4 @@ export { findLinks, findXdpLink } from './links.js';
 export { attachXdp, detachXdp, queryXdp, XdpAttachment, XDP_MODE_BPFTOOL, XDP_MODE_FLAG, type AttachVia, type XdpAttached, type XdpAttachOptions, type XdpDetached, type XdpMode } from './xdp.js';
 export { attachTc, detachTc, queryTc, queryTcx, TcAttachment, type TcAttached, type TcAttachOptions, type TcDetachOptions, type TcDirection, type TcxAnchor, type TcxQuery, type TcxRelative } from './tc.js';
 export { queryNet, type NetAttachments } from './net-query.js';
+export { progAttach, progDetach, type ProgAttachOptions } from './prog-attach.js';

@@ -14,6 +14,7 @@ import { openRtnetlink } from '../netlink/rtnetlink.js';
 import { StructReader, StructWriter } from '../struct-codec.js';
 import type { Sys } from '../sys.js';
 import { AttachFlags } from './constants.js';
+import { progAttach, progDetach } from './prog-attach.js';
 import { AlreadyAttachedError } from './errors.js';
 import { resolveInterface, type InterfaceRef } from './interface.js';
 
@@ -42,6 +43,11 @@ export interface TcAttachOptions {
   anchor?: TcxAnchor;
   /** TCX: fail with ESTALE unless the hook's revision is this one (from {@link queryTcx}). */
   expectedRevision?: bigint;
+  /**
+   * TCX: `false` attaches with BPF_PROG_ATTACH instead of a link — no fd to keep or pin, the
+   * program stays until detached (what `bpftool net attach tcx_ingress` does). Default true.
+   */
+  link?: boolean;
   /** Classic: filter priority (default 1). */
   priority?: number;
   /** Classic: filter handle (default 1). */
@@ -67,11 +73,13 @@ export class TcAttachment implements Disposable {
   readonly link: Fd<'link'> | undefined;
   /** The cls_bpf filter's place (priority, handle). */
   readonly filter: BpfFilterId | undefined;
+  /** True for a TCX attachment made without a link (BPF_PROG_ATTACH). */
+  readonly linkless: boolean;
   readonly #sys: Sys;
   #done = false;
 
   /** Built by {@link attachTc}. */
-  constructor(sys: Sys, fields: { ifindex: number; ifname: string; direction: TcDirection; progId: number; link?: Fd<'link'>; filter?: BpfFilterId }) {
+  constructor(sys: Sys, fields: { ifindex: number; ifname: string; direction: TcDirection; progId: number; link?: Fd<'link'>; filter?: BpfFilterId; linkless?: boolean }) {
     this.#sys = sys;
     this.ifindex = fields.ifindex;
     this.ifname = fields.ifname;
@@ -79,7 +87,8 @@ export class TcAttachment implements Disposable {
     this.progId = fields.progId;
     this.link = fields.link;
     this.filter = fields.filter;
-    this.via = fields.link ? 'tcx' : 'clsact';
+    this.linkless = fields.linkless === true;
+    this.via = fields.link || this.linkless ? 'tcx' : 'clsact';
   }
 
   /** TCX link id. */
@@ -89,7 +98,7 @@ export class TcAttachment implements Disposable {
 
   /** Pins the TCX link at `path` (bpffs), so it outlives this process. Filters cannot be pinned (they stay until deleted). */
   pin(path: string): void {
-    if (!this.link) throw new BpfkitError('ERR_NOT_A_LINK', `tc ${this.direction} on ${this.ifname} is a cls_bpf filter, not a bpf_link: nothing to pin (it stays until deleted)`);
+    if (!this.link) throw new BpfkitError('ERR_NOT_A_LINK', `tc ${this.direction} on ${this.ifname} is ${this.linkless ? 'a TCX attachment without a link' : 'a cls_bpf filter'}, not a bpf_link: nothing to pin (it stays until detached)`);
     pinObject(this.link, path);
   }
 
@@ -103,6 +112,10 @@ export class TcAttachment implements Disposable {
       } finally {
         this.link.close();
       }
+      return;
+    }
+    if (this.linkless) {
+      detachTc(this.#sys, this.ifindex, { direction: this.direction, via: 'tcx', progId: this.progId });
       return;
     }
     if (this.filter) {
@@ -157,6 +170,17 @@ export function attachTc(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, option
   const op = `attach tc ${options.direction} to ${dev.name}`;
   if (!options.classic) {
     const { flags, relative } = anchorFields(options.anchor);
+    if (options.link === false) {
+      try {
+        progAttach(sys, prog, { targetIfindex: dev.ifindex, attachType: TCX_ATTACH[options.direction], flags, relative, expectedRevision: options.expectedRevision });
+      } catch (err) {
+        if (err instanceof KernelError && err.errnoName === 'EEXIST') {
+          throw new AlreadyAttachedError(`${op} (tcx)`, err.errno, dev.name, { progId: info.id, via: 'netlink' }, 'this program is already attached to the hook', { cause: err });
+        }
+        throw err instanceof BpfkitError ? err.withContext(`${op} (tcx)`) : err;
+      }
+      return new TcAttachment(sys, { ifindex: dev.ifindex, ifname: dev.name, direction: options.direction, progId: info.id, linkless: true });
+    }
     let link: Fd<'link'>;
     try {
       link = createLink(sys, {
@@ -286,10 +310,12 @@ export function detachTc(sys: Sys, iface: InterfaceRef, options: TcDetachOptions
   using sock = openRtnetlink(sys);
   for (const a of attached) {
     try {
-      if (a.via === 'tcx') {
-        if (!a.linkId) throw new BpfkitError('ERR_NOT_A_LINK', `prog ${a.progId} on tcx ${a.direction} of ${a.ifname} has no link (attached with BPF_PROG_ATTACH)`);
+      if (a.via === 'tcx' && a.linkId) {
         using link = fdById(sys, 'link', a.linkId);
         detachLink(link);
+      } else if (a.via === 'tcx') {
+        using prog = fdById(sys, 'prog', a.progId);
+        progDetach(sys, prog, { targetIfindex: a.ifindex, attachType: TCX_ATTACH[a.direction] });
       } else {
         deleteBpfFilter(sock, { ifindex: a.ifindex, direction: a.direction, priority: a.priority ?? 1, handle: a.handle ?? 1 });
       }
