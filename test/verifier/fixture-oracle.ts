@@ -1,12 +1,12 @@
 // Kernel verdicts for the programs of real objects (test/fixtures, xdp-tools), one program at a time.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadObject } from '../../src/elf/object-loader.js';
 import type { ObjectSpec } from '../../src/elf/object-spec.js';
 import { BpfkitError } from '../../src/errors.js';
 import { type Sys, VerifierError } from '../../src/kernel/index.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
-import { expectedRejections, fixtureName, listFixtures, xdpToolsObjects } from '../support/fixtures.js';
+import { expectedRejections, fixtureName, fixturesDir, listFixtures, xdpToolsObjects } from '../support/fixtures.js';
 import { type KernelVerdict, reasonOf } from './kernel-oracle.js';
 
 /** One program of one object file. */
@@ -18,13 +18,24 @@ export interface ObjectProgram {
   readonly program: string;
 }
 
-/** Every program of every fixture and xdp-tools object bpfkit can parse (the big-endian fixture is left out). */
+/** Directory of the verifier's own fixtures: C programs with classic mistakes (and one fixed). */
+export const verifierFixturesDir = path.join(fixturesDir, 'verifier');
+
+/** Absolute paths of test/fixtures/verifier/*.o. */
+export function verifierFixtures(): string[] {
+  return readdirSync(verifierFixturesDir).filter((f) => f.endsWith('.o')).sort().map((f) => path.join(verifierFixturesDir, f));
+}
+
+/**
+ * Every program of every fixture, verifier fixture and xdp-tools object bpfkit can parse (the
+ * big-endian fixture is left out).
+ */
 export function objectPrograms(): ObjectProgram[] {
   const out: ObjectProgram[] = [];
-  for (const file of [...listFixtures(), ...xdpToolsObjects()]) {
+  for (const file of [...listFixtures(), ...verifierFixtures(), ...xdpToolsObjects()]) {
     if (expectedRejections[fixtureName(file)]?.kernel.startsWith('big-endian')) continue;
     const spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: fixtureName(file) });
-    const dir = file.includes('/test/fixtures/') ? 'fixtures' : 'xdp-tools';
+    const dir = file.startsWith(verifierFixturesDir) ? 'verifier-fixtures' : file.startsWith(fixturesDir) ? 'fixtures' : 'xdp-tools';
     for (const p of spec.programs) out.push({ key: `${dir}/${path.basename(file)}:${p.name}`, file, spec, program: p.name });
   }
   return out;
