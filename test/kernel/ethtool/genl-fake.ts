@@ -48,7 +48,7 @@ export class GenlFakeSys extends FakeSys {
     super();
   }
 
-  override socket(domain: number, _type: number, protocol: number): number {
+  override socket(domain?: number, _type?: number, protocol?: number): number {
     if (domain !== 16 || protocol !== 16) throw new Error(`GenlFakeSys: socket(${domain}, ${protocol}) not scripted`);
     const fd = this.#fd++;
     this.#pending.set(fd, []);
@@ -61,12 +61,13 @@ export class GenlFakeSys extends FakeSys {
   }
   override setsockopt(): void {}
   override bind(): void {}
-  override getsockname(_fd: number, addr: Uint8Array): number {
-    new DataView(addr.buffer, addr.byteOffset).setUint32(4, 777, true);
+  override getsockname(_fd?: number, addr?: Uint8Array): number {
+    if (addr) new DataView(addr.buffer, addr.byteOffset).setUint32(4, 777, true);
     return 12;
   }
 
-  override send(fd: number, data: Uint8Array): number {
+  override send(fd?: number, data?: Uint8Array): number {
+    if (fd === undefined || data === undefined) throw new Error('GenlFakeSys: send without data');
     const [msg] = parseMessages(data);
     if (!msg) throw new Error('GenlFakeSys: empty send');
     const queue = this.#pending.get(fd)!;
@@ -104,7 +105,8 @@ export class GenlFakeSys extends FakeSys {
     return data.length;
   }
 
-  override recv(fd: number, buf: Uint8Array, flags: number): number {
+  override recv(fd?: number, buf?: Uint8Array, flags = 0): number {
+    if (fd === undefined || buf === undefined) throw new Error('GenlFakeSys: recv without buffer');
     const queue = this.#pending.get(fd)!;
     const next = queue[0];
     if (!next) throw kernelError('recv', 11);
