@@ -5,7 +5,8 @@
 //
 // About 3,000 Ethernet frames from a seeded PRNG: UDP (DNS-like) and TCP (HTTP-like) flows over
 // IPv4, some behind an 802.1Q tag, ICMP echo, IPv6 UDP/TCP (some with extension headers), ARP,
-// IPv4 fragments, truncated frames, runts and a few jumbo frames. One UDP flow,
+// IPv4 fragments, truncated frames, runts and a few jumbo frames (up to 3,500 bytes: one page,
+// so XDP sees them whole). One UDP flow,
 // 10.0.0.1:40000 -> 10.0.0.2:53, is the one the demo allows.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -77,7 +78,8 @@ export function makeTraffic(count = 3000, seed = 7): Uint8Array {
     } else if (r < 0.99) {
       emit(payload(1 + int(13))); // a runt: less than an Ethernet header
     } else {
-      emit(buildUdp({ src: client(), dst: '10.0.0.2', sport: ephemeral(), dport: 9000, payload: payload(8000 + int(900)) })); // jumbo
+      // Jumbo frames (MTU 3500: bigger than Ethernet's 1500, still one page for XDP).
+      emit(buildUdp({ src: client(), dst: '10.0.0.2', sport: ephemeral(), dport: 9000, payload: payload(1600 + int(1800)) }));
     }
   }
   return writer.flush();

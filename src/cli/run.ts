@@ -267,6 +267,8 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           packets_per_second: result.packetsPerSecond,
           verdicts: result.verdicts.map((v) => ({ verdict: v.verdict, retval: v.retval, packets: v.packets, bytes: v.bytes })),
           per_cpu: result.cpus.map((c) => ({ cpu: c.cpu, packets: c.packets, bytes: c.bytes })),
+          not_run: result.refusedCount,
+          first_not_run: result.refused.map((f) => ({ packet: f.index, code: f.code, error: f.message })),
           faults: result.faultCount,
           first_faults: result.faults.map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
           skipped_records: result.skippedRecords,
@@ -288,10 +290,15 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   let out = `${file}: program ${program.name} (${type}) on ${pcap}, ${cpus} CPU${cpus === 1 ? '' : 's'} (RSS over ${cpus} queue${cpus === 1 ? '' : 's'})\n\n`;
   out += `Verdicts (${result.packets} packets, ${result.bytes} bytes):\n`;
   const rows = result.verdicts.map((v) => [v.verdict, v.retval, v.packets, v.bytes, pct(v.packets, result.packets)]);
+  if (result.refusedCount > 0) rows.push(['not run', '-', result.refusedCount, '-', pct(result.refusedCount, result.packets)]);
   if (result.faultCount > 0) rows.push(['fault', '-', result.faultCount, '-', pct(result.faultCount, result.packets)]);
   out += table(['verdict', 'retval', 'packets', 'bytes', 'share'], rows);
   out += `\nPackets per CPU:\n` + table(['cpu', 'packets', 'bytes'], result.cpus.map((c) => [c.cpu, c.packets, c.bytes]));
   if (maps.length > 0) out += `\nMaps:\n` + maps.map(mapText).join('');
+  if (result.refused.length > 0) {
+    out += `\nNot run (${result.refusedCount}: frames the program type cannot receive, as a NIC would drop them${result.refusedCount > 3 ? '; first 3' : ''}):\n`;
+    out += result.refused.slice(0, 3).map((f) => `  packet ${f.index}: ${f.message} [${f.code}]\n`).join('');
+  }
   if (result.faults.length > 0) {
     out += `\nFaults (${result.faultCount}${result.faultCount > 5 ? ', first 5' : ''}; each faulting packet is counted and the run goes on):\n`;
     out += result.faults.slice(0, 5).map((f) => `  packet ${f.index} (cpu ${f.cpu}): ${f.message} [${f.code}]\n`).join('');

@@ -21,7 +21,7 @@ export interface PacketSink {
   write(data: Uint8Array, meta: PacketMeta): unknown;
 }
 
-/** A packet whose run stopped with an error. */
+/** A packet whose run stopped with an error, or that could not be delivered to the program. */
 export interface PacketFault {
   /** 0-based index of the packet in the capture. */
   readonly index: number;
@@ -37,7 +37,7 @@ export interface PacketFault {
 
 /** Counters of a pipeline so far, as the progress callback and the result report them. */
 export interface PipelineProgress {
-  /** Packets run (faulted ones included). */
+  /** Packets read from the capture (faulted and refused ones included). */
   readonly packets: number;
   /** Their bytes (captured length). */
   readonly bytes: number;
@@ -65,6 +65,13 @@ export interface PipelineResult extends PipelineProgress {
   readonly faultCount: number;
   /** The first faults (at most `maxFaults`). */
   readonly faults: readonly PacketFault[];
+  /**
+   * Packets the program type cannot receive, so never run (an XDP frame shorter than an
+   * Ethernet header, or larger than one page): a NIC drops these before XDP sees them.
+   */
+  readonly refusedCount: number;
+  /** The first refused packets (pc -1), with the reason. */
+  readonly refused: readonly PacketFault[];
   /** Packets per second of wall time. */
   readonly packetsPerSecond: number;
   /** Capture records skipped as unreadable (with `skipBadRecords`). */
@@ -116,6 +123,8 @@ export class Pipeline {
   private readonly cpuPackets: Float64Array;
   private readonly cpuBytes: Float64Array;
   private readonly faults: PacketFault[] = [];
+  private readonly refused: PacketFault[] = [];
+  private refusedCount = 0;
   private readonly meta = { seconds: 0, nanoseconds: 0, origLen: 0 };
   private readonly runOptions = { cpu: 0, ifindex: 1, rxQueue: 0 };
   private faultCount = 0;
@@ -169,9 +178,20 @@ export class Pipeline {
     this.bytes += p.caplen;
     this.cpuPackets[queue]!++;
     this.cpuBytes[queue]! += p.caplen;
+    let r1: number;
+    try {
+      r1 = this.program.deliver(data, o);
+    } catch (e) {
+      if (!(e instanceof BpfkitError)) throw e;
+      this.refusedCount++;
+      const f: PacketFault = { index: p.index, cpu: queue, pc: -1, code: e.code, message: e.message };
+      if (this.refused.length < (this.options.maxFaults ?? 100)) this.refused.push(f);
+      this.tick();
+      return;
+    }
     let retval: number;
     try {
-      retval = this.program.run(data, o);
+      retval = this.program.execute(r1, queue);
     } catch (e) {
       if (!(e instanceof BpfkitError)) throw e;
       this.fault(p.index, queue, e);
@@ -225,6 +245,8 @@ export class Pipeline {
       cpus,
       faultCount: this.faultCount,
       faults: [...this.faults],
+      refusedCount: this.refusedCount,
+      refused: [...this.refused],
       packetsPerSecond: pr.elapsedMs > 0 ? Math.round((pr.packets * 1000) / pr.elapsedMs) : 0,
       skippedRecords: this.reader.skipped,
     };

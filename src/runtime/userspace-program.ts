@@ -119,12 +119,25 @@ export class UserspaceProgram {
    * object stays usable.
    */
   run(packet: Uint8Array, options: ProgramRunOptions = {}): number {
-    const cpu = this.checkCpu(options.cpu ?? 0);
+    const r1 = this.deliver(packet, options);
+    return this.execute(r1, options.cpu ?? 0);
+  }
+
+  /**
+   * The first half of `run`: puts `packet` in the context as a NIC would deliver it and returns
+   * the ctx pointer. Throws InvalidContextError / NotSupportedError for a packet the program
+   * type cannot receive (shorter than an Ethernet header, an XDP frame larger than a page).
+   */
+  deliver(packet: Uint8Array, options: ProgramRunOptions = {}): number {
     const o = this.origin;
     o.ifindex = options.ifindex ?? DEFAULT_ORIGIN.ifindex;
     o.rxQueue = options.rxQueue ?? DEFAULT_ORIGIN.rxQueue;
-    const r1 = this.context.setupPacket(packet, o);
-    return this.exec(r1, cpu);
+    return this.context.setupPacket(packet, o);
+  }
+
+  /** The second half of `run`: runs on the delivered packet (`r1` from deliver) on `cpu`; returns the retval. */
+  execute(r1: number, cpu = 0): number {
+    return this.exec(r1, this.checkCpu(cpu));
   }
 
   private exec(r1: number, cpu: number): number {
