@@ -6,6 +6,9 @@ import { UsageError } from './errors.js';
 import { inspect, inspectUsage } from './inspect.js';
 import { disasm, disasmOptions, disasmUsage } from './disasm.js';
 import { nic, nicOptions, nicUsage } from './nic.js';
+import { attach, attachOptions, attachUsage } from './attach.js';
+import { detach, detachOptions, detachUsage } from './detach.js';
+import { net, netOptions, netUsage } from './net.js';
 import { type Io, processIo, json } from './output.js';
 import { run, runOptions, runUsage } from './run.js';
 import { testRun, testRunOptions, testRunUsage } from './test-run.js';
@@ -23,6 +26,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: 'run a capture through a program in userspace on N simulated CPUs (RSS): verdicts, per-CPU maps', usage: runUsage, options: runOptions, run },
   'test-run': { summary: 'run a program once (or --repeat N times) on one packet in userspace, like BPF_PROG_TEST_RUN', usage: testRunUsage, options: testRunOptions, run: testRun },
   nic: { summary: 'NIC channels, features, rings, coalescing, RSS, sysctls; audit and tune for XDP (ethtool netlink)', usage: nicUsage, options: nicOptions, run: nic },
+  attach: { summary: 'load one program of an object and attach it to an interface: XDP (skb/native/hw) or TC (TCX, clsact)', usage: attachUsage, options: attachOptions, run: attach },
+  detach: { summary: 'detach XDP or TC programs from an interface (links, pinned or not, netlink, filters)', usage: detachUsage, options: detachOptions, run: detach },
+  net: { summary: 'list XDP and TC attachments, like bpftool net', usage: netUsage, options: netOptions, run: net },
   disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
 };
 

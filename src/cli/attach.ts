@@ -1,0 +1,146 @@
+// `bpfkit attach xdp|tc OBJ --dev IFACE ...`: load one program of an object and attach it so it outlives the command.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ProgType } from '../kernel/bpf/constants.js';
+import { pinObject } from '../kernel/bpf/obj-pin.js';
+import { attachTc, type TcAttachment, type TcDirection } from '../kernel/attach/tc.js';
+import { attachXdp, XDP_MODE_BPFTOOL, type XdpAttachment, type XdpMode } from '../kernel/attach/xdp.js';
+import { createKernelSys } from '../kernel/koffi-sys.js';
+import { loadKernelObject, type KernelObject } from '../kernel/object/load-object.js';
+import type { Sys } from '../kernel/sys.js';
+import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
+import type { CommandArgs, OptionSpec } from './args.js';
+import { UsageError } from './errors.js';
+import { readObject } from './load-file.js';
+import { type Io, json } from './output.js';
+
+/** Usage text of `attach`. */
+export const attachUsage = [
+  'bpfkit attach xdp OBJ --dev IFACE [--prog NAME] [--mode skb|native|hw] [--pin PATH] [--replace] [--pin-maps DIR]',
+  '       bpfkit attach tc OBJ --dev IFACE --direction ingress|egress [--prog NAME] [--classic] [--pin PATH] [--pin-maps DIR]',
+].join('\n');
+
+/** Options of `attach`. */
+export const attachOptions: OptionSpec = {
+  dev: { type: 'string' },
+  prog: { type: 'string' },
+  mode: { type: 'string' },
+  pin: { type: 'string' },
+  replace: { type: 'boolean' },
+  direction: { type: 'string' },
+  classic: { type: 'boolean' },
+  'pin-maps': { type: 'string' },
+};
+
+/** `bpfkit attach ...` on the real kernel. */
+export function attach(args: CommandArgs, io: Io): number {
+  return runAttach(args, io, createKernelSys());
+}
+
+const XDP_MODES: readonly XdpMode[] = ['skb', 'native', 'hw'];
+
+/** Parses `--mode` as xdp-loader spells it (also bpftool's generic/driver/offload). */
+export function parseXdpMode(text: string | undefined, usage: string): XdpMode | undefined {
+  if (text === undefined) return undefined;
+  const alias: Record<string, XdpMode> = { generic: 'skb', driver: 'native', drv: 'native', offload: 'hw' };
+  const mode = (XDP_MODES as readonly string[]).includes(text) ? (text as XdpMode) : alias[text];
+  if (!mode) throw new UsageError(`--mode must be skb, native or hw, got '${text}'`, usage);
+  return mode;
+}
+
+/** Parses `--direction`. */
+export function parseDirection(text: string | undefined, usage: string): TcDirection {
+  if (text === 'ingress' || text === 'egress') return text;
+  throw new UsageError(text === undefined ? 'missing --direction ingress|egress' : `--direction must be ingress or egress, got '${text}'`, usage);
+}
+
+/** The program to attach: `--prog NAME`, or the object's only program of a fitting type. */
+function pickProgram(spec: ObjectSpec, name: string | undefined, types: readonly number[], what: string): ProgramSpec {
+  if (name !== undefined) {
+    const p = spec.programs.find((x) => x.name === name);
+    if (!p) throw new UsageError(`no program '${name}' in the object (it has: ${spec.programs.map((x) => x.name).join(', ') || 'none'})`, attachUsage);
+    return p;
+  }
+  const fitting = spec.programs.filter((p) => types.includes(p.type));
+  if (fitting.length === 1) return fitting[0] as ProgramSpec;
+  if (fitting.length === 0) throw new UsageError(`the object has no ${what} program (programs: ${spec.programs.map((p) => `${p.name} [${p.section}]`).join(', ') || 'none'})`, attachUsage);
+  throw new UsageError(`the object has several ${what} programs (${fitting.map((p) => p.name).join(', ')}); choose one with --prog`, attachUsage);
+}
+
+function pinMaps(obj: KernelObject, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const made: string[] = [];
+  for (const [name, m] of obj.maps) {
+    if (obj.report.pinned.has(name) || obj.report.reusedPins.includes(name)) continue;
+    const path = `${dir}/${name.replace(/^\./, '')}`;
+    pinObject(m.fd, path);
+    made.push(path);
+  }
+  return made;
+}
+
+/** `bpfkit attach ...` with an injected Sys. */
+export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
+  const kind = args.positional(0, 'what to attach (xdp or tc)', attachUsage);
+  if (kind !== 'xdp' && kind !== 'tc') throw new UsageError(`attach what? expected xdp or tc, got '${kind}'`, attachUsage);
+  const file = args.positional(1, 'OBJ', attachUsage);
+  args.done(attachUsage);
+  const dev = args.value('dev');
+  if (!dev) throw new UsageError('missing --dev IFACE', attachUsage);
+  const pin = args.value('pin');
+  const mode = kind === 'xdp' ? parseXdpMode(args.value('mode'), attachUsage) : undefined;
+  const direction = kind === 'tc' ? parseDirection(args.value('direction'), attachUsage) : undefined;
+  if (kind === 'xdp' && (args.value('direction') || args.flag('classic'))) throw new UsageError('--direction and --classic are for tc', attachUsage);
+  if (kind === 'tc' && (args.value('mode') || args.flag('replace'))) throw new UsageError('--mode and --replace are for xdp', attachUsage);
+  if (kind === 'tc' && args.flag('classic') && pin) throw new UsageError('--pin needs a link; a --classic cls_bpf filter stays until detached without one', attachUsage);
+
+  const spec = readObject(file);
+  const types = kind === 'xdp' ? [ProgType.XDP] : [ProgType.SCHED_CLS, ProgType.SCHED_ACT];
+  const progSpec = pickProgram(spec, args.value('prog'), types, kind === 'xdp' ? 'XDP' : 'TC (sched_cls)');
+  using obj = loadKernelObject(sys, spec, { programs: [progSpec.name] });
+  const prog = obj.program(progSpec.name);
+  if (pin) mkdirSync(dirname(pin), { recursive: true });
+  const pinnedMaps = args.value('pin-maps') ? pinMaps(obj, args.value('pin-maps') as string) : [];
+
+  let out: Record<string, unknown>;
+  let text: string;
+  if (kind === 'xdp') {
+    // With --pin: a bpf_link kept by its pin. Without: netlink, which stays until detached.
+    const att: XdpAttachment = attachXdp(sys, prog.fd, dev, { mode, replace: args.flag('replace'), link: pin !== undefined ? true : false });
+    try {
+      if (pin) att.pin(pin);
+      out = { prog: progSpec.name, prog_id: att.progId, devname: att.ifname, ifindex: att.ifindex, mode: XDP_MODE_BPFTOOL[att.mode], via: att.via };
+      if (att.linkId !== undefined) out['link_id'] = att.linkId;
+      text = `attached ${progSpec.name} (prog id ${att.progId}) to ${att.ifname} (ifindex ${att.ifindex}) as xdp in ${att.mode} mode via ${att.via === 'link' ? `link ${att.linkId ?? '?'}` : 'netlink'}`;
+    } catch (err) {
+      att.detach();
+      throw err;
+    }
+    att.release();
+  } else {
+    const dir = direction as TcDirection;
+    const classic = args.flag('classic');
+    const att: TcAttachment = attachTc(sys, prog.fd, dev, { direction: dir, classic, link: classic ? undefined : pin !== undefined, name: classic ? `${file.replace(/.*\//, '')}:[${progSpec.section}]` : undefined });
+    try {
+      if (pin) att.pin(pin);
+      const kindName = `${att.via}/${dir}`;
+      out = { prog: progSpec.name, prog_id: att.progId, devname: att.ifname, ifindex: att.ifindex, kind: kindName };
+      if (att.linkId !== undefined) out['link_id'] = att.linkId;
+      if (att.filter) Object.assign(out, { pref: att.filter.priority, handle: att.filter.handle });
+      const how = att.filter ? `cls_bpf filter pref ${att.filter.priority} handle ${att.filter.handle}` : att.link ? `link ${att.linkId ?? '?'}` : 'BPF_PROG_ATTACH (no link)';
+      text = `attached ${progSpec.name} (prog id ${att.progId}) to ${att.ifname} (ifindex ${att.ifindex}) as ${kindName} via ${how}`;
+    } catch (err) {
+      att.detach();
+      throw err;
+    }
+    att.release();
+  }
+  if (pin) {
+    out['pinned'] = pin;
+    text += `, pinned at ${pin}`;
+  }
+  if (pinnedMaps.length) out['pinned_maps'] = pinnedMaps;
+  if (args.json) io.out(json(out, args.pretty));
+  else io.out(`${text}\n${pinnedMaps.map((p) => `map pinned at ${p}\n`).join('')}`);
+  return 0;
+}
