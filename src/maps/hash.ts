@@ -77,6 +77,8 @@ export class HashMap implements MapOps {
     readonly def: MapDef,
     protected readonly env: MapEnv,
     maxEntries = def.maxEntries,
+    /** Element slots beyond max_entries (the kernel's extra elements; LRU maps have none). */
+    spare = 1,
   ) {
     this.maxEntries = maxEntries;
     this.perCpu = def.type === BpfMapType.PERCPU_HASH || def.type === BpfMapType.LRU_PERCPU_HASH;
@@ -84,7 +86,7 @@ export class HashMap implements MapOps {
     this.stride = stride8(def.valueSize);
     this.nBuckets = roundupPow2(maxEntries);
     this.seed = (def.flags & BpfMapFlags.ZERO_SEED) !== 0 || !env.random ? 0 : Math.floor(env.random() * 4294967296) >>> 0;
-    this.capacity = maxEntries + 1;
+    this.capacity = maxEntries + spare;
     this.heads = new Int32Array(this.nBuckets).fill(-1);
     this.next = new Int32Array(this.capacity).fill(-1);
     this.hashes = new Uint32Array(this.capacity);
@@ -204,7 +206,8 @@ export class HashMap implements MapOps {
     return 0;
   }
 
-  private writeValue(s: number, value: Uint8Array, valueOffset: number, cpu: number, fresh: boolean): void {
+  /** Writes a value into slot `s` (see store for `cpu`); `fresh` zeroes other CPUs of a new per-CPU element. */
+  protected writeValue(s: number, value: Uint8Array, valueOffset: number, cpu: number, fresh: boolean): void {
     const mem = this.env.space.memory.bytes;
     const vs = this.def.valueSize;
     if (!this.perCpu) {

@@ -12,10 +12,11 @@ import { bloomFilterFamily } from './bloom-filter.js';
 import { MapAttributeError, UnsupportedMapTypeError } from './errors.js';
 import { hashFamily } from './hash.js';
 import { lpmTrieFamily } from './lpm-trie.js';
+import { lruHashFamily } from './lru.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { queueStackFamily } from './queue-stack.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 

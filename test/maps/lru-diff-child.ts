@@ -1,0 +1,67 @@
+// Child process of lru.test.ts: run pinned to one CPU (taskset), it drives a kernel LRU map and a bpfkit one with the same operations.
+// Usage: taskset -c 0 node --import tsx test/maps/lru-diff-child.ts TYPE FLAGS MAX_ENTRIES SEED OPS
+import { BpfUpdateFlags } from '../../src/isa/uapi.generated.js';
+import { createMap as createKernelMap } from '../../src/kernel/bpf/map-create.js';
+import { deleteElem, keys, lookupElem, updateElem } from '../../src/kernel/bpf/map-elem.js';
+import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
+import { KernelError } from '../../src/kernel/kernel-error.js';
+import { createKernelSys } from '../../src/kernel/koffi-sys.js';
+import type { LruHashMap } from '../../src/maps/lru.js';
+import { createMap } from '../../src/maps/registry.js';
+import { AddressSpace } from '../../src/vm/address-space.js';
+import { prng } from '../support/mutate.js';
+
+const [type, flags, maxEntries, seed, nOps] = process.argv.slice(2).map(Number) as [number, number, number, number, number];
+const sys = createKernelSys();
+const cpus = possibleCpus(sys);
+const kmap = createKernelMap(sys, { type, keySize: 4, valueSize: 8, maxEntries, flags });
+const ours = createMap({ name: 'lru', type, keySize: 4, valueSize: 8, maxEntries, flags }, { space: new AddressSpace(), cpus }) as LruHashMap;
+const cpu = Number(process.env.BPFKIT_CPU ?? 0);
+ours.userCpu = cpu;
+const percpu = ours.perCpu;
+const rng = prng(seed);
+const hex = (b: Uint8Array | undefined) => (b === undefined ? '-' : Buffer.from(b).toString('hex'));
+const errno = (fn: () => unknown): number => {
+  try {
+    fn();
+    return 0;
+  } catch (e) {
+    if (e instanceof KernelError) return -e.errno;
+    throw e;
+  }
+};
+const mismatches: string[] = [];
+const size = percpu ? 8 * cpus : 8;
+for (let i = 0; i < nOps && mismatches.length < 5; i++) {
+  const k = new Uint8Array(4);
+  new DataView(k.buffer).setUint32(0, rng.int(maxEntries * 3), true);
+  const r = rng.int(10);
+  let what: string;
+  if (r < 6) {
+    const v = new Uint8Array(size).map(() => rng.int(256));
+    const f = rng.pick([BpfUpdateFlags.ANY, BpfUpdateFlags.ANY, BpfUpdateFlags.NOEXIST, BpfUpdateFlags.EXIST]);
+    const a = errno(() => updateElem(kmap, k, v, f));
+    const b = ours.write(k, v, f);
+    what = `update ${hex(k)} flags ${f}: kernel ${a} ours ${b}`;
+    if (a !== b) mismatches.push(`#${i} ${what}`);
+  } else if (r < 8) {
+    const a = errno(() => {
+      if (!deleteElem(kmap, k)) throw new KernelError('delete', 2);
+    });
+    const b = ours.delete(k, 0);
+    what = `delete ${hex(k)}: kernel ${a} ours ${b}`;
+    if (a !== b) mismatches.push(`#${i} ${what}`);
+  } else {
+    const a = hex(lookupElem(kmap, k));
+    const b = hex(ours.read(k));
+    what = `lookup ${hex(k)}: kernel ${a} ours ${b}`;
+    if (a !== b) mismatches.push(`#${i} ${what}`);
+  }
+  const ka = [...keys(kmap)].map(hex);
+  const kb: string[] = [];
+  for (let x = ours.nextKey(undefined); x; x = ours.nextKey(x)) kb.push(hex(x));
+  if (ka.join() !== kb.join()) mismatches.push(`#${i} after ${what}: kernel keys [${ka.join(' ')}] ours [${kb.join(' ')}]`);
+}
+const finalKeys = [...keys(kmap)].length;
+kmap.close();
+process.stdout.write(JSON.stringify({ ops: nOps, mismatches, finalKeys, cpus }) + '\n');
