@@ -60,7 +60,7 @@ export class FeatureNotChangedError extends BpfkitError {
   }
 }
 
-/** An apply (or restore) failed at step `failedAt`; the steps before it were undone (`rolledBack`) or some could not be. */
+/** An apply (or restore) failed at step `failedAt`; it and the steps before it were undone (`rolledBack`), or some could not be. */
 export class ApplyError extends BpfkitError {
   constructor(
     readonly failedAt: number,
@@ -73,7 +73,7 @@ export class ApplyError extends BpfkitError {
     super(
       'ERR_NIC_APPLY',
       `step ${failedAt + 1} (${step}) failed: ${cause}; ` +
-        (rollbackFailures.length === 0 ? `rolled back ${rolledBack.length} earlier step(s), nothing is left changed` : `ROLLBACK INCOMPLETE: ${rollbackFailures.join('; ')}`),
+        (rollbackFailures.length === 0 ? `rolled back ${rolledBack.length} step(s), the failed one included, nothing is left changed` : `ROLLBACK INCOMPLETE: ${rollbackFailures.join('; ')}`),
       options,
     );
   }
