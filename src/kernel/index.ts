@@ -35,3 +35,8 @@ export { vmlinuxBtf, VMLINUX_BTF_PATH } from './object/vmlinux.js';
 export { buildProgramImage, type ImageContext, type ProgramImage } from './object/program-image.js';
 export * from './attach/index.js';
 export { NotARingBufferError, RingBufReader, type RingBufReaderOptions } from './ringbuf-reader.js';
+export { bootTimeSeconds, describeProgram, forEachObject, listPrograms, programFullName, type ProgramRecord } from './introspect/prog-show.js';
+export { describeLink, describeMap, listLinks, listMaps, type LinkRecord, type MapRecord } from './introspect/map-show.js';
+export { dumpJited, dumpXlated, formatXlated, kallsyms, type JitedDump, type XlatedLine } from './introspect/prog-dump.js';
+export { programCode, rawBtf, type ProgramCode } from './introspect/info-buffers.js';
+export { fdinfo, parseFdinfo } from './introspect/fdinfo.js';
