@@ -57,7 +57,7 @@ export function makeTraffic(count = 3000, seed = 7): Uint8Array {
     } else if (r < 0.68) {
       emit(buildTcp({ src: client(), dst: '10.0.0.80', sport: ephemeral(), dport: 443, flags: 'P.', vlan: 100 + int(3), payload: payload(int(600)) }));
     } else if (r < 0.74) {
-      emit(buildIcmpEcho({ src: client(), dst: '10.0.0.2', id: int(65536), seq: i, payload: payload(56) }));
+      emit(buildIcmpEcho({ src: client(), dst: '10.0.0.2', id: int(65536), seq: i & 0xffff, payload: payload(56) }));
     } else if (r < 0.84) {
       emit(buildUdp({ src: client6(), dst: '2001:db8::2', sport: ephemeral(), dport: 53, payload: payload(30 + int(60)) }));
     } else if (r < 0.88) {

@@ -8,6 +8,9 @@ import { InstantiateError } from '../runtime/errors.js';
 import { loadUserspace } from '../runtime/userspace-object.js';
 import { verdictName } from '../runtime/verdicts.js';
 import { programTypeName } from '../isa/program-types.js';
+import type { ObjectSpec } from '../elf/object-spec.js';
+import { createKernelSys } from '../kernel/koffi-sys.js';
+import { loadKernelObject } from '../kernel/object/load-object.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 import { FileReadError, readInput, readObject } from './load-file.js';
@@ -60,6 +63,30 @@ export function hexDump(bytes: Uint8Array, indent = '  '): string {
   return out;
 }
 
+/** What either backend reports. */
+interface Outcome {
+  readonly retval: number;
+  readonly dataOut: Uint8Array;
+  readonly ctxOut: Uint8Array;
+  readonly durationNs: number;
+  readonly instructions?: number;
+}
+
+function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number): Outcome {
+  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog] });
+  const program = obj.programs.get(prog);
+  if (!program) throw new InstantiateError(`program "${prog}"`, obj.skipped.get(prog) ?? 'not instantiated');
+  return program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) });
+}
+
+/** The same run in the kernel: the object loaded (maps created, global data filled), BPF_PROG_TEST_RUN, everything closed. */
+function kernelTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number): Outcome {
+  const sys = createKernelSys();
+  using obj = loadKernelObject(sys, spec, { programs: [prog] });
+  const r = obj.program(prog).testRun({ dataIn: data, repeat, ...(ctxIn ? { ctxIn, ctxOutSize: ctxIn.length } : {}) });
+  return { retval: r.retval, dataOut: r.dataOut, ctxOut: r.ctxOut ?? new Uint8Array(0), durationNs: r.duration };
+}
+
 /** Runs `test-run`. */
 export function testRun(args: CommandArgs, io: Io): number {
   const file = args.positional(0, 'OBJ', testRunUsage);
@@ -71,19 +98,16 @@ export function testRun(args: CommandArgs, io: Io): number {
   const repeat = intOption(args, 'repeat', 1, 100_000_000, 1);
   const cpu = intOption(args, 'cpu', 0, 1023, 0);
   const backend = args.value('backend') ?? 'user';
-  if (backend === 'kernel') {
-    throw new UsageError('--backend kernel needs the kernel object loader (src/kernel/object), which is not available yet; use bpftool prog run meanwhile', testRunUsage);
-  }
-  if (backend !== 'user') throw new UsageError(`--backend must be user or kernel, got '${backend}'`, testRunUsage);
+  if (backend !== 'user' && backend !== 'kernel') throw new UsageError(`--backend must be user or kernel, got '${backend}'`, testRunUsage);
+  if (backend === 'kernel' && args.value('cpu') !== undefined) throw new UsageError('--cpu is for the user backend (the kernel runs XDP/skb test runs on the current CPU)', testRunUsage);
 
   const spec = readObject(file);
   const data = readPacket(dataIn);
   const ctxPath = args.value('ctx-in');
   const ctxIn = ctxPath === undefined ? undefined : readInput(ctxPath);
-  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [progName] });
-  const program = obj.programs.get(progName);
-  if (!program) throw new InstantiateError(`program "${progName}"`, obj.skipped.get(progName) ?? 'not instantiated');
-  const r = program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) });
+  const program = spec.programs.find((p) => p.name === progName);
+  if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
+  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu);
 
   const dataOut = args.value('data-out');
   if (dataOut !== undefined) writeAtomic(dataOut, r.dataOut);
@@ -94,12 +118,13 @@ export function testRun(args: CommandArgs, io: Io): number {
       json(
         {
           program: program.name,
+          backend,
           type: programTypeName(program.type),
           retval: r.retval,
           verdict: verdictName(program.type, r.retval),
           duration_ns: r.durationNs,
           repeat,
-          instructions: r.instructions,
+          ...(r.instructions !== undefined ? { instructions: r.instructions } : {}),
           data_size_out: r.dataOut.length,
           data_out: formatByteList(r.dataOut).replaceAll(' ', ''),
           ...(ctxIn ? { ctx_out: formatByteList(r.ctxOut).replaceAll(' ', '') } : {}),
@@ -109,7 +134,8 @@ export function testRun(args: CommandArgs, io: Io): number {
     );
     return 0;
   }
-  let out = `Return value: ${r.retval} (${verdictName(program.type, r.retval)}), duration${repeat > 1 ? ' (average)' : ''}: ${r.durationNs}ns, ${r.instructions} instructions\n`;
+  let out = backend === 'kernel' ? 'Kernel BPF_PROG_TEST_RUN: ' : '';
+  out += `Return value: ${r.retval} (${verdictName(program.type, r.retval)}), duration${repeat > 1 ? ' (average)' : ''}: ${r.durationNs}ns${r.instructions !== undefined ? `, ${r.instructions} instructions` : ''}\n`;
   if (dataOut !== undefined) out += `Wrote ${r.dataOut.length} bytes of data_out to ${dataOut}\n`;
   else out += `data_out (${r.dataOut.length} bytes):\n${hexDump(r.dataOut.subarray(0, 256))}${r.dataOut.length > 256 ? '  ...\n' : ''}`;
   if (ctxIn) out += ctxOut !== undefined ? `Wrote ctx_out to ${ctxOut}\n` : `ctx_out:\n${hexDump(r.ctxOut)}`;
