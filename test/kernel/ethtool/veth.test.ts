@@ -8,6 +8,7 @@ import { NoSuchDeviceError } from '../../../src/kernel/ethtool/errors.js';
 import { EthStringset } from '../../../src/kernel/ethtool/ethtool.generated.js';
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
 import { getFeatures, setFeatures } from '../../../src/kernel/ethtool/features.js';
+import { getDriverStats } from '../../../src/kernel/ethtool/driver-stats.js';
 import { getLink } from '../../../src/kernel/ethtool/link.js';
 import { getRings, setRings } from '../../../src/kernel/ethtool/rings.js';
 import { getRss, setRss } from '../../../src/kernel/ethtool/rss.js';
@@ -120,5 +121,18 @@ kernelTest('driver info, link and XDP features of veth: the driver is veth, nati
     assert.ok(xdp.names.includes('redirect'));
     // The hash function string set is global and names toeplitz first (ETH_RSS_HASH_TOP_BIT 0).
     assert.equal(sock.strings(EthStringset.RSS_HASH_FUNCS)[0], 'toeplitz');
+  });
+});
+
+kernelTest('driver statistics: every counter ethtool -S prints, bpfkit reads with the same name and value', async (sys) => {
+  await withNicVeth(2, (v) => {
+    using sock = EthtoolSocket.open(sys);
+    const ours = getDriverStats(sys, sock, v.dev);
+    const theirs = new Map([...ethtool('-S', v.dev).matchAll(/^\s+([^:]+): (\d+)$/gm)].map((m) => [m[1]!, BigInt(m[2]!)]));
+    assert.ok(theirs.size >= 10, `ethtool -S listed ${theirs.size}`);
+    assert.deepEqual([...ours.keys()], [...theirs.keys()]);
+    // peer_ifindex is stable; the per-queue counters are 0 on an idle pair.
+    assert.deepEqual(ours, theirs);
+    console.log(`# driver statistics compared with ethtool -S: ${ours.size}`);
   });
 });
