@@ -1,6 +1,7 @@
 // Errors of the userspace runtime: memory faults, budget exhaustion, call depth, bad programs.
 
 import { BpfkitError, type BpfkitErrorOptions } from '../errors.js';
+import { helperById } from '../isa/helpers.js';
 
 /** Whether a faulting access was a load or a store. */
 export type AccessKind = 'read' | 'write';
@@ -102,7 +103,8 @@ export class UnknownHelperError extends BpfkitError {
     readonly helperId: number,
     options?: BpfkitErrorOptions,
   ) {
-    super('ERR_UNKNOWN_HELPER', `pc ${pc}: helper ${helperId} is not provided by this runtime`, options);
+    const known = helperById(helperId);
+    super('ERR_UNKNOWN_HELPER', `pc ${pc}: ${known ? `helper bpf_${known.name} (${helperId})` : `helper ${helperId}`} is not provided by this runtime`, options);
   }
 }
 

@@ -8,11 +8,18 @@ import { builtinHelpers, type HelperTable, type TailCallHook } from './helpers.j
 import { DEFAULT_BUDGET, Interpreter, type SkbData } from './interpreter.js';
 import { prepareProgram, type LdResolver, type PreparedProgram } from './program.js';
 import type { XdpContext } from '../ctx/xdp-buff.js';
+import { createHelpers } from '../ctx/helpers/index.js';
+import type { HelperEnv, RedirectTarget } from '../ctx/helpers/env.js';
 
 /** Options of `createVm`, `createXdpVm` and `run`. */
 export interface RunOptions {
-  /** Helper table (default: the built-in test helpers). */
+  /** Helper table (default: `createHelpers(env, programType)` with `env`, else the built-in test helpers). */
   helpers?: HelperTable;
+  /**
+   * The helper environment (src/ctx/helpers): maps by address, clock, CPU, trace sink. Each run
+   * sets its `context` and clears its `redirect`.
+   */
+  env?: HelperEnv;
   /** Resolves map `lddw` forms. */
   resolve?: LdResolver;
   /** Serves bpf_tail_call. */
@@ -24,6 +31,8 @@ export interface RunOptions {
    * `socketFilterOps` from src/ctx, or `programTypeOps(type)`.
    */
   programType?: RunnableProgramType;
+  /** The address space to run in (default: a new one) — pass the one maps were created in. */
+  space?: AddressSpace;
   /** Devices a ctx_in may name (default: loopback only). */
   devices?: ContextOptions['devices'];
   /**
@@ -47,6 +56,8 @@ export interface RunResult {
   readonly ctx: Uint8Array;
   /** Instructions executed. */
   readonly instructions: number;
+  /** The redirect the program asked for (with `env`), if any. */
+  readonly redirect?: RedirectTarget;
 }
 
 /** A prepared program with its own address space and context, run many times. */
@@ -69,15 +80,16 @@ export interface XdpVm extends Vm<XdpContext> {
 
 /** Prepares `program` once and returns a VM that runs it with its program type's context. */
 export function createVm(program: readonly Instruction[] | PreparedProgram, options: RunOptions = {}): Vm {
+  const type = options.programType ?? xdpOps;
+  const env = options.env;
   const prepared =
     'code' in program
       ? program
       : prepareProgram(program, {
-          helpers: options.helpers ?? builtinHelpers(),
+          helpers: options.helpers ?? (env ? createHelpers(env, type) : builtinHelpers()),
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
-  const space = new AddressSpace();
-  const type = options.programType ?? xdpOps;
+  const space = options.space ?? new AddressSpace();
   const context = type.createContext(space, options.devices ? { devices: options.devices } : {});
   const interpreter = new Interpreter(prepared, space, options.tailCalls ? { tailCalls: options.tailCalls } : {});
   const budget = options.budget ?? DEFAULT_BUDGET;
@@ -88,11 +100,16 @@ export function createVm(program: readonly Instruction[] | PreparedProgram, opti
     context,
     run(ctx, packet) {
       const r1 = context.setup(ctx ? { data: packet, ctxIn: ctx } : { data: packet });
+      if (env) {
+        env.context = context;
+        env.redirect = undefined;
+      }
       options.onSetup?.(context);
       const region = space.regions.find((r) => r.kind === 'packet');
       interpreter.skb = context.skb ? context.skb() : rawSkb && region ? { ...rawSkb, region } : undefined;
       const instructions = interpreter.run(r1, budget);
-      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: context.dataOut(), ctx: context.ctxOut(), instructions };
+      const redirect = env?.redirect;
+      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: context.dataOut(), ctx: context.ctxOut(), instructions, ...(redirect ? { redirect } : {}) };
     },
   };
 }

@@ -1,0 +1,123 @@
+// HelperEnv: everything the helpers need from the runtime that runs a program — one object it supplies.
+
+import type { MapOps } from '../../maps/map-ops.js';
+import type { ContextInstance } from '../program-type-ops.js';
+import type { FibTable } from './fib.js';
+
+/** Where a program asked to send its packet (bpf_redirect / bpf_redirect_map); the runtime reads it after the run. */
+export type RedirectTarget =
+  | {
+      /** bpf_redirect(ifindex, flags). */
+      readonly kind: 'ifindex';
+      /** Target interface. */
+      readonly ifindex: number;
+      /** BPF_F_INGRESS (tc). */
+      readonly flags: number;
+    }
+  | {
+      /** bpf_redirect_map(map, key, flags). */
+      readonly kind: 'map';
+      /** The devmap / cpumap / xskmap. */
+      readonly map: MapOps;
+      /** The key (index) looked up. */
+      readonly key: number;
+      /** BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS. */
+      readonly flags: number;
+    };
+
+/** Clocks the time helpers read, in nanoseconds. */
+export interface HelperClock {
+  /** CLOCK_MONOTONIC (bpf_ktime_get_ns, bpf_ktime_get_coarse_ns). */
+  monotonic(): bigint;
+  /** CLOCK_BOOTTIME (bpf_ktime_get_boot_ns): monotonic plus time suspended. */
+  boot(): bigint;
+  /** CLOCK_TAI (bpf_ktime_get_tai_ns). */
+  tai(): bigint;
+}
+
+/** The runtime's side of the helpers. One per program instance; `context` and `redirect` change per run. */
+export interface HelperEnv {
+  /** The simulated CPU the program runs on (bpf_get_smp_processor_id, per-CPU map slots). */
+  cpu: number;
+  /** Number of simulated CPUs. */
+  readonly cpus: number;
+  /** Time sources. */
+  readonly clock: HelperClock;
+  /** CONFIG_HZ for bpf_jiffies64 (default 1000). */
+  readonly hz: number;
+  /** A 32-bit random number (bpf_get_prandom_u32). */
+  readonly random: () => number;
+  /** Receives each bpf_trace_printk line (what /sys/kernel/tracing/trace_pipe would show after the prefix). */
+  readonly trace: (line: string) => void;
+  /** Finds the map a program passes by pointer (the value `lddw rX, map` loaded). */
+  readonly mapByAddress: (address: number) => MapOps | undefined;
+  /** Routes and neighbours for bpf_fib_lookup (none: every lookup is NOT_FWDED). */
+  readonly fib?: FibTable;
+  /** The running program's context (set by the runtime before each run). */
+  context: ContextInstance | undefined;
+  /** The last redirect the program asked for in this run (cleared by the runtime before each run). */
+  redirect: RedirectTarget | undefined;
+}
+
+/** Options of `createHelperEnv`; every field has a deterministic default. */
+export interface HelperEnvOptions {
+  /** Simulated CPU (default 0). */
+  cpu?: number;
+  /** Number of CPUs (default 1). */
+  cpus?: number;
+  /** Clocks (default: a monotonic counter from 1 s, +1000 ns per read; boot = monotonic; tai = monotonic + 37 s + 1.7e18). */
+  clock?: Partial<HelperClock>;
+  /** CONFIG_HZ (default 1000). */
+  hz?: number;
+  /** Random source (default: xorshift32 seeded with `seed`). */
+  random?: () => number;
+  /** Seed of the default random source (default 1). */
+  seed?: number;
+  /** Trace sink (default: lines are kept in `HelperEnvWithLog.traceLog`). */
+  trace?: (line: string) => void;
+  /** Map lookup by address (default: none). */
+  mapByAddress?: (address: number) => MapOps | undefined;
+  /** FIB for bpf_fib_lookup. */
+  fib?: FibTable;
+}
+
+/** A HelperEnv that also keeps the trace lines it was given. */
+export interface HelperEnvWithLog extends HelperEnv {
+  /** bpf_trace_printk output, one entry per call, oldest first (when no `trace` sink was given). */
+  readonly traceLog: string[];
+}
+
+/** A deterministic xorshift32 generator. */
+export function xorshift32(seed = 1): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+/** Builds a HelperEnv with deterministic defaults. */
+export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLog {
+  let t = 1_000_000_000n;
+  const monotonic = options.clock?.monotonic ?? (() => (t += 1000n));
+  const traceLog: string[] = [];
+  return {
+    cpu: options.cpu ?? 0,
+    cpus: options.cpus ?? 1,
+    clock: {
+      monotonic,
+      boot: options.clock?.boot ?? monotonic,
+      tai: options.clock?.tai ?? (() => monotonic() + 1_700_000_037_000_000_000n),
+    },
+    hz: options.hz ?? 1000,
+    random: options.random ?? xorshift32(options.seed ?? 1),
+    trace: options.trace ?? ((line) => traceLog.push(line)),
+    mapByAddress: options.mapByAddress ?? (() => undefined),
+    ...(options.fib ? { fib: options.fib } : {}),
+    context: undefined,
+    redirect: undefined,
+    traceLog,
+  };
+}

@@ -1,0 +1,98 @@
+// bpf_trace_printk's formatter: the kernel's format subset (bpf_bprintf_prepare), checked the same way.
+//
+// Accepted: %% and up to three conversions %d %i %u %x %X (with l or ll), %c, %s, %p (plain,
+// %px, %pK), each with optional flags [0 +-] and a width; anything else — precision, %n, %lc,
+// a fourth argument, a non-printable character — makes the helper return -EINVAL, as does a
+// format without a NUL inside fmt_size. The return value is the formatted length (bstr_printf).
+
+/** Reads the string argument of a %s at a virtual address ('' when unreadable, as the kernel's nofault copy). */
+export type StringReader = (address: bigint) => string;
+
+/** The formatted line, or a negative errno. */
+export type TracePrintkResult = { readonly line: string } | { readonly errno: number };
+
+const EINVAL = 22;
+/** MAX_BPRINTF_BUF: the formatted line is cut to this many bytes minus the NUL. */
+export const MAX_BPRINTF_BUF = 1024;
+
+const isPrint = (c: number): boolean => (c >= 0x20 && c < 0x7f) || (c >= 9 && c <= 13);
+
+function pad(body: string, flags: string, width: number, numeric: boolean): string {
+  if (body.length >= width) return body;
+  if (flags.includes('-')) return body + ' '.repeat(width - body.length);
+  if (flags.includes('0') && numeric) {
+    const sign = /^[-+ ]/.test(body) ? body[0]! : '';
+    const prefix = body.startsWith('0x', sign.length) ? '0x' : '';
+    const digits = body.slice(sign.length + prefix.length);
+    return sign + prefix + '0'.repeat(width - body.length) + digits;
+  }
+  return ' '.repeat(width - body.length) + body;
+}
+
+/**
+ * Formats `fmt` (the bytes the program passed, fmt_size long) with up to three u64 arguments,
+ * exactly as far as the kernel checks it.
+ */
+export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], readString: StringReader): TracePrintkResult {
+  const nul = fmt.indexOf(0);
+  if (nul < 0) return { errno: -EINVAL };
+  const f = fmt.subarray(0, nul);
+  let out = '';
+  let argIndex = 0;
+  for (let i = 0; i < f.length; i++) {
+    const c = f[i]!;
+    if (!isPrint(c)) return { errno: -EINVAL };
+    if (c !== 0x25) {
+      out += String.fromCharCode(c);
+      continue;
+    }
+    i++;
+    if (f[i] === 0x25) {
+      out += '%';
+      continue;
+    }
+    if (argIndex >= 3) return { errno: -EINVAL };
+    let flags = '';
+    while (i < f.length && '0+- '.includes(String.fromCharCode(f[i]!))) flags += String.fromCharCode(f[i++]!);
+    let width = 0;
+    if (i < f.length && f[i]! >= 0x31 && f[i]! <= 0x39) {
+      while (i < f.length && f[i]! >= 0x30 && f[i]! <= 0x39) width = width * 10 + (f[i++]! - 0x30);
+    }
+    const conv = i < f.length ? String.fromCharCode(f[i]!) : '';
+    const arg = args[argIndex] ?? 0n;
+    let body: string;
+    let numeric = true;
+    if (conv === 'p') {
+      const next = i + 1 < f.length ? String.fromCharCode(f[i + 1]!) : '';
+      if (next === 'x' || next === 'K') i++;
+      else if (/[A-Za-z0-9]/.test(next)) return { errno: -EINVAL }; // %pI4, %pB... not modelled
+      body = next === 'K' ? `0x${'0'.repeat(16)}` : `0x${arg.toString(16).padStart(16, '0')}`;
+    } else if (conv === 's') {
+      body = readString(arg);
+      numeric = false;
+    } else if (conv === 'c') {
+      body = String.fromCharCode(Number(arg & 0xffn));
+      numeric = false;
+    } else {
+      let longs = 0;
+      while (f[i] === 0x6c && longs < 2) {
+        longs++;
+        i++;
+      }
+      const k = i < f.length ? String.fromCharCode(f[i]!) : '';
+      if (!'diuxX'.includes(k) || k === '') return { errno: -EINVAL };
+      const bits = longs === 0 ? 32n : 64n;
+      const unsigned = BigInt.asUintN(Number(bits), arg);
+      if (k === 'd' || k === 'i') {
+        const signed = BigInt.asIntN(Number(bits), arg);
+        body = signed.toString();
+        if (signed >= 0n && flags.includes('+')) body = `+${body}`;
+        else if (signed >= 0n && flags.includes(' ')) body = ` ${body}`;
+      } else if (k === 'u') body = unsigned.toString();
+      else body = k === 'x' ? unsigned.toString(16) : unsigned.toString(16).toUpperCase();
+    }
+    out += pad(body, flags, width, numeric);
+    argIndex++;
+  }
+  return { line: out };
+}
