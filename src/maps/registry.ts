@@ -15,8 +15,9 @@ import { lpmTrieFamily } from './lpm-trie.js';
 import { lruHashFamily } from './lru.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { queueStackFamily } from './queue-stack.js';
+import { ringbufFamily } from './ringbuf.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 
