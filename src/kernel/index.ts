@@ -40,3 +40,4 @@ export { describeLink, describeMap, listLinks, listMaps, type LinkRecord, type M
 export { dumpJited, dumpXlated, formatXlated, kallsyms, type JitedDump, type XlatedLine } from './introspect/prog-dump.js';
 export { programCode, rawBtf, type ProgramCode } from './introspect/info-buffers.js';
 export { fdinfo, parseFdinfo } from './introspect/fdinfo.js';
+export * from './ethtool/index.js';

@@ -6,7 +6,7 @@ import { getDriverInfo, type DriverInfo } from '../kernel/ethtool/drvinfo.js';
 import { NoSuchDeviceError } from '../kernel/ethtool/errors.js';
 import { EthtoolSocket } from '../kernel/ethtool/ethtool-socket.js';
 import { getFeatures, type FeatureState } from '../kernel/ethtool/features.js';
-import { getLink, type LinkInfo } from '../kernel/ethtool/link.js';
+import { getLinkSettings, type LinkSettings } from '../kernel/ethtool/link-settings.js';
 import { getRings, type Rings } from '../kernel/ethtool/rings.js';
 import { getRss, type Rss } from '../kernel/ethtool/rss.js';
 import { getXdpFeatures, type XdpFeatures } from '../kernel/ethtool/xdp-features.js';
@@ -52,7 +52,7 @@ export interface NicSnapshot {
   readonly rings: Rings | undefined;
   readonly coalesce: Coalesce | undefined;
   readonly rss: Rss | undefined;
-  readonly link: LinkInfo | undefined;
+  readonly link: LinkSettings | undefined;
   readonly xdpFeatures: XdpFeatures | undefined;
   readonly xdp: XdpAttachment;
   readonly queues: readonly QueueInfo[];
@@ -144,7 +144,7 @@ function snapshotWith(sys: Sys, sock: EthtoolSocket, dev: string): NicSnapshot {
     rings: optional('rings', () => getRings(sock, dev)),
     coalesce: optional('coalesce', () => getCoalesce(sock, dev)),
     rss: optional('rss', () => getRss(sock, dev)),
-    link: optional('link', () => getLink(sock, dev)),
+    link: optional('link', () => getLinkSettings(sock, dev)),
     xdpFeatures,
     xdp: {
       mode: xdpModeName(linkAttrs.xdp.attached),

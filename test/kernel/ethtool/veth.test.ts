@@ -9,7 +9,7 @@ import { EthStringset } from '../../../src/kernel/ethtool/ethtool.generated.js';
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
 import { getFeatures, setFeatures } from '../../../src/kernel/ethtool/features.js';
 import { getDriverStats } from '../../../src/kernel/ethtool/driver-stats.js';
-import { getLink } from '../../../src/kernel/ethtool/link.js';
+import { getLinkSettings } from '../../../src/kernel/ethtool/link-settings.js';
 import { getRings, setRings } from '../../../src/kernel/ethtool/rings.js';
 import { getRss, setRss } from '../../../src/kernel/ethtool/rss.js';
 import { getXdpFeatures, supportsNativeXdp } from '../../../src/kernel/ethtool/xdp-features.js';
@@ -114,7 +114,7 @@ kernelTest('driver info, link and XDP features of veth: the driver is veth, nati
     const info = getDriverInfo(sys, v.dev);
     assert.equal(info.driver, ethtool('-i', v.dev).match(/^driver: (\S+)/m)?.[1]);
     assert.equal(info.driver, 'veth');
-    const link = getLink(sock, v.dev);
+    const link = getLinkSettings(sock, v.dev);
     assert.equal(link.speed, Number(ethtool(v.dev).match(/Speed: (\d+)Mb\/s/)?.[1]));
     const xdp = getXdpFeatures(sys, sys.ifNameToIndex(v.dev));
     assert.equal(supportsNativeXdp(xdp), true, `veth xdp-features: ${xdp.names.join(' ')}`);

@@ -7,7 +7,7 @@ import type { EthtoolSocket } from './ethtool-socket.js';
 import type { DeviceRef } from './header.js';
 
 /** What `ethtool DEV` says about the link. Unknown values are undefined. */
-export interface LinkInfo {
+export interface LinkSettings {
   /** Link detected. */
   readonly link: boolean | undefined;
   /** Mb/s; undefined when unknown (the kernel's SPEED_UNKNOWN). */
@@ -17,8 +17,8 @@ export interface LinkInfo {
   readonly lanes: number | undefined;
 }
 
-/** Decodes LINKMODES_GET and LINKSTATE_GET replies into one LinkInfo. */
-export function decodeLink(modes: Attrs | undefined, state: Attrs | undefined): LinkInfo {
+/** Decodes LINKMODES_GET and LINKSTATE_GET replies into one LinkSettings. */
+export function decodeLinkSettings(modes: Attrs | undefined, state: Attrs | undefined): LinkSettings {
   const speed = modes?.u32(EthtoolLinkmodes.SPEED);
   const duplex = modes?.u8(EthtoolLinkmodes.DUPLEX);
   const autoneg = modes?.u8(EthtoolLinkmodes.AUTONEG);
@@ -34,7 +34,7 @@ export function decodeLink(modes: Attrs | undefined, state: Attrs | undefined): 
 }
 
 /** Reads link state and modes of `dev`; a driver without link modes (veth has them, tun not) leaves those undefined. */
-export function getLink(sock: EthtoolSocket, dev: DeviceRef): LinkInfo {
+export function getLinkSettings(sock: EthtoolSocket, dev: DeviceRef): LinkSettings {
   const tryGet = (cmd: number, what: string) => {
     try {
       return sock.get(cmd, what, dev);
@@ -43,5 +43,5 @@ export function getLink(sock: EthtoolSocket, dev: DeviceRef): LinkInfo {
       throw e;
     }
   };
-  return decodeLink(tryGet(EthtoolMsg.LINKMODES_GET, 'link modes'), tryGet(EthtoolMsg.LINKSTATE_GET, 'link state'));
+  return decodeLinkSettings(tryGet(EthtoolMsg.LINKMODES_GET, 'link modes'), tryGet(EthtoolMsg.LINKSTATE_GET, 'link state'));
 }
