@@ -9,6 +9,10 @@ import { nic, nicOptions, nicUsage } from './nic.js';
 import { attach, attachOptions, attachUsage } from './attach.js';
 import { detach, detachOptions, detachUsage } from './detach.js';
 import { net, netOptions, netUsage } from './net.js';
+import { load, loadOptions, loadUsage } from './load.js';
+import { prog, progUsage } from './prog.js';
+import { map, mapUsage } from './map.js';
+import { link, linkUsage } from './link.js';
 import { type Io, processIo, json } from './output.js';
 import { run, runOptions, runUsage } from './run.js';
 import { testRun, testRunOptions, testRunUsage } from './test-run.js';
@@ -30,6 +34,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   detach: { summary: 'detach XDP or TC programs from an interface (links, pinned or not, netlink, filters)', usage: detachUsage, options: detachOptions, run: detach },
   net: { summary: 'list XDP and TC attachments, like bpftool net', usage: netUsage, options: netOptions, run: net },
   disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
+  load: { summary: 'load a whole object into the kernel (maps, global data, CO-RE, pins); --pin DIR keeps it', usage: loadUsage, options: loadOptions, run: load },
+  prog: { summary: 'list, show and dump (xlated/jited) loaded programs, like bpftool prog', usage: progUsage, options: {}, run: prog },
+  map: { summary: 'list, show, dump, lookup, update, delete and pin kernel maps, like bpftool map', usage: mapUsage, options: {}, run: map },
+  link: { summary: 'list and show BPF links, like bpftool link', usage: linkUsage, options: {}, run: link },
 };
 
 function help(): string {

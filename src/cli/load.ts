@@ -1,0 +1,70 @@
+// `bpfkit load OBJ [--pin DIR]`: load a whole object into the kernel; with --pin its programs and maps outlive the command.
+import { mkdirSync } from 'node:fs';
+import { mapTypeName } from '../isa/map-types.js';
+import { programTypeName } from '../isa/program-types.js';
+import { mapInfo } from '../kernel/bpf/obj-info.js';
+import { createKernelSys } from '../kernel/koffi-sys.js';
+import { loadKernelObject } from '../kernel/object/load-object.js';
+import type { Sys } from '../kernel/sys.js';
+import type { CommandArgs, OptionSpec } from './args.js';
+import { UsageError } from './errors.js';
+import { readObject } from './load-file.js';
+import { type Io, json, table } from './output.js';
+
+/** Usage text of `load`. */
+export const loadUsage = 'bpfkit load OBJ [--pin DIR] [--prog NAME[,NAME...]] [--pin-root DIR] [--log-level N]';
+
+/** Options of `load`. */
+export const loadOptions: OptionSpec = {
+  pin: { type: 'string' },
+  prog: { type: 'string' },
+  'pin-root': { type: 'string' },
+  'log-level': { type: 'string' },
+};
+
+/** `bpfkit load` on the real kernel. */
+export function load(args: CommandArgs, io: Io): number {
+  return runLoad(args, io, createKernelSys());
+}
+
+/** `bpfkit load` with an injected Sys. */
+export function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
+  const file = args.positional(0, 'OBJ', loadUsage);
+  args.done(loadUsage);
+  const pin = args.value('pin');
+  const logText = args.value('log-level');
+  if (logText !== undefined && !/^[0-2]$/.test(logText)) throw new UsageError(`--log-level must be 0, 1 or 2, got '${logText}'`, loadUsage);
+  const spec = readObject(file);
+  const pinRoot = args.value('pin-root');
+  const progs = args.value('prog')?.split(',').filter((n) => n !== '');
+  using obj = loadKernelObject(sys, spec, {
+    ...(progs && progs.length ? { programs: progs } : {}),
+    ...(pinRoot ? { pinPath: pinRoot } : {}),
+    ...(logText ? { logLevel: Number(logText) } : {}),
+  });
+  const pinned = new Map<string, string>();
+  if (pin) {
+    mkdirSync(`${pin}/maps`, { recursive: true });
+    for (const path of obj.pinAll(pin, `${pin}/maps`)) pinned.set(path.slice(path.lastIndexOf('/') + 1), path);
+  }
+  const programs = [...obj.programs.values()].map((p) => {
+    const info = p.info();
+    const path = pinned.get(p.name);
+    return { name: p.name, id: info.id, type: programTypeName(info.type), tag: info.tag, bytes_xlated: info.xlatedProgLen, ...(path ? { pinned: path } : {}) };
+  });
+  const maps = [...obj.maps].map(([name, m]) => {
+    const info = mapInfo(m.fd);
+    const path = obj.report.pinned.get(name) ?? [...pinned.values()].find((p) => p.startsWith(`${pin}/maps/`) && p.endsWith(`/${(spec.maps.find((s) => s.name === name)?.kernelName ?? name).replace(/\./g, '_')}`));
+    return { name, id: info.id, type: mapTypeName(info.type), ...(path ? { pinned: path } : {}), ...(obj.report.reusedPins.includes(name) ? { reused: true } : {}) };
+  });
+  if (args.json) {
+    io.out(json({ file, programs, maps, warnings: obj.report.warnings }, args.pretty));
+  } else {
+    let out = `loaded ${file}: ${programs.length} program${programs.length === 1 ? '' : 's'}, ${maps.length} map${maps.length === 1 ? '' : 's'}${pin ? `, pinned under ${pin}` : ' (released on exit; use --pin DIR to keep them)'}\n`;
+    out += table(['prog', 'id', 'type', 'tag', 'pinned'], programs.map((p) => [p.name, p.id, p.type, p.tag, p.pinned ?? '-']));
+    if (maps.length) out += table(['map', 'id', 'type', 'pinned'], maps.map((m) => [m.name, m.id, m.type, m.pinned ?? (m.reused ? 'reused' : '-')]));
+    for (const w of obj.report.warnings) out += `warning: ${w}\n`;
+    io.out(out);
+  }
+  return 0;
+}
