@@ -164,7 +164,7 @@ const genericRule: AuditRule = {
       title: 'XDP runs in generic (skb) mode on a device with native XDP',
       evidence: `XDP generic, program id ${s.xdp.genericProgId}; xdp-features: ${s.xdpFeatures.names.join(', ')}`,
       reason: 'generic XDP runs after the kernel has allocated an sk_buff, so it saves little; the driver supports native XDP, which runs before any allocation',
-      fix: { bpfkit: `bpfkit xdp attach ${s.device} PROG --mode native (after detaching the generic program)`, shell: `ip link set dev ${s.device} xdpgeneric off && xdp-loader load --mode native ${s.device} PROG.o` },
+      fix: { bpfkit: `bpfkit detach xdp --dev ${s.device} --mode skb && bpfkit attach xdp OBJ --dev ${s.device} --mode native`, shell: `ip link set dev ${s.device} xdpgeneric off && xdp-loader load --mode native ${s.device} OBJ` },
       changes: [],
     };
   },

@@ -158,3 +158,23 @@ kernelTest('nic sysctl writes a per-namespace sysctl inside a namespace and leav
     assert.equal(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim(), host);
   });
 });
+
+kernelTest('XDP in generic mode on veth (ip link xdpgeneric): show reports it with the program id ip reports; the audit says native is possible and flags a 9000 MTU', async () => {
+  await withNicVeth(1, async (v) => {
+    execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'obj', join(ROOT, 'test/fixtures/xdp_stats.o'), 'sec', 'xdp']);
+    try {
+      const ipj = JSON.parse(execFileSync('ip', ['-j', '-d', 'link', 'show', v.dev], { encoding: 'utf8' })) as { xdp?: { prog?: { id: number } } }[];
+      const id = ipj[0]?.xdp?.prog?.id;
+      assert.ok(id);
+      const show = JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { xdp: { mode: string; genericProgId: number; nativeProgId: number } };
+      assert.deepEqual(show.xdp, { mode: 'generic', nativeProgId: 0, genericProgId: id, offloadProgId: 0 });
+      execFileSync('ip', ['link', 'set', 'dev', v.dev, 'mtu', '9000']);
+      const a = await cli('nic', 'audit', v.dev, '--json', '--rules=xdp-generic-could-be-native,mtu-too-large-for-xdp,lro-with-xdp');
+      const findings = (JSON.parse(a.out) as { findings: { id: string; evidence: string }[] }).findings;
+      assert.deepEqual(findings.map((f) => f.id).sort(), ['mtu-too-large-for-xdp', 'xdp-generic-could-be-native']);
+      assert.match(findings.find((f) => f.id === 'xdp-generic-could-be-native')!.evidence, new RegExp(`program id ${id}`));
+    } finally {
+      execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'off']);
+    }
+  });
+});
