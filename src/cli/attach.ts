@@ -1,6 +1,7 @@
 // `bpfkit attach xdp|tc OBJ --dev IFACE ...`: load one program of an object and attach it so it outlives the command.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BpfkitError } from '../errors.js';
 import { ProgType } from '../kernel/bpf/constants.js';
 import { pinObject } from '../kernel/bpf/obj-pin.js';
 import { attachTc, type TcAttachment, type TcDirection } from '../kernel/attach/tc.js';
@@ -67,8 +68,35 @@ function pickProgram(spec: ObjectSpec, name: string | undefined, types: readonly
   throw new UsageError(`the object has several ${what} programs (${fitting.map((p) => p.name).join(', ')}); choose one with --prog`, attachUsage);
 }
 
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** A pin path outside a mounted bpffs (e.g. under `ip netns exec`, which remounts /sys without it). */
+export class NotBpffsError extends BpfkitError {
+  constructor(readonly path: string) {
+    super('ERR_NOT_BPFFS', `${path} is not inside a mounted bpffs (mount -t bpf bpf /sys/fs/bpf; note that \`ip netns exec\` remounts /sys without it — use \`nsenter --net=/run/netns/NAME\`)`);
+  }
+}
+
+/**
+ * Makes sure directory `dir` exists inside a bpffs, creating missing levels one at a time
+ * (Node's recursive mkdir spins forever on sysfs, where /sys/fs/bpf is a plain directory when
+ * bpffs is not mounted).
+ */
+export function ensureBpffsDir(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (statfsSync(at).type !== BPF_FS_MAGIC) throw new NotBpffsError(dir);
+  for (const d of missing) mkdirSync(d);
+}
+
 function pinMaps(obj: KernelObject, dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
+  ensureBpffsDir(dir);
   const made: string[] = [];
   for (const [name, m] of obj.maps) {
     if (obj.report.pinned.has(name) || obj.report.reusedPins.includes(name)) continue;
@@ -94,12 +122,13 @@ export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
   if (kind === 'tc' && (args.value('mode') || args.flag('replace'))) throw new UsageError('--mode and --replace are for xdp', attachUsage);
   if (kind === 'tc' && args.flag('classic') && pin) throw new UsageError('--pin needs a link; a --classic cls_bpf filter stays until detached without one', attachUsage);
 
+  if (pin) ensureBpffsDir(dirname(pin));
+  if (args.value('pin-maps')) ensureBpffsDir(args.value('pin-maps') as string);
   const spec = readObject(file);
   const types = kind === 'xdp' ? [ProgType.XDP] : [ProgType.SCHED_CLS, ProgType.SCHED_ACT];
   const progSpec = pickProgram(spec, args.value('prog'), types, kind === 'xdp' ? 'XDP' : 'TC (sched_cls)');
   using obj = loadKernelObject(sys, spec, { programs: [progSpec.name] });
   const prog = obj.program(progSpec.name);
-  if (pin) mkdirSync(dirname(pin), { recursive: true });
   const pinnedMaps = args.value('pin-maps') ? pinMaps(obj, args.value('pin-maps') as string) : [];
 
   let out: Record<string, unknown>;

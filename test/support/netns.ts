@@ -215,3 +215,12 @@ export function sendIcmpEcho(ns: Netns | undefined, dst: string, count: number, 
   ].join('\n');
   nsExec(ns, ['python3', '-c', script]);
 }
+
+/**
+ * Runs `cmd` in `ns`'s network namespace only (`nsenter --net`), keeping this process's mount
+ * namespace — unlike `ip netns exec`, which remounts /sys and so hides /sys/fs/bpf. Use it for
+ * anything that pins in bpffs.
+ */
+export function nsEnter(ns: Netns, cmd: readonly string[], options: ExecOptions = {}): string {
+  return nsExec(undefined, ['nsenter', `--net=/run/netns/${ns.name}`, ...cmd], options);
+}
