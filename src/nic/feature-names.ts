@@ -37,7 +37,7 @@ export const FEATURE_ALIASES: Readonly<Record<string, readonly string[]>> = {
 /** The short name ethtool prints for a kernel feature string, when it has one (`rx-gro` -> `gro`). */
 export function shortFeatureName(kernelName: string): string | undefined {
   for (const [alias, names] of Object.entries(FEATURE_ALIASES)) {
-    if (alias.length <= 6 && names[0] === kernelName) return alias;
+    if (alias.length <= 6 && names.length === 1 && names[0] === kernelName) return alias;
   }
   return undefined;
 }

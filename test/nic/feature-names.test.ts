@@ -39,7 +39,8 @@ test('an unknown name is UnknownFeatureError naming the device and the close mat
 test('short names for display, edit distance, matches', () => {
   assert.equal(shortFeatureName('rx-gro'), 'gro');
   assert.equal(shortFeatureName('rx-checksum'), 'rx');
-  assert.equal(shortFeatureName('tx-tcp-segmentation'), 'tso');
+  assert.equal(shortFeatureName('tx-tcp-segmentation'), undefined, 'tso names a group of four, not this one');
+  assert.equal(shortFeatureName('tx-checksum-ipv4'), undefined);
   assert.equal(shortFeatureName('highdma'), undefined);
   assert.equal(editDistance('kitten', 'sitting'), 3);
   assert.equal(editDistance('', 'abc'), 3);
