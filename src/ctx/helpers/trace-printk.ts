@@ -66,7 +66,8 @@ export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], read
       const next = i + 1 < f.length ? String.fromCharCode(f[i + 1]!) : '';
       if (next === 'x' || next === 'K') i++;
       else if (/[A-Za-z0-9]/.test(next)) return { errno: -EINVAL }; // %pI4, %pB... not modelled
-      body = next === 'K' ? `0x${'0'.repeat(16)}` : `0x${arg.toString(16).padStart(16, '0')}`;
+      // %px: the raw value, 16 zero-padded hex digits; %pK: zeroes (kptr_restrict); %p: a hashed value, here the raw one.
+      body = next === 'K' ? '0'.repeat(16) : BigInt.asUintN(64, arg).toString(16).padStart(16, '0');
     } else if (conv === 's') {
       body = readString(arg);
       numeric = false;
