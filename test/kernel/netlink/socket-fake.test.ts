@@ -7,34 +7,48 @@ import { kernelError, KernelError } from '../../../src/kernel/kernel-error.js';
 import { buildMessage, NLM_F, NLMSG, parseMessages, type NetlinkMessage } from '../../../src/kernel/netlink/message.js';
 import { NetlinkError } from '../../../src/kernel/netlink/netlink-error.js';
 import { NetlinkSocket, NetlinkTimeoutError } from '../../../src/kernel/netlink/socket.js';
+import type { Sys } from '../../../src/kernel/sys.js';
 import { FakeSys } from '../fake-sys.js';
 
 const MSG_PEEK = 0x2;
 const MSG_TRUNC = 0x20;
 
 /** A fake kernel end: `answer` turns each request into datagrams (arrays of message bytes). */
-class NetlinkFake extends FakeSys {
+class NetlinkFake implements Sys {
+  readonly base = new FakeSys();
+  readonly closed: number[] = [];
   readonly sent: NetlinkMessage[] = [];
   readonly sockopts: [number, number, Uint8Array][] = [];
   readonly queue: Uint8Array[] = [];
   failBind = false;
-  constructor(readonly answer: (req: NetlinkMessage, n: number) => Uint8Array[][]) {
-    super();
-  }
-  override socket(): number {
+  constructor(readonly answer: (req: NetlinkMessage, n: number) => Uint8Array[][]) {}
+  bpf: Sys['bpf'] = (c, a, p) => this.base.bpf(c, a, p);
+  close = (fd: number): void => void this.closed.push(fd);
+  ioctl: Sys['ioctl'] = () => this.base.ioctl();
+  mmap: Sys['mmap'] = () => this.base.mmap();
+  munmap: Sys['munmap'] = () => this.base.munmap();
+  epollCreate1: Sys['epollCreate1'] = () => this.base.epollCreate1();
+  epollCtl: Sys['epollCtl'] = () => this.base.epollCtl();
+  epollWait: Sys['epollWait'] = () => this.base.epollWait();
+  ifNameToIndex: Sys['ifNameToIndex'] = () => this.base.ifNameToIndex();
+  getpid: Sys['getpid'] = () => this.base.getpid();
+  readFile: Sys['readFile'] = (p) => this.base.readFile(p);
+  writeFile: Sys['writeFile'] = (p, d) => this.base.writeFile(p, d);
+  listDir: Sys['listDir'] = (p) => this.base.listDir(p);
+  socket(): number {
     return 77;
   }
-  override setsockopt(_fd: number, level: number, name: number, value: Uint8Array): void {
+  setsockopt(_fd: number, level: number, name: number, value: Uint8Array): void {
     this.sockopts.push([level, name, value.slice()]);
   }
-  override bind(): void {
+  bind(): void {
     if (this.failBind) throw kernelError('bind', 98);
   }
-  override getsockname(_fd: number, addr: Uint8Array): number {
+  getsockname(_fd: number, addr: Uint8Array): number {
     new DataView(addr.buffer, addr.byteOffset).setUint32(4, 1234, true);
     return 12;
   }
-  override send(_fd: number, data: Uint8Array): number {
+  send(_fd: number, data: Uint8Array): number {
     const req = parseMessages(data.slice())[0] as NetlinkMessage;
     this.sent.push(req);
     for (const dgram of this.answer(req, this.sent.length)) {
@@ -49,7 +63,7 @@ class NetlinkFake extends FakeSys {
     }
     return data.length;
   }
-  override recv(_fd: number, buf: Uint8Array, flags: number): number {
+  recv(_fd: number, buf: Uint8Array, flags: number): number {
     const next = this.queue[0];
     if (!next) throw kernelError('recv', 11); // SO_RCVTIMEO expired
     buf.set(next.subarray(0, Math.min(buf.length, next.length)));
