@@ -16,8 +16,8 @@ const ARRAY_FLAGS = BpfMapFlags.NUMA_NODE | BpfMapFlags.MMAPABLE | ACCESS_MASK |
 export const PCPU_MIN_UNIT_SIZE = 32768;
 const INT_MAX = 0x7fffffff;
 
-/** array_map_alloc_check, shared by the three array types. */
-function checkArray(def: MapDef): void {
+/** array_map_alloc_check, shared by the array types (and array of maps). */
+export function checkArrayAttributes(def: MapDef): void {
   const percpu = def.type === BpfMapType.PERCPU_ARRAY;
   ensure(def, def.maxEntries > 0, 'maxEntries', 'an array needs at least one entry');
   ensure(def, def.keySize === 4, 'keySize', 'array keys are u32 indexes (key_size 4)');
@@ -226,7 +226,7 @@ export class ProgArrayOps implements MapOps {
 /** BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY. */
 export const arrayFamily: MapFamily = {
   types: [BpfMapType.ARRAY, BpfMapType.PERCPU_ARRAY],
-  check: checkArray,
+  check: checkArrayAttributes,
   create: (def, env) => new ArrayMap(def, env),
 };
 
@@ -236,7 +236,7 @@ export const progArrayFamily: MapFamily = {
   check(def) {
     ensure(def, def.valueSize === 4, 'valueSize', 'prog array values are u32 program fds (value_size 4)');
     ensure(def, (def.flags & (BpfMapFlags.RDONLY_PROG | BpfMapFlags.WRONLY_PROG)) === 0, 'flags', 'program access flags are not supported on prog arrays');
-    checkArray(def);
+    checkArrayAttributes(def);
   },
   create: (def, env) => new ProgArrayOps(def, env),
 };

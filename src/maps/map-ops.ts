@@ -47,6 +47,17 @@ export interface MapEnv {
   readonly mapByAddress?: (address: number) => MapOps | undefined;
   /** Source of randomness where the kernel uses it (bloom filter seed, LRU); default deterministic. */
   readonly random?: () => number;
+  /**
+   * Whether a network interface exists (devmap updates check it, as the kernel's
+   * dev_get_by_index does). Optional: without it every non-zero ifindex is accepted.
+   */
+  readonly ifindexExists?: (ifindex: number) => boolean;
+  /**
+   * Resolves the program fd a devmap value names (`bpf_devmap_val.bpf_prog.fd`) to the
+   * program's id, or undefined when it is no XDP program for a devmap (-EINVAL). Optional:
+   * without it a program fd in a devmap value is refused.
+   */
+  readonly devmapProgramId?: (fd: number) => number | undefined;
 }
 
 /**

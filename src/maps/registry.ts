@@ -9,15 +9,17 @@
 import { BpfMapFlags, BpfMapType } from '../isa/uapi.generated.js';
 import { arrayFamily, progArrayFamily } from './array.js';
 import { bloomFilterFamily } from './bloom-filter.js';
+import { devmapFamily } from './devmap.js';
 import { MapAttributeError, UnsupportedMapTypeError } from './errors.js';
 import { hashFamily } from './hash.js';
 import { lpmTrieFamily } from './lpm-trie.js';
 import { lruHashFamily } from './lru.js';
+import { mapInMapFamily } from './map-in-map.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { queueStackFamily } from './queue-stack.js';
 import { ringbufFamily } from './ringbuf.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 
