@@ -133,6 +133,7 @@ function showText(s: NicSnapshot): string {
   if (s.xdpFeatures) out.push(`XDP features: ${s.xdpFeatures.names.join(' ') || 'none'}${s.xdpFeatures.zcMaxSegs !== undefined ? ` (zc max segs ${s.xdpFeatures.zcMaxSegs})` : ''}\n`);
   const ids = [s.xdp.nativeProgId && `native id ${s.xdp.nativeProgId}`, s.xdp.genericProgId && `generic id ${s.xdp.genericProgId}`, s.xdp.offloadProgId && `offload id ${s.xdp.offloadProgId}`].filter(Boolean);
   out.push(`XDP attached: ${s.xdp.mode}${ids.length ? ` (${ids.join(', ')})` : ''}\n`);
+  out.push(`TC attached: ${s.tc.length === 0 ? 'none' : s.tc.map((t) => `${t.direction} ${t.via} id ${t.progId}${t.name ? ` (${t.name})` : ''}`).join(', ')}\n`);
   if (s.queues.length) {
     const rows = s.queues.map((q) => [`${q.kind}-${q.index}`, q.cpus === undefined ? '-' : q.cpus.length ? formatCpuList(q.cpus) : 'off', q.flowCount ?? '']);
     out.push(`Queues:\n${table(['queue', 'rps/xps cpus', 'rps_flow_cnt'], rows)}`);

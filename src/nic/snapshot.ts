@@ -11,6 +11,7 @@ import { getRings, type Rings } from '../kernel/ethtool/rings.js';
 import { getRss, type Rss } from '../kernel/ethtool/rss.js';
 import { getXdpFeatures, type XdpFeatures } from '../kernel/ethtool/xdp-features.js';
 import { isErrno, KernelError } from '../kernel/kernel-error.js';
+import { queryTc, type TcAttached } from '../kernel/attach/tc.js';
 import { getLink as rtGetLink, openRtnetlink, XDP_ATTACHED } from '../kernel/netlink/rtnetlink.js';
 import type { Sys } from '../kernel/sys.js';
 import { onlineCpus, readDeviceNumber, readIrqs, readQueues, type IrqInfo, type QueueInfo } from './queues.js';
@@ -55,6 +56,8 @@ export interface NicSnapshot {
   readonly link: LinkSettings | undefined;
   readonly xdpFeatures: XdpFeatures | undefined;
   readonly xdp: XdpAttachment;
+  /** TC programs (TCX links in run order, then cls_bpf filters), ingress then egress. */
+  readonly tc: readonly TcAttached[];
   readonly queues: readonly QueueInfo[];
   readonly irqs: readonly IrqInfo[];
   readonly sysctls: Readonly<Record<string, string | undefined>>;
@@ -152,6 +155,7 @@ function snapshotWith(sys: Sys, sock: EthtoolSocket, dev: string): NicSnapshot {
       genericProgId: linkAttrs.xdp.skbProgId,
       offloadProgId: linkAttrs.xdp.hwProgId,
     },
+    tc: optional('tc', () => queryTc(sys, linkAttrs.ifindex)) ?? [],
     queues,
     irqs,
     sysctls: readSysctls(sys),

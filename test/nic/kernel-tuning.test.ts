@@ -159,7 +159,7 @@ kernelTest('nic sysctl writes a per-namespace sysctl inside a namespace and leav
   });
 });
 
-kernelTest('XDP in generic mode on veth (ip link xdpgeneric): show reports it with the program id ip reports; the audit says native is possible and flags a 9000 MTU', async () => {
+kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both with the ids ip and tc report; the audit says native is possible and flags a 9000 MTU', async () => {
   await withNicVeth(1, async (v) => {
     execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'obj', join(ROOT, 'test/fixtures/xdp_stats.o'), 'sec', 'xdp']);
     try {
@@ -173,6 +173,12 @@ kernelTest('XDP in generic mode on veth (ip link xdpgeneric): show reports it wi
       const findings = (JSON.parse(a.out) as { findings: { id: string; evidence: string }[] }).findings;
       assert.deepEqual(findings.map((f) => f.id).sort(), ['mtu-too-large-for-xdp', 'xdp-generic-could-be-native']);
       assert.match(findings.find((f) => f.id === 'xdp-generic-could-be-native')!.evidence, new RegExp(`program id ${id}`));
+      // A cls_bpf filter on ingress shows up too, with the id tc reports.
+      execFileSync('tc', ['qdisc', 'add', 'dev', v.dev, 'clsact']);
+      execFileSync('tc', ['filter', 'add', 'dev', v.dev, 'ingress', 'bpf', 'da', 'obj', join(ROOT, 'test/fixtures/tc_flow_filter.o'), 'sec', 'tc']);
+      const tcId = Number(/ id (\d+) /.exec(execFileSync('tc', ['filter', 'show', 'dev', v.dev, 'ingress'], { encoding: 'utf8' }))?.[1]);
+      const tc = (JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { tc: { direction: string; via: string; progId: number }[] }).tc;
+      assert.deepEqual(tc.map((t) => [t.direction, t.via, t.progId]), [['ingress', 'clsact', tcId]]);
     } finally {
       execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'off']);
     }

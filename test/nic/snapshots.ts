@@ -22,6 +22,7 @@ export function healthy(): NicSnapshot {
     link: { link: true, speed: 100000, duplex: 'full', autoneg: false, lanes: 4 },
     xdpFeatures: { ifindex: 2, flags: 0x3f, names: ['basic', 'redirect', 'ndo-xmit', 'xsk-zerocopy', 'hw-offload', 'rx-sg'], zcMaxSegs: 1, rxMetadata: [], xsk: [] },
     xdp: { mode: 'none', nativeProgId: 0, genericProgId: 0, offloadProgId: 0 },
+    tc: [],
     queues: [],
     irqs: Array.from({ length: 8 }, (_, i) => ({ irq: 90 + i, name: `mlx5_comp${i}@pci:0000:3b:00.0`, counts: [], affinity: [i], effective: [i] })),
     sysctls: { 'net.core.bpf_jit_enable': '1', 'net.core.netdev_budget': '300', 'net.core.netdev_max_backlog': '1000' },
