@@ -14,3 +14,4 @@ export * from './packet/index.js';
 export { computeCoreRelo, CORE_POISON_IMM, type CoreReloResult } from './btf/core-relo.js';
 export { applyCoreRelos, CoreReloError, type CoreReloOutcome, type CoreReloSite } from './btf/core-patch.js';
 export { essentialName, fieldsAreCompatible, matchAccess, resolveLocalAccess, typesAreCompatible, typesByEssentialName, type AccessStep, type FieldLocation } from './btf/core-candidates.js';
+export * from './maps/index.js';

@@ -6,7 +6,8 @@
 // then `create`. A definition the kernel would refuse throws MapAttributeError naming the field
 // and the errno the kernel returns; a type without a family throws UnsupportedMapTypeError.
 
-import { BpfMapFlags, BpfMapType } from '../isa/uapi.generated.js';
+import { mapTypeName } from '../isa/map-types.js';
+import { BpfMapFlags, BpfMapType, BpfMapTypeBounds } from '../isa/uapi.generated.js';
 import { arrayFamily, progArrayFamily } from './array.js';
 import { bloomFilterFamily } from './bloom-filter.js';
 import { devmapFamily } from './devmap.js';
@@ -29,13 +30,8 @@ function register(family: MapFamily): void {
 }
 for (const f of FAMILIES) register(f);
 
-const TYPE_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(BpfMapType)) if (!TYPE_NAMES.has(value)) TYPE_NAMES.set(value, name.toLowerCase());
-
-/** The kernel's name of a map type (`percpu_hash`), or `type N`. */
-export function mapTypeName(type: number): string {
-  return TYPE_NAMES.get(type) ?? `type ${type}`;
-}
+/** The kernel's name of a map type (`percpu_hash`), or `type N` (re-exported from isa/map-types). */
+export { mapTypeName };
 
 /** The family serving `type`, or undefined when the userspace runtime has none. */
 export function findMapFamily(type: number): MapFamily | undefined {
@@ -63,7 +59,7 @@ function checkCommon(def: MapDef): void {
     const v = def[field];
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new MapAttributeError(def.name, field, v, 'not a u32');
   }
-  if (!Number.isInteger(def.type) || def.type <= 0 || !TYPE_NAMES.has(def.type)) throw new MapAttributeError(def.name, 'type', def.type, 'unknown map type');
+  if (!Number.isInteger(def.type) || def.type <= BpfMapType.UNSPEC || def.type >= BpfMapTypeBounds.__MAX_BPF_MAP_TYPE) throw new MapAttributeError(def.name, 'type', def.type, 'unknown map type');
   if ((def.mapExtra ?? 0) !== 0 && !MAP_EXTRA_TYPES.has(def.type)) throw new MapAttributeError(def.name, 'mapExtra', def.mapExtra ?? 0, `${mapTypeName(def.type)} maps take no map_extra`);
   if (def.innerMap && !MAP_IN_MAP_TYPES.has(def.type)) throw new MapAttributeError(def.name, 'innerMap', def.innerMap.type, `${mapTypeName(def.type)} maps take no inner map`);
   if ((def.flags & BpfMapFlags.RDONLY) !== 0 && (def.flags & BpfMapFlags.WRONLY) !== 0) throw new MapAttributeError(def.name, 'flags', def.flags, 'BPF_F_RDONLY and BPF_F_WRONLY together');
