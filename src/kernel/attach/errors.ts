@@ -17,8 +17,8 @@ export class InterfaceNotFoundError extends BpfkitError {
 export interface Occupant {
   /** Id of the program attached there, 0 when the kernel did not say. */
   readonly progId: number;
-  /** How: through a bpf_link (with its id) or netlink/tc. */
-  readonly via: 'link' | 'netlink' | 'unknown';
+  /** How: a bpf_link (with its id), netlink (XDP, tc filters), or BPF_PROG_ATTACH (TCX without a link). */
+  readonly via: 'link' | 'netlink' | 'prog-attach' | 'unknown';
   /** Link id when `via` is `'link'`. */
   readonly linkId?: number;
   /** XDP mode of the occupant (`'skb'`, `'native'`, `'hw'`), for XDP. */

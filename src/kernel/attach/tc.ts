@@ -175,7 +175,7 @@ export function attachTc(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, option
         progAttach(sys, prog, { targetIfindex: dev.ifindex, attachType: TCX_ATTACH[options.direction], flags, relative, expectedRevision: options.expectedRevision });
       } catch (err) {
         if (err instanceof KernelError && err.errnoName === 'EEXIST') {
-          throw new AlreadyAttachedError(`${op} (tcx)`, err.errno, dev.name, { progId: info.id, via: 'netlink' }, 'this program is already attached to the hook', { cause: err });
+          throw new AlreadyAttachedError(`${op} (tcx)`, err.errno, dev.name, { progId: info.id, via: 'prog-attach' }, 'this program is already attached to the hook', { cause: err });
         }
         throw err instanceof BpfkitError ? err.withContext(`${op} (tcx)`) : err;
       }

@@ -1,7 +1,10 @@
 // XDP attach against the kernel: link and netlink paths, modes, replace, busy hooks, offload, unknown interfaces.
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
 import { ProgType } from '../../../src/kernel/bpf/constants.js';
-import { programInfo } from '../../../src/kernel/bpf/obj-info.js';
+import { detachLink } from '../../../src/kernel/bpf/link.js';
+import { linkInfo, programInfo } from '../../../src/kernel/bpf/obj-info.js';
+import { getPinnedObject } from '../../../src/kernel/bpf/obj-pin.js';
 import { loadProgram, type ProgFd } from '../../../src/kernel/bpf/prog-load.js';
 import { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError } from '../../../src/kernel/attach/errors.js';
 import { attachXdp, detachXdp, queryXdp } from '../../../src/kernel/attach/xdp.js';
@@ -151,4 +154,28 @@ kernelTest('detachXdp removes a link attachment and a netlink one, reporting wha
   assert.deepEqual(detachXdp(sys, pair.a.name).map((d) => [d.mode, d.via, d.progId]), [['native', 'netlink', id]]);
   assert.deepEqual(detachXdp(sys, pair.a.name), []);
   nl.release();
+});
+
+kernelTest('a pinned XDP link outlives its fd; reopened from the pin it detaches, and the pin can then be removed', (sys) => {
+  const dir = `/sys/fs/bpf/bpfkit-at-x${process.pid}`;
+  mkdirSync(dir);
+  try {
+    using pair = createVethPair({ prefix: 'bkat' });
+    let linkId: number | undefined;
+    {
+      using prog = loadXdp(sys, 'bk_xdp_pin');
+      using att = attachXdp(sys, prog, pair.a.name, { mode: 'skb' });
+      att.pin(`${dir}/link`);
+      linkId = att.linkId;
+    }
+    // Program and link fds are closed: the pin keeps the attachment.
+    assert.equal(ipLinkXdp(undefined, pair.a.name).length, 1);
+    using link = getPinnedObject(sys, `${dir}/link`, 'link');
+    assert.deepEqual([linkInfo(link).id, linkInfo(link).ifindex], [linkId, pair.a.ifindex]);
+    detachLink(link);
+    assert.deepEqual(ipLinkXdp(undefined, pair.a.name), []);
+    assert.equal(linkInfo(link).ifindex, 0, 'a detached link reports no interface');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
