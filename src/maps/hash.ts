@@ -189,7 +189,7 @@ export class HashMap implements MapOps {
       if (s < 0) return -MapErrno.E2BIG;
     }
     const ks = this.def.keySize;
-    this.keyStore.set(key.subarray(keyOffset, keyOffset + ks), s * ks);
+    for (let i = 0, at = s * ks; i < ks; i++) this.keyStore[at + i] = key[keyOffset + i]!;
     this.hashes[s] = hash;
     this.writeValue(s, value, valueOffset, cpu, true);
     const b = hash & (this.nBuckets - 1);
@@ -211,7 +211,9 @@ export class HashMap implements MapOps {
     const mem = this.env.space.memory.bytes;
     const vs = this.def.valueSize;
     if (!this.perCpu) {
-      mem.set(value.subarray(valueOffset, valueOffset + vs), this.valueOffset(s, 0));
+      // A program's value is already in this memory: copy without a view object per call.
+      if (value.buffer === mem.buffer) mem.copyWithin(this.valueOffset(s, 0), valueOffset, valueOffset + vs);
+      else mem.set(value.subarray(valueOffset, valueOffset + vs), this.valueOffset(s, 0));
       return;
     }
     if (cpu >= 0) {

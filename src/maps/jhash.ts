@@ -18,11 +18,10 @@ export function jhash(bytes: Uint8Array, offset: number, length: number, initval
   let c = a;
   let k = offset;
   let n = length;
-  const word = (i: number): number => bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
   while (n > 12) {
-    a = (a + word(k)) | 0;
-    b = (b + word(k + 4)) | 0;
-    c = (c + word(k + 8)) | 0;
+    a = (a + (bytes[k]! | (bytes[k + 1]! << 8) | (bytes[k + 2]! << 16) | (bytes[k + 3]! << 24))) | 0;
+    b = (b + (bytes[k + 4]! | (bytes[k + 5]! << 8) | (bytes[k + 6]! << 16) | (bytes[k + 7]! << 24))) | 0;
+    c = (c + (bytes[k + 8]! | (bytes[k + 9]! << 8) | (bytes[k + 10]! << 16) | (bytes[k + 11]! << 24))) | 0;
     // __jhash_mix
     a = (a - c) | 0; a ^= rol(c, 4); c = (c + b) | 0;
     b = (b - a) | 0; b ^= rol(a, 6); a = (a + c) | 0;
