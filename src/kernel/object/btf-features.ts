@@ -58,11 +58,16 @@ export const BTF_KIND_FEATURES: Readonly<Record<SanitizableKind, Feature>> = {
   }),
 };
 
+const missingCache = new WeakMap<Sys, ReadonlySet<SanitizableKind>>();
+
 /** The kinds the kernel behind `sys` rejects (each probed once per Sys). */
-export function missingBtfKinds(sys: Sys): Set<SanitizableKind> {
+export function missingBtfKinds(sys: Sys): ReadonlySet<SanitizableKind> {
+  const cached = missingCache.get(sys);
+  if (cached) return cached;
   const missing = new Set<SanitizableKind>();
   for (const [kind, feature] of Object.entries(BTF_KIND_FEATURES) as [SanitizableKind, Feature][]) {
     if (!haveFeature(sys, feature)) missing.add(kind);
   }
+  missingCache.set(sys, missing);
   return missing;
 }

@@ -10,7 +10,7 @@ import { createMap, type MapCreateOptions } from '../bpf/map-create.js';
 import { freezeMap, updateElem } from '../bpf/map-elem.js';
 import { possibleCpus, type MapFd } from '../bpf/map-fd.js';
 import { pinObject } from '../bpf/obj-pin.js';
-import { loadProgram, type ProgFd } from '../bpf/prog-load.js';
+import { loadProgram, type ProgFd, type ProgramLoadOptions } from '../bpf/prog-load.js';
 import { KernelError } from '../kernel-error.js';
 import { KernelMap } from '../kernel-map.js';
 import type { Sys } from '../sys.js';
@@ -339,6 +339,8 @@ function bindMap(prog: ProgFd, map: MapFd): void {
   prog.sys.bpf(BpfCmd.PROG_BIND_MAP, attr.bytes, attr.pointers);
 }
 
+const PROG_LOAD_ATTEMPTS = 5;
+
 const ATTACH_BY_BTF = new Set<number>([ProgType.TRACING, ProgType.LSM]);
 
 function loadOne(
@@ -361,7 +363,7 @@ function loadOne(
     if (!t) throw new KernelSymbolError(p.attachTo, 'attach target');
     attachBtfId = t.id;
   }
-  const fd: ProgFd = loadProgram(sys, {
+  const opts: ProgramLoadOptions = {
     type: p.type,
     insns: image.insns,
     license: p.license,
@@ -374,6 +376,13 @@ function loadOne(
     ...(attachBtfId !== undefined ? { attachBtfId } : {}),
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.logSize !== undefined ? { logSize: options.logSize } : {}),
-  });
-  return new KernelProgram(p.name, fd, p, image.instructions);
+  };
+  // The kernel answers EAGAIN while freed programs' JIT memory is still being reclaimed; libbpf retries 5 times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return new KernelProgram(p.name, loadProgram(sys, opts), p, image.instructions);
+    } catch (err) {
+      if (!(err instanceof KernelError && err.errnoName === 'EAGAIN') || attempt >= PROG_LOAD_ATTEMPTS) throw err;
+    }
+  }
 }
