@@ -43,8 +43,10 @@ export interface ProgramTypeOps {
   /**
    * is_valid_access: may a program load (`write` false) or store `size` bytes at context
    * offset `off`? Exactly the kernel's rules for this type, including narrow loads.
+   * `signExtend`: the load is a sign-extending one (BPF_MEMSX), which the kernel refuses for
+   * the packet pointer fields.
    */
-  checkAccess(off: number, size: number, write: boolean): CtxAccessCheck;
+  checkAccess(off: number, size: number, write: boolean, signExtend?: boolean): CtxAccessCheck;
   /** get_func_proto: may this type call helper `id` (privileged program)? */
   helperAllowed(id: number): boolean;
 }

@@ -81,7 +81,7 @@ export type SkbPointerTypes = Partial<Record<'data' | 'data_end' | 'data_meta', 
  * caller has already applied its own type's switch; `types` says which pointer type the
  * data fields load as for that caller.
  */
-export function skbIsValidAccess(off: number, size: number, write: boolean, types: SkbPointerTypes = {}): CtxAccessCheck {
+export function skbIsValidAccess(off: number, size: number, write: boolean, types: SkbPointerTypes = {}, signExtend = false): CtxAccessCheck {
   const deny = invalidCtxAccess(off, size);
   if (off < 0 || off >= SK_BUFF_SIZE) return deny;
   if (off % size !== 0) return deny;
@@ -93,7 +93,7 @@ export function skbIsValidAccess(off: number, size: number, write: boolean, type
   }
   for (const name of ['data', 'data_meta', 'data_end'] as const) {
     if (inField(off, name)) {
-      if (size !== 4) return deny;
+      if (size !== 4 || signExtend) return deny;
       return { field, type: types[name] ?? 'scalar' };
     }
   }

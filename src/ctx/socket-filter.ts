@@ -15,7 +15,7 @@ const within = (off: number, start: number, width = 4): boolean => off >= start 
  * socket fields, tstamp, wire_len or hwtstamp; stores only to cb[]; the rest as
  * bpf_skb_is_valid_access.
  */
-export function socketFilterCheckAccess(off: number, size: number, write: boolean): CtxAccessCheck {
+export function socketFilterCheckAccess(off: number, size: number, write: boolean, signExtend = false): CtxAccessCheck {
   const refused =
     within(off, SkBuff.tc_classid) ||
     within(off, SkBuff.data) ||
@@ -27,7 +27,7 @@ export function socketFilterCheckAccess(off: number, size: number, write: boolea
     within(off, SkBuff.hwtstamp, 8);
   if (refused) return invalidCtxAccess(off, size);
   if (write && !within(off, SkBuff.cb, 20)) return invalidCtxAccess(off, size);
-  return skbIsValidAccess(off, size, write);
+  return skbIsValidAccess(off, size, write, {}, signExtend);
 }
 
 /** BPF_PROG_TYPE_SOCKET_FILTER. */

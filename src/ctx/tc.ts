@@ -26,11 +26,11 @@ const TC_WRITABLE: readonly (readonly [number, number])[] = [
  * fields (family..local_port) are refused; tstamp_type is a 1-byte load; the rest as
  * bpf_skb_is_valid_access.
  */
-export function tcCheckAccess(off: number, size: number, write: boolean): CtxAccessCheck {
+export function tcCheckAccess(off: number, size: number, write: boolean, signExtend = false): CtxAccessCheck {
   if (write && !TC_WRITABLE.some(([start, width]) => within(off, start, width))) return invalidCtxAccess(off, size);
   if (off >= SkBuff.family && off < SkBuff.local_port + 4) return invalidCtxAccess(off, size);
   if (off === SkBuff.tstamp_type) return size === 1 ? { field: 'tstamp_type', type: 'scalar' } : invalidCtxAccess(off, size);
-  return skbIsValidAccess(off, size, write, { data: 'pkt', data_end: 'pkt_end', data_meta: 'pkt_meta' });
+  return skbIsValidAccess(off, size, write, { data: 'pkt', data_end: 'pkt_end', data_meta: 'pkt_meta' }, signExtend);
 }
 
 /** BPF_PROG_TYPE_SCHED_CLS. */

@@ -11,11 +11,13 @@ const FIELD_NAMES = Object.fromEntries(Object.entries(XdpMd).map(([k, v]) => [v,
 
 /**
  * xdp_is_valid_access for a program not attached to a devmap: only aligned 4-byte loads
- * (no narrow loads, no stores — stores are for offloaded programs), egress_ifindex refused;
+ * (no narrow loads, no stores — stores are for offloaded programs; no sign-extending loads of the
+ * packet pointers), egress_ifindex refused;
  * data, data_meta and data_end load as packet pointers.
  */
-export function xdpCheckAccess(off: number, size: number, write: boolean): CtxAccessCheck {
+export function xdpCheckAccess(off: number, size: number, write: boolean, signExtend = false): CtxAccessCheck {
   const deny = invalidCtxAccess(off, size);
+  if (signExtend && (off === XdpMd.data || off === XdpMd.data_end || off === XdpMd.data_meta)) return deny;
   if (off === XdpMd.egress_ifindex) return deny;
   if (write) return deny;
   if (off < 0 || off >= XDP_MD_SIZE || off % size !== 0 || size !== 4) return deny;

@@ -648,7 +648,11 @@ export class Interpreter implements HelperContext {
         }
         case 79: { // ldxs_b
           const p = at(s, code[b + 3]!, 1, false);
-          if (hooked(p, 1, d)) break;
+          if (hooked(p, 1, d)) {
+            lo[d] = (lo[d]! << 24) >> 24; // a context field's value, sign-extended like the load
+            hi[d] = lo[d]! >> 31;
+            break;
+          }
           const v = view.getInt8(p);
           lo[d] = v;
           hi[d] = v >> 31;
@@ -656,7 +660,11 @@ export class Interpreter implements HelperContext {
         }
         case 80: { // ldxs_h
           const p = at(s, code[b + 3]!, 2, false);
-          if (hooked(p, 2, d)) break;
+          if (hooked(p, 2, d)) {
+            lo[d] = (lo[d]! << 16) >> 16; // a context field's value, sign-extended like the load
+            hi[d] = lo[d]! >> 31;
+            break;
+          }
           const v = view.getInt16(p, true);
           lo[d] = v;
           hi[d] = v >> 31;
@@ -664,7 +672,10 @@ export class Interpreter implements HelperContext {
         }
         case 81: { // ldxs_w
           const p = at(s, code[b + 3]!, 4, false);
-          if (hooked(p, 4, d)) break;
+          if (hooked(p, 4, d)) {
+            hi[d] = lo[d]! >> 31; // a context field's value, sign-extended like the load
+            break;
+          }
           const v = view.getInt32(p, true);
           lo[d] = v;
           hi[d] = v >> 31;

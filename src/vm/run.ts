@@ -8,7 +8,7 @@ import { builtinHelpers, type HelperTable, type TailCallHook } from './helpers.j
 import { DEFAULT_BUDGET, Interpreter, type SkbData } from './interpreter.js';
 import { prepareProgram, type LdResolver, type PreparedProgram } from './program.js';
 import type { XdpContext } from '../ctx/xdp-buff.js';
-import { createHelpers } from '../ctx/helpers/index.js';
+import { createHelpers, progArrayTailCalls } from '../ctx/helpers/index.js';
 import type { HelperEnv, RedirectTarget } from '../ctx/helpers/env.js';
 
 /** Options of `createVm`, `createXdpVm` and `run`. */
@@ -22,7 +22,7 @@ export interface RunOptions {
   env?: HelperEnv;
   /** Resolves map `lddw` forms. */
   resolve?: LdResolver;
-  /** Serves bpf_tail_call. */
+  /** Serves bpf_tail_call (default with `env`: prog arrays found through `env.mapByAddress`). */
   tailCalls?: TailCallHook;
   /** Instruction budget per run (default 1M). */
   budget?: number;
@@ -91,7 +91,8 @@ export function createVm(program: readonly Instruction[] | PreparedProgram, opti
         });
   const space = options.space ?? new AddressSpace();
   const context = type.createContext(space, options.devices ? { devices: options.devices } : {});
-  const interpreter = new Interpreter(prepared, space, options.tailCalls ? { tailCalls: options.tailCalls } : {});
+  const tailCalls = options.tailCalls ?? (env ? progArrayTailCalls(env) : undefined);
+  const interpreter = new Interpreter(prepared, space, tailCalls ? { tailCalls } : {});
   const budget = options.budget ?? DEFAULT_BUDGET;
   const rawSkb = options.skb;
   return {

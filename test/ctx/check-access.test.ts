@@ -1,7 +1,7 @@
 // checkAccess of every program type vs the kernel's verifier: every offset and size, loads and stores.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alu64, encode, exit, ldx, program, r0, r1, r2, stx } from '../../src/isa/index.js';
+import { alu64, encode, exit, ldx, ldxs, program, r0, r1, r2, stx } from '../../src/isa/index.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
 import { programTypeOps, PROGRAM_TYPE_OPS } from '../../src/ctx/registry.js';
@@ -9,32 +9,34 @@ import { kernelTest } from '../kernel/harness.js';
 
 const SIZES = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' } as const;
 
-/** r2 = *(size *)(r1 + off) or *(size *)(r1 + off) = r2; r0 = 0; exit. */
-function access(off: number, size: 1 | 2 | 4 | 8, write: boolean) {
+/** r2 = *(size *)(r1 + off) (sign-extending with `sx`) or *(size *)(r1 + off) = r2; r0 = 0; exit. */
+function access(off: number, size: 1 | 2 | 4 | 8, write: boolean, sx = false) {
   const s = SIZES[size];
-  return program(alu64.mov.imm(r2, 0), write ? stx[s](r1, off, r2) : ldx[s](r2, r1, off), alu64.mov.imm(r0, 0), exit());
+  const load = sx && s !== 'dw' ? ldxs[s](r2, r1, off) : ldx[s](r2, r1, off);
+  return program(alu64.mov.imm(r2, 0), write ? stx[s](r1, off, r2) : load, alu64.mov.imm(r0, 0), exit());
 }
 
 for (const ops of PROGRAM_TYPE_OPS) {
   kernelTest(`${ops.name}: checkAccess agrees with the kernel on every offset, size and direction`, (sys) => {
     let compared = 0;
     const disagreements: string[] = [];
-    for (const write of [false, true]) {
+    for (const [write, sx] of [[false, false], [true, false], [false, true]] as const) {
       for (let off = -4; off < ops.ctxSize + 4; off++) {
         for (const size of [1, 2, 4, 8] as const) {
+          if (sx && size === 8) continue;
           let kernel: string | undefined;
           try {
-            loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write)), license: 'GPL' }).close();
+            loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL' }).close();
           } catch (err) {
             if (!(err instanceof VerifierError)) throw err;
             const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;
             kernel = line.trim();
           }
-          const mine = ops.checkAccess(off, size, write);
+          const mine = ops.checkAccess(off, size, write, sx);
           const myReason = 'reason' in mine ? mine.reason : undefined;
           compared++;
           if ((kernel === undefined) !== (myReason === undefined) || (kernel !== undefined && !kernel.includes(myReason!))) {
-            disagreements.push(`${write ? 'store' : 'load'} off=${off} size=${size}: kernel ${kernel ?? 'accepts'}, bpfkit ${myReason ?? 'accepts'}`);
+            disagreements.push(`${write ? 'store' : sx ? 'sign-extending load' : 'load'} off=${off} size=${size}: kernel ${kernel ?? 'accepts'}, bpfkit ${myReason ?? 'accepts'}`);
           }
         }
       }

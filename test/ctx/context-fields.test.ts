@@ -1,7 +1,7 @@
 // Every readable context field in every size the kernel allows, stores the kernel allows, and
 // ctx_in/ctx_out/data_out — tc, socket filter and XDP — vs BPF_PROG_TEST_RUN.
 import assert from 'node:assert/strict';
-import { alu64, exit, type Instruction, ld, ldx, program, r0, r1, r2, r3, stx } from '../../src/isa/index.js';
+import { alu64, exit, type Instruction, ld, ldx, ldxs, program, r0, r1, r2, r3, stx } from '../../src/isa/index.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { encode } from '../../src/isa/index.js';
 import type { RunnableProgramType } from '../../src/ctx/program-type-ops.js';
@@ -24,6 +24,9 @@ function fieldPrograms(ops: RunnableProgramType): { name: string; insns: Instruc
       const c = ops.checkAccess(off, size, false);
       if ('reason' in c || c.type !== 'scalar') continue;
       out.push({ name: `${c.field}@${off}/${size}`, insns: program(ldx[SIZES[size]](r0, r1, off), exit()) });
+      // Sign-extending loads: the high half shows the extension.
+      const s = SIZES[size];
+      if (s !== 'dw') out.push({ name: `${c.field}@${off}/${size} sx`, insns: program(ldxs[s](r0, r1, off), alu64.rsh.imm(r0, 16), exit()) });
       if (size === 8) out.push({ name: `${c.field}@${off}/8 high`, insns: program(ldx.dw(r0, r1, off), alu64.rsh.imm(r0, 32), exit()) });
     }
   }
