@@ -85,5 +85,5 @@ test('usage errors: missing or bad values, unknown words, --apply without --save
     [['show'], /missing DEV/],
   ];
   for (const [argv, re] of bad) assert.throws(() => run(sys, ...argv), (e: unknown) => e instanceof UsageError && re.test(e.message), argv.join(' '));
-  assert.equal(sys.requests.filter((r) => [EthtoolMsg.CHANNELS_SET, EthtoolMsg.RINGS_SET, EthtoolMsg.COALESCE_SET].includes(r.cmd)).length, 0, 'no set was sent');
+  assert.equal(sys.requests.filter((r) => ([EthtoolMsg.CHANNELS_SET, EthtoolMsg.RINGS_SET, EthtoolMsg.COALESCE_SET] as number[]).includes(r.cmd)).length, 0, 'no set was sent');
 });
