@@ -35,7 +35,7 @@ function best(fn: () => void, ops: number): number {
 function keyBytes(keySize: number, i: number): Uint8Array {
   const k = new Uint8Array(keySize);
   new DataView(k.buffer).setUint32(0, (i * 2654435761) >>> 0, true);
-  k[keySize - 1] ^= i & 0xff;
+  k[keySize - 1] = (k[keySize - 1] ?? 0) ^ (i & 0xff);
   return k;
 }
 
