@@ -249,3 +249,21 @@ kernelTest('bpftool prog dump xlated: our load and the bpftool load of the same 
     }
   }
 });
+
+kernelTest('map-in-map: the outer maps hold the inner maps the object names (by id)', (sys) => {
+  const dir = path.join(PIN_ROOT, 'zoo');
+  mkdirSync(dir, { recursive: true });
+  try {
+    const s = spec(path.join(fixturesDir, 'maps_zoo.o'));
+    using obj = loadKernelObject(sys, s, { pinPath: dir });
+    for (const outer of s.maps.filter((m) => m.initEntries.length > 0)) {
+      for (const e of outer.initEntries) {
+        const got = lookupElem(obj.map(outer.name).fd, u32(e.key));
+        assert.ok(got, `${outer.name}[${e.key}]`);
+        assert.equal(new DataView(got.buffer).getUint32(0, true), mapInfo(obj.map(e.value).fd).id, `${outer.name}[${e.key}] = ${e.value}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
