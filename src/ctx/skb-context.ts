@@ -25,6 +25,13 @@ export const SKB_HEADROOM = 64;
 export const SKB_SHINFO_SIZE = 320;
 /** The largest data_in bpf_test_init takes for an skb (PAGE_SIZE - headroom - tailroom). */
 export const SKB_MAX_DATA = 4096 - SKB_HEADROOM - SKB_SHINFO_SIZE;
+/**
+ * The most skb_change_tail/head may grow a test run's skb to: __bpf_skb_max_len gives
+ * SKB_MAX_ALLOC there (4 pages less skb_shared_info = 16064), as measured on Linux 6.18.
+ */
+export const SKB_MAX_LEN = 4 * 4096 - SKB_SHINFO_SIZE;
+/** The packet block: headroom plus the largest skb, so growing never reallocates. */
+const SKB_BLOCK = SKB_HEADROOM + SKB_MAX_LEN + 64;
 /** GSO_LEGACY_MAX_SIZE: the largest wire_len a ctx_in may give. */
 export const GSO_LEGACY_MAX_SIZE = 65536;
 /** GSO_MAX_SEGS. */
@@ -113,7 +120,7 @@ export class SkbContext implements ContextInstance {
   ) {
     this.devices = options.devices ?? deviceTable();
     this.ctx = space.addRegion('ctx', SK_BUFF_SIZE, { kind: 'ctx' });
-    this.packet = space.addRegion('packet', 0, { kind: 'packet', before: 4096 });
+    this.packet = space.addRegion('packet', 0, { kind: 'packet', before: SKB_BLOCK });
     this.view = () => space.memory.view;
     space.setLoadHook(this.ctx, (offset, size, out) => {
       if (offset === SkBuff.data || offset === SkBuff.data_meta || offset === SkBuff.data_end) {
@@ -185,7 +192,7 @@ export class SkbContext implements ContextInstance {
 
     // The packet: headroom, then the frame; eth_type_trans.
     const mem = this.space.memory.bytes;
-    mem.fill(0, this.packet.base, this.packet.base + this.packet.capacity);
+    mem.fill(0, this.packet.base, this.packet.base + SKB_HEADROOM);
     this.mac = this.packet.base + SKB_HEADROOM;
     mem.set(frame, this.mac);
     this.network = this.mac + ETH_HLEN;
@@ -230,6 +237,28 @@ export class SkbContext implements ContextInstance {
     const from = this.flavour === 'tc' ? this.data : Math.min(this.mac, this.data);
     this.packet.setWindow(from - this.packet.base, this.data + this.len - this.packet.base);
     this.setU32(SkBuff.len, this.len);
+  }
+
+  /**
+   * Makes room for `headroom` bytes before skb->data and `length` bytes from skb->data, moving
+   * the packet within the block when the headroom is short (the kernel reallocates the head;
+   * the verifier has invalidated the program's packet pointers either way). False when the
+   * block cannot hold it.
+   */
+  ensureRoom(headroom: number, length: number): boolean {
+    const base = this.packet.base;
+    if (headroom + length + (this.data - this.mac) > SKB_BLOCK) return false;
+    const lack = headroom - (Math.min(this.data, this.mac) - base);
+    if (lack > 0) {
+      const from = Math.min(this.data, this.mac);
+      const end = this.data + this.len;
+      if (end + lack > base + SKB_BLOCK) return false;
+      this.space.memory.bytes.copyWithin(from + lack, from, end);
+      this.data += lack;
+      this.mac += lack;
+      this.network += lack;
+    }
+    return this.data + length <= base + SKB_BLOCK;
   }
 
   /** Where LD_ABS/LD_IND read: skb->data, the network and MAC headers, as offsets in the window. */

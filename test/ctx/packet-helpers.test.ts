@@ -245,3 +245,21 @@ kernelTest('skb_vlan_push / skb_vlan_pop sequences: packet, protocol, vlan field
   }
   t.done('skb_vlan_push/pop');
 });
+
+/** skb_change_tail / skb_change_head(skb, n, flags); returns the result ^ (len << 8). */
+function change(helper: 'skb_change_tail' | 'skb_change_head', n: number, flags: number): Instruction[] {
+  return program(alu64.mov.reg(r6, r1), ld.imm64(r2, BigInt(n >>> 0)), alu64.mov.imm(r3, flags), call.helper(helper), ldx.w(r2, r6, SkBuff.len), alu64.lsh.imm(r2, 8), alu64.xor.reg(r0, r2), exit());
+}
+
+kernelTest('skb_change_tail / skb_change_head at and past their bounds', (sys) => {
+  const t = new Tally();
+  const data = frame([0, 0, 0, 0, 0, 0], 0x0800, 46).map((x, i) => (i < 14 ? x : i));
+  const len = data.length;
+  for (const n of [0, 13, 14, 15, len - 1, len, len + 1, 1500, 3000, 16064, 16065, 65550, 0xffffffff]) {
+    for (const flags of [0, 1]) t.check(`change_tail ${n} flags ${flags}`, differ(sys, tcOps, change('skb_change_tail', n, flags), data));
+  }
+  for (const n of [0, 1, 14, 64, 65, 200, 16064 - len, 16065 - len, 0xffffffff]) {
+    for (const flags of [0, 1]) t.check(`change_head ${n} flags ${flags}`, differ(sys, tcOps, change('skb_change_head', n, flags), data));
+  }
+  t.done('skb_change_tail/head');
+});

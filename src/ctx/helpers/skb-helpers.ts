@@ -6,7 +6,7 @@ import { TcAction } from '../../isa/program-types.js';
 import { ExecutionError } from '../../vm/errors.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
 import { SkBuff } from '../sk-buff.js';
-import { ethTypeTrans, SkbContext, VLAN_PROTOS_BE } from '../skb-context.js';
+import { ethTypeTrans, SkbContext, SKB_MAX_LEN, VLAN_PROTOS_BE } from '../skb-context.js';
 import { XdpContext } from '../xdp-buff.js';
 import { csumReplace2, csumReplace4, csumReplaceByDiff } from './csum.js';
 import type { HelperEnv } from './env.js';
@@ -219,6 +219,36 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
         }
         skb.sync();
         return ret;
+      },
+    ],
+    [
+      BpfFuncId.skb_change_tail,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_skb_change_tail');
+        const newLen = argU32(vm, 2);
+        const minLen = skb.network - skb.data;
+        if (argU64(vm, 3) !== 0n || newLen > SKB_MAX_LEN || newLen < minLen) return -Errno.EINVAL;
+        if (!skb.ensureRoom(0, newLen)) return -Errno.ENOMEM;
+        if (newLen > skb.len) vm.space.memory.bytes.fill(0, skb.data + skb.len, skb.data + newLen);
+        skb.len = newLen;
+        skb.sync();
+        return 0;
+      },
+    ],
+    [
+      BpfFuncId.skb_change_head,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_skb_change_head');
+        const room = argU32(vm, 2);
+        const newLen = skb.len + room;
+        if (argU64(vm, 3) !== 0n || newLen > SKB_MAX_LEN || newLen > 0xffffffff) return -Errno.EINVAL;
+        if (!skb.ensureRoom(room, skb.len)) return -Errno.ENOMEM;
+        skb.data -= room;
+        skb.len = newLen;
+        vm.space.memory.bytes.fill(0, skb.data, skb.data + room);
+        skb.mac = skb.data;
+        skb.sync();
+        return 0;
       },
     ],
     [
