@@ -238,7 +238,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
         for (const s of Object.values(sinks)) s.flush();
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== undefined) throw new FileReadError(pcap, String((e as Error).message), { cause: e });
+      if (!(e instanceof BpfkitError) && (e as NodeJS.ErrnoException).code !== undefined) throw new FileReadError(pcap, String((e as Error).message), { cause: e });
       throw e;
     }
     result = pipe.end();
