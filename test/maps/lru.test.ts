@@ -69,13 +69,13 @@ const CASES: [string, number, number, number, number][] = [
   ['LRU per-CPU hash, BPF_F_NO_COMMON_LRU, 40 entries', BpfMapType.LRU_PERCPU_HASH, BpfMapFlags.ZERO_SEED | BpfMapFlags.NO_COMMON_LRU, 40, 600],
 ];
 
-kernelTest('differential: LRU eviction order equals the kernel\'s (process pinned to one CPU; every key compared in order after every operation)', () => {
+kernelTest('differential: LRU eviction order equals the kernel\'s, user updates/deletes/lookups and program lookups (reference bits) mixed (process pinned to one CPU; every key compared in order after every operation)', () => {
   let ops = 0;
   CASES.forEach(([label, type, flags, maxEntries, n], i) => {
     for (const cpu of [0, 1]) {
       const out = execFileSync('taskset', ['-c', String(cpu), process.execPath, '--import', 'tsx', 'test/maps/lru-diff-child.ts', String(type), String(flags), String(maxEntries), String(100 + i * 2 + cpu), String(n)], {
         encoding: 'utf8',
-        env: { ...process.env, BPFKIT_CPU: String(cpu) },
+        env: { ...process.env, BPFKIT_CPU: String(cpu), BPFKIT_PROGRAM_LOOKUPS: '1' },
       });
       const r = JSON.parse(out) as { ops: number; mismatches: string[]; finalKeys: number };
       assert.deepEqual(r.mismatches, [], `${label} on CPU ${cpu}`);
@@ -83,5 +83,5 @@ kernelTest('differential: LRU eviction order equals the kernel\'s (process pinne
       ops += r.ops;
     }
   });
-  process.stdout.write(`# LRU: ${ops} operations on ${CASES.length * 2} pinned runs; key sets and order equal to the kernel's after every one\n`);
+  process.stdout.write(`# LRU: ${ops} operations (program lookups under BPF_PROG_TEST_RUN included) on ${CASES.length * 2} pinned runs; key sets and order equal to the kernel's after every one\n`);
 });
