@@ -32,6 +32,7 @@ const SPECS: readonly EnumSpec[] = [
   // Generic netlink controller (linux/genetlink.h).
   { member: 'CTRL_CMD_NEWFAMILY', exportName: 'CtrlCmd', strip: 'CTRL_CMD_', doc: 'nlctrl commands (CTRL_CMD_ prefix stripped).' },
   { member: 'CTRL_ATTR_FAMILY_ID', exportName: 'CtrlAttr', strip: 'CTRL_ATTR_', doc: 'nlctrl family attributes (CTRL_ATTR_ prefix stripped).' },
+  { member: 'CTRL_ATTR_OP_ID', exportName: 'CtrlAttrOp', strip: 'CTRL_ATTR_OP_', doc: 'nlctrl operation attributes (CTRL_ATTR_OP_ prefix stripped).' },
   { member: 'CTRL_ATTR_MCAST_GRP_NAME', exportName: 'CtrlAttrMcastGrp', strip: 'CTRL_ATTR_MCAST_GRP_', doc: 'nlctrl multicast group attributes (CTRL_ATTR_MCAST_GRP_ prefix stripped).' },
   // ethtool netlink (linux/ethtool_netlink_generated.h).
   { member: 'ETHTOOL_MSG_USER_NONE', exportName: 'EthtoolMsg', strip: 'ETHTOOL_MSG_', doc: 'ethtool requests, userspace to kernel (ETHTOOL_MSG_ prefix stripped).' },

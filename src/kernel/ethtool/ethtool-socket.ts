@@ -43,19 +43,27 @@ export function ethtoolError(err: unknown, what: string, dev: DeviceRef): unknow
 export class EthtoolSocket implements Disposable {
   readonly #genl: GenlSocket;
   readonly #strings = new Map<string, string[]>();
+  /** The Sys the socket was opened with (for the SIOCETHTOOL fallbacks). */
+  readonly sys: Sys;
 
-  private constructor(genl: GenlSocket) {
+  private constructor(sys: Sys, genl: GenlSocket) {
+    this.sys = sys;
     this.#genl = genl;
   }
 
   /** Opens the socket and resolves the `ethtool` family. */
   static open(sys: Sys, options: GenlSocketOptions = {}): EthtoolSocket {
-    return new EthtoolSocket(GenlSocket.open(sys, 'ethtool', { minKernel: '5.6', cmdName: ethtoolMsgName, ...options }));
+    return new EthtoolSocket(sys, GenlSocket.open(sys, 'ethtool', { minKernel: '5.6', cmdName: ethtoolMsgName, ...options }));
   }
 
-  /** The family (id, version, multicast groups: `monitor`). */
+  /** The family (id, version, multicast groups: `monitor`, the commands this kernel has). */
   get family(): GenlSocket['family'] {
     return this.#genl.family;
+  }
+
+  /** True when this kernel's ethtool family implements message `cmd` (EthtoolMsg). */
+  has(cmd: number): boolean {
+    return this.#genl.family.ops.has(cmd);
   }
 
   /**

@@ -32,6 +32,13 @@ export const CtrlAttr = {
   OP: 10,
 } as const;
 
+/** nlctrl operation attributes (CTRL_ATTR_OP_ prefix stripped). */
+export const CtrlAttrOp = {
+  UNSPEC: 0,
+  ID: 1,
+  FLAGS: 2,
+} as const;
+
 /** nlctrl multicast group attributes (CTRL_ATTR_MCAST_GRP_ prefix stripped). */
 export const CtrlAttrMcastGrp = {
   UNSPEC: 0,

@@ -9,6 +9,7 @@ export { decodeFeatures, encodeFeaturesChange, getFeatures, setFeatures, type Fe
 export { decodeRings, encodeRingsChange, getRings, setRings, type Rings, type RingsChange } from './rings.js';
 export { COALESCE_PARAMS, decodeCoalesce, encodeCoalesceChange, getCoalesce, setCoalesce, type Coalesce } from './coalesce.js';
 export { decodeRss, encodeRssChange, equalTable, getRss, setRss, weightTable, type Rss, type RssChange } from './rss.js';
+export { decodeRxfh, encodeRxfh, ETH_RXFH_INDIR_NO_CHANGE, ETHTOOL_GRSSH, ETHTOOL_SRSSH, getRssIoctl, RXFH_HDR, setRssIoctl } from './rss-ioctl.js';
 export { decodeLinkSettings, getLinkSettings, type LinkSettings } from './link-settings.js';
 export { decodeXdpFeatures, getXdpFeatures, supportsNativeXdp, type XdpFeatures } from './xdp-features.js';
 export { decodeDrvinfo, getDriverInfo, DRVINFO_SIZE, ETHTOOL_GDRVINFO, SIOCETHTOOL, type DriverInfo } from './drvinfo.js';

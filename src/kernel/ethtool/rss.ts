@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../bpf/input-errors.js';
 import { EthStringset, EthtoolMsg, EthtoolRss } from './ethtool.generated.js';
 import type { EthtoolSocket } from './ethtool-socket.js';
 import type { DeviceRef } from './header.js';
+import { getRssIoctl, setRssIoctl } from './rss-ioctl.js';
 
 /** A device's RSS configuration (context 0 unless asked). */
 export interface Rss {
@@ -89,15 +90,23 @@ export function weightTable(size: number, weights: readonly number[]): number[] 
   return out;
 }
 
-/** Reads RSS of `dev` (`ethtool -x`); a device without RSS gives NotSupportedError. */
+/**
+ * Reads RSS of `dev` (`ethtool -x`); a device without RSS gives NotSupportedError. Kernels
+ * without ETHTOOL_MSG_RSS_GET (< 5.12) are read through the SIOCETHTOOL ioctl instead.
+ */
 export function getRss(sock: EthtoolSocket, dev: DeviceRef, context = 0): Rss {
+  if (!sock.has(EthtoolMsg.RSS_GET) && typeof dev === 'string') return getRssIoctl(sock.sys, dev, sock.strings(EthStringset.RSS_HASH_FUNCS), context);
   const attrs = sock.get(EthtoolMsg.RSS_GET, 'RSS', dev, 0, (w) => {
     if (context !== 0) w.u32(EthtoolRss.CONTEXT, context);
   });
   return decodeRss(attrs, sock.strings(EthStringset.RSS_HASH_FUNCS));
 }
 
-/** Sets RSS of `dev` (`ethtool -X`) through ETHTOOL_MSG_RSS_SET (kernel >= 6.16). */
+/**
+ * Sets RSS of `dev` (`ethtool -X`) through ETHTOOL_MSG_RSS_SET (kernel >= 6.16), or through the
+ * SIOCETHTOOL ioctl (ETHTOOL_SRSSH) on kernels whose family lacks it.
+ */
 export function setRss(sock: EthtoolSocket, dev: DeviceRef, change: RssChange): void {
+  if (!sock.has(EthtoolMsg.RSS_SET) && typeof dev === 'string') return setRssIoctl(sock.sys, dev, change);
   sock.set(EthtoolMsg.RSS_SET, 'RSS', dev, (w) => encodeRssChange(w, change));
 }

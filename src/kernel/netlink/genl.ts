@@ -6,7 +6,7 @@
 //   | cmd   | version | reserved (u16)| attributes ...     |
 //   +-------+---------+---------------+--------------------+
 import { NotSupportedError } from '../../errors.js';
-import { CtrlAttr, CtrlAttrMcastGrp, CtrlCmd } from '../ethtool/ethtool.generated.js';
+import { CtrlAttr, CtrlAttrMcastGrp, CtrlAttrOp, CtrlCmd } from '../ethtool/ethtool.generated.js';
 import { isErrno } from '../kernel-error.js';
 import type { Sys } from '../sys.js';
 import { AttrWriter, parseAttrs, type Attrs } from './attributes.js';
@@ -54,6 +54,8 @@ export interface GenlFamily {
   readonly maxAttr: number;
   /** Multicast group name -> group id (`monitor` for ethtool, `mgmt` for netdev). */
   readonly mcastGroups: ReadonlyMap<string, number>;
+  /** Commands this kernel's family implements (CTRL_ATTR_OPS), so a caller can tell "no such command" from "the driver lacks it". */
+  readonly ops: ReadonlySet<number>;
 }
 
 /** Decodes a CTRL_CMD_NEWFAMILY reply. */
@@ -71,7 +73,15 @@ export function decodeFamily(attrs: Attrs): GenlFamily {
       if (gname !== undefined && gid !== undefined) groups.set(gname, gid);
     }
   }
-  return { name, id, version: attrs.u32(CtrlAttr.VERSION) ?? 1, maxAttr: attrs.u32(CtrlAttr.MAXATTR) ?? 0, mcastGroups: groups };
+  const ops = new Set<number>();
+  const opsNest = attrs.nested(CtrlAttr.OPS);
+  if (opsNest) {
+    for (const [, payload] of opsNest) {
+      const op = parseAttrs(payload).u32(CtrlAttrOp.ID);
+      if (op !== undefined) ops.add(op);
+    }
+  }
+  return { name, id, version: attrs.u32(CtrlAttr.VERSION) ?? 1, maxAttr: attrs.u32(CtrlAttr.MAXATTR) ?? 0, mcastGroups: groups, ops };
 }
 
 /**

@@ -28,6 +28,7 @@ const PREFIX: Record<string, string> = {
   CtrlCmd: 'CTRL_CMD_',
   CtrlAttr: 'CTRL_ATTR_',
   CtrlAttrMcastGrp: 'CTRL_ATTR_MCAST_GRP_',
+  CtrlAttrOp: 'CTRL_ATTR_OP_',
   EthtoolMsg: 'ETHTOOL_MSG_',
   EthtoolMsgReply: 'ETHTOOL_MSG_',
   EthtoolFlag: 'ETHTOOL_FLAG_',

@@ -1,9 +1,10 @@
 // GenlFakeSys: a FakeSys that answers generic netlink requests (nlctrl + families) with replies built to the kernel's layouts.
 import { FakeSys } from '../fake-sys.js';
 import { kernelError } from '../../../src/kernel/kernel-error.js';
+import type { PointerField } from '../../../src/kernel/sys.js';
 import { AttrWriter, parseAttrs, type Attrs } from '../../../src/kernel/netlink/attributes.js';
 import { buildMessage, NLM_F, NLMSG, parseMessages } from '../../../src/kernel/netlink/message.js';
-import { CtrlAttr, CtrlAttrMcastGrp, CtrlCmd } from '../../../src/kernel/ethtool/ethtool.generated.js';
+import { CtrlAttr, CtrlAttrMcastGrp, CtrlAttrOp, CtrlCmd } from '../../../src/kernel/ethtool/ethtool.generated.js';
 
 /** One request a family handler sees. */
 export interface GenlRequest {
@@ -44,11 +45,29 @@ export class GenlFakeSys extends FakeSys {
   #fd = 300;
   readonly open = new Set<number>();
 
-  constructor(readonly families: Record<string, GenlHandler>) {
+  /** `missingOps`: commands nlctrl should leave out of a family's CTRL_ATTR_OPS (an older kernel). */
+  constructor(
+    readonly families: Record<string, GenlHandler>,
+    readonly missingOps: Record<string, readonly number[]> = {},
+  ) {
     super();
   }
 
+  /** Answers SIOCETHTOOL ioctls (AF_INET sockets): gets the ifreq and the buffer ifr_data points at. */
+  onIoctl?: (request: number, ifreq: Uint8Array, data: Uint8Array) => number;
+
+  override ioctl(_fd?: number, request?: number, arg?: Uint8Array, pointers?: readonly PointerField[]): number {
+    const data = pointers?.find((p) => p.offset === 16)?.target;
+    if (!this.onIoctl || request === undefined || !arg || !data) throw new Error('GenlFakeSys: ioctl not scripted');
+    return this.onIoctl(request, arg, data);
+  }
+
   override socket(domain?: number, _type?: number, protocol?: number): number {
+    if (domain === 2) {
+      const fd = this.#fd++;
+      this.open.add(fd);
+      return fd;
+    }
     if (domain !== 16 || protocol !== 16) throw new Error(`GenlFakeSys: socket(${domain}, ${protocol}) not scripted`);
     const fd = this.#fd++;
     this.#pending.set(fd, []);
@@ -86,6 +105,9 @@ export class GenlFakeSys extends FakeSys {
         .string(CtrlAttr.FAMILY_NAME, name)
         .u32(CtrlAttr.VERSION, 1)
         .u32(CtrlAttr.MAXATTR, 40)
+        .nested(CtrlAttr.OPS, (ops) => {
+          for (let op = 1; op <= 64; op++) if (!this.missingOps[name]?.includes(op)) ops.nested(op, (o) => o.u32(CtrlAttrOp.ID, op).u32(CtrlAttrOp.FLAGS, 0));
+        })
         .nested(CtrlAttr.MCAST_GROUPS, (g) => g.nested(1, (one) => one.string(CtrlAttrMcastGrp.NAME, 'monitor').u32(CtrlAttrMcastGrp.ID, 6)))
         .finish();
       queue.push(buildMessage(0x10, 0, msg.seq, genl(CtrlCmd.NEWFAMILY, reply)), ack(msg.seq, 0, data));

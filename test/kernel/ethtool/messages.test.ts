@@ -5,7 +5,8 @@ import { NotSupportedError } from '../../../src/errors.js';
 import { decodeBitset, encodeCompactBitset } from '../../../src/kernel/ethtool/bitset.js';
 import { getChannels, setChannels } from '../../../src/kernel/ethtool/channels.js';
 import { getCoalesce, setCoalesce } from '../../../src/kernel/ethtool/coalesce.js';
-import { decodeDrvinfo, DRVINFO_SIZE } from '../../../src/kernel/ethtool/drvinfo.js';
+import { decodeDrvinfo, DRVINFO_SIZE, SIOCETHTOOL } from '../../../src/kernel/ethtool/drvinfo.js';
+import { ETH_RXFH_INDIR_NO_CHANGE, ETHTOOL_GRSSH, ETHTOOL_SRSSH, RXFH_HDR } from '../../../src/kernel/ethtool/rss-ioctl.js';
 import { NoSuchDeviceError } from '../../../src/kernel/ethtool/errors.js';
 import { EthtoolBitset, EthtoolBitsetBit, EthtoolBitsetBits, EthtoolChannels, EthtoolCoalesce, EthtoolFeatures, EthtoolHeader, EthtoolMsg, EthtoolRings, EthtoolRss, NetdevDev } from '../../../src/kernel/ethtool/ethtool.generated.js';
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
@@ -172,4 +173,49 @@ test('ethtool_drvinfo decodes driver, version, bus and counts', () => {
   b.set(enc.encode('0000:3b:00.0'), 100);
   new DataView(b.buffer).setUint32(180, 321, true);
   assert.deepEqual(decodeDrvinfo(b), { driver: 'mlx5_core', version: '6.18', firmware: '22.31', busInfo: '0000:3b:00.0', nPrivFlags: 0, nStats: 321 });
+});
+
+test('RSS on a kernel without ETHTOOL_MSG_RSS_GET/SET: the SIOCETHTOOL ioctl (GRSSH sizes, then contents; SRSSH)', () => {
+  const sys = new GenlFakeSys({ ethtool: nicFamily() }, { ethtool: [EthtoolMsg.RSS_GET, EthtoolMsg.RSS_SET] });
+  const calls: { cmd: number; dev: string; indirSize: number; keySize: number; hfunc: number; table: number[] }[] = [];
+  sys.onIoctl = (request, ifreq, data) => {
+    assert.equal(request, SIOCETHTOOL);
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const cmd = v.getUint32(0, true);
+    const dev = new TextDecoder().decode(ifreq.subarray(0, ifreq.indexOf(0)));
+    const indirSize = v.getUint32(8, true);
+    const keySize = v.getUint32(12, true);
+    const n = indirSize === ETH_RXFH_INDIR_NO_CHANGE ? 0 : indirSize;
+    calls.push({ cmd, dev, indirSize, keySize, hfunc: data[16]!, table: Array.from({ length: n }, (_, i) => v.getUint32(RXFH_HDR + i * 4, true)) });
+    if (cmd === ETHTOOL_GRSSH) {
+      if (indirSize === 0) {
+        v.setUint32(8, 16, true);
+        v.setUint32(12, 8, true);
+        return 0;
+      }
+      for (let i = 0; i < 16; i++) v.setUint32(RXFH_HDR + i * 4, i % 2, true);
+      data.set([1, 2, 3, 4, 5, 6, 7, 8], RXFH_HDR + 64);
+      data[16] = 1;
+    }
+    return 0;
+  };
+  using sock = EthtoolSocket.open(sys);
+  const rss = getRss(sock, 'old0');
+  assert.deepEqual(rss.indir, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+  assert.deepEqual([...rss.hkey], [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(rss.hfuncNames, ['toeplitz']);
+  assert.deepEqual(calls.map((c) => [c.cmd, c.dev, c.indirSize, c.keySize]), [
+    [ETHTOOL_GRSSH, 'old0', 0, 0],
+    [ETHTOOL_GRSSH, 'old0', 16, 8],
+  ]);
+  setRss(sock, 'old0', { indir: equalTable(16, 4) });
+  const set = calls.at(-1)!;
+  assert.equal(set.cmd, ETHTOOL_SRSSH);
+  assert.equal(set.keySize, 0, 'key unchanged');
+  assert.equal(set.hfunc, 0, 'hash function unchanged');
+  assert.deepEqual(set.table, equalTable(16, 4));
+  setRss(sock, 'old0', { hkey: new Uint8Array(8).fill(9) });
+  assert.equal(calls.at(-1)!.indirSize, ETH_RXFH_INDIR_NO_CHANGE, 'a key-only change leaves the table');
+  assert.equal(sys.requests.filter((r) => r.cmd === EthtoolMsg.RSS_GET || r.cmd === EthtoolMsg.RSS_SET).length, 0, 'no netlink RSS message sent');
+  assert.equal([...sys.open].length, 1, 'ioctl sockets closed');
 });

@@ -1,17 +1,19 @@
 // ethtool netlink on a real veth, with the ethtool client as the oracle: channels, features, errors, what veth lacks.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { NotSupportedError } from '../../../src/errors.js';
 import { getChannels, setChannels } from '../../../src/kernel/ethtool/channels.js';
 import { getCoalesce } from '../../../src/kernel/ethtool/coalesce.js';
 import { getDriverInfo } from '../../../src/kernel/ethtool/drvinfo.js';
 import { NoSuchDeviceError } from '../../../src/kernel/ethtool/errors.js';
-import { EthStringset } from '../../../src/kernel/ethtool/ethtool.generated.js';
+import { EthStringset, EthtoolMsg } from '../../../src/kernel/ethtool/ethtool.generated.js';
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
 import { getFeatures, setFeatures } from '../../../src/kernel/ethtool/features.js';
 import { getDriverStats } from '../../../src/kernel/ethtool/driver-stats.js';
 import { getLinkSettings } from '../../../src/kernel/ethtool/link-settings.js';
 import { getRings, setRings } from '../../../src/kernel/ethtool/rings.js';
-import { getRss, setRss } from '../../../src/kernel/ethtool/rss.js';
+import { getRss, setRss, type Rss } from '../../../src/kernel/ethtool/rss.js';
+import { getRssIoctl } from '../../../src/kernel/ethtool/rss-ioctl.js';
 import { getXdpFeatures, supportsNativeXdp } from '../../../src/kernel/ethtool/xdp-features.js';
 import { NetlinkError } from '../../../src/kernel/netlink/netlink-error.js';
 import { kernelTest } from '../harness.js';
@@ -135,4 +137,31 @@ kernelTest('driver statistics: every counter ethtool -S prints, bpfkit reads wit
     assert.deepEqual(ours, theirs);
     console.log(`# driver statistics compared with ethtool -S: ${ours.size}`);
   });
+});
+
+kernelTest('RSS two ways: netlink RSS_GET and the SIOCETHTOOL ioctl agree on every stable device of this machine', (sys) => {
+  using sock = EthtoolSocket.open(sys);
+  assert.ok(sock.has(EthtoolMsg.RSS_GET) && sock.has(EthtoolMsg.RSS_SET) && sock.has(EthtoolMsg.CHANNELS_SET), '6.18 has RSS_GET/RSS_SET: the netlink path is used');
+  const funcs = sock.strings(EthStringset.RSS_HASH_FUNCS);
+  const outcome = (read: () => Rss) => {
+    try {
+      const r = read();
+      return { indir: r.indir, hkey: [...r.hkey], hfunc: r.hfuncNames };
+    } catch (e) {
+      if (e instanceof NotSupportedError) return 'not supported';
+      throw e;
+    }
+  };
+  let compared = 0;
+  for (const dev of readdirSync('/sys/class/net').filter((d) => !d.startsWith('bk'))) {
+    try {
+      assert.deepEqual(outcome(() => getRssIoctl(sys, dev, funcs)), outcome(() => getRss(sock, dev)), dev);
+      compared++;
+    } catch (e) {
+      if (e instanceof NoSuchDeviceError) continue; // another helper's interface, gone meanwhile
+      throw e;
+    }
+  }
+  assert.ok(compared >= 2, `${compared} devices compared`);
+  console.log(`# RSS via netlink and ioctl agree on ${compared} devices`);
 });
