@@ -18,7 +18,8 @@ import { type Io, json } from './output.js';
 /** Usage text of `attach`. */
 export const attachUsage = [
   'bpfkit attach xdp OBJ --dev IFACE [--prog NAME] [--mode skb|native|hw] [--pin PATH] [--replace] [--pin-maps DIR]',
-  '       bpfkit attach tc OBJ --dev IFACE --direction ingress|egress [--prog NAME] [--classic] [--pin PATH] [--pin-maps DIR]',
+  '       bpfkit attach tc OBJ --dev IFACE [--direction ingress|egress] [--prog NAME] [--classic] [--pin PATH] [--pin-maps DIR]',
+  '       (--direction defaults to the one in the section name: tcx/ingress, tc/egress...)',
 ].join('\n');
 
 /** Options of `attach`. */
@@ -117,7 +118,7 @@ export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
   if (!dev) throw new UsageError('missing --dev IFACE', attachUsage);
   const pin = args.value('pin');
   const mode = kind === 'xdp' ? parseXdpMode(args.value('mode'), attachUsage) : undefined;
-  const direction = kind === 'tc' ? parseDirection(args.value('direction'), attachUsage) : undefined;
+  const direction = kind === 'tc' && args.value('direction') !== undefined ? parseDirection(args.value('direction'), attachUsage) : undefined;
   if (kind === 'xdp' && (args.value('direction') || args.flag('classic'))) throw new UsageError('--direction and --classic are for tc', attachUsage);
   if (kind === 'tc' && (args.value('mode') || args.flag('replace'))) throw new UsageError('--mode and --replace are for xdp', attachUsage);
   if (kind === 'tc' && args.flag('classic') && pin) throw new UsageError('--pin needs a link; a --classic cls_bpf filter stays until detached without one', attachUsage);
@@ -127,6 +128,9 @@ export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
   const spec = readObject(file);
   const types = kind === 'xdp' ? [ProgType.XDP] : [ProgType.SCHED_CLS, ProgType.SCHED_ACT];
   const progSpec = pickProgram(spec, args.value('prog'), types, kind === 'xdp' ? 'XDP' : 'TC (sched_cls)');
+  // libbpf's section names carry a direction (tcx/ingress, tc/egress); plain `tc` does not.
+  const fromSection = /^(?:tcx|tc)\/(ingress|egress)$/.exec(progSpec.section)?.[1] as TcDirection | undefined;
+  const dir = kind === 'tc' ? (direction ?? fromSection ?? parseDirection(undefined, attachUsage)) : undefined;
   using obj = loadKernelObject(sys, spec, { programs: [progSpec.name] });
   const prog = obj.program(progSpec.name);
   const pinnedMaps = args.value('pin-maps') ? pinMaps(obj, args.value('pin-maps') as string) : [];
@@ -147,12 +151,12 @@ export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
     }
     att.release();
   } else {
-    const dir = direction as TcDirection;
+
     const classic = args.flag('classic');
-    const att: TcAttachment = attachTc(sys, prog.fd, dev, { direction: dir, classic, link: classic ? undefined : pin !== undefined, name: classic ? `${file.replace(/.*\//, '')}:[${progSpec.section}]` : undefined });
+    const att: TcAttachment = attachTc(sys, prog.fd, dev, { direction: dir as TcDirection, classic, link: classic ? undefined : pin !== undefined, name: classic ? `${file.replace(/.*\//, '')}:[${progSpec.section}]` : undefined });
     try {
       if (pin) att.pin(pin);
-      const kindName = `${att.via}/${dir}`;
+      const kindName = `${att.via}/${att.direction}`;
       out = { prog: progSpec.name, prog_id: att.progId, devname: att.ifname, ifindex: att.ifindex, kind: kindName };
       if (att.linkId !== undefined) out['link_id'] = att.linkId;
       if (att.filter) Object.assign(out, { pref: att.filter.priority, handle: att.filter.handle });

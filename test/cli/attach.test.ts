@@ -1,6 +1,8 @@
 // `bpfkit attach` / `detach` run as separate processes inside a namespace: attachments and pins outlive them.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/output.js';
@@ -87,10 +89,13 @@ kernelTest('attach tc --classic and default TCX outlive the command; detach tc r
     const m = /prog id (\d+)\) to (\S+) \(ifindex (\d+)\) as clsact\/egress via cls_bpf filter pref 1 handle 1/.exec(classic.out);
     assert.ok(m, classic.out);
     assert.deepEqual(tcFilters(ns, pair.a.name, 'egress'), [{ pref: 1, handle: 1, name: 'tc_flow_filter.o:[tc]', progId: Number(m[1]), da: true }]);
-    const tcx = cli(ns, 'attach', 'tc', obj, '--dev', pair.a.name, '--direction', 'ingress', '-j');
+    // No --direction: it comes from the section name (tcx/ingress) of a program compiled here.
+    const tcxObj = compileTcx();
+    const tcx = cli(ns, 'attach', 'tc', tcxObj, '--dev', pair.a.name, '-j');
+    rmSync(dirname(tcxObj), { recursive: true, force: true });
     assert.equal(tcx.code, 0, tcx.err);
-    const doc = JSON.parse(tcx.out) as { kind: string; prog_id: number };
-    assert.equal(doc.kind, 'tcx/ingress');
+    const doc = JSON.parse(tcx.out) as { kind: string; prog_id: number; prog: string };
+    assert.deepEqual([doc.kind, doc.prog], ['tcx/ingress', 'bk_tcx_next']);
     const listed = JSON.parse(cli(ns, 'net', '-j').out) as [{ tc: { kind: string; prog_id?: number; id?: number }[] }];
     assert.deepEqual(listed[0].tc.map((t) => [t.kind, t.prog_id ?? t.id]), [
       ['tcx/ingress', doc.prog_id],
@@ -102,6 +107,16 @@ kernelTest('attach tc --classic and default TCX outlive the command; detach tc r
     assert.deepEqual((JSON.parse(cli(ns, 'net', '-j').out) as [{ tc: unknown[] }])[0].tc, []);
   });
 });
+
+/** Compiles a one-line `SEC("tcx/ingress")` program with clang-16 into a temporary directory. */
+function compileTcx(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-at-'));
+  const src = join(dir, 'tcx_next.c');
+  writeFileSync(src, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("tcx/ingress") int bk_tcx_next(struct __sk_buff *skb) { return -1; }\nchar _license[] SEC("license") = "GPL";\n');
+  const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  nsExec(undefined, ['clang-16', '-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', src, '-o', join(dir, 'tcx_next.o')]);
+  return join(dir, 'tcx_next.o');
+}
 
 /** Captures the CLI's output in this process. */
 function capture(): Io & { stdout: string; stderr: string } {
@@ -115,7 +130,7 @@ test('usage mistakes exit 2 and say what is wrong', async () => {
     [['attach', 'xdp', 'x.o'], /missing --dev IFACE/],
     [['attach', 'sk', 'x.o', '--dev', 'lo'], /expected xdp or tc/],
     [['attach', 'xdp', 'x.o', '--dev', 'lo', '--mode', 'fast'], /--mode must be skb, native or hw/],
-    [['attach', 'tc', 'x.o', '--dev', 'lo'], /missing --direction/],
+    [['attach', 'tc', `${repoRoot}/test/fixtures/tc_flow_filter.o`, '--dev', 'lo'], /missing --direction/],
     [['attach', 'tc', 'x.o', '--dev', 'lo', '--direction', 'up'], /--direction must be ingress or egress/],
     [['attach', 'tc', 'x.o', '--dev', 'lo', '--direction', 'ingress', '--classic', '--pin', '/sys/fs/bpf/x'], /--pin needs a link/],
     [['detach', 'tc', '--dev', 'lo', '--direction', 'ingress', '--classic', '--tcx'], /exclude each other/],
