@@ -9,6 +9,7 @@
 // absent); pop, delete, lookup and get_next_key are unsupported like the kernel's.
 
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
+import { NotSupportedError } from '../errors.js';
 import { MapErrno } from './errors.js';
 import { jhash } from './jhash.js';
 import { ACCESS_MASK, allocMapRegions, checkFlags, ensure, type MapRegions } from './map-memory.js';
@@ -52,7 +53,7 @@ export class BloomFilterMap implements MapOps {
     env: MapEnv,
   ) {
     const g = bloomGeometry(def);
-    if (g.nrBits > MAX_BITS) throw new RangeError(`bloom filter "${def.name}" would need ${g.nrBits} bits; bpfkit allocates at most ${MAX_BITS}`);
+    if (g.nrBits > MAX_BITS) throw new NotSupportedError(`bloom filter "${def.name}" of 2^32 bits (512 MiB; max_entries * hash functions too large)`, undefined, `bpfkit allocates at most ${MAX_BITS} bits`);
     this.nrHashFuncs = g.nrHashFuncs;
     this.nrBits = g.nrBits;
     this.seed = (def.flags & BpfMapFlags.ZERO_SEED) !== 0 || !env.random ? 0 : Math.floor(env.random() * 4294967296) >>> 0;

@@ -69,3 +69,10 @@ kernelTest('differential: bloom filter with BPF_F_ZERO_SEED answers exactly like
   assert.ok(falsePositives > 10, `the probes should hit some false positives (got ${falsePositives})`);
   process.stdout.write(`# bloom filter: ${probes} probes agreed with the kernel (${positives} positives, ${falsePositives} of them false positives)\n`);
 });
+
+test('bloom filter: a 2^32-bit array (512 MiB) is a NotSupportedError, not an allocation failure', () => {
+  assert.throws(
+    () => createMap({ name: 'huge', type: BpfMapType.BLOOM_FILTER, keySize: 0, valueSize: 4, maxEntries: 2 ** 30, flags: 0 }, { space: new AddressSpace(), cpus: 1 }),
+    (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_NOT_SUPPORTED',
+  );
+});
