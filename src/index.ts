@@ -15,3 +15,4 @@ export { computeCoreRelo, CORE_POISON_IMM, type CoreReloResult } from './btf/cor
 export { applyCoreRelos, CoreReloError, type CoreReloOutcome, type CoreReloSite } from './btf/core-patch.js';
 export { essentialName, fieldsAreCompatible, matchAccess, resolveLocalAccess, typesAreCompatible, typesByEssentialName, type AccessStep, type FieldLocation } from './btf/core-candidates.js';
 export * from './maps/index.js';
+export * from './ctx/index.js';

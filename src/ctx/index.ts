@@ -1,0 +1,31 @@
+// Public API of the program types (pure: runs in a browser): ops, contexts, helpers.
+
+export type { ContextInstance, ContextOptions, CtxAccess, CtxAccessCheck, CtxAccessDenied, CtxValueType, ProgramTypeOps, RunInput, RunnableProgramType } from './program-type-ops.js';
+export { programTypeOps, PROGRAM_TYPE_OPS, isRunnable } from './registry.js';
+export { xdpOps, xdpCheckAccess } from './xdp.js';
+export { tcOps, tcCheckAccess } from './tc.js';
+export { socketFilterOps, socketFilterCheckAccess } from './socket-filter.js';
+export { SkBuff, SK_BUFF_SIZE, skBuffFieldAt, skbIsValidAccess, type SkBuffField } from './sk-buff.js';
+export { SkbContext, PacketType, SKB_HEADROOM, SKB_MAX_DATA, SKB_MAX_LEN, ethTypeTrans, packetType, type SkbContextOptions, type SkbFlavour } from './skb-context.js';
+export { XdpContext, XdpMd, XDP_MD_SIZE, XDP_PACKET_HEADROOM, XDP_TAILROOM, XDP_FRAME_SIZE, XDP_MAX_LINEAR, XDP_METALEN_MAX, xdpMetalenInvalid, type XdpContextOptions } from './xdp-buff.js';
+export { LOOPBACK, deviceTable, type NetDevice } from './net-device.js';
+export {
+  createHelpers,
+  createHelperEnv,
+  helperLabel,
+  progArrayTailCalls,
+  fibLookup,
+  FibLookup,
+  FIB_LOOKUP_SIZE,
+  formatTracePrintk,
+  MAX_BPRINTF_BUF,
+  type FibNeighbour,
+  type FibRoute,
+  type FibTable,
+  type HelperClock,
+  type HelperEnv,
+  type HelperEnvOptions,
+  type HelperEnvWithLog,
+  type RedirectTarget,
+  type TracePrintkResult,
+} from './helpers/index.js';
