@@ -41,3 +41,4 @@ export { dumpJited, dumpXlated, formatXlated, kallsyms, type JitedDump, type Xla
 export { programCode, rawBtf, type ProgramCode } from './introspect/info-buffers.js';
 export { fdinfo, parseFdinfo } from './introspect/fdinfo.js';
 export * from './ethtool/index.js';
+export { NotAPerfEventArrayError, PerfReader, type PerfReaderOptions, type PerfSample } from './perf-reader.js';

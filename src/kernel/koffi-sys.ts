@@ -19,6 +19,7 @@ export class FfiUnavailableError extends NotSupportedError {
 // System call numbers of bpf(2) per architecture (arch/x86/entry/syscalls/syscall_64.tbl,
 // include/uapi/asm-generic/unistd.h for arm64).
 const SYS_BPF: Partial<Record<NodeJS.Architecture, number>> = { x64: 321, arm64: 280 };
+const SYS_PERF_EVENT_OPEN: Partial<Record<NodeJS.Architecture, number>> = { x64: 298, arm64: 241 };
 // struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes).
 const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
@@ -173,6 +174,17 @@ class KoffiSys implements Sys {
     const m = marshal(this.#scratch, attr, pointers);
     try {
       return this.#call(`bpf(${bpfCmdName(cmd)})`, 'syscall', (r) => r < 0, this.#sysBpf, 'int', cmd, 'uint64_t', m.address, 'uint32_t', attr.length);
+    } finally {
+      m.finish();
+    }
+  }
+
+  perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number {
+    const nr = SYS_PERF_EVENT_OPEN[process.arch];
+    if (nr === undefined) throw new FfiUnavailableError(`perf_event_open(2) syscall number unknown for architecture ${process.arch}`);
+    const m = marshal(this.#scratch, attr, undefined);
+    try {
+      return this.#call('perf_event_open', 'syscall', (r) => r < 0, nr, 'uint64_t', m.address, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags);
     } finally {
       m.finish();
     }

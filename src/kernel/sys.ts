@@ -84,4 +84,9 @@ export interface Sys {
   writeFile(path: string, data: Uint8Array): void;
   /** Lists a directory's entry names (`/sys/class/net/eth0/queues`), sorted. */
   listDir(path: string): string[];
+  /**
+   * perf_event_open(2) with a raw `struct perf_event_attr`; returns the fd. Optional: fakes that
+   * do not need it leave it out, and callers report NotSupportedError when it is missing.
+   */
+  perfEventOpen?(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number;
 }

@@ -64,6 +64,10 @@ export class CountingSys implements Sys {
   readFile = (p: string) => this.inner.readFile(p);
   writeFile = (p: string, d: Uint8Array) => this.inner.writeFile(p, d);
   listDir = (p: string) => this.inner.listDir(p);
+  perfEventOpen = (a: Uint8Array, pid: number, cpu: number, g: number, f: number) => {
+    if (!this.inner.perfEventOpen) throw new Error('the inner Sys has no perfEventOpen');
+    return this.inner.perfEventOpen(a, pid, cpu, g, f);
+  };
 }
 
 /** Fails if any fd opened through `sys` is still open; closes them and lists where they were opened. */
