@@ -7,3 +7,4 @@ export { attachXdp, detachXdp, queryXdp, XdpAttachment, XDP_MODE_BPFTOOL, XDP_MO
 export { attachTc, detachTc, queryTc, queryTcx, TcAttachment, type TcAttached, type TcAttachOptions, type TcDetachOptions, type TcDirection, type TcxAnchor, type TcxQuery, type TcxRelative } from './tc.js';
 export { queryNet, type NetAttachments } from './net-query.js';
 export { progAttach, progDetach, type ProgAttachOptions } from './prog-attach.js';
+export { tcxFeature } from './features.js';

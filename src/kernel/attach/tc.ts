@@ -1,5 +1,5 @@
 // TC attach: TCX links (BPF_TCX_INGRESS/EGRESS, ordered with before/after anchors) and classic clsact + cls_bpf.
-import { BpfkitError } from '../../errors.js';
+import { BpfkitError, NotSupportedError } from '../../errors.js';
 import { PROG_QUERY_ATTR } from '../bpf-attr.generated.js';
 import { AttachType, BpfCmd } from '../bpf/constants.js';
 import { createLink, detachLink } from '../bpf/link.js';
@@ -7,6 +7,7 @@ import { fdById } from '../bpf/obj-id.js';
 import { linkInfo, programInfo } from '../bpf/obj-info.js';
 import { pinObject } from '../bpf/obj-pin.js';
 import { adoptFd, type Fd } from '../fd.js';
+import { haveFeature, isUnsupportedErrno } from '../feature-probe.js';
 import { KernelError } from '../kernel-error.js';
 import { NetlinkError } from '../netlink/netlink-error.js';
 import { addBpfFilter, addClsact, deleteBpfFilter, listBpfFilters, type BpfFilterId, type TcDirection } from '../netlink/rtnetlink-tc.js';
@@ -14,6 +15,7 @@ import { openRtnetlink } from '../netlink/rtnetlink.js';
 import { StructReader, StructWriter } from '../struct-codec.js';
 import type { Sys } from '../sys.js';
 import { AttachFlags } from './constants.js';
+import { tcxFeature } from './features.js';
 import { progAttach, progDetach } from './prog-attach.js';
 import { AlreadyAttachedError } from './errors.js';
 import { resolveInterface, type InterfaceRef } from './interface.js';
@@ -145,6 +147,14 @@ export class TcAttachment implements Disposable {
   }
 }
 
+/** A refused TCX attach: NotSupportedError when the kernel has no TCX at all, else the error with context. */
+function tcxFailure(sys: Sys, op: string, err: unknown): unknown {
+  if (isUnsupportedErrno(err) && !haveFeature(sys, tcxFeature)) {
+    return new NotSupportedError(tcxFeature.name, tcxFeature.minKernel, 'attach with classic: true (clsact + cls_bpf) instead', { cause: err });
+  }
+  return err instanceof BpfkitError ? err.withContext(`${op} (tcx)`) : err;
+}
+
 const TCX_ATTACH: Readonly<Record<TcDirection, number>> = { ingress: AttachType.TCX_INGRESS, egress: AttachType.TCX_EGRESS };
 
 function anchorFields(anchor: TcxAnchor | undefined): { flags: number; relative: number } {
@@ -177,7 +187,7 @@ export function attachTc(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, option
         if (err instanceof KernelError && err.errnoName === 'EEXIST') {
           throw new AlreadyAttachedError(`${op} (tcx)`, err.errno, dev.name, { progId: info.id, via: 'prog-attach' }, 'this program is already attached to the hook', { cause: err });
         }
-        throw err instanceof BpfkitError ? err.withContext(`${op} (tcx)`) : err;
+        throw tcxFailure(sys, op, err);
       }
       return new TcAttachment(sys, { ifindex: dev.ifindex, ifname: dev.name, direction: options.direction, progId: info.id, linkless: true });
     }
@@ -197,7 +207,7 @@ export function attachTc(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, option
       if (err instanceof KernelError && err.errnoName === 'EEXIST') {
         throw new AlreadyAttachedError(`${op} (tcx)`, err.errno, dev.name, { progId: info.id, via: 'link' }, 'this program is already attached to the hook', { cause: err });
       }
-      throw err instanceof BpfkitError ? err.withContext(`${op} (tcx)`) : err;
+      throw tcxFailure(sys, op, err);
     }
     return adoptFd(link, (l) => new TcAttachment(sys, { ifindex: dev.ifindex, ifname: dev.name, direction: options.direction, progId: info.id, link: l }));
   }
@@ -283,7 +293,8 @@ export function queryTc(sys: Sys, iface: InterfaceRef, direction?: TcDirection):
   const dev = resolveInterface(sock, iface);
   const out: TcAttached[] = [];
   for (const dir of direction ? [direction] : (['ingress', 'egress'] as const)) {
-    const tcx = queryTcx(sys, dev.ifindex, dir);
+    // Before 6.6 there is no TCX hook to list: only cls_bpf filters.
+    const tcx = haveFeature(sys, tcxFeature) ? queryTcx(sys, dev.ifindex, dir) : { progIds: [], linkIds: [], revision: 0n };
     tcx.progIds.forEach((progId, i) => out.push({ ifindex: dev.ifindex, ifname: dev.name, direction: dir, via: 'tcx', progId, linkId: tcx.linkIds[i] ?? 0 }));
     for (const f of listBpfFilters(sock, dev.ifindex, dir)) {
       out.push({ ifindex: dev.ifindex, ifname: dev.name, direction: dir, via: 'clsact', progId: f.progId, name: f.name, priority: f.priority, handle: f.handle });
