@@ -1,0 +1,253 @@
+// Scalar bounds: the kernel's __update_reg_bounds, __reg_deduce_bounds, __reg_bound_offset, reg_bounds_sync.
+import { type Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './reg-state.js';
+import { tnumCast, tnumClearSubreg, tnumIntersect, tnumOr, tnumRange, tnumSubreg } from './tnum.js';
+
+const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** Forgets the 64-bit bounds (__mark_reg64_unbounded). */
+export function markReg64Unbounded(r: Reg): void {
+  r.smin = S64_MIN;
+  r.smax = S64_MAX;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+}
+
+/** Forgets the 32-bit bounds (__mark_reg32_unbounded). */
+export function markReg32Unbounded(r: Reg): void {
+  r.s32min = S32_MIN;
+  r.s32max = S32_MAX;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+}
+
+/** Forgets every bound, keeping the tnum (__mark_reg_unbounded). */
+export function markRegUnbounded(r: Reg): void {
+  markReg64Unbounded(r);
+  markReg32Unbounded(r);
+}
+
+/** __update_reg32_bounds: learn 32-bit bounds from the tnum. */
+export function updateReg32Bounds(r: Reg): void {
+  const t = tnumSubreg(r.var);
+  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, t.value);
+  r.u32max = min(r.u32max, t.value | t.mask);
+}
+
+/** __update_reg64_bounds: learn 64-bit bounds from the tnum. */
+export function updateReg64Bounds(r: Reg): void {
+  const t = r.var;
+  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
+  r.umin = max(r.umin, t.value);
+  r.umax = min(r.umax, t.value | t.mask);
+}
+
+/** __update_reg_bounds. */
+export function updateRegBounds(r: Reg): void {
+  updateReg32Bounds(r);
+  updateReg64Bounds(r);
+}
+
+function reg32DeduceBounds(r: Reg): void {
+  if (r.umin >> 32n === r.umax >> 32n) {
+    r.u32min = max(r.u32min, u32(r.umin));
+    r.u32max = min(r.u32max, u32(r.umax));
+    if (s32(r.umin) <= s32(r.umax)) {
+      r.s32min = max(r.s32min, s32(r.umin));
+      r.s32max = min(r.s32max, s32(r.umax));
+    }
+  }
+  if (r.smin >> 32n === r.smax >> 32n) {
+    if (u32(r.smin) <= u32(r.smax)) {
+      r.u32min = max(r.u32min, u32(r.smin));
+      r.u32max = min(r.u32max, u32(r.smax));
+    }
+    if (s32(r.smin) <= s32(r.smax)) {
+      r.s32min = max(r.s32min, s32(r.smin));
+      r.s32max = min(r.s32max, s32(r.smax));
+    }
+  }
+  if (u32(u32(r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
+    r.s32min = max(r.s32min, s32(r.umin));
+    r.s32max = min(r.s32max, s32(r.umax));
+  }
+  if (u32(u32(u64(r.smin) >> 32n) + 1n) === u32(u64(r.smax) >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
+    r.s32min = max(r.s32min, s32(r.smin));
+    r.s32max = min(r.s32max, s32(r.smax));
+  }
+  if (s32(r.u32min) <= s32(r.u32max)) {
+    r.s32min = max(r.s32min, s32(r.u32min));
+    r.s32max = min(r.s32max, s32(r.u32max));
+  }
+  if (u32(r.s32min) <= u32(r.s32max)) {
+    r.u32min = max(u32(r.s32min), r.u32min);
+    r.u32max = min(u32(r.s32max), r.u32max);
+  }
+}
+
+function reg64DeduceBounds(r: Reg): void {
+  if (s64(r.umin) <= s64(r.umax)) {
+    r.smin = max(r.smin, s64(r.umin));
+    r.smax = min(r.smax, s64(r.umax));
+  }
+  if (u64(r.smin) <= u64(r.smax)) {
+    r.umin = max(u64(r.smin), r.umin);
+    r.umax = min(u64(r.smax), r.umax);
+  } else if (r.umax < u64(r.smin)) {
+    r.smin = s64(r.umin);
+    r.umax = min(r.umax, u64(r.smax));
+  } else if (u64(r.smax) < r.umin) {
+    r.smax = s64(r.umax);
+    r.umin = max(r.umin, u64(r.smin));
+  }
+}
+
+function regDeduceMixedBounds(r: Reg): void {
+  const HI = ~0xffffffffn;
+  const newUmin = (r.umin & HI) | r.u32min;
+  const newUmax = (r.umax & HI) | r.u32max;
+  r.umin = max(r.umin, u64(newUmin));
+  r.umax = min(r.umax, u64(newUmax));
+  const newSmin = s64((u64(r.smin) & HI) | r.u32min);
+  const newSmax = s64((u64(r.smax) & HI) | r.u32max);
+  r.smin = max(r.smin, newSmin);
+  r.smax = min(r.smax, newSmax);
+  if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
+    r.smin = r.s32min;
+    r.smax = r.s32max;
+    r.umin = u64(r.s32min);
+    r.umax = u64(r.s32max);
+    r.var = tnumIntersect(r.var, tnumRange(u64(r.smin), u64(r.smax)));
+  }
+}
+
+/** __reg_deduce_bounds: cross-learn between the signed/unsigned 32/64-bit bounds. */
+export function regDeduceBounds(r: Reg): void {
+  reg32DeduceBounds(r);
+  reg64DeduceBounds(r);
+  regDeduceMixedBounds(r);
+}
+
+/** __reg_bound_offset: learn tnum bits from the unsigned bounds. */
+export function regBoundOffset(r: Reg): void {
+  const var64 = tnumIntersect(r.var, tnumRange(r.umin, r.umax));
+  const var32 = tnumIntersect(tnumSubreg(var64), tnumRange(r.u32min, r.u32max));
+  r.var = tnumOr(tnumClearSubreg(var64), var32);
+}
+
+/** reg_bounds_sync: every bound and the tnum agree as far as the kernel can tell. */
+export function regBoundsSync(r: Reg): void {
+  updateRegBounds(r);
+  regDeduceBounds(r);
+  regDeduceBounds(r);
+  regBoundOffset(r);
+  updateRegBounds(r);
+}
+
+/** Whether the bounds are self-consistent (reg_bounds_sanity_check): min <= max everywhere, tnum within. */
+export function regBoundsSane(r: Reg): boolean {
+  if (r.umin > r.umax || r.smin > r.smax || r.u32min > r.u32max || r.s32min > r.s32max) return false;
+  if (r.var.mask === 0n) {
+    const u = r.var.value;
+    const s = s64(u);
+    if (r.umin !== u || r.umax !== u || r.smin !== s || r.smax !== s) return false;
+  }
+  if ((r.var.mask & 0xffffffffn) === 0n) {
+    const u = r.var.value & 0xffffffffn;
+    const s = s32(u);
+    if (r.u32min !== u || r.u32max !== u || r.s32min !== s || r.s32max !== s) return false;
+  }
+  return true;
+}
+
+/** __reg_assign_32_into_64: the 64-bit bounds of a zero-extended 32-bit value. */
+export function regAssign32Into64(r: Reg): void {
+  r.umin = r.u32min;
+  r.umax = r.u32max;
+  if (r.s32min >= 0n && r.s32max >= 0n) {
+    r.smin = r.s32min;
+    r.smax = r.s32max;
+  } else {
+    r.smin = 0n;
+    r.smax = U32_MAX;
+  }
+}
+
+/** zext_32_to_64: the result of a 32-bit ALU op. */
+export function zext32To64(r: Reg): void {
+  r.var = tnumSubreg(r.var);
+  regAssign32Into64(r);
+}
+
+/** coerce_reg_to_size: truncate to `size` bytes (zero-extending loads). */
+export function coerceRegToSize(r: Reg, size: number): void {
+  r.var = tnumCast(r.var, size);
+  const mask = (1n << BigInt(size * 8)) - 1n;
+  if ((r.umin & ~mask) === (r.umax & ~mask)) {
+    r.umin &= mask;
+    r.umax &= mask;
+  } else {
+    r.umin = 0n;
+    r.umax = mask;
+  }
+  r.smin = r.umin;
+  r.smax = r.umax;
+  if (size < 4) markReg32Unbounded(r);
+  regBoundsSync(r);
+}
+
+/** coerce_reg_to_size_sx: sign-extend the low `size` bytes (movsx, ldsx). */
+export function coerceRegToSizeSx(r: Reg, size: number): void {
+  const bits = size * 8;
+  const smin = s64(r.smin);
+  const smax = s64(r.smax);
+  const fitsSigned = (v: bigint): boolean => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1);
+  const t = r.var;
+  const sx = (v: bigint): bigint => u64(BigInt.asIntN(bits, v));
+  let nsmin: bigint;
+  let nsmax: bigint;
+  if (fitsSigned(smin) && fitsSigned(smax) && smin >> BigInt(bits) === smax >> BigInt(bits)) {
+    nsmin = smin;
+    nsmax = smax;
+  } else {
+    const lo = (r.umin >> BigInt(bits)) === (r.umax >> BigInt(bits)) ? [s64(sx(r.umin)), s64(sx(r.umax))] : undefined;
+    if (lo && lo[0]! <= lo[1]!) {
+      nsmin = lo[0]!;
+      nsmax = lo[1]!;
+    } else {
+      nsmin = -(1n << BigInt(bits - 1));
+      nsmax = (1n << BigInt(bits - 1)) - 1n;
+    }
+  }
+  // Tnum: known when the sign bit is known.
+  const m = (1n << BigInt(bits)) - 1n;
+  const signBit = 1n << BigInt(bits - 1);
+  let nt;
+  if ((t.mask & signBit) === 0n) {
+    nt = { value: sx(t.value & m), mask: t.mask & m };
+  } else {
+    nt = { value: t.value & m & ~signBit, mask: u64((t.mask & m) | ~m) };
+    nt = { value: nt.value & ~nt.mask, mask: nt.mask };
+  }
+  r.var = nt;
+  r.smin = nsmin;
+  r.smax = nsmax;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+  if (nsmin >= 0n || nsmax < 0n) {
+    r.umin = u64(nsmin);
+    r.umax = u64(nsmax);
+  }
+  markReg32Unbounded(r);
+  regBoundsSync(r);
+}
+
+/** Whether the umax of `r` fits in `bits` bits (get_reg_width <= bits). */
+export const regWidthFits = (r: Reg, bits: number): boolean => r.umax < 1n << BigInt(bits);

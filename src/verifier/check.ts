@@ -1,0 +1,498 @@
+// The main loop: the kernel's do_check — walk every path, one instruction at a time, with branch
+// exploration, state pruning, BPF-to-BPF frames and the complexity limit.
+import { entryOf, isLdImm64, type Instruction } from '../isa/instruction.js';
+import { Class, classOf, modeOf, Mode, opOf, OPCODES_BY_CODE, PseudoCall, PseudoLd, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
+import { aluMov, aluMovImm, ALU_STRING, immReg, pointerAlu, scalarAlu } from './alu.js';
+import { isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinkedRegs, tryMatchPktPointers } from './branch.js';
+import { jumpTarget } from './cfg.js';
+import { type Env, reject, Rejected } from './env.js';
+import { checkHelperCall, checkResourceLeak } from './helper-call.js';
+import { formatInsn, formatState } from './log.js';
+import { checkMemAccess, checkPtrOffReg } from './memory.js';
+import { statesEqual } from './prune.js';
+import { cloneReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
+import { cloneState, curFrame, newFrame, type VState } from './state.js';
+
+/** Statistics veristat prints. */
+export interface CheckStats {
+  /** Instructions processed over all paths. */
+  processed: number;
+  /** Most states stored at once. */
+  peakStates: number;
+  /** States stored in total. */
+  totalStates: number;
+  /** max_states_per_insn. */
+  maxStatesPerInsn: number;
+}
+
+interface Checkpoint {
+  readonly state: VState;
+  branches: number;
+  hit: number;
+  miss: number;
+  readonly parent: Checkpoint | undefined;
+}
+
+interface Pending {
+  readonly state: VState;
+  readonly insn: number;
+  readonly prev: number;
+  readonly logPos: number;
+  readonly parent: Checkpoint | undefined;
+}
+
+const MAX_CALL_FRAMES = 8;
+const COMPLEXITY_LIMIT_JMP_SEQ = 8192;
+
+function checkRegRead(regs: readonly Reg[], regno: number): Reg {
+  if (regno > 10) reject(`R${regno} is invalid`);
+  const r = regs[regno]!;
+  if (r.type === 'not_init') reject(`R${regno} !read_ok`);
+  return r;
+}
+
+function checkRegWrite(regno: number): void {
+  if (regno > 10) reject(`R${regno} is invalid`);
+  if (regno === 10) reject('frame pointer is read only');
+}
+
+/** Verifies the whole program from `env.cur` (the main entry); throws Rejected on the first error. */
+export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
+  const prog = env.prog;
+  const explored = new Map<number, Checkpoint[]>();
+  const pending: Pending[] = [];
+  let parent: Checkpoint | undefined;
+  let liveStates = 0;
+  let jmps = 0;
+  let prevJmps = 0;
+  let prevInsns = 0;
+  let idx = 0;
+  let lastSource: unknown;
+  const log = env.log;
+
+  const finishPath = (): void => {
+    let cp = parent;
+    while (cp) {
+      cp.branches--;
+      if (cp.branches > 0) break;
+      cp = cp.parent;
+    }
+  };
+
+  /** Pops the next pending path into env.cur; false when none is left. */
+  const popPath = (): boolean => {
+    finishPath();
+    const next = pending.pop();
+    if (!next) return false;
+    if (log.level === 1) log.reset(next.logPos);
+    env.cur = next.state;
+    parent = next.parent;
+    idx = next.insn;
+    if (log.level >= 1) log.print(`from ${next.prev} to ${next.insn}:${formatState(env.cur)}\n`);
+    return true;
+  };
+
+  const pushPath = (state: VState, insn: number): void => {
+    if (pending.length >= COMPLEXITY_LIMIT_JMP_SEQ) reject(`The sequence of ${pending.length + 1} jumps is too complex.`);
+    if (parent) parent.branches++;
+    pending.push({ state, insn, prev: idx, logPos: log.position, parent });
+  };
+
+  for (;;) {
+    const insn = prog[idx];
+    env.insnIdx = idx;
+    env.cur.insn = idx;
+    if (++stats.processed > maxInsns) reject(`BPF program is too large. Processed ${stats.processed} insn`);
+    if (!insn) reject(`invalid insn idx ${idx} insn_cnt ${prog.length}`);
+
+    if (env.cfg.prunePoints[idx]) {
+      let list = explored.get(idx) ?? [];
+      let pruned = false;
+      let evict = false;
+      for (const cp of list) {
+        if (cp.branches > 0) {
+          if (statesEqual(cp.state, env.cur, true, env.privileged)) {
+            reject(`infinite loop detected at insn ${idx}`);
+          }
+        } else if (statesEqual(cp.state, env.cur, false, env.privileged)) {
+          cp.hit++;
+          pruned = true;
+          break;
+        }
+        cp.miss++;
+        if (cp.miss > cp.hit * 3 + 3) evict = true;
+      }
+      if (evict) {
+        const before = list.length;
+        list = list.filter((cp) => !(cp.miss > cp.hit * 3 + 3));
+        explored.set(idx, list);
+        liveStates -= before - list.length;
+      }
+      if (pruned) {
+        if (log.level >= 1) log.print(`${idx}: safe\n`);
+        if (!popPath()) return;
+        continue;
+      }
+      if (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8) {
+        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, parent };
+        list.push(cp);
+        explored.set(idx, list);
+        parent = cp;
+        prevJmps = jmps;
+        prevInsns = stats.processed;
+        liveStates++;
+        stats.totalStates++;
+        if (liveStates > stats.peakStates) stats.peakStates = liveStates;
+        if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
+      }
+    }
+
+    if (log.level >= 1) {
+      if (insn.source && insn.source !== lastSource) {
+        log.print(`; ${insn.source.text.trim()} @ ${insn.source.file}:${insn.source.line}\n`);
+        lastSource = insn.source;
+      }
+      log.print(`${idx}: ${formatInsn(insn)}\n`);
+    }
+
+    const next = step(env, insn, idx, pushPath, () => jmps++);
+    if (log.level === 2) log.print(`\t;${formatState(env.cur)}\n`);
+    if (next === 'exit') {
+      if (!popPath()) return;
+      continue;
+    }
+    idx = next;
+  }
+}
+
+function reservedMessage(insn: Instruction): string {
+  const code = insn.code & 0xff;
+  if (OPCODES_BY_CODE[code]!.length === 0) return `unknown opcode ${code.toString(16).padStart(2, '0')}`;
+  switch (classOf(code)) {
+    case Class.ALU:
+    case Class.ALU64: {
+      const op = opOf(code);
+      if (op === 0xb0) return 'BPF_MOV uses reserved fields';
+      if (op === 0x80) return 'BPF_NEG uses reserved fields';
+      if (op === 0xd0) return 'BPF_END uses reserved fields';
+      return 'BPF_ALU uses reserved fields';
+    }
+    case Class.LDX:
+      return 'BPF_LDX uses reserved fields';
+    case Class.ST:
+      return 'BPF_ST uses reserved fields';
+    case Class.STX:
+      if (modeOf(code) === Mode.ATOMIC) return `BPF_ATOMIC uses invalid atomic opcode ${(insn.imm >>> 0).toString(16).padStart(2, '0')}`;
+      return 'BPF_STX uses reserved fields';
+    case Class.LD:
+      if (isLdImm64(insn)) return 'unrecognized bpf_ld_imm64 insn';
+      return 'BPF_LD_[ABS|IND] uses reserved fields';
+    default: {
+      const op = opOf(code);
+      if (op === 0x00) return 'BPF_JA uses reserved fields';
+      if (op === 0x80) return 'BPF_CALL uses reserved fields';
+      if (op === 0x90) return 'BPF_EXIT uses reserved fields';
+      return 'BPF_JMP/JMP32 uses reserved fields';
+    }
+  }
+}
+
+/** Executes one instruction abstractly; returns the next instruction index or 'exit' when the path ends. */
+function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: number) => void, jumped: () => void): number | 'exit' {
+  const entry = entryOf(insn);
+  if (!entry) reject(reservedMessage(insn));
+  const f = entry.fields;
+  if ((f.dst === 'zero' && insn.dst !== 0) || (f.src === 'zero' && insn.src !== 0) || (f.off === 'zero' && insn.off !== 0) || (f.imm === 'zero' && insn.imm !== 0)) {
+    reject(reservedMessage(insn));
+  }
+  const frame = curFrame(env.cur);
+  const regs = frame.regs;
+  const cls = entry.cls;
+  switch (entry.kind) {
+    case 'alu':
+    case 'neg':
+    case 'movsx':
+    case 'end':
+    case 'bswap':
+    case 'addr_space_cast':
+      alu(env, insn, entry.kind, regs, cls === Class.ALU);
+      return idx + 1;
+    case 'ldx':
+    case 'ldxsx': {
+      checkRegRead(regs, insn.src);
+      checkRegWrite(insn.dst);
+      const srcType = regs[insn.src]!.type;
+      const dst = regs[insn.dst]!;
+      const tmp = cloneReg(dst);
+      checkMemAccess(env, insn.src, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, false, tmp, undefined, undefined, entry.kind === 'ldxsx');
+      Object.assign(dst, tmp);
+      saveAuxPtrType(env, idx, srcType);
+      return idx + 1;
+    }
+    case 'stx': {
+      checkRegRead(regs, insn.src);
+      checkRegRead(regs, insn.dst);
+      const dstType = regs[insn.dst]!.type;
+      checkMemAccess(env, insn.dst, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, true, undefined, regs[insn.src]!, undefined, false);
+      saveAuxPtrType(env, idx, dstType);
+      return idx + 1;
+    }
+    case 'st': {
+      checkRegRead(regs, insn.dst);
+      const dstType = regs[insn.dst]!.type;
+      checkMemAccess(env, insn.dst, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, true, undefined, undefined, insn.imm, false);
+      saveAuxPtrType(env, idx, dstType);
+      return idx + 1;
+    }
+    case 'atomic':
+      atomic(env, insn, entry.op ?? '', regs);
+      return idx + 1;
+    case 'lddw':
+      ldImm64(env, insn, idx, regs);
+      return idx + 2;
+    case 'ldabs':
+    case 'ldind':
+      ldAbs(env, insn, entry.kind, regs);
+      return idx + 1;
+    case 'ja':
+    case 'gotol':
+      jumped();
+      return jumpTarget(insn, idx);
+    case 'may_goto': {
+      jumped();
+      push(cloneState(env.cur), idx + 1);
+      return jumpTarget(insn, idx);
+    }
+    case 'jmp':
+      jumped();
+      return condJmp(env, insn, idx, entry.op ?? '', cls === Class.JMP32, push);
+    case 'call':
+      jumped();
+      if (insn.src === PseudoCall.HELPER) {
+        checkHelperCall(env, insn.imm, idx);
+        return idx + 1;
+      }
+      if (insn.src === PseudoCall.CALL) return funcCall(env, insn, idx);
+      reject('bpfkit: kfunc calls are not modelled (they need the kernel\'s BTF)');
+    // eslint-disable-next-line no-fallthrough
+    case 'exit':
+      jumped();
+      return exit(env);
+  }
+}
+
+/** save_aux_ptr_type: one instruction may not access ctx on one path and another pointer type on another. */
+function saveAuxPtrType(env: Env, idx: number, type: string): void {
+  const prev = env.auxPtrType[idx];
+  if (prev === undefined) {
+    env.auxPtrType[idx] = type;
+    return;
+  }
+  const special = (t: string): boolean => t === 'ctx' || t === 'sock' || t === 'sock_common' || t === 'tcp_sock' || t === 'btf_id';
+  if (prev !== type && (special(prev) || special(type))) reject('same insn cannot be used with different pointers');
+}
+
+function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: boolean): void {
+  const op = opOf(insn.code);
+  const isX = (insn.code & Source.X) !== 0;
+  if (kind === 'end' || kind === 'bswap' || kind === 'neg') {
+    const d = checkRegRead(regs, insn.dst);
+    checkRegWrite(insn.dst);
+    if (kind === 'neg' && d.type === 'scalar') {
+      scalarAlu(0x80, d, d, alu32);
+      return;
+    }
+    if (kind === 'neg' && isPointer(d)) {
+      if (!env.privileged) reject(`R${insn.dst} pointer arithmetic prohibited`);
+    }
+    markUnknown(d);
+    return;
+  }
+  if (kind === 'addr_space_cast') reject('bpfkit: arena address space casts are not modelled');
+  if (op === 0xb0) {
+    // MOV
+    if (isX) checkRegRead(regs, insn.src);
+    checkRegWrite(insn.dst);
+    const d = regs[insn.dst]!;
+    if (isX) {
+      const s = regs[insn.src]!;
+      const sx = kind === 'movsx' ? insn.off : 0;
+      aluMov(d, s, alu32, sx, insn.dst, insn.src, env.nextId, env.privileged);
+    } else aluMovImm(d, insn.imm, alu32);
+    return;
+  }
+  if (op > 0xd0) reject(`invalid BPF_ALU opcode ${op.toString(16)}`);
+  if (isX) checkRegRead(regs, insn.src);
+  checkRegRead(regs, insn.dst);
+  if ((op === 0x30 || op === 0x90) && !isX && insn.imm === 0) reject('div by zero');
+  if ((op === 0x60 || op === 0x70 || op === 0xc0) && !isX) {
+    const size = alu32 ? 32 : 64;
+    if (insn.imm < 0 || insn.imm >= size) reject(`invalid shift ${insn.imm}`);
+  }
+  checkRegWrite(insn.dst);
+  const d = regs[insn.dst]!;
+  if (isX) {
+    const s = regs[insn.src]!;
+    if (isPointer(s)) {
+      if (isPointer(d)) {
+        if (op === 0x10 && env.privileged) {
+          markUnknown(d);
+          return;
+        }
+        reject(`R${insn.dst} pointer ${ALU_STRING[op]} pointer prohibited`);
+      }
+      pointerAlu(op, insn.dst, d, s, d, !alu32, env.nextId, env.privileged);
+      return;
+    }
+    if (isPointer(d)) {
+      pointerAlu(op, insn.dst, d, d, s, !alu32, env.nextId, env.privileged);
+      return;
+    }
+    if (d === s) {
+      const copy = cloneReg(s);
+      scalarAlu(op, d, copy, alu32);
+    } else scalarAlu(op, d, s, alu32);
+    d.id = 0;
+    return;
+  }
+  const k = immReg(insn.imm);
+  if (isPointer(d)) {
+    pointerAlu(op, insn.dst, d, d, k, !alu32, env.nextId, env.privileged);
+    return;
+  }
+  scalarAlu(op, d, k, alu32);
+  d.id = 0;
+}
+
+function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
+  if (op === 'load_acq' || op === 'store_rel') reject('bpfkit: load-acquire/store-release are not modelled');
+  const size = SIZE_BYTES[sizeOf(insn.code)]!;
+  if (size !== 4 && size !== 8) reject('invalid atomic operand size');
+  checkRegRead(regs, insn.src);
+  checkRegRead(regs, insn.dst);
+  if (op === 'cmpxchg') checkRegRead(regs, 0);
+  const d = regs[insn.dst]!;
+  if (d.type === 'ctx' || d.type === 'pkt' || d.type === 'pkt_meta' || d.type === 'pkt_end' || d.type === 'sock' || d.type === 'sock_common' || d.type === 'tcp_sock') {
+    reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(d)} is not allowed`);
+  }
+  const fetch = op.startsWith('fetch_') || op === 'xchg' || op === 'cmpxchg';
+  const loadReg = op === 'cmpxchg' ? 0 : insn.src;
+  if (fetch) checkRegWrite(loadReg);
+  checkMemAccess(env, insn.dst, insn.off, size, false, undefined, undefined, undefined, false);
+  let loaded: Reg | undefined;
+  if (fetch) {
+    loaded = cloneReg(regs[loadReg]!);
+    checkMemAccess(env, insn.dst, insn.off, size, false, loaded, undefined, undefined, false);
+  }
+  checkMemAccess(env, insn.dst, insn.off, size, true, undefined, undefined, undefined, false);
+  if (loaded) Object.assign(regs[loadReg]!, loaded);
+}
+
+function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
+  checkRegWrite(insn.dst);
+  const d = regs[insn.dst]!;
+  if (insn.src === PseudoLd.IMM64) {
+    markUnknown(d);
+    markKnown(d, (BigInt(insn.imm2 ?? 0) << 32n) | BigInt(insn.imm >>> 0));
+    return;
+  }
+  if (insn.src === PseudoLd.FUNC) {
+    if (!env.hasFuncInfo) reject('missing btf func_info');
+    reject('bpfkit: callback functions (lddw func) are not modelled');
+  }
+  if (insn.src === PseudoLd.BTF_ID) reject('bpfkit: ksym loads are not modelled (they need the kernel\'s BTF)');
+  const map = env.mapOf(idx);
+  if (!map) reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
+  if (insn.src === PseudoLd.MAP_VALUE || insn.src === PseudoLd.MAP_IDX_VALUE) {
+    Object.assign(d, pointer('map_value'));
+    d.map = map;
+    d.off = insn.imm2 ?? 0;
+    return;
+  }
+  Object.assign(d, pointer('map_ptr'));
+  d.map = map;
+}
+
+function ldAbs(env: Env, insn: Instruction, kind: string, regs: Reg[]): void {
+  if (env.progType !== 1 && env.progType !== 3 && env.progType !== 4) reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  checkRegRead(regs, 6);
+  checkResourceLeak(env, 'BPF_LD_[ABS|IND]');
+  if (regs[6]!.type !== 'ctx') reject('at the time of BPF_LD_ABS|IND R6 !=ctx');
+  if (kind === 'ldind') checkRegRead(regs, insn.src);
+  checkPtrOffReg(regs[6]!, 6, false);
+  for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
+  markUnknown(regs[0]!);
+}
+
+const JOP: Record<string, number> = { jeq: J.JEQ, jgt: J.JGT, jge: J.JGE, jset: J.JSET, jne: J.JNE, jsgt: J.JSGT, jsge: J.JSGE, jlt: J.JLT, jle: J.JLE, jslt: J.JSLT, jsle: J.JSLE };
+
+function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32: boolean, push: (s: VState, insn: number) => void): number {
+  const op = JOP[opName]!;
+  const isX = (insn.code & Source.X) !== 0;
+  const regs = curFrame(env.cur).regs;
+  const dst = checkRegRead(regs, insn.dst);
+  let src: Reg;
+  if (isX) src = checkRegRead(regs, insn.src);
+  else src = immReg(insn.imm);
+  const target = jumpTarget(insn, idx);
+  const pred = isBranchTaken(dst, src, op, is32);
+  if (pred === 1) return target;
+  if (pred === 0) return idx + 1;
+  const other = cloneState(env.cur);
+  const otherRegs = curFrame(other).regs;
+  const oDst = otherRegs[insn.dst]!;
+  const oSrc = isX ? otherRegs[insn.src]! : cloneReg(src);
+  const thisSrc = isX ? src : cloneReg(src);
+  // Same-register compare: both operands are the same object in each state.
+  regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
+  if (isX && src.type === 'scalar' && src.id) {
+    syncLinkedRegs(env.cur, src);
+    syncLinkedRegs(other, oSrc);
+  }
+  if (dst.type === 'scalar' && dst.id) {
+    syncLinkedRegs(env.cur, dst);
+    syncLinkedRegs(other, oDst);
+  }
+  if (!is32 && !isX && insn.imm === 0 && (op === J.JEQ || op === J.JNE) && dst.maybeNull && isPointer(dst)) {
+    markPtrOrNullRegs(env.cur, dst, op === J.JNE);
+    markPtrOrNullRegs(other, oDst, op === J.JEQ);
+  } else if (isX && !is32) {
+    if (!tryMatchPktPointers(op, dst, src, env.cur, other, dst, src, oDst, oSrc) && isPointer(dst) && !env.privileged) reject(`R${insn.dst} pointer comparison prohibited`);
+  }
+  push(other, target);
+  return idx + 1;
+}
+
+function funcCall(env: Env, insn: Instruction, idx: number): number {
+  const target = idx + insn.imm + 1;
+  const subprog = env.cfg.subprogs.findIndex((s) => s.start === target);
+  if (subprog < 0) reject(`verifier bug. No program starts at insn ${target}`);
+  const st = env.cur;
+  if (st.frames.length >= MAX_CALL_FRAMES) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
+  const caller = curFrame(st);
+  const callee = newFrame(idx, st.frames.length, subprog);
+  for (let i = 1; i <= 5; i++) callee.regs[i] = cloneReg(caller.regs[i]!);
+  for (let i = 0; i <= 5; i++) markNotInit(caller.regs[i]!);
+  st.frames.push(callee);
+  return target;
+}
+
+function exit(env: Env): number | 'exit' {
+  const st = env.cur;
+  const frame = curFrame(st);
+  if (st.frames.length > 1) {
+    const r0 = frame.regs[0]!;
+    if (r0.type === 'stack') reject('cannot return stack pointer to the caller');
+    st.frames.pop();
+    const caller = curFrame(st);
+    caller.regs[0] = cloneReg(r0);
+    return frame.callsite + 1;
+  }
+  checkResourceLeak(env, 'BPF_EXIT instruction in main prog');
+  const r0 = frame.regs[0]!;
+  if (r0.type === 'not_init') reject('R0 !read_ok');
+  if (!env.privileged && isPointer(r0)) reject('R0 leaks addr as return value');
+  return 'exit';
+}
+
+export { Rejected };

@@ -1,0 +1,55 @@
+// The verification environment shared by the checks: program, log, id generator, current state, and how a check rejects.
+import type { MapDef } from '../maps/map-ops.js';
+import type { ProgramTypeOps } from '../ctx/program-type-ops.js';
+import type { CfgInfo, SlotProgram } from './cfg.js';
+import type { VerifierLog } from './log.js';
+import type { VState } from './state.js';
+
+/** Thrown inside the checks to stop verification with the kernel's message; never escapes verify(). */
+export class Rejected {
+  constructor(
+    /** The kernel's message (no trailing newline). */
+    readonly message: string,
+    /** Extra lines printed before the message. */
+    readonly detail?: string,
+  ) {}
+}
+
+/** Rejects: throws {@link Rejected}. */
+export function reject(message: string): never {
+  throw new Rejected(message);
+}
+
+/** Everything the checks share. */
+export interface Env {
+  /** Slot-indexed program. */
+  readonly prog: SlotProgram;
+  /** Control-flow facts. */
+  readonly cfg: CfgInfo;
+  /** The log. */
+  readonly log: VerifierLog;
+  /** Program type ops, when bpfkit models the type. */
+  readonly ops: ProgramTypeOps | undefined;
+  /** enum bpf_prog_type. */
+  readonly progType: number;
+  /** Root with CAP_BPF + CAP_PERFMON (allow_ptr_leaks, allow_uninit_stack, bpf_capable). */
+  readonly privileged: boolean;
+  /** Whether the program came with BTF func info (needed for callbacks, LD_ABS and tail calls in subprograms). */
+  readonly hasFuncInfo: boolean;
+  /** Whether the program's license is GPL-compatible. */
+  readonly gpl: boolean;
+  /** Resolves the map an lddw refers to. */
+  mapOf(insnIndex: number): MapDef | undefined;
+  /** Next id (env->id_gen). */
+  nextId(): number;
+  /** The state being verified. */
+  cur: VState;
+  /** Current instruction index. */
+  insnIdx: number;
+  /** Per subprogram: deepest stack byte used. */
+  readonly stackDepth: number[];
+  /** Per instruction: the pointer type a load/store used first (save_aux_ptr_type). */
+  readonly auxPtrType: (string | undefined)[];
+  /** Per subprogram: whether it calls bpf_tail_call. */
+  readonly tailCallReachable: boolean[];
+}

@@ -1,0 +1,354 @@
+// Helper calls: the kernel's check_helper_call — argument types from the prototypes, memory and size arguments,
+// map/helper compatibility, return types, reference acquire/release (ring buffer), packet pointer invalidation.
+import { helperById, helperProto, type HelperArg, type HelperProto } from '../isa/helpers.js';
+import { programTypeName } from '../isa/program-types.js';
+import type { MapDef } from '../maps/map-ops.js';
+import { regBoundsSync } from './bounds.js';
+import { type Env, reject } from './env.js';
+import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
+import { isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { curFrame, forEachReg } from './state.js';
+import { tnumIsConst } from './tnum.js';
+
+const BPF_MAX_VAR_SIZ = 1n << 29n;
+const MAX_ERRNO = 4095n;
+
+/** An expected register type in a compatibility list. */
+interface Expect {
+  readonly type: RegType;
+  readonly ringbuf?: boolean;
+  readonly name: string;
+}
+
+const MEM_TYPES: readonly Expect[] = [
+  { type: 'stack', name: 'fp' },
+  { type: 'pkt', name: 'pkt' },
+  { type: 'pkt_meta', name: 'pkt_meta' },
+  { type: 'map_key', name: 'map_key' },
+  { type: 'map_value', name: 'map_value' },
+  { type: 'mem', name: 'mem' },
+  { type: 'mem', ringbuf: true, name: 'ringbuf_mem' },
+  { type: 'mem', name: 'buf' },
+  { type: 'btf_id', name: 'trusted_ptr_' },
+];
+
+const COMPATIBLE: Record<string, readonly Expect[]> = {
+  ARG_PTR_TO_MAP_KEY: MEM_TYPES,
+  ARG_PTR_TO_MAP_VALUE: MEM_TYPES,
+  ARG_PTR_TO_MEM: MEM_TYPES,
+  ARG_CONST_SIZE: [{ type: 'scalar', name: 'scalar' }],
+  ARG_CONST_SIZE_OR_ZERO: [{ type: 'scalar', name: 'scalar' }],
+  ARG_CONST_ALLOC_SIZE_OR_ZERO: [{ type: 'scalar', name: 'scalar' }],
+  ARG_CONST_MAP_PTR: [{ type: 'map_ptr', name: 'map_ptr' }],
+  ARG_PTR_TO_CTX: [{ type: 'ctx', name: 'ctx' }],
+  ARG_PTR_TO_RINGBUF_MEM: [{ type: 'mem', ringbuf: true, name: 'ringbuf_mem' }],
+  ARG_PTR_TO_STACK: [{ type: 'stack', name: 'fp' }],
+  ARG_PTR_TO_FUNC: [{ type: 'func', name: 'func' }],
+  ARG_PTR_TO_SOCK_COMMON: [
+    { type: 'sock_common', name: 'sock_common' },
+    { type: 'sock', name: 'sock' },
+    { type: 'tcp_sock', name: 'tcp_sock' },
+  ],
+  ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
+    { type: 'sock_common', name: 'sock_common' },
+    { type: 'sock', name: 'sock' },
+    { type: 'tcp_sock', name: 'tcp_sock' },
+  ],
+  ARG_PTR_TO_SPIN_LOCK: [{ type: 'map_value', name: 'map_value' }],
+  ARG_PTR_TO_TIMER: [{ type: 'map_value', name: 'map_value' }],
+  ARG_PTR_TO_CONST_STR: [{ type: 'map_value', name: 'map_value' }],
+};
+
+/** Map types (enum bpf_map_type). */
+const M = {
+  HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5, PERCPU_ARRAY: 6, STACK_TRACE: 7, CGROUP_ARRAY: 8,
+  LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11, ARRAY_OF_MAPS: 12, HASH_OF_MAPS: 13, DEVMAP: 14, SOCKMAP: 15, CPUMAP: 16,
+  XSKMAP: 17, SOCKHASH: 18, CGROUP_STORAGE: 19, REUSEPORT_SOCKARRAY: 20, PERCPU_CGROUP_STORAGE: 21, QUEUE: 22, STACK: 23,
+  SK_STORAGE: 24, DEVMAP_HASH: 25, STRUCT_OPS: 26, RINGBUF: 27, INODE_STORAGE: 28, TASK_STORAGE: 29, BLOOM_FILTER: 30,
+  USER_RINGBUF: 31, CGRP_STORAGE: 32, ARENA: 33,
+} as const;
+
+/** The kernel's func_id_name: `bpf_map_lookup_elem`, or `unknown`. */
+export function funcIdName(id: number): string {
+  const h = helperById(id);
+  return h ? `bpf_${h.name}` : 'unknown';
+}
+
+/** check_map_func_compatibility. */
+function checkMapFuncCompatibility(map: MapDef | undefined, name: string, id: number): void {
+  if (!map) return;
+  const t = map.type;
+  const fail = (): never => reject(`cannot pass map_type ${t} into func ${funcIdName(id)}#${id}`);
+  const f = name;
+  const is = (...names: string[]): boolean => names.includes(f);
+  switch (t) {
+    case M.PROG_ARRAY: if (!is('tail_call')) fail(); break;
+    case M.PERF_EVENT_ARRAY: if (!is('perf_event_read', 'perf_event_output', 'skb_output', 'perf_event_read_value', 'xdp_output')) fail(); break;
+    case M.RINGBUF: if (!is('ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr')) fail(); break;
+    case M.USER_RINGBUF: if (!is('user_ringbuf_drain')) fail(); break;
+    case M.STACK_TRACE: if (!is('get_stackid')) fail(); break;
+    case M.CGROUP_ARRAY: if (!is('skb_under_cgroup', 'current_task_under_cgroup')) fail(); break;
+    case M.CGROUP_STORAGE: case M.PERCPU_CGROUP_STORAGE: if (!is('get_local_storage')) fail(); break;
+    case M.DEVMAP: case M.DEVMAP_HASH: if (!is('redirect_map', 'map_lookup_elem')) fail(); break;
+    case M.CPUMAP: if (!is('redirect_map')) fail(); break;
+    case M.XSKMAP: if (!is('redirect_map', 'map_lookup_elem')) fail(); break;
+    case M.ARRAY_OF_MAPS: case M.HASH_OF_MAPS: if (!is('map_lookup_elem')) fail(); break;
+    case M.SOCKMAP: if (!is('sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) fail(); break;
+    case M.SOCKHASH: if (!is('sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) fail(); break;
+    case M.REUSEPORT_SOCKARRAY: if (!is('sk_select_reuseport')) fail(); break;
+    case M.QUEUE: case M.STACK: if (!is('map_peek_elem', 'map_pop_elem', 'map_push_elem')) fail(); break;
+    case M.SK_STORAGE: if (!is('sk_storage_get', 'sk_storage_delete', 'kptr_xchg')) fail(); break;
+    case M.BLOOM_FILTER: if (!is('map_peek_elem', 'map_push_elem')) fail(); break;
+    default: break;
+  }
+  switch (f) {
+    case 'tail_call': if (t !== M.PROG_ARRAY) fail(); break;
+    case 'perf_event_read': case 'perf_event_output': case 'perf_event_read_value': case 'skb_output': case 'xdp_output': if (t !== M.PERF_EVENT_ARRAY) fail(); break;
+    case 'ringbuf_output': case 'ringbuf_reserve': case 'ringbuf_query': if (t !== M.RINGBUF) fail(); break;
+    case 'get_stackid': if (t !== M.STACK_TRACE) fail(); break;
+    case 'current_task_under_cgroup': case 'skb_under_cgroup': if (t !== M.CGROUP_ARRAY) fail(); break;
+    case 'redirect_map': if (t !== M.DEVMAP && t !== M.DEVMAP_HASH && t !== M.CPUMAP && t !== M.XSKMAP) fail(); break;
+    case 'map_pop_elem': if (t !== M.QUEUE && t !== M.STACK) fail(); break;
+    case 'map_peek_elem': case 'map_push_elem': if (t !== M.QUEUE && t !== M.STACK && t !== M.BLOOM_FILTER) fail(); break;
+    case 'map_lookup_percpu_elem': if (t !== M.PERCPU_ARRAY && t !== M.PERCPU_HASH && t !== M.LRU_PERCPU_HASH) fail(); break;
+    default: break;
+  }
+}
+
+interface Meta {
+  map: MapDef | undefined;
+  rawMode: boolean;
+  memSize: number;
+  msizeMax: bigint;
+  releaseRegno: number;
+  refObjId: number;
+}
+
+function checkRegType(reg: Reg, regno: number, arg: HelperArg): void {
+  const list = COMPATIBLE[arg.base];
+  if (!list) reject(`bpfkit: helper argument type ${arg.text} is not modelled`);
+  const foldRdonly = arg.flags.includes('MEM_RDONLY');
+  const foldNull = arg.flags.includes('PTR_MAYBE_NULL');
+  const rdonly = reg.rdonly && !foldRdonly;
+  const maybeNull = reg.maybeNull && !foldNull;
+  const ok = list.some((e) => e.type === reg.type && (e.ringbuf ?? false) === reg.ringbuf && !rdonly && !maybeNull);
+  if (!ok) reject(`R${regno} type=${regTypeStr(reg)} expected=${list.map((e) => e.name).join(', ')}`);
+}
+
+/** check_func_arg_reg_off. */
+function checkFuncArgRegOff(reg: Reg, regno: number, arg: HelperArg): void {
+  if (arg.flags.includes('OBJ_RELEASE')) {
+    if (reg.off) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+    checkPtrOffReg(reg, regno, false);
+    return;
+  }
+  switch (reg.type) {
+    case 'stack': case 'pkt': case 'pkt_meta': case 'map_key': case 'map_value': case 'mem': case 'scalar':
+      return;
+    default:
+      checkPtrOffReg(reg, regno, false);
+  }
+}
+
+/** check_mem_size_reg. */
+function checkMemSizeReg(env: Env, reg: Reg, regno: number, write: boolean, zeroOk: boolean, meta: Meta): void {
+  meta.msizeMax = reg.umax;
+  const rawMode = tnumIsConst(reg.var) ? meta.rawMode : false;
+  if (reg.smin < 0n) reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
+  if (reg.umin === 0n && !zeroOk) reject(`R${regno} invalid zero-sized read: u64=[${BigInt.asIntN(64, reg.umin)},${BigInt.asIntN(64, reg.umax)}]`);
+  if (reg.umax >= BPF_MAX_VAR_SIZ) reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+  checkHelperMemAccess(env, regno - 1, Number(reg.umax), write, zeroOk, rawMode);
+}
+
+function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto): void {
+  const arg = proto.args[argIndex]!;
+  const regno = argIndex + 1;
+  const regs = curFrame(env.cur).regs;
+  const reg = regs[regno]!;
+  if (reg.type === 'not_init') reject(`R${regno} !read_ok`);
+  if (arg.base === 'ARG_ANYTHING') return;
+  if ((reg.type === 'pkt' || reg.type === 'pkt_meta') && !(proto.pktAccess && pktHelperAccess(env))) reject('helper access to the packet is not allowed');
+  const maybeNullArg = arg.flags.includes('PTR_MAYBE_NULL') || arg.base === 'ARG_PTR_TO_CTX_OR_NULL' || arg.base === 'ARG_PTR_TO_STACK_OR_NULL' || arg.base === 'ARG_PTR_TO_MEM_OR_NULL';
+  const nullOk = isNullScalar(reg) && maybeNullArg;
+  if (!nullOk) {
+    const base = arg.base === 'ARG_PTR_TO_CTX_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_CTX' as const } : arg.base === 'ARG_PTR_TO_STACK_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_STACK' as const } : arg.base === 'ARG_PTR_TO_MEM_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_MEM' as const } : arg;
+    checkRegType(reg, regno, base);
+    checkFuncArgRegOff(reg, regno, arg);
+  }
+  if (arg.flags.includes('OBJ_RELEASE')) {
+    if (!reg.refObjId && !isNullScalar(reg)) reject(`R${regno} must be referenced when passed to release function`);
+    meta.releaseRegno = regno;
+  }
+  if (reg.refObjId) meta.refObjId = reg.refObjId;
+  const write = arg.flags.includes('MEM_WRITE');
+  switch (arg.base) {
+    case 'ARG_CONST_MAP_PTR':
+      meta.map = reg.map;
+      break;
+    case 'ARG_PTR_TO_MAP_KEY':
+      if (!meta.map) reject('invalid map_ptr to access map->key');
+      checkHelperMemAccess(env, regno, meta.map.keySize, false, false, false);
+      break;
+    case 'ARG_PTR_TO_MAP_VALUE':
+      if (nullOk) return;
+      if (!meta.map) reject('invalid map_ptr to access map->value');
+      meta.rawMode = arg.flags.includes('MEM_UNINIT');
+      checkHelperMemAccess(env, regno, meta.map.valueSize, write, false, meta.rawMode);
+      break;
+    case 'ARG_PTR_TO_MEM':
+    case 'ARG_PTR_TO_MEM_OR_NULL':
+      meta.rawMode = arg.flags.includes('MEM_UNINIT');
+      if (arg.flags.includes('MEM_FIXED_SIZE') && arg.size !== undefined) {
+        checkHelperMemAccess(env, regno, arg.size, write, false, meta.rawMode);
+      }
+      break;
+    case 'ARG_CONST_SIZE':
+    case 'ARG_CONST_SIZE_OR_ZERO': {
+      const prev = proto.args[argIndex - 1];
+      checkMemSizeReg(env, reg, regno, prev?.flags.includes('MEM_WRITE') ?? false, arg.base === 'ARG_CONST_SIZE_OR_ZERO', meta);
+      break;
+    }
+    case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
+      if (!tnumIsConst(reg.var)) reject(`R${regno} is not a known constant'`);
+      meta.memSize = Number(reg.var.value);
+      break;
+    case 'ARG_PTR_TO_FUNC':
+      reject('bpfkit: callback functions are not modelled');
+    // eslint-disable-next-line no-fallthrough
+    default:
+      break;
+  }
+}
+
+/** may_access_direct_pkt_data for helper arguments (XDP, TC). */
+function pktHelperAccess(env: Env): boolean {
+  return env.progType === 6 || env.progType === 3 || env.progType === 4;
+}
+
+/** Releases reference `id`: every register holding it becomes unusable (release_reference). */
+function releaseReference(env: Env, id: number): boolean {
+  const i = env.cur.refs.findIndex((r) => r.id === id);
+  if (i < 0) return false;
+  env.cur.refs.splice(i, 1);
+  forEachReg(env.cur, (r) => {
+    if (r.refObjId === id) {
+      if (env.privileged) markUnknown(r);
+      else markNotInit(r);
+    }
+  });
+  return true;
+}
+
+/** check_resource_leak: unreleased references at exit or tail call. */
+export function checkResourceLeak(env: Env, prefix: string): void {
+  if (env.cur.refs.length === 0) return;
+  const lines = env.cur.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insn}`).join('\n');
+  reject(`${lines}\n${prefix} would lead to reference leak`);
+}
+
+/** check_helper_call: a `call helper#imm` at the current instruction. */
+export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
+  const helper = helperById(id);
+  if (!helper) reject(`invalid func unknown#${id}`);
+  const proto = helperProto(id, programTypeName(env.progType));
+  const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
+  if (!allowed || !proto) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
+  if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
+  const meta: Meta = { map: undefined, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
+  for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);
+  const name = helper.name;
+  if (name === 'tail_call' || name === 'map_lookup_elem' || name === 'map_update_elem' || name === 'map_delete_elem' || name === 'map_push_elem' || name === 'map_pop_elem' || name === 'map_peek_elem' || name === 'for_each_map_elem' || name === 'redirect_map' || name === 'map_lookup_percpu_elem') {
+    if (!meta.map) reject('kernel subsystem misconfigured verifier');
+    if ((meta.map.flags & 0x80) !== 0 && (name === 'map_delete_elem' || name === 'map_update_elem' || name === 'map_push_elem' || name === 'map_pop_elem')) reject('write into map forbidden');
+  }
+  if (name === 'tail_call' && (!meta.map || meta.map.type !== M.PROG_ARRAY)) reject('expected prog array map for tail call');
+  const frame = curFrame(env.cur);
+  const regs = frame.regs;
+  if (meta.releaseRegno) {
+    let ok = false;
+    if (meta.refObjId) ok = releaseReference(env, meta.refObjId);
+    else if (isNullScalar(regs[meta.releaseRegno]!)) ok = true;
+    if (!ok) reject(`func ${funcIdName(id)}#${id} reference has not been acquired before`);
+  }
+  if (name === 'tail_call') {
+    checkResourceLeak(env, 'tail_call');
+    env.tailCallReachable[frame.subprog] = true;
+  }
+  for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
+  const r0 = regs[0]!;
+  const ret = proto.ret;
+  const maybeNull = ret.flags.includes('PTR_MAYBE_NULL') || ret.base.endsWith('_OR_NULL');
+  switch (ret.base) {
+    case 'RET_INTEGER':
+      markUnknown(r0);
+      break;
+    case 'RET_VOID':
+      markNotInit(r0);
+      break;
+    case 'RET_PTR_TO_MAP_VALUE':
+    case 'RET_PTR_TO_MAP_VALUE_OR_NULL': {
+      if (!meta.map) reject('kernel subsystem misconfigured verifier');
+      if (meta.map.type === M.ARRAY_OF_MAPS || meta.map.type === M.HASH_OF_MAPS) {
+        Object.assign(r0, pointer('map_ptr'));
+        r0.map = meta.map.innerMap;
+        if (!r0.map) reject('bpfkit: map-in-map without an inner map definition');
+      } else {
+        Object.assign(r0, pointer('map_value'));
+        r0.map = meta.map;
+      }
+      r0.maybeNull = maybeNull;
+      break;
+    }
+    case 'RET_PTR_TO_MEM':
+    case 'RET_PTR_TO_RINGBUF_MEM_OR_NULL':
+    case 'RET_PTR_TO_MEM_OR_BTF_ID': {
+      Object.assign(r0, pointer('mem'));
+      r0.memSize = meta.memSize;
+      r0.ringbuf = ret.flags.includes('MEM_RINGBUF') || ret.base === 'RET_PTR_TO_RINGBUF_MEM_OR_NULL';
+      r0.rdonly = ret.flags.includes('MEM_RDONLY');
+      r0.maybeNull = maybeNull;
+      break;
+    }
+    case 'RET_PTR_TO_SOCKET':
+    case 'RET_PTR_TO_SOCKET_OR_NULL':
+      Object.assign(r0, pointer('sock'));
+      r0.maybeNull = maybeNull;
+      break;
+    case 'RET_PTR_TO_SOCK_COMMON':
+    case 'RET_PTR_TO_SOCK_COMMON_OR_NULL':
+      Object.assign(r0, pointer('sock_common'));
+      r0.maybeNull = maybeNull;
+      break;
+    case 'RET_PTR_TO_TCP_SOCK':
+    case 'RET_PTR_TO_TCP_SOCK_OR_NULL':
+      Object.assign(r0, pointer('tcp_sock'));
+      r0.maybeNull = maybeNull;
+      break;
+    default:
+      reject(`bpfkit: helper return type ${ret.text} is not modelled`);
+  }
+  if (r0.maybeNull) r0.id = env.nextId();
+  const acquire = name === 'ringbuf_reserve' || name === 'sk_lookup_tcp' || name === 'sk_lookup_udp' || name === 'skc_lookup_tcp';
+  if (acquire) {
+    const rid = env.nextId();
+    env.cur.refs.push({ id: rid, insn: insnIdx });
+    r0.id = rid;
+    r0.refObjId = rid;
+  }
+  if (name === 'probe_read_str' || name === 'probe_read_kernel_str' || name === 'probe_read_user_str' || name === 'get_stack' || name === 'get_task_stack') {
+    r0.smax = meta.msizeMax;
+    r0.s32max = BigInt.asIntN(32, meta.msizeMax);
+    r0.smin = -MAX_ERRNO;
+    r0.s32min = -MAX_ERRNO;
+    regBoundsSync(r0);
+  }
+  checkMapFuncCompatibility(meta.map, name, id);
+  if (helper.changesPktData) {
+    forEachReg(env.cur, (r) => {
+      if (r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end') {
+        if (env.privileged) markUnknown(r);
+        else markNotInit(r);
+      }
+    });
+  }
+}

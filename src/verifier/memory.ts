@@ -1,0 +1,454 @@
+// Memory access checks: the kernel's check_mem_access for ctx, stack, packet, map value and mem pointers, and helper buffers.
+import type { MapDef } from '../maps/map-ops.js';
+import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
+import { type Env, reject } from './env.js';
+import {
+  cloneReg,
+  isNullScalar,
+  isPktPointer,
+  markKnown,
+  markNotInit,
+  markUnknown,
+  pointer,
+  type Reg,
+  regTypeStr,
+  scalarUnknown,
+  S64_MIN,
+} from './reg-state.js';
+import { curFrame, type FuncState, newSlot, StackType, type StackSlot } from './state.js';
+import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tnum.js';
+
+/** A map as the verifier sees it: the definition plus, for frozen read-only maps, the initial bytes. */
+export interface VerifierMap extends MapDef {
+  /** Initial value bytes of a read-only global data map (.rodata): loads from it are constants. */
+  readonly frozenData?: Uint8Array;
+}
+
+const BPF_MAX_VAR_OFF = 1n << 29n;
+const MAX_BPF_STACK = 512;
+const BPF_F_RDONLY_PROG = 0x80;
+const BPF_F_WRONLY_PROG = 0x100;
+
+/** The frame a stack pointer points into. */
+export function stackFrameOf(env: Env, r: Reg): FuncState {
+  return env.cur.frames[r.frameno] ?? curFrame(env.cur);
+}
+
+function slotAt(f: FuncState, spi: number): StackSlot {
+  let s = f.stack[spi];
+  if (!s) {
+    s = newSlot();
+    f.stack[spi] = s;
+  }
+  return s;
+}
+
+function growStack(env: Env, f: FuncState, size: number): void {
+  const d = env.stackDepth[f.subprog] ?? 0;
+  if (size > d) env.stackDepth[f.subprog] = size;
+}
+
+/** __check_mem_access: [off, off+size) within [0, memSize), else the kernel's per-type message. */
+function checkMemBounds(reg: Reg, regno: number, off: bigint, size: number, memSize: number, zeroOk: boolean): boolean {
+  const sizeOk = size > 0 || (size === 0 && zeroOk);
+  if (off >= 0n && sizeOk && off + BigInt(size) <= BigInt(memSize)) return true;
+  const o = BigInt.asIntN(32, off);
+  switch (reg.type) {
+    case 'map_key':
+      throw reject(`invalid access to map key, key_size=${memSize} off=${o} size=${size}`);
+    case 'map_value':
+      throw reject(`invalid access to map value, value_size=${memSize} off=${o} size=${size}`);
+    case 'pkt':
+    case 'pkt_meta':
+    case 'pkt_end':
+      throw reject(`invalid access to packet, off=${o} size=${size}, R${regno}(id=${reg.id},off=${o},r=${memSize})`);
+    default:
+      throw reject(`invalid access to memory, mem_size=${memSize} off=${o} size=${size}`);
+  }
+}
+
+/** Throws a rejection whose message has two lines: first the detail, then the reason. */
+function withSecondLine(fn: () => void, second: string): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e && typeof e === 'object' && 'message' in e) reject(`${(e as { message: string }).message}\n${second}`);
+    throw e;
+  }
+}
+
+/** check_mem_region_access: a variable-offset access into a region of `memSize` bytes. */
+export function checkMemRegionAccess(env: Env, reg: Reg, regno: number, off: number, size: number, memSize: number, zeroOk: boolean): void {
+  const o = BigInt(off);
+  if (reg.smin < 0n && (reg.smin === S64_MIN || o + reg.smin !== BigInt.asIntN(32, o + reg.smin) || reg.smin + o < 0n)) {
+    reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  }
+  withSecondLine(() => checkMemBounds(reg, regno, reg.smin + o, size, memSize, zeroOk), `R${regno} min value is outside of the allowed memory range`);
+  if (reg.umax >= BPF_MAX_VAR_OFF) reject(`R${regno} unbounded memory access, make sure to bounds check any such access`);
+  withSecondLine(() => checkMemBounds(reg, regno, reg.umax + o, size, memSize, zeroOk), `R${regno} max value is outside of the allowed memory range`);
+  void env;
+}
+
+/** check_packet_access. */
+export function checkPacketAccess(reg: Reg, regno: number, off: number, size: number, zeroOk: boolean): void {
+  if (reg.smin < 0n) reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  if (reg.range < 0) reject(`R${regno} offset is outside of the packet`);
+  withSecondLine(() => checkMemBounds(reg, regno, BigInt(off), size, reg.range, zeroOk), `R${regno} offset is outside of the packet`);
+}
+
+function mapCaps(map: MapDef): { read: boolean; write: boolean } {
+  return { read: (map.flags & BPF_F_WRONLY_PROG) === 0, write: (map.flags & BPF_F_RDONLY_PROG) === 0 };
+}
+
+/** check_map_access_type. */
+export function checkMapAccessType(map: MapDef, off: number, size: number, write: boolean): void {
+  const caps = mapCaps(map);
+  if (write && !caps.write) reject(`write into map forbidden, value_size=${map.valueSize} off=${off} size=${size}`);
+  if (!write && !caps.read) reject(`read from map forbidden, value_size=${map.valueSize} off=${off} size=${size}`);
+}
+
+/** __check_ptr_off_reg: ctx and other pointers that must be passed or dereferenced unmodified. */
+export function checkPtrOffReg(reg: Reg, regno: number, fixedOffOk: boolean): void {
+  if (reg.off < 0) reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (!fixedOffOk && reg.off) reject(`dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`);
+  if (!tnumIsConst(reg.var) || reg.var.value !== 0n) reject(`variable ${regTypeStr(reg)} access var_off=${tnumString(reg.var)} disallowed`);
+}
+
+type Access = 'read' | 'write' | 'helper';
+
+/** check_stack_access_within_bounds; returns [minOff, maxOff) relative to the frame pointer. */
+function checkStackBounds(env: Env, reg: Reg, regno: number, off: number, size: number, access: Access): [number, number] {
+  const extra = access === 'helper' ? ' indirect access to' : access === 'read' ? ' read from' : ' write to';
+  let minOff: bigint;
+  let maxOff: bigint;
+  if (tnumIsConst(reg.var)) {
+    minOff = BigInt.asIntN(64, reg.var.value) + BigInt(off);
+    maxOff = minOff + BigInt(size);
+  } else {
+    if (reg.smax >= BPF_MAX_VAR_OFF || reg.smin <= -BPF_MAX_VAR_OFF) reject(`invalid unbounded variable-offset${extra} stack R${regno}`);
+    minOff = reg.smin + BigInt(off);
+    maxOff = reg.smax + BigInt(off) + BigInt(size);
+  }
+  const bad = minOff < BigInt(-MAX_BPF_STACK) || minOff >= 0n || maxOff > 0n || size < 0;
+  if (bad) {
+    if (tnumIsConst(reg.var)) reject(`invalid${extra} stack R${regno} off=${off} size=${size}`);
+    reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumString(reg.var)} off=${off} size=${size}`);
+  }
+  growStack(env, stackFrameOf(env, reg), Number(-minOff));
+  return [Number(minOff), Number(maxOff)];
+}
+
+const isSpilled = (s: StackSlot | undefined): boolean => s !== undefined && s.types[7] === StackType.SPILL;
+
+/** The register value of a full 8-byte fill, a narrower fill or plain bytes (check_stack_read_fixed_off). */
+function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: Reg | undefined): void {
+  const slot = -off - 1;
+  const spi = Math.floor(slot / 8);
+  const s = f.stack[spi];
+  const types = s?.types ?? [0, 0, 0, 0, 0, 0, 0, 0];
+  if (s && isSpilled(s)) {
+    let spillSize = 1;
+    for (let i = 7; i > 0 && types[i - 1] === StackType.SPILL; i--) spillSize++;
+    const sp = s.spilled;
+    if (size !== 8 || spillSize !== 8) {
+      if (sp.type !== 'scalar') reject('invalid size of register fill');
+      if (!dst) return;
+      if (size <= spillSize && off % 8 === 0) {
+        Object.assign(dst, cloneReg(sp));
+        if (!(sp.umax < 1n << BigInt(size * 8))) dst.id = 0;
+      } else {
+        let spillCnt = 0;
+        let zeroCnt = 0;
+        for (let i = 0; i < size; i++) {
+          const t = types[(slot - i) % 8]!;
+          if (t === StackType.SPILL) spillCnt++;
+          else if (t === StackType.ZERO) zeroCnt++;
+          else if (t === StackType.MISC) continue;
+          else if (t === StackType.INVALID && env.privileged) continue;
+          else reject(`invalid read from stack off ${off}+${i} size ${size}`);
+        }
+        if (spillCnt === size && tnumIsConst(sp.var) && sp.var.value === 0n) {
+          markUnknown(dst);
+          markKnown(dst, 0n);
+        } else if (zeroCnt === size) {
+          markUnknown(dst);
+          markKnown(dst, 0n);
+        } else markUnknown(dst);
+      }
+      return;
+    }
+    if (dst) Object.assign(dst, cloneReg(sp));
+    return;
+  }
+  let zeros = 0;
+  for (let i = 0; i < size; i++) {
+    const t = types[(slot - i) % 8]!;
+    if (t === StackType.MISC) continue;
+    if (t === StackType.ZERO) {
+      zeros++;
+      continue;
+    }
+    if (t === StackType.INVALID && env.privileged) continue;
+    reject(`invalid read from stack off ${off}+${i} size ${size}`);
+  }
+  if (dst) {
+    markUnknown(dst);
+    if (zeros === size) markKnown(dst, 0n);
+  }
+}
+
+/** check_stack_write_fixed_off. `value` is the stored register (undefined for BPF_ST), `imm` the ST immediate. */
+function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, value: Reg | undefined, imm: number | undefined): void {
+  const slot = -off - 1;
+  const spi = Math.floor(slot / 8);
+  const s = slotAt(f, spi);
+  if (!env.privileged && isSpilled(s) && s.spilled.type !== 'scalar' && size !== 8) reject('attempt to corrupt spilled pointer on stack');
+  const save = (r: Reg): void => {
+    s.spilled = cloneReg(r);
+    let i = 8;
+    for (; i > 8 - size; i--) s.types[i - 1] = StackType.SPILL;
+    for (; i > 0; i--) if (s.types[i - 1] !== StackType.ZERO) s.types[i - 1] = StackType.MISC;
+  };
+  if (value && off % 8 === 0 && value.type === 'scalar' && env.privileged) {
+    const fits = value.umax < (size >= 8 ? 1n << 64n : 1n << BigInt(size * 8));
+    if (fits && !value.id && !tnumIsConst(value.var)) value.id = env.nextId();
+    save(value);
+    if (!fits) s.spilled.id = 0;
+    return;
+  }
+  if (!value && off % 8 === 0 && imm !== undefined && env.privileged) {
+    const tmp = scalarUnknown();
+    markKnown(tmp, BigInt(imm));
+    save(tmp);
+    return;
+  }
+  if (value && value.type !== 'scalar' && value.type !== 'not_init') {
+    if (size !== 8) reject('invalid size of register spill');
+    if (value.type === 'stack' && f !== curFrame(env.cur)) reject('cannot spill pointers to stack into stack frame of the caller');
+    save(value);
+    return;
+  }
+  markNotInit(s.spilled);
+  let type: number = StackType.MISC;
+  if ((value && isNullScalar(value)) || (!value && imm === 0)) type = StackType.ZERO;
+  for (let i = 0; i < size; i++) s.types[(slot - i) % 8] = type as StackType;
+}
+
+/** check_stack_write_var_off (privileged rules). */
+function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined): void {
+  const writingZero = (value && isNullScalar(value)) || (!value && imm === 0);
+  for (let i = minOff; i < maxOff; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    const s = slotAt(f, spi);
+    markNotInit(s.spilled);
+    const idx = slot % 8;
+    const t = s.types[idx]!;
+    if (t === StackType.INVALID && !env.privileged) reject(`uninit stack in range of var-offset write prohibited for !root; insn ${env.insnIdx}, off: ${i}`);
+    s.types[idx] = writingZero && t === StackType.ZERO ? StackType.ZERO : StackType.MISC;
+  }
+}
+
+/** check_stack_read_var_off via check_stack_range_initialized. */
+function stackReadVar(env: Env, f: FuncState, reg: Reg, regno: number, minOff: number, maxOff: number, size: number, dst: Reg | undefined): void {
+  let zeros = 0;
+  for (let i = minOff; i < maxOff; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    const s = f.stack[spi];
+    const t = s?.types[slot % 8] ?? StackType.INVALID;
+    if (t === StackType.MISC) continue;
+    if (t === StackType.ZERO) {
+      zeros++;
+      continue;
+    }
+    if (t === StackType.INVALID && env.privileged) continue;
+    if (isSpilled(s) && (s!.spilled.type === 'scalar' || env.privileged)) continue;
+    reject(`invalid read from stack R${regno} var_off ${tnumString(reg.var)}+${i - minOff} size ${size}`);
+  }
+  if (dst) {
+    markUnknown(dst);
+    if (zeros === maxOff - minOff) markKnown(dst, 0n);
+  }
+}
+
+/** Reads a constant from a frozen read-only map's initial data (bpf_map_direct_read), little-endian. */
+function directRead(data: Uint8Array, off: number, size: number): bigint | undefined {
+  if (off < 0 || off + size > data.length) return undefined;
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[off + i]!);
+  return v;
+}
+
+/**
+ * check_mem_access: a load (`write` false, result into `dst`) or store (of `value`, or the ST
+ * immediate) of `size` bytes at `regs[regno] + off`.
+ */
+export function checkMemAccess(
+  env: Env,
+  regno: number,
+  off0: number,
+  size: number,
+  write: boolean,
+  dst: Reg | undefined,
+  value: Reg | undefined,
+  imm: number | undefined,
+  signExtend: boolean,
+): void {
+  const frame = curFrame(env.cur);
+  const reg = frame.regs[regno]!;
+  // check_ptr_alignment: only the stack is strict on x86.
+  if (reg.type === 'stack') {
+    const regOff = tnumAdd(reg.var, tnumConst(BigInt(reg.off + off0)));
+    if (!tnumIsAligned(regOff, size)) reject(`misaligned stack access off ${tnumString(reg.var)}+${reg.off}+${off0} size ${size}`);
+  }
+  const off = off0 + reg.off;
+  let loaded = false;
+  switch (reg.type) {
+    case 'map_value': {
+      const map = reg.map!;
+      checkMapAccessType(map, off, size, write);
+      checkMemRegionAccess(env, reg, regno, off, size, map.valueSize, false);
+      if (!write && dst) {
+        const frozen = (map as VerifierMap).frozenData;
+        const v = frozen && tnumIsConst(reg.var) && (map.flags & BPF_F_RDONLY_PROG) !== 0 ? directRead(frozen, off + Number(reg.var.value), size) : undefined;
+        markUnknown(dst);
+        if (v !== undefined) markKnown(dst, signExtend ? BigInt.asIntN(size * 8, v) : v);
+        loaded = true;
+      }
+      break;
+    }
+    case 'mem': {
+      if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
+      if (write && reg.rdonly) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      checkMemRegionAccess(env, reg, regno, off, size, reg.memSize, false);
+      if (!write && dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
+    case 'ctx': {
+      checkPtrOffReg(reg, regno, false);
+      const ops = env.ops;
+      if (!ops) reject(`invalid bpf_context access off=${off} size=${size}`);
+      const res = ops.checkAccess(off, size, write);
+      if ('reason' in res) reject(res.reason);
+      if (!write && dst) {
+        if (res.type === 'scalar') markUnknown(dst);
+        else {
+          const t = res.type === 'sock_common' || res.type === 'sock' ? res.type : res.type;
+          Object.assign(dst, pointer(t));
+          if (t === 'sock' || t === 'sock_common') dst.maybeNull = true;
+          if (dst.maybeNull) dst.id = env.nextId();
+        }
+        loaded = true;
+      }
+      break;
+    }
+    case 'stack': {
+      const [minOff, maxOff] = checkStackBounds(env, reg, regno, off, size, write ? 'write' : 'read');
+      const f = stackFrameOf(env, reg);
+      if (tnumIsConst(reg.var)) {
+        const o = off + Number(BigInt.asIntN(64, reg.var.value));
+        if (write) stackWriteFixed(env, f, o, size, value, imm);
+        else stackReadFixed(env, f, o, size, dst);
+      } else if (write) stackWriteVar(env, f, minOff, maxOff, value, imm);
+      else stackReadVar(env, f, reg, regno, minOff, maxOff, size, dst);
+      loaded = !write && dst !== undefined;
+      break;
+    }
+    case 'pkt':
+    case 'pkt_meta': {
+      if (write && !pktWritable(env)) reject('cannot write into packet');
+      checkPacketAccess(reg, regno, off, size, false);
+      if (!write && dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
+    default:
+      reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
+  }
+  if (loaded && dst && size < 8 && dst.type === 'scalar') {
+    if (signExtend) coerceRegToSizeSx(dst, size);
+    else coerceRegToSize(dst, size);
+  }
+}
+
+/** may_access_direct_pkt_data for writes: XDP and TC may write packets, socket filters may not. */
+export function pktWritable(env: Env): boolean {
+  return env.progType === 6 || env.progType === 3 || env.progType === 4;
+}
+
+/** check_helper_mem_access: a helper reads or writes `size` bytes through `regs[regno]`. */
+export function checkHelperMemAccess(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean, rawMode: boolean): void {
+  const frame = curFrame(env.cur);
+  const reg = frame.regs[regno]!;
+  switch (reg.type) {
+    case 'pkt':
+    case 'pkt_meta':
+      checkPacketAccess(reg, regno, reg.off, size, zeroOk);
+      return;
+    case 'map_value':
+      checkMapAccessType(reg.map!, reg.off, size, write);
+      checkMemRegionAccess(env, reg, regno, reg.off, size, reg.map!.valueSize, zeroOk);
+      return;
+    case 'mem':
+      if (reg.rdonly && write) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      checkMemRegionAccess(env, reg, regno, reg.off, size, reg.memSize, zeroOk);
+      return;
+    case 'stack':
+      checkStackRangeInitialized(env, reg, regno, reg.off, size, zeroOk, write, rawMode);
+      return;
+    default:
+      if (zeroOk && size === 0 && isNullScalar(reg)) return;
+      reject(`R${regno} type=${regTypeStr(reg)} expected=fp`);
+  }
+}
+
+/** check_stack_range_initialized. */
+function checkStackRangeInitialized(env: Env, reg: Reg, regno: number, off: number, size: number, zeroOk: boolean, write: boolean, rawMode0: boolean): void {
+  if (size === 0 && !zeroOk) reject('invalid zero-sized read');
+  let rawMode = rawMode0;
+  checkStackBounds(env, reg, regno, off, size, 'helper');
+  let minOff: number;
+  let maxOff: number;
+  if (tnumIsConst(reg.var)) {
+    minOff = maxOff = Number(BigInt.asIntN(64, reg.var.value)) + off;
+  } else {
+    rawMode = false;
+    minOff = Number(reg.smin) + off;
+    maxOff = Number(reg.smax) + off;
+  }
+  const f = stackFrameOf(env, reg);
+  if (rawMode) {
+    for (let i = 0; i < size; i++) stackWriteFixed(env, f, minOff + i, 1, undefined, undefined);
+    return;
+  }
+  for (let i = minOff; i < maxOff + size; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    const s = slotAt(f, spi);
+    const idx = slot % 8;
+    const t = s.types[idx]!;
+    if (t === StackType.MISC) continue;
+    if (t === StackType.ZERO || (t === StackType.INVALID && env.privileged)) {
+      if (write) s.types[idx] = StackType.MISC;
+      continue;
+    }
+    if (isSpilled(s) && (s.spilled.type === 'scalar' || env.privileged)) {
+      if (write) {
+        markUnknown(s.spilled);
+        for (let j = 0; j < 8; j++) if (s.types[j] === StackType.SPILL) s.types[j] = StackType.MISC;
+      }
+      continue;
+    }
+    if (tnumIsConst(reg.var)) reject(`invalid${write ? ' indirect' : ''} read from stack R${regno} off ${minOff}+${i - minOff} size ${size}`);
+    reject(`invalid${write ? ' indirect' : ''} read from stack R${regno} var_off ${tnumString(reg.var)}+${i - minOff} size ${size}`);
+  }
+}
+
+/** Whether `r` is a packet pointer (re-export for callers). */
+export const isPkt = isPktPointer;

@@ -1,0 +1,125 @@
+// State pruning: the kernel's states_equal / regsafe / stacksafe — an explored safe state subsumes the current one.
+import type { Reg } from './reg-state.js';
+import { type FuncState, StackType, type VState } from './state.js';
+import { tnumIn } from './tnum.js';
+
+/** Maps ids of the old state to ids of the current one; a mismatch means not equivalent (check_ids). */
+class IdMap {
+  private readonly map = new Map<number, number>();
+  private readonly rev = new Map<number, number>();
+  check(oldId: number, curId: number): boolean {
+    if (!oldId && !curId) return true;
+    if (!oldId || !curId) return false;
+    const m = this.map.get(oldId);
+    if (m !== undefined) return m === curId;
+    const r = this.rev.get(curId);
+    if (r !== undefined) return r === oldId;
+    this.map.set(oldId, curId);
+    this.rev.set(curId, oldId);
+    return true;
+  }
+  /** check_scalar_ids: an old id of 0 matches anything; otherwise as check(). */
+  checkScalar(oldId: number, curId: number): boolean {
+    if (!oldId) return true;
+    if (!curId) return false;
+    return this.check(oldId, curId);
+  }
+}
+
+const rangeWithin = (o: Reg, c: Reg): boolean =>
+  o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
+
+/** regsafe: every value `cur` may hold was handled safely by `old`. `exact`: the registers must be identical. */
+export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
+  if (exact) {
+    return (
+      o.type === c.type &&
+      o.maybeNull === c.maybeNull &&
+      o.ringbuf === c.ringbuf &&
+      o.rdonly === c.rdonly &&
+      o.off === c.off &&
+      o.var.value === c.var.value &&
+      o.var.mask === c.var.mask &&
+      o.umin === c.umin &&
+      o.umax === c.umax &&
+      o.smin === c.smin &&
+      o.smax === c.smax &&
+      o.u32min === c.u32min &&
+      o.u32max === c.u32max &&
+      o.s32min === c.s32min &&
+      o.s32max === c.s32max &&
+      o.range === c.range &&
+      o.map === c.map &&
+      o.memSize === c.memSize &&
+      o.frameno === c.frameno &&
+      ids.check(o.id, c.id) &&
+      ids.check(o.refObjId, c.refObjId)
+    );
+  }
+  if (o.type === 'not_init') return true;
+  if (c.type === 'not_init') return false;
+  if (o.type !== c.type || o.maybeNull !== c.maybeNull || o.ringbuf !== c.ringbuf || o.rdonly !== c.rdonly) return false;
+  switch (o.type) {
+    case 'scalar':
+      return rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.checkScalar(o.id, c.id);
+    case 'map_value':
+    case 'map_key':
+    case 'mem':
+      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+    case 'pkt':
+    case 'pkt_meta':
+      if (o.range > c.range) return false;
+      if (o.off !== c.off) return false;
+      if (!ids.check(o.id, c.id)) return false;
+      return rangeWithin(o, c) && tnumIn(o.var, c.var);
+    default:
+      return regSafe(o, c, ids, true);
+  }
+}
+
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean): boolean {
+  const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
+  for (let spi = 0; spi < n; spi++) {
+    const os = o.stack[spi];
+    const cs = c.stack[spi];
+    for (let i = 0; i < 8; i++) {
+      const ot = os?.types[i] ?? StackType.INVALID;
+      const ct = cs?.types[i] ?? StackType.INVALID;
+      if (exact) {
+        if (ot !== ct) return false;
+        continue;
+      }
+      if (ot === StackType.INVALID) continue;
+      if (privileged && ot === StackType.MISC) continue;
+      if (ot === StackType.MISC && ct !== StackType.MISC && ct !== StackType.ZERO && !(ct === StackType.SPILL && cs!.spilled.type === 'scalar')) return false;
+      if (ot === StackType.MISC) continue;
+      if (ot !== ct) return false;
+    }
+    const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
+    if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
+      if (!cs || !os) return false;
+      if (!regSafe(os.spilled, cs.spilled, ids, exact)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * states_equal: whether `cur` is covered by the explored state `old` (same frames and call
+ * sites, every register and stack slot safe, the same references). `exact` compares for
+ * equality (infinite loop detection).
+ */
+export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean): boolean {
+  if (o.frames.length !== c.frames.length) return false;
+  if (o.refs.length !== c.refs.length) return false;
+  const ids = new IdMap();
+  for (let i = 0; i < o.frames.length; i++) {
+    const of = o.frames[i]!;
+    const cf = c.frames[i]!;
+    if (of.callsite !== cf.callsite) return false;
+    for (let r = 0; r <= 10; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+    if (!stackSafe(of, cf, ids, exact, privileged)) return false;
+  }
+  for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
+  return true;
+}

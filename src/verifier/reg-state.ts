@@ -1,0 +1,285 @@
+// Register state: the kernel's struct bpf_reg_state — a type, a fixed offset, a tracked variable part and ids.
+import type { MapDef } from '../maps/map-ops.js';
+import { type Tnum, TNUM_UNKNOWN, tnumConst, tnumIsConst, tnumIsUnknown, tnumString } from './tnum.js';
+
+/** Base register types (enum bpf_reg_type without flags). */
+export type RegType =
+  | 'not_init'
+  | 'scalar'
+  | 'ctx'
+  | 'map_ptr'
+  | 'map_value'
+  | 'map_key'
+  | 'stack'
+  | 'pkt'
+  | 'pkt_meta'
+  | 'pkt_end'
+  | 'mem'
+  | 'sock'
+  | 'sock_common'
+  | 'tcp_sock'
+  | 'btf_id'
+  | 'func';
+
+/** The abstract value of one register (or one spilled stack slot). Mutable; states copy it. */
+export interface Reg {
+  /** Base type. */
+  type: RegType;
+  /** PTR_MAYBE_NULL: the pointer may be NULL (`map_value_or_null`). */
+  maybeNull: boolean;
+  /** MEM_RINGBUF: ring buffer memory from bpf_ringbuf_reserve. */
+  ringbuf: boolean;
+  /** MEM_RDONLY. */
+  rdonly: boolean;
+  /** Fixed offset of a pointer (`reg->off`). */
+  off: number;
+  /** Known and unknown bits of the variable part. */
+  var: Tnum;
+  /** Signed 64-bit minimum. */
+  smin: bigint;
+  /** Signed 64-bit maximum. */
+  smax: bigint;
+  /** Unsigned 64-bit minimum. */
+  umin: bigint;
+  /** Unsigned 64-bit maximum. */
+  umax: bigint;
+  /** Signed 32-bit minimum (of the low 32 bits). */
+  s32min: bigint;
+  /** Signed 32-bit maximum. */
+  s32max: bigint;
+  /** Unsigned 32-bit minimum. */
+  u32min: bigint;
+  /** Unsigned 32-bit maximum. */
+  u32max: bigint;
+  /** Id shared by copies: null checks and packet ranges propagate to every register with it; linked scalars. */
+  id: number;
+  /** Reference id of an acquired object (ring buffer record) this register points to. */
+  refObjId: number;
+  /** Packet pointers: bytes known to be in the packet after this pointer (`r=`); negative: AT/BEYOND pkt_end. */
+  range: number;
+  /** Map of a map pointer or map value pointer. */
+  map: MapDef | undefined;
+  /** Size of the memory a `mem` pointer points to. */
+  memSize: number;
+  /** Stack pointers: the frame whose stack they point into. */
+  frameno: number;
+  /** Function pointers: the subprogram index. */
+  subprog: number;
+}
+
+/** S64/U64/S32/U32 limits as BigInt. */
+export const S64_MIN = -(1n << 63n);
+export const S64_MAX = (1n << 63n) - 1n;
+export const U64_MAX = (1n << 64n) - 1n;
+export const S32_MIN = -(1n << 31n);
+export const S32_MAX = (1n << 31n) - 1n;
+export const U32_MAX = (1n << 32n) - 1n;
+
+/** packet pointer `range` values: the pointer is at / beyond pkt_end (mark_pkt_end). */
+export const AT_PKT_END = -1;
+/** See {@link AT_PKT_END}. */
+export const BEYOND_PKT_END = -2;
+
+/** A fresh NOT_INIT register. */
+export function notInit(): Reg {
+  return {
+    type: 'not_init',
+    maybeNull: false,
+    ringbuf: false,
+    rdonly: false,
+    off: 0,
+    var: TNUM_UNKNOWN,
+    smin: S64_MIN,
+    smax: S64_MAX,
+    umin: 0n,
+    umax: U64_MAX,
+    s32min: S32_MIN,
+    s32max: S32_MAX,
+    u32min: 0n,
+    u32max: U32_MAX,
+    id: 0,
+    refObjId: 0,
+    range: 0,
+    map: undefined,
+    memSize: 0,
+    frameno: 0,
+    subprog: 0,
+  };
+}
+
+/** A copy of a register. */
+export const cloneReg = (r: Reg): Reg => ({ ...r });
+
+/** Makes `r` a scalar with nothing known (__mark_reg_unknown). */
+export function markUnknown(r: Reg): void {
+  const fresh = notInit();
+  Object.assign(r, fresh);
+  r.type = 'scalar';
+}
+
+/** Makes `r` NOT_INIT. */
+export function markNotInit(r: Reg): void {
+  Object.assign(r, notInit());
+}
+
+/** Sets every bound and the tnum of `r` to the constant `v` (__mark_reg_known), keeping the type. */
+export function markKnown(r: Reg, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  r.var = tnumConst(u);
+  r.smin = r.smax = BigInt.asIntN(64, u);
+  r.umin = r.umax = u;
+  const lo = BigInt.asUintN(32, u);
+  r.s32min = r.s32max = BigInt.asIntN(32, lo);
+  r.u32min = r.u32max = lo;
+}
+
+/** A scalar constant. */
+export function scalarConst(v: bigint): Reg {
+  const r = notInit();
+  r.type = 'scalar';
+  markKnown(r, v);
+  return r;
+}
+
+/** A scalar with nothing known. */
+export function scalarUnknown(): Reg {
+  const r = notInit();
+  r.type = 'scalar';
+  return r;
+}
+
+/** A pointer of `type` with offset 0 and a known-zero variable part (mark_reg_known_zero + type). */
+export function pointer(type: RegType): Reg {
+  const r = notInit();
+  markKnown(r, 0n);
+  r.type = type;
+  return r;
+}
+
+/** Sets the low 32 bits of `r` to the constant v (__mark_reg32_known). */
+export function markKnown32(r: Reg, v: bigint): void {
+  const lo = BigInt.asUintN(32, v);
+  r.var = { value: (r.var.value & ~0xffffffffn) | lo, mask: r.var.mask & ~0xffffffffn };
+  r.s32min = r.s32max = BigInt.asIntN(32, lo);
+  r.u32min = r.u32max = lo;
+}
+
+/** Whether `r` is a pointer (anything but scalar / not_init). */
+export const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
+
+/** Whether `r` is a packet pointer (pkt or pkt_meta). */
+export const isPktPointer = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
+
+/** Whether `r` is pkt, pkt_meta or pkt_end. */
+export const isPktPointerAny = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end';
+
+/** Whether `r` is the scalar constant 0 (register_is_null). */
+export const isNullScalar = (r: Reg): boolean => r.type === 'scalar' && tnumIsConst(r.var) && r.var.value === 0n;
+
+/** Whether `r` is a known constant scalar (64 or 32-bit view). */
+export function isConst(r: Reg, is32: boolean): boolean {
+  if (r.type !== 'scalar') return false;
+  return is32 ? (r.var.mask & 0xffffffffn) === 0n : r.var.mask === 0n;
+}
+
+/** The constant value of `r` in the 64 or 32-bit view. */
+export const constValue = (r: Reg, is32: boolean): bigint => (is32 ? r.var.value & 0xffffffffn : r.var.value);
+
+const BASE_NAMES: Record<RegType, string> = {
+  not_init: '?',
+  scalar: 'scalar',
+  ctx: 'ctx',
+  map_ptr: 'map_ptr',
+  map_value: 'map_value',
+  map_key: 'map_key',
+  stack: 'fp',
+  pkt: 'pkt',
+  pkt_meta: 'pkt_meta',
+  pkt_end: 'pkt_end',
+  mem: 'mem',
+  sock: 'sock',
+  sock_common: 'sock_common',
+  tcp_sock: 'tcp_sock',
+  btf_id: 'ptr_',
+  func: 'func',
+};
+
+/** The kernel's reg_type_str: `map_value_or_null`, `ringbuf_mem`, `rdonly_mem`, `scalar`, `fp`. */
+export function regTypeStr(r: Pick<Reg, 'type' | 'maybeNull' | 'ringbuf' | 'rdonly'>): string {
+  let prefix = '';
+  if (r.rdonly) prefix += 'rdonly_';
+  if (r.ringbuf) prefix += 'ringbuf_';
+  const postfix = r.maybeNull && (r.type === 'map_value' || r.type === 'mem' || r.type === 'sock' || r.type === 'sock_common' || r.type === 'tcp_sock' || r.type === 'btf_id' || r.type === 'map_key') ? '_or_null' : '';
+  return `${prefix}${BASE_NAMES[r.type]}${postfix}`;
+}
+
+/** The kernel's verbose_snum: decimal for small values, hex otherwise. */
+export function snum(v: bigint): string {
+  const s = BigInt.asIntN(64, v);
+  if (s >= -32768n && s <= 32767n) return s.toString();
+  return `${s < 0n ? '-' : ''}0x${(s < 0n ? -s : s).toString(16)}`;
+}
+
+/** The kernel's verbose_unum. */
+export function unum(v: bigint): string {
+  const u = BigInt.asUintN(64, v);
+  if (u <= 65535n) return u.toString();
+  return `0x${u.toString(16)}`;
+}
+
+/** Bounds as print_scalar_ranges prints them (`smin=..,umax=..`), omitting the trivial ones. */
+function scalarRanges(r: Reg): string[] {
+  const out: string[] = [];
+  const items: [string, bigint, boolean, boolean][] = [
+    ['smin', r.smin, r.smin === S64_MIN, true],
+    ['smax', r.smax, r.smax === S64_MAX, true],
+    ['umin', r.umin, r.umin === 0n, false],
+    ['umax', r.umax, r.umax === U64_MAX, false],
+    ['smin32', r.s32min, r.s32min === S32_MIN, true],
+    ['smax32', r.s32max, r.s32max === S32_MAX, true],
+    ['umin32', r.u32min, r.u32min === 0n, false],
+    ['umax32', r.u32max, r.u32max === U32_MAX, false],
+  ];
+  const done = new Set<number>();
+  for (let i = 0; i < items.length; i++) {
+    if (done.has(i)) continue;
+    const [name, v, trivial, signed] = items[i]!;
+    if (trivial) continue;
+    // Merge equal values: the kernel prints `smin=smin32=0`.
+    let label = name;
+    for (let j = i + 1; j < items.length; j++) {
+      const [n2, v2, t2, s2] = items[j]!;
+      if (t2 || done.has(j)) continue;
+      const same = signed === s2 ? v2 === v : BigInt.asUintN(64, v2) === BigInt.asUintN(64, v) && v >= 0n;
+      if (same) {
+        label += `=${n2}`;
+        done.add(j);
+      }
+    }
+    out.push(`${label}=${signed ? snum(v) : unum(v)}`);
+  }
+  return out;
+}
+
+/** One register's state as print_reg_state prints it: `ctx()`, `fp-8`, `pkt(id=1,off=14,r=14)`, `scalar(umax=255)`, `42`. */
+export function formatReg(r: Reg): string {
+  if (r.type === 'scalar' && tnumIsConst(r.var)) return snum(r.var.value);
+  if (r.type === 'stack' && tnumIsConst(r.var)) return `fp${snum(BigInt(r.off) + BigInt.asIntN(64, r.var.value))}`;
+  const parts: string[] = [];
+  if (r.id) parts.push(`id=${r.id}`);
+  if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
+  if (r.type === 'map_ptr' || r.type === 'map_value' || r.type === 'map_key') {
+    if (r.map && r.map.name) parts.push(`map=${r.map.name}`);
+    if (r.map) parts.push(`ks=${r.map.keySize},vs=${r.map.valueSize}`);
+  }
+  if (r.type !== 'scalar' && r.off) parts.push(`off=${snum(BigInt(r.off))}`);
+  if (isPktPointer(r)) parts.push(`r=${unum(BigInt(r.range < 0 ? 0 : r.range))}`);
+  if (r.type === 'mem') parts.push(`sz=${r.memSize}`);
+  if (tnumIsConst(r.var)) {
+    if (r.var.value !== 0n) parts.push(`imm=${snum(r.var.value)}`);
+  } else {
+    parts.push(...scalarRanges(r));
+    if (!tnumIsUnknown(r.var)) parts.push(`var_off=${tnumString(r.var)}`);
+  }
+  return `${regTypeStr(r)}(${parts.join(',')})`;
+}

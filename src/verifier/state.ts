@@ -1,0 +1,89 @@
+// Verifier state: registers and stack per call frame, acquired references — the kernel's bpf_verifier_state.
+import { cloneReg, notInit, pointer, type Reg } from './reg-state.js';
+
+/** Stack byte types (the kernel's STACK_* slot types). */
+export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3 } as const;
+/** A value of {@link StackType}. */
+export type StackType = (typeof StackType)[keyof typeof StackType];
+
+/** One 8-byte stack slot: byte types (index i = byte at -(spi*8 + i + 1)) and the spilled register. */
+export interface StackSlot {
+  /** Per-byte type. */
+  types: StackType[];
+  /** The spilled register, when some bytes are SPILL. */
+  spilled: Reg;
+}
+
+/** One call frame. */
+export interface FuncState {
+  /** r0..r10. */
+  regs: Reg[];
+  /** Stack slots by spi (slot i covers fp-8*(i+1) .. fp-8*i-1). */
+  stack: (StackSlot | undefined)[];
+  /** Instruction index of the call that created this frame (-1 for the main frame). */
+  callsite: number;
+  /** Frame number (0 = main). */
+  frameno: number;
+  /** Subprogram index. */
+  subprog: number;
+}
+
+/** An acquired reference (ring buffer record). */
+export interface RefState {
+  /** The reference id. */
+  id: number;
+  /** Instruction that acquired it. */
+  insn: number;
+}
+
+/** The whole abstract state at one instruction. */
+export interface VState {
+  /** Frames, innermost last. */
+  frames: FuncState[];
+  /** Acquired, not yet released references. */
+  refs: RefState[];
+  /** Instruction index this state is at. */
+  insn: number;
+}
+
+/** A new empty stack slot. */
+export function newSlot(): StackSlot {
+  return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit() };
+}
+
+/** A new frame: r1 (set by the caller), r10 = fp of this frame, others NOT_INIT. */
+export function newFrame(callsite: number, frameno: number, subprog: number): FuncState {
+  const regs: Reg[] = [];
+  for (let i = 0; i <= 10; i++) regs.push(notInit());
+  const fp = pointer('stack');
+  fp.frameno = frameno;
+  regs[10] = fp;
+  return { regs, stack: [], callsite, frameno, subprog };
+}
+
+/** Deep copy of a frame. */
+export function cloneFrame(f: FuncState): FuncState {
+  return {
+    regs: f.regs.map(cloneReg),
+    stack: f.stack.map((s) => (s === undefined ? undefined : { types: s.types.slice(), spilled: cloneReg(s.spilled) })),
+    callsite: f.callsite,
+    frameno: f.frameno,
+    subprog: f.subprog,
+  };
+}
+
+/** Deep copy of a state. */
+export function cloneState(s: VState): VState {
+  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn };
+}
+
+/** The current (innermost) frame. */
+export const curFrame = (s: VState): FuncState => s.frames[s.frames.length - 1]!;
+
+/** Calls `fn` for every register and spilled register in every frame (bpf_for_each_reg_in_vstate). */
+export function forEachReg(s: VState, fn: (r: Reg) => void): void {
+  for (const f of s.frames) {
+    for (const r of f.regs) fn(r);
+    for (const slot of f.stack) if (slot && slot.types.includes(StackType.SPILL)) fn(slot.spilled);
+  }
+}

@@ -1,0 +1,300 @@
+// The verifier's public API: verify instructions or an object's program the way the kernel's bpf_check does.
+import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
+import { programTypeOps } from '../ctx/registry.js';
+import { resolveReferences } from '../isa/encode.js';
+import { isLdImm64, type Instruction, type SourceLine } from '../isa/instruction.js';
+import { OPCODES_BY_CODE, PseudoLd } from '../isa/opcodes.js';
+import { BpfProgType } from '../isa/uapi.generated.js';
+import type { MapDef } from '../maps/map-ops.js';
+import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
+import { type CheckStats, doCheck } from './check.js';
+import { type Env, Rejected } from './env.js';
+import { VerifierRejection } from './errors.js';
+import { formatState, VerifierLog } from './log.js';
+import type { VerifierMap } from './memory.js';
+import { pointer } from './reg-state.js';
+import { newFrame } from './state.js';
+
+/** Options of {@link verifyInstructions} and {@link verifyProgram}. */
+export interface VerifyOptions {
+  /** `enum bpf_prog_type`; default: the program spec's type (XDP for bare instructions). */
+  programType?: number;
+  /**
+   * Maps by the `reference` (map name) or `imm` (fd) of `ld.map_fd` / `ld.map_value`
+   * instructions. {@link verifyProgram} takes them from the object by default.
+   */
+  maps?: ReadonlyMap<string | number, MapDef>;
+  /** 0: verdict only; 1: the failing path, as the kernel logs it; 2: every instruction with the register state. */
+  logLevel?: 0 | 1 | 2;
+  /** Root with CAP_BPF + CAP_PERFMON (default true). Unprivileged rules are only partly modelled. */
+  privileged?: boolean;
+  /** Complexity limit in processed instructions (default 1,000,000, BPF_COMPLEXITY_LIMIT_INSNS). */
+  maxProcessedInsns?: number;
+  /** License; GPL-only helpers need a GPL-compatible one (default: the program's, or "GPL"). */
+  license?: string;
+}
+
+/** The verdict with what veristat reports. */
+export interface VerifyResult {
+  /** Whether the kernel's rules accept the program. */
+  verdict: 'accept' | 'reject';
+  /** Instruction (slot) index of the rejection. */
+  insn?: number;
+  /** C source line of that instruction (BTF line info). */
+  line?: { file: string; line: number; column: number; text: string };
+  /** The kernel's message (the log's last line): `R1 invalid mem access 'scalar'`, `R0 !read_ok`. */
+  message?: string;
+  /** Plain-language explanation and fix, when one is known. */
+  hint?: string;
+  /** Instructions processed over all paths. */
+  processedInsns: number;
+  /** Most states stored at once. */
+  peakStates: number;
+  /** States stored in total. */
+  totalStates: number;
+  /** Wall time of the verification. */
+  durationNs: number;
+  /** The log at the requested level, ending with the kernel's statistics line. */
+  log: string;
+}
+
+const GPL_COMPATIBLE = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
+const now = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
+
+/** The kernel's indexing: one entry per slot, undefined for the second half of an lddw. */
+function toSlots(insns: readonly Instruction[]): Instruction[] {
+  const out: Instruction[] = [];
+  for (const i of insns) {
+    out.push(i);
+    if (isLdImm64(i)) (out as (Instruction | undefined)[]).push(undefined);
+  }
+  return out;
+}
+
+function sourceOf(insns: readonly Instruction[], slot: number): SourceLine | undefined {
+  let s = 0;
+  let last: SourceLine | undefined;
+  for (const i of insns) {
+    if (s > slot) break;
+    if (i.source) last = i.source;
+    s += isLdImm64(i) ? 2 : 1;
+  }
+  return last;
+}
+
+interface Prepared {
+  prog: SlotProgram;
+  maps: (VerifierMap | undefined)[];
+}
+
+/** resolve_pseudo_ldimm64: opcodes the kernel knows, lddw halves, map references. */
+function prepare(slots: SlotProgram, maps: ReadonlyMap<string | number, MapDef> | undefined): Prepared | Rejected {
+  const out: (VerifierMap | undefined)[] = [];
+  for (let i = 0; i < slots.length; i++) {
+    const insn = slots[i];
+    if (!insn) continue;
+    if (OPCODES_BY_CODE[insn.code & 0xff]!.length === 0) return new Rejected(`unknown opcode ${(insn.code & 0xff).toString(16).padStart(2, '0')}`);
+    if (!isLdImm64(insn)) continue;
+    if (insn.src === PseudoLd.IMM64 || insn.src === PseudoLd.FUNC || insn.src === PseudoLd.BTF_ID) continue;
+    if (insn.src !== PseudoLd.MAP_FD && insn.src !== PseudoLd.MAP_VALUE && insn.src !== PseudoLd.MAP_IDX && insn.src !== PseudoLd.MAP_IDX_VALUE) return new Rejected('unrecognized bpf_ld_imm64 insn');
+    if ((insn.src === PseudoLd.MAP_FD || insn.src === PseudoLd.MAP_IDX) && (insn.imm2 ?? 0) !== 0) return new Rejected('unrecognized bpf_ld_imm64 insn');
+    const map = (insn.reference !== undefined ? maps?.get(insn.reference) : undefined) ?? maps?.get(insn.imm);
+    if (!map) return new Rejected(`fd ${insn.imm} is not pointing to valid bpf_map`);
+    if (insn.src === PseudoLd.MAP_VALUE || insn.src === PseudoLd.MAP_IDX_VALUE) {
+      const off = (insn.imm2 ?? 0) >>> 0;
+      if (off >= map.valueSize) return new Rejected(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
+    }
+    out[i] = map;
+  }
+  return { prog: slots, maps: out };
+}
+
+interface Internal {
+  funcInfo: boolean;
+  license: string;
+}
+
+function run(insns0: readonly Instruction[], programType: number, options: VerifyOptions, internal: Internal): VerifyResult {
+  const start = now();
+  const level = options.logLevel ?? 0;
+  const log = new VerifierLog(level);
+  const stats: CheckStats = { processed: 0, peakStates: 0, totalStates: 0, maxStatesPerInsn: 0 };
+  const privileged = options.privileged ?? true;
+  let insns: readonly Instruction[] = insns0;
+  let failure: { message: string; insn?: number } | undefined;
+  const finish = (): VerifyResult => {
+    const durationNs = Math.round((now() - start) * 1e6);
+    if (failure) {
+      const lines = failure.message.split('\n');
+      for (const l of lines) log.print(`${l}\n`);
+    }
+    log.print(`processed ${stats.processed} insns (limit ${options.maxProcessedInsns ?? 1_000_000}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0\n`);
+    const base = { processedInsns: stats.processed, peakStates: stats.peakStates, totalStates: stats.totalStates, durationNs, log: log.toString() };
+    if (!failure) return { verdict: 'accept', ...base };
+    const lines = failure.message.split('\n');
+    const src = failure.insn === undefined ? undefined : sourceOf(insns, failure.insn);
+    return {
+      verdict: 'reject',
+      ...(failure.insn === undefined ? {} : { insn: failure.insn }),
+      ...(src ? { line: { file: src.file, line: src.line, column: src.column, text: src.text } } : {}),
+      message: lines[lines.length - 1]!,
+      ...base,
+    };
+  };
+  if (insns.length === 0) {
+    failure = { message: 'no instructions' };
+    return finish();
+  }
+  try {
+    insns = resolveReferences(insns);
+  } catch (e) {
+    failure = { message: e instanceof Error ? e.message : String(e) };
+    return finish();
+  }
+  const slots = toSlots(insns);
+  if (slots.length > 1_000_000) {
+    failure = { message: `BPF program is too large (${slots.length} insns)` };
+    return finish();
+  }
+  const cfg = checkCfg(slots, privileged);
+  if ('message' in cfg) {
+    failure = { message: cfg.message, ...(cfg.insn === undefined ? {} : { insn: cfg.insn }) };
+    return finish();
+  }
+  if (!internal.funcInfo) {
+    for (let k = 1; k < cfg.subprogs.length; k++) {
+      const sp = cfg.subprogs[k]!;
+      for (let i = sp.start; i < sp.end; i++) {
+        const insn = slots[i];
+        if (!insn) continue;
+        if ((insn.code & 0x07) === 0 && ((insn.code & 0xe0) === 0x20 || (insn.code & 0xe0) === 0x40)) {
+          failure = { message: 'LD_ABS is not allowed in subprogs without BTF' };
+          return finish();
+        }
+        if (insn.code === 0x85 && insn.src === 0 && insn.imm === 12) {
+          failure = { message: 'tail_call is not allowed in subprogs without BTF' };
+          return finish();
+        }
+      }
+    }
+  }
+  const prepared = prepare(slots, options.maps);
+  if (prepared instanceof Rejected) {
+    failure = { message: prepared.message };
+    return finish();
+  }
+  let idGen = 0;
+  const main = newFrame(-1, 0, 0);
+  main.regs[1] = pointer('ctx');
+  const env: Env = {
+    prog: slots,
+    cfg,
+    log,
+    ops: programTypeOps(programType),
+    progType: programType,
+    privileged,
+    hasFuncInfo: internal.funcInfo,
+    gpl: GPL_COMPATIBLE.has(internal.license),
+    mapOf: (i) => prepared.maps[i],
+    nextId: () => ++idGen,
+    cur: { frames: [main], refs: [], insn: 0 },
+    insnIdx: 0,
+    stackDepth: cfg.subprogs.map(() => 0),
+    auxPtrType: [],
+    tailCallReachable: cfg.subprogs.map(() => false),
+  };
+  if (level >= 1) log.print(`func#0 @0\n0:${formatState(env.cur)}\n`);
+  try {
+    doCheck(env, options.maxProcessedInsns ?? 1_000_000, stats);
+    const depth = checkMaxStackDepth(slots, cfg.subprogs, env.stackDepth);
+    if (depth) failure = { message: depth };
+  } catch (e) {
+    if (!(e instanceof Rejected)) throw e;
+    failure = { message: e.message, insn: env.insnIdx };
+  }
+  return finish();
+}
+
+/** check_max_stack_depth: the combined stack of a call chain (each frame rounded up to 16) must fit 512 bytes. */
+function checkMaxStackDepth(slots: SlotProgram, subprogs: readonly { start: number; end: number }[], depth: readonly number[]): string | undefined {
+  const round = (d: number): number => Math.ceil(Math.max(d, 1) / 16) * 16;
+  const calls: number[][] = subprogs.map((sp) => {
+    const out: number[] = [];
+    for (let i = sp.start; i < sp.end; i++) {
+      const insn = slots[i];
+      if (insn && isPseudoCall(insn)) {
+        const k = subprogs.findIndex((s) => s.start === i + insn.imm + 1);
+        if (k >= 0) out.push(k);
+      }
+    }
+    return out;
+  });
+  let err: string | undefined;
+  const walk = (k: number, total: number, frames: number, seen: Set<number>): void => {
+    if (err) return;
+    const t = total + round(depth[k] ?? 0);
+    if (frames > 8) {
+      err = `the call stack of ${frames} frames is too deep !`;
+      return;
+    }
+    if (t > 512) {
+      err = `combined stack size of ${frames} calls is ${t}. Too large`;
+      return;
+    }
+    for (const c of calls[k]!) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      walk(c, t, frames + 1, seen);
+      seen.delete(c);
+    }
+  };
+  walk(0, 0, 1, new Set([0]));
+  return err;
+}
+
+/**
+ * Verifies a list of instructions (lddw counts as one; jump labels are resolved first) with the
+ * kernel's rules for `options.programType` (default XDP). Never throws for a bad program: the
+ * verdict says why.
+ */
+export function verifyInstructions(insns: readonly Instruction[], options: VerifyOptions = {}): VerifyResult {
+  return run(insns, options.programType ?? BpfProgType.XDP, options, { funcInfo: false, license: options.license ?? 'GPL' });
+}
+
+/**
+ * Verifies one program of an object. Maps come from `object.maps` (by name; frozen `.rodata`
+ * contents are known, as libbpf freezes them before loading) unless `options.maps` is given.
+ */
+export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options: VerifyOptions = {}): VerifyResult {
+  let maps = options.maps;
+  if (!maps && object) {
+    const m = new Map<string | number, MapDef>();
+    for (const spec of object.maps) {
+      const def: VerifierMap = spec.readOnly && spec.data ? { ...spec, frozenData: spec.data } : spec;
+      m.set(spec.name, def);
+    }
+    maps = m;
+  }
+  return run(program.instructions, options.programType ?? program.type, { ...options, ...(maps ? { maps } : {}) }, {
+    funcInfo: program.funcInfo.length > 0,
+    license: options.license ?? (program.license || object?.license || 'GPL'),
+  });
+}
+
+/** Like {@link verifyProgram}, but throws a {@link VerifierRejection} when the program is rejected. */
+export function assertVerified(program: ProgramSpec, object?: ObjectSpec, options: VerifyOptions = {}): VerifyResult {
+  const r = verifyProgram(program, object, options);
+  if (r.verdict === 'reject') {
+    throw new VerifierRejection({
+      ...(r.insn === undefined ? {} : { insn: r.insn }),
+      ...(r.line ? { line: r.line } : {}),
+      message: r.message ?? 'rejected',
+      ...(r.hint ? { hint: r.hint } : {}),
+      log: r.log,
+    });
+  }
+  return r;
+}
+
+export { VerifierRejection };
