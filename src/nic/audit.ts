@@ -1,6 +1,7 @@
 // The NIC audit: pure rules over a NicSnapshot, each finding with severity, evidence, reason and fix commands.
 import { equalTable } from '../kernel/ethtool/rss.js';
 import type { Change } from './change.js';
+import { formatCpuMask } from './cpu-list.js';
 import type { NicSnapshot } from './snapshot.js';
 
 /** How much a finding costs: `high` loses packets or correctness, `medium` performance, `low` headroom. */
@@ -260,6 +261,28 @@ function sysctlFloorRule(id: string, name: string, min: number, recommended: num
   };
 }
 
+const rpsRule: AuditRule = {
+  id: 'rps-off-single-queue',
+  check(s) {
+    const ncpu = s.cpus.length;
+    const rxQueues = s.queues.filter((q) => q.kind === 'rx');
+    const c = s.channels;
+    const canAddQueues = c !== undefined && Math.max(c.combinedMax, c.rxMax) > 1;
+    const q0 = rxQueues[0];
+    if (ncpu < 2 || rxQueues.length !== 1 || canAddQueues || !q0 || q0.cpus === undefined || q0.cpus.length > 0) return undefined;
+    const mask = formatCpuMask(s.cpus);
+    return {
+      id: this.id,
+      severity: 'low',
+      title: `one receive queue and RPS off on a ${ncpu}-CPU machine`,
+      evidence: `${s.device} has 1 rx queue${c ? ` (maximum ${Math.max(c.combinedMax, c.rxMax, 1)})` : ''}; queues/rx-0/rps_cpus = 0`,
+      reason: 'with a single hardware queue, all protocol processing after XDP (XDP_PASS traffic) runs on the CPU that takes the interrupt; RPS hashes flows to other CPUs in software (XDP itself still runs on the one CPU)',
+      fix: { bpfkit: `bpfkit nic audit ${s.device} --rules ${this.id} --apply --save FILE`, shell: `echo ${mask} > /sys/class/net/${s.device}/queues/rx-0/rps_cpus` },
+      changes: [{ kind: 'rps', device: s.device, queue: q0.index, cpus: [...s.cpus] }],
+    };
+  },
+};
+
 /** Every rule, in report order. */
 export const AUDIT_RULES: readonly AuditRule[] = [
   queuesRule,
@@ -271,6 +294,7 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   rxcsumRule,
   jitRule,
   ringsRule,
+  rpsRule,
   sysctlFloorRule('netdev-budget-tiny', 'net.core.netdev_budget', BUDGET_MIN, BUDGET_RECOMMENDED, 'one softirq round stops after this many packets across all devices; a small budget defers the rest to ksoftirqd and rings overflow under load'),
   sysctlFloorRule('backlog-tiny', 'net.core.netdev_max_backlog', BACKLOG_MIN, BACKLOG_RECOMMENDED, 'packets queued to a CPU by RPS, generic XDP redirect or veth wait in this backlog; when it is full they are dropped (softnet_stat column 2)'),
 ];

@@ -9,7 +9,8 @@ export type Change =
   | { readonly kind: 'rings'; readonly device: string; readonly set: Readonly<RingsChange> }
   | { readonly kind: 'rss'; readonly device: string; readonly indir: readonly number[] }
   | { readonly kind: 'sysctl'; readonly name: string; readonly value: string }
-  | { readonly kind: 'irq-affinity'; readonly irq: number; readonly cpus: readonly number[] };
+  | { readonly kind: 'irq-affinity'; readonly irq: number; readonly cpus: readonly number[] }
+  | { readonly kind: 'rps'; readonly device: string; readonly queue: number; readonly cpus: readonly number[] };
 
 /** One line describing a change, in the CLI's words (`channels eth0 combined 8`). */
 export function describeChange(c: Change): string {
@@ -26,5 +27,7 @@ export function describeChange(c: Change): string {
       return `sysctl ${c.name}=${c.value}`;
     case 'irq-affinity':
       return `irq ${c.irq} affinity ${c.cpus.join(',')}`;
+    case 'rps':
+      return `rps ${c.device} rx-${c.queue} cpus ${c.cpus.length ? c.cpus.join(',') : 'none'}`;
   }
 }

@@ -7,9 +7,9 @@ import { getRings, setRings, type Rings, type RingsChange } from '../kernel/etht
 import { getRss, setRss, type Rss } from '../kernel/ethtool/rss.js';
 import type { Sys } from '../kernel/sys.js';
 import { describeChange, type Change } from './change.js';
-import { writeIrqAffinity } from './queues.js';
+import { checkDevice, writeIrqAffinity, writeQueueCpus } from './queues.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
-import { parseCpuList } from './cpu-list.js';
+import { parseCpuList, parseCpuMask } from './cpu-list.js';
 
 /** What apply and restore need from the system: reads and writes of each kind of setting. Tests pass fakes. */
 export interface NicControl {
@@ -26,6 +26,8 @@ export interface NicControl {
   setSysctl(name: string, value: string): void;
   irqAffinity(irq: number): readonly number[];
   setIrqAffinity(irq: number, cpus: readonly number[]): void;
+  rpsCpus(dev: string, queue: number): readonly number[];
+  setRpsCpus(dev: string, queue: number, cpus: readonly number[]): void;
 }
 
 /** The real NicControl: ethtool netlink on `sock`, sysctls and /proc/irq through `sys`. */
@@ -44,6 +46,11 @@ export function kernelNicControl(sys: Sys, sock: EthtoolSocket): NicControl {
     setSysctl: (name, value) => writeSysctl(sys, name, value),
     irqAffinity: (irq) => parseCpuList(new TextDecoder().decode(sys.readFile(`/proc/irq/${irq}/smp_affinity_list`))),
     setIrqAffinity: (irq, cpus) => writeIrqAffinity(sys, irq, cpus),
+    rpsCpus: (dev, queue) => {
+      checkDevice(sys, dev);
+      return parseCpuMask(new TextDecoder().decode(sys.readFile(`/sys/class/net/${dev}/queues/rx-${queue}/rps_cpus`)));
+    },
+    setRpsCpus: (dev, queue, cpus) => writeQueueCpus(sys, dev, 'rx', queue, cpus),
   };
 }
 
@@ -102,6 +109,8 @@ export function inverseOf(ctl: NicControl, c: Change): Change {
       return { kind: 'sysctl', name: c.name, value: ctl.sysctl(c.name) };
     case 'irq-affinity':
       return { kind: 'irq-affinity', irq: c.irq, cpus: [...ctl.irqAffinity(c.irq)] };
+    case 'rps':
+      return { kind: 'rps', device: c.device, queue: c.queue, cpus: [...ctl.rpsCpus(c.device, c.queue)] };
   }
 }
 
@@ -125,6 +134,8 @@ export function applyOne(ctl: NicControl, c: Change): void {
       return ctl.setSysctl(c.name, c.value);
     case 'irq-affinity':
       return ctl.setIrqAffinity(c.irq, c.cpus);
+    case 'rps':
+      return ctl.setRpsCpus(c.device, c.queue, c.cpus);
   }
 }
 
@@ -234,6 +245,13 @@ function checkChange(v: unknown, where: string, source: string): Change {
       const cpus = v['cpus'];
       if (!isCount(irq) || !Array.isArray(cpus) || cpus.length === 0 || !cpus.every(isCount)) return bad('bad irq or cpu list');
       return { kind: 'irq-affinity', irq, cpus: cpus as number[] };
+    }
+    case 'rps': {
+      const queue = v['queue'];
+      const cpus = v['cpus'];
+      if (!isDev(v['device'])) return bad('bad device');
+      if (!isCount(queue) || !Array.isArray(cpus) || !cpus.every(isCount)) return bad('bad queue or cpu list');
+      return { kind: 'rps', device: v['device'], queue, cpus: cpus as number[] };
     }
     default:
       return bad(`unknown kind ${JSON.stringify(v['kind'])}`);

@@ -131,3 +131,20 @@ test('findings come sorted by severity; every finding has evidence, a reason and
   assert.deepEqual(fs.map((f) => [f.severity, f.id]), [['high', 'bpf-jit-disabled'], ['medium', 'queues-fewer-than-cpus'], ['medium', 'rx-checksum-off']]);
   for (const f of fs) assert.ok(f.evidence && f.reason && (f.fix.bpfkit || f.fix.shell), f.id);
 });
+
+test('one rx queue that cannot grow and RPS off: spread in software (low); not when queues can be added or RPS is on', () => {
+  const single = (edit?: (s: { -readonly [K in keyof NicSnapshot]: NicSnapshot[K] }) => void) =>
+    withState((s) => {
+      s.channels = { rxMax: 0, txMax: 0, otherMax: 0, combinedMax: 1, rx: 0, tx: 0, other: 0, combined: 1 };
+      s.rss = undefined;
+      s.queues = [{ kind: 'rx', index: 0, cpus: [] }, { kind: 'tx', index: 0, cpus: [0] }];
+      edit?.(s);
+    });
+  const f = only(single(), 'rps-off-single-queue');
+  assert.equal(f?.severity, 'low');
+  assert.deepEqual(f?.changes, [{ kind: 'rps', device: 'eth0', queue: 0, cpus: [0, 1, 2, 3, 4, 5, 6, 7] }]);
+  assert.equal(f?.fix.shell, 'echo ff > /sys/class/net/eth0/queues/rx-0/rps_cpus');
+  assert.equal(only(single((s) => (s.queues = [{ kind: 'rx', index: 0, cpus: [1, 2] }])), 'rps-off-single-queue'), undefined, 'RPS already on');
+  assert.equal(only(single((s) => (s.channels = { ...s.channels!, combinedMax: 8 })), 'rps-off-single-queue'), undefined, 'add queues instead');
+  assert.equal(only(single((s) => (s.cpus = [0])), 'rps-off-single-queue'), undefined, 'one CPU');
+});

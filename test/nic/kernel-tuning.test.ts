@@ -184,3 +184,23 @@ kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both 
     }
   });
 });
+
+kernelTest('RPS on a single-queue veth: audit --apply writes rps_cpus for every CPU, restore puts 0 back (sysfs is the oracle)', async () => {
+  await withNicVeth(1, (v) =>
+    withTmp(async (dir) => {
+      const file = join(dir, 'rps.json');
+      const rps = () => readFileSync(`/sys/class/net/${v.dev}/queues/rx-0/rps_cpus`, 'utf8').trim();
+      const cpus = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+      assert.match(rps(), /^[0,]+$/, 'RPS starts off');
+      const r = await cli('nic', 'audit', v.dev, '--rules=rps-off-single-queue', '--apply', '--save', file, '--json');
+      assert.equal(r.code, 0, r.err);
+      if (cpus < 2) {
+        assert.deepEqual((JSON.parse(r.out) as { findings: unknown[] }).findings, []);
+        return;
+      }
+      assert.equal(BigInt(`0x${rps().replace(/,/g, '')}`), (1n << BigInt(cpus)) - 1n);
+      assert.equal((await cli('nic', 'restore', file)).code, 0);
+      assert.match(rps(), /^[0,]+$/);
+    }),
+  );
+});

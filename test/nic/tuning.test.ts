@@ -74,6 +74,14 @@ class MemoryNic implements NicControl {
     this.#maybeFail('setSysctl');
     this.sysctls.set(name, value);
   }
+  rps = new Map<number, number[]>([[0, []]]);
+  rpsCpus(_dev: string, queue: number): number[] {
+    return [...this.rps.get(queue)!];
+  }
+  setRpsCpus(_dev: string, queue: number, cpus: readonly number[]): void {
+    this.#maybeFail('setRpsCpus');
+    this.rps.set(queue, [...cpus]);
+  }
   irqAffinity(irq: number): number[] {
     return [...this.affinity.get(irq)!];
   }
@@ -83,7 +91,7 @@ class MemoryNic implements NicControl {
   }
   /** Everything observable, for before/after comparisons. */
   state() {
-    return JSON.stringify({ c: this.channelsState, f: [...this.featureState], r: this.ringsState, i: this.indir, s: [...this.sysctls], a: [...this.affinity] });
+    return JSON.stringify({ c: this.channelsState, f: [...this.featureState], r: this.ringsState, i: this.indir, s: [...this.sysctls], a: [...this.affinity], p: [...this.rps] });
   }
 }
 
@@ -94,6 +102,7 @@ const PLAN: Change[] = [
   { kind: 'rss', device: 'eth0', indir: [0, 1, 2, 3] },
   { kind: 'sysctl', name: 'net.core.netdev_budget', value: '600' },
   { kind: 'irq-affinity', irq: 91, cpus: [1] },
+  { kind: 'rps', device: 'eth0', queue: 0, cpus: [0, 1] },
 ];
 
 test('apply makes every change in order; the captured state restores the original exactly', () => {
@@ -102,7 +111,7 @@ test('apply makes every change in order; the captured state restores the origina
   const saved = captureState(nic, PLAN, new Date(0));
   assert.deepEqual(saved.devices, { eth0: 2 });
   const steps = applyChanges(nic, PLAN);
-  assert.equal(steps.length, 6);
+  assert.equal(steps.length, 7);
   assert.equal(steps[0], 'channels eth0 combined 8');
   assert.equal(nic.channelsState.combined, 8);
   assert.equal(nic.featureState.get('rx-gro')!.active, true);
@@ -119,7 +128,7 @@ test('a failure halfway rolls back every earlier step, in reverse, and says so',
   for (let failAt = 0; failAt < PLAN.length; failAt++) {
     const nic = new MemoryNic();
     const original = nic.state();
-    const setter = ['setChannels', 'setFeatures', 'setRings', 'setRssTable', 'setSysctl', 'setIrqAffinity'][failAt]!;
+    const setter = ['setChannels', 'setFeatures', 'setRings', 'setRssTable', 'setSysctl', 'setIrqAffinity', 'setRpsCpus'][failAt]!;
     nic.failOn.set(setter, 1);
     let err: unknown;
     try {
