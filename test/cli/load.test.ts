@@ -70,3 +70,11 @@ kernelTest('load failures: a typed kernel failure exits 1 with JSON error and co
   assert.equal(existsSync(`${dir}/maps`) && readdirSync(`${dir}/maps`).length > 0, false);
   rmSync(dir, { recursive: true, force: true });
 });
+
+kernelTest('without privileges (uid nobody, no capabilities): exit 1 with EPERM and what to grant', () => {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'node', '--import', 'tsx', `${repoRoot}/src/cli/bin.ts`, 'load', path.join(fixturesDir, 'xdp_stats.o'), '-j'], { encoding: 'utf8', cwd: repoRoot });
+  assert.equal(r.status, 1, r.stderr);
+  const doc = JSON.parse(r.stdout) as { error: string; code: string };
+  assert.equal(doc.code, 'ERR_KERNEL');
+  assert.match(doc.error, /EPERM.*CAP_BPF/);
+});
