@@ -108,6 +108,10 @@ export class SkbContext implements ContextInstance {
   len = 0;
   /** Memory offset of the network header. */
   network = 0;
+  /** skb->ip_summed: a test run's skb starts CHECKSUM_NONE; bpf_csum_level can make it UNNECESSARY. */
+  ipSummed: 'none' | 'unnecessary' = 'none';
+  /** skb->csum_level (with CHECKSUM_UNNECESSARY). */
+  csumLevel = 0;
   private ctxIn = new Uint8Array(SK_BUFF_SIZE);
   private readonly devices: (ifindex: number) => NetDevice | undefined;
   private readonly view: () => DataView;
@@ -189,6 +193,8 @@ export class SkbContext implements ContextInstance {
       if (ctxIn.subarray(from, to).some((x) => x !== 0)) throw new InvalidContextError(name, 'must be zero in ctx_in');
     }
     this.ctxIn = ctxIn;
+    this.ipSummed = 'none';
+    this.csumLevel = 0;
 
     // The packet: headroom, then the frame; eth_type_trans.
     const mem = this.space.memory.bytes;
