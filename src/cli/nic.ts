@@ -1,6 +1,6 @@
 // `bpfkit nic ...`: show, channels, features, rings, coalesce, rss, sysctl, audit and restore, in ethtool's words.
 
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { NotSupportedError } from '../errors.js';
 import { CHANNEL_KINDS, getChannels, setChannels, type Channels, type ChannelsChange } from '../kernel/ethtool/channels.js';
 import { COALESCE_PARAMS, getCoalesce, setCoalesce } from '../kernel/ethtool/coalesce.js';
@@ -18,7 +18,7 @@ import { resolveFeatureName, shortFeatureName } from '../nic/feature-names.js';
 import { checkDevice } from '../nic/queues.js';
 import { takeSnapshot, type NicSnapshot } from '../nic/snapshot.js';
 import { NIC_SYSCTLS, readSysctl, writeSysctl } from '../nic/sysctl.js';
-import { applyChanges, captureState, FeatureNotChangedError, kernelNicControl, parseState, restoreState, serializeState } from '../nic/tuning.js';
+import { applyChanges, captureState, FeatureNotChangedError, kernelNicControl, parseState, restoreState, serializeState, StateFileError } from '../nic/tuning.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 import { readInput } from './load-file.js';
@@ -160,8 +160,17 @@ function findingsText(dev: string, fs: readonly Finding[]): string {
 /** Writes `text` to `path` atomically (temp file + rename), readable by the owner only. */
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing to clean
+    }
+    throw new StateFileError(path, `cannot write the state file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed`);
+  }
 }
 
 /** `bpfkit nic ...` with an injected Sys (tests pass a fake or a counting one). */

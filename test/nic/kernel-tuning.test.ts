@@ -82,6 +82,12 @@ kernelTest('nic audit --apply --save then nic restore: ethtool sees the tuned st
       assert.equal(ethtoolFeatures(v.dev).get('rx-checksum')!.active, false);
       assert.deepEqual(ethtoolChannels(v.dev).cur, { rx: 1, tx: 1, other: undefined, combined: undefined });
 
+      // A state file that cannot be written stops the apply before any change.
+      const unwritable = await cli('nic', 'audit', v.dev, rules, '--apply', '--save', join(dir, 'no/such/dir/state.json'));
+      assert.equal(unwritable.code, 1);
+      assert.match(unwritable.err, /cannot write the state file \(ENOENT\); nothing was changed \[ERR_NIC_STATE_FILE\]/);
+      assert.equal(ethtoolFeatures(v.dev).get('rx-checksum')!.active, false);
+
       // --apply without --save is a usage error; nothing changes.
       const noSave = await cli('nic', 'audit', v.dev, rules, '--apply');
       assert.equal(noSave.code, 2);
