@@ -20,7 +20,7 @@ import { type Io, json, table } from './output.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -31,6 +31,7 @@ export const runOptions: OptionSpec = {
   'out-tx': { type: 'string' },
   'out-drop': { type: 'string' },
   'map-update': { type: 'string', multiple: true },
+  'no-verify': { type: 'boolean' },
 };
 
 /** One `--map-update`: a map name, key and value bytes. */
@@ -196,7 +197,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const updates = pairMapUpdates(listOption(args, 'map-update'), args.rest(1));
 
   const spec = readObject(file);
-  using obj = loadUserspace(spec, { cpus });
+  using obj = loadUserspace(spec, { cpus, ...(args.flag('no-verify') ? { verify: false as const } : {}) });
   const program = pickProgram(obj, file, args.value('prog'));
   applyMapUpdates(obj, updates);
 

@@ -18,7 +18,7 @@ import { type Io, json } from './output.js';
 
 /** Usage text of `test-run`. */
 export const testRunUsage =
-  'bpfkit test-run OBJ --prog NAME --data-in FILE [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--json|-j]';
+  'bpfkit test-run OBJ --prog NAME --data-in FILE [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--no-verify] [--json|-j]';
 
 /** Options of `test-run`. */
 export const testRunOptions: OptionSpec = {
@@ -30,6 +30,7 @@ export const testRunOptions: OptionSpec = {
   repeat: { type: 'string' },
   cpu: { type: 'string' },
   backend: { type: 'string' },
+  'no-verify': { type: 'boolean' },
 };
 
 /** The packet in FILE: its bytes, or the first packet when FILE is a pcap/pcapng capture. */
@@ -72,8 +73,8 @@ interface Outcome {
   readonly instructions?: number;
 }
 
-function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number): Outcome {
-  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog] });
+function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean): Outcome {
+  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], ...(verify ? {} : { verify: false as const }) });
   const program = obj.programs.get(prog);
   if (!program) throw new InstantiateError(`program "${prog}"`, obj.skipped.get(prog) ?? 'not instantiated');
   return program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) });
@@ -107,7 +108,7 @@ export function testRun(args: CommandArgs, io: Io): number {
   const ctxIn = ctxPath === undefined ? undefined : readInput(ctxPath);
   const program = spec.programs.find((p) => p.name === progName);
   if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
-  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu);
+  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'));
 
   const dataOut = args.value('data-out');
   if (dataOut !== undefined) writeAtomic(dataOut, r.dataOut);

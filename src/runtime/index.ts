@@ -5,7 +5,6 @@ export { formatByteList, parseByteList } from './byte-list.js';
 export { verdictClass, verdictName, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
 export { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
 export { defaultVerify, type VerifyFn } from './verify-hook.js';
-export { mapHelpers, type MapHelperHost } from './map-helpers.js';
 export {
   DEFAULT_RUN_BUDGET, UserspaceProgram, type ProgramHost, type ProgramRunOptions, type TestRunInput, type TestRunOutput,
 } from './userspace-program.js';

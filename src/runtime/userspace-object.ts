@@ -3,17 +3,20 @@
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
-import { BpfFuncId, BpfMapType } from '../isa/uapi.generated.js';
+import { BpfMapType } from '../isa/uapi.generated.js';
+import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog } from '../ctx/helpers/index.js';
+import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
+import type { MapInMapOps } from '../maps/map-in-map.js';
+import { RuntimeMap } from '../maps/runtime-map.js';
 import type { MapDef, MapOps } from '../maps/map-ops.js';
 import { createMap } from '../maps/registry.js';
 import { AddressSpace } from '../vm/address-space.js';
-import { builtinHelpers, type HelperFn, type HelperTable, type TailCallHook } from '../vm/helpers.js';
+import type { HelperFn, HelperTable } from '../vm/helpers.js';
 import { DEFAULT_BUDGET } from '../vm/interpreter.js';
-import { prepareProgram, type PreparedProgram, type ResolvedValue } from '../vm/program.js';
+import { prepareProgram, type ResolvedValue } from '../vm/program.js';
 import { BpfkitError } from '../errors.js';
 import { InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError } from './errors.js';
-import { mapHelpers } from './map-helpers.js';
 import { UserspaceProgram, type ProgramHost } from './userspace-program.js';
 import { defaultVerify, type VerifyFn } from './verify-hook.js';
 
@@ -28,12 +31,16 @@ export interface LoadUserspaceOptions {
    * {@link defaultVerify} (bpfkit's verifier once it lands).
    */
   verify?: VerifyFn | false;
-  /** Helper implementations by id, replacing the runtime's own (a fixed clock, a fake fib table...). */
+  /** Helper implementations by id, replacing the runtime's own (src/ctx/helpers). */
   helpers?: ReadonlyMap<number, HelperFn>;
-  /** `bpf_ktime_get_ns` source (default: a counter, deterministic). */
-  clock?: () => number | bigint;
+  /** Clocks of the time helpers (default: a deterministic counter). */
+  clock?: Partial<HelperClock>;
   /** `bpf_get_prandom_u32` source (default: seeded xorshift32). */
   random?: () => number;
+  /** Receives each bpf_trace_printk line (default: kept in `traceLog`). */
+  trace?: (line: string) => void;
+  /** Routes and neighbours for bpf_fib_lookup (default none: NOT_FWDED). */
+  fib?: FibTable;
   /** Instruction budget per run (default 1M): a runaway program stops with BudgetExceeded. */
   budget?: number;
   /** Programs to instantiate (default: every program the runtime can run; unrunnable ones are listed in `skipped`). */
@@ -62,10 +69,14 @@ export class UserspaceObject implements Disposable {
   readonly programs = new Map<string, UserspaceProgram>();
   /** Live maps by name (the MapOps interface; programs see them through helpers). */
   readonly mapOps = new Map<string, MapOps>();
+  /** Maps by name through the BpfMap API (`get`, `getPerCpu`, `set`, `entries`...), the same API as kernel maps. */
+  readonly maps = new Map<string, RuntimeMap>();
   /** Programs of the object not instantiated, with the reason (a program type the runtime cannot run). */
   readonly skipped = new Map<string, string>();
   /** What the helpers read: current CPU and program. */
   readonly state: RuntimeState = { cpu: 0, program: undefined };
+  /** @internal the helpers' environment (set by loadUserspace). */
+  env: HelperEnvWithLog | undefined;
   private readonly byAddress = new Map<number, MapOps>();
   private disposed = false;
 
@@ -96,6 +107,19 @@ export class UserspaceObject implements Disposable {
     return m;
   }
 
+  /** bpf_trace_printk lines so far (when no `trace` sink was given), oldest first. */
+  get traceLog(): readonly string[] {
+    return this.env?.traceLog ?? [];
+  }
+
+  /** The map called `name` through the BpfMap API; MapNotFoundError otherwise. */
+  bpfMap(name: string): RuntimeMap {
+    this.check();
+    const m = this.maps.get(name);
+    if (!m) throw new MapNotFoundError(name, [...this.maps.keys()]);
+    return m;
+  }
+
   /** The map whose pointer (what `lddw rX, map` loads) is `address`, or undefined. */
   mapByAddress(address: number): MapOps | undefined {
     return this.byAddress.get(address);
@@ -104,6 +128,7 @@ export class UserspaceObject implements Disposable {
   /** @internal */
   addMap(name: string, ops: MapOps): void {
     this.mapOps.set(name, ops);
+    this.maps.set(name, new RuntimeMap(ops, this.cpus));
     this.byAddress.set(ops.address, ops);
   }
 
@@ -116,6 +141,7 @@ export class UserspaceObject implements Disposable {
     this.disposed = true;
     this.programs.clear();
     this.mapOps.clear();
+    this.maps.clear();
     this.byAddress.clear();
   }
 }
@@ -156,12 +182,12 @@ const KEY0 = new Uint8Array(4);
  */
 export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = {}): UserspaceObject {
   const obj = new UserspaceObject(spec, options.cpus ?? 1);
-  const env = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a) };
+  const mapEnv = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a) };
 
   for (const m of spec.maps) {
     let ops: MapOps;
     try {
-      ops = createMap(mapDef(m), env);
+      ops = createMap(mapDef(m), mapEnv);
     } catch (e) {
       throw e instanceof BpfkitError ? e.withContext(`map "${m.name}"`) : e;
     }
@@ -177,24 +203,41 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     }
   }
 
-  const tailCalls: TailCallHook = {
-    resolve: (_vm, progArray, index) => {
-      const map = obj.mapByAddress(progArray);
-      if (!(map instanceof ProgArrayOps)) return undefined;
-      const handle = map.program(index >>> 0);
-      return handle === undefined ? undefined : (handle as PreparedProgram);
-    },
-  };
-  const helpers = helperTable(obj, options);
+  const env = createHelperEnv({
+    cpus: obj.cpus,
+    mapByAddress: (a) => obj.mapByAddress(a),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.trace ? { trace: options.trace } : {}),
+    ...(options.fib ? { fib: options.fib } : {}),
+  });
+  obj.env = env;
   const host: ProgramHost = {
     space: obj.space,
     cpus: obj.cpus,
-    tailCalls,
+    tailCalls: progArrayTailCalls(env),
     budget: options.budget ?? DEFAULT_BUDGET,
     enter: (program, cpu) => {
       obj.state.cpu = cpu;
       obj.state.program = program;
+      env.cpu = cpu;
+      env.context = program.context.instance;
+      env.redirect = undefined;
     },
+  };
+  const tables = new Map<number, HelperTable>();
+  const helpersFor = (type: number): HelperTable => {
+    let t = tables.get(type);
+    if (!t) {
+      const ops = programTypeOps(type);
+      const all = createHelpers(env, ops);
+      const table = new Map<number, HelperFn>();
+      for (const id of all.keys()) table.set(id, all.get(id)!);
+      for (const [id, fn] of options.helpers ?? []) table.set(id, fn);
+      t = table;
+      tables.set(type, t);
+    }
+    return t;
   };
   const verify = options.verify === false ? undefined : (options.verify ?? defaultVerify);
   const wanted = options.programs ? new Set(options.programs) : undefined;
@@ -203,8 +246,9 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
   spec.programs.forEach((p, i) => {
     if (wanted && !wanted.has(p.name)) return;
     try {
+      if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (XDP, TC and socket filters can)`);
       verify?.(p, spec);
-      const prepared = prepareProgram(p.instructions, { helpers, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
+      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
       if (e instanceof InstantiateError && !wanted) {
@@ -212,6 +256,20 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
         return;
       }
       throw e instanceof BpfkitError ? e.withContext(`program "${p.name}"`) : e;
+    }
+  });
+
+  // Map-in-map: initial entries name inner maps of the object (ids: 1-based map order).
+  spec.maps.forEach((m) => {
+    const ops = obj.mapOps.get(m.name);
+    if (!ops || !('setInner' in ops) || m.initEntries.length === 0) return;
+    for (const e of m.initEntries) {
+      const inner = obj.mapOps.get(e.value);
+      if (!inner) throw new InstantiateError(`map "${m.name}"`, `initial entry ${e.key} names map "${e.value}", which the object lacks`);
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, e.key, true);
+      const err = (ops as MapInMapOps).setInner(key, inner, spec.maps.findIndex((x) => x.name === e.value) + 1);
+      if (err !== 0) throw new InstantiateError(`map "${m.name}"`, `initial entry ${e.key}: errno ${-err}`);
     }
   });
 
@@ -250,13 +308,4 @@ function resolveLd(obj: UserspaceObject, program: string, insn: Instruction, pc:
     return halves(map.valueAddress(0) + off);
   }
   throw new RelocationError(program, pc, `lddw pseudo source ${insn.src} is not supported in userspace`);
-}
-
-/** The helpers every program of `obj` calls: built-ins reading the object's state, then the caller's overrides. */
-function helperTable(obj: UserspaceObject, options: LoadUserspaceOptions): HelperTable {
-  const table = builtinHelpers({ ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}) });
-  table.set(BpfFuncId.get_smp_processor_id, () => obj.state.cpu);
-  for (const [id, fn] of mapHelpers({ space: obj.space, mapByAddress: (a) => obj.mapByAddress(a), cpu: () => obj.state.cpu })) table.set(id, fn);
-  for (const [id, fn] of options.helpers ?? []) table.set(id, fn);
-  return table;
 }

@@ -74,7 +74,7 @@ function sameOutcome(a: Outcome, b: Outcome): boolean {
 /** Why the userspace runtime cannot take this object (a map family not implemented yet), or undefined. */
 function userspaceRefusal(spec: ObjectSpec, programs: string[]): string | undefined {
   try {
-    loadUserspace(spec, { programs })[Symbol.dispose]();
+    loadUserspace(spec, { programs, verify: false })[Symbol.dispose]();
     return undefined;
   } catch (e) {
     if (e instanceof BpfkitError && (e.code === 'ERR_NOT_SUPPORTED' || e.code === 'ERR_INSTANTIATE' || e.code === 'ERR_INVALID_PROGRAM')) return e.message;
