@@ -81,6 +81,8 @@ export interface MapOps {
   readonly address: number;
   /** True for per-CPU families (value slots per CPU). */
   readonly perCpu: boolean;
+  /** CPU slots per value (per-CPU families: the env's CPU count; others 1 or absent). */
+  readonly cpus?: number;
 
   /**
    * `bpf_map_lookup_elem` from a program running on `cpu`: the virtual address of the value

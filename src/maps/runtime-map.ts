@@ -23,10 +23,10 @@ export class RuntimeMap implements BpfMap {
   /** Number of CPU slots per value (1 unless per-CPU). */
   readonly cpus: number;
 
-  /** Wraps `ops`; `cpus` is the runtime's CPU count (only per-CPU maps use it). */
+  /** Wraps `ops`; `cpus` is the runtime's CPU count (only per-CPU maps use it; default: the map's own). */
   constructor(
     readonly ops: MapOps,
-    cpus = 1,
+    cpus = ops.cpus ?? 1,
   ) {
     this.cpus = ops.perCpu ? cpus : 1;
   }

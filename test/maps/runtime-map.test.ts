@@ -47,3 +47,9 @@ test('RuntimeMap: arrays cannot delete (EINVAL), iterate in index order', () => 
   assert.deepEqual([...m.keys()], [u32(0), u32(1), u32(2)]);
   assert.throws(() => m.set(u32(3), u32(0)), (e: unknown) => e instanceof MapOperationError && e.errnoName === 'E2BIG');
 });
+
+test('RuntimeMap: the CPU count defaults to the map\'s own', () => {
+  const ops = createMap({ name: 'p', type: BpfMapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 }, { space: new AddressSpace(), cpus: 5 });
+  assert.equal(new RuntimeMap(ops).cpus, 5);
+  assert.equal(new RuntimeMap(ops).getPerCpu(u32(0))?.length, 5);
+});
