@@ -16,3 +16,4 @@ export { applyCoreRelos, CoreReloError, type CoreReloOutcome, type CoreReloSite 
 export { essentialName, fieldsAreCompatible, matchAccess, resolveLocalAccess, typesAreCompatible, typesByEssentialName, type AccessStep, type FieldLocation } from './btf/core-candidates.js';
 export * from './maps/index.js';
 export * from './ctx/index.js';
+export * from './runtime/index.js';
