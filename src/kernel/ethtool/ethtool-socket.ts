@@ -11,7 +11,7 @@ import { EthtoolMsg, EthtoolString, EthtoolStrings, EthtoolStringset, EthtoolStr
 import { writeHeader, type DeviceRef } from './header.js';
 
 /** The hint attached to EPERM from an ethtool set request. */
-export const NET_ADMIN_HINT = 'changing device settings needs CAP_NET_ADMIN in the network namespace of the device (run as root)';
+export const NET_ADMIN_HINT = 'changing device settings needs CAP_NET_ADMIN in the network namespace of the device: run as root';
 
 const ENODEV = 19;
 
@@ -32,7 +32,7 @@ export function ethtoolError(err: unknown, what: string, dev: DeviceRef): unknow
   const devName = String(dev);
   if (err.errno === ENODEV) return new NoSuchDeviceError(devName, { cause: err });
   if (err.errno === Errno.EOPNOTSUPP) return new NotSupportedError(`${what} of ${devName}`, undefined, err.extackMessage ?? 'the driver does not implement it', { cause: err });
-  if (err.errno === Errno.EPERM) return new KernelPermissionError(err.op, err.errno, { hint: NET_ADMIN_HINT, cause: err });
+  if (err.errno === Errno.EPERM) return new KernelPermissionError(err.op, err.errno, { hint: NET_ADMIN_HINT, cause: err }).withContext(`${what} of ${devName}`);
   return err.withContext(`${what} of ${devName}`);
 }
 
