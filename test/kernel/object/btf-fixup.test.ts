@@ -1,7 +1,7 @@
 // BTF made loadable: DATASEC sizes/offsets equal libbpf's (the BTF bpftool loaded), sanitised BTF still loads, kconfig parsing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BtfBuilder, parseBtf, type DatasecType } from '../../../src/btf/index.js';
@@ -21,6 +21,9 @@ kernelTest('DATASEC sizes and variable offsets equal those of the BTF libbpf loa
     const dir = `/sys/fs/bpf/bpfkit-kl-btf-${process.pid}`;
     mkdirSync(dir, { recursive: true });
     let theirs: Map<string, { size: number; vars: [number, number][] }>;
+    // bpftool (libbpf) pins by-name maps under /sys/fs/bpf: remove the ones this load creates.
+    const byName = spec(f).maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
+    const preexisting = new Set(byName.filter((p) => existsSync(p)));
     try {
       execFileSync('bpftool', ['prog', 'loadall', path.join(fixturesDir, f), dir], { stdio: 'pipe' });
       const first = readdirSync(dir)[0]!;
@@ -29,6 +32,7 @@ kernelTest('DATASEC sizes and variable offsets equal those of the BTF libbpf loa
       theirs = new Map(dump.types.filter((t) => t.kind === 'DATASEC').map((t) => [t.name, { size: t.size, vars: t.vars.map((v) => [v.offset, v.size] as [number, number]) }]));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      for (const p of byName) if (!preexisting.has(p)) rmSync(p, { force: true });
     }
     const s = spec(f);
     const ours = parseBtf(fixupBtf(s, s.btf!).bytes);
