@@ -67,3 +67,18 @@ export class AttachNotSupportedError extends NotSupportedError {
     super(feature, undefined, detail, options);
   }
 }
+
+/** The program cannot go on this hook: its type is not one the hook runs (a sched_cls program for XDP). */
+export class WrongProgramTypeError extends BpfkitError {
+  constructor(
+    /** The program's id. */
+    readonly progId: number,
+    /** Its type's name (`'sched_cls'`). */
+    readonly actual: string,
+    /** The hook, and the types it takes. */
+    readonly hook: string,
+    readonly expected: readonly string[],
+  ) {
+    super('ERR_WRONG_PROGRAM_TYPE', `prog ${progId} is a ${actual} program; ${hook} takes ${expected.join(' or ')} programs`);
+  }
+}

@@ -1,6 +1,6 @@
 // Attaching programs to the network: XDP (link or netlink), TC (TCX or clsact + cls_bpf), queries.
 export { AttachFlags, LinkType } from './constants.js';
-export { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError, type Occupant } from './errors.js';
+export { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError, WrongProgramTypeError, type Occupant } from './errors.js';
 export { resolveInterface, type InterfaceRef } from './interface.js';
 export { findLinks, findXdpLink } from './links.js';
 export { attachXdp, detachXdp, queryXdp, XdpAttachment, XDP_MODE_BPFTOOL, XDP_MODE_FLAG, type AttachVia, type XdpAttached, type XdpAttachOptions, type XdpDetached, type XdpMode } from './xdp.js';

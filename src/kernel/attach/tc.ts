@@ -1,7 +1,8 @@
 // TC attach: TCX links (BPF_TCX_INGRESS/EGRESS, ordered with before/after anchors) and classic clsact + cls_bpf.
 import { BpfkitError, NotSupportedError } from '../../errors.js';
 import { PROG_QUERY_ATTR } from '../bpf-attr.generated.js';
-import { AttachType, BpfCmd } from '../bpf/constants.js';
+import { programTypeName } from '../../isa/program-types.js';
+import { AttachType, BpfCmd, ProgType } from '../bpf/constants.js';
 import { createLink, detachLink } from '../bpf/link.js';
 import { fdById } from '../bpf/obj-id.js';
 import { linkInfo, programInfo } from '../bpf/obj-info.js';
@@ -17,7 +18,7 @@ import type { Sys } from '../sys.js';
 import { AttachFlags } from './constants.js';
 import { tcxFeature } from './features.js';
 import { progAttach, progDetach } from './prog-attach.js';
-import { AlreadyAttachedError } from './errors.js';
+import { AlreadyAttachedError, WrongProgramTypeError } from './errors.js';
 import { resolveInterface, type InterfaceRef } from './interface.js';
 
 export type { TcDirection } from '../netlink/rtnetlink-tc.js';
@@ -177,6 +178,8 @@ export function attachTc(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, option
   using sock = openRtnetlink(sys);
   const dev = resolveInterface(sock, iface);
   const info = programInfo(prog);
+  const takes: readonly number[] = options.classic ? [ProgType.SCHED_CLS, ProgType.SCHED_ACT] : [ProgType.SCHED_CLS];
+  if (!takes.includes(info.type)) throw new WrongProgramTypeError(info.id, programTypeName(info.type), options.classic ? 'a cls_bpf filter' : 'TCX', takes.map(programTypeName));
   const op = `attach tc ${options.direction} to ${dev.name}`;
   if (!options.classic) {
     const { flags, relative } = anchorFields(options.anchor);

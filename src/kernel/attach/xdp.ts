@@ -1,6 +1,7 @@
 // XDP attach: a bpf_link (BPF_LINK_CREATE, BPF_XDP) first, RTM_SETLINK IFLA_XDP as fallback; detach; query.
 import { BpfkitError } from '../../errors.js';
-import { AttachType } from '../bpf/constants.js';
+import { programTypeName } from '../../isa/program-types.js';
+import { AttachType, ProgType } from '../bpf/constants.js';
 import { createLink, detachLink, updateLink } from '../bpf/link.js';
 import { fdById } from '../bpf/obj-id.js';
 import { linkInfo, programInfo } from '../bpf/obj-info.js';
@@ -11,7 +12,7 @@ import { NetlinkError } from '../netlink/netlink-error.js';
 import { getLink, listLinks, openRtnetlink, setLinkXdp, XDP_FLAGS, type LinkAttrs } from '../netlink/rtnetlink.js';
 import type { NetlinkSocket } from '../netlink/socket.js';
 import type { Sys } from '../sys.js';
-import { AlreadyAttachedError, AttachNotSupportedError, type Occupant } from './errors.js';
+import { AlreadyAttachedError, AttachNotSupportedError, WrongProgramTypeError, type Occupant } from './errors.js';
 import { resolveInterface, type InterfaceRef } from './interface.js';
 import { findXdpLink } from './links.js';
 
@@ -183,7 +184,7 @@ function attachFailure(sys: Sys, sock: NetlinkSocket, iface: LinkAttrs, mode: Xd
     );
   }
   if (err.errnoName === 'EOPNOTSUPP') {
-    return new AttachNotSupportedError(`XDP ${mode ?? ''} mode`.replace('  ', ' '), iface.name, extack, `${iface.name}: ${extack ?? `the ${driver} driver has no native XDP`}`, { cause: err });
+    return new AttachNotSupportedError(mode ? `XDP ${mode} mode` : 'XDP', iface.name, extack, `${iface.name}: ${extack ?? `the ${driver} driver has no native XDP`}`, { cause: err });
   }
   return err instanceof BpfkitError ? err.withContext(op) : err;
 }
@@ -199,7 +200,9 @@ export function attachXdp(sys: Sys, prog: Fd<'prog'>, iface: InterfaceRef, optio
   const dev = resolveInterface(sock, iface);
   const modeFlag = options.mode ? XDP_MODE_FLAG[options.mode] : 0;
   const replace = options.replace === true || options.expected !== undefined;
-  const progId = programInfo(prog).id;
+  const info = programInfo(prog);
+  if (info.type !== ProgType.XDP) throw new WrongProgramTypeError(info.id, programTypeName(info.type), 'XDP', ['xdp']);
+  const progId = info.id;
   const finish = (via: AttachVia, link?: Fd<'link'>): XdpAttachment => {
     const state = getLink(sock, dev.ifindex).xdp;
     const mine = attachedModes(state).find((m) => m.progId === progId) ?? { mode: options.mode ?? 'skb', progId };

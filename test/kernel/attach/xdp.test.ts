@@ -6,7 +6,8 @@ import { detachLink } from '../../../src/kernel/bpf/link.js';
 import { linkInfo, programInfo } from '../../../src/kernel/bpf/obj-info.js';
 import { getPinnedObject } from '../../../src/kernel/bpf/obj-pin.js';
 import { loadProgram, type ProgFd } from '../../../src/kernel/bpf/prog-load.js';
-import { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError } from '../../../src/kernel/attach/errors.js';
+import { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError, WrongProgramTypeError } from '../../../src/kernel/attach/errors.js';
+import { attachTc } from '../../../src/kernel/attach/tc.js';
 import { attachXdp, detachXdp, queryXdp } from '../../../src/kernel/attach/xdp.js';
 import type { Sys } from '../../../src/kernel/sys.js';
 import { createVethPair } from '../../support/netns.js';
@@ -178,4 +179,13 @@ kernelTest('a pinned XDP link outlives its fd; reopened from the pin it detaches
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+kernelTest('a program of the wrong type: WrongProgramTypeError before anything is attached', (sys) => {
+  using pair = createVethPair({ prefix: 'bkat' });
+  using cls = loadProgram(sys, { type: ProgType.SCHED_CLS, insns: retImm(0), license: 'GPL', name: 'bk_cls' });
+  using xdp = loadXdp(sys, 'bk_xdp_wrong');
+  assert.throws(() => attachXdp(sys, cls, pair.a.name), (e: unknown) => e instanceof WrongProgramTypeError && e.message === `prog ${programInfo(cls).id} is a sched_cls program; XDP takes xdp programs`);
+  assert.throws(() => attachTc(sys, xdp, pair.a.name, { direction: 'ingress' }), (e: unknown) => e instanceof WrongProgramTypeError && /is a xdp program; TCX takes sched_cls programs/.test(e.message));
+  assert.deepEqual(ipLinkXdp(undefined, pair.a.name), []);
 });
