@@ -42,6 +42,26 @@ interface Pending {
 }
 
 const MAX_CALL_FRAMES = 8;
+const MAY_GOTO = 0xe5;
+
+/** Scalars of `cur` that differ from `old` become unknown (loop widening). */
+function widenScalars(old: VState, cur: VState): void {
+  if (old.frames.length !== cur.frames.length) return;
+  cur.frames.forEach((f, i) => {
+    const of = old.frames[i]!;
+    f.regs.forEach((r, k) => {
+      const o = of.regs[k]!;
+      if (r.type === 'scalar' && o.type === 'scalar' && !regsIdentical(o, r)) markUnknown(r);
+    });
+    f.stack.forEach((slot, spi) => {
+      const os = of.stack[spi];
+      if (slot && os && slot.spilled.type === 'scalar' && os.spilled.type === 'scalar' && !regsIdentical(os.spilled, slot.spilled)) markUnknown(slot.spilled);
+    });
+  });
+}
+
+const regsIdentical = (a: Reg, b: Reg): boolean =>
+  a.var.value === b.var.value && a.var.mask === b.var.mask && a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.u32min === b.u32min && a.u32max === b.u32max && a.s32min === b.s32min && a.s32max === b.s32max;
 const COMPLEXITY_LIMIT_JMP_SEQ = 8192;
 
 function checkRegRead(regs: readonly Reg[], regno: number): Reg {
@@ -105,11 +125,17 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
     if (++stats.processed > maxInsns) reject(`BPF program is too large. Processed ${stats.processed} insn`);
     if (!insn) reject(`invalid insn idx ${idx} insn_cnt ${prog.length}`);
 
-    if (env.cfg.prunePoints[idx]) {
+    const isMayGoto = insn !== undefined && insn.code === MAY_GOTO;
+    if (env.cfg.prunePoints[idx] || isMayGoto) {
       let list = explored.get(idx) ?? [];
       let pruned = false;
       let evict = false;
       for (const cp of list) {
+        if (cp.branches > 0 && isMayGoto && cp.state.mayGotoDepth !== env.cur.mayGotoDepth && statesEqual(cp.state, env.cur, false, env.privileged)) {
+          cp.hit++;
+          pruned = true;
+          break;
+        }
         if (cp.branches > 0) {
           if (statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
@@ -133,7 +159,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
         if (!popPath()) return;
         continue;
       }
-      if (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8) {
+      if (isMayGoto || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8)) {
         const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, parent };
         list.push(cp);
         explored.set(idx, list);
@@ -155,6 +181,19 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
       log.print(`${idx}: ${formatInsn(insn)}\n`);
     }
 
+    if (isMayGoto) {
+      // may_goto: explore the fall-through with one more depth, scalars that changed since the
+      // previous visit of this may_goto widened (the kernel's widen_imprecise_scalars).
+      jmps++;
+      const queued = cloneState(env.cur);
+      queued.mayGotoDepth++;
+      let prev = parent?.parent;
+      while (prev && prev.state.insn !== idx) prev = prev.parent;
+      if (prev) widenScalars(prev.state, queued);
+      pushPath(queued, idx + 1);
+      idx = jumpTarget(insn, idx);
+      continue;
+    }
     const next = step(env, insn, idx, pushPath, () => jmps++);
     if (log.level === 2) log.print(`\t;${formatState(env.cur)}\n`);
     if (next === 'exit') {
@@ -258,11 +297,8 @@ function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: 
     case 'gotol':
       jumped();
       return jumpTarget(insn, idx);
-    case 'may_goto': {
-      jumped();
-      push(cloneState(env.cur), idx + 1);
-      return jumpTarget(insn, idx);
-    }
+    case 'may_goto':
+      return reject('may_goto is handled by the main loop');
     case 'jmp':
       jumped();
       return condJmp(env, insn, idx, entry.op ?? '', cls === Class.JMP32, push);

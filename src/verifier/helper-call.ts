@@ -2,6 +2,7 @@
 // map/helper compatibility, return types, reference acquire/release (ring buffer), packet pointer invalidation.
 import { helperById, helperProto, type HelperArg, type HelperProto } from '../isa/helpers.js';
 import { programTypeName } from '../isa/program-types.js';
+import { BpfFuncId } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
@@ -70,9 +71,12 @@ const M = {
 
 /** The kernel's func_id_name: `bpf_map_lookup_elem`, or `unknown`. */
 export function funcIdName(id: number): string {
+  if (id === 0) return 'bpf_unspec';
   const h = helperById(id);
   return h ? `bpf_${h.name}` : 'unknown';
 }
+
+const MAX_FUNC_ID = Math.max(...Object.values(BpfFuncId)) + 1;
 
 /** check_map_func_compatibility. */
 function checkMapFuncCompatibility(map: MapDef | undefined, name: string, id: number): void {
@@ -248,11 +252,11 @@ export function checkResourceLeak(env: Env, prefix: string): void {
 
 /** check_helper_call: a `call helper#imm` at the current instruction. */
 export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
+  if (id < 0 || id >= MAX_FUNC_ID) reject(`invalid func unknown#${id}`);
   const helper = helperById(id);
-  if (!helper) reject(`invalid func unknown#${id}`);
-  const proto = helperProto(id, programTypeName(env.progType));
+  const proto = helper ? helperProto(id, programTypeName(env.progType)) : undefined;
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
-  if (!allowed || !proto) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
+  if (!allowed || !proto || !helper) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
   const meta: Meta = { map: undefined, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);

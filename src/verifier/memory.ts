@@ -300,10 +300,11 @@ export function checkMemAccess(
   // check_ptr_alignment: only the stack is strict on x86.
   if (reg.type === 'stack') {
     const regOff = tnumAdd(reg.var, tnumConst(BigInt(reg.off + off0)));
-    if (!tnumIsAligned(regOff, size)) reject(`misaligned stack access off ${tnumString(reg.var)}+${reg.off}+${off0} size ${size}`);
+    if (!tnumIsAligned(regOff, size)) reject(`misaligned stack access off ${tnumIsConst(reg.var) ? BigInt.asIntN(64, reg.var.value).toString() : tnumString(reg.var)}+${reg.off}+${off0} size ${size}`);
   }
   const off = off0 + reg.off;
   let loaded = false;
+  if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
   switch (reg.type) {
     case 'map_value': {
       const map = reg.map!;
@@ -368,6 +369,29 @@ export function checkMemAccess(
       }
       break;
     }
+    case 'map_ptr': {
+      if (off < 0) reject(`R${regno} is bpf_map invalid negative access: off=${off}`);
+      if (write) reject('only read from bpf_map is supported');
+      // struct bpf_map: map_type, key_size, value_size, max_entries, map_extra, map_flags, id... are scalars.
+      if (off < 16 || off + size > 48) reject(`bpfkit: reading struct bpf_map at off=${off} size=${size} is not modelled`);
+      if (dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
+    case 'sock':
+    case 'sock_common':
+    case 'tcp_sock': {
+      if (write) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      if (reg.smin < 0n) reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+      if (!sockAccessOk(reg.type, off, size)) reject(`R${regno} invalid ${regTypeStr(reg)} access off=${off} size=${size}`);
+      if (dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
     default:
       reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
   }
@@ -375,6 +399,17 @@ export function checkMemAccess(
     if (signExtend) coerceRegToSizeSx(dst, size);
     else coerceRegToSize(dst, size);
   }
+}
+
+/** bpf_sock_is_valid_access / bpf_sock_common_is_valid_access (struct bpf_sock, 80 bytes). */
+function sockAccessOk(type: string, off: number, size: number): boolean {
+  if (type === 'tcp_sock') return off >= 0 && off + size <= 112 && off % size === 0 && (size === 4 || size === 8);
+  if (off < 0 || off >= 80 || off % size !== 0) return false;
+  if (type === 'sock_common' && off >= 8 && off < 24) return false;
+  const narrow = size <= 4 && (size & (size - 1)) === 0;
+  if (off === 4 || off === 8 || off === 12 || off === 44 || off === 72 || off === 76 || (off >= 24 && off < 44) || (off >= 52 && off < 72)) return narrow;
+  if (off >= 48 && off < 52) return off + size <= 50 ? narrow : size === 4 && off === 48;
+  return size === 4;
 }
 
 /** may_access_direct_pkt_data for writes: XDP and TC may write packets, socket filters may not. */
@@ -412,7 +447,7 @@ export function checkHelperMemAccess(env: Env, regno: number, size: number, writ
 function checkStackRangeInitialized(env: Env, reg: Reg, regno: number, off: number, size: number, zeroOk: boolean, write: boolean, rawMode0: boolean): void {
   if (size === 0 && !zeroOk) reject('invalid zero-sized read');
   let rawMode = rawMode0;
-  checkStackBounds(env, reg, regno, off, size, 'helper');
+  checkStackBounds(env, reg, regno, off, size, write ? 'write' : 'read');
   let minOff: number;
   let maxOff: number;
   if (tnumIsConst(reg.var)) {

@@ -44,6 +44,8 @@ export interface VState {
   refs: RefState[];
   /** Instruction index this state is at. */
   insn: number;
+  /** How many may_goto fall-throughs this path took. */
+  mayGotoDepth: number;
 }
 
 /** A new empty stack slot. */
@@ -74,7 +76,7 @@ export function cloneFrame(f: FuncState): FuncState {
 
 /** Deep copy of a state. */
 export function cloneState(s: VState): VState {
-  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn };
+  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn, mayGotoDepth: s.mayGotoDepth };
 }
 
 /** The current (innermost) frame. */

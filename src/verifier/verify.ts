@@ -198,7 +198,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     gpl: GPL_COMPATIBLE.has(internal.license),
     mapOf: (i) => prepared.maps[i],
     nextId: () => ++idGen,
-    cur: { frames: [main], refs: [], insn: 0 },
+    cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0 },
     insnIdx: 0,
     stackDepth: cfg.subprogs.map(() => 0),
     auxPtrType: [],
