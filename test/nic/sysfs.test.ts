@@ -1,11 +1,12 @@
 // Sysctls, queues and IRQs read from (fake) procfs and sysfs, and the real ones read-only.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { NoSuchDeviceError } from '../../src/kernel/ethtool/errors.js';
 import { createKernelSys } from '../../src/kernel/koffi-sys.js';
 import { checkDevice, onlineCpus, parseInterrupts, readIrqs, readQueues, writeIrqAffinity, writeQueueCpus } from '../../src/nic/queues.js';
 import { NIC_SYSCTLS, readSysctl, readSysctls, sysctlPath, UnknownSysctlError, writeSysctl } from '../../src/nic/sysctl.js';
+import { formatCpuList } from '../../src/nic/cpu-list.js';
 import { FakeSys } from '../kernel/fake-sys.js';
 
 const INTERRUPTS = `           CPU0       CPU1       CPU2       CPU3
@@ -103,4 +104,32 @@ test('the real sysctls: bpfkit reads what /proc/sys holds (read-only)', () => {
     if (expected !== undefined) compared++;
   }
   assert.ok(compared >= 10, `${compared} sysctls readable`);
+});
+
+test('the real devices: every queue IRQ bpfkit finds is in /proc/interrupts with the affinity /proc/irq/N holds (read-only)', () => {
+  const sys = createKernelSys();
+  const interrupts = readFileSync('/proc/interrupts', 'utf8');
+  let irqs = 0;
+  for (const dev of readdirSync('/sys/class/net').filter((d) => !d.startsWith('bk'))) {
+    let found;
+    try {
+      found = readIrqs(sys, dev);
+    } catch (e) {
+      if (e instanceof NoSuchDeviceError) continue; // gone meanwhile
+      throw e;
+    }
+    for (const i of found) {
+      assert.match(interrupts, new RegExp(`^\\s*${i.irq}:.*\\b${i.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), `${dev}: irq ${i.irq}`);
+      assert.equal(formatCpuList(i.affinity ?? []), readFileSync(`/proc/irq/${i.irq}/smp_affinity_list`, 'utf8').trim());
+      irqs++;
+    }
+    try {
+      const queues = readQueues(sys, dev);
+      assert.equal(queues.length, readdirSync(`/sys/class/net/${dev}/queues`).filter((q) => /^(rx|tx)-\d+$/.test(q)).length, dev);
+    } catch (e) {
+      if (!existsSync(`/sys/class/net/${dev}`)) continue; // another process's interface, deleted meanwhile
+      throw e;
+    }
+  }
+  console.log(`# queue IRQs checked against /proc: ${irqs}`);
 });
