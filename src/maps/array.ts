@@ -30,11 +30,6 @@ export function checkArrayAttributes(def: MapDef): void {
   if (percpu) ensure(def, stride8(def.valueSize) <= PCPU_MIN_UNIT_SIZE, 'valueSize', `per-CPU values are at most ${PCPU_MIN_UNIT_SIZE} bytes`, MapErrno.E2BIG);
 }
 
-/** Update flags the array types accept: BPF_ANY/NOEXIST/EXIST, optionally | BPF_F_LOCK. */
-function badUpdateFlags(flags: number): boolean {
-  return (flags & ~BpfUpdateFlags.F_LOCK) > BpfUpdateFlags.EXIST || (flags & BpfUpdateFlags.F_LOCK) !== 0;
-}
-
 /** A live array or per-CPU array. */
 export class ArrayMap implements MapOps {
   readonly address: number;
@@ -74,16 +69,21 @@ export class ArrayMap implements MapOps {
 
   update(key: Uint8Array, keyOffset: number, value: Uint8Array, valueOffset: number, flags: number, cpu: number): number {
     const index = readU32(key, keyOffset);
-    const err = this.checkUpdate(index, flags);
+    const err = this.checkUpdate(index, flags, false);
     if (err !== 0) return err;
     this.env.space.memory.bytes.set(value.subarray(valueOffset, valueOffset + this.def.valueSize), this.slotOffset(index, cpu));
     return 0;
   }
 
-  private checkUpdate(index: number, flags: number): number {
-    if (badUpdateFlags(flags)) return -MapErrno.EINVAL;
+  /**
+   * array_map_update_elem's checks, in its order. A program's BPF_F_LOCK fails last (no
+   * bpf_spin_lock in the value); the syscall refuses BPF_F_LOCK before the map sees it (`user`).
+   */
+  private checkUpdate(index: number, flags: number, user: boolean): number {
+    if ((flags & ~BpfUpdateFlags.F_LOCK) > BpfUpdateFlags.EXIST || (user && (flags & BpfUpdateFlags.F_LOCK) !== 0)) return -MapErrno.EINVAL;
     if (index >= this.def.maxEntries) return -MapErrno.E2BIG;
-    if (flags === BpfUpdateFlags.NOEXIST) return -MapErrno.EEXIST;
+    if ((flags & BpfUpdateFlags.NOEXIST) !== 0) return -MapErrno.EEXIST;
+    if ((flags & BpfUpdateFlags.F_LOCK) !== 0) return -MapErrno.EINVAL;
     return 0;
   }
 
@@ -109,7 +109,7 @@ export class ArrayMap implements MapOps {
 
   write(key: Uint8Array, value: Uint8Array, flags: number): number {
     const index = readU32(key, 0);
-    const err = this.checkUpdate(index, flags);
+    const err = this.checkUpdate(index, flags, true);
     if (err !== 0) return err;
     const mem = this.env.space.memory.bytes;
     if (!this.perCpu) {

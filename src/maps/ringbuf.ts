@@ -167,8 +167,9 @@ export class RingbufMap implements MapOps {
     if (flags & ~(RingbufFlags.NO_WAKEUP | RingbufFlags.FORCE_WAKEUP)) return -MapErrno.EINVAL;
     const off = this.reserveAt(size);
     if (off < 0) return -11; // EAGAIN
-    const data = bytes.slice(offset, offset + size); // copy first: bytes may be this memory
-    this.env.space.memory.bytes.set(data, this.base + off + RINGBUF_HDR_SZ);
+    const mem = this.env.space.memory.bytes;
+    if (bytes.buffer === mem.buffer) mem.copyWithin(this.base + off + RINGBUF_HDR_SZ, offset, offset + size);
+    else mem.set(bytes.subarray(offset, offset + size), this.base + off + RINGBUF_HDR_SZ);
     this.commit(off, flags, false);
     return 0;
   }

@@ -31,7 +31,8 @@ function run(type: number, maxEntries: number, seed: number, nOps: number): stri
   // Key in skb->mark (offset 8), value in skb->priority (offset 32), both set through ctx_in.
   const keyToStack = [ldx.w(6, 1, 8), stx.w(10, -4, 6), ldx.w(7, 1, 32), stx.dw(10, -16, 7)];
   const load = (insns: ReturnType<typeof program>): ProgFd => loadProgram(sys, { type: BpfProgType.SOCKET_FILTER, license: 'GPL', insns: encode(insns) });
-  const updateProgs = [BpfUpdateFlags.ANY, BpfUpdateFlags.NOEXIST, BpfUpdateFlags.EXIST].map((f) =>
+  const UPDATE_FLAGS = [BpfUpdateFlags.ANY, BpfUpdateFlags.NOEXIST, BpfUpdateFlags.EXIST, BpfUpdateFlags.F_LOCK, BpfUpdateFlags.F_LOCK | BpfUpdateFlags.NOEXIST, 8];
+  const updateProgs = UPDATE_FLAGS.map((f) =>
     load(program(keyToStack, ld.map_fd(1, kmap.raw), alu64.mov.reg(2, 10), alu64.add.imm(2, -4), alu64.mov.reg(3, 10), alu64.add.imm(3, -16), alu64.mov.imm(4, f), call.helper('map_update_elem'), exit())),
   );
   // Lookup: returns the value's low 32 bits + 1 (0 when absent), after adding 1000 to it through the pointer.
@@ -76,8 +77,9 @@ function run(type: number, maxEntries: number, seed: number, nOps: number): stri
     let a: number;
     let b: number;
     if (r < 5) {
-      const f = rng.int(3);
-      a = testRun(updateProgs[f]!, { dataIn: packet, ctxIn: ctx }).retval | 0;
+      const which = rng.chance(0.85) ? rng.int(3) : rng.int(UPDATE_FLAGS.length);
+      const f = UPDATE_FLAGS[which]!;
+      a = testRun(updateProgs[which]!, { dataIn: packet, ctxIn: ctx }).retval | 0;
       b = ours.update(space.memory.bytes, keyReg.start, space.memory.bytes, valReg.start, f, cpu);
       what = `program update ${key}=${value} flags ${f}`;
     } else if (r < 8) {
