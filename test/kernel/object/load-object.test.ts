@@ -17,6 +17,7 @@ import { kernelVersionCode, readKernelConfig } from '../../../src/kernel/object/
 import { loadKernelObject } from '../../../src/kernel/object/load-object.js';
 import { vmlinuxBtf } from '../../../src/kernel/object/vmlinux.js';
 import { VerifierError } from '../../../src/kernel/verifier-error.js';
+import { describeMap } from '../../../src/kernel/introspect/map-show.js';
 import { expectedRejections, fixturesDir, xdpToolsDir } from '../../support/fixtures.js';
 import { BpftoolLoadError, bpftoolLoadAll } from '../../support/libbpf-oracle.js';
 import { kernelTest, u32 } from '../harness.js';
@@ -41,6 +42,7 @@ kernelTest('every object bpftool loads, loadKernelObject loads, with the same pr
   let agree = 0;
   let bothRefuse = 0;
   let programs = 0;
+  let maps = 0;
   const problems: string[] = [];
   for (const file of objects()) {
     let oracle;
@@ -72,6 +74,23 @@ kernelTest('every object bpftool loads, loadKernelObject loads, with the same pr
           if ((info.btfId !== 0) !== (want.btf_id !== undefined)) problems.push(`${file}: ${want.name}: BTF ${info.btfId} vs bpftool ${want.btf_id}`);
         }
         assert.equal(obj.programs.size, oracle.programs.length, `${file}: program count`);
+        const ourMaps = [...obj.maps.values()].map((m) => describeMap(m.fd));
+        for (const want of oracle.maps) {
+          const mine = ourMaps.find((m) => m.name === want.name);
+          if (!mine) {
+            problems.push(`${file}: no map ${want.name}`);
+            continue;
+          }
+          // libbpf 1.1 (Debian's) makes every global-data map BPF_F_MMAPABLE; libbpf >= 1.2, and
+          // bpfkit's object loader, only those with a non-static variable (map_is_mmapable).
+          const mmapableOnly = want.name!.includes('.') && ((mine.flags ^ want.flags) & ~0x400) === 0;
+          for (const k of ['type', 'flags', 'bytes_key', 'bytes_value', 'max_entries'] as const) {
+            if (k === 'flags' && mmapableOnly) continue;
+            if (mine[k] !== want[k]) problems.push(`${file}: map ${want.name}: ${k} ${mine[k]} vs bpftool ${want[k]}`);
+          }
+          if ((mine.btf_id !== undefined) !== (want.btf_id !== undefined)) problems.push(`${file}: map ${want.name}: BTF ${mine.btf_id} vs bpftool ${want.btf_id}`);
+          maps++;
+        }
         agree++;
       } finally {
         obj.close();
@@ -80,7 +99,7 @@ kernelTest('every object bpftool loads, loadKernelObject loads, with the same pr
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  process.stdout.write(`# loader vs bpftool: ${agree} objects load alike (${programs} programs, tags compared), ${bothRefuse} refused by both\n`);
+  process.stdout.write(`# loader vs bpftool: ${agree} objects load alike (${programs} programs: tags; ${maps} maps: shapes), ${bothRefuse} refused by both\n`);
   assert.deepEqual(problems, []);
   assert.ok(agree >= 20, `only ${agree} objects compared`);
 });
