@@ -46,10 +46,15 @@ kernelTest('every object bpftool loads, loadKernelObject loads, with the same pr
   const problems: string[] = [];
   for (const file of objects()) {
     let oracle;
+    // bpftool pins by-name maps under /sys/fs/bpf; make sure none this call creates stays behind.
+    const byName = spec(file).maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
+    const preexisting = new Set(byName.filter((p) => existsSync(p)));
     try {
       oracle = await bpftoolLoadAll(file);
     } catch (err) {
       if (!(err instanceof BpftoolLoadError)) throw err;
+    } finally {
+      for (const p of byName) if (!preexisting.has(p)) rmSync(p, { force: true });
     }
     const dir = path.join(PIN_ROOT, path.basename(file, '.o').replace(/\./g, '_')); // bpffs refuses '.' in names
     mkdirSync(dir, { recursive: true });
