@@ -291,3 +291,14 @@ kernelTest('map-in-map: the outer maps hold the inner maps the object names (by 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+kernelTest('a rejection of an object with BTF names the C line: line_info reaches the kernel', (sys) => {
+  const s = spec(path.join(fixturesDir, 'xdp_stats.o'));
+  const prog = s.programs[0]!;
+  const at = prog.instructions.findIndex((i) => i.code === 0x15); // if (!rec) -> drop the NULL check
+  const instructions = prog.instructions.map((insn, i) => (i === at ? { ...insn, code: 0x05, dst: 0, imm: 0, off: 0 } : insn));
+  assert.throws(
+    () => loadKernelObject(sys, { ...s, programs: [{ ...prog, instructions }] }),
+    (e: unknown) => e instanceof VerifierError && /map_value_or_null/.test(e.summary) && e.sourceLine?.startsWith('rec->rx_packets++; @ xdp_stats.c:') === true && e.insn === 11,
+  );
+});
