@@ -26,8 +26,8 @@ export const SKB_SHINFO_SIZE = 320;
 /** The largest data_in bpf_test_init takes for an skb (PAGE_SIZE - headroom - tailroom). */
 export const SKB_MAX_DATA = 4096 - SKB_HEADROOM - SKB_SHINFO_SIZE;
 /**
- * The most skb_change_tail/head may grow a test run's skb to: __bpf_skb_max_len gives
- * SKB_MAX_ALLOC there (4 pages less skb_shared_info = 16064), as measured on Linux 6.18.
+ * The most skb_change_tail/head/adjust_room may grow an skb to: BPF_SKB_MAX_LEN, which is
+ * SKB_MAX_ALLOC (4 pages less skb_shared_info = 16064) on Linux 6.18.
  */
 export const SKB_MAX_LEN = 4 * 4096 - SKB_SHINFO_SIZE;
 /** The packet block: headroom plus the largest skb, so growing never reallocates. */
@@ -113,7 +113,12 @@ export class SkbContext implements ContextInstance {
   /** skb->csum_level (with CHECKSUM_UNNECESSARY). */
   csumLevel = 0;
   private ctxIn = new Uint8Array(SK_BUFF_SIZE);
-  private readonly devices: (ifindex: number) => NetDevice | undefined;
+  /** The devices ctx_in and helpers may name by ifindex. */
+  readonly devices: (ifindex: number) => NetDevice | undefined;
+  /** skb->dev: loopback unless ctx_in's ifindex named another. */
+  dev: NetDevice = LOOPBACK;
+  /** skb->encapsulation: set by bpf_skb_adjust_room's encap flags. */
+  encapsulation = false;
   private readonly view: () => DataView;
 
   constructor(
@@ -193,6 +198,8 @@ export class SkbContext implements ContextInstance {
       if (ctxIn.subarray(from, to).some((x) => x !== 0)) throw new InvalidContextError(name, 'must be zero in ctx_in');
     }
     this.ctxIn = ctxIn;
+    this.dev = dev;
+    this.encapsulation = false;
     this.ipSummed = 'none';
     this.csumLevel = 0;
 

@@ -64,7 +64,8 @@ export class XdpContext implements ContextInstance {
   rxIfindex = LOOPBACK.ifindex;
   /** rx_queue_index loads. */
   rxQueue = 0;
-  private readonly devices: (ifindex: number) => NetDevice | undefined;
+  /** The devices ctx_in and helpers may name by ifindex. */
+  readonly devices: (ifindex: number) => NetDevice | undefined;
 
   constructor(
     private readonly space: AddressSpace,

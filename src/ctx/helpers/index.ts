@@ -11,6 +11,7 @@ import { mapHelpers } from './map-helpers.js';
 import { ringbufHelpers } from './ringbuf-helpers.js';
 import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
+import { skbRoomHelpers } from './skb-room-helpers.js';
 import { xdpHelpers } from './xdp-helpers.js';
 
 export * from './env.js';
@@ -25,7 +26,7 @@ export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './tr
  * TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperTable & { readonly size: number; keys(): IterableIterator<number> } {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...fibHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env)]);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
   return all;
 }

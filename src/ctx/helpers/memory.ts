@@ -29,4 +29,4 @@ export const argU32 = (vm: HelperContext, i: number): number => vm.regLo(i) >>> 
 export const argU64 = (vm: HelperContext, i: number): bigint => vm.reg(i);
 
 /** errno values helpers return negated. */
-export const Errno = { EPERM: 1, ENOENT: 2, E2BIG: 7, EFAULT: 14, EBUSY: 16, EEXIST: 17, EINVAL: 22, ENOMEM: 12, ENOSPC: 28, ERANGE: 34, ENOTSUPP: 524, EOPNOTSUPP: 95, EACCES: 13 } as const;
+export const Errno = { EPERM: 1, ENOENT: 2, E2BIG: 7, EFAULT: 14, EBUSY: 16, EEXIST: 17, EINVAL: 22, ENOMEM: 12, ENODEV: 19, ENOSPC: 28, ERANGE: 34, ENOTSUPP: 524, EOPNOTSUPP: 95, EACCES: 13 } as const;
