@@ -269,9 +269,9 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           verdicts: result.verdicts.map((v) => ({ verdict: v.verdict, retval: v.retval, packets: v.packets, bytes: v.bytes })),
           per_cpu: result.cpus.map((c) => ({ cpu: c.cpu, packets: c.packets, bytes: c.bytes })),
           not_run: result.refusedCount,
-          first_not_run: result.refused.map((f) => ({ packet: f.index, code: f.code, error: f.message })),
+          first_not_run: result.refused.slice(0, 10).map((f) => ({ packet: f.index, code: f.code, error: f.message })),
           faults: result.faultCount,
-          first_faults: result.faults.map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
+          first_faults: result.faults.slice(0, 10).map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
           skipped_records: result.skippedRecords,
           maps: maps.map((s) => ({
             name: s.name,
