@@ -5,7 +5,13 @@ import type { RingsChange } from '../kernel/ethtool/rings.js';
 /** One applicable (and reversible) change. `device` is the interface it concerns, when it concerns one. */
 export type Change =
   | { readonly kind: 'channels'; readonly device: string; readonly set: Readonly<ChannelsChange> }
-  | { readonly kind: 'features'; readonly device: string; readonly set: Readonly<Record<string, boolean>> }
+  | {
+      readonly kind: 'features';
+      readonly device: string;
+      readonly set: Readonly<Record<string, boolean>>;
+      /** What must read back as asked: `active` (default; tuning) or only `wanted` (restoring a request a dependency held off). */
+      readonly verify?: 'active' | 'wanted';
+    }
   | { readonly kind: 'rings'; readonly device: string; readonly set: Readonly<RingsChange> }
   | { readonly kind: 'rss'; readonly device: string; readonly indir: readonly number[] }
   | { readonly kind: 'sysctl'; readonly name: string; readonly value: string }

@@ -96,8 +96,9 @@ export function inverseOf(ctl: NicControl, c: Change): Change {
       return { kind: 'channels', device: c.device, set };
     }
     case 'features': {
-      const cur = new Map(ctl.features(c.device).map((f) => [f.name, f.active]));
-      return { kind: 'features', device: c.device, set: Object.fromEntries(Object.keys(c.set).map((n) => [n, cur.get(n) ?? false])) };
+      // Put back what was asked for (wanted), and accept it once asked: a dependency may hold it off, as it did before.
+      const cur = new Map(ctl.features(c.device).map((f) => [f.name, f.wanted]));
+      return { kind: 'features', device: c.device, set: Object.fromEntries(Object.keys(c.set).map((n) => [n, cur.get(n) ?? false])), verify: 'wanted' };
     }
     case 'rings': {
       const cur = ctl.rings(c.device);
@@ -121,7 +122,7 @@ export function applyOne(ctl: NicControl, c: Change): void {
       return ctl.setChannels(c.device, c.set);
     case 'features': {
       ctl.setFeatures(c.device, new Map(Object.entries(c.set)));
-      const now = new Map(ctl.features(c.device).map((f) => [f.name, f.active]));
+      const now = new Map(ctl.features(c.device).map((f) => [f.name, c.verify === 'wanted' ? f.wanted : f.active]));
       const kept = Object.entries(c.set).filter(([n, on]) => now.get(n) !== on).map(([n]) => n);
       if (kept.length > 0) throw new FeatureNotChangedError(c.device, kept);
       return;
@@ -225,8 +226,10 @@ function checkChange(v: unknown, where: string, source: string): Change {
     case 'features': {
       const set = v['set'];
       if (!isDev(v['device'])) return bad('bad device');
-      if (!isObj(set) || Object.keys(set).length === 0 || !Object.entries(set).every(([k, x]) => /^[a-z0-9-]+$/.test(k) && typeof x === 'boolean')) return bad('"set" must map feature names to booleans');
-      return { kind: 'features', device: v['device'], set: set as Record<string, boolean> };
+      if (!isObj(set) || Object.keys(set).length === 0 || !Object.entries(set).every(([k, x]) => /^[a-z0-9_-]+$/.test(k) && typeof x === 'boolean')) return bad('"set" must map feature names to booleans');
+      const verify = v['verify'];
+      if (verify !== undefined && verify !== 'active' && verify !== 'wanted') return bad('"verify" must be "active" or "wanted"');
+      return { kind: 'features', device: v['device'], set: set as Record<string, boolean>, ...(verify ? { verify } : {}) };
     }
     case 'rss': {
       const indir = v['indir'];

@@ -10,10 +10,12 @@ import { ApplyError, applyChanges, captureState, FeatureNotChangedError, parseSt
 /** A NIC in memory; `failOn` makes the named setter throw (once per listed call number, counted from 1). */
 class MemoryNic implements NicControl {
   channelsState: Channels = { rxMax: 0, txMax: 0, otherMax: 0, combinedMax: 16, rx: 0, tx: 0, other: 0, combined: 2 };
-  featureState = new Map<string, { active: boolean; changeable: boolean }>([
+  featureState = new Map<string, { active: boolean; changeable: boolean; wanted?: boolean; held?: boolean }>([
     ['rx-gro', { active: false, changeable: true }],
     ['rx-checksum', { active: false, changeable: true }],
     ['rx-lro', { active: false, changeable: false }],
+    // Asked for, but a dependency holds it off ("[requested on]").
+    ['tx-udp_tnl-segmentation', { active: false, changeable: true, wanted: true, held: true }],
   ]);
   ringsState: Rings = { rxMax: 4096, rxMiniMax: 0, rxJumboMax: 0, txMax: 4096, rx: 256, rxMini: 0, rxJumbo: 0, tx: 256 };
   indir: number[] = [0, 0, 0, 0];
@@ -44,13 +46,15 @@ class MemoryNic implements NicControl {
     this.channelsState = { ...this.channelsState, ...set };
   }
   features(): FeatureState[] {
-    return [...this.featureState].map(([name, f]) => ({ name, active: f.active, wanted: f.active, changeable: f.changeable, noChange: false }));
+    return [...this.featureState].map(([name, f]) => ({ name, active: f.active, wanted: f.wanted ?? f.active, changeable: f.changeable, noChange: false }));
   }
   setFeatures(_dev: string, set: ReadonlyMap<string, boolean>): void {
     this.#maybeFail('setFeatures');
     for (const [n, on] of set) {
       const f = this.featureState.get(n)!;
-      if (f.changeable) f.active = on;
+      if (!f.changeable) continue;
+      if (f.wanted !== undefined) f.wanted = on;
+      f.active = f.held ? false : on;
     }
   }
   rings(): Rings {
@@ -201,4 +205,16 @@ test('restore refuses a state saved for a device that has since been replaced (o
   nic.ifindexes.delete('eth0');
   assert.throws(() => restoreState(nic, saved, 's.json'), (e: unknown) => e instanceof StateFileError && /device eth0 is gone/.test(e.message));
   assert.equal(nic.state(), after);
+});
+
+test('a feature asked for but held off by a dependency is restored as asked for, without failing the restore', () => {
+  const nic = new MemoryNic();
+  const original = nic.state();
+  const plan: Change[] = [{ kind: 'features', device: 'eth0', set: { 'tx-udp_tnl-segmentation': false } }];
+  const saved = parseState(serializeState(captureState(nic, plan)), 's.json');
+  assert.deepEqual(saved.restore, [{ kind: 'features', device: 'eth0', set: { 'tx-udp_tnl-segmentation': true }, verify: 'wanted' }]);
+  applyChanges(nic, plan);
+  assert.equal(nic.featureState.get('tx-udp_tnl-segmentation')!.wanted, false);
+  restoreState(nic, saved, 's.json');
+  assert.equal(nic.state(), original);
 });
