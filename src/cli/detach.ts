@@ -1,5 +1,7 @@
 // `bpfkit detach xdp|tc --dev IFACE ...`: remove what is attached (links pinned or not, netlink, filters).
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
+import { linkInfo } from '../kernel/bpf/obj-info.js';
+import { getPinnedObject } from '../kernel/bpf/obj-pin.js';
 import { detachTc } from '../kernel/attach/tc.js';
 import { detachXdp, XDP_MODE_BPFTOOL } from '../kernel/attach/xdp.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
@@ -13,6 +15,7 @@ import { type Io, json } from './output.js';
 export const detachUsage = [
   'bpfkit detach xdp --dev IFACE [--mode skb|native|hw] [--pin PATH]',
   '       bpfkit detach tc --dev IFACE --direction ingress|egress [--classic|--tcx] [--pin PATH]',
+  '       (pins of the detached links found under /sys/fs/bpf are removed too; --pin names one elsewhere)',
 ].join('\n');
 
 /** Options of `detach`. */
@@ -28,6 +31,48 @@ export const detachOptions: OptionSpec = {
 /** `bpfkit detach ...` on the real kernel. */
 export function detach(args: CommandArgs, io: Io): number {
   return runDetach(args, io, createKernelSys());
+}
+
+const BPFFS = '/sys/fs/bpf';
+
+/**
+ * Pins under `root` (depth <= 4, at most 4096 entries looked at) of the links in `linkIds`: a
+ * detached link is defunct, so its pins are only names left behind.
+ */
+export function findLinkPins(sys: Sys, linkIds: ReadonlySet<number>, root = BPFFS): string[] {
+  const found: string[] = [];
+  let budget = 4096;
+  const walk = (dir: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (budget-- <= 0) return;
+      const path = `${dir}/${name}`;
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (depth < 4) walk(path, depth + 1);
+        continue;
+      }
+      if (!st.isFile()) continue;
+      try {
+        using fd = getPinnedObject(sys, path, 'link');
+        if (linkIds.has(linkInfo(fd).id)) found.push(path);
+      } catch {
+        // not a link (a map or program pin), or not ours to open
+      }
+    }
+  };
+  if (linkIds.size > 0 && existsSync(root)) walk(root, 0);
+  return found;
 }
 
 /** `bpfkit detach ...` with an injected Sys. Detaching where nothing is attached succeeds and says so. */
@@ -54,14 +99,21 @@ export function runDetach(args: CommandArgs, io: Io, sys: Sys): number {
       lines.push(`detached ${d.via}/${d.direction} prog id ${d.progId}${d.linkId ? ` (link ${d.linkId})` : d.priority ? ` (pref ${d.priority} handle ${d.handle})` : ''} from ${d.ifname}`);
     }
   }
-  // A pinned link is now defunct; its pin is only a name. Remove it when asked.
-  let unpinned = false;
-  if (pin && existsSync(pin)) {
-    unlinkSync(pin);
-    unpinned = true;
-    lines.push(`removed pin ${pin}`);
+  // A detached link is defunct; its pins are only names. Remove the one named and any under /sys/fs/bpf.
+  const linkIds = new Set(removed.map((r) => r['link_id']).filter((id): id is number => typeof id === 'number'));
+  const pins = new Set(findLinkPins(sys, linkIds));
+  if (pin && existsSync(pin)) pins.add(pin);
+  const unpinned: string[] = [];
+  for (const p of pins) {
+    try {
+      unlinkSync(p);
+      unpinned.push(p);
+      lines.push(`removed pin ${p}`);
+    } catch (err) {
+      lines.push(`could not remove pin ${p}: ${(err as Error).message}`);
+    }
   }
-  if (args.json) io.out(json({ detached: removed, ...(pin ? { unpinned } : {}) }, args.pretty));
+  if (args.json) io.out(json({ detached: removed, unpinned }, args.pretty));
   else io.out(lines.length ? `${lines.join('\n')}\n` : `nothing attached (${kind}) on ${dev}\n`);
   return 0;
 }
