@@ -14,7 +14,7 @@ import { loadProgram, type ProgFd, type ProgramLoadOptions } from '../bpf/prog-l
 import { KernelError } from '../kernel-error.js';
 import { KernelMap } from '../kernel-map.js';
 import type { Sys } from '../sys.js';
-import { fixupBtf } from './btf-fixup.js';
+import { fixupBtf, type FixedBtf, type SanitizableKind } from './btf-fixup.js';
 import { missingBtfKinds } from './btf-features.js';
 import { KernelSymbolError, UnknownObjectNameError } from './errors.js';
 import { kconfigValue } from './kconfig.js';
@@ -123,6 +123,18 @@ export class KernelObject implements Disposable {
   }
 }
 
+const fixedCache = new WeakMap<Btf, Map<string, FixedBtf>>();
+
+/** fixupBtf, memoised per BTF and set of missing kinds (a spec is immutable; loading it again reuses the bytes). */
+function fixedBtf(spec: ObjectSpec, btf: Btf, missing: ReadonlySet<SanitizableKind>): FixedBtf {
+  const key = [...missing].sort().join(',');
+  let byKey = fixedCache.get(btf);
+  if (!byKey) fixedCache.set(btf, (byKey = new Map()));
+  let fixed = byKey.get(key);
+  if (!fixed) byKey.set(key, (fixed = fixupBtf(spec, btf, missing)));
+  return fixed;
+}
+
 const kernelObjectName = (name: string): string => name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 
 /** max_entries as libbpf creates the map: perf event arrays default to one slot per possible CPU. */
@@ -189,7 +201,7 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
     // 1. BTF.
     let btf: Btf | undefined = spec.btf;
     if (spec.btf) {
-      const fixed = fixupBtf(spec, spec.btf, missingBtfKinds(sys));
+      const fixed = fixedBtf(spec, spec.btf, missingBtfKinds(sys));
       btfChanges = fixed.changes;
       try {
         created.btf = loadBtf(sys, fixed.bytes, { logLevel: options.logLevel ?? 0 });

@@ -102,9 +102,14 @@ export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): Program
  * exactly where BTF.ext had a record). String offsets are found in the object's string table;
  * undefined when a string is missing there (the program then loads without line info).
  */
+const stringIndexes = new WeakMap<Btf, StringTableBuilder>();
+
 function buildLineInfo(insns: readonly Instruction[], slots: Uint32Array, btf: Btf): BtfExtRecords | undefined {
-  const strings = new StringTableBuilder(btf.strings.bytes);
-  const tableSize = strings.length;
+  // One string index per Btf (building it walks the whole string table); strings it lacks get
+  // offsets past the table, which is how a missing one is detected below.
+  let strings = stringIndexes.get(btf);
+  if (!strings) stringIndexes.set(btf, (strings = new StringTableBuilder(btf.strings.bytes)));
+  const tableSize = btf.strings.bytes.length;
   const records: number[][] = [];
   for (const [i, insn] of insns.entries()) {
     const src = insn.source;
