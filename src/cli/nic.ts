@@ -211,10 +211,14 @@ export function runNic(args: CommandArgs, io: Io, sys: Sys): number {
       let fs = getFeatures(sock, dev);
       if (rest.length) {
         const names = new Set(fs.map((f) => f.name));
+        const changeable = new Set(fs.filter((f) => f.changeable).map((f) => f.name));
         const change = new Map<string, boolean>();
         for (const [name, v] of pairsAny(rest)) {
           if (v !== 'on' && v !== 'off') throw new UsageError(`feature ${name}: expected on or off, got '${v}'`, nicUsage);
-          for (const n of resolveFeatureName(name, names, dev)) change.set(n, v === 'on');
+          const resolved = resolveFeatureName(name, names, dev);
+          // A group name (tx, tso) sets the members the device lets change, as ethtool -K does; a single fixed one is still asked for (and reported).
+          const members = resolved.length > 1 && resolved.some((n) => changeable.has(n)) ? resolved.filter((n) => changeable.has(n)) : resolved;
+          for (const n of members) change.set(n, v === 'on');
         }
         setFeatures(sock, dev, change);
         fs = getFeatures(sock, dev);

@@ -115,6 +115,17 @@ kernelTest('CLI: channels and features set and shown in ethtool words; bad input
       assert.equal(ethtoolFeatures(v.dev).get('rx-gro')!.active, !gro);
       assert.equal(ethtoolFeatures(v.dev).get('tx-tcp-segmentation')!.active, false);
 
+      // A group with fixed members (tx: tx-checksum-ipv4 is fixed off on veth) changes the others, as ethtool -K does.
+      assert.equal((await cli('nic', 'features', v.dev, 'tx', 'off')).code, 0);
+      assert.equal(ethtoolFeatures(v.dev).get('tx-checksum-ip-generic')!.active, false);
+      const txOn = await cli('nic', 'features', v.dev, 'tx', 'on');
+      assert.equal(txOn.code, 0, txOn.err);
+      assert.equal(ethtoolFeatures(v.dev).get('tx-checksum-ip-generic')!.active, true);
+      // A single fixed feature cannot change: the error names it.
+      const fixed = await cli('nic', 'features', v.dev, 'tx-checksum-ipv4', 'on');
+      assert.equal(fixed.code, 1);
+      assert.match(fixed.err, /kept 'tx-checksum-ipv4' as they were \(fixed/);
+
       const typo = await cli('nic', 'features', v.dev, 'rx-gor', 'on');
       assert.equal(typo.code, 1);
       assert.match(typo.err, /unknown feature 'rx-gor' \(did you mean 'rx-gro'/);
