@@ -38,10 +38,13 @@ export interface AuditRule {
 
 /** Largest MTU a single-buffer XDP program takes on 4 KiB pages: 4096 - 256 headroom - 320 skb_shared_info - 14 Ethernet - 8 VLAN. */
 export const XDP_SINGLE_BUFFER_MAX_MTU = 3498;
-/** Thresholds below which `netdev_budget` and `netdev_max_backlog` count as tiny (the kernel defaults), and what to raise them to. */
+/** `net.core.netdev_budget` below this (the kernel default) is tiny. */
 export const BUDGET_MIN = 300;
+/** What the audit raises a tiny `netdev_budget` to. */
 export const BUDGET_RECOMMENDED = 600;
+/** `net.core.netdev_max_backlog` below this (the kernel default) is tiny. */
 export const BACKLOG_MIN = 1000;
+/** What the audit raises a tiny `netdev_max_backlog` to. */
 export const BACKLOG_RECOMMENDED = 5000;
 
 const feature = (s: NicSnapshot, name: string) => s.features.find((f) => f.name === name);

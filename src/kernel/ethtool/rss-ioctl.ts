@@ -11,8 +11,9 @@ import { SIOCETHTOOL } from './drvinfo.js';
 import { NoSuchDeviceError } from './errors.js';
 import type { Rss, RssChange } from './rss.js';
 
-/** `ETHTOOL_GRSSH`, `ETHTOOL_SRSSH` (linux/ethtool.h). */
+/** `ETHTOOL_GRSSH` (linux/ethtool.h): get the RSS table, key and hash function. */
 export const ETHTOOL_GRSSH = 0x46;
+/** `ETHTOOL_SRSSH` (linux/ethtool.h): set them. */
 export const ETHTOOL_SRSSH = 0x47;
 /** `sizeof(struct ethtool_rxfh)` without rss_config. */
 export const RXFH_HDR = 24;
