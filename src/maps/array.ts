@@ -8,7 +8,7 @@
 
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
-import { ACCESS_MASK, allocMapRegions, checkFlags, ensure, readU32, stride8, u32Bytes, type MapRegions } from './map-memory.js';
+import { ACCESS_MASK, allocMapRegions, ensureTableFits, checkFlags, ensure, readU32, stride8, u32Bytes, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const ARRAY_FLAGS = BpfMapFlags.NUMA_NODE | BpfMapFlags.MMAPABLE | ACCESS_MASK | BpfMapFlags.PRESERVE_ELEMS | BpfMapFlags.INNER_MAP;
@@ -155,6 +155,7 @@ export class ProgArrayOps implements MapOps {
     readonly def: MapDef,
     env: MapEnv,
   ) {
+    ensureTableFits(def, def.maxEntries, 16);
     this.handles = new Array<ProgramHandle>(def.maxEntries).fill(undefined);
     this.ids = new Uint32Array(def.maxEntries);
     this.regions = allocMapRegions(env, def, 0, false);

@@ -15,7 +15,7 @@
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
 import { roundupPow2 } from './hash.js';
-import { allocMapRegions, checkFlags, ensure, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, checkFlags, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 /** One devmap entry: the interface and the id of the program attached to the entry (0 if none). */
@@ -46,6 +46,7 @@ export class DevMap implements MapOps {
     readonly def: MapDef,
     private readonly env: MapEnv,
   ) {
+    ensureTableFits(def, def.maxEntries + 1, 24);
     this.isHash = def.type === BpfMapType.DEVMAP_HASH;
     const slots = def.maxEntries + (this.isHash ? 1 : 0);
     this.ifindex = new Uint32Array(slots);

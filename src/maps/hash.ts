@@ -16,7 +16,7 @@ import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.j
 import { PCPU_MIN_UNIT_SIZE } from './array.js';
 import { MapErrno } from './errors.js';
 import { jhash } from './jhash.js';
-import { ACCESS_MASK, allocMapRegions, bytesEqual, checkFlags, ensure, stride8, type MapRegions } from './map-memory.js';
+import { ACCESS_MASK, allocMapRegions, bytesEqual, ensureTableFits, checkFlags, ensure, stride8, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const HTAB_FLAGS = BpfMapFlags.NO_PREALLOC | BpfMapFlags.NO_COMMON_LRU | BpfMapFlags.NUMA_NODE | ACCESS_MASK | BpfMapFlags.ZERO_SEED;
@@ -87,14 +87,16 @@ export class HashMap implements MapOps {
     this.nBuckets = roundupPow2(maxEntries);
     this.seed = (def.flags & BpfMapFlags.ZERO_SEED) !== 0 || !env.random ? 0 : Math.floor(env.random() * 4294967296) >>> 0;
     this.capacity = maxEntries + spare;
+    // Values first: a map too big for the address space is refused before the tables are built.
+    ensureTableFits(def, this.capacity, def.keySize + 12);
+    this.regions = allocMapRegions(env, def, this.capacity * this.stride * this.cpus);
+    this.address = this.regions.address;
     this.heads = new Int32Array(this.nBuckets).fill(-1);
     this.next = new Int32Array(this.capacity).fill(-1);
     this.hashes = new Uint32Array(this.capacity);
     this.keyStore = new Uint8Array(this.capacity * def.keySize);
     this.freeList = new Int32Array(this.capacity);
     this.resetFreeList();
-    this.regions = allocMapRegions(env, def, this.capacity * this.stride * this.cpus);
-    this.address = this.regions.address;
   }
 
   private resetFreeList(): void {

@@ -60,9 +60,9 @@ export class LpmTrieMap implements MapOps {
     this.holder = { prefixlen: 0, data: new Uint8Array(0), im: true, child: [null, null], slot: -1 };
     this.stride = stride8(def.valueSize);
     const capacity = def.maxEntries + 1;
-    this.free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
     this.regions = allocMapRegions(env, def, capacity * this.stride);
     this.address = this.regions.address;
+    this.free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
   }
 
   /** min(node.prefixlen, key prefixlen, number of equal leading bits). */

@@ -13,7 +13,7 @@ import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.j
 import { checkArrayAttributes } from './array.js';
 import { MapErrno } from './errors.js';
 import { checkHash, HashMap } from './hash.js';
-import { allocMapRegions, ensure, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const MAP_IN_MAP = new Set<number>([BpfMapType.ARRAY_OF_MAPS, BpfMapType.HASH_OF_MAPS]);
@@ -50,6 +50,7 @@ export class ArrayOfMaps implements MapInMapOps {
     readonly def: MapDef,
     env: MapEnv,
   ) {
+    ensureTableFits(def, def.maxEntries, 16);
     this.slots = new Array<InnerRef | undefined>(def.maxEntries).fill(undefined);
     this.regions = allocMapRegions(env, def, 0, false);
     this.address = this.regions.address;

@@ -59,10 +59,26 @@ export interface MapRegions {
   readonly data: Region;
 }
 
+/** Largest JS-side table (handles, slots) a map may need, in bytes (the kernel would vmalloc it). */
+const MAX_TABLE_BYTES = 2 ** 30;
+
+/** Refuses (ENOMEM) a map whose JS-side tables of `entries` x `bytesPerEntry` would not fit. */
+export function ensureTableFits(def: MapDef, entries: number, bytesPerEntry: number): void {
+  if (entries * bytesPerEntry > MAX_TABLE_BYTES) throw new MapAttributeError(def.name, 'maxEntries', def.maxEntries, `${entries} entries need more than ${MAX_TABLE_BYTES} bytes of tables`, MapErrno.ENOMEM);
+}
+
 /** Allocates a map's header and `dataSize` bytes of zeroed value storage in `env.space`. */
 export function allocMapRegions(env: MapEnv, def: MapDef, dataSize: number, writable = true): MapRegions {
+  // WebAssembly memory stops at 4 GiB; a map that cannot fit is refused before anything is allocated.
+  const room = 2 ** 32 - env.space.memory.used - 64;
+  if (dataSize > room) throw new MapAttributeError(def.name, 'maxEntries', def.maxEntries, `${dataSize} bytes of values do not fit in the 4 GiB address space`, MapErrno.ENOMEM);
   const header = env.space.addRegion(`map:${def.name}`, 0, { kind: 'map', writable: false, align: 8 });
-  const data = env.space.addRegion(`map:${def.name}`, dataSize, { kind: 'map', writable: writable && (def.flags & BpfMapFlags.RDONLY_PROG) === 0, align: 8 });
+  let data: Region;
+  try {
+    data = env.space.addRegion(`map:${def.name}`, dataSize, { kind: 'map', writable: writable && (def.flags & BpfMapFlags.RDONLY_PROG) === 0, align: 8 });
+  } catch (err) {
+    throw new MapAttributeError(def.name, 'maxEntries', def.maxEntries, `cannot allocate ${dataSize} bytes of values (${(err as Error).message})`, MapErrno.ENOMEM);
+  }
   return { address: header.address(), data };
 }
 

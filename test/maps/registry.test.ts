@@ -115,3 +115,31 @@ kernelTest('createMap accepts and refuses the same definitions as BPF_MAP_CREATE
   assert.deepEqual(mismatches, []);
   process.stdout.write(`# map attribute checks: ${compared} definitions, verdict and errno equal to the kernel's\n`);
 });
+
+test('a map too big for the 4 GiB address space is a MapAttributeError (ENOMEM), not a RangeError', () => {
+  assert.throws(
+    () => createMap({ name: 'big', type: T.ARRAY, keySize: 4, valueSize: 4096, maxEntries: 2 ** 21, flags: 0 }, { space: new AddressSpace(), cpus: 1 }),
+    (e: unknown) => e instanceof MapAttributeError && e.errno === 12 && e.field === 'maxEntries',
+  );
+});
+
+test('huge hash and LPM maps are refused before any table is built', () => {
+  for (const def of [
+    { name: 'h', type: T.HASH, keySize: 4, valueSize: 8, maxEntries: 2 ** 31, flags: 0 },
+    { name: 'l', type: T.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 2 ** 31, flags: F.NO_PREALLOC },
+  ]) {
+    assert.throws(() => createMap(def, { space: new AddressSpace(), cpus: 1 }), (e: unknown) => e instanceof MapAttributeError && e.errno === 12);
+  }
+});
+
+test('huge prog arrays, map-in-maps, devmaps and wide-key hashes are refused (ENOMEM) instead of exhausting memory', () => {
+  const inner = { name: 'i', type: T.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 };
+  for (const def of [
+    { name: 'p', type: T.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 ** 31, flags: 0 },
+    { name: 'aom', type: T.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2 ** 31, flags: 0, innerMap: inner },
+    { name: 'd', type: T.DEVMAP_HASH, keySize: 4, valueSize: 4, maxEntries: 2 ** 31, flags: 0 },
+    { name: 'wide', type: T.HASH, keySize: 512, valueSize: 1, maxEntries: 2 ** 25, flags: 0 },
+  ]) {
+    assert.throws(() => createMap(def, { space: new AddressSpace(), cpus: 1 }), (e: unknown) => e instanceof MapAttributeError && e.errno === 12, def.name);
+  }
+});
