@@ -104,7 +104,20 @@ kernelTest('bpf_redirect (xdp and tc) and bpf_redirect_map (devmap, with and wit
       if (k !== m) diffs.push(`${ops.name} redirect flags ${flags}: kernel ${k.slice(0, 20)}, bpfkit ${m.slice(0, 20)}`);
     }
   }
+  const peer = (flags: number) => program(alu64.mov.imm(r1, 4), alu64.mov.imm(r2, flags), call.helper('redirect_peer'), exit());
+  const neigh = (plen: number, flags: number) =>
+    program(st.dw(r10, -24, 10), st.dw(r10, -16, 0), st.dw(r10, -8, 0), alu64.mov.imm(r1, 4), alu64.mov.reg(r2, r10), alu64.add.imm(r2, -24), alu64.mov.imm(r3, plen), alu64.mov.imm(r4, flags), call.helper('redirect_neigh'), exit());
+  const neighNull = program(alu64.mov.imm(r1, 4), alu64.mov.imm(r2, 0), alu64.mov.imm(r3, 0), alu64.mov.imm(r4, 0), call.helper('redirect_neigh'), exit());
+  for (const [name, insns] of [['peer 0', peer(0)], ['peer 1', peer(1)], ['neigh 20', neigh(20, 0)], ['neigh 24', neigh(24, 0)], ['neigh 8', neigh(8, 0)], ['neigh flags', neigh(20, 1)], ['neigh null', neighNull]] as const) {
+    const frameBytes = new Uint8Array(60);
+    const k = summary(kernelRun(sys, tcOps, insns, frameBytes));
+    const m = summary(vmRun(tcOps, insns, frameBytes, undefined, { env: createHelperEnv() }));
+    compared++;
+    if (k !== m) diffs.push(`redirect_${name}: kernel ${k.slice(0, 20)}, bpfkit ${m.slice(0, 20)}`);
+  }
   const env = createHelperEnv();
+  const viaNeigh = run(neigh(20, 0), undefined, new Uint8Array(60), { env, programType: tcOps }).redirect;
+  assert.ok(viaNeigh?.kind === 'ifindex' && viaNeigh.via === 'neigh' && viaNeigh.nextHop?.[0] === 10);
   const r = run(redirect(5, 1), undefined, new Uint8Array(60), { env, programType: tcOps });
   assert.deepEqual(r.redirect, { kind: 'ifindex', ifindex: 5, flags: 1 });
 

@@ -263,3 +263,38 @@ kernelTest('skb_change_tail / skb_change_head at and past their bounds', (sys) =
   }
   t.done('skb_change_tail/head');
 });
+
+/** xdp_load_bytes(off, len) into the stack, then xdp_store_bytes(0, stack, len); returns both results and the buffer length. */
+function xdpBytes(off: number, len: number): Instruction[] {
+  return program(
+    alu64.mov.reg(r6, r1),
+    ...Array.from({ length: 8 }, (_, i) => st.dw(r10, -64 + 8 * i, 0x33)),
+    alu64.mov.imm(r2, off),
+    alu64.mov.reg(r3, r10),
+    alu64.add.imm(r3, -64),
+    alu64.mov.imm(r4, len),
+    call.helper('xdp_load_bytes'),
+    alu64.mov.reg(r7, r0),
+    alu64.lsh.imm(r7, 8),
+    alu64.mov.reg(r1, r6),
+    alu64.mov.imm(r2, 1),
+    alu64.mov.reg(r3, r10),
+    alu64.add.imm(r3, -64),
+    alu64.mov.imm(r4, len),
+    call.helper('xdp_store_bytes'),
+    alu64.and.imm(r0, 0xff),
+    alu64.or.reg(r7, r0),
+    alu64.mov.reg(r1, r6),
+    call.helper('xdp_get_buff_len'),
+    alu64.lsh.imm(r0, 20),
+    alu64.or.reg(r0, r7),
+    exit(),
+  );
+}
+
+kernelTest('xdp_load_bytes / xdp_store_bytes / xdp_get_buff_len at the edges', (sys) => {
+  const t = new Tally();
+  const data = new Uint8Array(70).map((_, i) => i * 3);
+  for (const off of [0, 1, 6, 7, 62, 63, 64, 69, 70, 0xffffffff]) for (const len of [1, 8, 64]) t.check(`xdp bytes ${off}/${len}`, differ(sys, xdpOps, xdpBytes(off, len), data));
+  t.done('xdp_load/store_bytes');
+});

@@ -107,3 +107,26 @@ kernelTest('skb_load_bytes_relative from the MAC and network headers, and bpf_ch
   }
   t.done('load_bytes_relative/check_mtu');
 });
+
+kernelTest('skb_change_proto: IPv4 <-> IPv6 header room, other protocols and flags refused', (sys) => {
+  const t = new Tally();
+  for (const [name, data] of [['ipv4', ipv4], ['ipv6', ipv6], ['arp', arp]] as const) {
+    for (const proto of [0x0008, 0xdd86, 0x0608, 0x0800]) {
+      for (const flags of [0, 1]) {
+        const insns = program(
+          alu64.mov.reg(r6, r1),
+          alu64.mov.imm(r2, proto),
+          alu64.mov.imm(r3, flags),
+          call.helper('skb_change_proto'),
+          alu64.and.imm(r0, 0xffff),
+          ldx.w(r2, r6, SkBuff.protocol),
+          alu64.lsh.imm(r2, 16),
+          alu64.or.reg(r0, r2),
+          exit(),
+        );
+        t.check(sys, tcOps, `${name} -> 0x${proto.toString(16)} flags ${flags}`, insns, data);
+      }
+    }
+  }
+  t.done('skb_change_proto');
+});

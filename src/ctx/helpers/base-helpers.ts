@@ -34,6 +34,9 @@ export function baseHelpers(env: HelperEnv): Map<number, HelperFn> {
     [BpfFuncId.get_prandom_u32, () => env.random() >>> 0],
     [BpfFuncId.get_smp_processor_id, () => env.cpu],
     [BpfFuncId.get_numa_node_id, () => 0],
+    // One simulated CPU runs one program at a time: locks are always free.
+    [BpfFuncId.spin_lock, () => 0],
+    [BpfFuncId.spin_unlock, () => 0],
     [
       BpfFuncId.trace_printk,
       (vm) => {

@@ -13,6 +13,10 @@ export type RedirectTarget =
       readonly ifindex: number;
       /** BPF_F_INGRESS (tc). */
       readonly flags: number;
+      /** bpf_redirect_peer (into the peer of a veth/netkit) or bpf_redirect_neigh (through the neighbour subsystem). */
+      readonly via?: 'peer' | 'neigh';
+      /** bpf_redirect_neigh's next hop (struct bpf_redir_neigh, 20 bytes), when given. */
+      readonly nextHop?: Uint8Array;
     }
   | {
       /** bpf_redirect_map(map, key, flags). */

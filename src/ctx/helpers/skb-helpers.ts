@@ -17,6 +17,8 @@ const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
 const CSUM_MANGLED_0 = 0xffff;
 const INT_MAX = 0x7fffffff;
+/** sizeof(struct bpf_redir_neigh). */
+const REDIR_NEIGH_SIZE = 20;
 
 /** The skb context of the running program, or an ExecutionError naming the helper. */
 function skbOf(vm: HelperContext, env: HelperEnv, helper: string): SkbContext {
@@ -289,6 +291,25 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
         if (env.context instanceof XdpContext) return xdpRedirect(env, ifindex, flags);
         if ((flags & ~BigInt(BpfRedirectFlags.INGRESS)) !== 0n) return TcAction.SHOT;
         env.redirect = { kind: 'ifindex', ifindex, flags: Number(flags) };
+        return TcAction.REDIRECT;
+      },
+    ],
+    [
+      BpfFuncId.redirect_peer,
+      (vm) => {
+        if (argU64(vm, 2) !== 0n) return TcAction.SHOT;
+        env.redirect = { kind: 'ifindex', ifindex: argU32(vm, 1), flags: 0, via: 'peer' };
+        return TcAction.REDIRECT;
+      },
+    ],
+    [
+      BpfFuncId.redirect_neigh,
+      (vm, _r1, r2) => {
+        const plen = argU32(vm, 3) | 0;
+        if ((plen !== 0 && plen < REDIR_NEIGH_SIZE) || argU64(vm, 4) !== 0n) return TcAction.SHOT;
+        const at = plen ? helperPtr(vm, r2, REDIR_NEIGH_SIZE, false) : -1;
+        const nextHop = at >= 0 ? vm.space.memory.bytes.slice(at, at + REDIR_NEIGH_SIZE) : undefined;
+        env.redirect = { kind: 'ifindex', ifindex: argU32(vm, 1), flags: 0, via: 'neigh', ...(nextHop ? { nextHop } : {}) };
         return TcAction.REDIRECT;
       },
     ],

@@ -83,6 +83,21 @@ function devVia(dev: NetDevice, devices: (i: number) => NetDevice | undefined, i
   return ifindex === 0 ? dev : devices(ifindex);
 }
 
+/** bpf_skb_change_proto: IPv4 <-> IPv6 by growing or shrinking 20 bytes after the MAC header. */
+function changeProto(vm: HelperContext, skb: SkbContext, to: number): number {
+  const from = protocolOf(skb);
+  const off = skb.network - skb.mac;
+  let ret: number;
+  if (from === IPV4 && to === IPV6) ret = netGrow(vm, skb, off, 20, 0n);
+  else if (from === IPV6 && to === IPV4) ret = netShrink(vm, skb, off, 20, 0);
+  else return -Errno.ENOTSUPP;
+  if (ret === 0) {
+    setProtocol(skb, to);
+    skb.setU32(SkBuff.hash, 0);
+  }
+  return ret;
+}
+
 /** The room, relative-load and MTU helpers, bound to `env`. */
 export function skbRoomHelpers(env: HelperEnv): Map<number, HelperFn> {
   return new Map<number, HelperFn>([
@@ -114,6 +129,16 @@ export function skbRoomHelpers(env: HelperEnv): Map<number, HelperFn> {
           skb.ipSummed = 'none';
           skb.csumLevel = 0;
         }
+        skb.sync();
+        return ret;
+      },
+    ],
+    [
+      BpfFuncId.skb_change_proto,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_skb_change_proto');
+        if (argU64(vm, 3) !== 0n) return -Errno.EINVAL;
+        const ret = changeProto(vm, skb, swap16(vm.regLo(2) & 0xffff));
         skb.sync();
         return ret;
       },

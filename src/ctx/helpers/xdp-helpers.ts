@@ -42,6 +42,7 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const offset = argU32(vm, 2);
         const len = argU32(vm, 4);
         const to = helperPtr(vm, r3, len, true);
+        if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
         if (offset + len > x.dataEnd - x.data) return -Errno.EINVAL;
         vm.space.memory.bytes.copyWithin(to, x.data + offset, x.data + offset + len);
         return 0;
@@ -54,6 +55,7 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const offset = argU32(vm, 2);
         const len = argU32(vm, 4);
         const from = helperPtr(vm, r3, len, false);
+        if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
         if (offset + len > x.dataEnd - x.data) return -Errno.EINVAL;
         vm.space.memory.bytes.copyWithin(x.data + offset, from, from + len);
         return 0;
