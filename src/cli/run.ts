@@ -20,7 +20,7 @@ import { type Io, json, table } from './output.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--no-verify] [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -32,6 +32,7 @@ export const runOptions: OptionSpec = {
   'out-drop': { type: 'string' },
   'map-update': { type: 'string', multiple: true },
   'no-verify': { type: 'boolean' },
+  'skip-bad-records': { type: 'boolean' },
 };
 
 /** One `--map-update`: a map name, key and value bytes. */
@@ -218,6 +219,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const pipe = new Pipeline(program, {
     cpus,
     sinks,
+    ...(args.flag('skip-bad-records') ? { reader: { skipBadRecords: true } } : {}),
     progressEvery: 262144,
     ...(showProgress
       ? {
@@ -273,6 +275,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           faults: result.faultCount,
           first_faults: result.faults.slice(0, 10).map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
           skipped_records: result.skippedRecords,
+          trace_lines: obj.traceLog.length,
           maps: maps.map((s) => ({
             name: s.name,
             type: s.type,
@@ -304,6 +307,9 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
     out += `\nFaults (${result.faultCount}${result.faultCount > 5 ? ', first 5' : ''}; each faulting packet is counted and the run goes on):\n`;
     out += result.faults.slice(0, 5).map((f) => `  packet ${f.index} (cpu ${f.cpu}): ${f.message} [${f.code}]\n`).join('');
   }
+  const trace = obj.traceLog;
+  if (trace.length > 0) out += `\nbpf_trace_printk (${trace.length} line${trace.length === 1 ? '' : 's'}${trace.length > 5 ? ', first 5' : ''}):\n${trace.slice(0, 5).map((l) => `  ${l}\n`).join('')}`;
+  if (result.skippedRecords > 0) out += `\nSkipped ${result.skippedRecords} unreadable capture record${result.skippedRecords === 1 ? '' : 's'} (--skip-bad-records)\n`;
   const written = Object.entries(sinks);
   if (written.length > 0) out += '\n' + written.map(([cls, s]) => `Wrote ${cls} packets to ${s.path}\n`).join('');
   out += `\n${result.packetsPerSecond} packets/s (${result.elapsedMs.toFixed(1)} ms)\n`;

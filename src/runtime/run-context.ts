@@ -36,12 +36,15 @@ export interface RunContext {
 }
 
 class ContextAdapter implements RunContext {
+  /** Reused for every packet of a pipeline (no object per packet). */
+  private readonly input: { data: Uint8Array } = { data: new Uint8Array(0) };
   constructor(readonly instance: ContextInstance) {}
   setup(data: Uint8Array, ctxIn: Uint8Array | undefined): number {
     return this.instance.setup(ctxIn ? { data, ctxIn } : { data });
   }
   setupPacket(data: Uint8Array, origin: PacketOrigin): number {
-    const r1 = this.instance.setup({ data });
+    this.input.data = data;
+    const r1 = this.instance.setup(this.input);
     if (this.instance instanceof XdpContext) {
       this.instance.rxIfindex = origin.ifindex;
       this.instance.rxQueue = origin.rxQueue;

@@ -122,6 +122,14 @@ test('usage errors exit 2; bad bytes, bad captures and unknown maps exit 1 with 
     const bad = await cli('run', obj, '--pcap', join(dir, 'bad.pcap'));
     assert.equal(bad.code, 1);
     assert.match(bad.err, /bad\.pcap: .*\[ERR_PCAP_MALFORMED\]/);
+    // A capture cut inside a record: an error with the offset, or the packets before it with --skip-bad-records.
+    writeFileSync(join(dir, 'cut.pcap'), readFileSync(pcap).subarray(0, 300000));
+    const cut = await cli('run', obj, '--pcap', join(dir, 'cut.pcap'));
+    assert.equal(cut.code, 1);
+    assert.match(cut.err, /cut\.pcap: malformed capture at offset \d+: truncated record/);
+    const skipped = JSON.parse((await cli('run', obj, '--pcap', join(dir, 'cut.pcap'), '--skip-bad-records', '-j')).out) as RunJson & { skipped_records: number };
+    assert.equal(skipped.skipped_records, 1);
+    assert.ok(skipped.packets > 1000 && skipped.packets < 3000);
     const missing = await cli('run', obj, '--pcap', join(dir, 'none.pcap'));
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no such file/);
