@@ -9,6 +9,7 @@ import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
 import { formatInsn, formatState } from './log.js';
 import { checkMemAccess, checkPtrOffReg } from './memory.js';
+import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
 import { cloneReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
@@ -89,6 +90,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
   let idx = 0;
   let lastSource: unknown;
   const log = env.log;
+  const needed = computeNeeded(prog, env.cfg, env.progType);
 
   const finishPath = (): void => {
     let cp = parent;
@@ -140,7 +142,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
           if (statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
           }
-        } else if (statesEqual(cp.state, env.cur, false, env.privileged)) {
+        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed[idx])) {
           cp.hit++;
           pruned = true;
           break;

@@ -229,6 +229,8 @@ function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, valu
     return;
   }
   markNotInit(s.spilled);
+  // A slot that held a spilled register is scrubbed (is_stack_slot_special + scrub_spilled_slot).
+  if (s.types[7] === StackType.SPILL) for (let i = 0; i < 8; i++) if (s.types[i] !== StackType.INVALID) s.types[i] = StackType.MISC;
   let type: number = StackType.MISC;
   if ((value && isNullScalar(value)) || (!value && imm === 0)) type = StackType.ZERO;
   for (let i = 0; i < size; i++) s.types[(slot - i) % 8] = type as StackType;

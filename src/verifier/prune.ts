@@ -30,7 +30,7 @@ const rangeWithin = (o: Reg, c: Reg): boolean =>
   o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
 
 /** regsafe: every value `cur` may hold was handled safely by `old`. `exact`: the registers must be identical. */
-export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
+export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = true): boolean {
   if (exact) {
     return (
       o.type === c.type &&
@@ -61,6 +61,7 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
   if (o.type !== c.type || o.maybeNull !== c.maybeNull || o.ringbuf !== c.ringbuf || o.rdonly !== c.rdonly) return false;
   switch (o.type) {
     case 'scalar':
+      if (!precise) return true;
       return rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.checkScalar(o.id, c.id);
     case 'map_value':
     case 'map_key':
@@ -77,7 +78,7 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean): boolean {
   }
 }
 
-function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean): boolean {
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, precise: boolean): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
   for (let spi = 0; spi < n; spi++) {
     const os = o.stack[spi];
@@ -98,7 +99,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
     const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
     if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
       if (!cs || !os) return false;
-      if (!regSafe(os.spilled, cs.spilled, ids, exact)) return false;
+      if (!regSafe(os.spilled, cs.spilled, ids, exact, precise)) return false;
     }
   }
   return true;
@@ -107,9 +108,10 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
 /**
  * states_equal: whether `cur` is covered by the explored state `old` (same frames and call
  * sites, every register and stack slot safe, the same references). `exact` compares for
- * equality (infinite loop detection).
+ * equality (infinite loop detection). `needed` (see precision.ts) says which scalars of the
+ * innermost frame may matter: the others match any scalar, as imprecise scalars do in the kernel.
  */
-export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean): boolean {
+export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, needed = 0xfff): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
   const ids = new IdMap();
@@ -117,8 +119,9 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
     const of = o.frames[i]!;
     const cf = c.frames[i]!;
     if (of.callsite !== cf.callsite) return false;
-    for (let r = 0; r <= 10; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
-    if (!stackSafe(of, cf, ids, exact, privileged)) return false;
+    const need = i === o.frames.length - 1 ? needed : 0xfff;
+    for (let r = 0; r <= 10; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
+    if (!stackSafe(of, cf, ids, exact, privileged, (need & (1 << 11)) !== 0)) return false;
   }
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
   return true;
