@@ -88,3 +88,30 @@ test('kconfig: .config lines and kernel version codes', () => {
   assert.equal(kernelVersionCode('5.4.300'), (5 << 16) + (4 << 8) + 255, 'patch capped at 255');
   assert.throws(() => kernelVersionCode('linux'), /cannot parse/);
 });
+
+test('kconfigValue: bool, tristate, char, integers and strings at their offsets; weak misses stay 0, strong ones throw', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const { kconfigValue, KconfigError } = await import('../../../src/kernel/object/kconfig.js');
+  const b = new BtfBuilder();
+  const bool = b.add({ kind: 'int', name: '_Bool', size: 1, signed: false, char: false, bool: true, bitOffset: 0, bits: 8 });
+  const chr = b.add({ kind: 'int', name: 'char', size: 1, signed: true, char: true, bool: false, bitOffset: 0, bits: 8 });
+  const u64 = b.add({ kind: 'int', name: 'u64', size: 8, signed: false, char: false, bool: false, bitOffset: 0, bits: 64 });
+  const tri = b.add({ kind: 'enum', name: 'libbpf_tristate', size: 4, signed: false, values: [{ name: 'TRI_NO', value: 0 }, { name: 'TRI_YES', value: 1 }, { name: 'TRI_MODULE', value: 2 }] });
+  const str = b.add({ kind: 'array', name: '', type: chr, indexType: u64, nelems: 8 });
+  const v = (name: string, type: number) => b.add({ kind: 'var', name, type, linkage: 'extern' });
+  const ids = { bpf: v('CONFIG_BPF', bool), mod: v('CONFIG_MODTEST', tri), c: v('CONFIG_CHR', chr), hz: v('CONFIG_HZ', u64), s: v('CONFIG_S', str), weak: v('CONFIG_ABSENT', u64) };
+  const btf = b.build();
+  const config = 'CONFIG_BPF=y\nCONFIG_MODTEST=m\nCONFIG_CHR=y\nCONFIG_HZ=250\nCONFIG_S="abcdefghij"\n';
+  const files: Record<string, Uint8Array> = { '/proc/config.gz': gzipSync(config), '/proc/sys/kernel/osrelease': new TextEncoder().encode('6.1.0\n') };
+  const sys = { readFile: (p: string) => files[p] ?? (() => { throw new Error(`ENOENT ${p}`); })() } as unknown as Parameters<typeof kconfigValue>[0];
+  const ext = (name: string, btfTypeId: number, offset: number, size: number, weak = false) => ({ name, kind: 'kconfig' as const, weak, btfTypeId, offset, size });
+  const externs = [ext('CONFIG_BPF', ids.bpf, 0, 1), ext('CONFIG_CHR', ids.c, 1, 1), ext('CONFIG_MODTEST', ids.mod, 4, 4), ext('CONFIG_HZ', ids.hz, 8, 8), ext('CONFIG_S', ids.s, 16, 8), ext('CONFIG_ABSENT', ids.weak, 24, 8, true)];
+  const map = { name: '.kconfig', valueSize: 32 } as Parameters<typeof kconfigValue>[1];
+  const value = kconfigValue(sys, map, externs, btf);
+  const dv = new DataView(value.buffer);
+  assert.deepEqual([value[0], value[1], dv.getUint32(4, true), dv.getBigUint64(8, true)], [1, 'y'.charCodeAt(0), 2, 250n]);
+  assert.equal(new TextDecoder().decode(value.subarray(16, 23)), 'abcdefg', 'string cut to the array, NUL kept');
+  assert.equal(value[23], 0);
+  assert.equal(dv.getBigUint64(24, true), 0n, 'weak and absent: 0');
+  assert.throws(() => kconfigValue(sys, map, [ext('CONFIG_ABSENT', ids.weak, 24, 8)], btf), KconfigError);
+});
