@@ -216,6 +216,22 @@ export function btfCodec<T = BtfValue>(btf: BtfTypes, typeId: number): Codec<T> 
   };
 }
 
+/**
+ * The codec for a map key or value: from BTF when the object describes it (`typeId` given and
+ * its size matching), else raw bytes of `size` — what `bpftool map dump` falls back to.
+ */
+export function autoCodec(btf: BtfTypes | undefined, typeId: number | undefined, size: number): Codec<BtfValue | Uint8Array> {
+  if (btf && typeId) {
+    try {
+      const c = btfCodec<BtfValue>(btf, typeId);
+      if (c.size === size) return c;
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+    }
+  }
+  return codecs.bytes(size);
+}
+
 function fixed<T>(size: number, read: (d: DataView) => T, write: (d: DataView, v: T) => void): Codec<T> {
   return {
     size,

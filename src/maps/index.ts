@@ -14,4 +14,4 @@ export { ArrayOfMaps, HashOfMaps, innerMatches, mapInMapFamily, type MapInMapOps
 export { bloomFilterFamily, BloomFilterMap, bloomGeometry } from './bloom-filter.js';
 export { JHASH_INITVAL, jhash } from './jhash.js';
 export { RuntimeMap, updateFlags } from './runtime-map.js';
-export { btfCodec, CodecError, codecs, sumPerCpu, typed, type BtfTypes, type BtfValue, type Codec } from './codec.js';
+export { autoCodec, btfCodec, CodecError, codecs, sumPerCpu, typed, type BtfTypes, type BtfValue, type Codec } from './codec.js';

@@ -9,7 +9,7 @@ import { BpfMapType } from '../../src/isa/uapi.generated.js';
 import { createMap as createKernelMap } from '../../src/kernel/bpf/map-create.js';
 import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
 import { KernelMap } from '../../src/kernel/kernel-map.js';
-import { btfCodec, codecs, sumPerCpu, typed, type BtfValue } from '../../src/maps/codec.js';
+import { autoCodec, btfCodec, codecs, sumPerCpu, typed, type BtfValue } from '../../src/maps/codec.js';
 import { InvalidKeySizeError } from '../../src/maps/errors.js';
 import { createMap } from '../../src/maps/registry.js';
 import { RuntimeMap } from '../../src/maps/runtime-map.js';
@@ -101,4 +101,12 @@ kernelTest('typed() over a kernel map and a runtime map: the same calls, the sam
   const dump = (raw: KernelMap | RuntimeMap) => [...typed(raw, btfCodec<number>(btf, keyTypeId), btfCodec<DataRec>(btf, valueTypeId)).entriesPerCpu()];
   assert.deepEqual(dump(runtime), dump(kernel));
   assert.equal(dump(kernel).length, 5);
+});
+
+test('autoCodec: BTF when it describes the type with the right size, raw bytes otherwise', () => {
+  const { btf, valueTypeId } = statsMap('xdp_stats');
+  const withBtf = autoCodec(btf, valueTypeId, 16);
+  assert.deepEqual(withBtf.decode(new Uint8Array(16)), { rx_packets: 0n, rx_bytes: 0n });
+  assert.deepEqual(autoCodec(btf, valueTypeId, 24).decode(new Uint8Array(24)), new Uint8Array(24), 'size mismatch: bytes');
+  assert.deepEqual(autoCodec(undefined, undefined, 3).decode(new Uint8Array([1, 2, 3])), new Uint8Array([1, 2, 3]));
 });
