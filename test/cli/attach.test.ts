@@ -92,8 +92,12 @@ kernelTest('attach tc --classic and default TCX outlive the command; detach tc r
     assert.deepEqual(tcFilters(ns, pair.a.name, 'egress'), [{ pref: 1, handle: 1, name: 'tc_flow_filter.o:[tc]', progId: Number(m[1]), da: true }]);
     // No --direction: it comes from the section name (tcx/ingress) of a program compiled here.
     const tcxObj = compileTcx();
-    const tcx = cli(ns, 'attach', 'tc', tcxObj, '--dev', pair.a.name, '-j');
-    rmSync(dirname(tcxObj), { recursive: true, force: true });
+    let tcx: ReturnType<typeof cli>;
+    try {
+      tcx = cli(ns, 'attach', 'tc', tcxObj, '--dev', pair.a.name, '-j');
+    } finally {
+      rmSync(dirname(tcxObj), { recursive: true, force: true });
+    }
     assert.equal(tcx.code, 0, tcx.err);
     const doc = JSON.parse(tcx.out) as { kind: string; prog_id: number; prog: string };
     assert.deepEqual([doc.kind, doc.prog], ['tcx/ingress', 'bk_tcx_next']);
@@ -115,7 +119,12 @@ function compileTcx(): string {
   const src = join(dir, 'tcx_next.c');
   writeFileSync(src, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("tcx/ingress") int bk_tcx_next(struct __sk_buff *skb) { return -1; }\nchar _license[] SEC("license") = "GPL";\n');
   const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
-  nsExec(undefined, ['clang-16', '-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', src, '-o', join(dir, 'tcx_next.o')]);
+  try {
+    nsExec(undefined, ['clang-16', '-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', src, '-o', join(dir, 'tcx_next.o')]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return join(dir, 'tcx_next.o');
 }
 
