@@ -10,6 +10,10 @@ import { ProgramNotFoundError, MapNotFoundError, RelocationError } from '../../s
 import { loadUserspace } from '../../src/runtime/userspace-object.js';
 import { buildUdp } from '../../src/packet/index.js';
 import { fixturePath } from '../support/fixtures.js';
+import { kernelTest } from '../kernel/harness.js';
+import { encode } from '../../src/isa/encode.js';
+import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
+import { testRun } from '../../src/kernel/bpf/prog-test-run.js';
 
 const spec = (name: string): ObjectSpec => loadObject(new Uint8Array(readFileSync(fixturePath(name))), { objectName: name });
 const packet = buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1000, dport: 53, payload: 'x' });
@@ -142,4 +146,19 @@ test('map helpers: update then lookup through program memory; per-CPU values per
   assert.equal(obj.program('upd').run(packet, { cpu: 1 }), 10);
   const v = obj.map('h').read(u32(7))!;
   assert.deepEqual([u64At(v, 0), u64At(v, 8)], [9, 10]);
+});
+
+kernelTest('testRun with repeat: adjustments accumulate over the runs exactly as in the kernel', (sys) => {
+  // bpf_xdp_adjust_head(ctx, 4) then return XDP_PASS: each run drops 4 more bytes of the front.
+  const insns = program(alu64.mov.imm(r2, 4), call.helper('xdp_adjust_head'), alu64.mov.imm(r0, 2), exit());
+  const s = spec('xdp_stats');
+  const p: ProgramSpec = { ...s.programs[0]!, name: 'shrink', maps: [], instructions: insns };
+  using obj = loadUserspace({ ...s, maps: [], programs: [p] });
+  using prog = loadProgram(sys, { type: BpfProgType.XDP, insns: encode(insns), license: 'GPL', name: 'bk_rt_repeat' });
+  for (const repeat of [1, 3, 7]) {
+    const mine = obj.program('shrink').testRun({ data: packet, repeat });
+    const theirs = testRun(prog, { dataIn: packet, repeat });
+    assert.equal(mine.retval, theirs.retval);
+    assert.deepEqual(mine.dataOut, theirs.dataOut, `repeat ${repeat}`);
+  }
 });
