@@ -42,6 +42,8 @@ const TABLE: readonly (readonly [number, string, string])[] = [
   [39, 'ENOTEMPTY', 'directory not empty'],
   [40, 'ELOOP', 'too many levels of symbolic links'],
   [61, 'ENODATA', 'no data available'],
+  [71, 'EPROTO', 'protocol error'],
+  [74, 'EBADMSG', 'bad message'],
   [75, 'EOVERFLOW', 'value too large for defined data type'],
   [88, 'ENOTSOCK', 'socket operation on non-socket'],
   [90, 'EMSGSIZE', 'message too long'],
@@ -51,10 +53,14 @@ const TABLE: readonly (readonly [number, string, string])[] = [
   [98, 'EADDRINUSE', 'address already in use'],
   [99, 'EADDRNOTAVAIL', 'cannot assign requested address'],
   [100, 'ENETDOWN', 'network is down'],
+  [101, 'ENETUNREACH', 'network is unreachable'],
   [105, 'ENOBUFS', 'no buffer space available'],
   [110, 'ETIMEDOUT', 'connection timed out'],
+  [111, 'ECONNREFUSED', 'connection refused'],
   [114, 'EALREADY', 'operation already in progress'],
   [115, 'EINPROGRESS', 'operation now in progress'],
+  [116, 'ESTALE', 'stale file handle'],
+  [125, 'ECANCELED', 'operation canceled'],
   [524, 'ENOTSUPP', 'operation not supported (kernel-internal ENOTSUPP)'],
 ];
 
