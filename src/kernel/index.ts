@@ -42,3 +42,4 @@ export { programCode, rawBtf, type ProgramCode } from './introspect/info-buffers
 export { fdinfo, parseFdinfo } from './introspect/fdinfo.js';
 export * from './ethtool/index.js';
 export { NotAPerfEventArrayError, PerfReader, type PerfReaderOptions, type PerfSample } from './perf-reader.js';
+export { objectLoadChannel, progLoadChannel } from './object/load-object.js';

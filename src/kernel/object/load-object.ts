@@ -1,4 +1,5 @@
 // loadKernelObject: a whole ObjectSpec into the kernel — BTF, maps (pinned, global data, kconfig), programs, prog arrays.
+import { channel } from 'node:diagnostics_channel';
 import type { Btf } from '../../btf/index.js';
 import { BpfkitError, NotSupportedError } from '../../errors.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../elf/object-spec.js';
@@ -123,6 +124,15 @@ export class KernelObject implements Disposable {
   }
 }
 
+/**
+ * Tracing for users (`node:diagnostics_channel`): `bpfkit:prog:load` gets
+ * `{ name, section, type, insns, id, durationMs }` per program loaded, `bpfkit:object:load`
+ * `{ programs, maps, reusedPins, pinned, durationMs }` per object.
+ */
+export const progLoadChannel = channel('bpfkit:prog:load');
+/** See {@link progLoadChannel}. */
+export const objectLoadChannel = channel('bpfkit:object:load');
+
 const fixedCache = new WeakMap<Btf, Map<string, FixedBtf>>();
 
 /** fixupBtf, memoised per BTF and set of missing kinds (a spec is immutable; loading it again reuses the bytes). */
@@ -191,6 +201,7 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
   }
   if (spec.byteOrder !== 'le') throw new NotSupportedError('big-endian BPF objects on this host', undefined, 'the kernel loads programs in the host byte order (little-endian)');
 
+  const started = performance.now();
   const created: Created = { maps: new Map(), programs: new Map(), pinned: new Map(), btf: undefined };
   const borrowed = new Set<string>();
   const warnings: string[] = [];
@@ -295,7 +306,12 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
     for (const p of spec.programs) {
       if (!wanted.has(p.name)) continue;
       try {
-        created.programs.set(p.name, loadOne(sys, p, btf, btfFd, created.maps, target, weakExterns, options));
+        const t0 = performance.now();
+        const kp = loadOne(sys, p, btf, btfFd, created.maps, target, weakExterns, options);
+        created.programs.set(p.name, kp);
+        if (progLoadChannel.hasSubscribers) {
+          progLoadChannel.publish({ name: p.name, section: p.section, type: p.type, insns: kp.instructions.length, id: kp.info().id, durationMs: performance.now() - t0 });
+        }
       } catch (err) {
         throw err instanceof BpfkitError ? err.withContext(`program "${p.name}" (section "${p.section}")`) : err;
       }
@@ -333,6 +349,9 @@ export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObject
     for (const [path, km] of newPins) {
       pinObject(km.fd, path);
       created.pinned.set(km.name, path);
+    }
+    if (objectLoadChannel.hasSubscribers) {
+      objectLoadChannel.publish({ programs: [...created.programs.keys()], maps: [...created.maps.keys()], reusedPins: reusedPins.slice(), pinned: Object.fromEntries(created.pinned), durationMs: performance.now() - started });
     }
     const kernelNames = new Map(spec.maps.flatMap((m) => (m.kernelName ? [[m.name, m.kernelName] as const] : [])));
     return new KernelObject(created.programs, created.maps, created.btf, { btfChanges, warnings, reusedPins, pinned: created.pinned }, borrowed, kernelNames);

@@ -302,3 +302,22 @@ kernelTest('a rejection of an object with BTF names the C line: line_info reache
     (e: unknown) => e instanceof VerifierError && /map_value_or_null/.test(e.summary) && e.sourceLine?.startsWith('rec->rx_packets++; @ xdp_stats.c:') === true && e.insn === 11,
   );
 });
+
+kernelTest('diagnostics_channel: bpfkit:prog:load per program and bpfkit:object:load per object', async (sys) => {
+  const dc = await import('node:diagnostics_channel');
+  const progs: { name: string; id: number }[] = [];
+  const objects: { programs: string[] }[] = [];
+  const onProg = (m: unknown) => progs.push(m as { name: string; id: number });
+  const onObj = (m: unknown) => objects.push(m as { programs: string[] });
+  dc.subscribe('bpfkit:prog:load', onProg);
+  dc.subscribe('bpfkit:object:load', onObj);
+  try {
+    using obj = loadKernelObject(sys, spec(path.join(fixturesDir, 'tail_calls.o')));
+    assert.deepEqual(progs.map((p) => p.name).sort(), ['dispatcher', 'prog_a', 'prog_b']);
+    assert.equal(progs.find((p) => p.name === 'prog_a')!.id, obj.program('prog_a').info().id);
+    assert.deepEqual(objects.map((o) => o.programs.length), [3]);
+  } finally {
+    dc.unsubscribe('bpfkit:prog:load', onProg);
+    dc.unsubscribe('bpfkit:object:load', onObj);
+  }
+});
