@@ -68,10 +68,11 @@ export class EthtoolSocket implements Disposable {
 
   /**
    * Sends GET message `cmd` for `dev` (header flags `flags`, more attributes from `extra`) and
-   * returns the reply's attributes. `what` names the data in errors (`'channels'`).
+   * returns the reply's attributes. `what` names the data in errors (`'channels'`). The header
+   * is attribute 1 in every message but STATS (2: `headerType`).
    */
-  get(cmd: number, what: string, dev: DeviceRef, flags = 0, extra?: (w: AttrWriter) => void): Attrs {
-    const w = writeHeader(new AttrWriter(), dev, flags);
+  get(cmd: number, what: string, dev: DeviceRef, flags = 0, extra?: (w: AttrWriter) => void, headerType = 1): Attrs {
+    const w = writeHeader(new AttrWriter(), dev, flags, headerType);
     extra?.(w);
     let replies;
     try {

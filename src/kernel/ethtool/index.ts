@@ -14,4 +14,5 @@ export { decodeLinkSettings, getLinkSettings, type LinkSettings } from './link-s
 export { decodeXdpFeatures, getXdpFeatures, supportsNativeXdp, type XdpFeatures } from './xdp-features.js';
 export { decodeDrvinfo, getDriverInfo, DRVINFO_SIZE, ETHTOOL_GDRVINFO, SIOCETHTOOL, type DriverInfo } from './drvinfo.js';
 export { decodeDriverStats, ETHTOOL_GSTATS, getDriverStats } from './driver-stats.js';
+export { decodeStdStats, getStdStats, type StatsGroup } from './std-stats.js';
 export * from './ethtool.generated.js';

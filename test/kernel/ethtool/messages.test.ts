@@ -8,7 +8,7 @@ import { getCoalesce, setCoalesce } from '../../../src/kernel/ethtool/coalesce.j
 import { decodeDrvinfo, DRVINFO_SIZE, SIOCETHTOOL } from '../../../src/kernel/ethtool/drvinfo.js';
 import { ETH_RXFH_INDIR_NO_CHANGE, ETHTOOL_GRSSH, ETHTOOL_SRSSH, RXFH_HDR } from '../../../src/kernel/ethtool/rss-ioctl.js';
 import { NoSuchDeviceError } from '../../../src/kernel/ethtool/errors.js';
-import { EthtoolBitset, EthtoolBitsetBit, EthtoolBitsetBits, EthtoolChannels, EthtoolCoalesce, EthtoolFeatures, EthtoolHeader, EthtoolMsg, EthtoolRings, EthtoolRss, NetdevDev } from '../../../src/kernel/ethtool/ethtool.generated.js';
+import { EthStringset, EthtoolBitset, EthtoolBitsetBit, EthtoolBitsetBits, EthtoolChannels, EthtoolCoalesce, EthtoolFeatures, EthtoolHeader, EthtoolMsg, EthtoolMsgReply, EthtoolRings, EthtoolRss, EthtoolStats, EthtoolStatsGrp, NetdevDev } from '../../../src/kernel/ethtool/ethtool.generated.js';
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
 import { getFeatures, setFeatures } from '../../../src/kernel/ethtool/features.js';
 import { getRings, setRings } from '../../../src/kernel/ethtool/rings.js';
@@ -19,7 +19,8 @@ import { AttrWriter, parseAttrs } from '../../../src/kernel/netlink/attributes.j
 import { GenlSocket } from '../../../src/kernel/netlink/genl.js';
 import { NetlinkError } from '../../../src/kernel/netlink/netlink-error.js';
 import { GenlFakeSys } from './genl-fake.js';
-import { nicFamily } from './fake-nic.js';
+import { nicFamily, stringsetOf, strsetReply } from './fake-nic.js';
+import { getStdStats } from '../../../src/kernel/ethtool/std-stats.js';
 
 test('nlctrl resolves a family: id, version and multicast groups; an unknown family is NotSupportedError', () => {
   const sys = new GenlFakeSys({ ethtool: nicFamily() });
@@ -218,4 +219,30 @@ test('RSS on a kernel without ETHTOOL_MSG_RSS_GET/SET: the SIOCETHTOOL ioctl (GR
   assert.equal(calls.at(-1)!.indirSize, ETH_RXFH_INDIR_NO_CHANGE, 'a key-only change leaves the table');
   assert.equal(sys.requests.filter((r) => r.cmd === EthtoolMsg.RSS_GET || r.cmd === EthtoolMsg.RSS_SET).length, 0, 'no netlink RSS message sent');
   assert.equal([...sys.open].length, 1, 'ioctl sockets closed');
+});
+
+test('standard statistics: groups named from ETH_SS_STATS_STD, counters from each group\'s string set; the header is attribute 2', () => {
+  const sys = new GenlFakeSys({
+    ethtool: nicFamily({
+      [EthtoolMsg.STRSET_GET]: (req) => {
+        const id = stringsetOf(req)!;
+        if (id === EthStringset.STATS_STD) return strsetReply(id, ['eth-phy', 'eth-mac', 'eth-ctrl', 'rmon', 'phydev']);
+        if (id === EthStringset.STATS_ETH_MAC) return strsetReply(id, ['FramesTransmittedOK', 'SingleCollisionFrames']);
+        return strsetReply(id, []);
+      },
+      [EthtoolMsg.STATS_GET]: () => {
+        const w = new AttrWriter()
+          .nested(EthtoolStats.HEADER, (h) => h.u32(EthtoolHeader.DEV_INDEX, 7))
+          .nested(EthtoolStats.GRP, (g) => g.u32(EthtoolStatsGrp.ID, 1).u32(EthtoolStatsGrp.SS_ID, EthStringset.STATS_ETH_MAC).nested(EthtoolStatsGrp.STAT, (st) => st.u64(0, 5n).u64(1, 2n ** 40n)));
+        return { replies: [{ cmd: EthtoolMsgReply.STATS_GET_REPLY, attrs: w.finish() }] };
+      },
+    }),
+  });
+  using sock = EthtoolSocket.open(sys);
+  const groups = getStdStats(sock, 'fake0');
+  assert.deepEqual(groups.map((g) => [g.group, [...g.counters]]), [['eth-mac', [['FramesTransmittedOK', 5n], ['SingleCollisionFrames', 2n ** 40n]]]]);
+  const req = sys.requests.find((r) => r.cmd === EthtoolMsg.STATS_GET)!;
+  assert.equal(req.attrs.nested(EthtoolStats.HEADER)?.string(EthtoolHeader.DEV_NAME), 'fake0');
+  assert.equal(req.attrs.has(1), false, 'nothing at attribute 1 (ETHTOOL_A_STATS_PAD)');
+  assert.ok(req.attrs.nested(EthtoolStats.GROUPS)?.has(EthtoolBitset.NOMASK), 'all groups, as a list');
 });

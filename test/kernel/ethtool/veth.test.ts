@@ -10,6 +10,7 @@ import { EthStringset, EthtoolMsg } from '../../../src/kernel/ethtool/ethtool.ge
 import { EthtoolSocket } from '../../../src/kernel/ethtool/ethtool-socket.js';
 import { getFeatures, setFeatures } from '../../../src/kernel/ethtool/features.js';
 import { getDriverStats } from '../../../src/kernel/ethtool/driver-stats.js';
+import { getStdStats } from '../../../src/kernel/ethtool/std-stats.js';
 import { getLinkSettings } from '../../../src/kernel/ethtool/link-settings.js';
 import { getRings, setRings } from '../../../src/kernel/ethtool/rings.js';
 import { getRss, setRss, type Rss } from '../../../src/kernel/ethtool/rss.js';
@@ -164,4 +165,29 @@ kernelTest('RSS two ways: netlink RSS_GET and the SIOCETHTOOL ioctl agree on eve
   }
   assert.ok(compared >= 2, `${compared} devices compared`);
   console.log(`# RSS via netlink and ioctl agree on ${compared} devices`);
+});
+
+kernelTest('standard statistics groups: the same groups and counters as ethtool --json -S --all-groups, device by device', async (sys) => {
+  await withNicVeth(1, (v) => {
+    using sock = EthtoolSocket.open(sys);
+    let compared = 0;
+    for (const dev of [v.dev, ...readdirSync('/sys/class/net').filter((d) => !d.startsWith('bk'))]) {
+      let ours;
+      try {
+        ours = getStdStats(sock, dev);
+      } catch (e) {
+        if (e instanceof NoSuchDeviceError) continue;
+        throw e;
+      }
+      const doc = (JSON.parse(ethtool('--json', '-S', dev, '--all-groups')) as Record<string, unknown>[])[0]!;
+      const theirs = Object.fromEntries(
+        Object.entries(doc)
+          .filter(([k]) => k !== 'ifname')
+          .map(([k, g]) => [k, Object.fromEntries(Object.entries(g as Record<string, unknown>).filter(([, x]) => typeof x === 'number'))]),
+      );
+      assert.deepEqual(Object.fromEntries(ours.map((g) => [g.group, Object.fromEntries([...g.counters].map(([n, x]) => [n, Number(x)]))])), theirs, dev);
+      compared++;
+    }
+    console.log(`# standard statistics compared with ethtool: ${compared} devices`);
+  });
 });
