@@ -17,6 +17,17 @@ export interface RejectionFacts {
   readonly insn?: number;
   /** Its C source line, when BTF line info is loaded. */
   readonly line?: SourceLine;
+  /** The verifier log; the line before the message stands in for `detail` when that is absent. */
+  readonly log?: string;
+}
+
+/** `detail`, or the log line just before the message. */
+function detailOf(f: RejectionFacts): string | undefined {
+  if (f.detail) return f.detail;
+  if (!f.log || !f.message) return undefined;
+  const lines = f.log.split('\n');
+  const i = lines.lastIndexOf(f.message);
+  return i > 0 ? lines[i - 1] : undefined;
 }
 
 interface Where {
@@ -51,7 +62,7 @@ const RULES: [RegExp, Rule][] = [
   [/^R([1-9]) !read_ok/, (m, w) =>
     `register r${m[1]} is read at ${w.at}${w.code} before anything was written to it on this path (helper and function calls clobber r1-r5): give it a value first, e.g. initialise the C variable where it is declared`],
   [/^R(\d+) offset is outside of the packet|^invalid access to packet/, (_m, w, f) => {
-    const d = /invalid access to packet, off=(-?\d+) size=(\d+), R\d+\(id=\d+,off=(-?\d+),r=(\d+)\)/.exec(`${f.detail ?? ''}\n${f.message ?? ''}`);
+    const d = /invalid access to packet, off=(-?\d+) size=(\d+), R\d+\(id=\d+,off=(-?\d+),r=(\d+)\)/.exec(`${detailOf(f) ?? ''}\n${f.message ?? ''}`);
     if (d) {
       const end = Number(d[1]) + Number(d[2]);
       const checked = Number(d[4]);
@@ -123,7 +134,7 @@ export function explainRejection(result: RejectionFacts, insns: readonly Instruc
   const message = result.message;
   if (!message) return undefined;
   const w = locate(result, insns);
-  for (const text of [message, result.detail]) {
+  for (const text of [message, detailOf(result)]) {
     if (!text) continue;
     for (const [re, rule] of RULES) {
       const m = re.exec(text);

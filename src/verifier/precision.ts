@@ -9,19 +9,29 @@ import { programTypeName } from '../isa/program-types.js';
 import { type CfgInfo, jumpTarget, type SlotProgram } from './cfg.js';
 import { isLdImm64 } from '../isa/instruction.js';
 
-/** Bit 0..10: registers; bit 11: the scalars spilled on this frame's stack. */
-export type NeedMask = number;
-const STACK = 1 << 11;
-const ALL = (1 << 12) - 1;
+/** What may matter at one instruction: registers (bit r) and stack slots (bit spi of `stack`). */
+export interface Needed {
+  /** Bit 0..10: registers r0..r10. */
+  readonly regs: Uint16Array;
+  /** Per instruction, bit spi: the scalar spilled at fp-8*(spi+1). */
+  readonly stack: BigUint64Array;
+}
+
+const ALL_STACK = (1n << 64n) - 1n;
 const bit = (r: number): number => (r <= 10 ? 1 << r : 0);
+const slotBit = (off: number): bigint => {
+  const spi = Math.floor((-off - 1) / 8);
+  return spi >= 0 && spi < 64 ? 1n << BigInt(spi) : 0n;
+};
 
 /**
- * Per instruction: the registers (and stack) whose scalar value may matter from there on.
+ * Per instruction: the registers and stack slots whose scalar value may matter from there on.
  * Computed backwards to a fixpoint inside each subprogram.
  */
-export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number): Uint16Array {
+export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number): Needed {
   const n = prog.length;
   const need = new Uint16Array(n);
+  const needStack = new BigUint64Array(n);
   const typeName = programTypeName(progType);
   const subOf = new Int32Array(n);
   cfg.subprogs.forEach((sp, k) => {
@@ -38,31 +48,45 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
       const code = insn.code;
       const cls = classOf(code);
       const succ = (j: number): number => (j >= 0 && j < n ? need[j]! : 0);
-      let out = 0;
+      const succS = (j: number): bigint => (j >= 0 && j < n ? needStack[j]! : 0n);
+      let out: number;
+      let outS: bigint;
       let inn: number;
+      let innS: bigint;
       if (cls === Class.JMP || cls === Class.JMP32) {
         const op = opOf(code);
         if (op === JMP_EXIT) {
-          inn = subOf[i] === 0 ? 0 : bit(0) | STACK;
+          inn = subOf[i] === 0 ? 0 : bit(0);
+          innS = subOf[i] === 0 ? 0n : ALL_STACK;
         } else if (op === JMP_CALL) {
           out = succ(i + 1);
+          outS = succS(i + 1);
           if (insn.src === PseudoCall.HELPER) {
             const proto = helperProto(insn.imm, typeName);
             let args = 0;
             if (proto) proto.args.forEach((a, k) => (a.base !== 'ARG_ANYTHING' ? (args |= bit(k + 1)) : 0));
             else args = 0x3e;
             inn = (out & ~0x3f) | args;
-          } else inn = (out & ~0x3f) | 0x3e | STACK;
+            innS = outS;
+          } else {
+            inn = (out & ~0x3f) | 0x3e;
+            innS = ALL_STACK;
+          }
         } else if (op === 0x00 || op === 0xe0) {
           // ja / gotol / may_goto
-          out = succ(jumpTarget(insn, i)) | (op === 0xe0 ? succ(i + 1) : 0);
-          inn = out;
+          const t = jumpTarget(insn, i);
+          inn = succ(t) | (op === 0xe0 ? succ(i + 1) : 0);
+          innS = succS(t) | (op === 0xe0 ? succS(i + 1) : 0n);
         } else {
-          out = succ(i + 1) | succ(jumpTarget(insn, i));
-          inn = out | bit(insn.dst) | ((code & Source.X) !== 0 ? bit(insn.src) : 0);
+          const t = jumpTarget(insn, i);
+          inn = succ(i + 1) | succ(t) | bit(insn.dst) | ((code & Source.X) !== 0 ? bit(insn.src) : 0);
+          innS = succS(i + 1) | succS(t);
         }
       } else {
-        out = succ(i + (isLdImm64(insn) ? 2 : 1));
+        const next = i + (isLdImm64(insn) ? 2 : 1);
+        out = succ(next);
+        outS = succS(next);
+        innS = outS;
         if (cls === Class.ALU || cls === Class.ALU64) {
           const op = opOf(code);
           const isX = (code & Source.X) !== 0;
@@ -79,12 +103,13 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           }
         } else if (cls === Class.LDX) {
           inn = (out & ~bit(insn.dst)) | bit(insn.src);
-          if (out & bit(insn.dst)) inn |= STACK;
-        } else if (cls === Class.STX) {
-          inn = out | bit(insn.dst) | (out & STACK || modeOf(code) === Mode.ATOMIC ? bit(insn.src) : 0);
-          if (modeOf(code) === Mode.ATOMIC) inn |= bit(0);
-        } else if (cls === Class.ST) {
+          if (out & bit(insn.dst)) innS |= insn.src === 10 ? slotBit(insn.off) : ALL_STACK;
+        } else if (cls === Class.STX || cls === Class.ST) {
           inn = out | bit(insn.dst);
+          const atomic = cls === Class.STX && modeOf(code) === Mode.ATOMIC;
+          if (cls === Class.STX && (atomic || (insn.dst === 10 ? (outS & slotBit(insn.off)) !== 0n : outS !== 0n))) inn |= bit(insn.src);
+          if (atomic) inn |= bit(0);
+          if (insn.dst === 10 && !atomic && (code & 0x18) === 0x18 && insn.off % 8 === 0) innS = outS & ~slotBit(insn.off);
         } else if (isLdImm64(insn)) {
           inn = out & ~bit(insn.dst);
         } else {
@@ -92,13 +117,16 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           inn = (out & ~0x3f) | bit(6);
         }
       }
-      inn &= ALL;
-      if ((inn | need[i]!) !== need[i]) {
+      if ((inn | need[i]!) !== need[i] || (innS | needStack[i]!) !== needStack[i]) {
         need[i] = inn | need[i]!;
+        needStack[i] = innS | needStack[i]!;
         changed = true;
       }
     }
   }
-  if (changed) need.fill(ALL);
-  return need;
+  if (changed) {
+    need.fill(0x7ff);
+    needStack.fill(ALL_STACK);
+  }
+  return { regs: need, stack: needStack };
 }

@@ -26,6 +26,8 @@ class IdMap {
   }
 }
 
+const ALL = (1n << 64n) - 1n;
+
 const rangeWithin = (o: Reg, c: Reg): boolean =>
   o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
 
@@ -78,7 +80,7 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
   }
 }
 
-function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, precise: boolean): boolean {
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseSlots: bigint): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
   for (let spi = 0; spi < n; spi++) {
     const os = o.stack[spi];
@@ -99,7 +101,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
     const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
     if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
       if (!cs || !os) return false;
-      if (!regSafe(os.spilled, cs.spilled, ids, exact, precise)) return false;
+      if (!regSafe(os.spilled, cs.spilled, ids, exact, ((preciseSlots >> BigInt(spi)) & 1n) !== 0n)) return false;
     }
   }
   return true;
@@ -111,7 +113,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
  * equality (infinite loop detection). `needed` (see precision.ts) says which scalars of the
  * innermost frame may matter: the others match any scalar, as imprecise scalars do in the kernel.
  */
-export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, needed = 0xfff): boolean {
+export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
   const ids = new IdMap();
@@ -119,9 +121,10 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
     const of = o.frames[i]!;
     const cf = c.frames[i]!;
     if (of.callsite !== cf.callsite) return false;
-    const need = i === o.frames.length - 1 ? needed : 0xfff;
+    const inner = i === o.frames.length - 1;
+    const need = inner ? neededRegs : 0x7ff;
     for (let r = 0; r <= 10; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
-    if (!stackSafe(of, cf, ids, exact, privileged, (need & (1 << 11)) !== 0)) return false;
+    if (!stackSafe(of, cf, ids, exact, privileged, inner ? neededStack : ALL)) return false;
   }
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
   return true;
