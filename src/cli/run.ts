@@ -9,7 +9,7 @@ import type { PacketMeta } from '../packet/pcap-writer.js';
 import { LinkType } from '../packet/link-type.js';
 import { parseByteList } from '../runtime/byte-list.js';
 import { InstantiateError } from '../runtime/errors.js';
-import { summarizeMap, type DecodedValue, type MapSummary } from '../runtime/map-summary.js';
+import { formatDecoded, summarizeMap, type DecodedValue, type MapSummary } from '../runtime/map-summary.js';
 import { Pipeline, type PacketSink, type PipelineResult } from '../runtime/pipeline.js';
 import { loadUserspace, type UserspaceObject } from '../runtime/userspace-object.js';
 import type { UserspaceProgram } from '../runtime/userspace-program.js';
@@ -160,13 +160,14 @@ function pickProgram(obj: UserspaceObject, file: string, wanted: string | undefi
 }
 
 function fmtValue(v: DecodedValue, field?: string): string {
-  if (typeof v === 'string' || typeof v === 'bigint') return String(v);
-  return field === undefined ? Object.entries(v).map(([k, n]) => `${k}=${n}`).join(' ') : String(v[field] ?? '');
+  if (field !== undefined && typeof v === 'object' && !Array.isArray(v)) return formatDecoded(v[field] ?? '');
+  return formatDecoded(v);
 }
 
 function jsonValue(v: DecodedValue): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) return v.map(jsonValue);
   return Object.fromEntries(Object.entries(v).map(([k, n]) => [k, jsonValue(n)]));
 }
 
@@ -281,6 +282,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
             type: s.type,
             entries: s.entries.map((e) => ({
               key: e.key,
+              ...(e.keyDecoded !== undefined ? { key_decoded: jsonValue(e.keyDecoded) } : {}),
               ...(s.perCpu ? { values: e.values.map(jsonValue), ...(e.total !== undefined ? { total: jsonValue(e.total) } : {}) } : { value: jsonValue(e.values[0]!) }),
             })),
             omitted: s.omitted,

@@ -9,7 +9,7 @@ export {
   DEFAULT_RUN_BUDGET, UserspaceProgram, type ProgramHost, type ProgramRunOptions, type TestRunInput, type TestRunOutput,
 } from './userspace-program.js';
 export { loadUserspace, UserspaceObject, type LoadUserspaceOptions, type RuntimeState } from './userspace-object.js';
-export { summarizeMap, type DecodedValue, type MapSummary, type SummaryEntry } from './map-summary.js';
+export { formatDecoded, summarizeMap, type DecodedValue, type MapSummary, type SummaryEntry } from './map-summary.js';
 export {
   Pipeline, runCapture, type CpuCount, type PacketFault, type PacketSink, type PipelineOptions, type PipelineProgress, type PipelineResult,
 } from './pipeline.js';

@@ -1,23 +1,26 @@
-// Map contents for reports: entries decoded with the object's BTF (integer fields by name), per-CPU sums.
+// Map contents for reports: entries decoded with the object's BTF (src/maps codecs), per-CPU sums.
 
 import type { Btf } from '../btf/btf.js';
 import type { MapSpec } from '../elf/object-spec.js';
 import { mapTypeName } from '../isa/map-types.js';
+import { autoCodec, sumPerCpu, type BtfValue, type Codec } from '../maps/codec.js';
 import type { MapOps } from '../maps/map-ops.js';
 import { formatByteList } from './byte-list.js';
 
-/** A decoded value: integer fields by name (`{ packets: 3n, bytes: 180n }`), one integer, or hex bytes. */
-export type DecodedValue = { readonly [field: string]: bigint } | bigint | string;
+/** A decoded key or value: a BTF value (numbers, bigints, objects by member, arrays), or hex bytes without BTF. */
+export type DecodedValue = BtfValue | string;
 
 /** One entry of a summary. */
 export interface SummaryEntry {
-  /** The key, decoded (an integer key as a decimal string) or as hex bytes. */
+  /** The key as text: an integer key in decimal, else its bytes in hex (as bpftool prints a key). */
   readonly key: string;
+  /** The key decoded with BTF (structs by member, in the key's byte order), when the object describes it. */
+  readonly keyDecoded?: DecodedValue;
   /** The raw key bytes. */
   readonly keyBytes: Uint8Array;
   /** The value per CPU (one element for maps that are not per-CPU). */
   readonly values: readonly DecodedValue[];
-  /** Per-CPU maps with integer values: the sum over CPUs. */
+  /** Per-CPU maps with BTF-decoded values: the sum over CPUs (numbers add member by member). */
   readonly total?: DecodedValue;
 }
 
@@ -31,7 +34,7 @@ export interface MapSummary {
   readonly perCpu: boolean;
   /** Live entries the map reports. */
   readonly count: number;
-  /** Integer field names of the value, when BTF gives them (else empty). */
+  /** Member names of a struct value whose members are all scalars (table columns), else empty. */
   readonly fields: readonly string[];
   /** The entries shown: non-zero ones, at most the limit. */
   readonly entries: readonly SummaryEntry[];
@@ -39,93 +42,64 @@ export interface MapSummary {
   readonly omitted: number;
 }
 
-type Field = { name: string; offset: number; size: number; signed: boolean };
+const isScalar = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
 
-/** Integer fields of BTF type `id` (a lone integer is one field named ''), or undefined. */
-function intFields(btf: Btf | undefined, id: number | undefined): Field[] | undefined {
-  if (!btf || id === undefined) return undefined;
-  try {
-    const t = btf.skipTypedefs(id);
-    if (t.kind === 'int' && t.size <= 8) return [{ name: '', offset: 0, size: t.size, signed: t.signed }];
-    if (t.kind === 'enum' && t.size <= 8) return [{ name: '', offset: 0, size: t.size, signed: false }];
-    if (t.kind !== 'struct') return undefined;
-    const out: Field[] = [];
-    for (const m of t.members) {
-      const mt = btf.skipTypedefs(m.type);
-      if (m.bitfieldSize !== 0 || m.bitOffset % 8 !== 0 || (mt.kind !== 'int' && mt.kind !== 'enum') || mt.size > 8 || !m.name) return undefined;
-      out.push({ name: m.name, offset: m.bitOffset / 8, size: mt.size, signed: mt.kind === 'int' && mt.signed });
-    }
-    return out.length > 0 ? out : undefined;
-  } catch {
-    return undefined;
-  }
+/** A decoded value as compact text: `7`, `{packets: 3, bytes: 180}`, `[1, 2]`, or hex bytes. */
+export function formatDecoded(v: DecodedValue): string {
+  if (typeof v === 'string') return v;
+  if (isScalar(v)) return String(v);
+  if (Array.isArray(v)) return `[${v.map(formatDecoded).join(', ')}]`;
+  return `{${Object.entries(v).map(([k, x]) => `${k}: ${formatDecoded(x)}`).join(', ')}}`;
 }
 
-function readInt(b: Uint8Array, at: number, size: number, signed: boolean): bigint {
-  let v = 0n;
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[at + i] ?? 0);
-  return signed ? BigInt.asIntN(size * 8, v) : v;
-}
-
-function decode(fields: Field[] | undefined, b: Uint8Array, at: number, size: number): DecodedValue {
-  if (!fields) return formatByteList(b.subarray(at, at + size));
-  if (fields.length === 1 && fields[0]!.name === '') return readInt(b, at, fields[0]!.size, fields[0]!.signed);
-  const o: Record<string, bigint> = {};
-  for (const f of fields) o[f.name] = readInt(b, at + f.offset, f.size, f.signed);
-  return o;
-}
-
-function sum(values: readonly DecodedValue[]): DecodedValue | undefined {
-  if (values.length === 0 || typeof values[0] === 'string') return undefined;
-  if (typeof values[0] === 'bigint') return (values as bigint[]).reduce((a, b) => a + b, 0n);
-  const o: Record<string, bigint> = {};
-  for (const v of values as Record<string, bigint>[]) for (const [k, n] of Object.entries(v)) o[k] = (o[k] ?? 0n) + n;
-  return o;
+function decodeWith(codec: Codec<BtfValue | Uint8Array>, bytes: Uint8Array): DecodedValue {
+  const v = codec.decode(bytes);
+  return v instanceof Uint8Array ? formatByteList(v) : v;
 }
 
 const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 /**
- * Summarizes `ops` (created from `spec`): up to `limit` entries in iteration order, decoded
- * with `btf` where the key/value types are integers or structs of integers. Array slots whose
- * value is all zero are left out (counted in `omitted`).
+ * Summarizes `ops` (created from `spec`): up to `limit` entries in iteration order, keys and
+ * values decoded with `btf` (src/maps `autoCodec`: hex bytes where the object has no BTF for
+ * them). Entries whose value is all zero on every CPU are left out (counted in `omitted`).
  */
 export function summarizeMap(ops: MapOps, spec: MapSpec, btf: Btf | undefined, limit = 16): MapSummary {
-  const keyFields = intFields(btf, spec.keyTypeId);
-  const valueFields = intFields(btf, spec.valueTypeId);
+  const keyCodec = autoCodec(btf, spec.keyTypeId, spec.keySize);
+  const valueCodec = autoCodec(btf, spec.valueTypeId, spec.valueSize);
   const stride = (spec.valueSize + 7) & ~7;
   const entries: SummaryEntry[] = [];
   let omitted = 0;
   let key: Uint8Array | undefined;
   let seen = 0;
-  const canIterate = spec.keySize > 0;
-  while (canIterate) {
+  let fields: string[] | undefined;
+  while (spec.keySize > 0) {
     const next = ops.nextKey(key);
     if (!next || ++seen > 1_000_000) break;
     key = next;
     const raw = ops.read(next);
-    if (!raw || isZero(raw)) {
-      omitted++;
-      continue;
-    }
-    if (entries.length >= limit) {
+    if (!raw || isZero(raw) || entries.length >= limit) {
       omitted++;
       continue;
     }
     const n = ops.perCpu ? Math.floor(raw.length / stride) : 1;
     const values: DecodedValue[] = [];
-    for (let c = 0; c < n; c++) values.push(decode(valueFields, raw, ops.perCpu ? c * stride : 0, spec.valueSize));
-    const k = decode(keyFields, next, 0, spec.keySize);
-    const total = ops.perCpu ? sum(values) : undefined;
-    entries.push({ key: typeof k === 'object' ? formatByteList(next) : String(k), keyBytes: next, values, ...(total !== undefined ? { total } : {}) });
+    for (let c = 0; c < n; c++) values.push(decodeWith(valueCodec, ops.perCpu ? raw.subarray(c * stride, c * stride + spec.valueSize) : raw));
+    const first = values[0];
+    if (fields === undefined && first !== undefined && typeof first === 'object' && !Array.isArray(first)) {
+      const members = Object.entries(first);
+      fields = members.every(([, x]) => isScalar(x)) ? members.map(([k]) => k) : [];
+    }
+    const total = ops.perCpu && typeof first !== 'string' ? sumPerCpu(values as BtfValue[]) : undefined;
+    const k = decodeWith(keyCodec, next);
+    const scalar = isScalar(k);
+    entries.push({
+      key: scalar ? String(k) : formatByteList(next),
+      keyBytes: next,
+      ...(!scalar && typeof k !== 'string' ? { keyDecoded: k } : {}),
+      values,
+      ...(total !== undefined ? { total } : {}),
+    });
   }
-  return {
-    name: spec.name,
-    type: mapTypeName(spec.type),
-    perCpu: ops.perCpu,
-    count: ops.count(),
-    fields: valueFields && !(valueFields.length === 1 && valueFields[0]!.name === '') ? valueFields.map((f) => f.name) : [],
-    entries,
-    omitted,
-  };
+  return { name: spec.name, type: mapTypeName(spec.type), perCpu: ops.perCpu, count: ops.count(), fields: fields ?? [], entries, omitted };
 }
