@@ -69,7 +69,7 @@ kernelTest('nic audit --apply --save then nic restore: ethtool sees the tuned st
 
       const applied = await cli('nic', 'audit', v.dev, rules, '--apply', '--save', file);
       assert.equal(applied.code, 0, applied.err);
-      console.log(`# applied: ${applied.out.split('\n').filter((l) => /^  \S/.test(l)).map((l) => l.trim()).join('; ')}`);
+      console.log(`# applied: ${applied.out.split('\n').filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim()).join('; ')}`);
       assert.equal(ethtoolFeatures(v.dev).get('rx-checksum')!.active, true);
       if (cpus >= 2) assert.deepEqual(ethtoolChannels(v.dev).cur, { rx: 2, tx: 2, other: undefined, combined: undefined });
       const state = JSON.parse(readFileSync(file, 'utf8')) as { format: string; devices: Record<string, number> };
