@@ -5,6 +5,7 @@ import { CommandArgs, type OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 import { inspect, inspectUsage } from './inspect.js';
 import { disasm, disasmOptions, disasmUsage } from './disasm.js';
+import { verify, verifyOptions, verifyUsage } from './verify.js';
 import { nic, nicOptions, nicUsage } from './nic.js';
 import { attach, attachOptions, attachUsage } from './attach.js';
 import { detach, detachOptions, detachUsage } from './detach.js';
@@ -34,6 +35,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   detach: { summary: 'detach XDP or TC programs from an interface (links, pinned or not, netlink, filters)', usage: detachUsage, options: detachOptions, run: detach },
   net: { summary: 'list XDP and TC attachments, like bpftool net', usage: netUsage, options: netOptions, run: net },
   disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
+  verify: { summary: "verify programs with bpfkit's verifier: verdict, C line, message, hint, statistics", usage: verifyUsage, options: verifyOptions, run: verify },
   load: { summary: 'load a whole object into the kernel (maps, global data, CO-RE, pins); --pin DIR keeps it', usage: loadUsage, options: loadOptions, run: load },
   prog: { summary: 'list, show and dump (xlated/jited) loaded programs, like bpftool prog', usage: progUsage, options: {}, run: prog },
   map: { summary: 'list, show, dump, lookup, update, delete and pin kernel maps, like bpftool map', usage: mapUsage, options: {}, run: map },

@@ -29,6 +29,11 @@ export function messageClass(message: string | undefined): string {
   return 'other';
 }
 
+/** The complexity limit's count is the limit the run used, not a property of the program. */
+function normalize(message: string | undefined): string | undefined {
+  return message?.replace(/Processed \d+ insn/, 'Processed N insn');
+}
+
 /** What bpfkit said, reduced to what is compared. */
 export interface OurVerdict {
   readonly verdict: 'accept' | 'reject';
@@ -47,8 +52,10 @@ export type Outcome = 'agree' | 'exact' | 'class' | 'reason-differs' | 'stricter
 export function compareVerdicts(kernel: KernelVerdict, ours: OurVerdict): Outcome {
   if (kernel.verdict === 'accept') return ours.verdict === 'accept' ? 'agree' : 'stricter';
   if (ours.verdict === 'accept') return 'looser';
-  const m = ours.message?.trim();
-  if (m && (m === kernel.message || m === kernel.detail || (kernel.detail && m === `${kernel.detail}\n${kernel.message}`))) return 'exact';
+  const m = normalize(ours.message?.trim());
+  const k = normalize(kernel.message);
+  const d = normalize(kernel.detail);
+  if (m && (m === k || m === d || (d && m === `${d}\n${k}`))) return 'exact';
   const c = messageClass(m);
   return c !== 'none' && (c === messageClass(kernel.message) || c === messageClass(kernel.detail)) ? 'class' : 'reason-differs';
 }

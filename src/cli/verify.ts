@@ -1,0 +1,133 @@
+// `bpfkit verify OBJ`: bpfkit's verifier on each program of an object — accepted or rejected, and
+// on rejection the instruction, the C source line, the kernel's message and a hint; veristat's
+// statistics (processed insns, states, time); exit code 1 when any program is rejected.
+
+import { formatInstruction } from '../asm/format.js';
+import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
+import { type Instruction, type SourceLine, slotOffsets } from '../isa/instruction.js';
+import { programTypeName } from '../isa/program-types.js';
+import { explainRejection } from '../verifier/explain.js';
+import { verifyProgram, type VerifyResult } from '../verifier/verify.js';
+import type { CommandArgs, OptionSpec } from './args.js';
+import { UsageError } from './errors.js';
+import { readObject } from './load-file.js';
+import { type Io, json, table } from './output.js';
+
+/** Usage text of `verify`. */
+export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--log-level 1|2] [--json|-j]';
+
+/** Options of `verify`. */
+export const verifyOptions: OptionSpec = {
+  prog: { type: 'string' },
+  'log-level': { type: 'string' },
+};
+
+/** One program's verdict as `verify` reports it (the JSON shape, snake_case like bpftool/veristat). */
+export interface VerifyReport {
+  readonly name: string;
+  readonly section: string;
+  readonly type: string;
+  readonly verdict: 'accept' | 'reject';
+  readonly insn: number | null;
+  /** The rejected instruction, in the kernel log's syntax. */
+  readonly insn_text: string | null;
+  readonly line: { file: string; line: number; column: number; text: string } | null;
+  readonly message: string | null;
+  readonly hint: string | null;
+  readonly processed_insns: number;
+  readonly peak_states: number;
+  readonly total_states: number;
+  readonly duration_us: number;
+}
+
+/** The index of the instruction at slot `slot`, or -1. */
+function indexOfSlot(insns: readonly Instruction[], slot: number | undefined): number {
+  if (slot === undefined) return -1;
+  const slots = slotOffsets(insns);
+  for (let i = 0; i < insns.length; i++) if (slots[i] === slot) return i;
+  return -1;
+}
+
+/** The source line of instruction `i`: its own, or the last one before it (as the kernel log shows it). */
+function sourceOf(insns: readonly Instruction[], i: number): SourceLine | undefined {
+  for (let j = i; j >= 0; j--) {
+    const s = insns[j]?.source;
+    if (s) return s;
+    if (insns[j]?.symbol !== undefined && j !== i) return undefined;
+  }
+  return undefined;
+}
+
+/** Builds the report of one program from the verifier's result. */
+export function verifyReport(program: ProgramSpec, result: VerifyResult): VerifyReport {
+  const index = result.verdict === 'reject' ? indexOfSlot(program.instructions, result.insn) : -1;
+  const insn = program.instructions[index];
+  const src = result.line ?? sourceOf(program.instructions, index);
+  const line = result.verdict === 'reject' && src ? { file: src.file, line: src.line, column: src.column, text: src.text } : null;
+  const hint = result.verdict === 'reject' ? (result.hint ?? explainRejection({ ...result, ...(line ? { line } : {}) }, program.instructions)) : undefined;
+  return {
+    name: program.name,
+    section: program.section,
+    type: programTypeName(program.type),
+    verdict: result.verdict,
+    insn: result.verdict === 'reject' && result.insn !== undefined ? result.insn : null,
+    insn_text: insn ? formatInstruction(insn, { syntax: 'kernel' }) : null,
+    line,
+    message: result.verdict === 'reject' ? (result.message ?? null) : null,
+    hint: hint ?? null,
+    processed_insns: result.processedInsns,
+    peak_states: result.peakStates,
+    total_states: result.totalStates,
+    duration_us: Math.round(result.durationNs / 1000),
+  };
+}
+
+function text(r: VerifyReport): string {
+  const lines = [`${r.name} (${r.type}, section ${r.section}): ${r.verdict === 'accept' ? 'accepted' : 'rejected'}`];
+  if (r.verdict === 'reject') {
+    if (r.insn !== null) lines.push(`  insn ${r.insn}: ${r.insn_text ?? '?'}`);
+    if (r.line) lines.push(`  line ${r.line.file}:${r.line.line}:${r.line.column}: ${r.line.text.trim()}`);
+    lines.push(`  message: ${r.message ?? '(none)'}`);
+    if (r.hint) lines.push(`  hint: ${r.hint}`);
+  }
+  lines.push(`  processed ${r.processed_insns} insns, peak states ${r.peak_states}, total states ${r.total_states}, ${r.duration_us} us`);
+  return lines.join('\n') + '\n';
+}
+
+/** Runs `verify`. Exit code 0 when every program is accepted, 1 when any is rejected. */
+export function verify(args: CommandArgs, io: Io): number {
+  const file = args.positional(0, 'OBJ', verifyUsage);
+  args.done(verifyUsage);
+  const levelText = args.value('log-level') ?? '0';
+  if (!['0', '1', '2'].includes(levelText)) throw new UsageError(`--log-level must be 1 or 2, got '${levelText}'`, verifyUsage);
+  const logLevel = Number(levelText) as 0 | 1 | 2;
+  const spec: ObjectSpec = readObject(file);
+  const wanted = args.value('prog');
+  const programs = wanted === undefined ? spec.programs : spec.programs.filter((p) => p.name === wanted);
+  if (wanted !== undefined && programs.length === 0) {
+    throw new UsageError(`no program named '${wanted}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, verifyUsage);
+  }
+  const results = programs.map((p) => {
+    const result = verifyProgram(p, spec, { logLevel });
+    return { report: verifyReport(p, result), log: result.log };
+  });
+  if (args.json) {
+    io.out(json(results.map((r) => (logLevel > 0 ? { ...r.report, log: r.log } : r.report)), args.pretty));
+  } else {
+    for (const r of results) {
+      if (logLevel > 0 && r.log) io.out(r.log.endsWith('\n') ? r.log : `${r.log}\n`);
+      io.out(text(r.report));
+    }
+    if (results.length > 1) {
+      io.out(
+        '\n' +
+          table(
+            ['Program', 'Verdict', 'Duration (us)', 'Insns', 'States', 'Peak states'],
+            results.map(({ report: r }) => [r.name, r.verdict === 'accept' ? 'success' : 'failure', r.duration_us, r.processed_insns, r.total_states, r.peak_states]),
+            '',
+          ),
+      );
+    }
+  }
+  return results.some((r) => r.report.verdict === 'reject') ? 1 : 0;
+}

@@ -1,0 +1,102 @@
+// bpfkit's verifier against the kernel's verdicts: the corpus (golden), every fixture and xdp-tools
+// program (golden), and seeded mutants of the corpus (kernel live). Prints the agreement rate and
+// the stricter/looser cases with both reasons; fails under the thresholds below, on any looser
+// verdict on a CVE program, and on any crash.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/verify.js';
+import { AgreementReport, type OurVerdict, compareVerdicts } from './agreement.js';
+import { CORPUS_MAPS, corpus } from './corpus/index.js';
+import { objectPrograms } from './fixture-oracle.js';
+import { FIXTURE_GOLDEN, readGolden } from './golden.js';
+import { kernelVerifyFresh } from './kernel-oracle.js';
+import { mutant } from './mutate-program.js';
+import { kernelTest } from '../kernel/harness.js';
+
+/**
+ * Minimum verdict agreement (fraction of programs where bpfkit and the kernel both accept or
+ * both reject). Raise these as the verifier grows; the aim is 1.
+ */
+export const AGREEMENT_THRESHOLD = { corpus: 0.995, objects: 0.9, mutants: 0.98 };
+/**
+ * Corpus programs the kernel refuses as too complex (1M processed insns) run with this limit in
+ * CI, where both verdicts are "too large" either way; BPFKIT_SLOW=1 uses the kernel's 1M.
+ */
+const CI_COMPLEXITY_LIMIT = process.env['BPFKIT_SLOW'] === '1' ? undefined : 100_000;
+/** Mutants compared in CI; BPFKIT_MUTANTS raises it for a long run. */
+const MUTANTS = Number(process.env['BPFKIT_MUTANTS'] ?? 300);
+const verbose = process.env['BPFKIT_VERBOSE'] === '1';
+
+/** Runs bpfkit's verifier, turning a throw into a recorded crash (a bug: every input must end in a verdict). */
+function ours(run: () => VerifyResult, name: string, crashes: string[]): OurVerdict {
+  try {
+    const r = run();
+    return r.message === undefined ? { verdict: r.verdict } : { verdict: r.verdict, message: r.message };
+  } catch (err) {
+    crashes.push(`${name}: ${(err as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
+    return { verdict: 'reject', message: `crash: ${(err as Error).message}` };
+  }
+}
+
+test('corpus: bpfkit agrees with the kernel', () => {
+  const golden = readGolden();
+  const report = new AgreementReport('corpus');
+  const crashes: string[] = [];
+  const slow: string[] = [];
+  for (const p of corpus()) {
+    const kernel = golden.programs[p.name];
+    assert.ok(kernel, `${p.name} has no golden verdict (run test/verifier/kernel-verdicts.test.ts with BPFKIT_UPDATE_GOLDEN=1)`);
+    const t0 = performance.now();
+    const limit = kernel.message?.startsWith('BPF program is too large') && CI_COMPLEXITY_LIMIT ? { maxProcessedInsns: CI_COMPLEXITY_LIMIT } : {};
+    const o = ours(() => verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: true, ...limit }), p.name, crashes);
+    const ms = performance.now() - t0;
+    if (ms > 2000) slow.push(`${p.name}: ${ms.toFixed(0)} ms`);
+    report.add({ name: p.name, outcome: compareVerdicts(kernel, o), kernel, ours: o, ...(p.cve ? { cve: p.cve } : {}) });
+  }
+  console.log(report.format(verbose ? 100000 : 25));
+  console.log(`corpus by kernel reason (agreeing/total): ${report.byClass()}`);
+  if (slow.length) console.log(`slow: ${slow.join(', ')}`);
+  assert.deepEqual(crashes, [], 'the verifier threw instead of giving a verdict');
+  assert.deepEqual(report.looserOnCve.map((r) => r.name), [], 'bpfkit accepts a CVE program the kernel rejects');
+  assert.ok(report.rate >= AGREEMENT_THRESHOLD.corpus, `corpus agreement ${(report.rate * 100).toFixed(1)}% is under the threshold ${AGREEMENT_THRESHOLD.corpus * 100}%`);
+});
+
+test('fixtures and xdp-tools: bpfkit agrees with the kernel', () => {
+  const golden = readGolden(FIXTURE_GOLDEN);
+  const report = new AgreementReport('objects');
+  const crashes: string[] = [];
+  const notComparable: string[] = [];
+  for (const op of objectPrograms()) {
+    const kernel = golden.programs[op.key];
+    assert.ok(kernel, `${op.key} has no golden verdict`);
+    if (kernel.error) {
+      notComparable.push(`${op.key} (${kernel.error})`);
+      continue;
+    }
+    const prog = op.spec.programs.find((p) => p.name === op.program)!;
+    const o = ours(() => verifyProgram(prog, op.spec, { privileged: true }), op.key, crashes);
+    report.add({ name: op.key, outcome: compareVerdicts(kernel, o), kernel, ours: o });
+  }
+  console.log(report.format(100));
+  if (notComparable.length) console.log(`not comparable (the kernel could not be asked): ${notComparable.join('; ')}`);
+  assert.deepEqual(crashes, []);
+  assert.ok(report.rate >= AGREEMENT_THRESHOLD.objects, `object agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
+});
+
+kernelTest(`mutants: bpfkit agrees with the kernel on ${MUTANTS} mutated corpus programs`, (sys) => {
+  const programs = corpus().filter((p) => !p.name.startsWith('loop/') && !p.name.startsWith('cfg/long'));
+  const report = new AgreementReport('mutants');
+  const crashes: string[] = [];
+  const seed = Number(process.env['BPFKIT_SEED'] ?? 6);
+  for (let i = 0; i < MUTANTS; i++) {
+    const m = mutant(programs, seed, i);
+    if (!m) continue;
+    const { log: _log, ...kernel } = kernelVerifyFresh(sys, m.type, m.insns, CORPUS_MAPS);
+    const o = ours(() => verifyInstructions(m.insns, { programType: m.type, maps: CORPUS_MAPS, privileged: true }), m.name, crashes);
+    report.add({ name: m.name, outcome: compareVerdicts(kernel, o), kernel, ours: o, ...(m.base.cve ? { cve: m.base.cve } : {}) });
+  }
+  console.log(report.format(verbose ? 100000 : 25));
+  assert.deepEqual(crashes, []);
+  assert.deepEqual(report.looserOnCve.map((r) => r.name), [], 'bpfkit accepts a mutated CVE program the kernel rejects');
+  assert.ok(report.rate >= AGREEMENT_THRESHOLD.mutants, `mutant agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
+});
