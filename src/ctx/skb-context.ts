@@ -18,6 +18,7 @@ import type { SkbData } from '../vm/interpreter.js';
 import { deviceTable, LOOPBACK, type NetDevice } from './net-device.js';
 import type { ContextInstance, RunInput } from './program-type-ops.js';
 import { SkBuff, SK_BUFF_SIZE } from './sk-buff.js';
+import { TestRunSock } from './test-run-sock.js';
 
 /** NET_SKB_PAD + NET_IP_ALIGN on x86-64: the headroom of a test run's skb. */
 export const SKB_HEADROOM = 64;
@@ -117,6 +118,8 @@ export class SkbContext implements ContextInstance {
   readonly devices: (ifindex: number) => NetDevice | undefined;
   /** skb->dev: loopback unless ctx_in's ifindex named another. */
   dev: NetDevice = LOOPBACK;
+  /** skb->sk: the dummy socket a test run attaches. */
+  readonly sock: TestRunSock;
   /** skb->encapsulation: set by bpf_skb_adjust_room's encap flags. */
   encapsulation = false;
   private readonly view: () => DataView;
@@ -130,12 +133,19 @@ export class SkbContext implements ContextInstance {
     this.devices = options.devices ?? deviceTable();
     this.ctx = space.addRegion('ctx', SK_BUFF_SIZE, { kind: 'ctx' });
     this.packet = space.addRegion('packet', 0, { kind: 'packet', before: SKB_BLOCK });
+    this.sock = new TestRunSock(space);
     this.view = () => space.memory.view;
     space.setLoadHook(this.ctx, (offset, size, out) => {
       if (offset === SkBuff.data || offset === SkBuff.data_meta || offset === SkBuff.data_end) {
         if (size !== 4) return false;
         out[0] = offset === SkBuff.data_end ? this.data + this.len : this.data;
         out[1] = Math.floor(this.packet.address() / 4294967296);
+        return true;
+      }
+      if (offset === SkBuff.sk && size === 8) {
+        const a = this.sock.address();
+        out[0] = a >>> 0;
+        out[1] = Math.floor(a / 4294967296);
         return true;
       }
       const field = offset & ~3;
@@ -210,6 +220,7 @@ export class SkbContext implements ContextInstance {
     mem.set(frame, this.mac);
     this.network = this.mac + ETH_HLEN;
     const protocol = ethTypeTrans(frame);
+    this.sock.reset(frame, swap16(protocol));
     // The socket the test run attaches takes its addresses from the IP header, which must be there.
     const ipHeader = protocol === swap16(0x0800) ? 20 : protocol === swap16(0x86dd) ? 40 : 0;
     if (frame.length - ETH_HLEN < ipHeader) {
