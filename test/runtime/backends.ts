@@ -9,13 +9,13 @@ import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
 import type { Sys } from '../../src/kernel/sys.js';
 import { loadUserspace } from '../../src/runtime/userspace-object.js';
 
-/** What one run reports: retval and data_out, or the error that stopped it. */
-export type Outcome = { retval: number; dataOut: Uint8Array } | { error: string };
+/** What one run reports: retval, data_out (and ctx_out when a ctx_in was given), or the error that stopped it. */
+export type Outcome = { retval: number; dataOut: Uint8Array; ctxOut?: Uint8Array } | { error: string };
 
 /** A loaded object under test. */
 export interface LoadedObject extends Disposable {
-  /** Runs `program` once on `data` (BPF_PROG_TEST_RUN semantics). */
-  run(program: string, data: Uint8Array): Outcome;
+  /** Runs `program` once on `data`, with `ctxIn` when given (BPF_PROG_TEST_RUN semantics). */
+  run(program: string, data: Uint8Array, ctxIn?: Uint8Array): Outcome;
   /** Map contents in a backend-neutral form: map name -> sorted "key=value" lines (per-CPU values summed). */
   snapshot(): Map<string, string[]>;
   /** Stores `value` under `key` in `map` (per-CPU: on every CPU). */
@@ -66,10 +66,10 @@ export const userspaceBackend: DiffBackend = {
     // execution is under test, so every program the kernel accepts runs.
     const obj = loadUserspace(spec, { cpus, programs, verify: false });
     return {
-      run(program, data) {
+      run(program, data, ctxIn) {
         try {
-          const r = obj.program(program).testRun({ data });
-          return { retval: r.retval, dataOut: r.dataOut };
+          const r = obj.program(program).testRun(ctxIn ? { data, ctxIn } : { data });
+          return { retval: r.retval, dataOut: r.dataOut, ...(ctxIn ? { ctxOut: r.ctxOut } : {}) };
         } catch (e) {
           return { error: describe(e) };
         }
@@ -114,10 +114,10 @@ export function kernelBackend(sys: Sys, pinPath: string): DiffBackend {
     load(spec, programs) {
       const obj = loadKernelObject(sys, spec, { programs, pinPath });
       return {
-        run(program, data) {
+        run(program, data, ctxIn) {
           try {
-            const r = obj.program(program).testRun({ dataIn: data });
-            return { retval: r.retval, dataOut: r.dataOut };
+            const r = obj.program(program).testRun(ctxIn ? { dataIn: data, ctxIn, ctxOutSize: ctxIn.length } : { dataIn: data });
+            return { retval: r.retval, dataOut: r.dataOut, ...(ctxIn && r.ctxOut ? { ctxOut: r.ctxOut } : {}) };
           } catch (e) {
             return { error: describe(e) };
           }

@@ -56,7 +56,7 @@ function readdirObjects(dir: string): string[] {
 const totals = { programs: 0, cases: 0, mismatches: 0, unsupported: 0, skipped: [] as string[] };
 after(() => {
   process.stderr.write(
-    `# differential: ${totals.programs} programs x ${packetCorpus().length} packets = ${totals.cases} cases, ${totals.mismatches} mismatches, ` +
+    `# differential: ${totals.programs} programs x ${packetCorpus().length} packets (+24 with XDP metadata) = ${totals.cases} cases, ${totals.mismatches} mismatches, ` +
       `${totals.unsupported} refused by bpfkit as not supported (XDP multi-buffer frames)` +
       `${totals.skipped.length ? `; skipped: ${totals.skipped.join('; ')}` : ''}\n`,
   );
@@ -68,7 +68,20 @@ function show(o: Outcome): string {
 }
 function sameOutcome(a: Outcome, b: Outcome): boolean {
   if ('error' in a || 'error' in b) return 'error' in a && 'error' in b;
-  return a.retval === b.retval && hex(a.dataOut) === hex(b.dataOut);
+  return a.retval === b.retval && hex(a.dataOut) === hex(b.dataOut) && hex(a.ctxOut ?? new Uint8Array()) === hex(b.ctxOut ?? new Uint8Array());
+}
+
+/**
+ * XDP runs with a ctx_in: `meta` bytes of the packet become metadata (data_meta..data), arriving
+ * on the loopback (ingress_ifindex 1, queue 0); ctx_out is compared too.
+ */
+function xdpCtxIn(length: number, meta: number): Uint8Array {
+  const md = new Uint8Array(24);
+  const v = new DataView(md.buffer);
+  v.setUint32(0, meta, true); // data: the metadata length
+  v.setUint32(4, length, true); // data_end
+  v.setUint32(12, 1, true); // ingress_ifindex
+  return md;
 }
 
 /** Why the userspace runtime cannot take this object (a map family not implemented yet), or undefined. */
@@ -114,12 +127,22 @@ for (const file of objects) {
             return [b.name, o] as const;
           });
           for (const s of SEEDS[name] ?? []) for (const o of open) o.seed(s.map, s.key, s.value);
-          for (const packet of corpus) {
+          const type = spec.programs.find((p) => p.name === prog)!.type;
+          // The corpus plain, then (XDP) its well-formed packets again with 4 and 8 bytes of metadata.
+          // The jumbo frame stays last: bpfkit refuses it, so the maps differ by it afterwards.
+          const runs: { name: string; data: Uint8Array; ctxIn?: Uint8Array }[] = corpus.slice(0, -1);
+          if (type === BpfProgType.XDP) {
+            for (const meta of [4, 8]) {
+              for (const p of corpus.slice(0, 12)) runs.push({ name: `${p.name} + ${meta}-byte metadata`, data: p.data, ctxIn: xdpCtxIn(p.data.length, meta) });
+            }
+          }
+          runs.push(corpus[corpus.length - 1]!);
+          for (const packet of runs) {
             totals.cases++;
-            const want = kernel.run(prog, packet.data);
+            const want = kernel.run(prog, packet.data, packet.ctxIn);
             const wantMaps = kernel.snapshot();
             for (const [bname, o] of others) {
-              const got = o.run(prog, packet.data);
+              const got = o.run(prog, packet.data, packet.ctxIn);
               let diff = '';
               if ('error' in got && got.error === 'ERR_NOT_SUPPORTED' && !('error' in want)) {
                 // A typed refusal, not a wrong answer: counted and reported, not a mismatch.
