@@ -12,6 +12,9 @@ import { KernelMap } from '../kernel/kernel-map.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
 import type { Sys } from '../kernel/sys.js';
 import type { UpdateMode } from '../maps/bpf-map.js';
+import { parseBtf, type Btf } from '../btf/index.js';
+import { formatBtfValue, stringifyFormatted } from '../kernel/introspect/btf-value.js';
+import { rawBtf } from '../kernel/introspect/info-buffers.js';
 import type { CommandArgs } from './args.js';
 import { UsageError } from './errors.js';
 import { type Io, json } from './output.js';
@@ -37,6 +40,7 @@ export class KeyNotFoundError extends BpfkitError {
 }
 
 const MAP_REF = ['id', 'name', 'pinned'];
+const SILENT_MISSES = new Set<number>([MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS]);
 
 /** Opens every map matching `ref` (a name may match several). */
 export function openMaps(sys: Sys, ref: ObjectRef): MapFd[] {
@@ -105,9 +109,40 @@ export function mapText(m: MapRecord): string {
   return out;
 }
 
-function entryJson(map: KernelMap, key: Uint8Array, values: Uint8Array[]): Record<string, unknown> {
-  if (map.perCpu) return { key: hexList(key), values: values.map((v, cpu) => ({ cpu, value: hexList(v) })) };
-  return { key: hexList(key), value: hexList(values[0]!) };
+/** The map's BTF and key/value type ids, when it has BTF (bpftool then adds a "formatted" member). */
+interface MapBtf {
+  readonly btf: Btf;
+  readonly keyTypeId: number;
+  readonly valueTypeId: number;
+}
+
+function mapBtf(sys: Sys, fd: MapFd): MapBtf | undefined {
+  const info = mapInfo(fd);
+  if (!info.btfId || !info.btfValueTypeId) return undefined;
+  try {
+    using btfFd = fdById(sys, 'btf', info.btfId);
+    return { btf: parseBtf(rawBtf(btfFd)), keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId };
+  } catch {
+    return undefined;
+  }
+}
+
+function entryJson(map: KernelMap, key: Uint8Array, values: Uint8Array[], btf: MapBtf | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = map.perCpu
+    ? { key: hexList(key), values: values.map((v, cpu) => ({ cpu, value: hexList(v) })) }
+    : { key: hexList(key), value: hexList(values[0]!) };
+  if (btf) {
+    try {
+      const f: Record<string, unknown> = {};
+      if (btf.keyTypeId) f['key'] = formatBtfValue(btf.btf, btf.keyTypeId, key);
+      if (map.perCpu) f['values'] = values.map((v, cpu) => ({ cpu, value: formatBtfValue(btf.btf, btf.valueTypeId, v) }));
+      else f['value'] = formatBtfValue(btf.btf, btf.valueTypeId, values[0]!);
+      out['formatted'] = f;
+    } catch {
+      // A kind bpftool cannot dump either: raw bytes only.
+    }
+  }
+  return out;
 }
 
 function entryText(map: KernelMap, key: Uint8Array, values: Uint8Array[]): string {
@@ -168,9 +203,25 @@ export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
   try {
     if (verb === 'dump') {
       if (next !== words.length) throw new UsageError(`unexpected argument '${words[next]}'`, mapUsage);
-      const entries = km.dump();
-      if (args.json) io.out(json(entries.map(([k, v]) => entryJson(km, k, v)), args.pretty));
-      else io.out(`${entries.map(([k, v]) => entryText(km, k, v)).join('')}Found ${entries.length} element${entries.length === 1 ? '' : 's'}\n`);
+      // As bpftool: get-next-key, then a lookup per key; a key whose lookup finds nothing
+      // (device maps' empty slots) is listed with the error and not counted.
+      const btf = args.json ? mapBtf(sys, km.fd) : undefined;
+      const docs: unknown[] = [];
+      let text = '';
+      let found = 0;
+      for (const k of km.keys()) {
+        const v = km.getPerCpu(k);
+        if (v === undefined) {
+          if (SILENT_MISSES.has(km.type)) continue; // bpftool skips empty prog-array / map-in-map slots
+          docs.push({ key: hexList(k), value: { error: 'No such file or directory' } });
+          text += `key: ${hexText(k)}  value: <no entry>\n`;
+          continue;
+        }
+        found++;
+        if (args.json) docs.push(entryJson(km, k, v, btf));
+        else text += entryText(km, k, v);
+      }
+      io.out(args.json ? `${stringifyFormatted(docs, args.pretty)}\n` : `${text}Found ${found} element${found === 1 ? '' : 's'}\n`);
       return 0;
     }
     if (verb === 'pin') {
@@ -194,7 +245,7 @@ export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
       }
       const values = km.getPerCpu(key);
       if (!values) throw new KeyNotFoundError(refText(ref), k.bytes);
-      io.out(args.json ? json(entryJson(km, key, values), args.pretty) : entryText(km, key, values));
+      io.out(args.json ? `${stringifyFormatted(entryJson(km, key, values, mapBtf(sys, km.fd)), args.pretty)}\n` : entryText(km, key, values));
       return 0;
     }
     // update

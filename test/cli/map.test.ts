@@ -1,6 +1,7 @@
 // `bpfkit map ...` with bpftool's grammar, checked against bpftool on the same maps.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CommandArgs } from '../../src/cli/args.js';
@@ -13,7 +14,7 @@ import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
 import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import type { Sys } from '../../src/kernel/sys.js';
-import { fixturesDir } from '../support/fixtures.js';
+import { expectedRejections, fixturesDir } from '../support/fixtures.js';
 import { bpftool, kernelTest } from '../kernel/harness.js';
 
 function run(sys: Sys, ...argv: string[]): { code: number; out: string } {
@@ -78,4 +79,32 @@ kernelTest('show name / pinned, pin; prog array value given as a program referen
   } finally {
     rmSync(pin, { force: true });
   }
+});
+
+kernelTest('map dump -j of every fixture map after a test run equals bpftool map dump -j, "formatted" (BTF) included', (sys) => {
+  const root = `/sys/fs/bpf/bpfkit-kl-dump-${process.pid}`;
+  mkdirSync(root, { recursive: true });
+  let same = 0;
+  try {
+    for (const f of readdirSync(fixturesDir).filter((x) => x.endsWith('.o') && !(x.replace(/\.o$/, '') in expectedRejections))) {
+      using obj = loadKernelObject(sys, loadObject(readFileSync(path.join(fixturesDir, f)), { objectName: f.replace(/\.o$/, '') }), { pinPath: root });
+      for (const p of obj.programs.values()) p.testRun({ dataIn: new Uint8Array(64).fill(3) });
+      for (const [name, m] of obj.maps) {
+        const id = String(mapInfo(m.fd).id);
+        let theirs: unknown;
+        try {
+          theirs = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'id', id, '-j'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+        } catch {
+          assert.throws(() => run(sys, 'dump', 'id', id, '-j'), `${f}: ${name}: bpftool cannot dump it, neither should we`);
+          continue;
+        }
+        assert.deepEqual(JSON.parse(run(sys, 'dump', 'id', id, '-j').out), theirs, `${f}: ${name}`);
+        same++;
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  process.stdout.write(`# map dump -j vs bpftool: ${same} maps identical\n`);
+  assert.ok(same >= 20);
 });
