@@ -78,7 +78,8 @@ export class UserspaceObject implements Disposable {
   /** @internal the helpers' environment (set by loadUserspace). */
   env: HelperEnvWithLog | undefined;
   private readonly byAddress = new Map<number, MapOps>();
-  private disposed = false;
+  /** True after dispose. */
+  disposed = false;
 
   /** @internal use {@link loadUserspace}. */
   constructor(
@@ -213,6 +214,9 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
   });
   obj.env = env;
   const host: ProgramHost = {
+    get disposed() {
+      return obj.disposed;
+    },
     space: obj.space,
     cpus: obj.cpus,
     tailCalls: progArrayTailCalls(env),

@@ -5,6 +5,7 @@ import { DEFAULT_BUDGET, Interpreter } from '../vm/interpreter.js';
 import type { PreparedProgram } from '../vm/program.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import type { AddressSpace } from '../vm/address-space.js';
+import { InstantiateError } from './errors.js';
 import { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
 
 /** Where a packet is run: the simulated CPU (per-CPU map slot, bpf_get_smp_processor_id) and its origin. */
@@ -55,6 +56,8 @@ export interface ProgramHost {
   enter(program: UserspaceProgram, cpu: number): void;
   /** Instruction budget per run. */
   readonly budget: number;
+  /** True once the object is disposed: runs then throw. */
+  readonly disposed: boolean;
 }
 
 type Clock = () => number;
@@ -141,6 +144,7 @@ export class UserspaceProgram {
   }
 
   private exec(r1: number, cpu: number): number {
+    if (this.host.disposed) throw new InstantiateError(`program "${this.name}"`, 'its object was disposed');
     this.host.enter(this, cpu);
     // The interpreter keeps the last tail-call target as its program after a run (src/vm bug,
     // reported): start every run at this program's entry again.

@@ -64,6 +64,14 @@ test('tail_calls: the dispatcher reaches prog_a / prog_b through the prog array;
   assert.equal(obj.map('jump_table').read(u32(0))![0], obj.program('prog_a').id, 'a slot reads back as the program id');
 });
 
+test('after dispose, the object and programs taken from it refuse to run', () => {
+  const obj = loadUserspace(spec('xdp_stats'));
+  const prog = obj.program('xdp_stats_prog');
+  obj[Symbol.dispose]();
+  assert.throws(() => prog.run(packet), /disposed/);
+  assert.throws(() => obj.program('xdp_stats_prog'), /after dispose/);
+});
+
 test('testRun follows BPF_PROG_TEST_RUN: repeat accumulates, ctx_in is validated', () => {
   using obj = loadUserspace(spec('xdp_stats'));
   const r = obj.program('xdp_stats_prog').testRun({ data: packet, repeat: 5 });
