@@ -120,6 +120,8 @@ export class SkbContext implements ContextInstance {
   dev: NetDevice = LOOPBACK;
   /** skb->sk: the dummy socket a test run attaches. */
   readonly sock: TestRunSock;
+  /** The socket's cookie once bpf_get_socket_cookie gave it one in this run (0: none yet). */
+  sockCookie = 0;
   /** skb->encapsulation: set by bpf_skb_adjust_room's encap flags. */
   encapsulation = false;
   private readonly view: () => DataView;
@@ -210,6 +212,7 @@ export class SkbContext implements ContextInstance {
     this.ctxIn = ctxIn;
     this.dev = dev;
     this.encapsulation = false;
+    this.sockCookie = 0;
     this.ipSummed = 'none';
     this.csumLevel = 0;
 

@@ -1,9 +1,11 @@
 // csum_level, csum_update, skb_change_type, skb_ecn_set_ce and the classid/realm queries vs the kernel.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { alu64, call, exit, type Instruction, ldx, program, r0, r1, r2, r6, r7 } from '../../src/isa/index.js';
 import { createHelperEnv } from '../../src/ctx/helpers/index.js';
 import { SkBuff } from '../../src/ctx/sk-buff.js';
 import { tcOps } from '../../src/ctx/tc.js';
+import { createVm } from '../../src/vm/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { rng } from '../vm/oracle.js';
 import { frame, kernelRun, summary, vmRun } from './oracle.js';
@@ -35,7 +37,7 @@ kernelTest('csum_level, csum_update, skb_change_type, skb_ecn_set_ce and classid
   }
   check('csum_update', sequence('csum_update', [0x1234]), host);
   for (const data of [host, other, multi]) for (const t of [0, 1, 2, 3, 4, 7]) check(`change_type ${t}`, sequence('skb_change_type', [t], SkBuff.pkt_type), data);
-  for (const helper of ['get_cgroup_classid', 'skb_cgroup_classid', 'get_route_realm'] as const) check(helper, program(call.helper(helper), exit()), host);
+  for (const helper of ['get_cgroup_classid', 'skb_cgroup_classid', 'get_route_realm', 'get_socket_uid'] as const) check(helper, program(call.helper(helper), exit()), host);
 
   const rand = rng(3);
   const ecn = program(alu64.mov.reg(r6, r1), call.helper('skb_ecn_set_ce'), exit());
@@ -55,4 +57,13 @@ kernelTest('csum_level, csum_update, skb_change_type, skb_ecn_set_ce and classid
   }
   process.stdout.write(`# skb misc helpers: ${compared} cases compared with the kernel\n`);
   assert.deepEqual(diffs, []);
+});
+
+test('bpf_get_socket_cookie: one cookie per run (the same on every call), a new one each run', () => {
+  const env = createHelperEnv();
+  const twice = program(alu64.mov.reg(r6, r1), call.helper('get_socket_cookie'), alu64.mov.reg(r7, r0), alu64.mov.reg(r1, r6), call.helper('get_socket_cookie'), alu64.lsh.imm(r0, 16), alu64.or.reg(r0, r7), exit());
+  const vm = createVm(twice, { env, programType: tcOps });
+  const host = frame([0, 0, 0, 0, 0, 0], 0x0806, 28);
+  assert.equal(vm.run(undefined, host).retval, (1 << 16) | 1);
+  assert.equal(vm.run(undefined, host).retval, (2 << 16) | 2);
 });

@@ -1,6 +1,7 @@
 // HelperEnv: everything the helpers need from the runtime that runs a program — one object it supplies.
 
 import type { MapOps } from '../../maps/map-ops.js';
+import { xorshift32 } from '../../vm/helpers.js';
 import type { ContextInstance } from '../program-type-ops.js';
 import type { FibTable } from './fib.js';
 
@@ -89,17 +90,6 @@ export interface HelperEnvOptions {
 export interface HelperEnvWithLog extends HelperEnv {
   /** bpf_trace_printk output, one entry per call, oldest first (when no `trace` sink was given). */
   readonly traceLog: string[];
-}
-
-/** A deterministic xorshift32 generator. */
-export function xorshift32(seed = 1): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
 }
 
 /** Builds a HelperEnv with deterministic defaults. */

@@ -67,7 +67,19 @@ function ecnSetCe(vm: HelperContext, skb: SkbContext): number {
 
 /** The smaller skb helpers, bound to `env`. */
 export function skbMiscHelpers(env: HelperEnv): Map<number, HelperFn> {
+  // Each test run's socket is new; the kernel numbers sockets from a global counter on first use.
+  let cookies = 0;
   return new Map<number, HelperFn>([
+    [
+      BpfFuncId.get_socket_cookie,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_get_socket_cookie');
+        if (skb.sockCookie === 0) skb.sockCookie = ++cookies;
+        return skb.sockCookie;
+      },
+    ],
+    // The test run's socket belongs to uid 0.
+    [BpfFuncId.get_socket_uid, () => 0],
     // Only CHECKSUM_COMPLETE skbs carry a csum to update; a test run's never do.
     [BpfFuncId.csum_update, () => -Errno.ENOTSUPP],
     [
