@@ -17,3 +17,4 @@ export { essentialName, fieldsAreCompatible, matchAccess, resolveLocalAccess, ty
 export * from './maps/index.js';
 export * from './ctx/index.js';
 export * from './runtime/index.js';
+export * from './verifier/index.js';

@@ -10,6 +10,7 @@ import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
 import { type Env, Rejected } from './env.js';
 import { VerifierRejection } from './errors.js';
+import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
 import { pointer } from './reg-state.js';
@@ -134,11 +135,16 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     if (!failure) return { verdict: 'accept', ...base };
     const lines = failure.message.split('\n');
     const src = failure.insn === undefined ? undefined : sourceOf(insns, failure.insn);
+    const message = lines[lines.length - 1]!;
+    const detail = lines.length > 1 ? lines[lines.length - 2] : undefined;
+    const line = src ? { file: src.file, line: src.line, column: src.column, text: src.text } : undefined;
+    const hint = explainRejection({ message, ...(detail ? { detail } : {}), ...(failure.insn === undefined ? {} : { insn: failure.insn }), ...(line ? { line } : {}), log: base.log }, insns);
     return {
       verdict: 'reject',
       ...(failure.insn === undefined ? {} : { insn: failure.insn }),
-      ...(src ? { line: { file: src.file, line: src.line, column: src.column, text: src.text } } : {}),
-      message: lines[lines.length - 1]!,
+      ...(line ? { line } : {}),
+      message,
+      ...(hint ? { hint } : {}),
       ...base,
     };
   };
