@@ -27,5 +27,6 @@ export {
   type HelperEnvOptions,
   type HelperEnvWithLog,
   type RedirectTarget,
+  type ClonedPacket,
   type TracePrintkResult,
 } from './helpers/index.js';

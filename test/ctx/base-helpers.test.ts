@@ -256,3 +256,24 @@ test('a helper outside the program type, or one bpfkit lacks, is refused at prep
   assert.ok(sf.get(BpfFuncId.skb_load_bytes) && !sf.get(BpfFuncId.skb_store_bytes));
   assert.ok(createHelpers(env, xdpOps).get(BpfFuncId.xdp_adjust_tail));
 });
+
+kernelTest('bpf_clone_redirect: flags, unknown devices and GSO skbs refused as in the kernel; loopback clones recorded', (sys) => {
+  // Clones go out on loopback only (ifindex 1): an ARP frame nobody answers.
+  const arp = new Uint8Array(42);
+  arp.set([0x08, 0x06], 12);
+  const clone = (ifindex: number, flags: number) => program(alu64.mov.imm(r2, ifindex), alu64.mov.imm(r3, flags), call.helper('clone_redirect'), exit());
+  const gso = new Uint8Array(192);
+  new DataView(gso.buffer).setUint32(176, 1400, true);
+  const diffs: string[] = [];
+  let compared = 0;
+  for (const [ifindex, flags, ctx] of [[1, 0, undefined], [1, 1, undefined], [0, 0, undefined], [99999, 0, undefined], [1, 2, undefined], [1, 0, gso]] as const) {
+    const k = summary(kernelRun(sys, tcOps, clone(ifindex, flags), arp, ctx));
+    const env = createHelperEnv();
+    const m = summary(vmRun(tcOps, clone(ifindex, flags), arp, ctx, { env }));
+    compared++;
+    if (k !== m) diffs.push(`clone_redirect ${ifindex} flags ${flags}${ctx ? ' gso' : ''}: kernel ${k.slice(0, 24)}, bpfkit ${m.slice(0, 24)}`);
+    if (ifindex === 1 && flags < 2 && !ctx) assert.deepEqual(env.clones, [{ ifindex: 1, flags, data: arp }]);
+  }
+  process.stdout.write(`# clone_redirect: ${compared} cases compared with the kernel\n`);
+  assert.deepEqual(diffs, []);
+});

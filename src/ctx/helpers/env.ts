@@ -62,6 +62,18 @@ export interface HelperEnv {
   context: ContextInstance | undefined;
   /** The last redirect the program asked for in this run (cleared by the runtime before each run). */
   redirect: RedirectTarget | undefined;
+  /** Packets bpf_clone_redirect sent (appended; the runtime reads and clears it). */
+  readonly clones?: ClonedPacket[];
+}
+
+/** A packet bpf_clone_redirect sent: a copy of the skb's data at the call. */
+export interface ClonedPacket {
+  /** Target interface. */
+  readonly ifindex: number;
+  /** BPF_F_INGRESS or 0. */
+  readonly flags: number;
+  /** The frame (from the MAC header). */
+  readonly data: Uint8Array;
 }
 
 /** Options of `createHelperEnv`; every field has a deterministic default. */
@@ -112,6 +124,7 @@ export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLo
     ...(options.fib ? { fib: options.fib } : {}),
     context: undefined,
     redirect: undefined,
+    clones: [],
     traceLog,
   };
 }

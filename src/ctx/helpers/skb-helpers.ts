@@ -17,6 +17,7 @@ const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
 const CSUM_MANGLED_0 = 0xffff;
 const INT_MAX = 0x7fffffff;
+const EBADMSG = 74;
 /** sizeof(struct bpf_redir_neigh). */
 const REDIR_NEIGH_SIZE = 20;
 
@@ -292,6 +293,20 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
         if ((flags & ~BigInt(BpfRedirectFlags.INGRESS)) !== 0n) return TcAction.SHOT;
         env.redirect = { kind: 'ifindex', ifindex, flags: Number(flags) };
         return TcAction.REDIRECT;
+      },
+    ],
+    [
+      BpfFuncId.clone_redirect,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_clone_redirect');
+        const ifindex = argU32(vm, 2);
+        const flags = argU64(vm, 3);
+        if ((flags & ~BigInt(BpfRedirectFlags.INGRESS)) !== 0n) return -Errno.EINVAL;
+        // A ctx_in's gso_size makes a GSO skb without a GSO type, which the kernel will not let out.
+        if (skb.u32(SkBuff.gso_size) & 0xffff) return -EBADMSG;
+        if (ifindex === 0 || !skb.devices(ifindex)) return -Errno.EINVAL;
+        env.clones?.push({ ifindex, flags: Number(flags), data: vm.space.memory.bytes.slice(skb.mac, skb.data + skb.len) });
+        return 0;
       },
     ],
     [
