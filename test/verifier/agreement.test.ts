@@ -24,7 +24,7 @@ export const AGREEMENT_THRESHOLD = { corpus: 0.995, objects: 0.9, mutants: 0.98 
  */
 const CI_COMPLEXITY_LIMIT = process.env['BPFKIT_SLOW'] === '1' ? undefined : 100_000;
 /** Mutants compared in CI; BPFKIT_MUTANTS raises it for a long run. */
-const MUTANTS = Number(process.env['BPFKIT_MUTANTS'] ?? 300);
+const MUTANTS = Number(process.env['BPFKIT_MUTANTS'] ?? 2000);
 const verbose = process.env['BPFKIT_VERBOSE'] === '1';
 
 /** Runs bpfkit's verifier, turning a throw into a recorded crash (a bug: every input must end in a verdict). */

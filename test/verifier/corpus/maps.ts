@@ -17,6 +17,15 @@ export function mapPrograms(): CorpusProgram[] {
   out.push(probe('map/lookup-check-wrong-const', 'comparing with 1 is no null check', XDP, 'reject', ...lookup(), jmp.jeq.imm(0, 1, 'out'), ldx.dw(1, 0, 0), label('out'), ret(0)));
   out.push(probe('map/lookup-hash', 'hash lookup with an 8-byte key', XDP, 'accept', ...checked('hash'), ldx.dw(1, 6, 8), label('out'), ret(0)));
   out.push(probe('map/lookup-hash-oob', 'hash value is 16 bytes', XDP, 'reject', ...checked('hash'), ldx.dw(1, 6, 16), label('out'), ret(0)));
+  // Kernel >= 6.14: an array lookup with a constant in-range key (a spilled constant) is never NULL.
+  const constKey = (store: Instruction[], map = 'array'): Instruction[] => [...store, alu64.mov.reg(2, 10), alu64.add.imm(2, -8), ld.map_fd(1, map), call.helper('map_lookup_elem'), ldx.dw(1, 0, 0), ...ret(0)];
+  out.push(probe('map/const-key-st-w', 'array lookup with a constant key (st.w) needs no null check', XDP, 'accept', ...constKey([st.w(10, -8, 1)])));
+  out.push(probe('map/const-key-stx-w', 'array lookup with a constant key (spilled w register)', XDP, 'accept', ...constKey([alu64.mov.imm(3, 2), stx.w(10, -8, 3)])));
+  out.push(probe('map/const-key-stx-dw', 'array lookup with a constant key (spilled dw register)', XDP, 'accept', ...constKey([alu64.mov.imm(3, 2), stx.dw(10, -8, 3)])));
+  out.push(probe('map/const-key-st-dw-zero', 'array lookup with an 8-byte zero store as key', XDP, 'reject', ...constKey([st.dw(10, -8, 0)])));
+  out.push(probe('map/const-key-out-of-range', 'array lookup with a constant key past max_entries', XDP, 'reject', ...constKey([st.w(10, -8, 4)])));
+  out.push(probe('map/const-key-hash', 'hash lookup with a constant key may still miss', XDP, 'reject', ...constKey([alu64.mov.imm(3, 2), stx.dw(10, -8, 3)], 'hash')));
+  out.push(probe('map/const-key-unknown', 'array lookup with a key from the context', XDP, 'reject', ...constKey([ldx.w(3, 1, 16), stx.w(10, -8, 3)])));
   out.push(probe('map/value-write', 'store into a map value', XDP, 'accept', ...checked(), st.dw(6, 0, 1), label('out'), ret(0)));
   out.push(probe('map/value-atomic-add', 'atomic add on a map value', XDP, 'accept', ...checked(), alu64.mov.imm(1, 1), atomic.dw.add(6, 0, 1), label('out'), ret(0)));
   out.push(probe('map/value-ptr-return', 'returning a map value pointer', XDP, 'reject', ...checked(), alu64.mov.reg(0, 6), exit(), label('out'), ret(0)));
