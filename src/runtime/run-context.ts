@@ -2,6 +2,8 @@
 
 import type { ContextInstance, ContextOptions } from '../ctx/program-type-ops.js';
 import { programTypeOps } from '../ctx/registry.js';
+import { SkBuff } from '../ctx/sk-buff.js';
+import { SkbContext } from '../ctx/skb-context.js';
 import { XdpContext } from '../ctx/xdp-buff.js';
 import type { AddressSpace } from '../vm/address-space.js';
 import type { SkbData } from '../vm/interpreter.js';
@@ -24,7 +26,9 @@ export interface RunContext {
   /**
    * Sets up a run for a packet as a NIC delivers it: the context says it arrived on
    * `origin.ifindex`, queue `origin.rxQueue` (a simulated multi-queue device, not checked
-   * against the host's devices the way a test run's ctx_in is).
+   * against the host's devices the way a test run's ctx_in is). XDP: ingress_ifindex and
+   * rx_queue_index; skb types: ingress_ifindex, ifindex and queue_mapping = queue + 1 (what
+   * skb_record_rx_queue stores on receive).
    */
   setupPacket(data: Uint8Array, origin: PacketOrigin): number;
   /** data_out after the run, a copy. */
@@ -48,6 +52,11 @@ class ContextAdapter implements RunContext {
     if (this.instance instanceof XdpContext) {
       this.instance.rxIfindex = origin.ifindex;
       this.instance.rxQueue = origin.rxQueue;
+    } else if (this.instance instanceof SkbContext) {
+      // An skb received on `ifindex`: the driver's skb_record_rx_queue() stores queue + 1.
+      this.instance.setU32(SkBuff.ingress_ifindex, origin.ifindex);
+      this.instance.setU32(SkBuff.ifindex, origin.ifindex);
+      this.instance.setU32(SkBuff.queue_mapping, origin.rxQueue + 1);
     }
     return r1;
   }

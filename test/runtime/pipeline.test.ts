@@ -8,6 +8,7 @@ import { alu64, call, exit, jmp, label, ldx, program, r0, r1, r2 } from '../../s
 import { buildTcp, buildUdp, CaptureReader, PcapWriter, RssSpreader, writePcap } from '../../src/packet/index.js';
 import { Pipeline, runCapture } from '../../src/runtime/pipeline.js';
 import { loadUserspace } from '../../src/runtime/userspace-object.js';
+import { BpfProgType } from '../../src/isa/uapi.generated.js';
 import { fixturePath } from '../support/fixtures.js';
 
 const base = loadObject(new Uint8Array(readFileSync(fixturePath('xdp_stats'))), { objectName: 'xdp_stats' });
@@ -44,6 +45,23 @@ test('each packet runs on the CPU its RSS queue maps to, and the context says so
   using byQueue = loadUserspace(withProgram('queue', program(ldx.w(r0, r1, 16), exit())), { cpus: 4 });
   const q = runCapture(byQueue.program('queue'), capture, { cpus: 4 });
   assert.deepEqual(q.verdicts.map((v) => v.packets), r.verdicts.map((v) => v.packets));
+});
+
+test('TC programs see the receive queue as skb->queue_mapping = queue + 1, and the ingress ifindex', () => {
+  const packets = flows();
+  const rss = new RssSpreader({ queues: 3 });
+  const expected = new Map<number, number>();
+  for (const p of packets) expected.set(rss.queueOf(p) + 1, (expected.get(rss.queueOf(p) + 1) ?? 0) + 1);
+  const tc = (name: string, off: number): ObjectSpec => {
+    const s = withProgram(name, program(ldx.w(r0, r1, off), exit()));
+    return { ...s, programs: [{ ...s.programs[0]!, type: BpfProgType.SCHED_CLS, section: 'tc' }] };
+  };
+  using q = loadUserspace(tc('qm', 12), { cpus: 3 }); // __sk_buff.queue_mapping
+  const r = runCapture(q.program('qm'), writePcap(packets), { cpus: 3 });
+  assert.deepEqual(r.verdicts.map((v) => [v.retval, v.packets]), [...expected].sort((a, b) => a[0] - b[0]));
+  using i = loadUserspace(tc('ifi', 36), { cpus: 3 }); // __sk_buff.ingress_ifindex
+  const ri = runCapture(i.program('ifi'), writePcap(packets), { cpus: 3, ifindex: 7 });
+  assert.deepEqual(ri.verdicts.map((v) => [v.retval, v.packets]), [[7, packets.length]]);
 });
 
 test('sinks get the packets of their verdict; a faulting packet is reported and the run goes on', () => {
