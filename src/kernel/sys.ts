@@ -48,6 +48,12 @@ export interface EpollEvent {
 export interface Sys {
   /** bpf(2): `cmd` with `attr` (its size is the attr's length). Returns the result (often an fd). */
   bpf(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number;
+  /**
+   * bpf(2) for the hot paths where a failure is an answer (a lookup's ENOENT): returns the
+   * result, or -errno instead of throwing (building an error costs more than the syscall).
+   * Optional: callers fall back to `bpf` and catch.
+   */
+  tryBpf?(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number;
   /** close(2). */
   close(fd: number): void;
   /** socket(2); returns the fd. */

@@ -3,7 +3,7 @@ import { MAP_ELEM_ATTR } from '../bpf-attr.generated.js';
 import { Errno } from '../errno.js';
 import { isErrno, kernelError } from '../kernel-error.js';
 import { StructWriter } from '../struct-codec.js';
-import { BpfCmd, UpdateFlags } from './constants.js';
+import { BpfCmd, bpfCmdName, UpdateFlags } from './constants.js';
 import { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from './input-errors.js';
 import type { MapFd } from './map-fd.js';
 
@@ -28,6 +28,12 @@ export function lookupElem(map: MapFd, key: Uint8Array, flags = 0): Uint8Array |
   checkKey(map, key);
   const value = new Uint8Array(map.syscallValueSize());
   const attr = elemAttr(map).ptr('key', key).ptr('value', value, 'out').u64('flags', flags);
+  if (map.sys.tryBpf) {
+    const r = map.sys.tryBpf(BpfCmd.MAP_LOOKUP_ELEM, attr.bytes, attr.pointers);
+    if (r === -Errno.ENOENT) return undefined;
+    if (r < 0) throw kernelError(`bpf(${bpfCmdName(BpfCmd.MAP_LOOKUP_ELEM)})`, -r);
+    return value;
+  }
   try {
     map.sys.bpf(BpfCmd.MAP_LOOKUP_ELEM, attr.bytes, attr.pointers);
   } catch (err) {
