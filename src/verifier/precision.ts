@@ -24,6 +24,107 @@ const slotBit = (off: number): bigint => {
   return spi >= 0 && spi < 64 ? 1n << BigInt(spi) : 0n;
 };
 
+/** Per instruction (at entry): registers that may hold any pointer, and a stack pointer. */
+interface MayPtr {
+  readonly ptr: Uint16Array;
+  readonly stack: Uint16Array;
+}
+
+/** A forward may-analysis of which registers can hold pointers (and stack pointers). */
+function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): MayPtr {
+  const n = prog.length;
+  const ptr = new Uint16Array(n);
+  const stk = new Uint16Array(n);
+  const ctx = new Uint16Array(n);
+  const seen = new Uint8Array(n);
+  const work: number[] = [];
+  const flow = (j: number, p: number, s: number, c: number): void => {
+    if (j < 0 || j >= n) return;
+    const np = ptr[j]! | p, ns = stk[j]! | s, nc = ctx[j]! | c;
+    if (seen[j] && np === ptr[j] && ns === stk[j] && nc === ctx[j]) return;
+    seen[j] = 1;
+    ptr[j] = np;
+    stk[j] = ns;
+    ctx[j] = nc;
+    work.push(j);
+  };
+  cfg.subprogs.forEach((sp, k) => (k === 0 ? flow(sp.start, bit(1) | bit(10), bit(10), bit(1)) : flow(sp.start, 0x3e | bit(10), 0x3e | bit(10), 0x3e)));
+  let budget = n * 64;
+  while (work.length > 0 && budget-- > 0) {
+    const i = work.pop()!;
+    const insn = prog[i];
+    if (!insn) continue;
+    let p = ptr[i]!, s = stk[i]!, c = ctx[i]!;
+    const code = insn.code;
+    const cls = classOf(code);
+    const d = bit(insn.dst);
+    const sb = bit(insn.src);
+    const set = (reg: number, isPtr: boolean, isStack: boolean, isCtx: boolean): void => {
+      p = isPtr ? p | reg : p & ~reg;
+      s = isStack ? s | reg : s & ~reg;
+      c = isCtx ? c | reg : c & ~reg;
+    };
+    if (cls === Class.JMP || cls === Class.JMP32) {
+      const op = opOf(code);
+      if (op === JMP_EXIT) continue;
+      if (op === JMP_CALL) {
+        let r0Ptr = true;
+        if (insn.src === PseudoCall.HELPER) {
+          const proto = helperProto(insn.imm, typeName);
+          r0Ptr = proto === undefined || proto.ret.base !== 'RET_INTEGER';
+        }
+        p &= ~0x3f;
+        s &= ~0x3f;
+        c &= ~0x3f;
+        if (r0Ptr) p |= 1;
+        flow(i + 1, p, s, c);
+        continue;
+      }
+      if (op === 0x00) {
+        flow(jumpTarget(insn, i), p, s, c);
+        continue;
+      }
+      flow(i + 1, p, s, c);
+      flow(jumpTarget(insn, i), p, s, c);
+      continue;
+    }
+    let next = i + 1;
+    if (cls === Class.ALU || cls === Class.ALU64) {
+      const op = opOf(code);
+      const isX = (code & Source.X) !== 0;
+      const alu64 = cls === Class.ALU64;
+      if (op === 0xb0) {
+        if (isX && alu64 && insn.off === 0) set(d, (p & sb) !== 0, (s & sb) !== 0, (c & sb) !== 0);
+        else set(d, false, false, false);
+      } else if ((op === 0x00 || op === 0x10) && alu64) {
+        const src = isX ? sb : 0;
+        set(d, ((p & d) | (p & src)) !== 0, ((s & d) | (s & src)) !== 0, ((c & d) | (c & src)) !== 0);
+      } else set(d, false, false, false);
+    } else if (cls === Class.LDX) {
+      const size = code & 0x18;
+      const fromCtx = (c & sb) !== 0;
+      const isPtr = size === 0x18 || (fromCtx && size === 0x00);
+      set(d, isPtr, size === 0x18, false);
+    } else if (cls === Class.STX && modeOf(code) === Mode.ATOMIC) {
+      const dst = insn.imm === 0xf1 ? 1 : sb;
+      if ((insn.imm & 1) !== 0) set(dst, (code & 0x18) === 0x18, (code & 0x18) === 0x18, false);
+    } else if (isLdImm64(insn)) {
+      next = i + 2;
+      set(d, insn.src !== 0, false, false);
+    } else if (cls === Class.LD) {
+      p &= ~0x3f;
+      s &= ~0x3f;
+      c &= ~0x3f;
+    }
+    flow(next, p, s, c);
+  }
+  if (work.length > 0) {
+    ptr.fill(0x7ff);
+    stk.fill(0x7ff);
+  }
+  return { ptr, stack: stk };
+}
+
 /**
  * Per instruction: the registers and stack slots whose scalar value may matter from there on.
  * Computed backwards to a fixpoint inside each subprogram.
@@ -37,6 +138,7 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
   cfg.subprogs.forEach((sp, k) => {
     for (let i = sp.start; i < sp.end; i++) subOf[i] = k;
   });
+  const may = mayHoldPointers(prog, cfg, typeName);
   let changed = true;
   let rounds = 0;
   while (changed && rounds < 64) {
@@ -94,20 +196,21 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           if (op === 0xb0) {
             inn = out & ~d;
             if (out & d && isX) inn |= bit(insn.src);
-          } else if (op === 0x00 || op === 0x10) {
+          } else if ((op === 0x00 || op === 0x10) && isX && (may.ptr[i]! & (d | bit(insn.src))) !== 0) {
             // dst or src may be a pointer: the other operand is then its offset.
-            inn = out | d | (isX ? bit(insn.src) : 0);
+            inn = out | d | bit(insn.src);
           } else {
             inn = out;
             if (out & d) inn |= d | (isX ? bit(insn.src) : 0);
           }
         } else if (cls === Class.LDX) {
           inn = (out & ~bit(insn.dst)) | bit(insn.src);
-          if (out & bit(insn.dst)) innS |= insn.src === 10 ? slotBit(insn.off) : ALL_STACK;
+          if (out & bit(insn.dst)) innS |= insn.src === 10 ? slotBit(insn.off) : (may.stack[i]! & bit(insn.src)) !== 0 ? ALL_STACK : 0n;
         } else if (cls === Class.STX || cls === Class.ST) {
           inn = out | bit(insn.dst);
           const atomic = cls === Class.STX && modeOf(code) === Mode.ATOMIC;
-          if (cls === Class.STX && (atomic || (insn.dst === 10 ? (outS & slotBit(insn.off)) !== 0n : outS !== 0n))) inn |= bit(insn.src);
+          const mayStack = (may.stack[i]! & bit(insn.dst)) !== 0;
+          if (cls === Class.STX && (atomic || (insn.dst === 10 ? (outS & slotBit(insn.off)) !== 0n : mayStack && outS !== 0n))) inn |= bit(insn.src);
           if (atomic) inn |= bit(0);
           if (insn.dst === 10 && !atomic && (code & 0x18) === 0x18 && insn.off % 8 === 0) innS = outS & ~slotBit(insn.off);
         } else if (isLdImm64(insn)) {
