@@ -1,7 +1,7 @@
 // Ring buffer helpers vs the kernel: a random sequence of output / reserve+submit / reserve+discard /
 // query on a small ring (filling it, draining it) — every return value and every record read back.
 import assert from 'node:assert/strict';
-import { alu64, call, encode, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r6, r7, r8, r10, st, stx } from '../../src/isa/index.js';
+import { alu64, call, encode, exit, type Instruction, jmp, label, type Label, ld, ldx, program, r0, r1, r2, r3, r4, r6, r7, r8, r10, st, stx } from '../../src/isa/index.js';
 import { BpfMapType } from '../../src/isa/uapi.generated.js';
 import { createHelperEnv } from '../../src/ctx/helpers/index.js';
 import { xdpOps } from '../../src/ctx/xdp.js';
@@ -20,7 +20,7 @@ import { rng } from '../vm/oracle.js';
  * submit(flags); 2: reserve 1000 + discard(flags); 3: query(flags); 4: reserve 64 with flags.
  */
 function ringProgram(fd: number): Instruction[] {
-  const reserveAnd = (size: number, helper: 'ringbuf_submit' | 'ringbuf_discard', tag: string, flagsFromPacket: boolean): Instruction[] => [
+  const reserveAnd = (size: number, helper: 'ringbuf_submit' | 'ringbuf_discard', tag: string, flagsFromPacket: boolean): (Instruction | Label)[] => [
     ld.map_fd(r1, fd),
     alu64.mov.imm(r2, size),
     flagsFromPacket ? ldx.b(r3, r6, 2) : alu64.mov.imm(r3, 0),
@@ -99,7 +99,7 @@ kernelTest('ring buffer helpers: output/reserve/submit/discard/query sequences, 
     assert.equal(m, k, `step ${i}: op ${op} size ${p[1]} flags ${p[2]}`);
     if (i % 25 === 24) {
       const kr = reader.read();
-      const mr = [...rb.consume()].map((r) => r.data);
+      const mr: Uint8Array[] = [...rb.consume()].map((r) => r.data);
       assert.deepEqual(mr, kr, `records after step ${i}`);
       records += kr.length;
     }
