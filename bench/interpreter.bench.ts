@@ -6,7 +6,7 @@
 // bpfkit's testRun() (mean wall time per run) and the kernel's BPF_PROG_TEST_RUN with the same
 // repeat (mean duration per run, JIT on). Best of 3 each. Ratio = bpfkit / kernel (lower is better).
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadObject } from '../src/elf/object-loader.js';
 import { BpfProgType } from '../src/isa/uapi.generated.js';
@@ -38,6 +38,10 @@ try {
   console.log(`# kernel column skipped: ${(e as Error).message}`);
 }
 
+const pinPath = `/sys/fs/bpf/bpfkit-rt-bench-${process.pid}`;
+if (sys) mkdirSync(pinPath, { recursive: true });
+process.on('exit', () => rmSync(pinPath, { recursive: true, force: true }));
+
 interface Row { name: string; insns: number; user: number; kernel: number | undefined }
 const rows: Row[] = [];
 for (const file of files) {
@@ -67,7 +71,7 @@ for (const file of files) {
     let kernel: number | undefined;
     if (sys) {
       try {
-        using k = loadKernelObject(sys, spec, { programs, pinPath: '/sys/fs/bpf' });
+        using k = loadKernelObject(sys, spec, { programs, pinPath }); // maps pinned by name go to a private dir
         if (seed) k.map(seed[0]).set(seed[1], new Uint8Array(8));
         kernel = Infinity;
         for (let i = 0; i < 3; i++) kernel = Math.min(kernel, k.program(name).testRun({ dataIn: packet, repeat: REPEAT }).duration);
