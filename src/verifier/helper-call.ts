@@ -8,7 +8,7 @@ import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
 import { isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
-import { curFrame, forEachReg } from './state.js';
+import { curFrame, forEachReg, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
 
 const BPF_MAX_VAR_SIZ = 1n << 29n;
@@ -121,6 +121,8 @@ function checkMapFuncCompatibility(map: MapDef | undefined, name: string, id: nu
 
 interface Meta {
   map: MapDef | undefined;
+  /** A constant array-map key read from the stack (get_constant_map_key), or -1. */
+  constKey: bigint;
   rawMode: boolean;
   memSize: number;
   msizeMax: bigint;
@@ -192,6 +194,7 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     case 'ARG_PTR_TO_MAP_KEY':
       if (!meta.map) reject('invalid map_ptr to access map->key');
       checkHelperMemAccess(env, regno, meta.map.keySize, false, false, false);
+      if (meta.map.type === M.ARRAY || meta.map.type === M.PERCPU_ARRAY) meta.constKey = constantMapKey(env, reg, meta.map.keySize);
       break;
     case 'ARG_PTR_TO_MAP_VALUE':
       if (nullOk) return;
@@ -222,6 +225,26 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     default:
       break;
   }
+}
+
+/** get_constant_map_key: the key a stack pointer points to, when it is a known constant (else -1). */
+function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
+  if (!env.privileged || key.type !== 'stack' || !tnumIsConst(key.var)) return -1n;
+  const f = env.cur.frames[key.frameno] ?? curFrame(env.cur);
+  const stackOff = key.off + Number(BigInt.asIntN(64, key.var.value));
+  const slot = -stackOff - 1;
+  const spi = Math.floor(slot / 8);
+  const off = slot % 8;
+  const st = f.stack[spi];
+  if (!st) return -1n;
+  let zero = 0;
+  for (let i = off; i >= 0 && st.types[i] === StackType.ZERO; i--) zero++;
+  if (zero >= keySize) return 0n;
+  if (st.types[7] !== StackType.SPILL || st.spilled.type !== 'scalar') return -1n;
+  let spill = 0;
+  for (let i = off; i >= 0 && st.types[i] === StackType.SPILL; i--) spill++;
+  if (spill !== keySize || !tnumIsConst(st.spilled.var)) return -1n;
+  return BigInt.asIntN(64, st.spilled.var.value);
 }
 
 /** may_access_direct_pkt_data for helper arguments (XDP, TC). */
@@ -258,7 +281,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
   if (!allowed || !proto || !helper) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
-  const meta: Meta = { map: undefined, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
+  const meta: Meta = { map: undefined, constKey: -1n, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);
   const name = helper.name;
   if (name === 'tail_call' || name === 'map_lookup_elem' || name === 'map_update_elem' || name === 'map_delete_elem' || name === 'map_push_elem' || name === 'map_pop_elem' || name === 'map_peek_elem' || name === 'for_each_map_elem' || name === 'redirect_map' || name === 'map_lookup_percpu_elem') {
@@ -301,6 +324,8 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
         r0.map = meta.map;
       }
       r0.maybeNull = maybeNull;
+      // Lookups in an array with a constant in-range key cannot fail (can_elide_value_nullness).
+      if (name === 'map_lookup_elem' && (meta.map.type === M.ARRAY || meta.map.type === M.PERCPU_ARRAY) && meta.constKey >= 0n && meta.constKey < BigInt(meta.map.maxEntries)) r0.maybeNull = false;
       break;
     }
     case 'RET_PTR_TO_MEM':

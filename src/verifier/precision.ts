@@ -169,7 +169,8 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
             if (proto) proto.args.forEach((a, k) => (a.base !== 'ARG_ANYTHING' ? (args |= bit(k + 1)) : 0));
             else args = 0x3e;
             inn = (out & ~0x3f) | args;
-            innS = outS;
+            // A constant array key on the stack decides whether the lookup may return NULL.
+            innS = proto?.args.some((a) => a.base === 'ARG_PTR_TO_MAP_KEY') ? ALL_STACK : outS;
           } else {
             inn = (out & ~0x3f) | 0x3e;
             innS = ALL_STACK;
