@@ -11,13 +11,16 @@ import { objectPrograms } from './fixture-oracle.js';
 import { FIXTURE_GOLDEN, readGolden } from './golden.js';
 import { kernelVerifyFresh } from './kernel-oracle.js';
 import { mutant } from './mutate-program.js';
+import { randomBoundsProgram } from './random-bounds.js';
 import { kernelTest } from '../kernel/harness.js';
 
 /**
  * Minimum verdict agreement (fraction of programs where bpfkit and the kernel both accept or
  * both reject). Raise these as the verifier grows; the aim is 1.
  */
-export const AGREEMENT_THRESHOLD = { corpus: 0.995, objects: 0.9, mutants: 0.98 };
+export const AGREEMENT_THRESHOLD = { corpus: 0.99, objects: 0.9, mutants: 0.98, bounds: 0.99 };
+/** Random number-tracking programs compared with the live kernel in CI; BPFKIT_BOUNDS raises it. */
+const BOUNDS = Number(process.env['BPFKIT_BOUNDS'] ?? 1000);
 /**
  * Corpus programs the kernel refuses as too complex (1M processed insns) run with this limit in
  * CI, where both verdicts are "too large" either way; BPFKIT_SLOW=1 uses the kernel's 1M.
@@ -99,4 +102,19 @@ kernelTest(`mutants: bpfkit agrees with the kernel on ${MUTANTS} mutated corpus 
   assert.deepEqual(crashes, []);
   assert.deepEqual(report.looserOnCve.map((r) => r.name), [], 'bpfkit accepts a mutated CVE program the kernel rejects');
   assert.ok(report.rate >= AGREEMENT_THRESHOLD.mutants, `mutant agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
+});
+
+kernelTest(`random number tracking: bpfkit agrees with the kernel on ${BOUNDS} programs`, (sys) => {
+  const report = new AgreementReport('bounds programs');
+  const crashes: string[] = [];
+  const seed = Number(process.env['BPFKIT_SEED'] ?? 6);
+  for (let i = 0; i < BOUNDS; i++) {
+    const p = randomBoundsProgram(seed, i);
+    const { log: _log, ...kernel } = kernelVerifyFresh(sys, p.type, p.insns, CORPUS_MAPS);
+    const o = ours(() => verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: true }), p.name, crashes);
+    report.add({ name: p.name, outcome: compareVerdicts(kernel, o), kernel, ours: o });
+  }
+  console.log(report.format(verbose ? 100000 : 25));
+  assert.deepEqual(crashes, []);
+  assert.ok(report.rate >= AGREEMENT_THRESHOLD.bounds, `bounds agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
 });

@@ -40,8 +40,15 @@ export function singleProgramObject(type: number, insns: readonly Instruction[],
 }
 
 /** Random bytes biased to the values that break bounds: zeros, small numbers, all-ones. */
+const EDGE64 = [0n, 1n, 7n, 8n, 40n, 47n, 48n, 63n, 64n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x100000001n, 0xfffffff0n, 0x100000010n, 1n << 63n, (1n << 63n) - 1n, (1n << 64n) - 1n, (1n << 64n) - 16n];
+
 function fill(r: Rng, bytes: Uint8Array): void {
-  const mode = r.int(4);
+  const mode = r.int(5);
+  if (mode === 4) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i + 8 <= bytes.length; i += 8) v.setBigUint64(i, r.pick(EDGE64), true);
+    return;
+  }
   for (let i = 0; i < bytes.length; i++) bytes[i] = mode === 0 ? 0 : mode === 1 ? (i % 8 === 0 ? r.int(72) : 0) : mode === 2 ? 0xff : r.int(256);
 }
 

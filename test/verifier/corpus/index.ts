@@ -3,6 +3,7 @@ import { cfgPrograms, callPrograms, loopPrograms } from './control-flow.js';
 import type { CorpusProgram } from './corpus-program.js';
 import { ctxPrograms } from './ctx.js';
 import { cvePrograms } from './cve.js';
+import { fuzzFoundPrograms } from './fuzz-found.js';
 import { helperPrograms, mapPrograms, ringbufPrograms } from './maps.js';
 import { packetPrograms } from './packet.js';
 import { pointerAluPrograms } from './pointer-alu.js';
@@ -19,6 +20,7 @@ export function corpus(): readonly CorpusProgram[] {
   const all = [
     ...registerPrograms(), ...divisionPrograms(), ...pointerAluPrograms(), ...stackPrograms(), ...ctxPrograms(), ...packetPrograms(),
     ...mapPrograms(), ...helperPrograms(), ...ringbufPrograms(), ...cfgPrograms(), ...loopPrograms(), ...callPrograms(), ...cvePrograms(),
+    ...fuzzFoundPrograms(),
   ];
   const seen = new Set<string>();
   for (const p of all) {
