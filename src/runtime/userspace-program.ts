@@ -65,12 +65,6 @@ const perf = (globalThis as unknown as { performance?: { now(): number } }).perf
 const nowMs: Clock = perf ? () => perf.now() : () => Date.now();
 
 /** The interpreter's private entry state, reset between runs (see exec). */
-interface EntryReset {
-  program: PreparedProgram;
-  regs: unknown;
-  registerFile(p: PreparedProgram): unknown;
-}
-
 const DEFAULT_ORIGIN: PacketOrigin = { ifindex: 1, rxQueue: 0 };
 
 /**
@@ -146,13 +140,6 @@ export class UserspaceProgram {
   private exec(r1: number, cpu: number): number {
     if (this.host.disposed) throw new InstantiateError(`program "${this.name}"`, 'its object was disposed');
     this.host.enter(this, cpu);
-    // The interpreter keeps the last tail-call target as its program after a run (src/vm bug,
-    // reported): start every run at this program's entry again.
-    const vm = this.interpreter as unknown as EntryReset;
-    if (vm.program !== this.prepared) {
-      vm.program = this.prepared;
-      vm.regs = vm.registerFile(this.prepared);
-    }
     this.interpreter.skb = this.context.skb();
     this.interpreter.run(r1, this.host.budget);
     return this.interpreter.retLo >>> 0;

@@ -88,15 +88,27 @@ export class Interpreter implements HelperContext {
   private readonly mayGoto = new Int32Array(MAX_CALL_FRAMES);
   private readonly scratch = new Int32Array(4);
   private readonly tailCalls: TailCallHook | undefined;
+  /** The program every run starts in (`program` changes on a tail call). */
+  private readonly entry: PreparedProgram;
+  /** Tag (high word) and end of each frame's stack, the initial r10 per depth. */
+  private readonly stackHi = new Int32Array(MAX_CALL_FRAMES);
+  private readonly stackLo = new Int32Array(MAX_CALL_FRAMES);
+  /** Stack frames a run may have written (1 + deepest call depth reached), zeroed by the next run. */
+  private dirtyFrames = MAX_CALL_FRAMES;
 
   constructor(program: PreparedProgram, space: AddressSpace, options: InterpreterOptions = {}) {
     this.program = program;
+    this.entry = program;
     this.space = space;
     this.tailCalls = options.tailCalls;
     this.regs = this.registerFile(program);
     const stacks: Region[] = [];
     for (let i = 0; i < MAX_CALL_FRAMES; i++) stacks.push(space.addRegion(`stack[${i}]`, STACK_SIZE, { kind: 'stack' }));
     this.stacks = stacks;
+    for (let i = 0; i < MAX_CALL_FRAMES; i++) {
+      this.stackHi[i] = TAG_BASE + stacks[i]!.id;
+      this.stackLo[i] = stacks[i]!.end;
+    }
   }
 
   private registerFile(p: PreparedProgram): RegisterFile {
@@ -136,6 +148,11 @@ export class Interpreter implements HelperContext {
    */
   run(r1: number, budget = DEFAULT_BUDGET): number {
     const space = this.space;
+    // Every run starts at the entry program, also after a run that ended in a tail-call target.
+    if (this.program !== this.entry) {
+      this.program = this.entry;
+      this.regs = this.registerFile(this.entry);
+    }
     let program = this.program;
     let code = program.code;
     let fns = program.helperFns;
@@ -144,17 +161,19 @@ export class Interpreter implements HelperContext {
     hi.fill(0, 0, FIRST_CONST);
     lo[1] = r1 >>> 0;
     hi[1] = Math.floor(r1 / TWO32) | 0;
-    for (const s of this.stacks) space.memory.bytes.fill(0, s.base, s.base + s.capacity);
+    // Only frames the last run reached can hold its bytes (a frame is written only while active).
+    const memBytes = space.memory.bytes;
+    for (let i = 0; i < this.dirtyFrames; i++) {
+      const st = this.stacks[i]!;
+      memBytes.fill(0, st.base, st.base + st.capacity);
+    }
+    this.dirtyFrames = 1;
 
     const frames = this.frames;
     const mayGoto = this.mayGoto;
     const out = this.scratch;
-    const stackHi = new Int32Array(MAX_CALL_FRAMES);
-    const stackLo = new Int32Array(MAX_CALL_FRAMES);
-    for (let i = 0; i < MAX_CALL_FRAMES; i++) {
-      stackHi[i] = TAG_BASE + this.stacks[i]!.id;
-      stackLo[i] = this.stacks[i]!.end;
-    }
+    const stackHi = this.stackHi;
+    const stackLo = this.stackLo;
     let depth = 0;
     lo[10] = stackLo[0]!;
     hi[10] = stackHi[0]!;
@@ -587,6 +606,7 @@ export class Interpreter implements HelperContext {
             frames[k + 1] = hi[r]!;
           }
           depth++;
+          if (depth >= this.dirtyFrames) this.dirtyFrames = depth + 1;
           lo[10] = stackLo[depth]!;
           hi[10] = stackHi[depth]!;
           mayGoto[depth] = BPF_MAX_LOOPS;

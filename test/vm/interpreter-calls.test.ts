@@ -159,6 +159,41 @@ test('tail calls go through the hook, keep registers and stack, stop after 33', 
   assert.equal(calls, 34);
 });
 
+test('every run starts at the entry program, also after a run that tail-called away', () => {
+  const target = prepareProgram(program(alu64.mov.imm(r0, 2), exit()));
+  // main: the first run tail-calls to target (r0 = 2); the next must run main again.
+  let n = 0;
+  const vm = createXdpVm(program(alu64.mov.imm(r3, 0), call.helper('tail_call'), alu64.mov.imm(r0, 1), exit()), {
+    tailCalls: { resolve: () => (n++ === 0 ? target : undefined) },
+  });
+  assert.equal(vm.run(undefined, new Uint8Array(14)).retval, 2);
+  assert.equal(vm.run(undefined, new Uint8Array(14)).retval, 1);
+  assert.equal(n, 2);
+});
+
+test('a deep call leaves no bytes behind for the next run (stack frames are zeroed)', () => {
+  // main stores into its frame only on the first run (r1 != 0 path is not taken then); a callee
+  // writes its own frame. The second run reads both frames' slots uninitialised-by-program: 0.
+  const prog = program(
+    ldx.dw(r0, r10, -8),
+    jmp.jne.imm(r0, 0, 'out'),
+    alu64.mov.imm(r6, 0x55),
+    stx.dw(r10, -8, r6),
+    call.func('f'),
+    label('out'),
+    exit(),
+    label('f'),
+    ldx.dw(r0, r10, -16),
+    stx.dw(r10, -16, r10),
+    exit(),
+  );
+  const vm = createXdpVm(prog);
+  const first = vm.run(undefined, new Uint8Array(14));
+  assert.equal(first.retval, 0);
+  const second = vm.run(undefined, new Uint8Array(14));
+  assert.equal(second.retval, 0);
+});
+
 test('structural errors: jumps out of the program, into an lddw, falling off the end', () => {
   assert.throws(() => prepareProgram([jmp.ja(5), exit()]), InvalidProgramError);
   assert.throws(() => prepareProgram(program(jmp.ja(1), { code: 0x18, dst: 1, src: 0, off: 0, imm: 1, imm2: 0 }, exit())), /middle of an lddw/);
