@@ -142,7 +142,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
           if (statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
           }
-        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx], needed.stack[idx])) {
+        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx], needed.stack[idx], needed.liveRegs[idx], needed.liveStack[idx])) {
           cp.hit++;
           pruned = true;
           break;

@@ -15,6 +15,10 @@ export interface Needed {
   readonly regs: Uint16Array;
   /** Per instruction, bit spi: the scalar spilled at fp-8*(spi+1). */
   readonly stack: BigUint64Array;
+  /** Per instruction: registers that may be read before they are written (liveness, any type). */
+  readonly liveRegs: Uint16Array;
+  /** Per instruction, bit spi: stack slots that may be read before they are written. */
+  readonly liveStack: BigUint64Array;
 }
 
 const ALL_STACK = (1n << 64n) - 1n;
@@ -28,6 +32,8 @@ const slotBit = (off: number): bigint => {
 interface MayPtr {
   readonly ptr: Uint16Array;
   readonly stack: Uint16Array;
+  /** Per instruction and register (i * 11 + r): the constant offset from r10, or NaN. */
+  readonly fpOff: Float64Array;
 }
 
 /** A forward may-analysis of which registers can hold pointers (and stack pointers). */
@@ -37,24 +43,59 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
   const stk = new Uint16Array(n);
   const ctx = new Uint16Array(n);
   const seen = new Uint8Array(n);
+  const fpOff = new Float64Array(n * 11).fill(NaN);
   const work: number[] = [];
+  let fo = new Float64Array(11);
   const flow = (j: number, p: number, s: number, c: number): void => {
     if (j < 0 || j >= n) return;
     const np = ptr[j]! | p, ns = stk[j]! | s, nc = ctx[j]! | c;
-    if (seen[j] && np === ptr[j] && ns === stk[j] && nc === ctx[j]) return;
+    let offChanged = false;
+    for (let r = 0; r < 11; r++) {
+      const cur = fpOff[j * 11 + r]!;
+      const inc = fo[r]!;
+      const merged = !seen[j] ? inc : cur === inc ? cur : NaN;
+      if (!Object.is(merged, cur)) {
+        fpOff[j * 11 + r] = merged;
+        offChanged = true;
+      }
+    }
+    if (seen[j] && np === ptr[j] && ns === stk[j] && nc === ctx[j] && !offChanged) return;
     seen[j] = 1;
     ptr[j] = np;
     stk[j] = ns;
     ctx[j] = nc;
     work.push(j);
   };
-  cfg.subprogs.forEach((sp, k) => (k === 0 ? flow(sp.start, bit(1) | bit(10), bit(10), bit(1)) : flow(sp.start, 0x3e | bit(10), 0x3e | bit(10), 0x3e)));
+  const entry = new Float64Array(11).fill(NaN);
+  entry[10] = 0;
+  cfg.subprogs.forEach((sp, k) => {
+    fo = entry;
+    if (k === 0) flow(sp.start, bit(1) | bit(10), bit(10), bit(1));
+    else flow(sp.start, 0x3e | bit(10), 0x3e | bit(10), 0x3e);
+  });
   let budget = n * 64;
   while (work.length > 0 && budget-- > 0) {
     const i = work.pop()!;
     const insn = prog[i];
     if (!insn) continue;
     let p = ptr[i]!, s = stk[i]!, c = ctx[i]!;
+    fo = fpOff.slice(i * 11, i * 11 + 11);
+    if (insn.dst <= 10 && insn.dst !== 10) {
+      // Track r = r10 (+/- const); anything else written to dst forgets it.
+      const cls0 = classOf(insn.code);
+      const op0 = opOf(insn.code);
+      const writes = cls0 === Class.ALU || cls0 === Class.ALU64 || cls0 === Class.LDX || isLdImm64(insn);
+      if (writes) {
+        let v = NaN;
+        if (cls0 === Class.ALU64 && op0 === 0xb0 && (insn.code & Source.X) !== 0 && insn.off === 0 && insn.src <= 10) v = fo[insn.src]!;
+        else if (cls0 === Class.ALU64 && op0 === 0x00 && (insn.code & Source.X) === 0) v = fo[insn.dst]! + insn.imm;
+        else if (cls0 === Class.ALU64 && op0 === 0x10 && (insn.code & Source.X) === 0) v = fo[insn.dst]! - insn.imm;
+        fo[insn.dst] = v;
+      }
+    }
+    if (classOf(insn.code) === Class.JMP && opOf(insn.code) === JMP_CALL) for (let r = 0; r <= 5; r++) fo[r] = NaN;
+    if (classOf(insn.code) === Class.STX && modeOf(insn.code) === Mode.ATOMIC && (insn.imm & 1) !== 0) fo[insn.imm === 0xf1 ? 0 : insn.src] = NaN;
+    if (classOf(insn.code) === Class.LD && !isLdImm64(insn)) for (let r = 0; r <= 5; r++) fo[r] = NaN;
     const code = insn.code;
     const cls = classOf(code);
     const d = bit(insn.dst);
@@ -101,10 +142,11 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
         set(d, ((p & d) | (p & src)) !== 0, ((s & d) | (s & src)) !== 0, ((c & d) | (c & src)) !== 0);
       } else set(d, false, false, false);
     } else if (cls === Class.LDX) {
+      // Only the stack (spilled pointers) and the context (packet, socket pointers) yield pointers.
       const size = code & 0x18;
       const fromCtx = (c & sb) !== 0;
-      const isPtr = size === 0x18 || (fromCtx && size === 0x00);
-      set(d, isPtr, size === 0x18, false);
+      const fromStack = (s & sb) !== 0;
+      set(d, (fromStack && size === 0x18) || (fromCtx && (size === 0x00 || size === 0x18)), fromStack && size === 0x18, false);
     } else if (cls === Class.STX && modeOf(code) === Mode.ATOMIC) {
       const dst = insn.imm === 0xf1 ? 1 : sb;
       if ((insn.imm & 1) !== 0) set(dst, (code & 0x18) === 0x18, (code & 0x18) === 0x18, false);
@@ -121,9 +163,126 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
   if (work.length > 0) {
     ptr.fill(0x7ff);
     stk.fill(0x7ff);
+    fpOff.fill(NaN);
   }
-  return { ptr, stack: stk };
+  return { ptr, stack: stk, fpOff };
 }
+
+/** Slots covering [off, off + size) relative to r10 (bit spi). */
+function slotsOf(off: number, size: number): bigint {
+  let b = 0n;
+  for (let o = off; o < off + size; o += 1) b |= slotBit(o);
+  return b;
+}
+
+/** Slots from `off` up to the frame pointer (a helper buffer of unknown size starting there). */
+const slotsAbove = (off: number): bigint => (Number.isNaN(off) ? ALL_STACK : slotsOf(off, -off));
+
+/** Backward liveness over registers and stack slots (the kernel's REG_LIVE_READ, computed statically). */
+function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may: MayPtr): { regs: Uint16Array; stack: BigUint64Array } {
+  const n = prog.length;
+  const lr = new Uint16Array(n);
+  const ls = new BigUint64Array(n);
+  const subOf = new Int32Array(n);
+  cfg.subprogs.forEach((sp, k) => {
+    for (let i = sp.start; i < sp.end; i++) subOf[i] = k;
+  });
+  let changed = true;
+  let rounds = 0;
+  while (changed && rounds < 64) {
+    changed = false;
+    rounds++;
+    for (let i = n - 1; i >= 0; i--) {
+      const insn = prog[i];
+      if (!insn) continue;
+      const code = insn.code;
+      const cls = classOf(code);
+      const R = (j: number): number => (j >= 0 && j < n ? lr[j]! : 0);
+      const S = (j: number): bigint => (j >= 0 && j < n ? ls[j]! : 0n);
+      const d = bit(insn.dst);
+      const sb = bit(insn.src);
+      const isX = (code & Source.X) !== 0;
+      let r: number;
+      let st: bigint;
+      const stackRead = (regno: number, off: number, size: number): bigint => {
+        if (regno === 10) return slotsOf(off, size);
+        const fo = may.fpOff[i * 11 + regno]!;
+        if (!Number.isNaN(fo)) return slotsOf(fo + off, size);
+        return (may.stack[i]! & bit(regno)) !== 0 ? ALL_STACK : 0n;
+      };
+      if (cls === Class.JMP || cls === Class.JMP32) {
+        const op = opOf(code);
+        if (op === JMP_EXIT) {
+          r = bit(0);
+          st = 0n;
+        } else if (op === JMP_CALL) {
+          r = R(i + 1) & ~0x3f;
+          st = S(i + 1);
+          if (insn.src === PseudoCall.HELPER) {
+            const proto = helperProto(insn.imm, typeName);
+            const nargs = proto ? proto.args.length : 5;
+            for (let k = 1; k <= nargs; k++) {
+              r |= bit(k);
+              if ((may.stack[i]! & bit(k)) !== 0) st |= slotsAbove(may.fpOff[i * 11 + k]!);
+            }
+          } else {
+            r |= 0x3e;
+            st = ALL_STACK;
+          }
+        } else if (op === 0x00 || op === 0xe0) {
+          const t = jumpTarget(insn, i);
+          r = R(t) | (op === 0xe0 ? R(i + 1) : 0);
+          st = S(t) | (op === 0xe0 ? S(i + 1) : 0n);
+        } else {
+          const t = jumpTarget(insn, i);
+          r = R(i + 1) | R(t) | d | (isX ? sb : 0);
+          st = S(i + 1) | S(t);
+        }
+      } else {
+        const next = i + (isLdImm64(insn) ? 2 : 1);
+        r = R(next);
+        st = S(next);
+        const size = SIZE[(code >> 3) & 3]!;
+        if (cls === Class.ALU || cls === Class.ALU64) {
+          const op = opOf(code);
+          r &= ~d;
+          if (op !== 0xb0) r |= d;
+          if (isX) r |= sb;
+        } else if (cls === Class.LDX) {
+          r = (r & ~d) | sb;
+          st |= stackRead(insn.src, insn.off, size);
+        } else if (cls === Class.ST || cls === Class.STX) {
+          const atomic = cls === Class.STX && modeOf(code) === Mode.ATOMIC;
+          if (insn.dst === 10 && !atomic && size === 8 && insn.off % 8 === 0) st &= ~slotBit(insn.off);
+          if (atomic) {
+            if ((insn.imm & 1) !== 0) r &= ~(insn.imm === 0xf1 ? 1 : sb);
+            st |= stackRead(insn.dst, insn.off, size);
+            if (insn.imm === 0xf1) r |= 1;
+          }
+          r |= d | (cls === Class.STX ? sb : 0);
+        } else if (isLdImm64(insn)) {
+          r &= ~d;
+        } else {
+          r = (r & ~0x3f) | bit(6) | ((code & 0xe0) === 0x40 ? sb : 0);
+        }
+      }
+      r |= bit(10);
+      if ((r | lr[i]!) !== lr[i] || (st | ls[i]!) !== ls[i]) {
+        lr[i] = r | lr[i]!;
+        ls[i] = st | ls[i]!;
+        changed = true;
+      }
+    }
+  }
+  if (changed) {
+    lr.fill(0x7ff);
+    ls.fill(ALL_STACK);
+  }
+  void subOf;
+  return { regs: lr, stack: ls };
+}
+
+const SIZE = [4, 2, 1, 8];
 
 /**
  * Per instruction: the registers and stack slots whose scalar value may matter from there on.
@@ -170,7 +329,12 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
             else args = 0x3e;
             inn = (out & ~0x3f) | args;
             // A constant array key on the stack decides whether the lookup may return NULL.
-            innS = proto?.args.some((a) => a.base === 'ARG_PTR_TO_MAP_KEY') ? ALL_STACK : outS;
+            innS = outS;
+            proto?.args.forEach((a, k) => {
+              if (a.base !== 'ARG_PTR_TO_MAP_KEY') return;
+              const off = may.fpOff[i * 11 + k + 1]!;
+              innS |= Number.isNaN(off) ? ALL_STACK : slotBit(off);
+            });
           } else {
             inn = (out & ~0x3f) | 0x3e;
             innS = ALL_STACK;
@@ -232,5 +396,6 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
     need.fill(0x7ff);
     needStack.fill(ALL_STACK);
   }
-  return { regs: need, stack: needStack };
+  const live = computeLiveness(prog, cfg, typeName, may);
+  return { regs: need, stack: needStack, liveRegs: live.regs, liveStack: live.stack };
 }

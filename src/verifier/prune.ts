@@ -80,9 +80,10 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
   }
 }
 
-function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseSlots: bigint): boolean {
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseSlots: bigint, liveSlots: bigint): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
   for (let spi = 0; spi < n; spi++) {
+    if (!exact && ((liveSlots >> BigInt(spi)) & 1n) === 0n) continue;
     const os = o.stack[spi];
     const cs = c.stack[spi];
     for (let i = 0; i < 8; i++) {
@@ -111,9 +112,11 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
  * states_equal: whether `cur` is covered by the explored state `old` (same frames and call
  * sites, every register and stack slot safe, the same references). `exact` compares for
  * equality (infinite loop detection). `needed` (see precision.ts) says which scalars of the
- * innermost frame may matter: the others match any scalar, as imprecise scalars do in the kernel.
+ * innermost frame may matter: the others match any scalar, as imprecise scalars do in the kernel;
+ * registers and slots that are not live (never read before written) are not compared at all,
+ * as the kernel skips what the explored state never read.
  */
-export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL): boolean {
+export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL, liveRegs = 0x7ff, liveStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
   const ids = new IdMap();
@@ -123,8 +126,12 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
     if (of.callsite !== cf.callsite) return false;
     const inner = i === o.frames.length - 1;
     const need = inner ? neededRegs : 0x7ff;
-    for (let r = 0; r <= 10; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
-    if (!stackSafe(of, cf, ids, exact, privileged, inner ? neededStack : ALL)) return false;
+    const live = inner && !exact ? liveRegs : 0x7ff;
+    for (let r = 0; r <= 10; r++) {
+      if ((live & (1 << r)) === 0) continue;
+      if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
+    }
+    if (!stackSafe(of, cf, ids, exact, privileged, inner ? neededStack : ALL, inner ? liveStack : ALL)) return false;
   }
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
   return true;
