@@ -189,8 +189,11 @@ export class Interpreter implements HelperContext {
     let pc = 0;
     let count = 0;
 
+    // The three closures below are created per run. They are written `(0, () => ...)` so that no
+    // name is inferred for them: transpilers that keep function names (esbuild's keepNames, used
+    // by tsx) would otherwise wrap each in a defineProperty call per run — more than the run costs.
     // Translates reg + off to a memory offset for an access of `size` bytes, or throws MemoryFault.
-    const at = (reg: number, off: number, size: number, write: boolean): number => {
+    const at = (0, (reg: number, off: number, size: number, write: boolean): number => {
       let a = (lo[reg]! >>> 0) + off;
       let h = hi[reg]!;
       if (a < 0) {
@@ -207,17 +210,17 @@ export class Interpreter implements HelperContext {
       }
       this.pc = pc;
       throw space.fault(pc, h, a, size, write ? 'write' : 'read');
-    };
+    });
     // Serves a load from a hooked region (context rewriting); true when the hook handled it.
-    const hooked = (p: number, size: number, d: number): boolean => {
+    const hooked = (0, (p: number, size: number, d: number): boolean => {
       if ((flags[hit]! & REGION_HOOKED) === 0) return false;
       if (!space.hooks[hit]!(p - starts[hit]!, size, out)) return false;
       lo[d] = out[0]!;
       hi[d] = out[1]!;
       return true;
-    };
+    });
     // Returns from the current frame to its caller: restores r6..r10, gives the return slot.
-    const pop = (): number => {
+    const pop = (0, (): number => {
       depth--;
       const f = depth * FRAME_WORDS;
       for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
@@ -225,7 +228,7 @@ export class Interpreter implements HelperContext {
         hi[r] = frames[k + 1]!;
       }
       return frames[f]!;
-    };
+    });
 
     run: for (;;) {
       if (++count > budget) {
