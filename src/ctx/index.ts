@@ -19,6 +19,7 @@ export {
   FIB_LOOKUP_SIZE,
   formatTracePrintk,
   MAX_BPRINTF_BUF,
+  type FibDevice,
   type FibNeighbour,
   type FibRoute,
   type FibTable,

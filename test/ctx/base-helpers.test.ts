@@ -204,7 +204,7 @@ test('time, random and CPU helpers read the environment', () => {
   assert.equal(call1('get_smp_processor_id'), 3n);
 });
 
-test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject routes, MTU', () => {
+test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject routes, MTU (the kernel comparison is fib.test.ts)', () => {
   const fib = {
     routes: [
       { family: 4 as const, dst: new Uint8Array([10, 0, 0, 0]), prefixLen: 8, ifindex: 2, gateway: new Uint8Array([10, 0, 0, 1]) },
@@ -215,12 +215,13 @@ test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject rout
       { ifindex: 2, ip: new Uint8Array([10, 0, 0, 1]), mac: new Uint8Array([2, 0, 0, 0, 0, 1]) },
       { ifindex: 3, ip: new Uint8Array([10, 1, 2, 3]), mac: new Uint8Array([2, 0, 0, 0, 0, 3]) },
     ],
-    devices: [{ ifindex: 3, mac: new Uint8Array([2, 0, 0, 0, 0, 0x33]), mtu: 1400 }],
+    devices: [{ ifindex: 1 }, { ifindex: 2 }, { ifindex: 3, mac: new Uint8Array([2, 0, 0, 0, 0, 0x33]), mtu: 1400 }],
   };
   const params = (dst: number[], totLen = 100): Uint8Array => {
     const p = new Uint8Array(64);
     p[FibLookup.family] = 2;
     new DataView(p.buffer).setUint16(FibLookup.tot_len, totLen, true);
+    new DataView(p.buffer).setUint32(FibLookup.ifindex, 1, true);
     p.set(dst, FibLookup.dst);
     return p;
   };
@@ -228,6 +229,7 @@ test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject rout
   assert.equal(fibLookup(fib, p, 0), 0);
   assert.deepEqual([...p.subarray(FibLookup.dmac, FibLookup.dmac + 6)], [2, 0, 0, 0, 0, 1]);
   assert.equal(new DataView(p.buffer).getUint32(FibLookup.ifindex, true), 2);
+  assert.deepEqual([...p.subarray(FibLookup.dst, FibLookup.dst + 4)], [10, 0, 0, 1]); // the gateway
   p = params([10, 1, 2, 3]);
   assert.equal(fibLookup(fib, p, 0), 0);
   assert.deepEqual([...p.subarray(FibLookup.smac, FibLookup.smac + 6)], [2, 0, 0, 0, 0, 0x33]);
@@ -238,6 +240,9 @@ test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject rout
   p = params([10, 1, 2, 3], 1500);
   assert.equal(fibLookup(fib, p, 0), 8); // FRAG_NEEDED
   assert.equal(new DataView(p.buffer).getUint16(FibLookup.mtu_result, true), 1400);
+  p = params([10, 1, 2, 3]);
+  new DataView(p.buffer).setUint32(FibLookup.ifindex, 9, true);
+  assert.equal(fibLookup(fib, p, 0), -19); // unknown input device: -ENODEV
 });
 
 test('a helper outside the program type, or one bpfkit lacks, is refused at prepare time by name', () => {
@@ -247,8 +252,8 @@ test('a helper outside the program type, or one bpfkit lacks, is refused at prep
     (err: unknown) => err instanceof UnknownHelperError && /bpf_xdp_adjust_head \(44\)/.test(err.message),
   );
   assert.throws(
-    () => prepareProgram(program(call.helper('get_socket_cookie'), exit()), { helpers: createHelpers(env, tcOps) }),
-    (err: unknown) => err instanceof UnknownHelperError && err.message.includes('bpf_get_socket_cookie'),
+    () => prepareProgram(program(call.helper('perf_event_output'), exit()), { helpers: createHelpers(env, tcOps) }),
+    (err: unknown) => err instanceof UnknownHelperError && err.message.includes('bpf_perf_event_output'),
   );
   const tc = createHelpers(env, tcOps);
   assert.ok(tc.get(BpfFuncId.skb_vlan_push) && !tc.get(BpfFuncId.xdp_adjust_head));

@@ -21,12 +21,22 @@ export interface FibRoute {
   readonly dst: Uint8Array;
   /** Prefix length. */
   readonly prefixLen: number;
-  /** unicast (default), or a reject route with the matching BPF_FIB_LKUP_RET_* code. */
-  readonly type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+  /**
+   * unicast (default); a reject route with the matching BPF_FIB_LKUP_RET_* code; or `local`
+   * for the kernel's local and broadcast routes (own addresses), which are NOT_FWDED.
+   */
+  readonly type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'local';
   /** Output interface (unicast). */
   readonly ifindex?: number;
   /** Next hop; absent: directly connected (the destination is the neighbour). */
   readonly gateway?: Uint8Array;
+  /** Route metric (priority), reported in rt_metric. */
+  readonly metric?: number;
+  /**
+   * A locked route MTU (`ip route ... mtu lock N`): the kernel's forwarding lookup ignores an
+   * unlocked one (unless ip_forward_use_pmtu) and uses the output device's.
+   */
+  readonly mtu?: number;
 }
 
 /** A neighbour entry: IP address on an interface -> MAC. */
@@ -36,12 +46,23 @@ export interface FibNeighbour {
   readonly mac: Uint8Array;
 }
 
+/** A device as the FIB sees it. */
+export interface FibDevice {
+  readonly ifindex: number;
+  /** MAC address (default 00:00:00:00:00:00). */
+  readonly mac?: Uint8Array;
+  /** MTU (default 1500). */
+  readonly mtu?: number;
+  /** net.ipv4.conf.<dev>.forwarding (default true). */
+  readonly forwarding?: boolean;
+}
+
 /** The FIB bpf_fib_lookup consults. */
 export interface FibTable {
   readonly routes: readonly FibRoute[];
   readonly neighbours?: readonly FibNeighbour[];
-  /** Per-interface MAC, MTU and whether it forwards (default: 00..00, 1500, forwarding on). */
-  readonly devices?: readonly { readonly ifindex: number; readonly mac?: Uint8Array; readonly mtu?: number; readonly forwarding?: boolean }[];
+  /** Devices: MAC, MTU and whether they forward. A lookup naming an unknown input device fails with -ENODEV. */
+  readonly devices?: readonly FibDevice[];
 }
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -55,44 +76,65 @@ function matches(prefix: Uint8Array, len: number, addr: Uint8Array): boolean {
 }
 
 /**
- * Looks up `params` (the struct's bytes, updated in place) in `fib` as bpf_fib_lookup does for
- * a forwarded packet: the longest matching route; reject routes return their code; the output
- * device's forwarding switch, MTU (tot_len > mtu: FRAG_NEEDED with mtu_result) and the
- * neighbour's MAC (absent: NO_NEIGH, unless BPF_FIB_LOOKUP_SKIP_NEIGH) decide the rest. On
- * SUCCESS, ifindex, smac and dmac are filled in.
+ * Looks `params` (the struct's bytes, updated in place) up in `fib` as the kernel's
+ * bpf_ipv4/ipv6_fib_lookup does for a forwarded packet: the input device must exist (-ENODEV)
+ * and forward (FWD_DISABLED, unless BPF_FIB_LOOKUP_OUTPUT); the longest matching route decides —
+ * none: NOT_FWDED, a reject route: BLACKHOLE / UNREACHABLE / PROHIBIT; tot_len above the route's
+ * MTU: FRAG_NEEDED with mtu_result. Then ifindex becomes the output device, rt_metric the
+ * route's metric and dst the gateway (when there is one); with BPF_FIB_LOOKUP_SKIP_NEIGH that
+ * is SUCCESS, otherwise the next hop needs a neighbour entry (NO_NEIGH) whose MAC becomes dmac,
+ * with the device's as smac. Success zeroes the VLAN fields and reports the MTU in mtu_result.
  */
 export function fibLookup(fib: FibTable | undefined, params: Uint8Array, flags: number): number {
   const v = new DataView(params.buffer, params.byteOffset, params.byteLength);
   const family = params[FibLookup.family]!;
-  if (family !== AF_INET && family !== AF_INET6) return -95; // -EAFNOSUPPORT
+  if (family !== AF_INET && family !== AF_INET6) return -97; // -EAFNOSUPPORT
   const size = family === AF_INET ? 4 : 16;
+  const dev = (i: number) => fib?.devices?.find((d) => d.ifindex === i);
+  const inIf = v.getUint32(FibLookup.ifindex, true);
+  const inDev = dev(inIf);
+  if (!inDev) return -19; // -ENODEV
+  if (inDev.forwarding === false) return BpfFibLookupResult.FWD_DISABLED;
   const dst = params.slice(FibLookup.dst, FibLookup.dst + size);
+  // The trie walk: longest prefix first; a reject route answers at once, a unicast or local route
+  // only when its device suits an output lookup (BPF_FIB_LOOKUP_OUTPUT: the device must be
+  // params->ifindex), else shorter prefixes are tried. (The local table is merged into the main
+  // one without policy rules, so DIRECT sees local routes too.)
+  const output = (flags & BpfFibLookupFlags.OUTPUT) !== 0;
+  const candidates = (fib?.routes ?? [])
+    .filter((r) => r.family === (family === AF_INET ? 4 : 6) && matches(r.dst, r.prefixLen, dst))
+    .sort((x, y) => y.prefixLen - x.prefixLen);
   let best: FibRoute | undefined;
-  for (const r of fib?.routes ?? []) {
-    if (r.family !== (family === AF_INET ? 4 : 6) || !matches(r.dst, r.prefixLen, dst)) continue;
-    if (!best || r.prefixLen > best.prefixLen) best = r;
+  for (const r of candidates) {
+    if (r.type === 'blackhole') return BpfFibLookupResult.BLACKHOLE;
+    if (r.type === 'unreachable') return BpfFibLookupResult.UNREACHABLE;
+    if (r.type === 'prohibit') return BpfFibLookupResult.PROHIBIT;
+    if (output && r.ifindex !== inIf) continue;
+    best = r;
+    break;
   }
   if (!best) return BpfFibLookupResult.NOT_FWDED;
-  if (best.type === 'blackhole') return BpfFibLookupResult.BLACKHOLE;
-  if (best.type === 'unreachable') return BpfFibLookupResult.UNREACHABLE;
-  if (best.type === 'prohibit') return BpfFibLookupResult.PROHIBIT;
-  const inIf = v.getUint32(FibLookup.ifindex, true);
-  const dev = (i: number) => fib?.devices?.find((d) => d.ifindex === i);
-  if (dev(inIf)?.forwarding === false && (flags & BpfFibLookupFlags.OUTPUT) === 0) return BpfFibLookupResult.FWD_DISABLED;
+  if (best.type === 'local') return BpfFibLookupResult.NOT_FWDED;
   const outIf = best.ifindex ?? 0;
-  const mtu = dev(outIf)?.mtu ?? 1500;
-  const totLen = v.getUint16(FibLookup.tot_len, true);
-  if (totLen > mtu) {
+  const outDev = dev(outIf);
+  const mtu = best.mtu ?? outDev?.mtu ?? 1500;
+  if (v.getUint16(FibLookup.tot_len, true) > mtu) {
     v.setUint16(FibLookup.mtu_result, mtu, true);
     return BpfFibLookupResult.FRAG_NEEDED;
   }
+  v.setUint32(FibLookup.tos, best.metric ?? 0, true);
   v.setUint32(FibLookup.ifindex, outIf, true);
-  params.set(dev(outIf)?.mac ?? new Uint8Array(6), FibLookup.smac);
-  if ((flags & BpfFibLookupFlags.SKIP_NEIGH) !== 0) return BpfFibLookupResult.SUCCESS;
-  const hop = best.gateway ?? dst;
-  const neigh = fib?.neighbours?.find((n) => n.ifindex === outIf && equal(n.ip, hop));
-  if (!neigh) return BpfFibLookupResult.NO_NEIGH;
-  params.set(neigh.mac, FibLookup.dmac);
+  if (best.gateway) params.set(best.gateway, FibLookup.dst);
+  if ((flags & BpfFibLookupFlags.SKIP_NEIGH) === 0) {
+    const hop = best.gateway ?? dst;
+    const neigh = fib?.neighbours?.find((n) => n.ifindex === outIf && equal(n.ip, hop));
+    if (!neigh) return BpfFibLookupResult.NO_NEIGH;
+    params.set(neigh.mac, FibLookup.dmac);
+    params.set(outDev?.mac ?? new Uint8Array(6), FibLookup.smac);
+  }
+  v.setUint16(FibLookup.h_vlan_TCI, 0, true);
+  v.setUint16(FibLookup.h_vlan_proto, 0, true);
+  v.setUint16(FibLookup.mtu_result, mtu, true);
   return BpfFibLookupResult.SUCCESS;
 }
 

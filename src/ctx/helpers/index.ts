@@ -15,7 +15,7 @@ import { skbRoomHelpers } from './skb-room-helpers.js';
 import { xdpHelpers } from './xdp-helpers.js';
 
 export * from './env.js';
-export { fibLookup, FibLookup, FIB_LOOKUP_SIZE, type FibNeighbour, type FibRoute, type FibTable } from './fib.js';
+export { fibLookup, FibLookup, FIB_LOOKUP_SIZE, type FibDevice, type FibNeighbour, type FibRoute, type FibTable } from './fib.js';
 export { progArrayTailCalls } from './tail-calls.js';
 export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './trace-printk.js';
 
