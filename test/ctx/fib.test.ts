@@ -33,6 +33,11 @@ function params(family: number, ifindex: number, dst: string, totLen: number): U
 kernelTest('bpf_fib_lookup: routes, reject routes, MTU, neighbours, forwarding and flags agree with the kernel', (sys, t) => {
   void sys;
   try {
+    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' }); // left over from an interrupted run
+  } catch {
+    // none: the usual case
+  }
+  try {
     ip('netns', 'add', NS);
   } catch (err) {
     t.skip(`cannot create network namespace ${NS}: ${String(err)}`);
