@@ -3,7 +3,7 @@
 export type { ContextInstance, ContextOptions, CtxAccess, CtxAccessCheck, CtxAccessDenied, CtxValueType, ProgramTypeOps, RunInput, RunnableProgramType } from './program-type-ops.js';
 export { programTypeOps, PROGRAM_TYPE_OPS, isRunnable } from './registry.js';
 export { xdpOps, xdpCheckAccess } from './xdp.js';
-export { tcOps, tcCheckAccess } from './tc.js';
+export { tcOps, tcActOps, tcCheckAccess } from './tc.js';
 export { socketFilterOps, socketFilterCheckAccess } from './socket-filter.js';
 export { SkBuff, SK_BUFF_SIZE, skBuffFieldAt, skbIsValidAccess, type SkBuffField } from './sk-buff.js';
 export { SkbContext, PacketType, SKB_HEADROOM, SKB_MAX_DATA, SKB_MAX_LEN, ethTypeTrans, packetType, type SkbContextOptions, type SkbFlavour } from './skb-context.js';

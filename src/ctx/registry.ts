@@ -3,15 +3,15 @@
 import { programTypeByName } from '../isa/program-types.js';
 import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
 import { socketFilterOps } from './socket-filter.js';
-import { tcOps } from './tc.js';
+import { tcActOps, tcOps } from './tc.js';
 import { xdpOps } from './xdp.js';
 
 /** Every program type with ops, in `enum bpf_prog_type` order. */
-export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, xdpOps];
+export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, tcActOps, xdpOps];
 
 /**
  * The ops of a program type (a BpfProgType value or bpftool's name: `xdp`, `sched_cls`,
- * `socket_filter`), or undefined when bpfkit does not model it.
+ * `sched_act`, `socket_filter`), or undefined when bpfkit does not model it.
  */
 export function programTypeOps(type: number | string): RunnableProgramType | undefined {
   const value = typeof type === 'number' ? type : programTypeByName(type);

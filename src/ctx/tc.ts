@@ -42,3 +42,13 @@ export const tcOps: RunnableProgramType & { createContext(space: AddressSpace, o
   helperAllowed: (id) => helperAllowed(id, 'sched_cls'),
   createContext: (space, options) => new SkbContext(space, 'tc', options),
 };
+
+/** BPF_PROG_TYPE_SCHED_ACT: a tc action — the same context, rules, helpers and test run as sched_cls. */
+export const tcActOps: RunnableProgramType & { createContext(space: AddressSpace, options?: SkbContextOptions): SkbContext } = {
+  type: BpfProgType.SCHED_ACT,
+  name: 'sched_act',
+  ctxSize: SK_BUFF_SIZE,
+  checkAccess: tcCheckAccess,
+  helperAllowed: (id) => helperAllowed(id, 'sched_act'),
+  createContext: (space, options) => new SkbContext(space, 'tc', options),
+};

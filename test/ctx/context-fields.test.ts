@@ -7,7 +7,7 @@ import { encode } from '../../src/isa/index.js';
 import type { RunnableProgramType } from '../../src/ctx/program-type-ops.js';
 import { socketFilterOps } from '../../src/ctx/socket-filter.js';
 import { SkBuff } from '../../src/ctx/sk-buff.js';
-import { tcOps } from '../../src/ctx/tc.js';
+import { tcActOps, tcOps } from '../../src/ctx/tc.js';
 import { XdpMd } from '../../src/ctx/xdp-buff.js';
 import { xdpOps } from '../../src/ctx/xdp.js';
 import { kernelTest } from '../kernel/harness.js';
@@ -78,10 +78,12 @@ function compareAll(sys: Parameters<Parameters<typeof kernelTest>[1]>[0], ops: R
   return compared;
 }
 
-kernelTest('tc: every readable __sk_buff field and size, with and without ctx_in', (sys) => {
-  const programs = [...fieldPrograms(tcOps), ...pointerPrograms(SkBuff.data, SkBuff.data_end, SkBuff.data_meta)];
-  const n = compareAll(sys, tcOps, programs, SKB_CTXS.map((c) => () => c));
-  process.stdout.write(`# tc: ${programs.length} field loads, ${n} runs compared with the kernel\n`);
+kernelTest('tc (sched_cls and sched_act): every readable __sk_buff field and size, with and without ctx_in', (sys) => {
+  for (const ops of [tcOps, tcActOps]) {
+    const programs = [...fieldPrograms(ops), ...pointerPrograms(SkBuff.data, SkBuff.data_end, SkBuff.data_meta)];
+    const n = compareAll(sys, ops, programs, SKB_CTXS.map((c) => () => c));
+    process.stdout.write(`# ${ops.name}: ${programs.length} field loads, ${n} runs compared with the kernel\n`);
+  }
 });
 
 kernelTest('socket filter: every readable __sk_buff field and size, with and without ctx_in', (sys) => {
