@@ -68,7 +68,8 @@ export function xorshift32(seed = 1): () => number {
 
 /**
  * The built-in helpers, enough for tests: `ktime_get_ns`, `get_prandom_u32`,
- * `get_smp_processor_id`. The full helper set (maps, packet, tail calls) is a later layer.
+ * `get_smp_processor_id`. The full helper set with kernel semantics (maps, packet, checksums,
+ * redirects, ring buffers, tail calls) is `createHelpers(env, type)` in src/ctx/helpers.
  */
 export function builtinHelpers(options: BuiltinHelperOptions = {}): Map<number, HelperFn> {
   let t = 1e9;
