@@ -2,7 +2,7 @@
 // pathological loops, empty — end in a verdict (never a throw or a hang) within bounded time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Instruction, OPCODES, alu64, call, exit, jmp, label, program } from '../../src/isa/index.js';
+import { type Instruction, OPCODES, alu64, call, exit, jmp, label, ld, program, st } from '../../src/isa/index.js';
 import { BpfProgType } from '../../src/isa/uapi.generated.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/verify.js';
 import { iterationSeed, prng, type Rng } from '../support/mutate.js';
@@ -70,4 +70,11 @@ test('a loop bounded by an unknown value is "too complex", within the processed-
   const r = timed('unbounded loop', insns, 15_000, { maxProcessedInsns: 100_000 });
   assert.equal(r.verdict, 'reject');
   assert.ok(r.processedInsns <= 100_001, `processed ${r.processedInsns}`);
+});
+
+test('pointers moved by huge constants end in a verdict quickly (found by the fuzz: 10 s in precision tracking)', () => {
+  for (const imm of [-0x80000000, 0x7fffffff, -513, 1 << 20]) {
+    const insns = program(st.dw(10, -8, 0), alu64.mov.reg(2, 10), alu64.add.imm(2, imm), ld.map_fd(1, 'array'), call.helper('map_lookup_elem'), jmp.jeq.imm(0, 0, 'out'), alu64.mov.reg(6, 0), alu64.add.reg(6, 10), label('out'), alu64.mov.imm(0, 0), exit());
+    assert.equal(timed(`r2 = r10 + ${imm}`, insns, 2000).verdict, 'reject');
+  }
 });
