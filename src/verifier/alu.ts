@@ -1,6 +1,7 @@
 // ALU: the kernel's adjust_scalar_min_max_vals, adjust_ptr_min_max_vals and check_alu_op rules.
 import {
   coerceRegToSizeSx,
+  coerceSubregToSizeSx,
   markReg32Unbounded,
   markReg64Unbounded,
   regBoundsSync,
@@ -596,8 +597,7 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
       if (noSext && !src.id && !tnumIsConst(src.var)) src.id = nextId();
       Object.assign(dst, cloneReg(src));
       if (!noSext) dst.id = 0;
-      dst.id = 0;
-      coerceRegToSizeSx(dst, sx / 8);
+      coerceSubregToSizeSx(dst, sx / 8);
     }
   } else {
     if (!privileged) reject(`R${srcRegno} partial copy of pointer`);

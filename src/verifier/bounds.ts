@@ -203,50 +203,82 @@ export function coerceRegToSize(r: Reg, size: number): void {
   regBoundsSync(r);
 }
 
-/** coerce_reg_to_size_sx: sign-extend the low `size` bytes (movsx, ldsx). */
+/** coerce_reg_to_size_sx: sign-extend the low `size` bytes (movsx, ldsx), with the kernel's precision. */
 export function coerceRegToSizeSx(r: Reg, size: number): void {
-  const bits = size * 8;
-  const smin = s64(r.smin);
-  const smax = s64(r.smax);
-  const fitsSigned = (v: bigint): boolean => v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits - 1);
-  const t = r.var;
-  const sx = (v: bigint): bigint => u64(BigInt.asIntN(bits, v));
-  let nsmin: bigint;
-  let nsmax: bigint;
-  if (fitsSigned(smin) && fitsSigned(smax) && smin >> BigInt(bits) === smax >> BigInt(bits)) {
-    nsmin = smin;
-    nsmax = smax;
-  } else {
-    const lo = (r.umin >> BigInt(bits)) === (r.umax >> BigInt(bits)) ? [s64(sx(r.umin)), s64(sx(r.umax))] : undefined;
-    if (lo && lo[0]! <= lo[1]!) {
-      nsmin = lo[0]!;
-      nsmax = lo[1]!;
-    } else {
-      nsmin = -(1n << BigInt(bits - 1));
-      nsmax = (1n << BigInt(bits - 1)) - 1n;
+  const bits = BigInt(size * 8);
+  const sx = (v: bigint): bigint => BigInt.asIntN(Number(bits), v);
+  if (r.var.mask === 0n) {
+    const v = u64(sx(r.var.value));
+    r.var = { value: v, mask: 0n };
+    r.smin = r.smax = s64(v);
+    r.umin = r.umax = v;
+    r.s32min = r.s32max = s32(v);
+    r.u32min = r.u32max = u32(v);
+    return;
+  }
+  const topMax = (u64(r.smax) >> bits) << bits;
+  const topMin = (u64(r.smin) >> bits) << bits;
+  if (topMax === topMin) {
+    const a = sx(r.smax);
+    const b = sx(r.smin);
+    const smax = a > b ? a : b;
+    const smin = a < b ? a : b;
+    if ((smax >= 0n) === (smin >= 0n)) {
+      r.smin = smin;
+      r.smax = smax;
+      r.s32min = s32(smin);
+      r.s32max = s32(smax);
+      r.umin = u64(smin);
+      r.umax = u64(smax);
+      r.u32min = u32(smin);
+      r.u32max = u32(smax);
+      r.var = tnumRange(u64(smin), u64(smax));
+      return;
     }
   }
-  // Tnum: known when the sign bit is known.
-  const m = (1n << BigInt(bits)) - 1n;
-  const signBit = 1n << BigInt(bits - 1);
-  let nt;
-  if ((t.mask & signBit) === 0n) {
-    nt = { value: sx(t.value & m), mask: t.mask & m };
-  } else {
-    nt = { value: t.value & m & ~signBit, mask: u64((t.mask & m) | ~m) };
-    nt = { value: nt.value & ~nt.mask, mask: nt.mask };
-  }
-  r.var = nt;
-  r.smin = nsmin;
-  r.smax = nsmax;
-  r.umin = 0n;
+  // set_sext64_default_val
+  const lim = 1n << (bits - 1n);
+  r.smin = r.s32min = -lim;
+  r.smax = r.s32max = lim - 1n;
+  r.umin = r.u32min = 0n;
   r.umax = U64_MAX;
-  if (nsmin >= 0n || nsmax < 0n) {
-    r.umin = u64(nsmin);
-    r.umax = u64(nsmax);
+  r.u32max = U32_MAX;
+  r.var = { value: 0n, mask: U64_MAX };
+}
+
+/** coerce_subreg_to_size_sx: the 32-bit movsx (w = (s8|s16)w). */
+export function coerceSubregToSizeSx(r: Reg, size: number): void {
+  const bits = BigInt(size * 8);
+  const sx = (v: bigint): bigint => BigInt.asIntN(Number(bits), v);
+  if (r.var.mask === 0n) {
+    const v = u64(sx(r.var.value & 0xffffffffn));
+    r.var = { value: v, mask: 0n };
+    r.s32min = r.s32max = s32(v);
+    r.u32min = r.u32max = u32(v);
+    return;
   }
-  markReg32Unbounded(r);
-  regBoundsSync(r);
+  const topMax = (u32(r.s32max) >> bits) << bits;
+  const topMin = (u32(r.s32min) >> bits) << bits;
+  if (topMax === topMin) {
+    const a = sx(r.s32max);
+    const b = sx(r.s32min);
+    const smax = a > b ? a : b;
+    const smin = a < b ? a : b;
+    if ((smin >= 0n) === (smax >= 0n)) {
+      r.s32min = smin;
+      r.s32max = smax;
+      r.u32min = u32(smin);
+      r.u32max = u32(smax);
+      r.var = tnumSubreg(tnumRange(u64(smin), u64(smax)));
+      return;
+    }
+  }
+  const lim = 1n << (bits - 1n);
+  r.s32min = -lim;
+  r.s32max = lim - 1n;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+  r.var = tnumSubreg({ value: 0n, mask: U64_MAX });
 }
 
 /** Whether the umax of `r` fits in `bits` bits (get_reg_width <= bits). */

@@ -13,7 +13,7 @@ import {
   U64_MAX,
 } from './reg-state.js';
 import { forEachReg, type VState } from './state.js';
-import { tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg } from './tnum.js';
+import { tnumAnd, tnumConst, tnumOverlap, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg } from './tnum.js';
 
 /** Jump op codes (high nibble). */
 export const J = { JEQ: 0x10, JGT: 0x20, JGE: 0x30, JSET: 0x40, JNE: 0x50, JSGT: 0x60, JSGE: 0x70, JLT: 0xa0, JLE: 0xb0, JSLT: 0xc0, JSLE: 0xd0 } as const;
@@ -76,6 +76,7 @@ function isScalarBranchTaken(r1: Reg, r2: Reg, op: number, is32: boolean): -1 | 
         if (r1.u32min > r2.u32max || r1.u32max < r2.u32min) return 0;
         if (r1.s32min > r2.s32max || r1.s32max < r2.s32min) return 0;
       }
+      if (!tnumOverlap(t1, t2)) return 0;
       break;
     case J.JNE:
       if (tnumIsConst(t1) && tnumIsConst(t2)) return t1.value !== t2.value ? 1 : 0;
@@ -85,6 +86,7 @@ function isScalarBranchTaken(r1: Reg, r2: Reg, op: number, is32: boolean): -1 | 
         if (r1.u32min > r2.u32max || r1.u32max < r2.u32min) return 1;
         if (r1.s32min > r2.s32max || r1.s32max < r2.s32min) return 1;
       }
+      if (!tnumOverlap(t1, t2)) return 1;
       break;
     case J.JSET: {
       if (!isConst(r2, is32)) {
@@ -295,19 +297,19 @@ function regsRefineCondOp(ra: Reg, rb: Reg, op0: number, is32: boolean): void {
 }
 
 /**
- * reg_set_min_max: refine the registers of both successors of `if r1 op r2`. A register whose
- * bounds became inconsistent (a branch the bounds cannot tell is dead) is reset to unbounded
- * bounds, as reg_bounds_sanity_check does without BPF_F_TEST_REG_INVARIANTS.
+ * reg_set_min_max: refine the registers of both successors of `if r1 op r2`. A successor whose
+ * refined bounds contradict each other cannot be taken: it is reported not ok (the kernel
+ * 6.18 does not explore it either).
  */
-export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Reg, op: number, is32: boolean): void {
-  if (falseR1.type !== 'scalar' || falseR2.type !== 'scalar') return;
+export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Reg, op: number, is32: boolean): { trueOk: boolean; falseOk: boolean } {
+  if (falseR1.type !== 'scalar' || falseR2.type !== 'scalar') return { trueOk: true, falseOk: true };
   regsRefineCondOp(falseR1, falseR2, revOpcode(op), is32);
   regBoundsSync(falseR1);
   regBoundsSync(falseR2);
   regsRefineCondOp(trueR1, trueR2, op, is32);
   regBoundsSync(trueR1);
   regBoundsSync(trueR2);
-  for (const r of [trueR1, trueR2, falseR1, falseR2]) if (!regBoundsSane(r)) markRegUnbounded(r);
+  return { trueOk: regBoundsSane(trueR1) && regBoundsSane(trueR2), falseOk: regBoundsSane(falseR1) && regBoundsSane(falseR2) };
 }
 
 /** sync_linked_regs: every scalar sharing `known`'s id gets its bounds. */

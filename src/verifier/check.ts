@@ -464,7 +464,7 @@ function ldAbs(env: Env, insn: Instruction, kind: string, regs: Reg[]): void {
 
 const JOP: Record<string, number> = { jeq: J.JEQ, jgt: J.JGT, jge: J.JGE, jset: J.JSET, jne: J.JNE, jsgt: J.JSGT, jsge: J.JSGE, jlt: J.JLT, jle: J.JLE, jslt: J.JSLT, jsle: J.JSLE };
 
-function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32: boolean, push: (s: VState, insn: number) => void): number {
+function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32: boolean, push: (s: VState, insn: number) => void): number | 'exit' {
   const op = JOP[opName]!;
   const isX = (insn.code & Source.X) !== 0;
   const regs = curFrame(env.cur).regs;
@@ -482,7 +482,7 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   const oSrc = isX ? otherRegs[insn.src]! : cloneReg(src);
   const thisSrc = isX ? src : cloneReg(src);
   // Same-register compare: both operands are the same object in each state.
-  regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
+  const possible = regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
   if (isX && src.type === 'scalar' && src.id) {
     syncLinkedRegs(env.cur, src);
     syncLinkedRegs(other, oSrc);
@@ -497,7 +497,13 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   } else if (isX && !is32) {
     if (!tryMatchPktPointers(op, dst, src, env.cur, other, dst, src, oDst, oSrc) && isPointer(dst) && !env.privileged) reject(`R${insn.dst} pointer comparison prohibited`);
   }
-  push(other, target);
+  if (!possible.falseOk) {
+    // The fall-through contradicts its own bounds: only the jump is possible.
+    if (!possible.trueOk) return 'exit';
+    env.cur = other;
+    return target;
+  }
+  if (possible.trueOk) push(other, target);
   return idx + 1;
 }
 
