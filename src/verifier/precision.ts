@@ -170,8 +170,12 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
 
 /** Slots covering [off, off + size) relative to r10 (bit spi). */
 function slotsOf(off: number, size: number): bigint {
+  // Only [-512, 0) is stack; clamp first so a huge offset costs nothing.
+  const lo = Math.max(off, -512);
+  const hi = Math.min(off + size, 0);
+  if (!(lo < hi)) return 0n;
   let b = 0n;
-  for (let o = off; o < off + size; o += 1) b |= slotBit(o);
+  for (let spi = Math.floor((-hi) / 8); spi <= Math.floor((-lo - 1) / 8) && spi < 64; spi++) b |= 1n << BigInt(spi);
   return b;
 }
 
