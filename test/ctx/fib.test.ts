@@ -30,6 +30,34 @@ function params(family: number, ifindex: number, dst: string, totLen: number): U
   return p;
 }
 
+/** An IPv6 address's 16 bytes (full or :: form). */
+function v6(s: string): Uint8Array {
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[2 * i] = n >> 8;
+    out[2 * i + 1] = n & 0xff;
+  });
+  return out;
+}
+
+function params6(ifindex: number, dst: string, totLen: number): Uint8Array {
+  const p = new Uint8Array(64);
+  const v = new DataView(p.buffer);
+  p[0] = 10;
+  p[1] = 6;
+  v.setUint16(6, totLen, true);
+  v.setUint32(8, ifindex, true);
+  p.set(v6('fd00:1::1'), 16);
+  p.set(v6(dst), 32);
+  p[48] = 0x81;
+  return p;
+}
+
 kernelTest('bpf_fib_lookup: routes, reject routes, MTU, neighbours, forwarding and flags agree with the kernel', (sys, t) => {
   void sys;
   try {
@@ -57,6 +85,15 @@ kernelTest('bpf_fib_lookup: routes, reject routes, MTU, neighbours, forwarding a
     ip('-n', NS, 'route', 'add', 'prohibit', '10.5.0.0/16');
     ip('-n', NS, 'neigh', 'add', '10.1.0.2', 'lladdr', '02:00:00:00:00:0b', 'dev', A, 'nud', 'permanent');
     ip('netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.conf.all.forwarding=1');
+    ip('netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+    ip('-n', NS, '-6', 'addr', 'add', 'fd00:1::1/64', 'dev', A, 'nodad');
+    ip('-n', NS, '-6', 'route', 'add', 'fd00:2::/32', 'via', 'fd00:1::2', 'dev', A, 'metric', '5');
+    ip('-n', NS, '-6', 'route', 'add', 'fd00:6::/32', 'via', 'fd00:1::3', 'dev', A);
+    ip('-n', NS, '-6', 'route', 'add', 'fd00:7::/32', 'via', 'fd00:1::2', 'dev', A, 'mtu', '1300');
+    ip('-n', NS, '-6', 'route', 'add', 'blackhole', 'fd00:3::/32');
+    ip('-n', NS, '-6', 'route', 'add', 'unreachable', 'fd00:4::/32');
+    ip('-n', NS, '-6', 'route', 'add', 'prohibit', 'fd00:5::/32');
+    ip('-n', NS, '-6', 'neigh', 'add', 'fd00:1::2', 'lladdr', '02:00:00:00:00:0b', 'dev', A, 'nud', 'permanent');
     ip('netns', 'exec', NS, 'sysctl', '-qw', `net.ipv4.conf.${B}.forwarding=0`);
     const a = ifindexOf(A);
     const b = ifindexOf(B);
@@ -74,8 +111,21 @@ kernelTest('bpf_fib_lookup: routes, reject routes, MTU, neighbours, forwarding a
         { family: 4, dst: v4('10.4.0.0'), prefixLen: 16, type: 'unreachable' },
         { family: 4, dst: v4('10.5.0.0'), prefixLen: 16, type: 'prohibit' },
       ],
-      neighbours: [{ ifindex: a, ip: v4('10.1.0.2'), mac: mac('02:00:00:00:00:0b') }],
+      neighbours: [
+        { ifindex: a, ip: v4('10.1.0.2'), mac: mac('02:00:00:00:00:0b') },
+        { ifindex: a, ip: v6('fd00:1::2'), mac: mac('02:00:00:00:00:0b') },
+      ],
     };
+    (fib.routes as FibTable['routes'][number][]).push(
+      { family: 6, dst: v6('fd00:1::'), prefixLen: 64, ifindex: a, metric: 256 },
+      { family: 6, dst: v6('fd00:1::1'), prefixLen: 128, type: 'local', ifindex: a },
+      { family: 6, dst: v6('fd00:2::'), prefixLen: 32, ifindex: a, gateway: v6('fd00:1::2'), metric: 5 },
+      { family: 6, dst: v6('fd00:6::'), prefixLen: 32, ifindex: a, gateway: v6('fd00:1::3'), metric: 1024 },
+      { family: 6, dst: v6('fd00:7::'), prefixLen: 32, ifindex: a, gateway: v6('fd00:1::2'), metric: 1024 }, // mtu 1300, not locked
+      { family: 6, dst: v6('fd00:3::'), prefixLen: 32, type: 'blackhole' },
+      { family: 6, dst: v6('fd00:4::'), prefixLen: 32, type: 'unreachable' },
+      { family: 6, dst: v6('fd00:5::'), prefixLen: 32, type: 'prohibit' },
+    );
     const cases: { params: Uint8Array; flags: number; name: string }[] = [];
     for (const dst of ['10.1.0.2', '10.1.0.9', '10.1.0.1', '10.1.0.255', '10.2.3.4', '10.6.1.1', '10.7.1.1', '10.8.1.1', '10.3.1.1', '10.4.1.1', '10.5.1.1', '192.0.2.1']) {
       for (const inIf of [1, a, b, 999]) {
@@ -88,6 +138,16 @@ kernelTest('bpf_fib_lookup: routes, reject routes, MTU, neighbours, forwarding a
       }
     }
     cases.push({ params: params(3, 1, '10.2.3.4', 0), flags: 0, name: 'family 3' });
+    for (const dst of ['fd00:1::2', 'fd00:1::9', 'fd00:1::1', 'fd00:2::1', 'fd00:6::1', 'fd00:7::1', 'fd00:3::1', 'fd00:4::1', 'fd00:5::1', '2001:db8::1']) {
+      for (const inIf of [1, a, b, 999]) {
+        for (const totLen of [0, 1300, 1301, 1401]) {
+          for (const flags of [0, 4, 2, 1]) {
+            if (totLen !== 0 && (flags !== 0 || inIf !== 1)) continue;
+            cases.push({ params: params6(inIf, dst, totLen), flags, name: `${dst} in ${inIf} tot ${totLen} flags ${flags}` });
+          }
+        }
+      }
+    }
     const child = fileURLToPath(new URL('./fib-child.ts', import.meta.url));
     const json = JSON.stringify(cases.map((c) => ({ params: Buffer.from(c.params).toString('hex'), flags: c.flags })));
     const kernel = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', child, json], { encoding: 'utf8' })) as { retval: number; params: string }[];

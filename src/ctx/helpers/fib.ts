@@ -53,7 +53,7 @@ export interface FibDevice {
   readonly mac?: Uint8Array;
   /** MTU (default 1500). */
   readonly mtu?: number;
-  /** net.ipv4.conf.<dev>.forwarding (default true). */
+  /** net.ipv4.conf.<dev>.forwarding (default true); IPv6 looks at `FibTable.ipv6Forwarding` instead. */
   readonly forwarding?: boolean;
 }
 
@@ -63,6 +63,8 @@ export interface FibTable {
   readonly neighbours?: readonly FibNeighbour[];
   /** Devices: MAC, MTU and whether they forward. A lookup naming an unknown input device fails with -ENODEV. */
   readonly devices?: readonly FibDevice[];
+  /** net.ipv6.conf.all.forwarding: IPv6 forwarding is one switch for the namespace (default true). */
+  readonly ipv6Forwarding?: boolean;
 }
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -78,7 +80,7 @@ function matches(prefix: Uint8Array, len: number, addr: Uint8Array): boolean {
 /**
  * Looks `params` (the struct's bytes, updated in place) up in `fib` as the kernel's
  * bpf_ipv4/ipv6_fib_lookup does for a forwarded packet: the input device must exist (-ENODEV)
- * and forward (FWD_DISABLED, unless BPF_FIB_LOOKUP_OUTPUT); the longest matching route decides —
+ * and forward (FWD_DISABLED: per device for IPv4, one switch for IPv6); the longest matching route decides —
  * none: NOT_FWDED, a reject route: BLACKHOLE / UNREACHABLE / PROHIBIT; tot_len above the route's
  * MTU: FRAG_NEEDED with mtu_result. Then ifindex becomes the output device, rt_metric the
  * route's metric and dst the gateway (when there is one); with BPF_FIB_LOOKUP_SKIP_NEIGH that
@@ -94,15 +96,17 @@ export function fibLookup(fib: FibTable | undefined, params: Uint8Array, flags: 
   const inIf = v.getUint32(FibLookup.ifindex, true);
   const inDev = dev(inIf);
   if (!inDev) return -19; // -ENODEV
-  if (inDev.forwarding === false) return BpfFibLookupResult.FWD_DISABLED;
+  const forwards = family === AF_INET ? inDev.forwarding !== false : fib?.ipv6Forwarding !== false;
+  if (!forwards) return BpfFibLookupResult.FWD_DISABLED;
   const dst = params.slice(FibLookup.dst, FibLookup.dst + size);
   // The trie walk: longest prefix first; a reject route answers at once, a unicast or local route
-  // only when its device suits an output lookup (BPF_FIB_LOOKUP_OUTPUT: the device must be
-  // params->ifindex), else shorter prefixes are tried. (The local table is merged into the main
-  // one without policy rules, so DIRECT sees local routes too.)
-  const output = (flags & BpfFibLookupFlags.OUTPUT) !== 0;
+  // only when its device suits an output lookup (BPF_FIB_LOOKUP_OUTPUT on IPv4: the device must
+  // be params->ifindex; IPv6 only prefers it), else shorter prefixes are tried. IPv4's local
+  // table is merged into main (no policy rules), IPv6's is not: DIRECT skips it there.
+  const output = family === AF_INET && (flags & BpfFibLookupFlags.OUTPUT) !== 0;
   const candidates = (fib?.routes ?? [])
     .filter((r) => r.family === (family === AF_INET ? 4 : 6) && matches(r.dst, r.prefixLen, dst))
+    .filter((r) => !(family === AF_INET6 && r.type === 'local' && flags & BpfFibLookupFlags.DIRECT))
     .sort((x, y) => y.prefixLen - x.prefixLen);
   let best: FibRoute | undefined;
   for (const r of candidates) {
