@@ -88,6 +88,8 @@ const RULES: [RegExp, Rule][] = [
     `stack bytes are read at ${w.at}${w.code} before they were written: initialise the variable (e.g. \`= {}\` or __builtin_memset) before passing or reading it`],
   [/^invalid (?:variable-offset )?(?:write|read) to stack|^invalid (?:read|write) to stack/, (_m, w) => `the access at ${w.at}${w.code} is outside the 512-byte stack frame: use a smaller local buffer or a per-CPU array map`],
   [/^misaligned stack access/, (_m, w) => `the stack access at ${w.at}${w.code} is not aligned to its size: keep stack variables naturally aligned`],
+  [/^misaligned (?:value |packet |context )?access off/, (_m, w) => `the access at ${w.at}${w.code} is not aligned to its size, and atomic operations (and strict-alignment programs) require it: put the field at an offset that is a multiple of its size (e.g. a __u64 counter at an 8-byte offset)`],
+  [/^BPF_ATOMIC stores into R\d+ (\w+) is not allowed/, (m, w) => `atomic operations work on map values and the stack, not on ${m[1] === 'pkt' ? 'packet' : m[1] === 'ctx' ? 'context' : m[1]} memory (${w.at}${w.code}): copy the value into a map or onto the stack first`],
   [/(?:Unreleased reference|reference leak)/, (_m, w) =>
     `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`],
   [/^R(\d+) type=(\w+) expected=(.+)/, (m, w) =>

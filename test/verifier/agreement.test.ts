@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/verify.js';
 import { AgreementReport, type OurVerdict, compareVerdicts } from './agreement.js';
 import { CORPUS_MAPS, corpus } from './corpus/index.js';
-import { objectPrograms } from './fixture-oracle.js';
+import { objectPrograms, objectProgramVerdict } from './fixture-oracle.js';
 import { FIXTURE_GOLDEN, readGolden } from './golden.js';
 import { kernelVerifyFresh } from './kernel-oracle.js';
-import { mutant } from './mutate-program.js';
+import { mutant, mutateInstructions } from './mutate-program.js';
+import { iterationSeed, prng } from '../support/mutate.js';
 import { randomBoundsProgram } from './random-bounds.js';
 import { kernelTest } from '../kernel/harness.js';
 
@@ -18,7 +19,9 @@ import { kernelTest } from '../kernel/harness.js';
  * Minimum verdict agreement (fraction of programs where bpfkit and the kernel both accept or
  * both reject). Raise these as the verifier grows; the aim is 1.
  */
-export const AGREEMENT_THRESHOLD = { corpus: 0.99, objects: 0.9, mutants: 0.98, bounds: 0.99 };
+export const AGREEMENT_THRESHOLD = { corpus: 0.99, objects: 0.9, mutants: 0.98, bounds: 0.99, objectMutants: 0.95 };
+/** Mutants of compiled fixture programs compared with the live kernel in CI. */
+const OBJECT_MUTANTS = Number(process.env['BPFKIT_OBJECT_MUTANTS'] ?? 500);
 /** Random number-tracking programs compared with the live kernel in CI; BPFKIT_BOUNDS raises it. */
 const BOUNDS = Number(process.env['BPFKIT_BOUNDS'] ?? 1000);
 /**
@@ -117,4 +120,38 @@ kernelTest(`random number tracking: bpfkit agrees with the kernel on ${BOUNDS} p
   console.log(report.format(verbose ? 100000 : 25));
   assert.deepEqual(crashes, []);
   assert.ok(report.rate >= AGREEMENT_THRESHOLD.bounds, `bounds agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
+});
+
+kernelTest(`object mutants: bpfkit agrees with the kernel on ${OBJECT_MUTANTS} mutated compiled programs`, (sys) => {
+  const golden = readGolden(FIXTURE_GOLDEN);
+  // Small accepted programs bpfkit models (no kfuncs), loaded with their maps, BTF and line info.
+  const bases = objectPrograms().filter((op) => {
+    const g = golden.programs[op.key];
+    return g?.verdict === 'accept' && (g.processedInsns ?? Infinity) < 1000 && !op.key.includes('core_kfunc');
+  });
+  const report = new AgreementReport('object mutants');
+  const crashes: string[] = [];
+  let loaderRefused = 0;
+  const seed = Number(process.env['BPFKIT_SEED'] ?? 6);
+  for (let i = 0; i < OBJECT_MUTANTS; i++) {
+    const r = prng(iterationSeed(seed ^ 0x0b1, i));
+    const op = r.pick(bases);
+    const prog = op.spec.programs.find((p) => p.name === op.program)!;
+    const m = mutateInstructions(r, prog.instructions, 20, false);
+    if (!m) continue;
+    const mutated = { ...prog, instructions: m.insns };
+    const spec = { ...op.spec, programs: op.spec.programs.map((p) => (p.name === op.program ? mutated : p)) };
+    const { processedInsns: _p, timeUsec: _t, ...kernel } = objectProgramVerdict(sys, { ...op, spec });
+    if (kernel.error) {
+      loaderRefused++;
+      continue;
+    }
+    const name = `${op.key} (${m.what.join(', ')})`;
+    const o = ours(() => verifyProgram(mutated, spec, { privileged: true }), name, crashes);
+    report.add({ name, outcome: compareVerdicts(kernel, o), kernel, ours: o });
+  }
+  console.log(report.format(verbose ? 100000 : 25));
+  if (loaderRefused) console.log(`${loaderRefused} mutants refused by the loader before the verifier (not compared)`);
+  assert.deepEqual(crashes, []);
+  assert.ok(report.rate >= AGREEMENT_THRESHOLD.objectMutants, `object mutant agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
 });

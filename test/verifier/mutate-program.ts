@@ -21,7 +21,7 @@ export interface Mutant {
   readonly type: number;
 }
 
-function mutateOnce(r: Rng, insns: Instruction[]): string | undefined {
+function mutateOnce(r: Rng, insns: Instruction[], allowDrop: boolean): string | undefined {
   const i = r.int(insns.length);
   const x = insns[i]!;
   const cls = x.code & CLASS_MASK;
@@ -50,7 +50,7 @@ function mutateOnce(r: Rng, insns: Instruction[]): string | undefined {
       return undefined;
     case 4: {
       // drop an instruction (a check, a store, an init) that no label names
-      if (x.symbol !== undefined || insns.length < 3) return undefined;
+      if (!allowDrop || x.symbol !== undefined || insns.length < 3) return undefined;
       insns.splice(i, 1);
       return `drop @${i}`;
     }
@@ -66,19 +66,17 @@ function mutateOnce(r: Rng, insns: Instruction[]): string | undefined {
 }
 
 /**
- * Mutant number `index` of `seed`: a corpus program with 1-3 mutations that still encodes
- * (the kernel would otherwise refuse the bytes before verifying). Undefined when 20 attempts
- * found none.
+ * 1-3 mutations of `insns` drawn from `r`, such that the result still encodes (the kernel would
+ * otherwise refuse the bytes before verifying); undefined when `attempts` tries found none.
+ * `allowDrop` false keeps the instruction count (BTF line and func info stay valid).
  */
-export function mutant(programs: readonly CorpusProgram[], seed: number, index: number): Mutant | undefined {
-  const r = prng(iterationSeed(seed, index));
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = r.pick(programs);
-    const insns = [...base.insns];
+export function mutateInstructions(r: Rng, source: readonly Instruction[], attempts = 20, allowDrop = true): { insns: Instruction[]; what: string[] } | undefined {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const insns = [...source];
     const what: string[] = [];
     const n = 1 + r.int(3);
     for (let k = 0; k < n * 4 && what.length < n; k++) {
-      const w = mutateOnce(r, insns);
+      const w = mutateOnce(r, insns, allowDrop);
       if (w) what.push(w);
     }
     if (what.length === 0) continue;
@@ -88,7 +86,19 @@ export function mutant(programs: readonly CorpusProgram[], seed: number, index: 
       continue;
     }
     if (insns.some((x) => entryOf(x) === undefined)) continue;
-    return { name: `mutant ${seed}:${index} of ${base.name} (${what.join(', ')})`, base, insns, type: base.type };
+    return { insns, what };
+  }
+  return undefined;
+}
+
+/** Mutant number `index` of `seed`: a corpus program with 1-3 mutations that still encodes. */
+export function mutant(programs: readonly CorpusProgram[], seed: number, index: number): Mutant | undefined {
+  const r = prng(iterationSeed(seed, index));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = r.pick(programs);
+    const m = mutateInstructions(r, base.insns, 1);
+    if (!m) continue;
+    return { name: `mutant ${seed}:${index} of ${base.name} (${m.what.join(', ')})`, base, insns: m.insns, type: base.type };
   }
   return undefined;
 }

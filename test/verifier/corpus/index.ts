@@ -1,4 +1,5 @@
 // The whole verifier corpus: every family, names checked unique.
+import { alignmentPrograms } from './alignment.js';
 import { cfgPrograms, callPrograms, loopPrograms } from './control-flow.js';
 import type { CorpusProgram } from './corpus-program.js';
 import { ctxPrograms } from './ctx.js';
@@ -19,7 +20,7 @@ export function corpus(): readonly CorpusProgram[] {
   if (cached) return cached;
   const all = [
     ...registerPrograms(), ...divisionPrograms(), ...pointerAluPrograms(), ...stackPrograms(), ...ctxPrograms(), ...packetPrograms(),
-    ...mapPrograms(), ...helperPrograms(), ...ringbufPrograms(), ...cfgPrograms(), ...loopPrograms(), ...callPrograms(), ...cvePrograms(),
+    ...mapPrograms(), ...helperPrograms(), ...ringbufPrograms(), ...cfgPrograms(), ...loopPrograms(), ...callPrograms(), ...alignmentPrograms(), ...cvePrograms(),
     ...fuzzFoundPrograms(),
   ];
   const seen = new Set<string>();
