@@ -3,7 +3,7 @@
 import { BpfFuncId } from '../../isa/uapi.generated.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
 import type { HelperEnv } from './env.js';
-import { argU32, helperRead } from './memory.js';
+import { argU32, helperPtr, helperRead } from './memory.js';
 import { formatTracePrintk, MAX_BPRINTF_BUF } from './trace-printk.js';
 
 const TWO32 = 4294967296;
@@ -22,7 +22,21 @@ function readCString(vm: HelperContext, address: bigint, max: number): string {
   return s;
 }
 
-/** ktime, jiffies, prandom, smp_processor_id, numa_node_id and trace_printk, bound to `env`. */
+/** The bytes of a NUL-terminated string at a virtual address, NUL included (a fault when it runs off its region). */
+function readCBytes(vm: HelperContext, address: number): Uint8Array {
+  const at = helperPtr(vm, address, 1, false);
+  const region = vm.space.regionOf(Math.floor(address / TWO32));
+  const end = region ? region.end : at + 1;
+  const mem = vm.space.memory.bytes;
+  const nul = mem.subarray(at, end).indexOf(0);
+  if (nul < 0) throw vm.space.fault(vm.pc, Math.floor(address / TWO32), address >>> 0, end - at + 1, 'read');
+  return mem.slice(at, at + nul + 1);
+}
+
+/** MAX_BPRINTF_VARARGS: bpf_snprintf's data holds at most 12 u64 arguments. */
+const MAX_SNPRINTF_ARGS = 12;
+
+/** ktime, jiffies, prandom, smp_processor_id, numa_node_id, trace_printk, snprintf and strncmp, bound to `env`. */
 export function baseHelpers(env: HelperEnv): Map<number, HelperFn> {
   return new Map<number, HelperFn>([
     [BpfFuncId.ktime_get_ns, () => env.clock.monotonic()],
@@ -47,6 +61,47 @@ export function baseHelpers(env: HelperEnv): Map<number, HelperFn> {
         if ('errno' in r) return r.errno;
         env.trace(r.line.slice(0, MAX_BPRINTF_BUF - 1));
         return r.line.length;
+      },
+    ],
+    [
+      BpfFuncId.snprintf,
+      (vm, r1, _r2, r3, r4) => {
+        const size = argU32(vm, 2);
+        const dataLen = argU32(vm, 5);
+        if (dataLen % 8 !== 0 || dataLen > MAX_SNPRINTF_ARGS * 8) return -22;
+        const fmt = readCBytes(vm, r3);
+        const args: bigint[] = [];
+        if (dataLen) {
+          const raw = helperRead(vm, r4, dataLen);
+          const view = new DataView(raw.buffer);
+          for (let i = 0; i < dataLen; i += 8) args.push(view.getBigUint64(i, true));
+        }
+        const r = formatTracePrintk(fmt, args, (a) => readCString(vm, a, MAX_BPRINTF_BUF), dataLen / 8);
+        if ('errno' in r) return r.errno;
+        if (size > 0) {
+          const out = helperPtr(vm, r1, size, true);
+          const mem = vm.space.memory.bytes;
+          const n = Math.min(r.line.length, size - 1);
+          for (let i = 0; i < n; i++) mem[out + i] = r.line.charCodeAt(i);
+          mem[out + n] = 0;
+        }
+        return r.line.length + 1;
+      },
+    ],
+    [
+      BpfFuncId.strncmp,
+      (vm, r1, _r2, r3) => {
+        const size = argU32(vm, 2);
+        const s1 = helperRead(vm, r1, size);
+        const s2 = readCBytes(vm, r3);
+        // The kernel's strncmp: stops at the first difference or NUL, returns -1, 0 or 1.
+        for (let i = 0; i < size; i++) {
+          const a = s1[i]!;
+          const b = s2[i] ?? 0;
+          if (a !== b) return a < b ? -1 : 1;
+          if (a === 0) return 0;
+        }
+        return 0;
       },
     ],
   ]);

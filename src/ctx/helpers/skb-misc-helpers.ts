@@ -126,6 +126,21 @@ export function skbMiscHelpers(env: HelperEnv): Map<number, HelperFn> {
       },
     ],
     [BpfFuncId.skb_ecn_set_ce, (vm) => ecnSetCe(vm, skbOf(vm, env, 'bpf_skb_ecn_set_ce'))],
+    [
+      BpfFuncId.skb_set_tstamp,
+      (vm) => {
+        const skb = skbOf(vm, env, 'bpf_skb_set_tstamp');
+        const tstamp = vm.reg(2);
+        const type = argU32(vm, 3);
+        const proto = swap16(skb.u32(SkBuff.protocol));
+        if (proto !== 0x0800 && proto !== 0x86dd) return -Errno.EOPNOTSUPP;
+        // BPF_SKB_CLOCK_REALTIME (0) takes any value; MONOTONIC (1) and TAI (2) need a non-zero one.
+        if (type > 2 || (type !== 0 && tstamp === 0n)) return -Errno.EINVAL;
+        vm.space.memory.view.setBigUint64(skb.ctx.start + SkBuff.tstamp, tstamp, true);
+        vm.space.memory.bytes[skb.ctx.start + SkBuff.tstamp_type] = type;
+        return 0;
+      },
+    ],
     // No net_cls cgroup, no route: a test run's answers.
     [BpfFuncId.get_cgroup_classid, () => 0],
     [BpfFuncId.skb_cgroup_classid, () => 0],

@@ -1,4 +1,4 @@
-// bpf_trace_printk's formatter: the kernel's format subset (bpf_bprintf_prepare), checked the same way.
+// bpf_trace_printk's and bpf_snprintf's formatter: the kernel's format subset (bpf_bprintf_prepare), checked the same way.
 //
 // Accepted: %% and up to three conversions %d %i %u %x %X (with l or ll), %c, %s, %p (plain,
 // %px, %pK), each with optional flags [0 +-] and a width; anything else — precision, %n, %lc,
@@ -30,10 +30,11 @@ function pad(body: string, flags: string, width: number, numeric: boolean): stri
 }
 
 /**
- * Formats `fmt` (the bytes the program passed, fmt_size long) with up to three u64 arguments,
- * exactly as far as the kernel checks it.
+ * Formats `fmt` (the bytes the program passed, fmt_size long) with u64 arguments, exactly as far
+ * as the kernel checks it: at most `maxArgs` conversions (3 for bpf_trace_printk; bpf_snprintf
+ * passes data_len / 8).
  */
-export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], readString: StringReader): TracePrintkResult {
+export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], readString: StringReader, maxArgs = 3): TracePrintkResult {
   const nul = fmt.indexOf(0);
   if (nul < 0) return { errno: -EINVAL };
   const f = fmt.subarray(0, nul);
@@ -51,7 +52,7 @@ export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], read
       out += '%';
       continue;
     }
-    if (argIndex >= 3) return { errno: -EINVAL };
+    if (argIndex >= maxArgs) return { errno: -EINVAL };
     let flags = '';
     while (i < f.length && '0+- '.includes(String.fromCharCode(f[i]!))) flags += String.fromCharCode(f[i++]!);
     let width = 0;
