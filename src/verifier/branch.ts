@@ -297,19 +297,19 @@ function regsRefineCondOp(ra: Reg, rb: Reg, op0: number, is32: boolean): void {
 }
 
 /**
- * reg_set_min_max: refine the registers of both successors of `if r1 op r2`. A successor whose
- * refined bounds contradict each other cannot be taken: it is reported not ok (the kernel
- * 6.18 does not explore it either).
+ * reg_set_min_max: refine the registers of both successors of `if r1 op r2`. A register whose
+ * bounds contradict each other afterwards (a branch the bounds cannot tell is dead) gets
+ * unbounded ranges, keeping its tnum, as reg_bounds_sanity_check does.
  */
-export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Reg, op: number, is32: boolean): { trueOk: boolean; falseOk: boolean } {
-  if (falseR1.type !== 'scalar' || falseR2.type !== 'scalar') return { trueOk: true, falseOk: true };
+export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Reg, op: number, is32: boolean): void {
+  if (falseR1.type !== 'scalar' || falseR2.type !== 'scalar') return;
   regsRefineCondOp(falseR1, falseR2, revOpcode(op), is32);
   regBoundsSync(falseR1);
   regBoundsSync(falseR2);
   regsRefineCondOp(trueR1, trueR2, op, is32);
   regBoundsSync(trueR1);
   regBoundsSync(trueR2);
-  return { trueOk: regBoundsSane(trueR1) && regBoundsSane(trueR2), falseOk: regBoundsSane(falseR1) && regBoundsSane(falseR2) };
+  for (const r of [trueR1, trueR2, falseR1, falseR2]) if (!regBoundsSane(r)) markRegUnbounded(r);
 }
 
 /** sync_linked_regs: every scalar sharing `known`'s id gets its bounds. */

@@ -416,7 +416,7 @@ function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
   const fetch = op.startsWith('fetch_') || op === 'xchg' || op === 'cmpxchg';
   const loadReg = op === 'cmpxchg' ? 0 : insn.src;
   if (fetch) checkRegWrite(loadReg);
-  checkMemAccess(env, insn.dst, insn.off, size, false, undefined, undefined, undefined, false);
+  checkMemAccess(env, insn.dst, insn.off, size, false, undefined, undefined, undefined, false, true);
   let loaded: Reg | undefined;
   if (fetch) {
     loaded = cloneReg(regs[loadReg]!);
@@ -482,7 +482,7 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   const oSrc = isX ? otherRegs[insn.src]! : cloneReg(src);
   const thisSrc = isX ? src : cloneReg(src);
   // Same-register compare: both operands are the same object in each state.
-  const possible = regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
+  regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
   if (isX && src.type === 'scalar' && src.id) {
     syncLinkedRegs(env.cur, src);
     syncLinkedRegs(other, oSrc);
@@ -497,13 +497,7 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   } else if (isX && !is32) {
     if (!tryMatchPktPointers(op, dst, src, env.cur, other, dst, src, oDst, oSrc) && isPointer(dst) && !env.privileged) reject(`R${insn.dst} pointer comparison prohibited`);
   }
-  if (!possible.falseOk) {
-    // The fall-through contradicts its own bounds: only the jump is possible.
-    if (!possible.trueOk) return 'exit';
-    env.cur = other;
-    return target;
-  }
-  if (possible.trueOk) push(other, target);
+  push(other, target);
   return idx + 1;
 }
 

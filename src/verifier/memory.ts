@@ -296,14 +296,11 @@ export function checkMemAccess(
   value: Reg | undefined,
   imm: number | undefined,
   signExtend: boolean,
+  strictAlignment = false,
 ): void {
   const frame = curFrame(env.cur);
   const reg = frame.regs[regno]!;
-  // check_ptr_alignment: only the stack is strict on x86.
-  if (reg.type === 'stack') {
-    const regOff = tnumAdd(reg.var, tnumConst(BigInt(reg.off + off0)));
-    if (!tnumIsAligned(regOff, size)) reject(`misaligned stack access off ${tnumIsConst(reg.var) ? BigInt.asIntN(64, reg.var.value).toString() : tnumString(reg.var)}+${reg.off}+${off0} size ${size}`);
-  }
+  checkPtrAlignment(reg, off0, size, strictAlignment);
   const off = off0 + reg.off;
   let loaded = false;
   if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
@@ -401,6 +398,20 @@ export function checkMemAccess(
     if (signExtend) coerceRegToSizeSx(dst, size);
     else coerceRegToSize(dst, size);
   }
+}
+
+const ALIGN_DESC: Partial<Record<string, string>> = { map_key: 'key ', map_value: 'value ', ctx: 'context ', stack: 'stack ', sock: 'sock ', sock_common: 'sock_common ', tcp_sock: 'tcp_sock ' };
+
+/** check_ptr_alignment: the stack is always strict; other pointers when `strict` (atomics, BPF_F_STRICT_ALIGNMENT). */
+function checkPtrAlignment(reg: Reg, off: number, size: number, strict0: boolean): void {
+  const strict = strict0 || reg.type === 'stack';
+  if (!strict || size === 1) return;
+  const varText = tnumIsConst(reg.var) ? BigInt.asIntN(64, reg.var.value).toString() : tnumString(reg.var);
+  if (reg.type === 'pkt' || reg.type === 'pkt_meta') {
+    if (!tnumIsAligned(tnumAdd(reg.var, tnumConst(BigInt(2 + reg.off + off))), size)) reject(`misaligned packet access off 2+${varText}+${reg.off}+${off} size ${size}`);
+    return;
+  }
+  if (!tnumIsAligned(tnumAdd(reg.var, tnumConst(BigInt(reg.off + off))), size)) reject(`misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varText}+${reg.off}+${off} size ${size}`);
 }
 
 /** bpf_sock_is_valid_access / bpf_sock_common_is_valid_access (struct bpf_sock, 80 bytes). */
