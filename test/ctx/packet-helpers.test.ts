@@ -1,7 +1,7 @@
 // Packet helpers vs BPF_PROG_TEST_RUN: xdp_adjust_head/tail/meta at and past every bound, csum_diff
 // and l3/l4_csum_replace on random data, skb_load/store_bytes at the edges, VLAN push/pop.
 import assert from 'node:assert/strict';
-import { alu64, call, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r10, st } from '../../src/isa/index.js';
+import { alu64, call, exit, type Instruction, jmp, label, type Label, ld, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r10, st } from '../../src/isa/index.js';
 import { createHelperEnv } from '../../src/ctx/helpers/index.js';
 import type { RunnableProgramType } from '../../src/ctx/program-type-ops.js';
 import { SkBuff } from '../../src/ctx/sk-buff.js';
@@ -297,4 +297,41 @@ kernelTest('xdp_load_bytes / xdp_store_bytes / xdp_get_buff_len at the edges', (
   const data = new Uint8Array(70).map((_, i) => i * 3);
   for (const off of [0, 1, 6, 7, 62, 63, 64, 69, 70, 0xffffffff]) for (const len of [1, 8, 64]) t.check(`xdp bytes ${off}/${len}`, differ(sys, xdpOps, xdpBytes(off, len), data));
   t.done('xdp_load/store_bytes');
+});
+
+kernelTest('random sequences of xdp_adjust_head/tail/meta in one program, with metadata and markers', (sys) => {
+  const t = new Tally();
+  const rand = rng(5);
+  const helpers = ['xdp_adjust_head', 'xdp_adjust_tail', 'xdp_adjust_meta'] as const;
+  for (let i = 0; i < 150; i++) {
+    const body: (Instruction | Label)[] = [alu64.mov.reg(r6, r1), alu64.mov.imm(r7, 0)];
+    const steps = 2 + (rand() % 4);
+    for (let s = 0; s < steps; s++) {
+      const helper = helpers[rand() % 3]!;
+      const off = helper === 'xdp_adjust_meta' ? -4 * (rand() % 12) + (rand() % 8 === 0 ? 2 : 0) : (rand() % 120) - 80;
+      body.push(alu64.mov.reg(r1, r6), alu64.mov.imm(r2, off), call.helper(helper), alu64.lsh.imm(r7, 2), alu64.and.imm(r0, 3), alu64.or.reg(r7, r0));
+    }
+    body.push(
+      ldx.w(r2, r6, 0),
+      ldx.w(r3, r6, 4),
+      alu64.mov.reg(r4, r2),
+      alu64.add.imm(r4, 1),
+      jmp.jgt.reg(r4, r3, 'meta'),
+      st.b(r2, 0, 0xaa),
+      label('meta'),
+      ldx.w(r4, r6, 8),
+      alu64.mov.reg(r5, r4),
+      alu64.add.imm(r5, 1),
+      jmp.jgt.reg(r5, r2, 'out'),
+      st.b(r4, 0, 0xbb),
+      label('out'),
+      alu64.mov.reg(r0, r7),
+      exit(),
+    );
+    const len = 20 + (rand() % 100);
+    const packet = new Uint8Array(len).map((_, k) => k + 1);
+    const ctx = rand() % 2 ? xdpCtx(4 * (rand() % 5), len) : undefined;
+    t.check(`sequence #${i}`, differ(sys, xdpOps, program(...body), packet, ctx));
+  }
+  t.done('xdp adjust sequences');
 });
