@@ -90,6 +90,10 @@ const RULES: [RegExp, Rule][] = [
   [/^misaligned stack access/, (_m, w) => `the stack access at ${w.at}${w.code} is not aligned to its size: keep stack variables naturally aligned`],
   [/^misaligned (?:value |packet |context )?access off/, (_m, w) => `the access at ${w.at}${w.code} is not aligned to its size, and atomic operations (and strict-alignment programs) require it: put the field at an offset that is a multiple of its size (e.g. a __u64 counter at an 8-byte offset)`],
   [/^BPF_ATOMIC stores into R\d+ (\w+) is not allowed/, (m, w) => `atomic operations work on map values and the stack, not on ${m[1] === 'pkt' ? 'packet' : m[1] === 'ctx' ? 'context' : m[1]} memory (${w.at}${w.code}): copy the value into a map or onto the stack first`],
+  [/^write into map forbidden/, (_m, w) => `the map is read-only for programs (BPF_F_RDONLY_PROG, e.g. .rodata or a frozen map) and ${w.at}${w.code} writes to it: write to a writable map instead, or create the map without that flag`],
+  [/^read from map forbidden/, (_m, w) => `the map is write-only for programs (BPF_F_WRONLY_PROG) and ${w.at}${w.code} reads it: read from a map created without that flag`],
+  [/^no direct value access support for this map type/, (_m, w) => `only array maps (global data such as .data, .bss, .rodata) can be addressed directly with ld.map_value (${w.at}): use bpf_map_lookup_elem for other map types`],
+  [/^invalid access to map value pointer, value_size=(\d+) off=(\d+)/, (m, w) => `a direct map value address (ld.map_value, ${w.at}) must point inside the value of a one-entry array map: offset ${m[2]} with value size ${m[1]} (or the map has more than one entry)`],
   [/(?:Unreleased reference|reference leak)/, (_m, w) =>
     `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`],
   [/^R(\d+) type=(\w+) expected=(.+)/, (m, w) =>

@@ -26,7 +26,7 @@ export const TC = BpfProgType.SCHED_CLS;
 /** `BPF_PROG_TYPE_SOCKET_FILTER`. */
 export const SOCK = BpfProgType.SOCKET_FILTER;
 
-const def = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapDef => ({ name, type, keySize, valueSize, maxEntries, flags: 0 });
+const def = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0): MapDef => ({ name, type, keySize, valueSize, maxEntries, flags });
 
 /** The maps corpus programs may name; the kernel oracle creates each once with these attributes. */
 export const CORPUS_MAPS: ReadonlyMap<string, MapDef> = new Map(
@@ -35,6 +35,15 @@ export const CORPUS_MAPS: ReadonlyMap<string, MapDef> = new Map(
     def('hash', BpfMapType.HASH, 8, 16, 16),
     def('ringbuf', BpfMapType.RINGBUF, 0, 0, 4096),
     def('progs', BpfMapType.PROG_ARRAY, 4, 4, 4),
+    // One-entry array: what .data/.bss/.rodata are; ld.map_value works only on these.
+    def('global', BpfMapType.ARRAY, 4, 48, 1),
+    def('percpu', BpfMapType.PERCPU_ARRAY, 4, 16, 2),
+    def('lru', BpfMapType.LRU_HASH, 4, 8, 16),
+    def('devmap', BpfMapType.DEVMAP, 4, 4, 4),
+    // BPF_F_RDONLY_PROG: programs may read, not write.
+    def('rdonly', BpfMapType.ARRAY, 4, 16, 1, 0x80),
+    // BPF_F_WRONLY_PROG: programs may write, not read.
+    def('wronly', BpfMapType.ARRAY, 4, 16, 1, 0x100),
   ].map((d) => [d.name, d]),
 );
 

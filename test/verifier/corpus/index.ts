@@ -6,6 +6,7 @@ import { ctxPrograms } from './ctx.js';
 import { cvePrograms } from './cve.js';
 import { fuzzFoundPrograms } from './fuzz-found.js';
 import { helperPrograms, mapPrograms, ringbufPrograms } from './maps.js';
+import { miscPrograms } from './misc.js';
 import { packetPrograms } from './packet.js';
 import { pointerAluPrograms } from './pointer-alu.js';
 import { divisionPrograms, registerPrograms } from './registers.js';
@@ -20,7 +21,7 @@ export function corpus(): readonly CorpusProgram[] {
   if (cached) return cached;
   const all = [
     ...registerPrograms(), ...divisionPrograms(), ...pointerAluPrograms(), ...stackPrograms(), ...ctxPrograms(), ...packetPrograms(),
-    ...mapPrograms(), ...helperPrograms(), ...ringbufPrograms(), ...cfgPrograms(), ...loopPrograms(), ...callPrograms(), ...alignmentPrograms(), ...cvePrograms(),
+    ...mapPrograms(), ...helperPrograms(), ...ringbufPrograms(), ...cfgPrograms(), ...loopPrograms(), ...callPrograms(), ...alignmentPrograms(), ...miscPrograms(), ...cvePrograms(),
     ...fuzzFoundPrograms(),
   ];
   const seen = new Set<string>();
