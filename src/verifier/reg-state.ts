@@ -107,19 +107,66 @@ export function notInit(): Reg {
   };
 }
 
-/** A copy of a register. */
-export const cloneReg = (r: Reg): Reg => ({ ...r });
+/** A copy of a register (an explicit literal: one hidden class, no spread). */
+export function cloneReg(r: Reg): Reg {
+  return {
+    type: r.type,
+    maybeNull: r.maybeNull,
+    ringbuf: r.ringbuf,
+    rdonly: r.rdonly,
+    off: r.off,
+    var: r.var,
+    smin: r.smin,
+    smax: r.smax,
+    umin: r.umin,
+    umax: r.umax,
+    s32min: r.s32min,
+    s32max: r.s32max,
+    u32min: r.u32min,
+    u32max: r.u32max,
+    id: r.id,
+    refObjId: r.refObjId,
+    range: r.range,
+    map: r.map,
+    memSize: r.memSize,
+    frameno: r.frameno,
+    subprog: r.subprog,
+  };
+}
+
+/** Resets every field of `r` to the NOT_INIT defaults, then sets `type`. */
+function reset(r: Reg, type: RegType): void {
+  r.type = type;
+  r.maybeNull = false;
+  r.ringbuf = false;
+  r.rdonly = false;
+  r.off = 0;
+  r.var = TNUM_UNKNOWN;
+  r.smin = S64_MIN;
+  r.smax = S64_MAX;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+  r.s32min = S32_MIN;
+  r.s32max = S32_MAX;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+  r.id = 0;
+  r.refObjId = 0;
+  r.range = 0;
+  r.map = undefined;
+  r.memSize = 0;
+  r.frameno = 0;
+  r.subprog = 0;
+}
 
 /** Makes `r` a scalar with nothing known (__mark_reg_unknown). */
 export function markUnknown(r: Reg): void {
-  const fresh = notInit();
-  Object.assign(r, fresh);
-  r.type = 'scalar';
+  reset(r, 'scalar');
 }
 
 /** Makes `r` NOT_INIT. */
 export function markNotInit(r: Reg): void {
-  Object.assign(r, notInit());
+  reset(r, 'not_init');
 }
 
 /** Sets every bound and the tnum of `r` to the constant `v` (__mark_reg_known), keeping the type. */

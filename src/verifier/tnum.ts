@@ -19,10 +19,18 @@ export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64 });
 /** A known constant (taken modulo 2^64). */
 export const tnumConst = (value: bigint): Tnum => mk(value, 0n);
 
+/** fls64: the number of significant bits of x (0 for 0). */
+export function bitLength(x: bigint): number {
+  if (x === 0n) return 0;
+  if (x <= 0xffffffffn) return 32 - Math.clz32(Number(x));
+  const hi = Number(x >> 32n);
+  return 64 - Math.clz32(hi);
+}
+
 /** The smallest tnum containing every value of [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = u64(min ^ max);
-  const bits = chi === 0n ? 0 : chi.toString(2).length;
+  const bits = bitLength(chi);
   if (bits > 63) return TNUM_UNKNOWN;
   const delta = (1n << BigInt(bits)) - 1n;
   return mk(min & ~delta, delta);
