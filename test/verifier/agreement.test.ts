@@ -155,3 +155,38 @@ kernelTest(`object mutants: bpfkit agrees with the kernel on ${OBJECT_MUTANTS} m
   assert.deepEqual(crashes, []);
   assert.ok(report.rate >= AGREEMENT_THRESHOLD.objectMutants, `object mutant agreement ${(report.rate * 100).toFixed(1)}% is under the threshold`);
 });
+
+/** Minimum share of sampled programs whose level-2 log (instructions with register states) equals the kernel's. */
+const LOG_THRESHOLD = 0.2;
+
+/** Instruction lines with their state (`0: (b7) r0 = 2 ; R0=2`), branch lines, addresses masked. */
+function logLines(log: string): string[] {
+  const merged: string[] = [];
+  for (const l of log.split('\n')) {
+    if (/^\s+; /.test(l) && merged.length) merged[merged.length - 1] += ` ${l.trim()}`;
+    else merged.push(l);
+  }
+  return merged
+    .filter((l) => /^\d+: [(R]/.test(l) || /^from \d+ to \d+/.test(l))
+    .map((l) => l.replace(/0x[0-9a-f]{9,}/g, 'ADDR').replace(/\s+/g, ' ').trim());
+}
+
+kernelTest('log level 2: the per-instruction register states read like the kernel log', (sys) => {
+  const sample = corpus().filter((p, i) => i % 5 === 0 && !p.name.startsWith('loop/') && !p.name.startsWith('cfg/long'));
+  let same = 0;
+  const diffs: string[] = [];
+  for (const p of sample) {
+    const k = logLines(kernelVerifyFresh(sys, p.type, p.insns, CORPUS_MAPS, { logLevel: 2 }).log);
+    let o: string[];
+    try {
+      o = logLines(verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, logLevel: 2 }).log);
+    } catch (err) {
+      o = [`crash: ${(err as Error).message}`];
+    }
+    const at = k.findIndex((line, i) => line !== o[i]);
+    if (at === -1 && k.length === o.length) same++;
+    else if (diffs.length < (verbose ? 1000 : 5)) diffs.push(`  ${p.name}: kernel "${k[at] ?? '(end)'}" | bpfkit "${o[at === -1 ? k.length : at] ?? '(end)'}"`);
+  }
+  console.log(`log level 2: ${same} of ${sample.length} sampled corpus programs print the kernel's instruction/state lines exactly\n${diffs.join('\n')}`);
+  assert.ok(same / sample.length >= LOG_THRESHOLD, `log agreement ${same}/${sample.length} under ${LOG_THRESHOLD}`);
+});
