@@ -56,6 +56,11 @@ interface RegisterFile {
   hi: Int32Array;
 }
 
+/** Returns `f` as is; an argument gets no inferred name (see the closures in `Interpreter.run`). */
+function unnamed<F>(f: F): F {
+  return f;
+}
+
 function bswap32(x: number): number {
   return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
 }
@@ -189,11 +194,11 @@ export class Interpreter implements HelperContext {
     let pc = 0;
     let count = 0;
 
-    // The three closures below are created per run. They are written `(0, () => ...)` so that no
-    // name is inferred for them: transpilers that keep function names (esbuild's keepNames, used
-    // by tsx) would otherwise wrap each in a defineProperty call per run — more than the run costs.
+    // The three closures below are created per run and passed through `unnamed` so that no name
+    // is inferred for them: transpilers that keep function names (esbuild's keepNames, used by
+    // tsx) would otherwise wrap each in a defineProperty call per run — more than a run costs.
     // Translates reg + off to a memory offset for an access of `size` bytes, or throws MemoryFault.
-    const at = (0, (reg: number, off: number, size: number, write: boolean): number => {
+    const at = unnamed((reg: number, off: number, size: number, write: boolean): number => {
       let a = (lo[reg]! >>> 0) + off;
       let h = hi[reg]!;
       if (a < 0) {
@@ -212,7 +217,7 @@ export class Interpreter implements HelperContext {
       throw space.fault(pc, h, a, size, write ? 'write' : 'read');
     });
     // Serves a load from a hooked region (context rewriting); true when the hook handled it.
-    const hooked = (0, (p: number, size: number, d: number): boolean => {
+    const hooked = unnamed((p: number, size: number, d: number): boolean => {
       if ((flags[hit]! & REGION_HOOKED) === 0) return false;
       if (!space.hooks[hit]!(p - starts[hit]!, size, out)) return false;
       lo[d] = out[0]!;
@@ -220,7 +225,7 @@ export class Interpreter implements HelperContext {
       return true;
     });
     // Returns from the current frame to its caller: restores r6..r10, gives the return slot.
-    const pop = (0, (): number => {
+    const pop = unnamed((): number => {
       depth--;
       const f = depth * FRAME_WORDS;
       for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
