@@ -578,7 +578,11 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
       Object.assign(dst, cloneReg(src));
       return;
     }
-    if (src.type !== 'scalar') reject(`R${srcRegno} sign-extension part of pointer`);
+    if (src.type !== 'scalar') {
+      if (!privileged) reject(`R${srcRegno} sign-extension part of pointer`);
+      markUnknown(dst);
+      return;
+    }
     const noSext = src.umax < 1n << BigInt(sx - 1);
     if (noSext && !src.id && !tnumIsConst(src.var)) src.id = nextId();
     Object.assign(dst, cloneReg(src));
@@ -606,6 +610,32 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
   zext32To64(dst);
   regBoundsSync(dst);
   void dstRegno;
+}
+
+/**
+ * BPF_END / bswap: le on this little-endian target truncates, be and bswap reverse the low
+ * `bits` bits. A constant stays a constant; anything else becomes an unknown `bits`-wide value.
+ */
+export function aluEnd(d: Reg, bits: number, swap: boolean): void {
+  const m = bits >= 64 ? U64_MAX : (1n << BigInt(bits)) - 1n;
+  if (tnumIsConst(d.var)) {
+    let v = d.var.value & m;
+    if (swap) {
+      let out = 0n;
+      for (let i = 0; i < bits / 8; i++) out = (out << 8n) | ((v >> BigInt(8 * i)) & 0xffn);
+      v = out;
+    }
+    markKnown(d, v);
+    return;
+  }
+  if (!swap && bits >= 64) return;
+  markUnknown(d);
+  if (bits < 64) {
+    d.umax = m;
+    d.smin = 0n;
+    d.smax = m;
+    regBoundsSync(d);
+  }
 }
 
 /** For messages: the tnum text. */

@@ -2,7 +2,7 @@
 // exploration, state pruning, BPF-to-BPF frames and the complexity limit.
 import { entryOf, isLdImm64, type Instruction } from '../isa/instruction.js';
 import { Class, classOf, modeOf, Mode, opOf, OPCODES_BY_CODE, PseudoCall, PseudoLd, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
-import { aluMov, aluMovImm, ALU_STRING, immReg, pointerAlu, scalarAlu } from './alu.js';
+import { aluEnd, aluMov, aluMovImm, ALU_STRING, immReg, pointerAlu, scalarAlu } from './alu.js';
 import { isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinkedRegs, tryMatchPktPointers } from './branch.js';
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
@@ -342,6 +342,12 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
     }
     if (kind === 'neg' && isPointer(d)) {
       if (!env.privileged) reject(`R${insn.dst} pointer arithmetic prohibited`);
+    }
+    if (kind !== 'neg' && d.type === 'scalar') {
+      // end.le: truncation on a little-endian target; end.be and bswap: byte reversal.
+      aluEnd(d, insn.imm, kind === 'bswap' || (insn.code & Source.X) !== 0);
+      d.id = 0;
+      return;
     }
     markUnknown(d);
     return;

@@ -59,6 +59,8 @@ export interface VerifyResult {
   log: string;
 }
 
+const BPF_MAP_TYPE_ARRAY = 2;
+
 const GPL_COMPATIBLE = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
 
 const now = (): number => (globalThis.performance ? globalThis.performance.now() : Date.now());
@@ -104,7 +106,9 @@ function prepare(slots: SlotProgram, maps: ReadonlyMap<string | number, MapDef> 
     if (!map) return new Rejected(`fd ${insn.imm} is not pointing to valid bpf_map`);
     if (insn.src === PseudoLd.MAP_VALUE || insn.src === PseudoLd.MAP_IDX_VALUE) {
       const off = (insn.imm2 ?? 0) >>> 0;
-      if (off >= map.valueSize) return new Rejected(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
+      // Only arrays have map_direct_value_addr, and only with one entry.
+      if (map.type !== BPF_MAP_TYPE_ARRAY) return new Rejected('no direct value access support for this map type');
+      if (map.maxEntries !== 1 || off >= map.valueSize) return new Rejected(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
     }
     out[i] = map;
   }
