@@ -173,3 +173,11 @@ test('bad input ends in a verdict: empty programs, unknown opcodes, garbage regi
   rejects([{ code: 0xff, dst: 0, src: 0, off: 0, imm: 0 }, exit()], 'unknown opcode ff');
   rejects([{ code: 0xb7, dst: 12, src: 0, off: 0, imm: 0 }, exit()], /R12 is invalid|reserved/);
 });
+
+test('level 2 prints each instruction with the registers it touched, aligned as the kernel does', () => {
+  const r = verify(program(st.dw(10, -8, 0), alu64.mov.reg(2, 10), alu64.add.imm(2, -8), ...ret0), { logLevel: 2 });
+  // These lines are the kernel 6.18's, byte for byte.
+  assert.ok(r.log.includes('0: (7a) *(u64 *)(r10 -8) = 0          ; R10=fp0 fp-8=0\n'), r.log);
+  assert.ok(r.log.includes('1: (bf) r2 = r10                      ; R2=fp0 R10=fp0\n'), r.log);
+  assert.ok(r.log.includes('2: (07) r2 += -8                      ; R2=fp-8\n'), r.log);
+});
