@@ -12,7 +12,7 @@ import { FIXTURE_GOLDEN, readGolden } from './golden.js';
 import { kernelVerifyFresh } from './kernel-oracle.js';
 import { mutant, mutateInstructions } from './mutate-program.js';
 import { iterationSeed, prng } from '../support/mutate.js';
-import { randomBoundsProgram } from './random-bounds.js';
+import { randomBoundsProgram, randomPacketBoundsProgram } from './random-bounds.js';
 import { kernelTest } from '../kernel/harness.js';
 
 /**
@@ -112,7 +112,7 @@ kernelTest(`random number tracking: bpfkit agrees with the kernel on ${BOUNDS} p
   const crashes: string[] = [];
   const seed = Number(process.env['BPFKIT_SEED'] ?? 6);
   for (let i = 0; i < BOUNDS; i++) {
-    const p = randomBoundsProgram(seed, i);
+    const p = i % 3 === 2 ? randomPacketBoundsProgram(seed, i) : randomBoundsProgram(seed, i);
     const { log: _log, ...kernel } = kernelVerifyFresh(sys, p.type, p.insns, CORPUS_MAPS);
     const o = ours(() => verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: true }), p.name, crashes);
     report.add({ name: p.name, outcome: compareVerdicts(kernel, o), kernel, ours: o });

@@ -3,7 +3,7 @@
 import { verifyInstructions } from '../../src/verifier/verify.js';
 import { CORPUS_MAPS, type CorpusProgram, corpus } from './corpus/index.js';
 import { mutant } from './mutate-program.js';
-import { randomBoundsProgram } from './random-bounds.js';
+import { randomBoundsProgram, randomPacketBoundsProgram } from './random-bounds.js';
 import { listing, runAccepted } from './soundness.js';
 
 /** Options of a fuzz run. */
@@ -48,8 +48,9 @@ export function fuzzVerifier(o: FuzzOptions): FuzzStats {
   const t0 = performance.now();
   for (let i = 0; i < o.count; i++) {
     if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs) break;
-    // Even programs: mutated corpus programs; odd: random number-tracking programs.
-    const m = i % 2 === 0 ? mutant(base, o.seed, i) : randomBoundsProgram(o.seed, i);
+    // Even programs: mutated corpus programs; odd: random number-tracking programs (map value or
+    // stack offsets, and every third one packet offsets).
+    const m = i % 2 === 0 ? mutant(base, o.seed, i) : i % 3 === 0 ? randomPacketBoundsProgram(o.seed, i) : randomBoundsProgram(o.seed, i);
     if (!m) continue;
     s.generated++;
     let verdict: 'accept' | 'reject';

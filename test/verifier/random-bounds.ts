@@ -59,3 +59,44 @@ export function randomBoundsProgram(seed: number, index: number): { name: string
   );
   return { name: `bounds ${seed}:${index} (${onStack ? 'stack' : 'map value'}, ${steps} steps, ${size} at +${off})`, type: BpfProgType.XDP, insns };
 }
+
+/**
+ * The packet flavour: 64 bytes checked against data_end, two unknown scalars loaded from the
+ * packet, random ALU ops and exits, then `data + r8` is dereferenced — with or without a second
+ * data_end check of the moved pointer (the packet range the verifier learns from comparisons).
+ */
+export function randomPacketBoundsProgram(seed: number, index: number): { name: string; type: number; insns: Instruction[] } {
+  const r = prng(iterationSeed(seed ^ 0x9a7, index));
+  const body: Instruction[] = [];
+  const steps = 1 + r.int(6);
+  for (let i = 0; i < steps; i++) {
+    const [a, b] = r.chance(0.7) ? ([8, 9] as const) : ([9, 8] as const);
+    body.push(r.chance(0.55) ? aluStep(r, a, b) : jumpStep(r, a, b));
+  }
+  const size = r.pick(['b', 'h', 'w', 'dw'] as const);
+  const off = r.pick([0, 0, 8, 56, 63, -1]);
+  const recheck = r.chance(0.5);
+  const room = r.pick([1, 8, 16]);
+  const tc = r.chance(0.3);
+  const insns = program(
+    tc ? [ldx.w(2, 1, 76), ldx.w(3, 1, 80)] : [ldx.w(2, 1, 0), ldx.w(3, 1, 4)],
+    alu64.mov.reg(4, 2),
+    alu64.add.imm(4, 64),
+    jmp.jgt.reg(4, 3, 'out'),
+    ldx.dw(8, 2, 0),
+    ldx.dw(9, 2, 8),
+    alu64.mov.reg(7, 2),
+    body,
+    alu64.add.reg(7, 8),
+    recheck ? [alu64.mov.reg(4, 7), alu64.add.imm(4, room), jmp.jgt.reg(4, 3, 'out')] : [],
+    ldx[size](1, 7, off),
+    label('out'),
+    alu64.mov.imm(0, 0),
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+  );
+  return {
+    name: `packet bounds ${seed}:${index} (${tc ? 'tc' : 'xdp'}, ${steps} steps, ${recheck ? `rechecked +${room}` : 'no recheck'}, ${size} at +${off})`,
+    type: tc ? BpfProgType.SCHED_CLS : BpfProgType.XDP,
+    insns,
+  };
+}

@@ -1,6 +1,6 @@
 // Corpus: programs the fuzzers found where bpfkit and the kernel disagreed, kept as regressions
 // (regenerated from their seed and index, so the generator must stay stable).
-import { randomBoundsProgram } from '../random-bounds.js';
+import { randomBoundsProgram, randomPacketBoundsProgram } from '../random-bounds.js';
 import type { CorpusProgram } from './corpus-program.js';
 
 /** [seed, index, what the disagreement was when found]. */
@@ -14,10 +14,22 @@ const FOUND: [number, number, string][] = [
   [3, 1896, 'bpfkit stricter: unbounded access the kernel bounds'],
 ];
 
+/** Found by the packet flavour: [seed, index, what]. */
+const FOUND_PACKET: [number, number, string][] = [
+  [4, 517, 'bpfkit stricter: a load at -1 from a packet pointer moved by a checked offset'],
+];
+
 /** The fuzz-found regressions. */
 export function fuzzFoundPrograms(): CorpusProgram[] {
-  return FOUND.map(([seed, index, why]) => {
-    const p = randomBoundsProgram(seed, index);
-    return { name: `fuzz/bounds-${seed}-${index}`, rule: `random number tracking (${why})`, type: p.type, insns: p.insns, intent: why.includes('LOOSER') ? 'reject' : 'accept' };
-  });
+  const intent = (why: string) => (why.includes('LOOSER') ? 'reject' : 'accept');
+  return [
+    ...FOUND.map(([seed, index, why]): CorpusProgram => {
+      const p = randomBoundsProgram(seed, index);
+      return { name: `fuzz/bounds-${seed}-${index}`, rule: `random number tracking (${why})`, type: p.type, insns: p.insns, intent: intent(why) };
+    }),
+    ...FOUND_PACKET.map(([seed, index, why]): CorpusProgram => {
+      const p = randomPacketBoundsProgram(seed, index);
+      return { name: `fuzz/packet-bounds-${seed}-${index}`, rule: `random packet offsets (${why})`, type: p.type, insns: p.insns, intent: intent(why) };
+    }),
+  ];
 }
