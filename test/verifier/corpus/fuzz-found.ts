@@ -25,7 +25,8 @@ export function fuzzFoundPrograms(): CorpusProgram[] {
   return [
     ...FOUND.map(([seed, index, why]): CorpusProgram => {
       const p = randomBoundsProgram(seed, index);
-      return { name: `fuzz/bounds-${seed}-${index}`, rule: `random number tracking (${why})`, type: p.type, insns: p.insns, intent: intent(why) };
+      // A looser verdict the fuzz once found is a soundness regression: treated like a CVE shape.
+      return { name: `fuzz/bounds-${seed}-${index}`, rule: `random number tracking (${why})`, type: p.type, insns: p.insns, intent: intent(why), ...(why.includes('LOOSER') ? { cve: 'fuzz-found soundness bug' } : {}) };
     }),
     ...FOUND_PACKET.map(([seed, index, why]): CorpusProgram => {
       const p = randomPacketBoundsProgram(seed, index);
