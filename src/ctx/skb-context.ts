@@ -120,6 +120,15 @@ export class SkbContext implements ContextInstance {
   dev: NetDevice = LOOPBACK;
   /** skb->sk: the dummy socket a test run attaches. */
   readonly sock: TestRunSock;
+  /**
+   * skb->mac_len: 0 in a test run's skb (nothing resets it) until a helper does (VLAN push/pop,
+   * change_head); vlan_get_protocol starts from it.
+   */
+  macLen = 0;
+  /** skb_headroom() as the kernel's skb has it (NET_SKB_PAD at first, more after a reallocation). */
+  kernelHeadroom = SKB_HEADROOM;
+  /** skb->transport_header as the kernel keeps it: a u16 offset from skb->head, 0xffff while unset. */
+  transportHeader = 0xffff;
   /** The socket's cookie once bpf_get_socket_cookie gave it one in this run (0: none yet). */
   sockCookie = 0;
   /** skb->encapsulation: set by bpf_skb_adjust_room's encap flags. */
@@ -213,6 +222,8 @@ export class SkbContext implements ContextInstance {
     this.dev = dev;
     this.encapsulation = false;
     this.sockCookie = 0;
+    this.macLen = 0;
+    this.transportHeader = 0xffff;
     this.ipSummed = 'none';
     this.csumLevel = 0;
 
@@ -255,8 +266,34 @@ export class SkbContext implements ContextInstance {
     mem.set(ctxIn.subarray(SkBuff.hwtstamp, SkBuff.hwtstamp + 8), this.ctx.start + SkBuff.hwtstamp);
     this.setU32(SkBuff.wire_len, wireLen === 0 ? this.len : wireLen);
     this.setU32(SkBuff.gso_segs, gsoSegs);
+    this.kernelHeadroom = this.data - this.packet.base;
     this.sync();
     return this.ctx.address();
+  }
+
+  /**
+   * skb_cow / skb_cow_head bookkeeping: when a helper needs more headroom than the kernel's skb
+   * has, the kernel reallocates the head with ALIGN(delta, NET_SKB_PAD) more bytes and moves the
+   * header offsets with it — including an unset transport header (0xffff), which wraps to a set
+   * one (skb_headers_offset_update). That is observable: bpf_skb_change_tail's minimum length
+   * follows the transport header once it is set.
+   */
+  cow(needed: number): void {
+    if (needed <= this.kernelHeadroom) return;
+    const nhead = Math.ceil((needed - this.kernelHeadroom) / SKB_HEADROOM) * SKB_HEADROOM;
+    this.kernelHeadroom += nhead;
+    this.transportHeader = (this.transportHeader + nhead) & 0xffff;
+  }
+
+  /** __skb_push (n > 0) or __skb_pull (n < 0) on the kernel's headroom. */
+  pushed(n: number): void {
+    this.kernelHeadroom -= n;
+  }
+
+  /** __bpf_skb_min_len: the transport offset once a transport header is set, else the network offset (as u32). */
+  minLen(): number {
+    if (this.transportHeader !== 0xffff) return (this.transportHeader - this.kernelHeadroom) >>> 0;
+    return (this.network - this.data) >>> 0;
   }
 
   /** After skb->data or skb->len moved: the window, and the len field. */

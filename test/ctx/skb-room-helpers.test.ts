@@ -10,6 +10,7 @@ import { xdpOps } from '../../src/ctx/xdp.js';
 import type { Sys } from '../../src/kernel/sys.js';
 import { kernelTest } from '../kernel/harness.js';
 import { frame, kernelRun, summary, vmRun } from './oracle.js';
+import { rng } from '../vm/oracle.js';
 
 class Tally {
   compared = 0;
@@ -129,4 +130,44 @@ kernelTest('skb_change_proto: IPv4 <-> IPv6 header room, other protocols and fla
     }
   }
   t.done('skb_change_proto');
+});
+
+kernelTest('random sequences of skb helpers in one tc program (vlan, room, proto, tail, head, store, ecn)', (sys) => {
+  const t = new Tally();
+  const rand = rng(17);
+  type Step = [string, Instruction[]];
+  const pick = <T>(xs: readonly T[]): T => xs[rand() % xs.length]!;
+  const steps: (() => Step)[] = [
+    () => { const p = pick([0x0081, 0xa888]); const tci = rand() % 4096; return [`push ${p.toString(16)}/${tci}`, [alu64.mov.imm(r2, p), alu64.mov.imm(r3, tci), call.helper('skb_vlan_push')]]; },
+    () => ['pop', [call.helper('skb_vlan_pop')]],
+    () => {
+      const d = pick([4, 8, -4, -8, 20, -20]);
+      const mode = rand() % 2;
+      const f = pick([0, F.ENCAP_L3_IPV4, F.NO_CSUM_RESET, F.DECAP_L3_IPV4]);
+      return [`room ${d}/${mode}/${f}`, [alu64.mov.imm(r2, d), alu64.mov.imm(r3, mode), ld.imm64(r4, BigInt(f)), call.helper('skb_adjust_room')]];
+    },
+    () => { const p = pick([0x0008, 0xdd86]); return [`proto ${p.toString(16)}`, [alu64.mov.imm(r2, p), alu64.mov.imm(r3, 0), call.helper('skb_change_proto')]]; },
+    () => { const n = 40 + (rand() % 120); return [`tail ${n}`, [alu64.mov.imm(r2, n), alu64.mov.imm(r3, 0), call.helper('skb_change_tail')]]; },
+    () => { const n = rand() % 40; return [`head ${n}`, [alu64.mov.imm(r2, n), alu64.mov.imm(r3, 0), call.helper('skb_change_head')]]; },
+    () => {
+      const off = rand() % 80;
+      const f = rand() % 4;
+      return [`store ${off}/${f}`, [st.dw(r10, -8, 0x11223344), alu64.mov.imm(r2, off), alu64.mov.reg(r3, r10), alu64.add.imm(r3, -8), alu64.mov.imm(r4, 8), alu64.mov.imm(r5, f), call.helper('skb_store_bytes')]];
+    },
+    () => ['ecn', [call.helper('skb_ecn_set_ce')]],
+  ];
+  for (let i = 0; i < Number(process.env.BPFKIT_SEQ ?? 300); i++) {
+    const body: Instruction[] = [alu64.mov.reg(r6, r1), alu64.mov.imm(r7, 0)];
+    const n = 2 + (rand() % 5);
+    const names: string[] = [];
+    for (let s = 0; s < n; s++) {
+      const [name, insns] = steps[rand() % steps.length]!();
+      names.push(name);
+      body.push(alu64.mov.reg(r1, r6), ...insns, alu64.mul.imm(r7, 7), alu64.add.reg(r7, r0));
+    }
+    body.push(ldx.w(r2, r6, SkBuff.len), alu64.lsh.imm(r2, 20), alu64.xor.reg(r7, r2), ldx.w(r2, r6, SkBuff.protocol), alu64.xor.reg(r7, r2), alu64.mov.reg(r0, r7), exit());
+    const data = [ipv4, ipv6, frame([0, 0, 0, 0, 0, 0], 0x8100, new Uint8Array([0, 9, 8, 0, 0x45, ...new Array<number>(40).fill(1)]))][rand() % 3]!;
+    t.check(sys, tcOps, `sequence #${i} on ${data[12]!.toString(16)}: ${names.join(', ')}`, program(...body), data);
+  }
+  t.done('skb helper sequences');
 });

@@ -42,7 +42,10 @@ function csumOffsetOk(skb: SkbContext, offset: number): boolean {
 
 /** skb_vlan_push's insertion of the current accelerated tag into the packet (__vlan_insert_tag). */
 function insertTag(vm: HelperContext, skb: SkbContext): number {
-  if (skb.data - VLAN_HLEN < skb.packet.base) return -Errno.ENOMEM;
+  // skb_cow_head: the kernel reallocates when the headroom is short; here the packet moves.
+  if (!skb.ensureRoom(VLAN_HLEN, skb.len)) return -Errno.ENOMEM;
+  skb.cow(VLAN_HLEN);
+  skb.pushed(VLAN_HLEN);
   const mem = vm.space.memory.bytes;
   const proto = skb.u32(SkBuff.vlan_proto);
   const tci = skb.u32(SkBuff.vlan_tci);
@@ -65,6 +68,7 @@ function popTag(vm: HelperContext, skb: SkbContext): number {
   const mem = vm.space.memory.bytes;
   const tci = (mem[skb.data + 14]! << 8) | mem[skb.data + 15]!;
   mem.copyWithin(skb.data + VLAN_HLEN, skb.data, skb.data + 2 * 6);
+  skb.pushed(-VLAN_HLEN);
   skb.data += VLAN_HLEN;
   skb.mac += VLAN_HLEN;
   skb.len -= VLAN_HLEN;
@@ -197,6 +201,7 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
           if (err) return err;
         }
         setHwTag(skb, proto, tci);
+        skb.macLen = skb.network - skb.mac;
         skb.sync();
         return 0;
       },
@@ -220,6 +225,7 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
           if (tci < 0) ret = tci;
           else setHwTag(skb, inner, tci);
         }
+        skb.macLen = skb.network - skb.mac;
         skb.sync();
         return ret;
       },
@@ -229,8 +235,8 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
       (vm) => {
         const skb = skbOf(vm, env, 'bpf_skb_change_tail');
         const newLen = argU32(vm, 2);
-        const minLen = skb.network - skb.data;
-        if (argU64(vm, 3) !== 0n || newLen > SKB_MAX_LEN || newLen < minLen) return -Errno.EINVAL;
+        if (argU64(vm, 3) !== 0n || newLen > SKB_MAX_LEN || newLen < skb.minLen()) return -Errno.EINVAL;
+        if (skb.encapsulation) return -Errno.ENOTSUPP;
         if (!skb.ensureRoom(0, newLen)) return -Errno.ENOMEM;
         if (newLen > skb.len) vm.space.memory.bytes.fill(0, skb.data + skb.len, skb.data + newLen);
         skb.len = newLen;
@@ -246,10 +252,13 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
         const newLen = skb.len + room;
         if (argU64(vm, 3) !== 0n || newLen > SKB_MAX_LEN || newLen > 0xffffffff) return -Errno.EINVAL;
         if (!skb.ensureRoom(room, skb.len)) return -Errno.ENOMEM;
+        skb.cow(room);
+        skb.pushed(room);
         skb.data -= room;
         skb.len = newLen;
         vm.space.memory.bytes.fill(0, skb.data, skb.data + room);
         skb.mac = skb.data;
+        skb.macLen = skb.network - skb.mac;
         skb.sync();
         return 0;
       },

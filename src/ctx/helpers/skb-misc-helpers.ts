@@ -27,7 +27,8 @@ function skbOf(vm: HelperContext, env: HelperEnv, helper: string): SkbContext {
 function innerProtocol(vm: HelperContext, skb: SkbContext): number {
   const mem = vm.space.memory.bytes;
   let type = swap16(skb.u32(SkBuff.protocol));
-  let depth = 14;
+  // The first VLAN header is at mac_len - 4 from skb->data, or after the Ethernet header when mac_len is 0.
+  let depth = skb.macLen ? skb.macLen - 4 : 14;
   while (type === 0x8100 || type === 0x88a8) {
     if (depth + 4 > skb.len) return 0;
     type = (mem[skb.data + depth + 2]! << 8) | mem[skb.data + depth + 3]!;

@@ -46,6 +46,8 @@ function netGrow(vm: HelperContext, skb: SkbContext, off: number, len: number, f
     if (innerMacLen > len) return -Errno.EINVAL;
   }
   if (!skb.ensureRoom(len, skb.len)) return -Errno.ENOMEM;
+  skb.cow(len);
+  skb.pushed(len);
   const mem = vm.space.memory.bytes;
   skb.data -= len;
   skb.len += len;
@@ -68,6 +70,7 @@ function netShrink(vm: HelperContext, skb: SkbContext, off: number, len: number,
   if (flags & ~(F.FIXED_GSO | DECAP_MASK | F.NO_CSUM_RESET)) return -Errno.EINVAL;
   if (off + len > skb.len) return -Errno.ENOMEM;
   vm.space.memory.bytes.copyWithin(skb.data + len, skb.data, skb.data + off);
+  skb.pushed(-len);
   skb.data += len;
   skb.len -= len;
   skb.mac += len;
