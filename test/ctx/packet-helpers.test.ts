@@ -303,7 +303,7 @@ kernelTest('random sequences of xdp_adjust_head/tail/meta in one program, with m
   const t = new Tally();
   const rand = rng(5);
   const helpers = ['xdp_adjust_head', 'xdp_adjust_tail', 'xdp_adjust_meta'] as const;
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < Number(process.env.BPFKIT_SEQ ?? 150); i++) {
     const body: (Instruction | Label)[] = [alu64.mov.reg(r6, r1), alu64.mov.imm(r7, 0)];
     const steps = 2 + (rand() % 4);
     for (let s = 0; s < steps; s++) {
