@@ -67,7 +67,10 @@ const RULES: [RegExp, Rule][] = [
       const end = Number(d[1]) + Number(d[2]);
       const checked = Number(d[4]);
       if (checked > 0) return `the packet access at ${w.at}${w.code} reads up to byte ${end}, but the comparison with data_end only proved ${checked} bytes: check \`if (data + ${end} > data_end) return XDP_DROP;\` (or a larger bound) before ${w.at}`;
-      return `the packet pointer was dereferenced before it was compared with data_end: add \`if (data + ${end} > data_end) return XDP_DROP;\` before ${w.at}${w.code}`;
+      // Within the Ethernet header, the natural check is the whole header.
+      const bound = end > 0 && end <= 14 ? 14 : end;
+      const why = bound === end ? '' : ` (the whole Ethernet header; this access reads up to byte ${end})`;
+      return `the packet pointer was dereferenced before it was compared with data_end: add \`if (data + ${bound} > data_end) return XDP_DROP;\`${why} before ${w.at}${w.code}`;
     }
     return `the packet pointer was dereferenced before it was compared with data_end: add \`if (data + N > data_end) return XDP_DROP;\` (N = bytes read) before ${w.at}${w.code}`;
   }],
@@ -79,8 +82,14 @@ const RULES: [RegExp, Rule][] = [
   [/^R(\d+) invalid mem access '(\w+)'/, (m, w) => `a ${m[2]} pointer cannot be dereferenced at ${w.at}${w.code}`],
   [/pointer arithmetic on (\w+)_or_null prohibited/, (m, w) =>
     `pointer arithmetic on a ${m[1]} that may be NULL at ${w.at}${w.code}: null-check the pointer first, then add offsets`],
-  [/^R(\d+) (?:max|min) value is outside of the allowed memory range|^R(\d+) unbounded memory access|math between (?:map_value|fp|pkt|ctx) pointer and register with unbounded min value|min value is negative, either use unsigned index|value -?\d+ makes map_value pointer be out of bounds/, (_m, w) =>
-    `the offset added to the pointer at ${w.at}${w.code} is not bounded on both sides: check it with an unsigned comparison against the size, e.g. \`if (idx >= N) return 0;\` with an unsigned idx, before the access`],
+  [/^R(\d+) (?:max|min) value is outside of the allowed memory range|^R(\d+) unbounded memory access|math between (?:map_value|fp|pkt|ctx) pointer and register with unbounded min value|min value is negative, either use unsigned index|value -?\d+ makes map_value pointer be out of bounds/, (_m, w, f) => {
+    const d = /invalid access to map value, value_size=(\d+) off=(-?\d+) size=(\d+)/.exec(detailOf(f) ?? '');
+    if (d && Number(d[2]) >= 0) {
+      const [size, off, width] = [Number(d[1]), Number(d[2]), Number(d[3])];
+      return `the access at ${w.at}${w.code} can reach bytes ${off}..${off + width - 1} of a ${size}-byte map value: the index is not checked tightly enough against the size; check it first, e.g. \`if (idx >= ${Math.max(1, Math.floor(size / width))}) return 0;\` for ${width}-byte elements`;
+    }
+    return `the offset added to the pointer at ${w.at}${w.code} is not bounded on both sides: check it with an unsigned comparison against the size, e.g. \`if (idx >= N) return 0;\` with an unsigned idx, before the access`;
+  }],
   [/^invalid bpf_context access off=(-?\d+) size=(\d+)/, (m, w) =>
     `this program type's context has no field at offset ${m[1]} readable (or writable) as ${m[2]} bytes (${w.at}${w.code}): use the field through its declared type in the context struct, with its declared width, and write only fields the program type may change`],
   [/^dereference of modified ctx ptr/, (_m, w) => `the context pointer was moved before the access at ${w.at}${w.code}: read context fields through the unmodified ctx pointer (ctx->field)`],

@@ -55,7 +55,7 @@ test('verify: text output names the instruction, the C line, the message and the
   assert.match(out, /^xdp_missing_bounds \(xdp, section xdp\): rejected$/m);
   assert.match(out, /^ {2}insn 1: \(71\) r2 = \*\(u8 \*\)\(r1 \+12\)$/m);
   assert.match(out, /^ {2}line (\.\/)?missing_bounds\.c:16:\d+: if \(eth->h_proto == bpf_htons\(ETH_P_IPV6\)\)$/m);
-  assert.match(out, /^ {2}hint: the packet pointer was dereferenced before it was compared with data_end: add `if \(data \+ 13 > data_end\) return XDP_DROP;` before line 16/m);
+  assert.match(out, /^ {2}hint: the packet pointer was dereferenced before it was compared with data_end: add `if \(data \+ 14 > data_end\) return XDP_DROP;` \(the whole Ethernet header; this access reads up to byte 13\) before line 16/m);
 });
 
 test('verify: --log-level 2 prints the register states, --prog selects, usage errors exit 2', async () => {

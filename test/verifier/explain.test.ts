@@ -28,7 +28,7 @@ test('every rejection reason the kernel gave in the corpus has a hint', () => {
 });
 
 test('a packet load without a data_end check: the fix names the bound to check', () => {
-  assert.match(hintFor('pkt/no-check')!, /dereferenced before it was compared with data_end: add `if \(data \+ 1 > data_end\) return XDP_DROP;` before instruction 2/);
+  assert.match(hintFor('pkt/no-check')!, /dereferenced before it was compared with data_end: add `if \(data \+ 14 > data_end\) return XDP_DROP;` \(the whole Ethernet header; this access reads up to byte 1\) before instruction 2/);
   // A check that is too short says how far it got.
   assert.match(hintFor('pkt/read-w-11')!, /reads up to byte 15, but the comparison with data_end only proved 14 bytes/);
 });
@@ -37,6 +37,8 @@ test('the hint names the C source line when the instruction carries one', () => 
   const insns = [{ code: 0x71, dst: 0, src: 2, off: 0, imm: 0, source: { file: 'x.c', line: 23, column: 9, text: 'return eth->h_proto;' } }];
   const hint = explainRejection({ message: 'R2 offset is outside of the packet', detail: 'invalid access to packet, off=12 size=2, R2(id=0,off=0,r=0)', insn: 0 }, insns);
   assert.equal(hint, 'the packet pointer was dereferenced before it was compared with data_end: add `if (data + 14 > data_end) return XDP_DROP;` before line 23 (`return eth->h_proto;`)');
+  // Past the Ethernet header, the bound is the end of the access.
+  assert.match(explainRejection({ message: 'R2 offset is outside of the packet', detail: 'invalid access to packet, off=30 size=4, R2(id=0,off=0,r=0)', insn: 0 }, insns)!, /add `if \(data \+ 34 > data_end\) return XDP_DROP;` before line 23/);
 });
 
 test('missing null check, uninitialised register, leaked reservation, unbounded offset', () => {
@@ -44,7 +46,8 @@ test('missing null check, uninitialised register, leaked reservation, unbounded 
   assert.match(hintFor('regs/exit-r0-unset')!, /returns without setting r0/);
   assert.match(hintFor('regs/mov-from-r3')!, /register r3 is read at instruction 0 before anything was written/);
   assert.match(hintFor('ringbuf/leak')!, /bpf_ringbuf_submit\(\) or bpf_ringbuf_discard\(\)/);
-  assert.match(hintFor('map/var-unbounded')!, /not bounded on both sides/);
+  assert.match(hintFor('map/var-unbounded')!, /not bounded/);
+  assert.match(hintFor('map/var-jgt-48')!, /can reach bytes 48\.\.48 of a 48-byte map value: the index is not checked tightly enough against the size; check it first, e.g. `if \(idx >= 48\) return 0;` for 1-byte elements/);
   assert.equal(explainRejection({ message: 'something the kernel never said' }, []), undefined);
   assert.equal(explainRejection({}, []), undefined);
 });
