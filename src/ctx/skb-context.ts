@@ -327,8 +327,14 @@ export class SkbContext implements ContextInstance {
 
   /** Where LD_ABS/LD_IND read: skb->data, the network and MAC headers, as offsets in the window. */
   skb(): SkbData {
-    const start = this.packet.start;
-    return { region: this.packet, data: this.data - start, network: this.network - start, mac: this.mac - start };
+    // Live: helpers that move skb->data (VLAN, change_head, adjust_room) move what LD_ABS reads.
+    const live = { region: this.packet } as { region: Region; data: number; network: number; mac: number };
+    Object.defineProperties(live, {
+      data: { get: () => this.data - this.packet.start, enumerable: true },
+      network: { get: () => this.network - this.packet.start, enumerable: true },
+      mac: { get: () => this.mac - this.packet.start, enumerable: true },
+    });
+    return live;
   }
 
   /** data_out: skb->data..+len (socket filters: with the 14 bytes before it zeroed, as the kernel pushes them back). */

@@ -155,6 +155,10 @@ kernelTest('random sequences of skb helpers in one tc program (vlan, room, proto
       return [`store ${off}/${f}`, [st.dw(r10, -8, 0x11223344), alu64.mov.imm(r2, off), alu64.mov.reg(r3, r10), alu64.add.imm(r3, -8), alu64.mov.imm(r4, 8), alu64.mov.imm(r5, f), call.helper('skb_store_bytes')]];
     },
     () => ['ecn', [call.helper('skb_ecn_set_ce')]],
+    () => {
+      const k = pick([0, 12, 14, 16, 30, -0x100000, -0x100000 + 2, -0x200000 + 12]);
+      return [`ld_abs ${k}`, [ld.abs.w(k)]];
+    },
   ];
   for (let i = 0; i < Number(process.env.BPFKIT_SEQ ?? 300); i++) {
     const body: Instruction[] = [alu64.mov.reg(r6, r1), alu64.mov.imm(r7, 0)];
