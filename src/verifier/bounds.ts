@@ -1,6 +1,6 @@
 // Scalar bounds: the kernel's __update_reg_bounds, __reg_deduce_bounds, __reg_bound_offset, reg_bounds_sync.
 import { type Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './reg-state.js';
-import { tnumCast, tnumClearSubreg, tnumIntersect, tnumOr, tnumRange, tnumSubreg } from './tnum.js';
+import { tnumCast, tnumClearSubreg, tnumIntersect, tnumOr, tnumRange, tnumStep, tnumSubreg } from './tnum.js';
 
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
@@ -47,6 +47,26 @@ export function updateReg64Bounds(r: Reg): void {
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
   r.umin = max(r.umin, t.value);
   r.umax = min(r.umax, t.value | t.mask);
+  // The u64 range and the tnum may share a single value: then it is a constant.
+  if (t.mask === 0n || t.mask === U64_MAX || r.umin >= r.umax) return;
+  const next = tnumStep(t, r.umin);
+  const uminIn = (r.umin & ~t.mask) === t.value;
+  const tmax = t.value | t.mask;
+  if (uminIn && (next === undefined || next > r.umax)) markKnownBounds(r, r.umin);
+  else if (!uminIn && next === tmax) markKnownBounds(r, tmax);
+  else if (!uminIn && next !== undefined && next <= r.umax) {
+    const after = tnumStep(t, next);
+    if (after === undefined || after > r.umax) markKnownBounds(r, next);
+  }
+}
+
+/** ___mark_reg_known: every bound and the tnum become the constant v. */
+function markKnownBounds(r: Reg, v: bigint): void {
+  r.var = { value: v, mask: 0n };
+  r.smin = r.smax = s64(v);
+  r.umin = r.umax = v;
+  r.s32min = r.s32max = s32(v & 0xffffffffn);
+  r.u32min = r.u32max = v & 0xffffffffn;
 }
 
 /** __update_reg_bounds. */
@@ -152,6 +172,15 @@ export function regBoundOffset(r: Reg): void {
 
 /** reg_bounds_sync: every bound and the tnum agree as far as the kernel can tell. */
 export function regBoundsSync(r: Reg): void {
+  // Fast paths: a constant whose bounds already say so, and a fully unknown value, are fixpoints.
+  const t = r.var;
+  if (t.mask === 0n) {
+    const v = t.value;
+    const lo = v & 0xffffffffn;
+    if (r.umin === v && r.umax === v && r.smin === s64(v) && r.smax === r.smin && r.u32min === lo && r.u32max === lo && r.s32min === s32(lo) && r.s32max === r.s32min) return;
+  } else if (t.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX && r.u32min === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX) {
+    return;
+  }
   updateRegBounds(r);
   regDeduceBounds(r);
   regDeduceBounds(r);

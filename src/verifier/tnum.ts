@@ -161,3 +161,24 @@ export const tnumOverlap = (a: Tnum, b: Tnum): boolean => ((a.value ^ b.value) &
 
 /** The kernel's tnum_strn: `(0x0; 0xff)`. */
 export const tnumString = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+
+/** tnum_step: the smallest member of `t` greater than `z`, or undefined when there is none. */
+export function tnumStep(t: Tnum, z: bigint): bigint | undefined {
+  const c = z + 1n;
+  if (c > U64 || c > (t.value | t.mask)) return undefined;
+  if ((c & ~t.mask) === t.value) return c;
+  // x agrees with c above bit p, has a 1 at p where c has a 0, and is minimal below p; the
+  // lowest such p gives the smallest x.
+  let best: bigint | undefined;
+  for (let p = 0; p < 64; p++) {
+    const b = 1n << BigInt(p);
+    if ((c & b) !== 0n) continue;
+    if ((t.mask & b) === 0n && (t.value & b) === 0n) continue;
+    const above = ~((b << 1n) - 1n) & U64;
+    if ((c & above & ~t.mask) !== (t.value & above)) continue;
+    const x = (c & above) | b | (t.value & (b - 1n));
+    best = x;
+    break;
+  }
+  return best;
+}

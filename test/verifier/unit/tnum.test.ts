@@ -16,6 +16,7 @@ import {
   tnumOr,
   tnumRange,
   tnumRshift,
+  tnumStep,
   tnumString,
   tnumSub,
   tnumXor,
@@ -138,4 +139,17 @@ test('tnum_range of the whole space is unknown, of one value a constant', () => 
   assert.deepEqual(tnumRange(42n, 42n), { value: 42n, mask: 0n });
   assert.deepEqual(tnumRange(0n, 255n), { value: 0n, mask: 255n });
   assert.equal(tnumString(tnumRange(16n, 31n)), '(0x10; 0xf)');
+});
+
+test('tnum_step finds the next member of a tnum (brute force)', () => {
+  const rng = new Rng(11);
+  for (let iter = 0; iter < 300; iter++) {
+    const t = randomTnum(rng, 4);
+    const ms = members(t).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const probes = [...ms, ...ms.map((m) => (m - 1n) & M64), rng.next64(), 0n];
+    for (const z of probes) {
+      const expect = ms.find((m) => m > z);
+      assert.equal(tnumStep(t, z), expect, `step(${tnumString(t)}, 0x${z.toString(16)})`);
+    }
+  }
 });
