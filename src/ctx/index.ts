@@ -27,6 +27,7 @@ export {
   type HelperEnv,
   type HelperEnvOptions,
   type HelperEnvWithLog,
+  type HelperTask,
   type RedirectTarget,
   type ClonedPacket,
   type TracePrintkResult,

@@ -1,8 +1,9 @@
 // trace_printk (return values vs the kernel, lines in the log), redirect and redirect_map results,
 // ring buffer helpers, time/random/CPU helpers, fib_lookup, and helper sets per program type.
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
-import { alu64, call, encode, exit, type Instruction, jmp, label, ld, program, r0, r1, r2, r3, r4, r5, r6, r10, st, stx } from '../../src/isa/index.js';
+import { alu64, call, encode, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r10, st, stx } from '../../src/isa/index.js';
 import { BpfFuncId, BpfMapType, XdpAction } from '../../src/isa/uapi.generated.js';
 import { createHelperEnv, createHelpers, fibLookup, FibLookup, formatTracePrintk } from '../../src/ctx/helpers/index.js';
 import { tcOps } from '../../src/ctx/tc.js';
@@ -280,5 +281,44 @@ kernelTest('bpf_clone_redirect: flags, unknown devices and GSO skbs refused as i
     if (ifindex === 1 && flags < 2 && !ctx) assert.deepEqual(env.clones, [{ ifindex: 1, flags, data: arp }]);
   }
   process.stdout.write(`# clone_redirect: ${compared} cases compared with the kernel\n`);
+  assert.deepEqual(diffs, []);
+});
+
+kernelTest('get_current_pid_tgid / uid_gid / comm / cgroup_id report the task given in env, as the kernel reports the caller', (sys) => {
+  const comm = readFileSync('/proc/self/comm', 'utf8').trim();
+  const cgroupPath = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? '/';
+  let cgroupId: bigint | undefined;
+  try {
+    cgroupId = statSync(`/sys/fs/cgroup${cgroupPath}`, { bigint: true }).ino;
+  } catch {
+    cgroupId = undefined;
+  }
+  const task = { pid: process.pid, tgid: process.pid, uid: process.getuid!(), gid: process.getgid!(), comm, ...(cgroupId !== undefined ? { cgroupId } : {}) };
+  /** Writes the helper's 64-bit result (or, for comm, the `size`-byte buffer) over the packet. */
+  const write64 = (helper: 'get_current_pid_tgid' | 'get_current_uid_gid' | 'get_current_cgroup_id') =>
+    program(ldx.w(r6, r1, 0), ldx.w(r7, r1, 4), alu64.mov.reg(r2, r6), alu64.add.imm(r2, 16), alu64.mov.imm(r0, 1), jmp.jgt.reg(r2, r7, 'out'), call.helper(helper), stx.dw(r6, 0, r0), alu64.mov.imm(r0, 0), label('out'), exit());
+  const commProg = (size: number) =>
+    program(
+      ldx.w(r6, r1, 0), ldx.w(r7, r1, 4), alu64.mov.reg(r2, r6), alu64.add.imm(r2, 16), alu64.mov.imm(r0, 1), jmp.jgt.reg(r2, r7, 'out'),
+      st.dw(r10, -16, 0x7777), st.dw(r10, -8, 0x7777),
+      alu64.mov.reg(r1, r10), alu64.add.imm(r1, -16), alu64.mov.imm(r2, size), call.helper('get_current_comm'),
+      ldx.dw(r2, r10, -16), stx.dw(r6, 0, r2), ldx.dw(r2, r10, -8), stx.dw(r6, 8, r2),
+      label('out'), exit(),
+    );
+  const cases: [string, ReturnType<typeof program>][] = [
+    ['pid_tgid', write64('get_current_pid_tgid')],
+    ['uid_gid', write64('get_current_uid_gid')],
+    ['comm 16', commProg(16)],
+    ['comm 4', commProg(4)],
+    ['comm 1', commProg(1)],
+  ];
+  if (cgroupId !== undefined) cases.push(['cgroup_id', write64('get_current_cgroup_id')]);
+  const diffs: string[] = [];
+  for (const [name, insns] of cases) {
+    const k = summary(kernelRun(sys, xdpOps, insns, new Uint8Array(20)));
+    const m = summary(vmRun(xdpOps, insns, new Uint8Array(20), undefined, { env: createHelperEnv({ task }) }));
+    if (k !== m) diffs.push(`${name}: kernel ${k}, bpfkit ${m}`);
+  }
+  process.stdout.write(`# current task: ${cases.length} cases compared with the kernel\n`);
   assert.deepEqual(diffs, []);
 });

@@ -88,6 +88,22 @@ export function baseHelpers(env: HelperEnv): Map<number, HelperFn> {
         return r.line.length + 1;
       },
     ],
+    [BpfFuncId.get_current_pid_tgid, () => (BigInt(env.task?.tgid ?? 0) << 32n) | BigInt(env.task?.pid ?? 0)],
+    [BpfFuncId.get_current_uid_gid, () => (BigInt(env.task?.gid ?? 0) << 32n) | BigInt(env.task?.uid ?? 0)],
+    [BpfFuncId.get_current_cgroup_id, () => env.task?.cgroupId ?? 0n],
+    [
+      BpfFuncId.get_current_comm,
+      (vm, r1) => {
+        // strscpy_pad: the name cut to size - 1 bytes, NUL-terminated, zero-padded to size.
+        const size = argU32(vm, 2);
+        const at = helperPtr(vm, r1, size, true);
+        const mem = vm.space.memory.bytes;
+        mem.fill(0, at, at + size);
+        const name = new TextEncoder().encode(env.task?.comm ?? '').subarray(0, Math.max(0, Math.min(15, size - 1)));
+        mem.set(name, at);
+        return 0;
+      },
+    ],
     [
       BpfFuncId.strncmp,
       (vm, r1, _r2, r3) => {

@@ -40,6 +40,20 @@ export interface HelperClock {
   tai(): bigint;
 }
 
+/** The task a program runs on behalf of (the kernel's `current`): what the get_current_* helpers report. */
+export interface HelperTask {
+  /** Thread id (the kernel's pid). */
+  readonly pid: number;
+  /** Process id (the kernel's tgid). */
+  readonly tgid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The thread's name (comm), at most 15 bytes. */
+  readonly comm: string;
+  /** The task's cgroup v2 id (bpf_get_current_cgroup_id). */
+  readonly cgroupId?: bigint;
+}
+
 /** The runtime's side of the helpers. One per program instance; `context` and `redirect` change per run. */
 export interface HelperEnv {
   /** The simulated CPU the program runs on (bpf_get_smp_processor_id, per-CPU map slots). */
@@ -58,6 +72,8 @@ export interface HelperEnv {
   readonly mapByAddress: (address: number) => MapOps | undefined;
   /** Routes and neighbours for bpf_fib_lookup (none: every lookup is NOT_FWDED). */
   readonly fib?: FibTable;
+  /** The current task (default: pid, tgid, uid, gid 0 and comm ''). */
+  readonly task?: HelperTask;
   /** The running program's context (set by the runtime before each run). */
   context: ContextInstance | undefined;
   /** The last redirect the program asked for in this run (cleared by the runtime before each run). */
@@ -96,6 +112,8 @@ export interface HelperEnvOptions {
   mapByAddress?: (address: number) => MapOps | undefined;
   /** FIB for bpf_fib_lookup. */
   fib?: FibTable;
+  /** The current task for the get_current_* helpers. */
+  task?: HelperTask;
 }
 
 /** A HelperEnv that also keeps the trace lines it was given. */
@@ -122,6 +140,7 @@ export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLo
     trace: options.trace ?? ((line) => traceLog.push(line)),
     mapByAddress: options.mapByAddress ?? (() => undefined),
     ...(options.fib ? { fib: options.fib } : {}),
+    ...(options.task ? { task: options.task } : {}),
     context: undefined,
     redirect: undefined,
     clones: [],
