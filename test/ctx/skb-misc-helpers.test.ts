@@ -37,7 +37,7 @@ kernelTest('csum_level, csum_update, skb_change_type, skb_ecn_set_ce and classid
   }
   check('csum_update', sequence('csum_update', [0x1234]), host);
   for (const data of [host, other, multi]) for (const t of [0, 1, 2, 3, 4, 7]) check(`change_type ${t}`, sequence('skb_change_type', [t], SkBuff.pkt_type), data);
-  for (const helper of ['get_cgroup_classid', 'skb_cgroup_classid', 'get_route_realm', 'get_socket_uid'] as const) check(helper, program(call.helper(helper), exit()), host);
+  for (const helper of ['get_cgroup_classid', 'skb_cgroup_classid', 'get_route_realm', 'get_socket_uid', 'get_numa_node_id'] as const) check(helper, program(call.helper(helper), exit()), host);
 
   const rand = rng(3);
   const ecn = program(alu64.mov.reg(r6, r1), call.helper('skb_ecn_set_ce'), exit());
