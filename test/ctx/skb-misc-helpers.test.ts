@@ -39,6 +39,12 @@ kernelTest('csum_level, csum_update, skb_change_type, skb_ecn_set_ce and classid
   for (const data of [host, other, multi]) for (const t of [0, 1, 2, 3, 4, 7]) check(`change_type ${t}`, sequence('skb_change_type', [t], SkBuff.pkt_type), data);
   for (const helper of ['get_cgroup_classid', 'skb_cgroup_classid', 'get_route_realm', 'get_socket_uid', 'get_numa_node_id'] as const) check(helper, program(call.helper(helper), exit()), host);
 
+  /** Returns skb->hash ^ (the last helper's result << 24). */
+  const hashThen = (calls: Instruction[]) => program(alu64.mov.reg(r6, r1), ...calls, ldx.w(r2, r6, SkBuff.hash), alu64.lsh.imm(r0, 24), alu64.xor.reg(r0, r2), exit());
+  const setHash = (h: number) => [alu64.mov.reg(r1, r6), alu64.mov.imm(r2, h), call.helper('set_hash')];
+  check('set_hash', hashThen(setHash(0x1234)), host);
+  check('set_hash, set_hash_invalid', hashThen([...setHash(0x1234), alu64.mov.reg(r1, r6), call.helper('set_hash_invalid')]), host);
+  for (const n of [0, 10, host.length, host.length + 1]) check(`pull_data ${n}`, program(alu64.mov.imm(r2, n), call.helper('skb_pull_data'), exit()), host);
   const rand = rng(3);
   const ecn = program(alu64.mov.reg(r6, r1), call.helper('skb_ecn_set_ce'), exit());
   for (let i = 0; i < 48; i++) {
