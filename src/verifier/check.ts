@@ -8,7 +8,7 @@ import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
 import { formatFrame, formatInsn, formatState } from './log.js';
-import { checkMemAccess, checkPtrOffReg } from './memory.js';
+import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
 import { cloneReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
@@ -109,7 +109,7 @@ function checkRegWrite(regno: number): void {
 }
 
 /** Verifies the whole program from `env.cur` (the main entry); throws Rejected on the first error. */
-export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
+export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0): void {
   const prog = env.prog;
   const explored = new Map<number, Checkpoint[]>();
   const pending: Pending[] = [];
@@ -118,7 +118,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats): void {
   let jmps = 0;
   let prevJmps = 0;
   let prevInsns = 0;
-  let idx = 0;
+  let idx = start;
   let lastSource: unknown;
   const log = env.log;
   const needed = computeNeeded(prog, env.cfg, env.progType);
@@ -550,6 +550,29 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
   const subprog = env.cfg.subprogs.findIndex((s) => s.start === target);
   if (subprog < 0) reject(`verifier bug. No program starts at insn ${target}`);
   const st = env.cur;
+  const global = env.globalFuncs.get(subprog);
+  if (global) {
+    // btf_check_subprog_call: the arguments must match the prototype; the callee is assumed valid.
+    const regs = curFrame(st).regs;
+    global.args.forEach((a, i) => {
+      const regno = i + 1;
+      const r = checkRegRead(regs, regno);
+      if (a.kind === 'scalar' && r.type !== 'scalar') reject(`R${regno} is not a scalar`);
+      if (a.kind === 'ctx') {
+        if (r.type !== 'ctx') reject(`arg#${i} expects pointer to ctx`);
+        checkPtrOffReg(r, regno, false);
+      }
+      if (a.kind === 'mem' && !(r.type === 'scalar' && r.var.mask === 0n && r.var.value === 0n)) {
+        if (r.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(r)}'`);
+        checkHelperMemAccess(env, regno, a.size, false, false, false);
+      }
+    });
+    if (env.log.level >= 1) env.log.print(`Func#${subprog} ('${global.name}') is global and assumed valid.\n`);
+    env.calledGlobals.add(subprog);
+    for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
+    markUnknown(regs[0]!);
+    return idx + 1;
+  }
   if (st.frames.length >= MAX_CALL_FRAMES) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
   const caller = curFrame(st);
   const callee = newFrame(idx, st.frames.length, subprog);
@@ -573,6 +596,7 @@ function exit(env: Env): number | 'exit' {
   checkResourceLeak(env, 'BPF_EXIT instruction in main prog');
   const r0 = frame.regs[0]!;
   if (r0.type === 'not_init') reject('R0 !read_ok');
+  if (env.entryIsSubprog && r0.type !== 'scalar') reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
   if (!env.privileged && isPointer(r0)) reject('R0 leaks addr as return value');
   return 'exit';
 }

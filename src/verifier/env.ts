@@ -20,6 +20,17 @@ export function reject(message: string): never {
   throw new Rejected(message);
 }
 
+/** A global function's argument, from its BTF prototype (btf_prepare_func_args). */
+export type GlobalArg = { readonly kind: 'scalar' } | { readonly kind: 'ctx' } | { readonly kind: 'mem'; readonly size: number };
+
+/** A global (BTF_FUNC_GLOBAL) subprogram: verified once on its own, assumed valid at calls. */
+export interface GlobalFunc {
+  /** Its name, for the log. */
+  readonly name: string;
+  /** R1.. as the prototype declares them. */
+  readonly args: readonly GlobalArg[];
+}
+
 /** Everything the checks share. */
 export interface Env {
   /** Slot-indexed program. */
@@ -52,4 +63,10 @@ export interface Env {
   readonly auxPtrType: (string | undefined)[];
   /** Per subprogram: whether it calls bpf_tail_call. */
   readonly tailCallReachable: boolean[];
+  /** Global functions by subprogram index. */
+  readonly globalFuncs: ReadonlyMap<number, GlobalFunc>;
+  /** Global functions a verified path called (do_check_subprogs verifies those). */
+  readonly calledGlobals: Set<number>;
+  /** Whether the path being verified started at a global subprogram (its exit rules differ). */
+  entryIsSubprog: boolean;
 }

@@ -2,18 +2,18 @@
 import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { resolveReferences } from '../isa/encode.js';
-import { isLdImm64, type Instruction, type SourceLine } from '../isa/instruction.js';
+import { isLdImm64, type Instruction, slotOffsets, type SourceLine } from '../isa/instruction.js';
 import { OPCODES_BY_CODE, PseudoLd } from '../isa/opcodes.js';
 import { BpfProgType } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
-import { type Env, Rejected } from './env.js';
+import { type Env, type GlobalArg, type GlobalFunc, Rejected } from './env.js';
 import { VerifierRejection } from './errors.js';
 import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
-import { pointer } from './reg-state.js';
+import { pointer, scalarUnknown } from './reg-state.js';
 import { newFrame } from './state.js';
 
 /** Options of {@link verifyInstructions} and {@link verifyProgram}. */
@@ -118,6 +118,10 @@ function prepare(slots: SlotProgram, maps: ReadonlyMap<string | number, MapDef> 
 interface Internal {
   funcInfo: boolean;
   license: string;
+  /** Global functions by their first slot. */
+  globals?: ReadonlyMap<number, GlobalFunc>;
+  /** A rejection found before verification (unmodelled BTF). */
+  failure?: string;
 }
 
 function run(insns0: readonly Instruction[], programType: number, options: VerifyOptions, internal: Internal): VerifyResult {
@@ -152,6 +156,10 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
       ...base,
     };
   };
+  if (internal.failure) {
+    failure = { message: internal.failure };
+    return finish();
+  }
   if (insns.length === 0) {
     failure = { message: 'no instructions' };
     return finish();
@@ -213,10 +221,33 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     stackDepth: cfg.subprogs.map(() => 0),
     auxPtrType: [],
     tailCallReachable: cfg.subprogs.map(() => false),
+    globalFuncs: new Map([...(internal.globals ?? [])].map(([slot, g]) => [cfg.subprogs.findIndex((sp) => sp.start === slot), g] as const).filter(([k]) => k > 0)),
+    calledGlobals: new Set(),
+    entryIsSubprog: false,
   };
   if (level >= 1) log.print(`func#0 @0\n0:${formatState(env.cur)}\n`);
   try {
     doCheck(env, options.maxProcessedInsns ?? 1_000_000, stats);
+    // do_check_subprogs: every global function a path called is verified on its own.
+    const done = new Set<number>();
+    for (let k = nextGlobal(env, done); k !== undefined; k = nextGlobal(env, done)) {
+      done.add(k);
+      const g = env.globalFuncs.get(k)!;
+      const frame = newFrame(-1, 0, k);
+      g.args.forEach((a, i) => {
+        const r = a.kind === 'scalar' ? scalarUnknown() : a.kind === 'ctx' ? pointer('ctx') : pointer('mem');
+        if (a.kind === 'mem') {
+          r.memSize = a.size;
+          r.maybeNull = true;
+          r.id = ++idGen;
+        }
+        frame.regs[i + 1] = r;
+      });
+      env.cur = { frames: [frame], refs: [], insn: cfg.subprogs[k]!.start, mayGotoDepth: 0 };
+      env.entryIsSubprog = true;
+      if (level >= 1) log.print(`Validating ${g.name}() func#${k}...\n${cfg.subprogs[k]!.start}:${formatState(env.cur)}\n`);
+      doCheck(env, (options.maxProcessedInsns ?? 1_000_000) - stats.processed, stats, cfg.subprogs[k]!.start);
+    }
     const depth = checkMaxStackDepth(slots, cfg.subprogs, env.stackDepth);
     if (depth) failure = { message: depth };
   } catch (e) {
@@ -224,6 +255,45 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     failure = { message: e.message, insn: env.insnIdx };
   }
   return finish();
+}
+
+function nextGlobal(env: Env, done: ReadonlySet<number>): number | undefined {
+  for (const k of env.calledGlobals) if (!done.has(k)) return k;
+  return undefined;
+}
+
+/** The global functions of a program, from its BTF func info (btf_prepare_func_args, simplified). */
+function globalFunctions(program: ProgramSpec, object: ObjectSpec | undefined, progType: number): ReadonlyMap<number, GlobalFunc> | Rejected {
+  const out = new Map<number, GlobalFunc>();
+  const btf = object?.btf;
+  if (!btf) return out;
+  const slotOf = slotOffsets(program.instructions);
+  const ctxName = progType === BpfProgType.XDP ? 'xdp_md' : '__sk_buff';
+  for (const fi of program.funcInfo) {
+    if (fi.insn === 0) continue;
+    const fn = btf.typeById(fi.typeId);
+    if (fn.kind !== 'func' || fn.linkage !== 'global') continue;
+    const proto = btf.typeById(fn.type);
+    if (proto.kind !== 'func_proto') continue;
+    const args: GlobalArg[] = [];
+    for (const p of proto.params) {
+      const t = btf.skipTypedefs(p.type);
+      const base = t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' ? btf.skipTypedefs(t.type) : t;
+      if (base.kind === 'int' || base.kind === 'enum' || base.kind === 'enum64') args.push({ kind: 'scalar' });
+      else if (base.kind === 'ptr') {
+        const pointee = btf.skipTypedefs(base.type);
+        const target = pointee.kind === 'const' || pointee.kind === 'volatile' ? btf.skipTypedefs(pointee.type) : pointee;
+        if (target.kind === 'struct' && target.name === ctxName) args.push({ kind: 'ctx' });
+        else {
+          const size = target.kind === 'void' ? 0 : btf.resolveSize(target.id);
+          if (!size) return new Rejected(`bpfkit: argument ${p.name} of global function ${fn.name}() is not modelled`);
+          args.push({ kind: 'mem', size });
+        }
+      } else return new Rejected(`bpfkit: argument ${p.name} of global function ${fn.name}() is not modelled`);
+    }
+    out.set(slotOf[fi.insn]!, { name: fn.name, args });
+  }
+  return out;
 }
 
 /** check_max_stack_depth: the combined stack of a call chain (each frame rounded up to 16) must fit 512 bytes. */
@@ -286,9 +356,20 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
     }
     maps = m;
   }
-  return run(program.instructions, options.programType ?? program.type, { ...options, ...(maps ? { maps } : {}) }, {
+  const type = options.programType ?? program.type;
+  let globals: ReadonlyMap<number, GlobalFunc> | Rejected;
+  try {
+    globals = globalFunctions(program, object, type);
+  } catch (e) {
+    globals = new Rejected(`bpfkit: BTF of the global functions: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (globals instanceof Rejected) {
+    return run([], type, options, { funcInfo: true, license: 'GPL', failure: globals.message });
+  }
+  return run(program.instructions, type, { ...options, ...(maps ? { maps } : {}) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
+    globals,
   });
 }
 
