@@ -251,8 +251,8 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     const depth = checkMaxStackDepth(slots, cfg.subprogs, env.stackDepth);
     if (depth) failure = { message: depth };
   } catch (e) {
-    if (!(e instanceof Rejected)) throw e;
-    failure = { message: e.message, insn: env.insnIdx };
+    // Anything but a rejection is a bpfkit bug; it still ends in a (stricter) verdict, never a throw.
+    failure = e instanceof Rejected ? { message: e.message, insn: env.insnIdx } : { message: `bpfkit internal error: ${e instanceof Error ? e.message : String(e)}`, insn: env.insnIdx };
   }
   return finish();
 }
