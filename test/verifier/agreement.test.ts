@@ -10,6 +10,7 @@ import { CORPUS_MAPS, corpus } from './corpus/index.js';
 import { objectPrograms, objectProgramVerdict } from './fixture-oracle.js';
 import { FIXTURE_GOLDEN, readGolden } from './golden.js';
 import { kernelVerifyFresh } from './kernel-oracle.js';
+import { objectBases } from './fuzz-run.js';
 import { mutant, mutateInstructions } from './mutate-program.js';
 import { iterationSeed, prng } from '../support/mutate.js';
 import { randomBoundsProgram, randomPacketBoundsProgram } from './random-bounds.js';
@@ -123,12 +124,8 @@ kernelTest(`random number tracking: bpfkit agrees with the kernel on ${BOUNDS} p
 });
 
 kernelTest(`object mutants: bpfkit agrees with the kernel on ${OBJECT_MUTANTS} mutated compiled programs`, (sys) => {
-  const golden = readGolden(FIXTURE_GOLDEN);
   // Small accepted programs bpfkit models (no kfuncs), loaded with their maps, BTF and line info.
-  const bases = objectPrograms().filter((op) => {
-    const g = golden.programs[op.key];
-    return g?.verdict === 'accept' && (g.processedInsns ?? Infinity) < 1000 && !op.key.includes('core_kfunc');
-  });
+  const bases = objectBases();
   const report = new AgreementReport('object mutants');
   const crashes: string[] = [];
   let loaderRefused = 0;

@@ -57,20 +57,28 @@ function fill(r: Rng, bytes: Uint8Array): void {
  * (the zero key present or not, so NULL and non-NULL lookups both happen).
  */
 export function runAccepted(type: number, insns: readonly Instruction[], maps: ReadonlyMap<string, MapDef>, seed: number, runs = 8): SoundnessOutcome {
+  return runInObject(singleProgramObject(type, insns, maps), 'prog', seed, runs);
+}
+
+/**
+ * Runs program `name` of `spec` (a compiled object, possibly with a mutated program) `runs`
+ * times on random packets and random contents of its array and hash maps.
+ */
+export function runInObject(spec: ObjectSpec, name: string, seed: number, runs = 8): SoundnessOutcome {
   const r = prng(seed);
   let obj;
   try {
-    obj = loadUserspace(singleProgramObject(type, insns, maps), { verify: false, budget: 200_000, programs: ['prog'] });
+    obj = loadUserspace(spec, { verify: false, budget: 200_000, programs: [name] });
   } catch (err) {
     if (err instanceof BpfkitError) return { kind: 'not-runnable', runs: 0, detail: err.message };
     throw err;
   }
   try {
-    const prog = obj.program('prog');
+    const prog = obj.program(name);
     for (let i = 0; i < runs; i++) {
-      for (const [name, ops] of obj.mapOps) {
-        const d = maps.get(name)!;
-        if (d.type !== BpfMapType.ARRAY && d.type !== BpfMapType.HASH) continue;
+      for (const ops of obj.mapOps.values()) {
+        const d = ops.def;
+        if ((d.type !== BpfMapType.ARRAY && d.type !== BpfMapType.HASH) || d.name.startsWith('.')) continue;
         const key = new Uint8Array(d.keySize);
         const value = new Uint8Array(d.valueSize);
         for (let k = 0; k < Math.min(d.maxEntries, 4); k++) {
