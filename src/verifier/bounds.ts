@@ -182,8 +182,10 @@ export function regBoundsSync(r: Reg): void {
     return;
   }
   updateRegBounds(r);
+  const { umin, umax, smin, smax, u32min, u32max, s32min, s32max } = r;
   regDeduceBounds(r);
-  regDeduceBounds(r);
+  // The second pass only matters when the first one changed something.
+  if (r.umin !== umin || r.umax !== umax || r.smin !== smin || r.smax !== smax || r.u32min !== u32min || r.u32max !== u32max || r.s32min !== s32min || r.s32max !== s32max) regDeduceBounds(r);
   regBoundOffset(r);
   updateRegBounds(r);
 }
