@@ -27,10 +27,10 @@ export interface LoadUserspaceOptions {
   /** Simulated CPUs: per-CPU maps get this many slots per value (default 1). */
   cpus?: number;
   /**
-   * The verifier run on each program before it is prepared; `false` skips it. Default
-   * {@link defaultVerify} (bpfkit's verifier once it lands).
+   * The verifier run on each program before it is prepared: `true` or unset for bpfkit's
+   * ({@link defaultVerify}), `false` to skip it (experiments), or your own function.
    */
-  verify?: VerifyFn | false;
+  verify?: VerifyFn | boolean;
   /** Helper implementations by id, replacing the runtime's own (src/ctx/helpers). */
   helpers?: ReadonlyMap<number, HelperFn>;
   /** Clocks of the time helpers (default: a deterministic counter). */
@@ -243,7 +243,7 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     }
     return t;
   };
-  const verify = options.verify === false ? undefined : (options.verify ?? defaultVerify);
+  const verify = options.verify === false ? undefined : typeof options.verify === 'function' ? options.verify : defaultVerify;
   const wanted = options.programs ? new Set(options.programs) : undefined;
   if (wanted) for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new ProgramNotFoundError(n, spec.programs.map((p) => p.name));
 

@@ -90,6 +90,8 @@ export class Interpreter implements HelperContext {
   private regs: RegisterFile;
   private readonly files = new WeakMap<PreparedProgram, RegisterFile>();
   private readonly frames = new Int32Array(MAX_CALL_FRAMES * FRAME_WORDS);
+  /** The program each frame's caller runs (a tail call in a callee switches programs). */
+  private readonly callers: PreparedProgram[] = [];
   private readonly mayGoto = new Int32Array(MAX_CALL_FRAMES);
   private readonly scratch = new Int32Array(4);
   private readonly tailCalls: TailCallHook | undefined;
@@ -175,6 +177,7 @@ export class Interpreter implements HelperContext {
     this.dirtyFrames = 1;
 
     const frames = this.frames;
+    const callers = this.callers;
     const mayGoto = this.mayGoto;
     const out = this.scratch;
     const stackHi = this.stackHi;
@@ -227,6 +230,20 @@ export class Interpreter implements HelperContext {
     // Returns from the current frame to its caller: restores r6..r10, gives the return slot.
     const pop = unnamed((): number => {
       depth--;
+      const caller = callers[depth]!;
+      if (caller !== program) {
+        // A tail call inside the callee replaced its program: return into the caller's code
+        // (as the JIT does: the tail-called program's exit returns to the subprogram's caller).
+        const file = this.registerFile(caller);
+        file.lo.set(lo.subarray(0, FIRST_CONST));
+        file.hi.set(hi.subarray(0, FIRST_CONST));
+        this.program = program = caller;
+        this.regs = file;
+        code = caller.code;
+        fns = caller.helperFns;
+        lo = file.lo;
+        hi = file.hi;
+      }
       const f = depth * FRAME_WORDS;
       for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
         lo[r] = frames[k]!;
@@ -574,7 +591,8 @@ export class Interpreter implements HelperContext {
           if (program.helperIds[k] === BpfFuncId.tail_call && this.tailCalls) {
             const next = this.tailCalls.resolve(this, toNumber(lo[2]!, hi[2]!), toNumber(lo[3]!, hi[3]!));
             if (next && tailCalls < MAX_TAIL_CALL_CNT) {
-              if (depth !== 0) throw new ExecutionError(pc, 'a tail call from a BPF-to-BPF callee is not supported yet');
+              // From a BPF-to-BPF callee too (the kernel allows it with the JIT since 5.10): the
+              // target runs in the callee's frame and its exit returns to the callee's caller.
               tailCalls++;
               const file = this.registerFile(next);
               file.lo.set(lo.subarray(0, FIRST_CONST));
@@ -609,6 +627,7 @@ export class Interpreter implements HelperContext {
           }
           const f = depth * FRAME_WORDS;
           frames[f] = pc + 1;
+          callers[depth] = program;
           for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
             frames[k] = lo[r]!;
             frames[k + 1] = hi[r]!;

@@ -73,6 +73,28 @@ kernelTest('BPF-to-BPF calls agree with the kernel (args, r0, r6-r9 preserved, s
   assert.equal(k.retval, 2);
 });
 
+test('a tail call from a BPF-to-BPF callee returns to the callee\'s caller (kernel comparison: test/runtime/tail-call-subprog)', () => {
+  const target = prepareProgram(program(alu64.mov.imm(r0, 7), exit()));
+  // main: r6 = 100; r0 = f(ctx); return r0 + r6.   f: tail_call(ctx, map, 0); return 1.
+  const main = program(
+    alu64.mov.imm(r6, 100),
+    call.func('f'),
+    alu64.add.reg(r0, r6),
+    exit(),
+    label('f'),
+    alu64.mov.imm(r6, 5), // the callee's r6; the caller's must come back
+    alu64.mov.imm(r3, 0),
+    call.helper('tail_call'),
+    alu64.mov.imm(r0, 1),
+    exit(),
+  );
+  for (const filled of [false, true]) {
+    const vm = createXdpVm(main, { tailCalls: { resolve: () => (filled ? target : undefined) } });
+    assert.equal(vm.run(undefined, new Uint8Array(32)).retval, filled ? 107 : 101);
+    assert.equal(vm.run(undefined, new Uint8Array(32)).retval, filled ? 107 : 101);
+  }
+});
+
 test('recursion past MAX_CALL_FRAMES throws CallDepthExceeded at the call', () => {
   const insns = program(label('f'), call.func('f'), exit());
   assert.throws(() => run(insns, undefined, new Uint8Array(14)), (err: unknown) => {
