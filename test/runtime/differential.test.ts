@@ -6,6 +6,7 @@
 // over CPUs, since the kernel runs a test on whichever CPU it is on) must agree. Backends are a
 // list: the JIT joins by adding itself to OTHER_BACKENDS.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
@@ -20,6 +21,12 @@ import { fixturesDir, repoRoot } from '../support/fixtures.js';
 import { ensureBpffs } from '../support/libbpf-oracle.js';
 import { hostCpus, kernelBackend, userspaceBackend, type DiffBackend, type LoadedObject, type Outcome } from './backends.js';
 import { ALLOWED_V4, packetCorpus } from './corpus.js';
+
+// LRU maps with per-CPU lists (BPF_F_NO_COMMON_LRU, maps_zoo) evict by the CPU a run is on: the
+// kernel runs BPF_PROG_TEST_RUN on the calling thread's CPU, the userspace backend on CPU 0. Pin
+// this test process (each test file is its own process) to CPU 0 so a migration under load does
+// not make the kernel's evictions differ.
+execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 
 const RUNNABLE = new Set<number>([BpfProgType.XDP, BpfProgType.SCHED_CLS, BpfProgType.SOCKET_FILTER]);
 /** Backends compared against the kernel (the JIT adds itself here). */
