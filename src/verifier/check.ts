@@ -11,7 +11,7 @@ import { formatFrame, formatInsn, formatState } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
-import { cloneReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
+import { cloneReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
 
 /** Statistics veristat prints. */
@@ -44,6 +44,7 @@ interface Pending {
 
 const MAX_CALL_FRAMES = 8;
 const MAY_GOTO = 0xe5;
+const BPF_FUNC_LOOP = 181;
 
 /** Each register's and stack slot's printed state, to find what an instruction changed. */
 function snapshot(s: VState): { regs: string[]; stack: Map<number, string>; frames: number } {
@@ -150,6 +151,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     if (parent) parent.branches++;
     pending.push({ state, insn, prev: idx, logPos: log.position, parent });
   };
+  env.pushState = pushPath;
 
   for (;;) {
     const insn = prog[idx];
@@ -159,12 +161,20 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     if (!insn) reject(`invalid insn idx ${idx} insn_cnt ${prog.length}`);
 
     const isMayGoto = insn !== undefined && insn.code === MAY_GOTO;
-    if (env.cfg.prunePoints[idx] || isMayGoto) {
+    const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && insn.imm === BPF_FUNC_LOOP;
+    if (callsCallback) {
+      // Back at a bpf_loop call after its callback: scalars that changed since the previous visit
+      // are widened, so the iterations converge (widen_imprecise_scalars).
+      let prev = parent;
+      while (prev && prev.state.insn !== idx) prev = prev.parent;
+      if (prev) widenScalars(prev.state, env.cur);
+    }
+    if (env.cfg.prunePoints[idx] || isMayGoto || callsCallback) {
       let list = explored.get(idx) ?? [];
       let pruned = false;
       let evict = false;
       for (const cp of list) {
-        if (cp.branches > 0 && isMayGoto && cp.state.mayGotoDepth !== env.cur.mayGotoDepth && statesEqual(cp.state, env.cur, false, env.privileged)) {
+        if (cp.branches > 0 && ((isMayGoto && cp.state.mayGotoDepth !== env.cur.mayGotoDepth) || callsCallback) && statesEqual(cp.state, env.cur, false, env.privileged)) {
           cp.hit++;
           pruned = true;
           break;
@@ -192,7 +202,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         if (!popPath()) return;
         continue;
       }
-      if (isMayGoto || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8)) {
+      if (isMayGoto || callsCallback || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8)) {
         const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, parent };
         list.push(cp);
         explored.set(idx, list);
@@ -480,7 +490,11 @@ function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
   }
   if (insn.src === PseudoLd.FUNC) {
     if (!env.hasFuncInfo) reject('missing btf func_info');
-    reject('bpfkit: callback functions (lddw func) are not modelled');
+    const k = env.cfg.subprogs.findIndex((sp) => sp.start === idx + insn.imm + 1);
+    if (env.globalFuncs.has(k)) reject('callback function not static');
+    Object.assign(d, pointer('func'));
+    d.subprog = k;
+    return;
   }
   if (insn.src === PseudoLd.BTF_ID) reject('bpfkit: ksym loads are not modelled (they need the kernel\'s BTF)');
   const map = env.mapOf(idx);
@@ -587,6 +601,17 @@ function exit(env: Env): number | 'exit' {
   const frame = curFrame(st);
   if (st.frames.length > 1) {
     const r0 = frame.regs[0]!;
+    if (frame.callback) {
+      // A callback returns to its helper call, which is explored again (the next iteration).
+      if (r0.type !== 'scalar') reject('R0 not a scalar value');
+      const { min, max } = frame.callback;
+      if (r0.smin < min || r0.smax > max) {
+        const parts = `${r0.smin > S64_MIN ? ` smin=${r0.smin}` : ''}${r0.smax < S64_MAX ? ` smax=${r0.smax}` : ''}`;
+        reject(`At callback return the register R0 has${parts || ' unknown scalar value'} should have been in [${min}, ${max}]`);
+      }
+      st.frames.pop();
+      return frame.callsite;
+    }
     if (r0.type === 'stack') reject('cannot return stack pointer to the caller');
     st.frames.pop();
     const caller = curFrame(st);

@@ -69,4 +69,6 @@ export interface Env {
   readonly calledGlobals: Set<number>;
   /** Whether the path being verified started at a global subprogram (its exit rules differ). */
   entryIsSubprog: boolean;
+  /** Queues another path to explore (push_stack), starting at `insn`. */
+  pushState(state: VState, insn: number): void;
 }

@@ -7,8 +7,8 @@ import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
-import { isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
-import { curFrame, forEachReg, StackType } from './state.js';
+import { cloneReg, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { cloneState, curFrame, forEachReg, newFrame, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
 
 const BPF_MAX_VAR_SIZ = 1n << 29n;
@@ -123,6 +123,8 @@ interface Meta {
   map: MapDef | undefined;
   /** A constant array-map key read from the stack (get_constant_map_key), or -1. */
   constKey: bigint;
+  /** The callback subprogram of an ARG_PTR_TO_FUNC argument, or -1. */
+  subprog: number;
   rawMode: boolean;
   memSize: number;
   msizeMax: bigint;
@@ -220,8 +222,8 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
       meta.memSize = Number(reg.var.value);
       break;
     case 'ARG_PTR_TO_FUNC':
-      reject('bpfkit: callback functions are not modelled');
-    // eslint-disable-next-line no-fallthrough
+      meta.subprog = reg.subprog;
+      break;
     default:
       break;
   }
@@ -245,6 +247,23 @@ function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
   for (let i = off; i >= 0 && st.types[i] === StackType.SPILL; i--) spill++;
   if (spill !== keySize || !tnumIsConst(st.spilled.var)) return -1n;
   return BigInt.asIntN(64, st.spilled.var.value);
+}
+
+/**
+ * push_callback_call for bpf_loop: explore the callback as a new frame (R1 = the index, R2 = the
+ * context argument), returning to the call afterwards; the current path continues past the call.
+ */
+function pushLoopCallback(env: Env, subprog: number, callsite: number): void {
+  const st = cloneState(env.cur);
+  if (st.frames.length >= 8) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
+  const caller = curFrame(st);
+  const callee = newFrame(callsite, st.frames.length, subprog);
+  callee.callback = { min: 0n, max: 1n };
+  markUnknown(callee.regs[1]!);
+  callee.regs[2] = cloneReg(caller.regs[3]!);
+  st.frames.push(callee);
+  const start = env.cfg.subprogs[subprog]!.start;
+  env.pushState(st, start);
 }
 
 /** may_access_direct_pkt_data for helper arguments (XDP, TC). */
@@ -281,7 +300,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
   if (!allowed || !proto || !helper) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
-  const meta: Meta = { map: undefined, constKey: -1n, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
+  const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);
   const name = helper.name;
   if (name === 'tail_call' || name === 'map_lookup_elem' || name === 'map_update_elem' || name === 'map_delete_elem' || name === 'map_push_elem' || name === 'map_pop_elem' || name === 'map_peek_elem' || name === 'for_each_map_elem' || name === 'redirect_map' || name === 'map_lookup_percpu_elem') {
@@ -289,6 +308,10 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     if ((meta.map.flags & 0x80) !== 0 && (name === 'map_delete_elem' || name === 'map_update_elem' || name === 'map_push_elem' || name === 'map_pop_elem')) reject('write into map forbidden');
   }
   if (name === 'tail_call' && (!meta.map || meta.map.type !== M.PROG_ARRAY)) reject('expected prog array map for tail call');
+  if (meta.subprog >= 0) {
+    if (name !== 'loop') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
+    pushLoopCallback(env, meta.subprog, insnIdx);
+  }
   const frame = curFrame(env.cur);
   const regs = frame.regs;
   if (meta.releaseRegno) {

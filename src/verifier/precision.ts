@@ -225,6 +225,7 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
           if (insn.src === PseudoCall.HELPER) {
             const proto = helperProto(insn.imm, typeName);
             const nargs = proto ? proto.args.length : 5;
+            if (proto?.args.some((a) => a.base === 'ARG_PTR_TO_FUNC')) st = ALL_STACK;
             for (let k = 1; k <= nargs; k++) {
               r |= bit(k);
               if ((may.stack[i]! & bit(k)) !== 0) st |= slotsAbove(may.fpOff[i * 11 + k]!);
@@ -334,6 +335,11 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
             inn = (out & ~0x3f) | args;
             // A constant array key on the stack decides whether the lookup may return NULL.
             innS = outS;
+            // A callback (bpf_loop) runs as a subprogram: its arguments and the caller's stack matter.
+            if (proto?.args.some((a) => a.base === 'ARG_PTR_TO_FUNC')) {
+              inn |= 0x3e;
+              innS = ALL_STACK;
+            }
             proto?.args.forEach((a, k) => {
               if (a.base !== 'ARG_PTR_TO_MAP_KEY') return;
               const off = may.fpOff[i * 11 + k + 1]!;

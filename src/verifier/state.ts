@@ -26,6 +26,8 @@ export interface FuncState {
   frameno: number;
   /** Subprogram index. */
   subprog: number;
+  /** A callback frame (bpf_loop): R0 must be in this range at exit, then the call is re-explored. */
+  callback?: { readonly min: bigint; readonly max: bigint };
 }
 
 /** An acquired reference (ring buffer record). */
@@ -71,6 +73,7 @@ export function cloneFrame(f: FuncState): FuncState {
     callsite: f.callsite,
     frameno: f.frameno,
     subprog: f.subprog,
+    ...(f.callback ? { callback: f.callback } : {}),
   };
 }
 

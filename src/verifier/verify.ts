@@ -224,6 +224,9 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     globalFuncs: new Map([...(internal.globals ?? [])].map(([slot, g]) => [cfg.subprogs.findIndex((sp) => sp.start === slot), g] as const).filter(([k]) => k > 0)),
     calledGlobals: new Set(),
     entryIsSubprog: false,
+    pushState: () => {
+      throw new Error('pushState before doCheck');
+    },
   };
   if (level >= 1) log.print(`func#0 @0\n0:${formatState(env.cur)}\n`);
   try {
