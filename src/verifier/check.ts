@@ -45,6 +45,7 @@ interface Pending {
 const MAX_CALL_FRAMES = 8;
 const MAY_GOTO = 0xe5;
 const BPF_FUNC_LOOP = 181;
+const BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
 
 /** Each register's and stack slot's printed state, to find what an instruction changed. */
 function snapshot(s: VState): { regs: string[]; stack: Map<number, string>; frames: number } {
@@ -161,7 +162,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     if (!insn) reject(`invalid insn idx ${idx} insn_cnt ${prog.length}`);
 
     const isMayGoto = insn !== undefined && insn.code === MAY_GOTO;
-    const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && insn.imm === BPF_FUNC_LOOP;
+    const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM);
     if (callsCallback) {
       // Back at a bpf_loop call after its callback: scalars that changed since the previous visit
       // are widened, so the iterations converge (widen_imprecise_scalars).
@@ -180,7 +181,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
           break;
         }
         if (cp.branches > 0) {
-          if (statesEqual(cp.state, env.cur, true, env.privileged)) {
+          if (cp.state.mayGotoDepth === env.cur.mayGotoDepth && cp.state.callbackDepth === env.cur.callbackDepth && statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
           }
         } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx], needed.stack[idx], needed.liveRegs[idx], needed.liveStack[idx])) {

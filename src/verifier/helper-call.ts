@@ -250,17 +250,28 @@ function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
 }
 
 /**
- * push_callback_call for bpf_loop: explore the callback as a new frame (R1 = the index, R2 = the
- * context argument), returning to the call afterwards; the current path continues past the call.
+ * push_callback_call for bpf_loop and bpf_for_each_map_elem: explore the callback as a new frame
+ * (index and context, or map, key, value and context), returning to the call afterwards; the
+ * current path continues past the call.
  */
-function pushLoopCallback(env: Env, subprog: number, callsite: number): void {
+function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef | undefined): void {
   const st = cloneState(env.cur);
+  st.callbackDepth++;
   if (st.frames.length >= 8) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
   const caller = curFrame(st);
   const callee = newFrame(callsite, st.frames.length, subprog);
   callee.callback = { min: 0n, max: 1n };
-  markUnknown(callee.regs[1]!);
-  callee.regs[2] = cloneReg(caller.regs[3]!);
+  if (map) {
+    // set_map_elem_callback_state: (map, key, value, ctx).
+    Object.assign(callee.regs[1]!, pointer('map_ptr'), { map });
+    Object.assign(callee.regs[2]!, pointer('map_key'), { map });
+    Object.assign(callee.regs[3]!, pointer('map_value'), { map });
+    callee.regs[4] = cloneReg(caller.regs[3]!);
+  } else {
+    // set_loop_callback_state: (index, ctx).
+    markUnknown(callee.regs[1]!);
+    callee.regs[2] = cloneReg(caller.regs[3]!);
+  }
   st.frames.push(callee);
   const start = env.cfg.subprogs[subprog]!.start;
   env.pushState(st, start);
@@ -309,8 +320,8 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   }
   if (name === 'tail_call' && (!meta.map || meta.map.type !== M.PROG_ARRAY)) reject('expected prog array map for tail call');
   if (meta.subprog >= 0) {
-    if (name !== 'loop') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
-    pushLoopCallback(env, meta.subprog, insnIdx);
+    if (name !== 'loop' && name !== 'for_each_map_elem') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
+    pushCallback(env, meta.subprog, insnIdx, name === 'for_each_map_elem' ? meta.map : undefined);
   }
   const frame = curFrame(env.cur);
   const regs = frame.regs;

@@ -318,6 +318,15 @@ export function checkMemAccess(
       }
       break;
     }
+    case 'map_key': {
+      if (write) reject(`write to change key R${regno} not allowed`);
+      checkMemRegionAccess(env, reg, regno, off, size, reg.map!.keySize, false);
+      if (dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
     case 'mem': {
       if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
       if (write && reg.rdonly) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
@@ -438,6 +447,9 @@ export function checkHelperMemAccess(env: Env, regno: number, size: number, writ
     case 'pkt':
     case 'pkt_meta':
       checkPacketAccess(reg, regno, reg.off, size, zeroOk);
+      return;
+    case 'map_key':
+      checkMemRegionAccess(env, reg, regno, reg.off, size, reg.map!.keySize, zeroOk);
       return;
     case 'map_value':
       checkMapAccessType(reg.map!, reg.off, size, write);

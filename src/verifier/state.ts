@@ -48,6 +48,8 @@ export interface VState {
   insn: number;
   /** How many may_goto fall-throughs this path took. */
   mayGotoDepth: number;
+  /** How many callback iterations this path entered (callback_unroll_depth). */
+  callbackDepth: number;
 }
 
 /** A new empty stack slot. */
@@ -79,7 +81,7 @@ export function cloneFrame(f: FuncState): FuncState {
 
 /** Deep copy of a state. */
 export function cloneState(s: VState): VState {
-  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn, mayGotoDepth: s.mayGotoDepth };
+  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth };
 }
 
 /** The current (innermost) frame. */

@@ -216,7 +216,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     gpl: GPL_COMPATIBLE.has(internal.license),
     mapOf: (i) => prepared.maps[i],
     nextId: () => ++idGen,
-    cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0 },
+    cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0, callbackDepth: 0 },
     insnIdx: 0,
     stackDepth: cfg.subprogs.map(() => 0),
     auxPtrType: [],
@@ -246,7 +246,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
         }
         frame.regs[i + 1] = r;
       });
-      env.cur = { frames: [frame], refs: [], insn: cfg.subprogs[k]!.start, mayGotoDepth: 0 };
+      env.cur = { frames: [frame], refs: [], insn: cfg.subprogs[k]!.start, mayGotoDepth: 0, callbackDepth: 0 };
       env.entryIsSubprog = true;
       if (level >= 1) log.print(`Validating ${g.name}() func#${k}...\n${cfg.subprogs[k]!.start}:${formatState(env.cur)}\n`);
       doCheck(env, (options.maxProcessedInsns ?? 1_000_000) - stats.processed, stats, cfg.subprogs[k]!.start);
