@@ -32,11 +32,12 @@ class Scratch {
   #ptr: unknown = null;
   #base = 0n;
   #bytes = new Uint8Array(0);
+  #view = new DataView(new ArrayBuffer(0));
 
   constructor(private readonly koffi: Koffi) {}
 
   /** Returns a native area of at least `size` bytes, growing (and moving) it if needed. */
-  reserve(size: number): { base: bigint; bytes: Uint8Array } {
+  reserve(size: number): { base: bigint; bytes: Uint8Array; view: DataView } {
     if (size > this.#bytes.length) {
       if (this.#ptr !== null) this.koffi.free(this.#ptr);
       let cap = Math.max(4096, this.#bytes.length);
@@ -44,8 +45,9 @@ class Scratch {
       this.#ptr = this.koffi.alloc('uint8_t', cap);
       this.#base = this.koffi.address(this.#ptr);
       this.#bytes = new Uint8Array(this.koffi.view(this.#ptr, cap));
+      this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
     }
-    return { base: this.#base, bytes: this.#bytes };
+    return { base: this.#base, bytes: this.#bytes, view: this.#view };
   }
 
   /** Gives back an arena grown past `keep` bytes (a one-off huge verifier log), so it is not held forever. */
@@ -55,6 +57,7 @@ class Scratch {
     this.#ptr = null;
     this.#base = 0n;
     this.#bytes = new Uint8Array(0);
+    this.#view = new DataView(new ArrayBuffer(0));
   }
 }
 
@@ -76,45 +79,66 @@ function sizeNeeded(buf: Uint8Array, pointers: readonly PointerField[] | undefin
 }
 
 /**
- * Copies `root` and everything its pointer fields reach into scratch memory, patching in the
- * native addresses. Returns the root's address and a function copying results back.
+ * One marshalling of a buffer tree into scratch memory. A class with methods rather than
+ * closures: bpf(2) is the hottest call, and per-call closures cost more than the copies
+ * (transpilers that keep function names wrap each in a defineProperty).
  */
-function marshal(scratch: Scratch, root: Uint8Array, pointers: readonly PointerField[] | undefined): { address: bigint; finish: () => void } {
-  const { base, bytes } = scratch.reserve(Math.max(8, sizeNeeded(root, pointers)));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const placed: Placed[] = [];
-  let cursor = 0;
-  const place = (buf: Uint8Array, ptrs: readonly PointerField[] | undefined, copyBack: boolean): number => {
-    const at = cursor;
-    cursor += align8(buf.length);
-    bytes.set(buf, at);
+class Marshal {
+  readonly placed: Placed[] = [];
+  cursor = 0;
+
+  constructor(
+    readonly base: bigint,
+    readonly bytes: Uint8Array,
+    readonly view: DataView,
+  ) {}
+
+  /** Copies `buf` (and what its pointer fields reach) in; returns its offset in scratch. */
+  place(buf: Uint8Array, ptrs: readonly PointerField[] | undefined, copyBack: boolean): number {
+    const at = this.cursor;
+    this.cursor += align8(buf.length);
+    this.bytes.set(buf, at);
     const slots: number[] = [];
-    for (const p of ptrs ?? []) {
-      if (p.offset < 0 || p.offset + 8 > buf.length) {
-        throw new BpfkitError('ERR_POINTER_FIELD', `pointer field at offset ${p.offset} lies outside its ${buf.length}-byte buffer`);
+    if (ptrs) {
+      for (const p of ptrs) {
+        if (p.offset < 0 || p.offset + 8 > buf.length) {
+          throw new BpfkitError('ERR_POINTER_FIELD', `pointer field at offset ${p.offset} lies outside its ${buf.length}-byte buffer`);
+        }
+        const targetAt = this.place(p.target, p.pointers, (p.direction ?? 'in') !== 'in');
+        this.view.setBigUint64(at + p.offset, p.target.length === 0 ? 0n : this.base + BigInt(targetAt), true);
+        slots.push(p.offset);
       }
-      const direction = p.direction ?? 'in';
-      const targetAt = place(p.target, p.pointers, direction !== 'in');
-      view.setBigUint64(at + p.offset, p.target.length === 0 ? 0n : base + BigInt(targetAt), true);
-      slots.push(p.offset);
     }
-    placed.push({ buf, at, copyBack, slots });
+    this.placed.push({ buf, at, copyBack, slots });
     return at;
-  };
-  place(root, pointers, true);
-  return {
-    address: base,
-    finish: () => {
-      for (const { buf, at, copyBack, slots } of placed) {
-        if (!copyBack) continue;
-        // Keep the caller's pointer slots as they were: no native address leaks into JS data.
-        const saved = slots.map((s) => buf.slice(s, s + 8));
-        buf.set(bytes.subarray(at, at + buf.length));
-        slots.forEach((s, i) => buf.set(saved[i] as Uint8Array, s));
+  }
+
+  /** Copies results back into the caller's buffers, keeping their pointer slots as they were. */
+  finish(): void {
+    for (const { buf, at, copyBack, slots } of this.placed) {
+      if (!copyBack) continue;
+      if (slots.length === 0) {
+        buf.set(this.bytes.subarray(at, at + buf.length));
+        continue;
       }
-      scratch.trim(SCRATCH_KEEP);
-    },
-  };
+      // No native address leaks into JS data: the pointer slots keep the caller's bytes.
+      const saved = slots.map((s) => buf.slice(s, s + 8));
+      buf.set(this.bytes.subarray(at, at + buf.length));
+      slots.forEach((s, i) => buf.set(saved[i] as Uint8Array, s));
+    }
+  }
+}
+
+/**
+ * Copies `root` and everything its pointer fields reach into scratch memory, patching in the
+ * native addresses. Returns the marshalling; its `base` is the root's address and `finish()`
+ * copies results back.
+ */
+function marshal(scratch: Scratch, root: Uint8Array, pointers: readonly PointerField[] | undefined): Marshal {
+  const { base, bytes, view } = scratch.reserve(Math.max(8, sizeNeeded(root, pointers)));
+  const m = new Marshal(base, bytes, view);
+  m.place(root, pointers, true);
+  return m;
 }
 
 class KoffiMapping implements Mapping {
@@ -187,12 +211,13 @@ class KoffiSys implements Sys {
     const m = marshal(this.#scratch, attr, pointers);
     try {
       this.#koffi.errno(0);
-      const r = Number(this.#bpfFn(this.#sysBpf, cmd, m.address, attr.length));
+      const r = Number(this.#bpfFn(this.#sysBpf, cmd, m.base, attr.length));
       if (r >= 0) return r;
       const errno = this.#koffi.errno();
       return -(errno === 0 ? 5 /* EIO: errno lost */ : errno);
     } finally {
       m.finish();
+      this.#scratch.trim(SCRATCH_KEEP);
     }
   }
 
@@ -201,9 +226,10 @@ class KoffiSys implements Sys {
     if (nr === undefined) throw new FfiUnavailableError(`perf_event_open(2) syscall number unknown for architecture ${process.arch}`);
     const m = marshal(this.#scratch, attr, undefined);
     try {
-      return this.#call('perf_event_open', 'syscall', (r) => r < 0, nr, 'uint64_t', m.address, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags);
+      return this.#call('perf_event_open', 'syscall', (r) => r < 0, nr, 'uint64_t', m.base, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags);
     } finally {
       m.finish();
+      this.#scratch.trim(SCRATCH_KEEP);
     }
   }
 
@@ -240,9 +266,10 @@ class KoffiSys implements Sys {
   ioctl(fd: number, request: number, arg: Uint8Array, pointers?: readonly PointerField[]): number {
     const m = marshal(this.#scratch, arg, pointers);
     try {
-      return this.#call(`ioctl(0x${request.toString(16)})`, 'ioctl', (r) => r < 0, fd, request, 'uint64_t', m.address);
+      return this.#call(`ioctl(0x${request.toString(16)})`, 'ioctl', (r) => r < 0, fd, request, 'uint64_t', m.base);
     } finally {
       m.finish();
+      this.#scratch.trim(SCRATCH_KEEP);
     }
   }
 
