@@ -6,7 +6,7 @@ import { alu32, alu64, call, exit, jmp, jmp32, label, ld, ldx, program, st, stx,
 import { BpfMapType, BpfProgType } from '../../../src/isa/uapi.generated.js';
 import type { MapDef } from '../../../src/maps/map-ops.js';
 import { verifyInstructions, VerifierRejection, type VerifyOptions } from '../../../src/verifier/index.js';
-import { assertVerified } from '../../../src/verifier/verify.js';
+import { assertVerified, verifyProgram as verifyProgramApi } from '../../../src/verifier/verify.js';
 
 const def = (name: string, type: number, keySize: number, valueSize: number, maxEntries: number): MapDef => ({ name, type, keySize, valueSize, maxEntries, flags: 0 });
 const MAPS: ReadonlyMap<string, MapDef> = new Map(
@@ -181,3 +181,29 @@ test('level 2 prints each instruction with the registers it touched, aligned as 
   assert.ok(r.log.includes('1: (bf) r2 = r10                      ; R2=fp0 R10=fp0\n'), r.log);
   assert.ok(r.log.includes('2: (07) r2 += -8                      ; R2=fp-8\n'), r.log);
 });
+
+const withFuncInfo = (insns: Instruction[]) => ({
+  name: 'p', section: 'xdp', type: BpfProgType.XDP, flags: 0, license: 'GPL', kernelVersion: 0, instructions: insns, ownInsnCount: insns.length,
+  sectionOffset: 0, funcInfo: [{ insn: 0, typeId: 1 }], coreRelos: [], maps: [], externs: [],
+});
+
+test('callbacks: bpf_loop runs its callback as a frame that must return 0 or 1; for_each_map_elem keys are read-only', () => {
+  const loop = (cbRet: number): Instruction[] =>
+    program(alu64.mov.imm(1, 10), ld.func(2, 'cb'), alu64.mov.imm(3, 0), alu64.mov.imm(4, 0), call.helper('loop'), ...ret0, label('cb'), alu64.mov.imm(0, cbRet), exit());
+  const verifyProgram = verifyInstructionsViaProgram;
+  assert.equal(verifyProgram(withFuncInfo(loop(1))).verdict, 'accept');
+  assert.equal(verifyProgram(withFuncInfo(loop(2))).message, 'At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]');
+  // Without BTF func info the kernel refuses the callback pointer.
+  rejects(loop(0), 'missing btf func_info');
+  // The callback's context is the caller's stack: writes through it land in the caller's frame.
+  const sum = program(st.dw(10, -8, 0), alu64.mov.imm(1, 10), ld.func(2, 'cb'), alu64.mov.reg(3, 10), alu64.add.imm(3, -8), alu64.mov.imm(4, 0), call.helper('loop'), ldx.dw(0, 10, -8), exit(), label('cb'), ldx.dw(3, 2, 0), alu64.add.reg(3, 1), stx.dw(2, 0, 3), ...ret0);
+  assert.equal(verifyProgram(withFuncInfo(sum)).verdict, 'accept');
+  const each = (cb: Instruction[]): Instruction[] =>
+    program(ld.map_fd(1, 'array'), ld.func(2, 'cb'), alu64.mov.imm(3, 0), alu64.mov.imm(4, 0), call.helper('for_each_map_elem'), ...ret0, label('cb'), ...cb);
+  assert.equal(verifyProgram(withFuncInfo(each([ldx.w(5, 2, 0), ldx.dw(6, 3, 40), ...ret0]))).verdict, 'accept');
+  assert.equal(verifyProgram(withFuncInfo(each([st.w(2, 0, 1), ...ret0]))).message, 'write to change key R2 not allowed');
+});
+
+function verifyInstructionsViaProgram(p: ReturnType<typeof withFuncInfo>) {
+  return verifyProgramApi(p, undefined, { maps: MAPS });
+}
