@@ -166,19 +166,18 @@ export const tnumString = (a: Tnum): string => `(0x${a.value.toString(16)}; 0x${
 export function tnumStep(t: Tnum, z: bigint): bigint | undefined {
   const c = z + 1n;
   if (c > U64 || c > (t.value | t.mask)) return undefined;
-  if ((c & ~t.mask) === t.value) return c;
-  // x agrees with c above bit p, has a 1 at p where c has a 0, and is minimal below p; the
-  // lowest such p gives the smallest x.
-  let best: bigint | undefined;
-  for (let p = 0; p < 64; p++) {
-    const b = 1n << BigInt(p);
-    if ((c & b) !== 0n) continue;
-    if ((t.mask & b) === 0n && (t.value & b) === 0n) continue;
-    const above = ~((b << 1n) - 1n) & U64;
-    if ((c & above & ~t.mask) !== (t.value & above)) continue;
-    const x = (c & above) | b | (t.value & (b - 1n));
-    best = x;
-    break;
+  // The highest known bit where c disagrees with t decides: x keeps c's bits above the first
+  // position p (at or above it) where x can have a 1 and c has a 0, then is minimal below p.
+  const h = (c ^ t.value) & ~t.mask & U64;
+  if (h === 0n) return c;
+  const hb = BigInt(bitLength(h) - 1);
+  let p: bigint;
+  if (((c >> hb) & 1n) === 0n) p = hb;
+  else {
+    const cand = ~c & t.mask & ~((1n << (hb + 1n)) - 1n) & U64;
+    if (cand === 0n) return undefined;
+    p = BigInt(bitLength(cand & -cand) - 1);
   }
-  return best;
+  const b = 1n << p;
+  return (c & ~((b << 1n) - 1n) & U64) | b | (t.value & (b - 1n));
 }
