@@ -437,6 +437,13 @@ export function scalarAlu(op: number, d: Reg, src: Reg, alu32: boolean): void {
   regBoundsSync(d);
 }
 
+/** scalar(32)_min_max_add + tnum_add: `d += s` on bounds and tnum only (sync_linked_regs' delta). */
+export function addBounds(d: Reg, s: Reg): void {
+  add32(d, s);
+  add64(d, s);
+  d.var = tnumAdd(d.var, s.var);
+}
+
 /** check_reg_sane_offset: pointer math limits (BPF_MAX_VAR_OFF). */
 function checkRegSaneOffset(r: Reg, ptrTypeStr: string): void {
   const known = tnumIsConst(r.var);
@@ -574,7 +581,7 @@ export const immReg = (imm: number): Reg => scalarConst(BigInt(imm));
 export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno: number, srcRegno: number, nextId: () => number, privileged: boolean): void {
   if (!alu32) {
     if (sx === 0) {
-      if (src.type === 'scalar' && !src.id && !tnumIsConst(src.var)) src.id = nextId();
+      if (src.type === 'scalar') assignScalarIdBeforeMov(src, nextId);
       Object.assign(dst, cloneReg(src));
       return;
     }
@@ -584,7 +591,7 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
       return;
     }
     const noSext = src.umax < 1n << BigInt(sx - 1);
-    if (noSext && !src.id && !tnumIsConst(src.var)) src.id = nextId();
+    if (noSext) assignScalarIdBeforeMov(src, nextId);
     Object.assign(dst, cloneReg(src));
     if (!noSext) dst.id = 0;
     coerceRegToSizeSx(dst, sx / 8);
@@ -593,12 +600,12 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
   if (src.type === 'scalar') {
     if (sx === 0) {
       const fits = src.umax <= U32_MAX;
-      if (fits && !src.id && !tnumIsConst(src.var)) src.id = nextId();
+      if (fits) assignScalarIdBeforeMov(src, nextId);
       Object.assign(dst, cloneReg(src));
       if (!fits) dst.id = 0;
     } else {
       const noSext = src.umax < 1n << BigInt(sx - 1);
-      if (noSext && !src.id && !tnumIsConst(src.var)) src.id = nextId();
+      if (noSext) assignScalarIdBeforeMov(src, nextId);
       Object.assign(dst, cloneReg(src));
       if (!noSext) dst.id = 0;
       coerceSubregToSizeSx(dst, sx / 8);
@@ -636,6 +643,16 @@ export function aluEnd(d: Reg, bits: number, swap: boolean): void {
     d.smax = m;
     regBoundsSync(d);
   }
+}
+
+/** assign_scalar_id_before_mov: a copied scalar gets an id so bounds learnt later reach the copy. */
+function assignScalarIdBeforeMov(src: Reg, nextId: () => number): void {
+  if ((src.id & (1 << 30)) !== 0) {
+    // Only one `rX += const` link is tracked: copying a linked register cuts its link.
+    src.id = 0;
+    src.off = 0;
+  }
+  if (!src.id && !tnumIsConst(src.var)) src.id = nextId();
 }
 
 /** For messages: the tnum text. */

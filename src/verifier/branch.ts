@@ -1,8 +1,11 @@
 // Conditional jumps: the kernel's is_branch_taken, reg_set_min_max (incl. JMP32), packet-range and null-check learning.
 import { markRegUnbounded, regBoundsSync, regBoundsSane } from './bounds.js';
+import { addBounds } from './alu.js';
 import {
   AT_PKT_END,
   BEYOND_PKT_END,
+  cloneReg,
+  scalarConst,
   constValue,
   isConst,
   isPktPointer,
@@ -313,12 +316,27 @@ export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Re
 }
 
 /** sync_linked_regs: every scalar sharing `known`'s id gets its bounds. */
+/** The id flag of a scalar linked to others with a constant delta in `off` (BPF_ADD_CONST). */
+export const ADD_CONST = 1 << 30;
+
+/**
+ * sync_linked_regs: every scalar sharing `known`'s id gets its bounds; one linked with a
+ * constant delta (BPF_ADD_CONST) gets them shifted by the difference of the deltas.
+ */
 export function syncLinkedRegs(s: VState, known: Reg): void {
   if (known.type !== 'scalar' || !known.id) return;
+  const base = known.id & ~ADD_CONST;
   forEachReg(s, (r) => {
-    if (r !== known && r.type === 'scalar' && r.id === known.id) {
-      const id = r.id;
-      Object.assign(r, { ...known, id });
+    if (r === known || r.type !== 'scalar' || (r.id & ~ADD_CONST) !== base) return;
+    const id = r.id;
+    const off = r.off;
+    const plain = ((r.id & ADD_CONST) === 0 && (known.id & ADD_CONST) === 0) || r.off === known.off;
+    Object.assign(r, cloneReg(known));
+    r.id = id;
+    r.off = off;
+    if (!plain) {
+      const delta = scalarConst(BigInt((r.off - known.off) | 0));
+      addBounds(r, delta);
     }
   });
 }

@@ -3,7 +3,7 @@
 import { entryOf, isLdImm64, type Instruction } from '../isa/instruction.js';
 import { Class, classOf, modeOf, Mode, opOf, OPCODES_BY_CODE, PseudoCall, PseudoLd, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
 import { aluEnd, aluMov, aluMovImm, ALU_STRING, immReg, pointerAlu, scalarAlu } from './alu.js';
-import { isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinkedRegs, tryMatchPktPointers } from './branch.js';
+import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinkedRegs, tryMatchPktPointers } from './branch.js';
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
@@ -387,6 +387,9 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
     checkRegWrite(insn.dst);
     if (kind === 'neg' && d.type === 'scalar') {
       scalarAlu(0x80, d, d, alu32);
+      // A negated value is no longer a copy of anything.
+      d.id = 0;
+      d.off = 0;
       return;
     }
     if (kind === 'neg' && isPointer(d)) {
@@ -396,6 +399,7 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
       // end.le: truncation on a little-endian target; end.be and bswap: byte reversal.
       aluEnd(d, insn.imm, kind === 'bswap' || (insn.code & Source.X) !== 0);
       d.id = 0;
+      d.off = 0;
       return;
     }
     markUnknown(d);
@@ -441,11 +445,11 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
       pointerAlu(op, insn.dst, d, d, s, !alu32, env.nextId, env.privileged);
       return;
     }
-    if (d === s) {
-      const copy = cloneReg(s);
-      scalarAlu(op, d, copy, alu32);
-    } else scalarAlu(op, d, s, alu32);
-    d.id = 0;
+    const id0 = d.id;
+    const off0 = d.off;
+    const srcCopy = d === s ? cloneReg(s) : s;
+    scalarAlu(op, d, srcCopy, alu32);
+    linkAddConst(env, d, id0, off0, op, srcCopy, alu32);
     return;
   }
   const k = immReg(insn.imm);
@@ -453,9 +457,33 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
     pointerAlu(op, insn.dst, d, d, k, !alu32, env.nextId, env.privileged);
     return;
   }
+  const id0 = d.id;
+  const off0 = d.off;
   scalarAlu(op, d, k, alu32);
-  d.id = 0;
+  linkAddConst(env, d, id0, off0, op, k, alu32);
 }
+
+/**
+ * BPF_ADD_CONST: `rX += K` on a scalar linked to others (a copy) keeps the link with a constant
+ * delta in `off`, so a later bound on either register bounds the other (sync_linked_regs).
+ * Anything else cuts the link.
+ */
+function linkAddConst(env: Env, d: Reg, id0: number, off0: number, op: number, src: Reg, alu32: boolean): void {
+  d.off = 0;
+  d.id = 0;
+  if (!env.privileged || (op !== 0x00 && op !== 0x10) || !id0 || d.type !== 'scalar' || alu32 || !isConstScalar(src)) return;
+  let val = BigInt.asIntN(64, src.var.value);
+  if (val < -(1n << 31n) || val > (1n << 31n) - 1n) return;
+  if (op === 0x10) {
+    if (val === -(1n << 31n)) return;
+    val = -val;
+  }
+  if ((id0 & ADD_CONST) !== 0) return;
+  d.id = id0 | ADD_CONST;
+  d.off = Number(val) + off0;
+}
+
+const isConstScalar = (r: Reg): boolean => r.type === 'scalar' && r.var.mask === 0n;
 
 function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
   if (op === 'load_acq' || op === 'store_rel') reject('bpfkit: load-acquire/store-release are not modelled');

@@ -155,7 +155,10 @@ function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: 
       if (!dst) return;
       if (size <= spillSize && off % 8 === 0) {
         Object.assign(dst, cloneReg(sp));
-        if (!(sp.umax < 1n << BigInt(size * 8))) dst.id = 0;
+        if (!(sp.umax < 1n << BigInt(size * 8))) {
+          dst.id = 0;
+          dst.off = 0;
+        }
       } else {
         let spillCnt = 0;
         let zeroCnt = 0;

@@ -27,6 +27,8 @@ class IdMap {
 }
 
 const ALL = (1n << 64n) - 1n;
+/** BPF_ADD_CONST (see branch.ts). */
+const ADD_CONST = 1 << 30;
 
 const rangeWithin = (o: Reg, c: Reg): boolean =>
   o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
@@ -64,6 +66,8 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
   switch (o.type) {
     case 'scalar':
       if (!precise) return true;
+      if ((o.id & ADD_CONST) !== (c.id & ADD_CONST)) return false;
+      if ((o.id & ADD_CONST) !== 0 && o.off !== c.off) return false;
       return rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.checkScalar(o.id, c.id);
     case 'map_value':
     case 'map_key':

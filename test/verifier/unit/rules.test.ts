@@ -207,3 +207,12 @@ test('callbacks: bpf_loop runs its callback as a frame that must return 0 or 1; 
 function verifyInstructionsViaProgram(p: ReturnType<typeof withFuncInfo>) {
   return verifyProgramApi(p, undefined, { maps: MAPS });
 }
+
+test('linked scalars: a bound on a copy bounds the original, with a constant delta (BPF_ADD_CONST); neg cuts the link', () => {
+  const value = (ops: Instruction[]): Instruction[] =>
+    program(...lookup, jmp.jeq.imm(0, 0, 'out'), ldx.w(1, 0, 0), alu64.mov.reg(2, 1), ...ops, alu64.add.reg(0, 1), ldx.b(3, 0, 0), label('out'), ...ret0);
+  ok(value([jmp.jgt.imm(2, 47, 'out')]));
+  ok(value([alu64.add.imm(2, 4), jmp.jgt.imm(2, 51, 'out')]));
+  rejects(value([alu64.add.imm(2, 4), jmp.jgt.imm(2, 52, 'out')]), 'R0 max value is outside of the allowed memory range');
+  rejects(value([alu64.neg(2), jmp.jgt.imm(2, 10, 'out')]), 'R0 unbounded memory access, make sure to bounds check any such access');
+});
