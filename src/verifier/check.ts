@@ -121,7 +121,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   let prevJmps = 0;
   let prevInsns = 0;
   let idx = start;
-  let lastSource: unknown;
+  let lastSource: string | undefined;
   const log = env.log;
   const needed = computeNeeded(prog, env.cfg, env.progType);
 
@@ -218,9 +218,11 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
 
     if (log.level >= 1) {
-      if (insn.source && insn.source !== lastSource) {
-        log.print(`; ${insn.source.text.trim()} @ ${insn.source.file}:${insn.source.line}\n`);
-        lastSource = insn.source;
+      const src = insn.source;
+      const key = src ? `${src.file}:${src.line}:${src.column}` : undefined;
+      if (src && key !== lastSource) {
+        log.print(`; ${src.text.trim()} @ ${src.file}:${src.line}\n`);
+        lastSource = key;
       }
       if (log.level === 1) log.print(`${idx}: ${formatInsn(insn)}\n`);
     }

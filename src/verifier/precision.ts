@@ -303,6 +303,15 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
     for (let i = sp.start; i < sp.end; i++) subOf[i] = k;
   });
   const may = mayHoldPointers(prog, cfg, typeName);
+  // Per subprogram: whether a caller needs its R0; callbacks (lddw func targets) always do.
+  const exitNeedsR0 = cfg.subprogs.map(() => false);
+  for (let i = 0; i < n; i++) {
+    const insn = prog[i];
+    if (insn && isLdImm64(insn) && insn.src === 4) {
+      const k = subOf[i + insn.imm + 1];
+      if (k !== undefined) exitNeedsR0[k] = true;
+    }
+  }
   let changed = true;
   let rounds = 0;
   while (changed && rounds < 64) {
@@ -322,8 +331,10 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
       if (cls === Class.JMP || cls === Class.JMP32) {
         const op = opOf(code);
         if (op === JMP_EXIT) {
-          inn = subOf[i] === 0 ? 0 : bit(0);
-          innS = subOf[i] === 0 ? 0n : ALL_STACK;
+          // A subprogram's result matters only if some caller needs R0 after the call; callbacks'
+          // results are range-checked. The frame's own stack dies here.
+          inn = subOf[i] === 0 ? 0 : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
+          innS = 0n;
         } else if (op === JMP_CALL) {
           out = succ(i + 1);
           outS = succS(i + 1);
@@ -348,6 +359,11 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           } else {
             inn = (out & ~0x3f) | 0x3e;
             innS = ALL_STACK;
+            const callee = subOf[i + insn.imm + 1];
+            if (callee !== undefined && (out & 1) !== 0 && !exitNeedsR0[callee]) {
+              exitNeedsR0[callee] = true;
+              changed = true;
+            }
           }
         } else if (op === 0x00 || op === 0xe0) {
           // ja / gotol / may_goto
