@@ -12,7 +12,7 @@ export { AttachType, BpfCmd, bpfCmdName, MapFlags, MapType, ObjFlags, PERCPU_MAP
 export { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from './bpf/input-errors.js';
 export { joinPerCpu, MapFd, parseCpuList, perCpuStride, possibleCpus, splitPerCpu, type MapAttributes } from './bpf/map-fd.js';
 export { createMap, type MapCreateOptions } from './bpf/map-create.js';
-export { deleteElem, freezeMap, keys, lookupAndDeleteElem, lookupElem, nextKey, updateElem } from './bpf/map-elem.js';
+export { deleteElem, freezeMap, keys, lookupAndDeleteElem, lookupElem, mapUpdateChannel, nextKey, updateElem } from './bpf/map-elem.js';
 export { deleteBatch, lookupAndDeleteBatch, lookupBatch, updateBatch, type BatchCursor, type BatchResult } from './bpf/map-batch.js';
 export { loadProgram, ProgFd, type BtfExtRecords, type ProgramLoadOptions } from './bpf/prog-load.js';
 export { BtfFd, loadBtf } from './bpf/btf-load.js';

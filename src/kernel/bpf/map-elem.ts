@@ -1,4 +1,5 @@
 // Map element operations: lookup, update, delete, get-next-key, lookup-and-delete, freeze.
+import { channel } from 'node:diagnostics_channel';
 import { MAP_ELEM_ATTR } from '../bpf-attr.generated.js';
 import { Errno } from '../errno.js';
 import { isErrno, kernelError } from '../kernel-error.js';
@@ -53,6 +54,7 @@ export function updateElem(map: MapFd, key: Uint8Array, value: Uint8Array, flags
   const attr = elemAttr(map).ptr('key', key).ptr('value', value).u64('flags', flags);
   try {
     map.sys.bpf(BpfCmd.MAP_UPDATE_ELEM, attr.bytes, attr.pointers);
+    if (mapUpdateChannel.hasSubscribers) mapUpdateChannel.publish({ fd: map.raw, type: map.attributes.type, key, value, flags });
   } catch (err) {
     if (isErrno(err, Errno.EPERM)) {
       throw kernelError(err.op, err.errno, { cause: err, hint: 'the map is frozen (BPF_MAP_FREEZE) or read-only for user space (BPF_F_RDONLY)' });
@@ -60,6 +62,12 @@ export function updateElem(map: MapFd, key: Uint8Array, value: Uint8Array, flags
     throw err;
   }
 }
+
+/**
+ * Tracing for users (`node:diagnostics_channel`): `bpfkit:map:update` gets
+ * `{ fd, type, key, value, flags }` after each successful update from user space.
+ */
+export const mapUpdateChannel = channel('bpfkit:map:update');
 
 /** Deletes `key`; returns false when it was not there. */
 export function deleteElem(map: MapFd, key: Uint8Array): boolean {

@@ -1,5 +1,6 @@
 // Maps against the real kernel: element ops, iteration, per-CPU values, batches, freeze, ids, pins — checked with bpftool.
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,4 +172,21 @@ kernelTest('EINVAL: an impossible map is a KernelError naming the command', (sys
     () => createMap(sys, { type: MapType.HASH, keySize: 0, valueSize: 4, maxEntries: 1 }),
     (e: unknown) => e instanceof KernelError && e.errnoName === 'EINVAL' && e.message === 'bpf(BPF_MAP_CREATE): EINVAL: invalid argument',
   );
+});
+
+kernelTest('bpfkit:map:update publishes each successful update (diagnostics_channel), not failed ones', (sys) => {
+  using map = createMap(sys, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, name: 'bk_trace' });
+  const seen: { fd: number; key: Uint8Array; value: Uint8Array; flags: number }[] = [];
+  const onUpdate = (msg: unknown) => seen.push(msg as (typeof seen)[number]);
+  diagnosticsChannel.subscribe('bpfkit:map:update', onUpdate);
+  try {
+    updateElem(map, new Uint8Array([1, 0, 0, 0]), new Uint8Array([9, 0, 0, 0]));
+    assert.throws(() => updateElem(map, new Uint8Array([2, 0, 0, 0]), new Uint8Array(4))); // full: E2BIG
+  } finally {
+    diagnosticsChannel.unsubscribe('bpfkit:map:update', onUpdate);
+  }
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.fd, map.raw);
+  assert.deepEqual([...seen[0]!.value], [9, 0, 0, 0]);
+  assert.equal(seen[0]!.flags, 0);
 });
