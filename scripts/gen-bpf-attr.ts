@@ -3,9 +3,8 @@
 // Usage: node --import tsx scripts/gen-bpf-attr.ts [--check] [--btf /sys/kernel/btf/vmlinux]
 //   --check  regenerate in memory and exit 1 if the committed file differs (CI drift check).
 //   --btf    BTF file to read (default: the running kernel's). Needs bpftool on PATH.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dumpBtfTypes, failWith, runGenerator } from './generator.js';
 
 const OUTPUT = fileURLToPath(new URL('../src/kernel/bpf-attr.generated.ts', import.meta.url));
 
@@ -58,20 +57,10 @@ const NAMED_STRUCTS: { exportName: string; struct: string }[] = [
   { exportName: 'BTF_INFO', struct: 'bpf_btf_info' },
 ];
 
-function fail(message: string): never {
-  process.stderr.write(`gen-bpf-attr: ${message}\n`);
-  process.exit(2);
-}
+const fail = failWith('gen-bpf-attr');
 
 function loadBtf(path: string): Map<number, BtfType> {
-  let json: string;
-  try {
-    json = execFileSync('bpftool', ['btf', 'dump', 'file', path, '-j'], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  } catch (err) {
-    fail(`cannot run "bpftool btf dump file ${path} -j": ${(err as Error).message}`);
-  }
-  const types = (JSON.parse(json) as { types: BtfType[] }).types;
-  return new Map(types.map((t) => [t.id, t]));
+  return new Map(dumpBtfTypes<BtfType>(path, fail).map((t) => [t.id, t]));
 }
 
 /** Follows typedefs and qualifiers to the underlying type. */
@@ -164,27 +153,4 @@ function generate(btfPath: string): string {
   return parts.join('\n');
 }
 
-function main(argv: string[]): void {
-  const check = argv.includes('--check');
-  const btfIdx = argv.indexOf('--btf');
-  const btfPath = btfIdx >= 0 ? (argv[btfIdx + 1] ?? fail('--btf needs a path')) : '/sys/kernel/btf/vmlinux';
-  const text = generate(btfPath);
-  if (check) {
-    let current = '';
-    try {
-      current = readFileSync(OUTPUT, 'utf8');
-    } catch {
-      // Missing file counts as drift.
-    }
-    if (current !== text) {
-      process.stderr.write(`gen-bpf-attr: ${OUTPUT} is out of date; run: node --import tsx scripts/gen-bpf-attr.ts\n`);
-      process.exit(1);
-    }
-    process.stdout.write('gen-bpf-attr: up to date\n');
-    return;
-  }
-  writeFileSync(OUTPUT, text);
-  process.stdout.write(`gen-bpf-attr: wrote ${OUTPUT}\n`);
-}
-
-main(process.argv.slice(2));
+runGenerator('gen-bpf-attr', OUTPUT, generate);

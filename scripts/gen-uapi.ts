@@ -8,10 +8,9 @@
 // The kernel's BTF is the source of truth, not /usr/include/linux/bpf.h (which lags the kernel).
 // Output depends only on the BTF bytes and the SPECS table below: enums are emitted in SPECS
 // order, members in BTF order, so two runs over the same kernel give identical bytes.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dumpBtfTypes, failWith, runGenerator } from './generator.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'isa', 'uapi.generated.ts');
 
@@ -85,22 +84,10 @@ interface BtfType {
   values?: BtfEnumValue[];
 }
 
-function fail(message: string): never {
-  process.stderr.write(`gen-uapi: ${message}\n`);
-  process.exit(2);
-}
+const fail = failWith('gen-uapi');
 
 function readBtfEnums(btfPath: string): BtfType[] {
-  const bpftool = process.env.BPFTOOL ?? 'bpftool';
-  let json: string;
-  try {
-    json = execFileSync(bpftool, ['btf', 'dump', 'file', btfPath, '-j'], { maxBuffer: 1 << 30, encoding: 'utf8' });
-  } catch (err) {
-    fail(`cannot dump BTF from ${btfPath} with ${bpftool}: ${(err as Error).message}`);
-  }
-  const parsed = JSON.parse(json) as { types?: BtfType[] };
-  if (!Array.isArray(parsed.types)) fail(`unexpected bpftool output: no "types" array`);
-  return parsed.types.filter((t) => (t.kind === 'ENUM' || t.kind === 'ENUM64') && Array.isArray(t.values));
+  return dumpBtfTypes<BtfType>(btfPath, fail).filter((t) => (t.kind === 'ENUM' || t.kind === 'ENUM64') && Array.isArray(t.values));
 }
 
 /** Members of one spec, in BTF order, after checks. */
@@ -168,33 +155,4 @@ function render(enums: BtfType[]): string {
   return lines.join('\n');
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const check = args.includes('--check');
-  const btfIdx = args.indexOf('--btf');
-  const btfPath = btfIdx >= 0 ? args[btfIdx + 1] ?? fail('--btf needs a path') : '/sys/kernel/btf/vmlinux';
-  const text = render(readBtfEnums(btfPath));
-  if (check) {
-    let current = '';
-    try {
-      current = readFileSync(OUT, 'utf8');
-    } catch {
-      // missing file counts as drift
-    }
-    if (current !== text) {
-      const a = current.split('\n');
-      const b = text.split('\n');
-      const at = a.findIndex((line, i) => line !== b[i]);
-      process.stderr.write(`gen-uapi: ${OUT} is out of date (first difference at line ${(at < 0 ? a.length : at) + 1}); run node --import tsx scripts/gen-uapi.ts\n`);
-      process.exit(1);
-    }
-    process.stdout.write(`gen-uapi: ${OUT} is up to date\n`);
-    return;
-  }
-  const tmp = `${OUT}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, OUT);
-  process.stdout.write(`gen-uapi: wrote ${OUT}\n`);
-}
-
-main();
+runGenerator('gen-uapi', OUT, (btfPath) => render(readBtfEnums(btfPath)));
