@@ -12,6 +12,7 @@ import { BpfkitError, NotSupportedError } from '../errors.js';
 import { MapType } from './bpf/constants.js';
 import { deleteElem, updateElem } from './bpf/map-elem.js';
 import { possibleCpus, type MapFd } from './bpf/map-fd.js';
+import { EventLoopPoller, pacing } from './event-loop-poll.js';
 import { Fd } from './fd.js';
 import { KernelError } from './kernel-error.js';
 import type { KernelMap } from './kernel-map.js';
@@ -83,10 +84,9 @@ export class PerfReader implements AsyncIterable<PerfSample>, Disposable {
   readonly #map: MapFd;
   readonly #rings: CpuRing[] = [];
   readonly #epoll: Fd<'epoll'>;
-  readonly #interval: number;
   #next = 0;
   #closed = false;
-  #wake: (() => void) | undefined;
+  readonly #poller: EventLoopPoller;
   /** Samples the kernel reported lost (PERF_RECORD_LOST). */
   lost = 0;
 
@@ -96,12 +96,12 @@ export class PerfReader implements AsyncIterable<PerfSample>, Disposable {
     if (fd.attributes.type !== MapType.PERF_EVENT_ARRAY) throw new NotAPerfEventArrayError(fd.attributes.type);
     this.#sys = fd.sys;
     this.#map = fd;
-    this.#interval = options.pollIntervalMs ?? 5;
     const pages = options.pagesPerCpu ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new BpfkitError('ERR_INVALID_ARGUMENT', `pagesPerCpu must be a power of two, got ${pages}`);
     const open = this.#sys.perfEventOpen?.bind(this.#sys);
     if (!open) throw new NotSupportedError('perf_event_open through this Sys');
     this.#epoll = new Fd(this.#sys, this.#sys.epollCreate1(EPOLL_CLOEXEC), 'epoll');
+    this.#poller = new EventLoopPoller(this.#sys, this.#epoll.raw, pacing(options));
     try {
       const cpus = Math.min(possibleCpus(this.#sys), fd.attributes.maxEntries);
       for (let cpu = 0; cpu < cpus; cpu++) {
@@ -200,19 +200,11 @@ export class PerfReader implements AsyncIterable<PerfSample>, Disposable {
 
   /** The next sample, waiting without blocking the event loop; `done` once closed. */
   async next(): Promise<IteratorResult<PerfSample, undefined>> {
-    let turns = 0;
-    let delay = 0;
     for (;;) {
       if (this.#closed) return { done: true, value: undefined };
       const s = this.readOne();
       if (s) return { done: false, value: s };
-      if (this.#sys.epollWait(this.#epoll.raw, this.#rings.length || 1, 0).length > 0 && this.#pending()) continue;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        if (turns++ < 16) setImmediate(resolve);
-        else setTimeout(resolve, (delay = Math.min(this.#interval, Math.max(1, delay * 2))));
-      });
-      this.#wake = undefined;
+      await this.#poller.waitUntil(() => this.#pending(), () => this.#closed);
     }
   }
 
@@ -230,7 +222,7 @@ export class PerfReader implements AsyncIterable<PerfSample>, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake?.();
+    this.#poller.wake();
     for (const r of this.#rings) {
       const key = new Uint8Array(4);
       new DataView(key.buffer).setUint32(0, r.cpu, true);

@@ -17,6 +17,7 @@
 import { BpfkitError } from '../errors.js';
 import { MapType } from './bpf/constants.js';
 import type { MapFd } from './bpf/map-fd.js';
+import { EventLoopPoller, pacing } from './event-loop-poll.js';
 import { Fd } from './fd.js';
 import type { KernelMap } from './kernel-map.js';
 import type { Mapping, Sys } from './sys.js';
@@ -61,10 +62,8 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   readonly #data: Uint8Array;
   readonly #mask: number;
   readonly #epoll: Fd<'epoll'>;
-  readonly #interval: number;
-  readonly #spin: number;
+  readonly #poller: EventLoopPoller;
   #closed = false;
-  #wakeClose: (() => void) | undefined;
   /** Records skipped because the producer discarded them. */
   discarded = 0;
 
@@ -74,8 +73,6 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
     if (fd.attributes.type !== MapType.RINGBUF) throw new NotARingBufferError(fd.attributes.type);
     const size = fd.attributes.maxEntries;
     this.#sys = fd.sys;
-    this.#interval = options.pollIntervalMs ?? 5;
-    this.#spin = options.spinTurns ?? 16;
     this.#consumer = this.#sys.mmap(fd.raw, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
     try {
       this.#producer = this.#sys.mmap(fd.raw, PAGE_SIZE + 2 * size, PROT_READ, MAP_SHARED, PAGE_SIZE);
@@ -96,6 +93,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
       this.#sys.munmap(this.#consumer);
       throw err;
     }
+    this.#poller = new EventLoopPoller(this.#sys, this.#epoll.raw, pacing(options));
     const view = (m: Mapping) => new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
     this.#cons = view(this.#consumer);
     this.#prod = view(this.#producer);
@@ -139,24 +137,6 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
     return out;
   }
 
-  /** Waits (without blocking the event loop) until a record is ready or the reader is closed. */
-  async #wait(): Promise<void> {
-    let turns = 0;
-    let delay = 0;
-    while (!this.#closed && this.pending === 0) {
-      if (this.#sys.epollWait(this.#epoll.raw, 1, 0).length > 0 && this.pending > 0) return;
-      await new Promise<void>((resolve) => {
-        this.#wakeClose = resolve;
-        if (turns++ < this.#spin) setImmediate(resolve);
-        else {
-          delay = Math.min(this.#interval, Math.max(1, delay * 2));
-          setTimeout(resolve, delay);
-        }
-      });
-      this.#wakeClose = undefined;
-    }
-  }
-
   /** The next record, waiting for one; `done` once the reader is closed. */
   async next(): Promise<IteratorResult<Uint8Array, undefined>> {
     for (;;) {
@@ -164,7 +144,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
       const r = this.readOne();
       if (r) return { done: false, value: r };
       // A BUSY record blocks the ones after it until committed: wait for progress too.
-      await this.#wait();
+      await this.#poller.waitUntil(() => this.pending > 0, () => this.#closed);
       if (this.pending > 0 && !this.#closed) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -183,7 +163,7 @@ export class RingBufReader implements AsyncIterable<Uint8Array>, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wakeClose?.();
+    this.#poller.wake();
     this.#sys.munmap(this.#producer);
     this.#sys.munmap(this.#consumer);
     this.#epoll.close();
