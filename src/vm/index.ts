@@ -20,3 +20,4 @@ export {
 } from './interpreter.js';
 export { XdpContext, XdpMd, XDP_MD_SIZE, XDP_PACKET_HEADROOM, XDP_TAILROOM } from './xdp-context.js';
 export { createVm, createXdpVm, run, type RunOptions, type RunResult, type Vm, type XdpVm } from './run.js';
+export type { Engine } from './engine.js';

@@ -8,7 +8,8 @@
 import { BpfFuncId } from '../isa/uapi.generated.js';
 import { type AddressSpace, REGION_HOOKED, REGION_WRITABLE, type Region, TAG_BASE } from './address-space.js';
 import { BudgetExceeded, CallDepthExceeded, ExecutionError } from './errors.js';
-import type { HelperContext, TailCallHook } from './helpers.js';
+import type { Engine } from './engine.js';
+import type { TailCallHook } from './helpers.js';
 import { divModS64, divModU64, mul64, splitU64, toBigUint64, toNumber } from './int64.js';
 import { FIRST_CONST, type PreparedProgram, STRIDE } from './program.js';
 
@@ -70,7 +71,7 @@ function bswap32(x: number): number {
  * STACK_SIZE bytes in that space (`stack[0]`...). One instance runs many times; `run` does
  * not allocate.
  */
-export class Interpreter implements HelperContext {
+export class Interpreter implements Engine {
   /** The address space the program runs in. */
   readonly space: AddressSpace;
   /** One stack region per call frame. */
