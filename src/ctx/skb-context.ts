@@ -328,14 +328,10 @@ export class SkbContext implements ContextInstance {
   /** Where LD_ABS/LD_IND read: skb->data, the network and MAC headers, as offsets in the window. */
   skb(): SkbData {
     // Live: helpers that move skb->data (VLAN, change_head, adjust_room) move what LD_ABS reads.
-    const live = { region: this.packet } as { region: Region; data: number; network: number; mac: number };
-    Object.defineProperties(live, {
-      data: { get: () => this.data - this.packet.start, enumerable: true },
-      network: { get: () => this.network - this.packet.start, enumerable: true },
-      mac: { get: () => this.mac - this.packet.start, enumerable: true },
-    });
-    return live;
+    // Made once: the runtime asks for it before every run.
+    return (this.liveSkb ??= new LiveSkbData(this));
   }
+  private liveSkb: LiveSkbData | undefined;
 
   /** data_out: skb->data..+len (socket filters: with the 14 bytes before it zeroed, as the kernel pushes them back). */
   dataOut(): Uint8Array {
@@ -379,3 +375,20 @@ export function packetType(frame: Uint8Array, dev: NetDevice): number {
 }
 
 const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+/** SkbData reading an SkbContext's current skb->data, network and mac header (offsets in the packet window). */
+class LiveSkbData implements SkbData {
+  readonly region: Region;
+  constructor(private readonly skb: SkbContext) {
+    this.region = skb.packet;
+  }
+  get data(): number {
+    return this.skb.data - this.region.start;
+  }
+  get network(): number {
+    return this.skb.network - this.region.start;
+  }
+  get mac(): number {
+    return this.skb.mac - this.region.start;
+  }
+}
