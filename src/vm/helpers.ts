@@ -16,6 +16,12 @@ export interface HelperContext {
   regHi(i: number): number;
   /** Register `i` as an unsigned 64-bit BigInt (exact; not for hot helpers). */
   reg(i: number): bigint;
+  /**
+   * Calls the BPF function at slot `target` of the running program as a callback (bpf_loop's
+   * callback_fn) with r1..r5 = a1..a5, in a new call frame; returns its r0 (unsigned, exact
+   * below 2^53). Optional: an engine without it makes callback helpers fail with NotSupportedError.
+   */
+  callFunction?(target: number, a1: number, a2: number, a3: number, a4: number, a5: number): number;
 }
 
 /**

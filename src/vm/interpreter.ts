@@ -101,6 +101,12 @@ export class Interpreter implements Engine {
   /** Tag (high word) and end of each frame's stack, the initial r10 per depth. */
   private readonly stackHi = new Int32Array(MAX_CALL_FRAMES);
   private readonly stackLo = new Int32Array(MAX_CALL_FRAMES);
+  /** Run state shared by exec and the callbacks it re-enters for (see callFunction). */
+  private depth = 0;
+  private count = 0;
+  private budget = DEFAULT_BUDGET;
+  private tailCallCount = 0;
+  private callbackDepth = 0;
   /** Stack frames a run may have written (1 + deepest call depth reached), zeroed by the next run. */
   private dirtyFrames = MAX_CALL_FRAMES;
 
@@ -155,39 +161,106 @@ export class Interpreter implements Engine {
    * BudgetExceeded, CallDepthExceeded or ExecutionError, or whatever a helper throws.
    */
   run(r1: number, budget = DEFAULT_BUDGET): number {
-    const space = this.space;
     // Every run starts at the entry program, also after a run that ended in a tail-call target.
     if (this.program !== this.entry) {
       this.program = this.entry;
       this.regs = this.registerFile(this.entry);
     }
-    let program = this.program;
-    let code = program.code;
-    let fns = program.helperFns;
-    let { lo, hi } = this.regs;
+    const { lo, hi } = this.regs;
     lo.fill(0, 0, FIRST_CONST);
     hi.fill(0, 0, FIRST_CONST);
     lo[1] = r1 >>> 0;
     hi[1] = Math.floor(r1 / TWO32) | 0;
     // Only frames the last run reached can hold its bytes (a frame is written only while active).
-    const memBytes = space.memory.bytes;
+    const memBytes = this.space.memory.bytes;
     for (let i = 0; i < this.dirtyFrames; i++) {
       const st = this.stacks[i]!;
       memBytes.fill(0, st.base, st.base + st.capacity);
     }
     this.dirtyFrames = 1;
+    lo[10] = this.stackLo[0]!;
+    hi[10] = this.stackHi[0]!;
+    this.mayGoto[0] = BPF_MAX_LOOPS;
+    this.tailCallCount = 0;
+    this.callbackDepth = 0;
+    this.count = 0;
+    this.budget = budget;
+    this.exec(0, 0);
+    this.retLo = this.regs.lo[0]!;
+    this.retHi = this.regs.hi[0]!;
+    this.executed = this.count;
+    return this.count;
+  }
 
+  /**
+   * Calls the BPF function at slot `target` of the running program with r1..r5 as a callback
+   * from a helper (bpf_loop): a new call frame, as a BPF-to-BPF call makes; returns its r0 as
+   * an unsigned number. r6..r9 of the helper's caller are preserved; r1..r5 are clobbered, as
+   * by any helper call.
+   */
+  callFunction(target: number, a1: number, a2: number, a3: number, a4: number, a5: number): number {
+    const depth = this.depth;
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new CallDepthExceeded(this.pc, MAX_CALL_FRAMES);
+    const program = this.program;
+    if (!Number.isInteger(target) || target < 0 || target >= program.slots) throw new ExecutionError(this.pc, `callback target ${target} is outside the program`);
+    const { lo, hi } = this.regs;
+    const frames = this.frames;
+    const f = depth * FRAME_WORDS;
+    frames[f] = this.pc + 1;
+    this.callers[depth] = program;
+    for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
+      frames[k] = lo[r]!;
+      frames[k + 1] = hi[r]!;
+    }
+    const args = [a1, a2, a3, a4, a5];
+    for (let r = 1; r <= 5; r++) {
+      const v = args[r - 1]!;
+      lo[r] = v | 0;
+      hi[r] = Math.floor(v / TWO32) | 0;
+    }
+    const inner = depth + 1;
+    if (inner >= this.dirtyFrames) this.dirtyFrames = inner + 1;
+    lo[10] = this.stackLo[inner]!;
+    hi[10] = this.stackHi[inner]!;
+    this.mayGoto[inner] = BPF_MAX_LOOPS;
+    const pc = this.pc;
+    this.callbackDepth++;
+    try {
+      this.exec(target, inner);
+    } finally {
+      this.callbackDepth--;
+    }
+    // Back in the helper's frame: r6..r10 restored, r0 is the callback's.
+    const ret = toNumber(this.regs.lo[0]!, this.regs.hi[0]!);
+    const now = this.regs;
+    for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
+      now.lo[r] = frames[k]!;
+      now.hi[r] = frames[k + 1]!;
+    }
+    this.depth = depth;
+    this.pc = pc;
+    return ret;
+  }
+
+  /**
+   * The main loop: runs from slot `startPc` at call depth `base` until that frame's `exit`.
+   * Re-entered by callFunction for callbacks (one level deeper each time).
+   */
+  private exec(startPc: number, base: number): void {
+    const space = this.space;
+    const budget = this.budget;
+    let program = this.program;
+    let code = program.code;
+    let fns = program.helperFns;
+    let { lo, hi } = this.regs;
     const frames = this.frames;
     const callers = this.callers;
     const mayGoto = this.mayGoto;
     const out = this.scratch;
     const stackHi = this.stackHi;
     const stackLo = this.stackLo;
-    let depth = 0;
-    lo[10] = stackLo[0]!;
-    hi[10] = stackHi[0]!;
-    mayGoto[0] = BPF_MAX_LOOPS;
-    let tailCalls = 0;
+    let depth = base;
+    let tailCalls = this.tailCallCount;
 
     let view = space.memory.view;
     let starts = space.starts;
@@ -195,8 +268,8 @@ export class Interpreter implements Engine {
     let flags = space.flags;
     let nRegions = space.regions.length;
     let hit = 0;
-    let pc = 0;
-    let count = 0;
+    let pc = startPc;
+    let count = this.count;
 
     // The three closures below are created per run and passed through `unnamed` so that no name
     // is inferred for them: transpilers that keep function names (esbuild's keepNames, used by
@@ -256,7 +329,7 @@ export class Interpreter implements Engine {
     run: for (;;) {
       if (++count > budget) {
         this.pc = pc;
-        this.executed = count - 1;
+        this.executed = this.count = count - 1;
         throw new BudgetExceeded(pc, budget);
       }
       const b = pc * STRIDE;
@@ -592,6 +665,7 @@ export class Interpreter implements Engine {
           if (program.helperIds[k] === BpfFuncId.tail_call && this.tailCalls) {
             const next = this.tailCalls.resolve(this, toNumber(lo[2]!, hi[2]!), toNumber(lo[3]!, hi[3]!));
             if (next && tailCalls < MAX_TAIL_CALL_CNT) {
+              if (this.callbackDepth > 0) throw new ExecutionError(pc, 'tail call inside a callback');
               // From a BPF-to-BPF callee too (the kernel allows it with the JIT since 5.10): the
               // target runs in the callee's frame and its exit returns to the callee's caller.
               tailCalls++;
@@ -608,7 +682,12 @@ export class Interpreter implements Engine {
               continue;
             }
           } else {
+            this.depth = depth;
+            this.count = count;
+            this.tailCallCount = tailCalls;
             const r = fns[k]!(this, toNumber(lo[1]!, hi[1]!), toNumber(lo[2]!, hi[2]!), toNumber(lo[3]!, hi[3]!), toNumber(lo[4]!, hi[4]!), toNumber(lo[5]!, hi[5]!));
+            count = this.count; // callbacks ran instructions too
+            if (this.regs.lo !== lo) throw new ExecutionError(pc, 'a callback switched programs (tail call inside a callback)');
             splitU64(r, out);
             lo[0] = out[0]!;
             hi[0] = out[1]!;
@@ -642,7 +721,7 @@ export class Interpreter implements Engine {
           continue;
         }
         case 71: // exit
-          if (depth === 0) break run;
+          if (depth === base) break run;
           pc = pop();
           continue;
         case 72: // lddw
@@ -657,7 +736,7 @@ export class Interpreter implements Engine {
           const p = this.skbOffset(k, size);
           if (p < 0) {
             lo[0] = hi[0] = 0;
-            if (depth === 0) break run;
+            if (depth === base) break run;
             pc = pop();
             continue;
           }
@@ -837,16 +916,14 @@ export class Interpreter implements Engine {
         }
         default:
           this.pc = pc;
-          this.executed = count;
+          this.executed = this.count = count;
           throw new ExecutionError(pc, pc >= program.slots ? 'execution fell off the end of the program' : 'jumped into the second slot of an lddw');
       }
       pc++;
     }
     this.pc = pc;
-    this.retLo = lo[0]!;
-    this.retHi = hi[0]!;
-    this.executed = count;
-    return count;
+    this.count = count;
+    this.tailCallCount = tailCalls;
   }
 
   /** Memory offset of an LD_ABS/LD_IND access of `size` bytes at skb offset `k`, or -1 (the kernel's load helpers). */

@@ -4,6 +4,7 @@ import { helperById } from '../../isa/helpers.js';
 import type { HelperFn, HelperTable } from '../../vm/helpers.js';
 import type { ProgramTypeOps } from '../program-type-ops.js';
 import { baseHelpers } from './base-helpers.js';
+import { callbackHelpers } from './callback-helpers.js';
 import { csumDiffHelpers } from './csum-diff.js';
 import type { HelperEnv } from './env.js';
 import { fibHelpers } from './fib.js';
@@ -26,7 +27,7 @@ export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './tr
  * TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperTable & { readonly size: number; keys(): IterableIterator<number> } {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers()]);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
   return all;
 }
