@@ -27,7 +27,7 @@ export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './tr
  * TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperTable & { readonly size: number; keys(): IterableIterator<number> } {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers()]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env)]);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
   return all;
 }

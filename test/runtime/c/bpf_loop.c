@@ -48,3 +48,58 @@ int xdp_loop(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+// bpf_for_each_map_elem over an array and a zero-seeded hash: the callback reads the key, updates
+// the value in place and stops at a key the packet names.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_ZERO_SEED);
+	__type(key, __u32);
+	__type(value, __u64);
+} flows SEC(".maps");
+
+struct walk_ctx {
+	__u64 acc;
+	__u32 stop_key;
+	__u32 n;
+};
+
+static long visit(void *map, __u32 *key, __u64 *value, void *c)
+{
+	struct walk_ctx *w = c;
+
+	w->n++;
+	w->acc = w->acc * 31 + *key * 1000 + *value;
+	*value += 1;
+	return *key == w->stop_key ? 1 : 0;
+}
+
+SEC("xdp")
+int xdp_for_each(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *p = data;
+
+	if (data + 48 > end)
+		return XDP_ABORTED;
+	struct walk_ctx a = { .acc = 0, .stop_key = p[0], .n = 0 };
+	struct walk_ctx h = { .acc = 0, .stop_key = p[1], .n = 0 };
+	long ra = bpf_for_each_map_elem(&slots, visit, &a, 0);
+	long rh = bpf_for_each_map_elem(&flows, visit, &h, p[2]);
+
+	__builtin_memcpy(p + 8, &ra, 8);
+	__builtin_memcpy(p + 16, &a.acc, 8);
+	__builtin_memcpy(p + 24, &rh, 8);
+	__builtin_memcpy(p + 32, &h.acc, 8);
+	__builtin_memcpy(p + 40, &h.n, 4);
+	return XDP_PASS;
+}
