@@ -12,6 +12,7 @@ import {
 import { reject } from './env.js';
 import {
   cloneReg,
+  copyReg,
   isPktPointer,
   markKnown,
   markKnown32,
@@ -571,7 +572,7 @@ export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, off
   }
   checkRegSaneOffset(out, tstr);
   regBoundsSync(out);
-  Object.assign(dst, out);
+  copyReg(dst, out);
 }
 
 /** A register as the operand of an immediate ALU op (sign-extended imm). */
@@ -582,7 +583,7 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
   if (!alu32) {
     if (sx === 0) {
       if (src.type === 'scalar') assignScalarIdBeforeMov(src, nextId);
-      Object.assign(dst, cloneReg(src));
+      copyReg(dst, src);
       return;
     }
     if (src.type !== 'scalar') {
@@ -592,7 +593,7 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
     }
     const noSext = src.umax < 1n << BigInt(sx - 1);
     if (noSext) assignScalarIdBeforeMov(src, nextId);
-    Object.assign(dst, cloneReg(src));
+    copyReg(dst, src);
     if (!noSext) dst.id = 0;
     coerceRegToSizeSx(dst, sx / 8);
     return;
@@ -601,12 +602,12 @@ export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno:
     if (sx === 0) {
       const fits = src.umax <= U32_MAX;
       if (fits) assignScalarIdBeforeMov(src, nextId);
-      Object.assign(dst, cloneReg(src));
+      copyReg(dst, src);
       if (!fits) dst.id = 0;
     } else {
       const noSext = src.umax < 1n << BigInt(sx - 1);
       if (noSext) assignScalarIdBeforeMov(src, nextId);
-      Object.assign(dst, cloneReg(src));
+      copyReg(dst, src);
       if (!noSext) dst.id = 0;
       coerceSubregToSizeSx(dst, sx / 8);
     }

@@ -8,6 +8,7 @@ const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
 const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+const SIGN64 = 1n << 63n;
 
 /** Forgets the 64-bit bounds (__mark_reg64_unbounded). */
 export function markReg64Unbounded(r: Reg): void {
@@ -33,17 +34,18 @@ export function markRegUnbounded(r: Reg): void {
 
 /** __update_reg32_bounds: learn 32-bit bounds from the tnum. */
 export function updateReg32Bounds(r: Reg): void {
-  const t = tnumSubreg(r.var);
-  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
-  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
-  r.u32min = max(r.u32min, t.value);
-  r.u32max = min(r.u32max, t.value | t.mask);
+  const value = r.var.value & 0xffffffffn;
+  const mask = r.var.mask & 0xffffffffn;
+  r.s32min = max(r.s32min, s32(value | (mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(value | (mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, value);
+  r.u32max = min(r.u32max, value | mask);
 }
 
 /** __update_reg64_bounds: learn 64-bit bounds from the tnum. */
 export function updateReg64Bounds(r: Reg): void {
   const t = r.var;
-  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
   r.umin = max(r.umin, t.value);
   r.umax = min(r.umax, t.value | t.mask);
@@ -76,31 +78,49 @@ export function updateRegBounds(r: Reg): void {
 }
 
 function reg32DeduceBounds(r: Reg): void {
-  if (r.umin >> 32n === r.umax >> 32n) {
-    r.u32min = max(r.u32min, u32(r.umin));
-    r.u32max = min(r.u32max, u32(r.umax));
-    if (s32(r.umin) <= s32(r.umax)) {
-      r.s32min = max(r.s32min, s32(r.umin));
-      r.s32max = min(r.s32max, s32(r.umax));
+  // The 64-bit bounds do not change here: their halves are computed once.
+  const umin = r.umin;
+  const umax = r.umax;
+  const smin = r.smin;
+  const smax = r.smax;
+  const uminHi = umin >> 32n;
+  const umaxHi = umax >> 32n;
+  const uminLo = u32(umin);
+  const umaxLo = u32(umax);
+  const uminS32 = s32(umin);
+  const umaxS32 = s32(umax);
+  if (uminHi === umaxHi) {
+    if (uminLo > r.u32min) r.u32min = uminLo;
+    if (umaxLo < r.u32max) r.u32max = umaxLo;
+    if (uminS32 <= umaxS32) {
+      if (uminS32 > r.s32min) r.s32min = uminS32;
+      if (umaxS32 < r.s32max) r.s32max = umaxS32;
     }
   }
-  if (r.smin >> 32n === r.smax >> 32n) {
-    if (u32(r.smin) <= u32(r.smax)) {
-      r.u32min = max(r.u32min, u32(r.smin));
-      r.u32max = min(r.u32max, u32(r.smax));
+  const sminHi = smin >> 32n;
+  const smaxHi = smax >> 32n;
+  const sminLo = u32(smin);
+  const smaxLo = u32(smax);
+  const sminS32 = s32(smin);
+  const smaxS32 = s32(smax);
+  if (sminHi === smaxHi) {
+    if (sminLo <= smaxLo) {
+      if (sminLo > r.u32min) r.u32min = sminLo;
+      if (smaxLo < r.u32max) r.u32max = smaxLo;
     }
-    if (s32(r.smin) <= s32(r.smax)) {
-      r.s32min = max(r.s32min, s32(r.smin));
-      r.s32max = min(r.s32max, s32(r.smax));
+    if (sminS32 <= smaxS32) {
+      if (sminS32 > r.s32min) r.s32min = sminS32;
+      if (smaxS32 < r.s32max) r.s32max = smaxS32;
     }
   }
-  if (u32(u32(r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
-    r.s32min = max(r.s32min, s32(r.umin));
-    r.s32max = min(r.s32max, s32(r.umax));
+  if (u32(uminHi + 1n) === u32(umaxHi) && uminS32 < 0n && umaxS32 >= 0n) {
+    if (uminS32 > r.s32min) r.s32min = uminS32;
+    if (umaxS32 < r.s32max) r.s32max = umaxS32;
   }
-  if (u32(u32(u64(r.smin) >> 32n) + 1n) === u32(u64(r.smax) >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
-    r.s32min = max(r.s32min, s32(r.smin));
-    r.s32max = min(r.s32max, s32(r.smax));
+  // (u64)smin >> 32 is the low 32 bits of the arithmetic shift.
+  if (u32(sminHi + 1n) === u32(smaxHi) && sminS32 < 0n && smaxS32 >= 0n) {
+    if (sminS32 > r.s32min) r.s32min = sminS32;
+    if (smaxS32 < r.s32max) r.s32max = smaxS32;
   }
   if (s32(r.u32min) <= s32(r.u32max)) {
     r.s32min = max(r.s32min, s32(r.u32min));
@@ -175,9 +195,19 @@ export function regBoundsSync(r: Reg): void {
   // Fast paths: a constant whose bounds already say so, and a fully unknown value, are fixpoints.
   const t = r.var;
   if (t.mask === 0n) {
+    // A constant inside every bound: the sync makes every bound that constant (a pointer plus a
+    // constant has unbounded 32-bit bounds and a known-zero variable part, for one).
     const v = t.value;
     const lo = v & 0xffffffffn;
-    if (r.umin === v && r.umax === v && r.smin === s64(v) && r.smax === r.smin && r.u32min === lo && r.u32max === lo && r.s32min === s32(lo) && r.s32max === r.s32min) return;
+    const sv = s64(v);
+    const slo = s32(lo);
+    if (r.umin <= v && r.umax >= v && r.smin <= sv && r.smax >= sv && r.u32min <= lo && r.u32max >= lo && r.s32min <= slo && r.s32max >= slo) {
+      r.umin = r.umax = v;
+      r.smin = r.smax = sv;
+      r.u32min = r.u32max = lo;
+      r.s32min = r.s32max = slo;
+      return;
+    }
   } else if (t.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX && r.u32min === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX) {
     return;
   }

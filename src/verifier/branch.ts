@@ -4,7 +4,7 @@ import { addBounds } from './alu.js';
 import {
   AT_PKT_END,
   BEYOND_PKT_END,
-  cloneReg,
+  copyReg,
   scalarConst,
   constValue,
   isConst,
@@ -331,7 +331,7 @@ export function syncLinkedRegs(s: VState, known: Reg): void {
     const id = r.id;
     const off = r.off;
     const plain = ((r.id & ADD_CONST) === 0 && (known.id & ADD_CONST) === 0) || r.off === known.off;
-    Object.assign(r, cloneReg(known));
+    copyReg(r, known);
     r.id = id;
     r.off = off;
     if (!plain) {

@@ -11,7 +11,7 @@ import { formatFrame, formatInsn, formatState } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
-import { cloneReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
+import { cloneReg, copyReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
 
 /** Statistics veristat prints. */
@@ -153,6 +153,10 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     pending.push({ state, insn, prev: idx, logPos: log.position, parent });
   };
   env.pushState = pushPath;
+  // Created once: a closure per instruction costs an allocation (and a __name call under tsx).
+  const jumped = (): void => {
+    jmps++;
+  };
 
   for (;;) {
     const insn = prog[idx];
@@ -243,7 +247,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
     let next: number | 'exit';
     try {
-      next = step(env, insn, idx, pushPath, () => jmps++);
+      next = step(env, insn, idx, pushPath, jumped);
     } catch (e) {
       if (before) log.print(`${idx}: ${formatInsn(insn)}\n`);
       throw e;
@@ -317,7 +321,7 @@ function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: 
       const dst = regs[insn.dst]!;
       const tmp = cloneReg(dst);
       checkMemAccess(env, insn.src, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, false, tmp, undefined, undefined, entry.kind === 'ldxsx');
-      Object.assign(dst, tmp);
+      copyReg(dst, tmp);
       saveAuxPtrType(env, idx, srcType);
       return idx + 1;
     }
@@ -377,9 +381,10 @@ function saveAuxPtrType(env: Env, idx: number, type: string): void {
     env.auxPtrType[idx] = type;
     return;
   }
-  const special = (t: string): boolean => t === 'ctx' || t === 'sock' || t === 'sock_common' || t === 'tcp_sock' || t === 'btf_id';
-  if (prev !== type && (special(prev) || special(type))) reject('same insn cannot be used with different pointers');
+  if (prev !== type && (specialPtr(prev) || specialPtr(type))) reject('same insn cannot be used with different pointers');
 }
+
+const specialPtr = (t: string): boolean => t === 'ctx' || t === 'sock' || t === 'sock_common' || t === 'tcp_sock' || t === 'btf_id';
 
 function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: boolean): void {
   const op = opOf(insn.code);
@@ -508,7 +513,7 @@ function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
     checkMemAccess(env, insn.dst, insn.off, size, false, loaded, undefined, undefined, false);
   }
   checkMemAccess(env, insn.dst, insn.off, size, true, undefined, undefined, undefined, false);
-  if (loaded) Object.assign(regs[loadReg]!, loaded);
+  if (loaded) copyReg(regs[loadReg]!, loaded);
 }
 
 function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
@@ -523,7 +528,7 @@ function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
     if (!env.hasFuncInfo) reject('missing btf func_info');
     const k = env.cfg.subprogs.findIndex((sp) => sp.start === idx + insn.imm + 1);
     if (env.globalFuncs.has(k)) reject('callback function not static');
-    Object.assign(d, pointer('func'));
+    copyReg(d, pointer('func'));
     d.subprog = k;
     return;
   }
@@ -531,12 +536,12 @@ function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
   const map = env.mapOf(idx);
   if (!map) reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
   if (insn.src === PseudoLd.MAP_VALUE || insn.src === PseudoLd.MAP_IDX_VALUE) {
-    Object.assign(d, pointer('map_value'));
+    copyReg(d, pointer('map_value'));
     d.map = map;
     d.off = insn.imm2 ?? 0;
     return;
   }
-  Object.assign(d, pointer('map_ptr'));
+  copyReg(d, pointer('map_ptr'));
   d.map = map;
 }
 

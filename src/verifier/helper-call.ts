@@ -7,7 +7,7 @@ import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
-import { cloneReg, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { cloneReg, copyReg, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
 import { cloneState, curFrame, forEachReg, newFrame, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
 
@@ -350,11 +350,11 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     case 'RET_PTR_TO_MAP_VALUE_OR_NULL': {
       if (!meta.map) reject('kernel subsystem misconfigured verifier');
       if (meta.map.type === M.ARRAY_OF_MAPS || meta.map.type === M.HASH_OF_MAPS) {
-        Object.assign(r0, pointer('map_ptr'));
+        copyReg(r0, pointer('map_ptr'));
         r0.map = meta.map.innerMap;
         if (!r0.map) reject('bpfkit: map-in-map without an inner map definition');
       } else {
-        Object.assign(r0, pointer('map_value'));
+        copyReg(r0, pointer('map_value'));
         r0.map = meta.map;
       }
       r0.maybeNull = maybeNull;
@@ -365,7 +365,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     case 'RET_PTR_TO_MEM':
     case 'RET_PTR_TO_RINGBUF_MEM_OR_NULL':
     case 'RET_PTR_TO_MEM_OR_BTF_ID': {
-      Object.assign(r0, pointer('mem'));
+      copyReg(r0, pointer('mem'));
       r0.memSize = meta.memSize;
       r0.ringbuf = ret.flags.includes('MEM_RINGBUF') || ret.base === 'RET_PTR_TO_RINGBUF_MEM_OR_NULL';
       r0.rdonly = ret.flags.includes('MEM_RDONLY');
@@ -374,17 +374,17 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     }
     case 'RET_PTR_TO_SOCKET':
     case 'RET_PTR_TO_SOCKET_OR_NULL':
-      Object.assign(r0, pointer('sock'));
+      copyReg(r0, pointer('sock'));
       r0.maybeNull = maybeNull;
       break;
     case 'RET_PTR_TO_SOCK_COMMON':
     case 'RET_PTR_TO_SOCK_COMMON_OR_NULL':
-      Object.assign(r0, pointer('sock_common'));
+      copyReg(r0, pointer('sock_common'));
       r0.maybeNull = maybeNull;
       break;
     case 'RET_PTR_TO_TCP_SOCK':
     case 'RET_PTR_TO_TCP_SOCK_OR_NULL':
-      Object.assign(r0, pointer('tcp_sock'));
+      copyReg(r0, pointer('tcp_sock'));
       r0.maybeNull = maybeNull;
       break;
     default:

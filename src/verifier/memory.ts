@@ -4,6 +4,7 @@ import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
 import { type Env, reject } from './env.js';
 import {
   cloneReg,
+  copyReg,
   isNullScalar,
   isPktPointer,
   markKnown,
@@ -154,7 +155,7 @@ function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: 
       if (sp.type !== 'scalar') reject('invalid size of register fill');
       if (!dst) return;
       if (size <= spillSize && off % 8 === 0) {
-        Object.assign(dst, cloneReg(sp));
+        copyReg(dst, sp);
         if (!(sp.umax < 1n << BigInt(size * 8))) {
           dst.id = 0;
           dst.off = 0;
@@ -180,7 +181,7 @@ function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: 
       }
       return;
     }
-    if (dst) Object.assign(dst, cloneReg(sp));
+    if (dst) copyReg(dst, sp);
     return;
   }
   let zeros = 0;
@@ -350,7 +351,7 @@ export function checkMemAccess(
         if (res.type === 'scalar') markUnknown(dst);
         else {
           const t = res.type === 'sock_common' || res.type === 'sock' ? res.type : res.type;
-          Object.assign(dst, pointer(t));
+          copyReg(dst, pointer(t));
           if (t === 'sock' || t === 'sock_common') dst.maybeNull = true;
           if (dst.maybeNull) dst.id = env.nextId();
         }

@@ -3,19 +3,30 @@ import type { Reg } from './reg-state.js';
 import { type FuncState, StackType, type VState } from './state.js';
 import { tnumIn } from './tnum.js';
 
-/** Maps ids of the old state to ids of the current one; a mismatch means not equivalent (check_ids). */
+/**
+ * Maps ids of the old state to ids of the current one; a mismatch means not equivalent (check_ids).
+ * A state holds few ids, so two parallel arrays searched linearly beat Maps; one instance is
+ * reset and reused by every states_equal call (no allocation per comparison).
+ */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly rev = new Map<number, number>();
+  private readonly olds: number[] = [];
+  private readonly curs: number[] = [];
+  private n = 0;
+  reset(): void {
+    this.n = 0;
+  }
   check(oldId: number, curId: number): boolean {
     if (!oldId && !curId) return true;
     if (!oldId || !curId) return false;
-    const m = this.map.get(oldId);
-    if (m !== undefined) return m === curId;
-    const r = this.rev.get(curId);
-    if (r !== undefined) return r === oldId;
-    this.map.set(oldId, curId);
-    this.rev.set(curId, oldId);
+    const olds = this.olds;
+    const curs = this.curs;
+    for (let i = 0; i < this.n; i++) {
+      if (olds[i] === oldId) return curs[i] === curId;
+      if (curs[i] === curId) return false;
+    }
+    olds[this.n] = oldId;
+    curs[this.n] = curId;
+    this.n++;
     return true;
   }
   /** check_scalar_ids: an old id of 0 matches anything; otherwise as check(). */
@@ -25,6 +36,8 @@ class IdMap {
     return this.check(oldId, curId);
   }
 }
+
+const sharedIds = new IdMap();
 
 const ALL = (1n << 64n) - 1n;
 /** BPF_ADD_CONST (see branch.ts). */
@@ -123,7 +136,8 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
 export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL, liveRegs = 0x7ff, liveStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
-  const ids = new IdMap();
+  const ids = sharedIds;
+  ids.reset();
   for (let i = 0; i < o.frames.length; i++) {
     const of = o.frames[i]!;
     const cf = c.frames[i]!;

@@ -134,6 +134,31 @@ export function cloneReg(r: Reg): Reg {
   };
 }
 
+/** Copies every field of `src` into `dst` (Object.assign without its generic slow path). */
+export function copyReg(dst: Reg, src: Reg): void {
+  dst.type = src.type;
+  dst.maybeNull = src.maybeNull;
+  dst.ringbuf = src.ringbuf;
+  dst.rdonly = src.rdonly;
+  dst.off = src.off;
+  dst.var = src.var;
+  dst.smin = src.smin;
+  dst.smax = src.smax;
+  dst.umin = src.umin;
+  dst.umax = src.umax;
+  dst.s32min = src.s32min;
+  dst.s32max = src.s32max;
+  dst.u32min = src.u32min;
+  dst.u32max = src.u32max;
+  dst.id = src.id;
+  dst.refObjId = src.refObjId;
+  dst.range = src.range;
+  dst.map = src.map;
+  dst.memSize = src.memSize;
+  dst.frameno = src.frameno;
+  dst.subprog = src.subprog;
+}
+
 /** Resets every field of `r` to the NOT_INIT defaults, then sets `type`. */
 function reset(r: Reg, type: RegType): void {
   r.type = type;

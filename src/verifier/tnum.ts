@@ -12,6 +12,8 @@ export interface Tnum {
 
 const u64 = (x: bigint): bigint => x & U64;
 const mk = (value: bigint, mask: bigint): Tnum => ({ value: u64(value), mask: u64(mask) });
+/** A tnum from parts already in [0, 2^64) (no masking: each BigInt op allocates). */
+const raw = (value: bigint, mask: bigint): Tnum => ({ value, mask });
 
 /** The fully unknown tnum. */
 export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64 });
@@ -33,13 +35,13 @@ export function tnumRange(min: bigint, max: bigint): Tnum {
   const bits = bitLength(chi);
   if (bits > 63) return TNUM_UNKNOWN;
   const delta = (1n << BigInt(bits)) - 1n;
-  return mk(min & ~delta, delta);
+  return raw(min & ~delta, delta);
 }
 
 /** a << shift. */
 export const tnumLshift = (a: Tnum, shift: number): Tnum => mk(a.value << BigInt(shift), a.mask << BigInt(shift));
 /** a >> shift (logical). */
-export const tnumRshift = (a: Tnum, shift: number): Tnum => mk(a.value >> BigInt(shift), a.mask >> BigInt(shift));
+export const tnumRshift = (a: Tnum, shift: number): Tnum => raw(a.value >> BigInt(shift), a.mask >> BigInt(shift));
 
 /** Arithmetic right shift at 32- or 64-bit width; a 32-bit result is zero-extended. */
 export function tnumArshift(a: Tnum, shift: number, bits: 32 | 64): Tnum {
@@ -57,7 +59,7 @@ export function tnumAdd(a: Tnum, b: Tnum): Tnum {
   const sigma = u64(sm + sv);
   const chi = sigma ^ sv;
   const mu = chi | a.mask | b.mask;
-  return mk(sv & ~mu, mu);
+  return raw(sv & ~mu, mu);
 }
 
 /** a - b. */
@@ -67,7 +69,7 @@ export function tnumSub(a: Tnum, b: Tnum): Tnum {
   const beta = u64(dv - b.mask);
   const chi = alpha ^ beta;
   const mu = chi | a.mask | b.mask;
-  return mk(dv & ~mu, mu);
+  return raw(dv & ~mu, mu);
 }
 
 /** -a. */
@@ -78,21 +80,21 @@ export function tnumAnd(a: Tnum, b: Tnum): Tnum {
   const alpha = a.value | a.mask;
   const beta = b.value | b.mask;
   const v = a.value & b.value;
-  return mk(v, alpha & beta & ~v);
+  return raw(v, alpha & beta & ~v);
 }
 
 /** a | b. */
 export function tnumOr(a: Tnum, b: Tnum): Tnum {
   const v = a.value | b.value;
   const mu = a.mask | b.mask;
-  return mk(v, mu & ~v);
+  return raw(v, mu & ~v);
 }
 
 /** a ^ b. */
 export function tnumXor(a: Tnum, b: Tnum): Tnum {
   const v = a.value ^ b.value;
   const mu = a.mask | b.mask;
-  return mk(v & ~mu, mu);
+  return raw(v & ~mu, mu);
 }
 
 /** a * b, the kernel's shift-and-add multiplication. */
@@ -114,13 +116,14 @@ export function tnumMul(a0: Tnum, b0: Tnum): Tnum {
 export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
   const v = a.value | b.value;
   const mu = a.mask & b.mask;
-  return mk(v & ~mu, mu);
+  return raw(v & ~mu, mu);
 }
 
 /** Truncates to `size` bytes. */
 export function tnumCast(a: Tnum, size: number): Tnum {
-  const m = size >= 8 ? U64 : (1n << BigInt(size * 8)) - 1n;
-  return mk(a.value & m, a.mask & m);
+  if (size >= 8) return a;
+  const m = size === 4 ? 0xffffffffn : (1n << BigInt(size * 8)) - 1n;
+  return raw(a.value & m, a.mask & m);
 }
 
 /** Whether every value of a is a multiple of `size`. */
