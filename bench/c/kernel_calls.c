@@ -1,6 +1,6 @@
 // kernel_calls: per-call cost of bpf(2) commands from C through libbpf, the reference for bench/kernel-calls.bench.ts.
 //
-// Usage: kernel_calls calls N      -> JSON {"test_run_ns":..,"lookup_ns":..,"update_ns":..} (ns per call, best of 3)
+// Usage: kernel_calls calls N      -> JSON {"test_run_ns","lookup_ns","update_ns","lookup_missing_ns","getpid_ns"} (ns per call, best of 3)
 //        kernel_calls load OBJ N PINROOT -> JSON {"load_ms":..} (bpf_object__open_file + load + close, mean of N;
 //                                        maps pinned by name go under PINROOT)
 #include <bpf/bpf.h>
@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ns(void)
 {
@@ -44,7 +46,8 @@ int main(int argc, char **argv)
 		unsigned int key = 7;
 		unsigned long long value = 42;
 		bpf_map_update_elem(map, &key, &value, BPF_ANY);
-		double best_run = 1e30, best_lookup = 1e30, best_update = 1e30;
+		double best_run = 1e30, best_lookup = 1e30, best_update = 1e30, best_missing = 1e30, best_getpid = 1e30;
+		unsigned int missing = 99;
 		for (int round = 0; round < 3; round++) {
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt), .data_out = out,
 				    .data_size_out = sizeof(out), .repeat = 1);
@@ -60,11 +63,20 @@ int main(int argc, char **argv)
 			for (long i = 0; i < n; i++)
 				bpf_map_update_elem(map, &key, &value, BPF_ANY);
 			double t3 = now_ns();
+			for (long i = 0; i < n; i++)
+				bpf_map_lookup_elem(map, &missing, &value);
+			double t4 = now_ns();
+			for (long i = 0; i < n; i++)
+				syscall(SYS_getpid);
+			double t5 = now_ns();
+			if ((t4 - t3) / n < best_missing) best_missing = (t4 - t3) / n;
+			if ((t5 - t4) / n < best_getpid) best_getpid = (t5 - t4) / n;
 			if ((t1 - t0) / n < best_run) best_run = (t1 - t0) / n;
 			if ((t2 - t1) / n < best_lookup) best_lookup = (t2 - t1) / n;
 			if ((t3 - t2) / n < best_update) best_update = (t3 - t2) / n;
 		}
-		printf("{\"test_run_ns\":%.1f,\"lookup_ns\":%.1f,\"update_ns\":%.1f}\n", best_run, best_lookup, best_update);
+		printf("{\"test_run_ns\":%.1f,\"lookup_ns\":%.1f,\"update_ns\":%.1f,\"lookup_missing_ns\":%.1f,\"getpid_ns\":%.1f}\n",
+		       best_run, best_lookup, best_update, best_missing, best_getpid);
 		return 0;
 	}
 	if (argc == 5 && strcmp(argv[1], "load") == 0) {

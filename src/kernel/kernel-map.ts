@@ -2,7 +2,7 @@
 import type { BpfMap, UpdateMode } from '../maps/bpf-map.js';
 import { InvalidArgumentError } from './bpf/input-errors.js';
 import { lookupBatch } from './bpf/map-batch.js';
-import { deleteElem, keys as mapKeys, lookupElem, updateElem } from './bpf/map-elem.js';
+import { deleteElem, keys as mapKeys, lookupElem, lookupElemPrefix, updateElem, updateElemAllCpus } from './bpf/map-elem.js';
 import { joinPerCpu, possibleCpus, splitPerCpu, type MapFd } from './bpf/map-fd.js';
 import { UpdateFlags } from './bpf/constants.js';
 import { isUnsupportedErrno } from './feature-probe.js';
@@ -50,9 +50,8 @@ export class KernelMap implements BpfMap, Disposable {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    const v = lookupElem(this.fd, key);
-    if (v === undefined || !this.perCpu) return v;
-    return splitPerCpu(v, this.valueSize)[0];
+    // Per-CPU: the first CPU's value, copied alone.
+    return lookupElemPrefix(this.fd, key, this.fd.perCpu ? this.fd.attributes.valueSize : -1);
   }
 
   getPerCpu(key: Uint8Array): Uint8Array[] | undefined {
@@ -62,8 +61,8 @@ export class KernelMap implements BpfMap, Disposable {
   }
 
   set(key: Uint8Array, value: Uint8Array, mode: UpdateMode = 'any'): void {
-    if (!this.perCpu) return updateElem(this.fd, key, value, MODE_FLAGS[mode]);
-    this.setPerCpu(key, Array.from({ length: this.cpus }, () => value), mode);
+    // Per-CPU: the value written into every CPU's slot of the call block, no padded copy built.
+    updateElemAllCpus(this.fd, key, value, MODE_FLAGS[mode]);
   }
 
   setPerCpu(key: Uint8Array, values: readonly Uint8Array[], mode: UpdateMode = 'any'): void {

@@ -2,9 +2,10 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BpfkitError, NotSupportedError } from '../errors.js';
+import { CallBlockFreedError, checkBlockRange } from './bpf/call-block.js';
 import { bpfCmdName } from './bpf/constants.js';
 import { kernelError } from './kernel-error.js';
-import type { EpollEvent, Mapping, PointerField, Sys } from './sys.js';
+import type { BpfCallBlock, EpollEvent, Mapping, PointerField, Sys } from './sys.js';
 
 type Koffi = typeof import('koffi');
 type NativeFn = (...args: unknown[]) => unknown;
@@ -141,6 +142,81 @@ function marshal(scratch: Scratch, root: Uint8Array, pointers: readonly PointerF
   return m;
 }
 
+/** Frees a call block's native memory once its bytes are unreachable (a block never freed explicitly). */
+const blockMemory = new FinalizationRegistry<{ koffi: Koffi; ptr: unknown }>(({ koffi, ptr }) => koffi.free(ptr));
+
+/**
+ * A BpfCallBlock in native memory: attrs hold real addresses of the block's own areas, so a
+ * call passes one integer address and koffi marshals nothing. The address goes to a
+ * non-variadic `syscall` binding as a Number (user-space addresses are below 2^53).
+ */
+class KoffiBpfBlock implements BpfCallBlock {
+  #ptr: unknown;
+  #base: number;
+  #bytes: Uint8Array;
+  #view: DataView;
+  #freed = false;
+  readonly #size: number;
+
+  constructor(
+    private readonly koffi: Koffi,
+    private readonly fn: NativeFn,
+    private readonly nr: number,
+    size: number,
+  ) {
+    this.#size = size;
+    this.#ptr = koffi.alloc('uint8_t', size);
+    const address = koffi.address(this.#ptr);
+    if (address > BigInt(Number.MAX_SAFE_INTEGER)) {
+      koffi.free(this.#ptr);
+      throw new BpfkitError('ERR_CALL_BLOCK_ADDRESS', `native address 0x${address.toString(16)} does not fit a JavaScript number`);
+    }
+    this.#base = Number(address);
+    const buffer = koffi.view(this.#ptr, size);
+    this.#bytes = new Uint8Array(buffer);
+    this.#bytes.fill(0);
+    this.#view = new DataView(buffer);
+    blockMemory.register(buffer, { koffi, ptr: this.#ptr }, this);
+  }
+
+  get bytes(): Uint8Array {
+    if (this.#freed) throw new CallBlockFreedError();
+    return this.#bytes;
+  }
+
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  point(slot: number, target: number, length: number): void {
+    if (this.#freed) throw new CallBlockFreedError();
+    checkBlockRange(slot, 8, this.#size);
+    checkBlockRange(target, length, this.#size);
+    this.#view.setBigUint64(slot, length === 0 ? 0n : BigInt(this.#base + target), true);
+  }
+
+  call(cmd: number, attrOffset: number, attrSize: number): number {
+    if (this.#freed) throw new CallBlockFreedError();
+    if (attrOffset < 0 || attrSize < 0 || attrOffset + attrSize > this.#size) checkBlockRange(attrOffset, attrSize, this.#size);
+    const r = this.fn(this.nr, cmd, this.#base + attrOffset, attrSize) as number;
+    if (r >= 0) return r;
+    // glibc's syscall() sets errno whenever it returns -1; koffi keeps it for koffi.errno().
+    const errno = this.koffi.errno();
+    return -(errno === 0 ? 5 /* EIO: errno lost */ : errno);
+  }
+
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    blockMemory.unregister(this);
+    this.#bytes = new Uint8Array(0);
+    this.#view = new DataView(this.#bytes.buffer);
+    this.koffi.free(this.#ptr);
+    this.#ptr = null;
+    this.#base = 0;
+  }
+}
+
 class KoffiMapping implements Mapping {
   constructor(
     readonly bytes: Uint8Array,
@@ -210,8 +286,8 @@ class KoffiSys implements Sys {
   tryBpf(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number {
     const m = marshal(this.#scratch, attr, pointers);
     try {
-      this.#koffi.errno(0);
-      const r = Number(this.#bpfFn(this.#sysBpf, cmd, m.base, attr.length));
+      // No errno(0) first: glibc's syscall() sets errno whenever it returns -1.
+      const r = Number(this.#bpfFn(this.#sysBpf, cmd, Number(m.base), attr.length));
       if (r >= 0) return r;
       const errno = this.#koffi.errno();
       return -(errno === 0 ? 5 /* EIO: errno lost */ : errno);
@@ -219,6 +295,10 @@ class KoffiSys implements Sys {
       m.finish();
       this.#scratch.trim(SCRATCH_KEEP);
     }
+  }
+
+  bpfBlock(size: number): BpfCallBlock {
+    return new KoffiBpfBlock(this.#koffi, this.#bpfFn, this.#sysBpf, size);
   }
 
   perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number {

@@ -41,6 +41,36 @@ export interface EpollEvent {
 }
 
 /**
+ * A block of memory (native for the real Sys) reused by many bpf(2) calls that marshal nothing per
+ * call: the caller lays out one or more attrs and their pointed-to areas in it once, points the
+ * attrs' pointer slots at the areas with {@link BpfCallBlock.point}, then per call writes the
+ * changing bytes (a key) into {@link BpfCallBlock.bytes}, calls, and reads results back out.
+ * Get one with `bpfCallBlock(sys, size)` (src/kernel/bpf/call-block.ts), which falls back to an
+ * emulation over {@link Sys.bpf} when the Sys has no {@link Sys.bpfBlock}.
+ */
+export interface BpfCallBlock {
+  /**
+   * The block's bytes. For the real Sys a view on native memory: valid until {@link free}, and
+   * never to be kept by callers past it (the memory is released then).
+   */
+  readonly bytes: Uint8Array;
+  /** True once freed; every method but `free` then throws. */
+  readonly freed: boolean;
+  /**
+   * Writes into the u64 slot at block offset `slot` the address of the `length` bytes at block
+   * offset `target` (length 0: a NULL pointer). Offsets are within the block.
+   */
+  point(slot: number, target: number, length: number): void;
+  /**
+   * bpf(`cmd`, the `attrSize`-byte attr at block offset `attrOffset`): the result, or -errno on
+   * failure (never throws for a kernel failure, as {@link Sys.tryBpf}).
+   */
+  call(cmd: number, attrOffset: number, attrSize: number): number;
+  /** Releases the block (a second call does nothing). */
+  free(): void;
+}
+
+/**
  * Every system call the kernel backend makes. Failures throw a {@link KernelError} (never a
  * bare errno); successes return the kernel's result. Implementations: the koffi one from
  * `createKernelSys()`, fakes in tests.
@@ -54,6 +84,11 @@ export interface Sys {
    * Optional: callers fall back to `bpf` and catch.
    */
   tryBpf?(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number;
+  /**
+   * A {@link BpfCallBlock} of `size` bytes for hot paths (map lookups, test runs). Optional:
+   * callers use `bpfCallBlock(sys, size)`, which emulates it over `bpf`/`tryBpf`.
+   */
+  bpfBlock?(size: number): BpfCallBlock;
   /** close(2). */
   close(fd: number): void;
   /** socket(2); returns the fd. */

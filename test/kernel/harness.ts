@@ -8,7 +8,7 @@ import { createKernelSys, FfiUnavailableError } from '../../src/kernel/koffi-sys
 import { KernelError } from '../../src/kernel/kernel-error.js';
 import { MAP_CREATE_ATTR } from '../../src/kernel/bpf-attr.generated.js';
 import { StructWriter } from '../../src/kernel/struct-codec.js';
-import type { PointerField, Sys } from '../../src/kernel/sys.js';
+import type { BpfCallBlock, PointerField, Sys } from '../../src/kernel/sys.js';
 
 setFdTracing(true);
 
@@ -45,6 +45,27 @@ export class CountingSys implements Sys {
   bpf(cmd: number, attr: Uint8Array, pointers?: readonly PointerField[]): number {
     this.bpfCalls.set(bpfCmdName(cmd), this.count(cmd) + 1);
     return this.inner.bpf(cmd, attr, pointers);
+  }
+  /** Forwards to the inner Sys's native blocks, counting each call like `bpf`. */
+  bpfBlock(size: number): BpfCallBlock {
+    if (!this.inner.bpfBlock) throw new Error('the inner Sys has no bpfBlock');
+    const block = this.inner.bpfBlock(size);
+    const calls = this.bpfCalls;
+    const count = (cmd: number) => this.count(cmd);
+    return {
+      get bytes() {
+        return block.bytes;
+      },
+      get freed() {
+        return block.freed;
+      },
+      point: (slot, target, length) => block.point(slot, target, length),
+      call: (cmd, at, size) => {
+        calls.set(bpfCmdName(cmd), count(cmd) + 1);
+        return block.call(cmd, at, size);
+      },
+      free: () => block.free(),
+    };
   }
   close = (fd: number) => this.inner.close(fd);
   socket = (d: number, t: number, p: number) => this.inner.socket(d, t, p);

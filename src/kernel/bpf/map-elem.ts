@@ -1,12 +1,12 @@
-// Map element operations: lookup, update, delete, get-next-key, lookup-and-delete, freeze.
+// Map element operations: lookup, update, delete, get-next-key, lookup-and-delete, freeze (hot ones through the map's call block).
 import { channel } from 'node:diagnostics_channel';
 import { MAP_ELEM_ATTR } from '../bpf-attr.generated.js';
 import { Errno } from '../errno.js';
-import { isErrno, kernelError } from '../kernel-error.js';
+import { kernelError, type KernelError } from '../kernel-error.js';
 import { StructWriter } from '../struct-codec.js';
 import { BpfCmd, bpfCmdName, UpdateFlags } from './constants.js';
 import { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from './input-errors.js';
-import type { MapFd } from './map-fd.js';
+import { perCpuStride, type MapFd } from './map-fd.js';
 
 function checkKey(map: MapFd, key: Uint8Array): void {
   if (key.length !== map.attributes.keySize) throw new InvalidKeySizeError(key.length, map.attributes.keySize);
@@ -21,27 +21,38 @@ function elemAttr(map: MapFd): StructWriter<typeof MAP_ELEM_ATTR> {
   return new StructWriter(MAP_ELEM_ATTR).u32('map_fd', map.raw);
 }
 
+/** The KernelError for a failed element command (the op string is built only here, on failure). */
+function elemError(cmd: number, errno: number): KernelError {
+  if (errno === Errno.EPERM && cmd === BpfCmd.MAP_UPDATE_ELEM) {
+    return kernelError(`bpf(${bpfCmdName(cmd)})`, errno, { hint: 'the map is frozen (BPF_MAP_FREEZE) or read-only for user space (BPF_F_RDONLY)' });
+  }
+  return kernelError(`bpf(${bpfCmdName(cmd)})`, errno);
+}
+
 /**
  * Looks `key` up. Returns a copy of the value (per-CPU maps: one padded slot per possible CPU,
  * see `splitPerCpu`) or undefined when the key is absent. `flags`: UpdateFlags.F_LOCK.
+ *
+ * One syscall through the map's element-call block (see MapElemBlock): no attr is built and,
+ * with the real Sys, nothing is marshalled.
  */
 export function lookupElem(map: MapFd, key: Uint8Array, flags = 0): Uint8Array | undefined {
+  return lookupElemPrefix(map, key, -1, flags);
+}
+
+/**
+ * {@link lookupElem} returning only the first `length` bytes of the value (-1: all of it); for
+ * a per-CPU map's first CPU without copying the others.
+ */
+export function lookupElemPrefix(map: MapFd, key: Uint8Array, length: number, flags = 0): Uint8Array | undefined {
   checkKey(map, key);
-  const value = new Uint8Array(map.syscallValueSize());
-  const attr = elemAttr(map).ptr('key', key).ptr('value', value, 'out').u64('flags', flags);
-  if (map.sys.tryBpf) {
-    const r = map.sys.tryBpf(BpfCmd.MAP_LOOKUP_ELEM, attr.bytes, attr.pointers);
+  const block = map.elemBlock();
+  const r = block.lookup(BpfCmd.MAP_LOOKUP_ELEM, key, flags);
+  if (r < 0) {
     if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) throw kernelError(`bpf(${bpfCmdName(BpfCmd.MAP_LOOKUP_ELEM)})`, -r);
-    return value;
+    throw elemError(BpfCmd.MAP_LOOKUP_ELEM, -r);
   }
-  try {
-    map.sys.bpf(BpfCmd.MAP_LOOKUP_ELEM, attr.bytes, attr.pointers);
-  } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return undefined;
-    throw err;
-  }
-  return value;
+  return block.value(length < 0 ? block.valueSize : length);
 }
 
 /**
@@ -51,15 +62,25 @@ export function lookupElem(map: MapFd, key: Uint8Array, flags = 0): Uint8Array |
 export function updateElem(map: MapFd, key: Uint8Array, value: Uint8Array, flags: number = UpdateFlags.ANY): void {
   checkKey(map, key);
   checkValue(map, value);
-  const attr = elemAttr(map).ptr('key', key).ptr('value', value).u64('flags', flags);
-  try {
-    map.sys.bpf(BpfCmd.MAP_UPDATE_ELEM, attr.bytes, attr.pointers);
-    if (mapUpdateChannel.hasSubscribers) mapUpdateChannel.publish({ fd: map.raw, type: map.attributes.type, key, value, flags });
-  } catch (err) {
-    if (isErrno(err, Errno.EPERM)) {
-      throw kernelError(err.op, err.errno, { cause: err, hint: 'the map is frozen (BPF_MAP_FREEZE) or read-only for user space (BPF_F_RDONLY)' });
-    }
-    throw err;
+  const r = map.elemBlock().update(key, value, flags);
+  if (r < 0) throw elemError(BpfCmd.MAP_UPDATE_ELEM, -r);
+  if (mapUpdateChannel.hasSubscribers) mapUpdateChannel.publish({ fd: map.raw, type: map.attributes.type, key, value, flags });
+}
+
+/**
+ * Writes the per-CPU map entry `key` with `value` (one CPU's `valueSize` bytes) on every possible
+ * CPU, without building the padded all-CPU buffer. A map that is not per-CPU gets `value` as is.
+ */
+export function updateElemAllCpus(map: MapFd, key: Uint8Array, value: Uint8Array, flags: number = UpdateFlags.ANY): void {
+  if (!map.perCpu) return updateElem(map, key, value, flags);
+  checkKey(map, key);
+  if (value.length !== map.attributes.valueSize) throw new InvalidValueSizeError(value.length, map.attributes.valueSize);
+  const stride = perCpuStride(map.attributes.valueSize);
+  const block = map.elemBlock();
+  const r = block.updateRepeated(key, value, block.valueSize / stride, stride, flags);
+  if (r < 0) throw elemError(BpfCmd.MAP_UPDATE_ELEM, -r);
+  if (mapUpdateChannel.hasSubscribers) {
+    mapUpdateChannel.publish({ fd: map.raw, type: map.attributes.type, key, value: block.value(), flags });
   }
 }
 
@@ -72,29 +93,20 @@ export const mapUpdateChannel = channel('bpfkit:map:update');
 /** Deletes `key`; returns false when it was not there. */
 export function deleteElem(map: MapFd, key: Uint8Array): boolean {
   checkKey(map, key);
-  const attr = elemAttr(map).ptr('key', key);
-  try {
-    map.sys.bpf(BpfCmd.MAP_DELETE_ELEM, attr.bytes, attr.pointers);
-  } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return false;
-    throw err;
-  }
-  return true;
+  const r = map.elemBlock().delete(key);
+  if (r >= 0) return true;
+  if (r === -Errno.ENOENT) return false;
+  throw elemError(BpfCmd.MAP_DELETE_ELEM, -r);
 }
 
 /** The key after `key` (the first key when `key` is undefined), or undefined at the end. */
 export function nextKey(map: MapFd, key?: Uint8Array): Uint8Array | undefined {
   if (key !== undefined) checkKey(map, key);
-  const next = new Uint8Array(map.attributes.keySize);
-  const attr = elemAttr(map).ptr('next_key', next, 'out');
-  if (key !== undefined) attr.ptr('key', key);
-  try {
-    map.sys.bpf(BpfCmd.MAP_GET_NEXT_KEY, attr.bytes, attr.pointers);
-  } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return undefined;
-    throw err;
-  }
-  return next;
+  const block = map.elemBlock();
+  const r = block.next(key);
+  if (r >= 0) return block.nextKey();
+  if (r === -Errno.ENOENT) return undefined;
+  throw elemError(BpfCmd.MAP_GET_NEXT_KEY, -r);
 }
 
 /** Iterates over all keys with get-next-key (a concurrent delete may restart a hash walk). */
@@ -109,15 +121,11 @@ export function* keys(map: MapFd): Generator<Uint8Array> {
 export function lookupAndDeleteElem(map: MapFd, key: Uint8Array, flags = 0): Uint8Array | undefined {
   if (map.attributes.keySize === 0 && key.length !== 0) throw new InvalidArgumentError('key', 'queue/stack maps take an empty key');
   checkKey(map, key);
-  const value = new Uint8Array(map.syscallValueSize());
-  const attr = elemAttr(map).ptr('key', key).ptr('value', value, 'out').u64('flags', flags);
-  try {
-    map.sys.bpf(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, attr.bytes, attr.pointers);
-  } catch (err) {
-    if (isErrno(err, Errno.ENOENT)) return undefined;
-    throw err;
-  }
-  return value;
+  const block = map.elemBlock();
+  const r = block.lookup(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, key, flags);
+  if (r >= 0) return block.value();
+  if (r === -Errno.ENOENT) return undefined;
+  throw elemError(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, -r);
 }
 
 /** Freezes the map: from now on user space cannot write it (programs still can). */

@@ -1,8 +1,9 @@
 // MapFd: a map's fd together with the attributes every element operation checks against.
 import { Fd } from '../fd.js';
-import type { Sys } from '../sys.js';
+import type { RawFd, Sys } from '../sys.js';
 import { PERCPU_MAP_TYPES } from './constants.js';
 import { InvalidArgumentError } from './input-errors.js';
+import { MapElemBlock } from './map-elem-block.js';
 
 /** The attributes of a map that element operations need. */
 export interface MapAttributes {
@@ -22,11 +23,43 @@ export interface MapAttributes {
 export class MapFd extends Fd<'map'> {
   /** Type, sizes and flags as the kernel reported or was given them. */
   readonly attributes: MapAttributes;
+  #elem: MapElemBlock | undefined;
+  #syscallValueSize = -1;
 
   /** Takes ownership of `raw`, a map fd `sys` returned, whose attributes are `attributes`. */
   constructor(sys: Sys, raw: number, attributes: MapAttributes) {
     super(sys, raw, 'map');
     this.attributes = attributes;
+  }
+
+  /**
+   * The map's element-call block (created on first use, freed on close): the attrs of lookup,
+   * update, delete and get-next-key ready in one block. Throws FdClosedError after close.
+   */
+  elemBlock(): MapElemBlock {
+    const elem = this.#elem;
+    if (elem !== undefined) return elem; // close() and release() drop it
+    const raw = this.raw; // throws FdClosedError once closed
+    this.#elem = new MapElemBlock(this.sys, raw, this.attributes.keySize, this.syscallValueSize());
+    return this.#elem;
+  }
+
+  /** Closes the fd and frees the element-call block. */
+  override close(): void {
+    this.#freeElem();
+    super.close();
+  }
+
+  /** Gives up ownership without closing (see Fd.release); the element-call block is freed. */
+  override release(): RawFd {
+    const raw = super.release();
+    this.#freeElem();
+    return raw;
+  }
+
+  #freeElem(): void {
+    this.#elem?.free();
+    this.#elem = undefined;
   }
 
   /** True for per-CPU map types, whose values hold one padded slot per possible CPU. */
@@ -36,8 +69,10 @@ export class MapFd extends Fd<'map'> {
 
   /** The size of a value buffer as syscalls see it: per-CPU maps use `roundup(valueSize, 8) * nCPU`. */
   syscallValueSize(): number {
-    if (!this.perCpu) return this.attributes.valueSize;
-    return perCpuStride(this.attributes.valueSize) * possibleCpus(this.sys);
+    if (this.#syscallValueSize < 0) {
+      this.#syscallValueSize = this.perCpu ? perCpuStride(this.attributes.valueSize) * possibleCpus(this.sys) : this.attributes.valueSize;
+    }
+    return this.#syscallValueSize;
   }
 }
 

@@ -2,9 +2,11 @@
 import { TEST_RUN_ATTR } from '../bpf-attr.generated.js';
 import { Errno } from '../errno.js';
 import type { Fd } from '../fd.js';
-import { isErrno } from '../kernel-error.js';
-import { StructReader, StructWriter } from '../struct-codec.js';
-import { BpfCmd } from './constants.js';
+import { kernelError } from '../kernel-error.js';
+import type { BpfCallBlock, Sys } from '../sys.js';
+import { bpfCallBlock } from './call-block.js';
+import { BpfCmd, bpfCmdName } from './constants.js';
+import { InvalidArgumentError } from './input-errors.js';
 
 /** Input of a test run. */
 export interface TestRunOptions {
@@ -38,42 +40,157 @@ export interface TestRunResult {
   readonly ctxOut: Uint8Array | undefined;
 }
 
-/** Runs `prog` once (or `repeat` times) on the given data and context. */
+const T = TEST_RUN_ATTR.fields;
+const ATTR_SIZE = TEST_RUN_ATTR.size;
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * A program's test-run call block: the attr and the data/ctx areas laid out once (grown when a
+ * call needs more room, re-pointed when the shape of the input changes), so a run is copies into
+ * native memory and one syscall.
+ */
+class TestRunBlock {
+  #block: BpfCallBlock;
+  #bytes: Uint8Array;
+  #view: DataView;
+  // Area capacities and offsets.
+  #capIn = 0;
+  #capOut = 0;
+  #capCtxIn = 0;
+  #capCtxOut = 0;
+  #inAt = 0;
+  #outAt = 0;
+  #ctxInAt = 0;
+  #ctxOutAt = 0;
+  // The shape the pointers are set for (-1: none yet).
+  #lenIn = -1;
+  #lenOut = -1;
+  #lenCtxIn = -1;
+  #lenCtxOut = -1;
+
+  constructor(readonly sys: Sys) {
+    this.#block = this.#alloc(64, 128, 0, 0);
+    this.#bytes = this.#block.bytes;
+    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+  }
+
+  #alloc(capIn: number, capOut: number, capCtxIn: number, capCtxOut: number): BpfCallBlock {
+    this.#capIn = align8(capIn);
+    this.#capOut = align8(capOut);
+    this.#capCtxIn = align8(capCtxIn);
+    this.#capCtxOut = align8(capCtxOut);
+    this.#inAt = ATTR_SIZE;
+    this.#outAt = this.#inAt + this.#capIn;
+    this.#ctxInAt = this.#outAt + this.#capOut;
+    this.#ctxOutAt = this.#ctxInAt + this.#capCtxIn;
+    this.#lenIn = this.#lenOut = this.#lenCtxIn = this.#lenCtxOut = -1;
+    return bpfCallBlock(this.sys, this.#ctxOutAt + this.#capCtxOut);
+  }
+
+  /** Makes room for and points the attr at areas of these lengths. */
+  #shape(lenIn: number, lenOut: number, lenCtxIn: number, lenCtxOut: number): void {
+    if (lenIn === this.#lenIn && lenOut === this.#lenOut && lenCtxIn === this.#lenCtxIn && lenCtxOut === this.#lenCtxOut) return;
+    if (lenIn > this.#capIn || lenOut > this.#capOut || lenCtxIn > this.#capCtxIn || lenCtxOut > this.#capCtxOut) {
+      const grow = (need: number, cap: number) => (need > cap ? Math.max(need, cap * 2) : cap);
+      const next = this.#alloc(grow(lenIn, this.#capIn), grow(lenOut, this.#capOut), grow(lenCtxIn, this.#capCtxIn), grow(lenCtxOut, this.#capCtxOut));
+      this.#block.free();
+      this.#block = next;
+      this.#bytes = next.bytes;
+      this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+    }
+    const b = this.#block;
+    b.point(T.data_in.offset, this.#inAt, lenIn);
+    b.point(T.data_out.offset, this.#outAt, lenOut);
+    b.point(T.ctx_in.offset, this.#ctxInAt, lenCtxIn);
+    b.point(T.ctx_out.offset, this.#ctxOutAt, lenCtxOut);
+    this.#lenIn = lenIn;
+    this.#lenOut = lenOut;
+    this.#lenCtxIn = lenCtxIn;
+    this.#lenCtxOut = lenCtxOut;
+  }
+
+  /** One BPF_PROG_TEST_RUN; returns the result or -errno (the attr keeps the kernel's answers). */
+  run(fd: number, dataIn: Uint8Array, outSize: number, ctxIn: Uint8Array | undefined, ctxOutSize: number, options: TestRunOptions): number {
+    const ctxInLen = ctxIn === undefined ? 0 : ctxIn.length;
+    this.#shape(dataIn.length, outSize, ctxInLen, ctxOutSize);
+    const bytes = this.#bytes;
+    const v = this.#view;
+    if (dataIn.length > 0) bytes.set(dataIn, this.#inAt);
+    if (ctxIn !== undefined && ctxInLen > 0) bytes.set(ctxIn, this.#ctxInAt);
+    v.setUint32(T.prog_fd.offset, fd, true);
+    v.setUint32(T.retval.offset, 0, true);
+    v.setUint32(T.data_size_in.offset, dataIn.length, true);
+    v.setUint32(T.data_size_out.offset, outSize, true);
+    v.setUint32(T.repeat.offset, u32(options.repeat ?? 1, 'repeat'), true);
+    v.setUint32(T.duration.offset, 0, true);
+    v.setUint32(T.ctx_size_in.offset, ctxInLen, true);
+    v.setUint32(T.ctx_size_out.offset, ctxOutSize, true);
+    v.setUint32(T.flags.offset, u32(options.flags ?? 0, 'flags'), true);
+    v.setUint32(T.cpu.offset, u32(options.cpu ?? 0, 'cpu'), true);
+    v.setUint32(T.batch_size.offset, u32(options.batchSize ?? 0, 'batchSize'), true);
+    return this.#block.call(BpfCmd.PROG_TEST_RUN, 0, ATTR_SIZE);
+  }
+
+  /** A u32 field of the attr as the kernel left it. */
+  field(offset: number): number {
+    return this.#view.getUint32(offset, true);
+  }
+
+  /** A copy of `length` bytes of data out (`ctx`: of context out). */
+  out(length: number, ctx: boolean): Uint8Array {
+    const at = ctx ? this.#ctxOutAt : this.#outAt;
+    return this.#bytes.slice(at, at + length);
+  }
+
+  free(): void {
+    this.#block.free();
+    this.#bytes = new Uint8Array(0);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+}
+
+function u32(value: number, name: string): number {
+  if (value >>> 0 !== value) throw new InvalidArgumentError(name, `${value} is not a u32`);
+  return value;
+}
+
+const EMPTY = new Uint8Array(0);
+
+// One block per program fd; it dies (and its native memory is freed) with the Fd.
+const blocks = new WeakMap<Fd<'prog'>, TestRunBlock>();
+
+/**
+ * Runs `prog` once (or `repeat` times) on the given data and context. Repeated runs reuse the
+ * program's call block: no attr is built and, with the real Sys, nothing is marshalled.
+ */
 export function testRun(prog: Fd<'prog'>, options: TestRunOptions = {}): TestRunResult {
-  const dataIn = options.dataIn ?? new Uint8Array(0);
+  const fd = prog.raw; // FdClosedError once closed
+  let block = blocks.get(prog);
+  if (block === undefined) {
+    block = new TestRunBlock(prog.sys);
+    blocks.set(prog, block);
+  }
+  const dataIn = options.dataIn ?? EMPTY;
+  const ctxOutSize = options.ctxOutSize ?? 0;
+  if (ctxOutSize >>> 0 !== ctxOutSize) throw new InvalidArgumentError('ctxOutSize', `${ctxOutSize} is not a size`);
   let outSize = options.dataOutSize ?? dataIn.length + 4096;
+  if (outSize >>> 0 !== outSize) throw new InvalidArgumentError('dataOutSize', `${outSize} is not a size`);
   for (let attempt = 0; ; attempt++) {
-    const dataOut = new Uint8Array(outSize);
-    const ctxOut = new Uint8Array(options.ctxOutSize ?? 0);
-    const attr = new StructWriter(TEST_RUN_ATTR)
-      .u32('prog_fd', prog.raw)
-      .u32('data_size_in', dataIn.length)
-      .ptr('data_in', dataIn)
-      .u32('data_size_out', dataOut.length)
-      .ptr('data_out', dataOut, 'out')
-      .u32('repeat', options.repeat ?? 1)
-      .u32('flags', options.flags ?? 0)
-      .u32('cpu', options.cpu ?? 0)
-      .u32('batch_size', options.batchSize ?? 0);
-    if (options.ctxIn) attr.u32('ctx_size_in', options.ctxIn.length).ptr('ctx_in', options.ctxIn);
-    if (ctxOut.length > 0) attr.u32('ctx_size_out', ctxOut.length).ptr('ctx_out', ctxOut, 'out');
-    const read = new StructReader(TEST_RUN_ATTR, attr.bytes);
-    try {
-      prog.sys.bpf(BpfCmd.PROG_TEST_RUN, attr.bytes, attr.pointers);
-    } catch (err) {
+    const r = block.run(fd, dataIn, outSize, options.ctxIn, ctxOutSize, options);
+    if (r < 0) {
       // ENOSPC: data out did not fit; data_size_out now holds the size needed.
-      const needed = read.u32('data_size_out');
-      if (attempt === 0 && isErrno(err, Errno.ENOSPC) && needed > outSize) {
+      const needed = block.field(T.data_size_out.offset);
+      if (attempt === 0 && r === -Errno.ENOSPC && needed > outSize) {
         outSize = needed;
         continue;
       }
-      throw err;
+      throw kernelError(`bpf(${bpfCmdName(BpfCmd.PROG_TEST_RUN)})`, -r);
     }
     return {
-      retval: read.u32('retval'),
-      duration: read.u32('duration'),
-      dataOut: dataOut.slice(0, Math.min(read.u32('data_size_out'), dataOut.length)),
-      ctxOut: ctxOut.length > 0 ? ctxOut.slice(0, Math.min(read.u32('ctx_size_out'), ctxOut.length)) : undefined,
+      retval: block.field(T.retval.offset),
+      duration: block.field(T.duration.offset),
+      dataOut: block.out(Math.min(block.field(T.data_size_out.offset), outSize), false),
+      ctxOut: ctxOutSize > 0 ? block.out(Math.min(block.field(T.ctx_size_out.offset), ctxOutSize), true) : undefined,
     };
   }
 }
