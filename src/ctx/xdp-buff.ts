@@ -8,9 +8,14 @@
 // ctx region serves all six fields. bpf_xdp_adjust_head/tail/meta move the buffer's pointers
 // with the kernel's bounds (the xdp_frame kept at the start of the headroom, ETH_HLEN, the
 // metadata's 4-byte alignment and maximum).
+//
+// Multi-buffer frames: a packet longer than the linear part (the page less headroom and
+// tailroom, or the ctx_in's data_end) continues in fragments, one page each, at most
+// MAX_SKB_FRAGS, as the kernel's test run builds them. Direct packet access sees only the
+// linear part; bpf_xdp_get_buff_len, bpf_xdp_load/store_bytes and bpf_xdp_adjust_tail reach the
+// fragments (net/core/filter.c), and data_out is the linear part followed by every fragment.
 
 import { type AddressSpace, type Region } from '../vm/address-space.js';
-import { NotSupportedError } from '../errors.js';
 import { InvalidContextError } from '../vm/errors.js';
 import type { ContextInstance, RunInput } from './program-type-ops.js';
 import { type NetDevice, LOOPBACK } from './net-device.js';
@@ -23,12 +28,16 @@ export const XDP_TAILROOM = 320;
 export const XDP_FRAME_SIZE = 4096;
 /** sizeof(struct xdp_frame): kept at the start of the headroom, below which adjust_head/meta may not go. */
 export const XDP_FRAME_STRUCT_SIZE = 40;
-/** Largest linear packet a test run takes (longer ones become fragments, not modelled). */
+/** Largest linear packet a test run takes without metadata (the rest goes to fragments). */
 export const XDP_MAX_LINEAR = XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM;
 /** Largest metadata length (skb_shared_info.meta_len is a u8; 4-byte aligned). */
 export const XDP_METALEN_MAX = 252;
 /** sizeof(struct xdp_md). */
 export const XDP_MD_SIZE = 24;
+/** MAX_SKB_FRAGS: fragments a multi-buffer frame may have. */
+export const MAX_SKB_FRAGS = 17;
+/** Bytes per fragment: one page (the test run's rxq frag_size). */
+export const XDP_FRAG_SIZE = 4096;
 /** ETH_HLEN: the smallest packet adjust_head/tail may leave. */
 export const ETH_HLEN = 14;
 
@@ -66,6 +75,14 @@ export class XdpContext implements ContextInstance {
   rxQueue = 0;
   /** The devices ctx_in and helpers may name by ifindex. */
   readonly devices: (ifindex: number) => NetDevice | undefined;
+  /** Fragment pages (skb_shared_info.frags), reused across runs; the first `fragCount` are in use. */
+  private readonly fragPages: Uint8Array[] = [];
+  /** Bytes used in each fragment. */
+  private readonly fragLens = new Int32Array(MAX_SKB_FRAGS);
+  /** Fragments in use: 0 for a linear frame. */
+  fragCount = 0;
+  /** Bytes in all fragments (skb_shared_info.xdp_frags_size). */
+  fragsSize = 0;
 
   constructor(
     private readonly space: AddressSpace,
@@ -115,6 +132,7 @@ export class XdpContext implements ContextInstance {
     let meta = 0;
     let ifindex = LOOPBACK.ifindex;
     let queue = 0;
+    let linear = packet.length;
     ctxIn = input.ctxIn;
     if (ctxIn) {
       if (ctxIn.length > XDP_MD_SIZE && ctxIn.subarray(XDP_MD_SIZE).some((x) => x !== 0)) {
@@ -132,10 +150,8 @@ export class XdpContext implements ContextInstance {
       if (XDP_PACKET_HEADROOM - meta < XDP_FRAME_STRUCT_SIZE) {
         throw new InvalidContextError('data', `metadata length ${meta} leaves less headroom than the ${XDP_FRAME_STRUCT_SIZE}-byte xdp_frame`);
       }
-      if (dataEnd !== packet.length) {
-        // The kernel puts the bytes past data_end in fragments (a non-linear xdp_buff).
-        throw new NotSupportedError('XDP fragments', undefined, `data_end ${dataEnd} < packet length ${packet.length} makes a non-linear frame, which the userspace runtime does not model`);
-      }
+      // The bytes past data_end go to fragments (a non-linear xdp_buff).
+      linear = dataEnd;
       if (field('egress_ifindex') !== 0) throw new InvalidContextError('egress_ifindex', 'must be 0');
       const inIf = field('ingress_ifindex');
       queue = field('rx_queue_index');
@@ -150,16 +166,27 @@ export class XdpContext implements ContextInstance {
     if (packet.length < ETH_HLEN || packet.length - meta < ETH_HLEN) {
       throw new InvalidContextError('data', `the packet after the metadata is ${packet.length - meta} bytes, shorter than an Ethernet header`);
     }
-    if (packet.length - meta > XDP_MAX_LINEAR) {
-      throw new NotSupportedError('XDP fragments', undefined, `packets longer than ${XDP_MAX_LINEAR} bytes are non-linear, which the userspace runtime does not model`);
+    // The page less the headroom left after the metadata and the tailroom.
+    linear = Math.min(linear, XDP_MAX_LINEAR + meta);
+    const nFrags = Math.ceil((packet.length - linear) / XDP_FRAG_SIZE);
+    if (nFrags > MAX_SKB_FRAGS) {
+      throw new InvalidContextError('data', `${packet.length} bytes need ${nFrags} fragments past the ${linear}-byte linear part; at most ${MAX_SKB_FRAGS} (ENOMEM)`);
     }
     this.space.memory.bytes.fill(0, this.hardStart, this.hardStart + XDP_FRAME_SIZE);
     const from = XDP_PACKET_HEADROOM - meta;
-    this.packet.setWindow(from, from + packet.length);
-    this.space.memory.bytes.set(packet, this.hardStart + from);
+    this.packet.setWindow(from, from + linear);
+    this.space.memory.bytes.set(linear === packet.length ? packet : packet.subarray(0, linear), this.hardStart + from);
     this.dataMeta = this.hardStart + from;
     this.data = this.hardStart + XDP_PACKET_HEADROOM;
-    this.dataEnd = this.dataMeta + packet.length;
+    this.dataEnd = this.dataMeta + linear;
+    this.fragCount = nFrags;
+    this.fragsSize = packet.length - linear;
+    for (let i = 0, at = linear; i < nFrags; i++, at += XDP_FRAG_SIZE) {
+      const page = (this.fragPages[i] ??= new Uint8Array(XDP_FRAG_SIZE));
+      const len = Math.min(XDP_FRAG_SIZE, packet.length - at);
+      page.set(packet.subarray(at, at + len));
+      this.fragLens[i] = len;
+    }
     this.rxIfindex = ifindex;
     this.rxQueue = queue;
     this.space.memory.bytes.set(md, this.ctx.start);
@@ -183,14 +210,86 @@ export class XdpContext implements ContextInstance {
     return 0;
   }
 
-  /** bpf_xdp_adjust_tail: 0 or -EINVAL (past the frame's tailroom, or fewer than ETH_HLEN bytes). Growth is zeroed. */
+  /**
+   * bpf_xdp_adjust_tail: 0 or -EINVAL (past the frame's tailroom, or fewer than ETH_HLEN bytes).
+   * Growth is zeroed. A multi-buffer frame grows its last fragment up to a page, and shrinks
+   * from the last fragment back, freeing emptied ones and then the linear part.
+   */
   adjustTail(offset: number): number {
+    if (this.fragCount > 0) return offset < 0 ? this.shrinkFrags(-offset) : this.growLastFrag(offset);
     const end = this.dataEnd + offset;
     if (end > this.hardEnd || end < this.data + ETH_HLEN) return -22;
     if (offset > 0) this.space.memory.bytes.fill(0, this.dataEnd, end);
     this.dataEnd = end;
     this.syncWindow();
     return 0;
+  }
+
+  private growLastFrag(offset: number): number {
+    const last = this.fragCount - 1;
+    const used = this.fragLens[last]!;
+    if (offset > XDP_FRAG_SIZE - used) return -22;
+    this.fragPages[last]!.fill(0, used, used + offset);
+    this.fragLens[last] = used + offset;
+    this.fragsSize += offset;
+    return 0;
+  }
+
+  private shrinkFrags(offset: number): number {
+    if (offset > this.buffLen() - ETH_HLEN) return -22;
+    while (this.fragCount > 0 && offset > 0) {
+      const last = this.fragCount - 1;
+      const cut = Math.min(offset, this.fragLens[last]!);
+      this.fragLens[last] = this.fragLens[last]! - cut;
+      this.fragsSize -= cut;
+      offset -= cut;
+      if (this.fragLens[last] !== 0) break;
+      this.fragCount--;
+    }
+    if (this.fragCount === 0 && offset > 0) {
+      // Every fragment freed: the rest comes off the linear part (bounded by the check above).
+      this.dataEnd -= offset;
+      this.syncWindow();
+    }
+    return 0;
+  }
+
+  /** xdp_get_buff_len: the linear part plus every fragment. */
+  buffLen(): number {
+    return this.dataEnd - this.data + this.fragsSize;
+  }
+
+  /**
+   * Copies `len` bytes at packet offset `offset` (from `data`, across the linear part and the
+   * fragments) to memory at `at`, or from there into the packet when `store`; the caller has
+   * checked offset + len <= buffLen() (bpf_xdp_copy_buf).
+   */
+  copyBytes(offset: number, len: number, at: number, store: boolean): void {
+    const mem = this.space.memory.bytes;
+    const linear = this.dataEnd - this.data;
+    if (offset < linear) {
+      const n = Math.min(len, linear - offset);
+      if (store) mem.copyWithin(this.data + offset, at, at + n);
+      else mem.copyWithin(at, this.data + offset, this.data + offset + n);
+      at += n;
+      len -= n;
+      offset = linear;
+    }
+    offset -= linear;
+    for (let i = 0; i < this.fragCount && len > 0; i++) {
+      const size = this.fragLens[i]!;
+      if (offset >= size) {
+        offset -= size;
+        continue;
+      }
+      const n = Math.min(len, size - offset);
+      const page = this.fragPages[i]!;
+      if (store) page.set(mem.subarray(at, at + n), offset);
+      else mem.set(page.subarray(offset, offset + n), at);
+      at += n;
+      len -= n;
+      offset = 0;
+    }
   }
 
   /** bpf_xdp_adjust_meta: 0, -EINVAL (out of the headroom or past data) or -EACCES (misaligned or too long). */
@@ -203,9 +302,14 @@ export class XdpContext implements ContextInstance {
     return 0;
   }
 
-  /** data_out: data_meta..data_end, a copy. */
+  /** data_out: data_meta..data_end, then the fragments in order; a copy. */
   dataOut(): Uint8Array {
-    return this.space.memory.bytes.slice(this.dataMeta, this.dataEnd);
+    const linear = this.space.memory.bytes.slice(this.dataMeta, this.dataEnd);
+    if (this.fragCount === 0) return linear;
+    const out = new Uint8Array(linear.length + this.fragsSize);
+    out.set(linear);
+    for (let i = 0, at = linear.length; i < this.fragCount; at += this.fragLens[i]!, i++) out.set(this.fragPages[i]!.subarray(0, this.fragLens[i]!), at);
+    return out;
   }
 
   /** Alias of dataOut (the name the first XDP context used). */

@@ -191,12 +191,22 @@ kernelTest('xdp ctx_in: metadata lengths, devices and queues the kernel refuses 
     compared++;
     if (k !== m) diffs.push(`data ${data.length} ctx ${Buffer.from(ctx).toString('hex')}:\n  kernel ${k.slice(0, 60)}\n  bpfkit ${m.slice(0, 60)}`);
   }
-  // Non-linear frames (data_end short of the packet, or longer than a page allows): the kernel
-  // runs them with fragments; bpfkit says so instead of running a different packet.
-  for (const [data, ctx] of [[small, xdpCtx(0, small.length - 1)], [new Uint8Array(3521), xdpCtx(0, 3521)]] as const) {
-    assert.ok(!('error' in kernelRunLoaded(prog, xdpOps, data, ctx)));
-    assert.equal(summary(vmRun(xdpOps, insns, data, ctx)), 'error not supported: XDP fragments');
+  // Non-linear frames (data_end short of the packet, or longer than a page allows): both run
+  // them with fragments, and data_out is the linear part followed by the fragments.
+  const jumbo = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+  for (const [data, ctx] of [
+    [small, xdpCtx(0, small.length - 1)],
+    [small, xdpCtx(0, 14)],
+    [jumbo(3521), xdpCtx(0, 3521)],
+    [jumbo(9000), xdpCtx(0, 9000)],
+    [jumbo(9000), xdpCtx(8, 9000)],
+    [jumbo(3520 + 17 * 4096), xdpCtx(0, 3520 + 17 * 4096)],
+    [jumbo(3521 + 17 * 4096), xdpCtx(0, 3521 + 17 * 4096)],
+  ] as const) {
+    const k = summary(kernelRunLoaded(prog, xdpOps, data, ctx));
+    const m = summary(vmRun(xdpOps, insns, data, ctx));
     compared++;
+    if (k !== m) diffs.push(`fragments, data ${data.length} ctx ${Buffer.from(ctx).toString('hex')}:\n  kernel ${k.slice(0, 60)}\n  bpfkit ${m.slice(0, 60)}`);
   }
   process.stdout.write(`# xdp ctx_in validation: ${compared} cases compared with the kernel\n`);
   assert.deepEqual(diffs, []);

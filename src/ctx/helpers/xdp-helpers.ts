@@ -28,13 +28,7 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
     [BpfFuncId.xdp_adjust_head, (vm) => xdpOf(vm, env, 'bpf_xdp_adjust_head').adjustHead(argS32(vm, 2))],
     [BpfFuncId.xdp_adjust_tail, (vm) => xdpOf(vm, env, 'bpf_xdp_adjust_tail').adjustTail(argS32(vm, 2))],
     [BpfFuncId.xdp_adjust_meta, (vm) => xdpOf(vm, env, 'bpf_xdp_adjust_meta').adjustMeta(argS32(vm, 2))],
-    [
-      BpfFuncId.xdp_get_buff_len,
-      (vm) => {
-        const x = xdpOf(vm, env, 'bpf_xdp_get_buff_len');
-        return x.dataEnd - x.data;
-      },
-    ],
+    [BpfFuncId.xdp_get_buff_len, (vm) => xdpOf(vm, env, 'bpf_xdp_get_buff_len').buffLen()],
     [
       BpfFuncId.xdp_load_bytes,
       (vm, _r1, _r2, r3) => {
@@ -43,8 +37,8 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const len = argU32(vm, 4);
         const to = helperPtr(vm, r3, len, true);
         if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
-        if (offset + len > x.dataEnd - x.data) return -Errno.EINVAL;
-        vm.space.memory.bytes.copyWithin(to, x.data + offset, x.data + offset + len);
+        if (offset + len > x.buffLen()) return -Errno.EINVAL;
+        x.copyBytes(offset, len, to, false);
         return 0;
       },
     ],
@@ -56,8 +50,8 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const len = argU32(vm, 4);
         const from = helperPtr(vm, r3, len, false);
         if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
-        if (offset + len > x.dataEnd - x.data) return -Errno.EINVAL;
-        vm.space.memory.bytes.copyWithin(x.data + offset, from, from + len);
+        if (offset + len > x.buffLen()) return -Errno.EINVAL;
+        x.copyBytes(offset, len, from, true);
         return 0;
       },
     ],
