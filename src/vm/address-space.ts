@@ -14,7 +14,7 @@
 // region, whose bounds reject it. NULL and small integers have tag 0, which names nothing.
 
 import { type AccessKind, MemoryFault, type FaultReason } from './errors.js';
-import { LinearMemory } from './memory.js';
+import { LinearMemory, RESERVED_LOW } from './memory.js';
 
 /** High word of region 0's pointers. */
 export const TAG_BASE = 0x100;
@@ -23,6 +23,20 @@ const TWO32 = 4294967296;
 
 /** What a region holds; decides nothing by itself, but names it in faults and lets layers find it. */
 export type RegionKind = 'ctx' | 'packet' | 'stack' | 'map' | 'global' | 'other';
+
+/**
+ * Memory offset of the region-table header the JIT reads (see `AddressSpace.enableRegionTable`):
+ * word 0 holds the table's memory offset, word 1 its capacity in entries. It lies in the reserved
+ * low bytes of the memory, which no region ever covers.
+ */
+export const REGION_TABLE_HEADER = 0;
+/**
+ * Bytes per region-table entry: window start, read limit (the window end, or 0 when loads must
+ * go through the region's load hook) and write limit (the window end, or 0 when read-only), as
+ * int32 little-endian; the fourth word is unused. An entry of zeros rejects every access.
+ */
+export const REGION_ENTRY_SIZE = 16;
+const FIRST_TABLE_AT = 64;
 
 /** Region flag: stores allowed. */
 export const REGION_WRITABLE = 1;
@@ -102,6 +116,7 @@ export class Region {
     if (!(0 <= from && from <= to && to <= this.capacity)) throw new RangeError(`window [${from}, ${to}) outside the ${this.capacity}-byte block of "${this.name}"`);
     this.space.starts[this.id] = this.base + from;
     this.space.ends[this.id] = this.base + to;
+    this.space.syncRegion(this.id);
   }
 }
 
@@ -143,18 +158,70 @@ export class AddressSpace {
     this.flags[id] = options.writable === false ? 0 : REGION_WRITABLE;
     this.hooks[id] = undefined;
     if (options.init) this.memory.bytes.set(options.init.subarray(0, size), base + before);
+    if (this.tableAt >= 0) {
+      if (id >= this.tableCap) this.moveTable(this.tableCap * 2);
+      this.syncRegion(id);
+    }
     return region;
+  }
+
+  private tableAt = -1;
+  private tableCap = 0;
+
+  /**
+   * Keeps a copy of the region tables in the memory itself, where compiled (Wasm) code reads
+   * them at access time: the header at REGION_TABLE_HEADER gives the table's offset and
+   * capacity, entry `id` (REGION_ENTRY_SIZE bytes) describes region `id`. Updated by every change
+   * of a window, a hook or a flag. Idempotent; throws when another address space already keeps
+   * its table in the same memory.
+   */
+  enableRegionTable(): void {
+    if (this.tableAt >= 0) return;
+    const owner = this.memory.regionTableOwner;
+    if (owner !== undefined && owner !== this) throw new RangeError('another address space keeps its region table in this memory');
+    this.memory.regionTableOwner = this;
+    this.tableAt = FIRST_TABLE_AT;
+    this.tableCap = (RESERVED_LOW - FIRST_TABLE_AT) / REGION_ENTRY_SIZE;
+    if (this.regions.length > this.tableCap) this.moveTable(this.regions.length * 2);
+    this.writeHeader();
+    for (let id = 0; id < this.regions.length; id++) this.syncRegion(id);
+  }
+
+  private moveTable(cap: number): void {
+    this.tableAt = this.memory.alloc(cap * REGION_ENTRY_SIZE, 16);
+    this.tableCap = cap;
+    this.writeHeader();
+    for (let id = 0; id < this.regions.length; id++) this.syncRegion(id);
+  }
+
+  private writeHeader(): void {
+    this.memory.view.setInt32(REGION_TABLE_HEADER, this.tableAt, true);
+    this.memory.view.setInt32(REGION_TABLE_HEADER + 4, this.tableCap, true);
+  }
+
+  /** Rewrites region `id`'s entry of the in-memory table (when enabled); called on every change. */
+  syncRegion(id: number): void {
+    if (this.tableAt < 0 || id >= this.tableCap) return;
+    const v = this.memory.view;
+    const at = this.tableAt + id * REGION_ENTRY_SIZE;
+    const f = this.flags[id]!;
+    const end = this.ends[id]!;
+    v.setInt32(at, this.starts[id]!, true);
+    v.setInt32(at + 4, (f & REGION_HOOKED) !== 0 ? 0 : end, true);
+    v.setInt32(at + 8, (f & REGION_WRITABLE) !== 0 ? end : 0, true);
   }
 
   /** Installs a load hook on a region (context field rewriting). */
   setLoadHook(region: Region, hook: LoadHook | undefined): void {
     this.hooks[region.id] = hook;
     this.flags[region.id] = (this.flags[region.id]! & ~REGION_HOOKED) | (hook ? REGION_HOOKED : 0);
+    this.syncRegion(region.id);
   }
 
   /** Makes a region read-only or writable. */
   setWritable(region: Region, writable: boolean): void {
     this.flags[region.id] = (this.flags[region.id]! & ~REGION_WRITABLE) | (writable ? REGION_WRITABLE : 0);
+    this.syncRegion(region.id);
   }
 
   private growTables(): void {

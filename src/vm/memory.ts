@@ -37,6 +37,8 @@ export class LinearMemory {
   /** DataView of the whole memory (replaced on growth). */
   view: DataView;
   private top = RESERVED_LOW;
+  /** The address space whose region table lives in this memory's reserved low bytes (JIT), if any. */
+  regionTableOwner: object | undefined;
 
   constructor(initialPages = 1) {
     this.memory = new WasmMemoryCtor({ initial: initialPages });

@@ -1,0 +1,278 @@
+// JitEngine: runs a PreparedProgram compiled to WebAssembly in the address space's own memory (an Engine).
+
+import { type AddressSpace, REGION_HOOKED, type Region, TAG_BASE } from '../vm/address-space.js';
+import type { Engine } from '../vm/engine.js';
+import { BudgetExceeded, CallDepthExceeded, ExecutionError } from '../vm/errors.js';
+import type { TailCallHook } from '../vm/helpers.js';
+import { splitU64, toBigUint64, toNumber } from '../vm/int64.js';
+import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
+import type { PreparedProgram } from '../vm/program.js';
+import { type CompiledProgram, compileProgram, type WasmModule } from './compile.js';
+import {
+  IMPORT_MODULE, type JitImports, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
+} from './layout.js';
+
+const TWO32 = 4294967296;
+/** The largest budget compiled code counts (an i32); larger budgets are clamped to it. */
+export const MAX_JIT_BUDGET = 0x7fffffff;
+
+interface WasmInstanceApi {
+  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: { enter: (depth: number, mayGoto: number) => void } };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmInstanceApi }).WebAssembly;
+
+const compiled = new WeakMap<PreparedProgram, CompiledProgram>();
+
+/** Compiles `program` once (cached per PreparedProgram); throws NotSupportedError naming the pc of what it cannot compile. */
+export function compileCached(program: PreparedProgram): CompiledProgram {
+  let c = compiled.get(program);
+  if (!c) {
+    c = compileProgram(program);
+    compiled.set(program, c);
+  }
+  return c;
+}
+
+/** Options of a JitEngine. */
+export interface JitEngineOptions {
+  /** Serves `bpf_tail_call`; without it a tail call calls the helper table's function (which throws by default). */
+  tailCalls?: TailCallHook;
+}
+
+/**
+ * Runs a prepared program compiled to WebAssembly, in the same WebAssembly.Memory as its address
+ * space: same semantics, faults, budget and `executed` count as the Interpreter (the reference),
+ * a drop-in Engine. Owns MAX_CALL_FRAMES stack regions and a small scratch block. The module is
+ * compiled once per PreparedProgram; tail-call targets are compiled on their first use. The
+ * constructor throws NotSupportedError when the program has an instruction the JIT cannot
+ * compile (callers fall back to the Interpreter).
+ */
+export class JitEngine implements Engine {
+  /** The address space the program runs in. */
+  readonly space: AddressSpace;
+  /** One stack region per call frame. */
+  readonly stacks: readonly Region[];
+  /** Slot index of the current instruction (inside helpers and after a fault). */
+  pc = 0;
+  /** Low word of r0 after the last run. */
+  retLo = 0;
+  /** High word of r0 after the last run. */
+  retHi = 0;
+  /** Instructions executed by the last run. */
+  executed = 0;
+  /** Where LD_ABS/LD_IND read from; unset means they fail (r0 = 0, exit). */
+  skb: SkbData | undefined;
+  /** The compiled entry program. */
+  readonly compiled: CompiledProgram;
+
+  private readonly scratch: number;
+  private readonly s: number; // scratch base in int32 words
+  private words: Int32Array;
+  private bytes: Uint8Array;
+  private readonly tailCalls: TailCallHook | undefined;
+  private readonly instances = new Map<PreparedProgram, (depth: number, mayGoto: number) => void>();
+  private readonly enterEntry: (depth: number, mayGoto: number) => void;
+  private readonly out = new Int32Array(2);
+  private budget = DEFAULT_BUDGET;
+  private limit = DEFAULT_BUDGET;
+  private tailCount = 0;
+
+  constructor(program: PreparedProgram, space: AddressSpace, options: JitEngineOptions = {}) {
+    this.compiled = compileCached(program);
+    this.space = space;
+    this.tailCalls = options.tailCalls;
+    space.enableRegionTable();
+    const stacks: Region[] = [];
+    for (let i = 0; i < MAX_CALL_FRAMES; i++) stacks.push(space.addRegion(`stack[${i}]`, STACK_SIZE, { kind: 'stack' }));
+    this.stacks = stacks;
+    this.scratch = space.memory.alloc(SCRATCH_SIZE, 16);
+    this.s = this.scratch >> 2;
+    this.bytes = space.memory.bytes;
+    this.words = new Int32Array(this.bytes.buffer);
+    const w = this.words;
+    for (let i = 0; i < MAX_CALL_FRAMES; i++) {
+      w[((this.scratch + S_R10) >> 2) + 2 * i] = stacks[i]!.end;
+      w[((this.scratch + S_R10) >> 2) + 2 * i + 1] = TAG_BASE + stacks[i]!.id;
+    }
+    w[(this.scratch + S_DIRTY) >> 2] = MAX_CALL_FRAMES;
+    this.enterEntry = this.instance(program, this.compiled);
+  }
+
+  /** The memory as int32 words (re-created when the memory has grown). */
+  private view(): Int32Array {
+    const b = this.space.memory.bytes;
+    if (b !== this.bytes) {
+      this.bytes = b;
+      this.words = new Int32Array(b.buffer);
+    }
+    return this.words;
+  }
+
+  private instance(program: PreparedProgram, c: CompiledProgram): (depth: number, mayGoto: number) => void {
+    const fns = program.helperFns;
+    const space = this.space;
+    const hiAt = (this.scratch + S_HI) >> 2;
+    const s = this.s;
+    const callHelper = (k: number): void => {
+      let m = this.view();
+      const r = fns[k]!(this, toNumber(m[s + 2]!, m[s + 3]!), toNumber(m[s + 4]!, m[s + 5]!), toNumber(m[s + 6]!, m[s + 7]!), toNumber(m[s + 8]!, m[s + 9]!), toNumber(m[s + 10]!, m[s + 11]!));
+      splitU64(r, this.out);
+      m = this.view();
+      m[s] = this.out[0]!;
+      m[s + 1] = this.out[1]!;
+    };
+    const imports: JitImports = {
+      load: (pc, hi, lo, size, signed) => this.slowLoad(pc, hi, lo, size, signed),
+      storeFault: (pc, hi, lo, size) => {
+        this.pc = pc;
+        throw space.fault(pc, hi, lo >>> 0, size, 'write');
+      },
+      helper: (pc, k) => {
+        this.pc = pc;
+        const m0 = this.view();
+        const r = fns[k]!(this, toNumber(m0[s + 2]!, m0[s + 3]!), toNumber(m0[s + 4]!, m0[s + 5]!), toNumber(m0[s + 6]!, m0[s + 7]!), toNumber(m0[s + 8]!, m0[s + 9]!), toNumber(m0[s + 10]!, m0[s + 11]!));
+        splitU64(r, this.out);
+        this.view()[hiAt] = this.out[1]!;
+        return this.out[0]!;
+      },
+      tail: (pc, k, depth, mayGoto) => {
+        this.pc = pc;
+        if (!this.tailCalls) {
+          callHelper(k);
+          return 0;
+        }
+        const m = this.view();
+        const next = this.tailCalls.resolve(this, toNumber(m[s + 4]!, m[s + 5]!), toNumber(m[s + 6]!, m[s + 7]!));
+        if (!next || this.tailCount >= MAX_TAIL_CALL_CNT) return 0;
+        this.tailCount++;
+        let enter = this.instances.get(next);
+        if (!enter) enter = this.instance(next, compileCached(next));
+        enter(depth, mayGoto);
+        return 1;
+      },
+      trap: (kind, pc) => {
+        this.pc = pc;
+        if (kind === TRAP_BUDGET) {
+          this.executed = this.limit;
+          throw new BudgetExceeded(pc, this.budget);
+        }
+        if (kind === TRAP_CALL_DEPTH) throw new CallDepthExceeded(pc, MAX_CALL_FRAMES);
+        this.executed = this.limit - this.view()[(this.scratch + S_LEFT) >> 2]!;
+        throw new ExecutionError(pc, 'execution fell off the end of the program');
+      },
+      ldabs: (pc, k, size) => {
+        this.pc = pc;
+        const p = this.skbOffset(k, size);
+        const m = this.view();
+        m[(this.scratch + S_FLAG) >> 2] = p >= 0 ? 1 : 0;
+        if (p < 0) return 0;
+        const v = space.memory.view;
+        return size === 1 ? v.getUint8(p) : size === 2 ? v.getUint16(p, false) : v.getInt32(p, false);
+      },
+    };
+    const inst = new Wasm.Instance(c.module, { [IMPORT_MODULE]: { memory: space.memory.memory, scratch: this.scratch, ...imports } });
+    const enter = inst.exports.enter;
+    this.instances.set(program, enter);
+    return enter;
+  }
+
+  /** A load the inline check rejected: a hooked region (context rewriting) or a fault. */
+  private slowLoad(pc: number, hi: number, lo: number, size: number, signed: number): number {
+    this.pc = pc;
+    const space = this.space;
+    const a = lo >>> 0;
+    const id = hi - TAG_BASE;
+    if (id < 0 || id >= space.regions.length || a < space.starts[id]! || a + size > space.ends[id]!) throw space.fault(pc, hi, a, size, 'read');
+    const out = this.out;
+    let vLo: number;
+    let vHi: number;
+    if ((space.flags[id]! & REGION_HOOKED) !== 0 && space.hooks[id]!(a - space.starts[id]!, size, out)) {
+      vLo = out[0]!;
+      vHi = out[1]!;
+      if (signed) {
+        if (size === 1) vLo = (vLo << 24) >> 24;
+        else if (size === 2) vLo = (vLo << 16) >> 16;
+        vHi = vLo >> 31;
+      }
+    } else {
+      const v = space.memory.view;
+      if (size === 8) {
+        vLo = v.getInt32(a, true);
+        vHi = v.getInt32(a + 4, true);
+      } else {
+        vLo = size === 1 ? (signed ? v.getInt8(a) : v.getUint8(a)) : size === 2 ? (signed ? v.getInt16(a, true) : v.getUint16(a, true)) : v.getInt32(a, true);
+        vHi = signed ? vLo >> 31 : 0;
+      }
+    }
+    this.view()[(this.scratch + S_HI) >> 2] = vHi;
+    return vLo;
+  }
+
+  /** Memory offset of an LD_ABS/LD_IND access of `size` bytes at skb offset `k`, or -1 (as the Interpreter). */
+  private skbOffset(k: number, size: number): number {
+    const skb = this.skb;
+    if (!skb) return -1;
+    const r = skb.region;
+    const data = r.start + (skb.data ?? 0);
+    let p: number;
+    let low = data;
+    if (k >= 0) p = data + k;
+    else {
+      low = r.base;
+      if (k >= SKF_NET_OFF) p = r.start + (skb.network ?? skb.data ?? 0) + (k - SKF_NET_OFF);
+      else if (k >= SKF_LL_OFF) p = r.start + (skb.mac ?? (skb.data ?? 0) - 14) + (k - SKF_LL_OFF);
+      else return -1;
+    }
+    return p >= low && p + size <= r.end ? p : -1;
+  }
+
+  /** Low 32 bits of register i (r1..r5 inside a helper; r0 after a run). */
+  regLo(i: number): number {
+    return this.view()[this.s + 2 * i]!;
+  }
+  /** High 32 bits of register i. */
+  regHi(i: number): number {
+    return this.view()[this.s + 2 * i + 1]!;
+  }
+  /** Register i as an unsigned BigInt. */
+  reg(i: number): bigint {
+    return toBigUint64(this.regLo(i), this.regHi(i));
+  }
+  /** r0 of the last run as an unsigned BigInt. */
+  get r0(): bigint {
+    return toBigUint64(this.retLo, this.retHi);
+  }
+
+  /**
+   * Runs from slot 0 with r1 = `r1` and the other registers zero, until the outermost exit;
+   * returns the instructions executed. Budgets above MAX_JIT_BUDGET are clamped to it.
+   */
+  run(r1: number, budget = DEFAULT_BUDGET): number {
+    let m = this.view();
+    const s = this.s;
+    const dirtyAt = (this.scratch + S_DIRTY) >> 2;
+    const bytes = this.bytes;
+    for (let i = 0, n = m[dirtyAt]!; i < n; i++) {
+      const st = this.stacks[i]!;
+      bytes.fill(0, st.base, st.base + st.capacity);
+    }
+    m[dirtyAt] = 1;
+    m.fill(0, s + S_REGS / 4, s + S_REGS / 4 + 22);
+    m[s + 2] = r1 >>> 0;
+    m[s + 3] = Math.floor(r1 / TWO32) | 0;
+    const r10 = (this.scratch + S_R10) >> 2;
+    m[s + 20] = m[r10]!;
+    m[s + 21] = m[r10 + 1]!;
+    const limit = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
+    this.budget = budget;
+    this.limit = limit;
+    m[(this.scratch + S_LEFT) >> 2] = limit;
+    this.tailCount = 0;
+    this.enterEntry(0, BPF_MAX_LOOPS);
+    m = this.view();
+    this.retLo = m[s]!;
+    this.retHi = m[s + 1]!;
+    this.executed = limit - m[(this.scratch + S_LEFT) >> 2]!;
+    return this.executed;
+  }
+}
