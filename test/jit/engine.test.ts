@@ -12,7 +12,7 @@ import { assertSameRuns, type SideOptions } from './differential.js';
 
 const packets = [new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff), new Uint8Array(20).map((_, i) => 200 - i), new Uint8Array(128).fill(0xa5)];
 /** r6 = data, r7 = data_end, r8 = data + 64 (checked: shorter packets return 1). */
-const prologue = (): Instruction[] => [
+const prologue = (): (Instruction | ReturnType<typeof label>)[] => [
   ldx.w(r6, r1, 0), ldx.w(r7, r1, 4), alu64.mov.reg(r8, r6), alu64.add.imm(r8, 64), jmp.jle.reg(r8, r7, 'body'), alu64.mov.imm(r0, 1), exit(), label('body'),
 ];
 
