@@ -252,7 +252,8 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
           const op = opOf(code);
           r &= ~d;
           if (op !== 0xb0) r |= d;
-          if (isX) r |= sb;
+          // NEG and END have no source register (END's X bit means "to big-endian").
+          if (isX && op !== 0x80 && op !== 0xd0) r |= sb;
         } else if (cls === Class.LDX) {
           r = (r & ~d) | sb;
           st |= stackRead(insn.src, insn.off, size);
@@ -382,7 +383,8 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
         innS = outS;
         if (cls === Class.ALU || cls === Class.ALU64) {
           const op = opOf(code);
-          const isX = (code & Source.X) !== 0;
+          // NEG and END have no source register (END's X bit means "to big-endian").
+          const isX = (code & Source.X) !== 0 && op !== 0x80 && op !== 0xd0;
           const d = bit(insn.dst);
           if (op === 0xb0) {
             inn = out & ~d;
