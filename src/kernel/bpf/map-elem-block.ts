@@ -30,6 +30,7 @@ export class MapElemBlock {
   readonly #block: BpfCallBlock;
   #bytes: Uint8Array;
   #freed = false;
+  #flags = 0; // what the KV attr's flags field holds
   #view: DataView;
   #valueView: Uint8Array;
   #nextView: Uint8Array;
@@ -69,12 +70,9 @@ export class MapElemBlock {
   }
 
   #setFlags(flags: number): void {
-    if (flags === 0) {
-      this.#view.setUint32(KV_ATTR + FLAGS, 0, true);
-      this.#view.setUint32(KV_ATTR + FLAGS + 4, 0, true);
-      return;
-    }
+    if (flags === this.#flags) return; // the attr still holds them
     if (!Number.isSafeInteger(flags) || flags < 0) throw new InvalidArgumentError('flags', `${flags} is not a u64`);
+    this.#flags = flags;
     this.#view.setUint32(KV_ATTR + FLAGS, flags >>> 0, true);
     this.#view.setUint32(KV_ATTR + FLAGS + 4, Math.floor(flags / 0x1_0000_0000) >>> 0, true);
   }

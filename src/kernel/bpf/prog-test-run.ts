@@ -42,6 +42,18 @@ export interface TestRunResult {
 
 const T = TEST_RUN_ATTR.fields;
 const ATTR_SIZE = TEST_RUN_ATTR.size;
+// Field offsets as plain constants for the per-call writes.
+const PROG_FD = T.prog_fd.offset;
+const RETVAL = T.retval.offset;
+const DATA_SIZE_IN = T.data_size_in.offset;
+const DATA_SIZE_OUT = T.data_size_out.offset;
+const REPEAT = T.repeat.offset;
+const DURATION = T.duration.offset;
+const CTX_SIZE_IN = T.ctx_size_in.offset;
+const CTX_SIZE_OUT = T.ctx_size_out.offset;
+const FLAGS = T.flags.offset;
+const CPU = T.cpu.offset;
+const BATCH_SIZE = T.batch_size.offset;
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /**
@@ -67,6 +79,9 @@ class TestRunBlock {
   #lenOut = -1;
   #lenCtxIn = -1;
   #lenCtxOut = -1;
+  // A view on the first #outViewLen bytes of data out.
+  #outView: Uint8Array = new Uint8Array(0);
+  #outViewLen = 0;
 
   constructor(readonly sys: Sys) {
     this.#block = this.#alloc(64, 128, 0, 0);
@@ -84,6 +99,8 @@ class TestRunBlock {
     this.#ctxInAt = this.#outAt + this.#capOut;
     this.#ctxOutAt = this.#ctxInAt + this.#capCtxIn;
     this.#lenIn = this.#lenOut = this.#lenCtxIn = this.#lenCtxOut = -1;
+    this.#outView = new Uint8Array(0);
+    this.#outViewLen = 0;
     return bpfCallBlock(this.sys, this.#ctxOutAt + this.#capCtxOut);
   }
 
@@ -117,17 +134,17 @@ class TestRunBlock {
     const v = this.#view;
     if (dataIn.length > 0) bytes.set(dataIn, this.#inAt);
     if (ctxIn !== undefined && ctxInLen > 0) bytes.set(ctxIn, this.#ctxInAt);
-    v.setUint32(T.prog_fd.offset, fd, true);
-    v.setUint32(T.retval.offset, 0, true);
-    v.setUint32(T.data_size_in.offset, dataIn.length, true);
-    v.setUint32(T.data_size_out.offset, outSize, true);
-    v.setUint32(T.repeat.offset, u32(options.repeat ?? 1, 'repeat'), true);
-    v.setUint32(T.duration.offset, 0, true);
-    v.setUint32(T.ctx_size_in.offset, ctxInLen, true);
-    v.setUint32(T.ctx_size_out.offset, ctxOutSize, true);
-    v.setUint32(T.flags.offset, u32(options.flags ?? 0, 'flags'), true);
-    v.setUint32(T.cpu.offset, u32(options.cpu ?? 0, 'cpu'), true);
-    v.setUint32(T.batch_size.offset, u32(options.batchSize ?? 0, 'batchSize'), true);
+    v.setUint32(PROG_FD, fd, true);
+    v.setUint32(RETVAL, 0, true);
+    v.setUint32(DATA_SIZE_IN, dataIn.length, true);
+    v.setUint32(DATA_SIZE_OUT, outSize, true);
+    v.setUint32(REPEAT, options.repeat === undefined ? 1 : u32(options.repeat, 'repeat'), true);
+    v.setUint32(DURATION, 0, true);
+    v.setUint32(CTX_SIZE_IN, ctxInLen, true);
+    v.setUint32(CTX_SIZE_OUT, ctxOutSize, true);
+    v.setUint32(FLAGS, options.flags === undefined ? 0 : u32(options.flags, 'flags'), true);
+    v.setUint32(CPU, options.cpu === undefined ? 0 : u32(options.cpu, 'cpu'), true);
+    v.setUint32(BATCH_SIZE, options.batchSize === undefined ? 0 : u32(options.batchSize, 'batchSize'), true);
     return this.#block.call(BpfCmd.PROG_TEST_RUN, 0, ATTR_SIZE);
   }
 
@@ -138,13 +155,20 @@ class TestRunBlock {
 
   /** A copy of `length` bytes of data out (`ctx`: of context out). */
   out(length: number, ctx: boolean): Uint8Array {
-    const at = ctx ? this.#ctxOutAt : this.#outAt;
-    return this.#bytes.slice(at, at + length);
+    if (ctx) return this.#bytes.slice(this.#ctxOutAt, this.#ctxOutAt + length);
+    // The same output length as last time (the usual case) reuses the view; the copy constructor
+    // is the cheapest copy out of the block's (external) memory.
+    if (length !== this.#outViewLen) {
+      this.#outView = this.#bytes.subarray(this.#outAt, this.#outAt + length);
+      this.#outViewLen = length;
+    }
+    return new Uint8Array(this.#outView);
   }
 
   free(): void {
     this.#block.free();
-    this.#bytes = new Uint8Array(0);
+    this.#bytes = this.#outView = new Uint8Array(0);
+    this.#outViewLen = 0;
     this.#view = new DataView(this.#bytes.buffer);
   }
 }
@@ -179,7 +203,7 @@ export function testRun(prog: Fd<'prog'>, options: TestRunOptions = {}): TestRun
     const r = block.run(fd, dataIn, outSize, options.ctxIn, ctxOutSize, options);
     if (r < 0) {
       // ENOSPC: data out did not fit; data_size_out now holds the size needed.
-      const needed = block.field(T.data_size_out.offset);
+      const needed = block.field(DATA_SIZE_OUT);
       if (attempt === 0 && r === -Errno.ENOSPC && needed > outSize) {
         outSize = needed;
         continue;
@@ -187,10 +211,10 @@ export function testRun(prog: Fd<'prog'>, options: TestRunOptions = {}): TestRun
       throw kernelError(`bpf(${bpfCmdName(BpfCmd.PROG_TEST_RUN)})`, -r);
     }
     return {
-      retval: block.field(T.retval.offset),
-      duration: block.field(T.duration.offset),
-      dataOut: block.out(Math.min(block.field(T.data_size_out.offset), outSize), false),
-      ctxOut: ctxOutSize > 0 ? block.out(Math.min(block.field(T.ctx_size_out.offset), ctxOutSize), true) : undefined,
+      retval: block.field(RETVAL),
+      duration: block.field(DURATION),
+      dataOut: block.out(Math.min(block.field(DATA_SIZE_OUT), outSize), false),
+      ctxOut: ctxOutSize > 0 ? block.out(Math.min(block.field(CTX_SIZE_OUT), ctxOutSize), true) : undefined,
     };
   }
 }
