@@ -31,6 +31,8 @@ interface Checkpoint {
   branches: number;
   hit: number;
   miss: number;
+  /** Removed from its list (the kernel's eviction of a state that rarely helps pruning). */
+  evicted: boolean;
   readonly parent: Checkpoint | undefined;
 }
 
@@ -178,7 +180,14 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       let list = explored.get(idx) ?? [];
       let pruned = false;
       let evict = false;
-      for (const cp of list) {
+      // The kernel's is_state_visited: a new state is added after 2 jumps and 8 instructions (or at
+      // a forced checkpoint); a state's miss count grows only when one is going to be added; inside
+      // a loop still being explored, states are added less often (20 jumps or 100 instructions).
+      const force = isMayGoto || callsCallback;
+      let addNew = force || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8);
+      // Newest first, as the kernel's list (new states are linked at its head).
+      for (let k = list.length - 1; k >= 0; k--) {
+        const cp = list[k]!;
         if (cp.branches > 0 && ((isMayGoto && cp.state.mayGotoDepth !== env.cur.mayGotoDepth) || callsCallback) && statesEqual(cp.state, env.cur, false, env.privileged)) {
           cp.hit++;
           pruned = true;
@@ -188,17 +197,22 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
           if (cp.state.mayGotoDepth === env.cur.mayGotoDepth && cp.state.callbackDepth === env.cur.callbackDepth && statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
           }
+          if (!force && jmps - prevJmps < 20 && stats.processed - prevInsns < 100) addNew = false;
         } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx], needed.stack[idx], needed.liveRegs[idx], needed.liveStack[idx])) {
           cp.hit++;
           pruned = true;
           break;
         }
-        cp.miss++;
-        if (cp.miss > cp.hit * 3 + 3) evict = true;
+        if (addNew) cp.miss++;
+        const n = force && cp.branches > 0 ? 64 : 3;
+        if (cp.miss > cp.hit * n + n) {
+          cp.evicted = true;
+          evict = true;
+        }
       }
       if (evict) {
         const before = list.length;
-        list = list.filter((cp) => !(cp.miss > cp.hit * 3 + 3));
+        list = list.filter((cp) => !cp.evicted);
         explored.set(idx, list);
         liveStates -= before - list.length;
       }
@@ -207,8 +221,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         if (!popPath()) return;
         continue;
       }
-      if (isMayGoto || callsCallback || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8)) {
-        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, parent };
+      if (addNew) {
+        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent };
         list.push(cp);
         explored.set(idx, list);
         parent = cp;
