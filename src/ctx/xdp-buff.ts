@@ -261,16 +261,16 @@ export class XdpContext implements ContextInstance {
 
   /**
    * Copies `len` bytes at packet offset `offset` (from `data`, across the linear part and the
-   * fragments) to memory at `at`, or from there into the packet when `store`; the caller has
+   * fragments) to `buf[at..]`, or from there into the packet when `store`; the caller has
    * checked offset + len <= buffLen() (bpf_xdp_copy_buf).
    */
-  copyBytes(offset: number, len: number, at: number, store: boolean): void {
+  copyBytes(offset: number, len: number, buf: Uint8Array, at: number, store: boolean): void {
     const mem = this.space.memory.bytes;
     const linear = this.dataEnd - this.data;
     if (offset < linear) {
       const n = Math.min(len, linear - offset);
-      if (store) mem.copyWithin(this.data + offset, at, at + n);
-      else mem.copyWithin(at, this.data + offset, this.data + offset + n);
+      if (store) mem.set(buf.subarray(at, at + n), this.data + offset);
+      else buf.set(mem.subarray(this.data + offset, this.data + offset + n), at);
       at += n;
       len -= n;
       offset = linear;
@@ -284,8 +284,8 @@ export class XdpContext implements ContextInstance {
       }
       const n = Math.min(len, size - offset);
       const page = this.fragPages[i]!;
-      if (store) page.set(mem.subarray(at, at + n), offset);
-      else mem.set(page.subarray(offset, offset + n), at);
+      if (store) page.set(buf.subarray(at, at + n), offset);
+      else buf.set(page.subarray(offset, offset + n), at);
       at += n;
       len -= n;
       offset = 0;

@@ -12,6 +12,7 @@ export { RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ, RINGBUF_MAX_RECO
 export { DevMap, devmapFamily, type DevmapEntry } from './devmap.js';
 export { ArrayOfMaps, HashOfMaps, innerMatches, mapInMapFamily, type MapInMapOps } from './map-in-map.js';
 export { bloomFilterFamily, BloomFilterMap, bloomGeometry } from './bloom-filter.js';
+export { PerfEventArray, perfEventArrayFamily, perfRecordSize, type PerfOutput } from './perf-event-array.js';
 export { JHASH_INITVAL, jhash } from './jhash.js';
 export { RuntimeMap, updateFlags } from './runtime-map.js';
 export { autoCodec, btfCodec, CodecError, codecs, sumPerCpu, typed, type BtfTypes, type BtfValue, type Codec } from './codec.js';

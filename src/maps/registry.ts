@@ -17,10 +17,11 @@ import { lpmTrieFamily } from './lpm-trie.js';
 import { lruHashFamily } from './lru.js';
 import { mapInMapFamily } from './map-in-map.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+import { perfEventArrayFamily } from './perf-event-array.js';
 import { queueStackFamily } from './queue-stack.js';
 import { ringbufFamily } from './ringbuf.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily, perfEventArrayFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 

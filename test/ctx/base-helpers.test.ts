@@ -253,8 +253,8 @@ test('a helper outside the program type, or one bpfkit lacks, is refused at prep
     (err: unknown) => err instanceof UnknownHelperError && /bpf_xdp_adjust_head \(44\)/.test(err.message),
   );
   assert.throws(
-    () => prepareProgram(program(call.helper('perf_event_output'), exit()), { helpers: createHelpers(env, tcOps) }),
-    (err: unknown) => err instanceof UnknownHelperError && err.message.includes('bpf_perf_event_output'),
+    () => prepareProgram(program(call.helper('sk_lookup_tcp'), exit()), { helpers: createHelpers(env, tcOps) }),
+    (err: unknown) => err instanceof UnknownHelperError && err.message.includes('bpf_sk_lookup_tcp'),
   );
   const tc = createHelpers(env, tcOps);
   assert.ok(tc.get(BpfFuncId.skb_vlan_push) && !tc.get(BpfFuncId.xdp_adjust_head));

@@ -9,6 +9,7 @@ import { csumDiffHelpers } from './csum-diff.js';
 import type { HelperEnv } from './env.js';
 import { fibHelpers } from './fib.js';
 import { mapHelpers } from './map-helpers.js';
+import { perfOutputHelpers } from './perf-output.js';
 import { ringbufHelpers } from './ringbuf-helpers.js';
 import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
@@ -27,7 +28,7 @@ export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './tr
  * TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperTable & { readonly size: number; keys(): IterableIterator<number> } {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env)]);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
   return all;
 }

@@ -38,7 +38,7 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const to = helperPtr(vm, r3, len, true);
         if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
         if (offset + len > x.buffLen()) return -Errno.EINVAL;
-        x.copyBytes(offset, len, to, false);
+        x.copyBytes(offset, len, vm.space.memory.bytes, to, false);
         return 0;
       },
     ],
@@ -51,7 +51,7 @@ export function xdpHelpers(env: HelperEnv): Map<number, HelperFn> {
         const from = helperPtr(vm, r3, len, false);
         if (offset > 0xffff || len > 0xffff) return -Errno.EFAULT;
         if (offset + len > x.buffLen()) return -Errno.EINVAL;
-        x.copyBytes(offset, len, from, true);
+        x.copyBytes(offset, len, vm.space.memory.bytes, from, true);
         return 0;
       },
     ],
