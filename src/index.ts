@@ -18,3 +18,4 @@ export * from './maps/index.js';
 export * from './ctx/index.js';
 export * from './runtime/index.js';
 export * from './verifier/index.js';
+export * from './jit/index.js';

@@ -12,6 +12,7 @@ import { InstantiateError } from '../runtime/errors.js';
 import { formatDecoded, summarizeMap, type DecodedValue, type MapSummary } from '../runtime/map-summary.js';
 import { Pipeline, type PacketSink, type PipelineResult } from '../runtime/pipeline.js';
 import { loadUserspace, type UserspaceObject } from '../runtime/userspace-object.js';
+import { ENGINE_KINDS, type EngineKind } from '../jit/create-engine.js';
 import type { UserspaceProgram } from '../runtime/userspace-program.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
@@ -20,7 +21,7 @@ import { type Io, json, table } from './output.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--no-verify] [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -33,7 +34,15 @@ export const runOptions: OptionSpec = {
   'map-update': { type: 'string', multiple: true },
   'no-verify': { type: 'boolean' },
   'skip-bad-records': { type: 'boolean' },
+  engine: { type: 'string' },
 };
+
+/** The `--engine` option: 'jit' (default) or 'interpreter'. */
+export function engineOption(args: CommandArgs, usage: string): EngineKind {
+  const text = args.value('engine') ?? 'jit';
+  if (!(ENGINE_KINDS as readonly string[]).includes(text)) throw new UsageError(`--engine must be ${ENGINE_KINDS.join(' or ')}, got '${text}'`, usage);
+  return text as EngineKind;
+}
 
 /** One `--map-update`: a map name, key and value bytes. */
 export interface MapUpdateArg {
@@ -197,9 +206,10 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const cpus = Number(cpusText);
   if (!/^[0-9]+$/.test(cpusText) || cpus < 1 || cpus > 1024) throw new UsageError(`--cpus must be an integer in 1..1024, got '${cpusText}'`, runUsage);
   const updates = pairMapUpdates(listOption(args, 'map-update'), args.rest(1));
+  const engine = engineOption(args, runUsage);
 
   const spec = readObject(file);
-  using obj = loadUserspace(spec, { cpus, ...(args.flag('no-verify') ? { verify: false as const } : {}) });
+  using obj = loadUserspace(spec, { cpus, engine, ...(args.flag('no-verify') ? { verify: false as const } : {}) });
   const program = pickProgram(obj, file, args.value('prog'));
   applyMapUpdates(obj, updates);
 
@@ -265,6 +275,8 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           type,
           pcap,
           cpus,
+          engine: program.engineKind,
+          ...(program.engineFallback ? { engine_fallback: program.engineFallback } : {}),
           packets: result.packets,
           bytes: result.bytes,
           elapsed_ms: Math.round(result.elapsedMs * 1000) / 1000,
@@ -293,7 +305,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
     );
     return 0;
   }
-  let out = `${file}: program ${program.name} (${type}) on ${pcap}, ${cpus} CPU${cpus === 1 ? '' : 's'} (RSS over ${cpus} queue${cpus === 1 ? '' : 's'})\n\n`;
+  let out = `${file}: program ${program.name} (${type}) on ${pcap}, ${cpus} CPU${cpus === 1 ? '' : 's'} (RSS over ${cpus} queue${cpus === 1 ? '' : 's'}), ${program.engineKind}${program.engineFallback ? ` (the JIT cannot compile it: ${program.engineFallback})` : ''}\n\n`;
   out += `Verdicts (${result.packets} packets, ${result.bytes} bytes):\n`;
   const rows = result.verdicts.map((v) => [v.verdict, v.retval, v.packets, v.bytes, pct(v.packets, result.packets)]);
   if (result.refusedCount > 0) rows.push(['not run', '-', result.refusedCount, '-', pct(result.refusedCount, result.packets)]);

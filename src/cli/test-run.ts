@@ -6,6 +6,8 @@ import { readCapture } from '../packet/capture-reader.js';
 import { formatByteList } from '../runtime/byte-list.js';
 import { InstantiateError } from '../runtime/errors.js';
 import { loadUserspace } from '../runtime/userspace-object.js';
+import type { EngineKind } from '../jit/create-engine.js';
+import { engineOption } from './run.js';
 import { verdictName } from '../runtime/verdicts.js';
 import { programTypeName } from '../isa/program-types.js';
 import type { ObjectSpec } from '../elf/object-spec.js';
@@ -18,7 +20,7 @@ import { type Io, json } from './output.js';
 
 /** Usage text of `test-run`. */
 export const testRunUsage =
-  'bpfkit test-run OBJ --prog NAME --data-in FILE [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--no-verify] [--json|-j]';
+  'bpfkit test-run OBJ --prog NAME --data-in FILE [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--no-verify] [--json|-j]';
 
 /** Options of `test-run`. */
 export const testRunOptions: OptionSpec = {
@@ -30,6 +32,7 @@ export const testRunOptions: OptionSpec = {
   repeat: { type: 'string' },
   cpu: { type: 'string' },
   backend: { type: 'string' },
+  engine: { type: 'string' },
   'no-verify': { type: 'boolean' },
 };
 
@@ -71,13 +74,15 @@ interface Outcome {
   readonly ctxOut: Uint8Array;
   readonly durationNs: number;
   readonly instructions?: number;
+  /** The userspace engine that ran it. */
+  readonly engine?: EngineKind;
 }
 
-function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean): Outcome {
-  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], ...(verify ? {} : { verify: false as const }) });
+function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean, engine: EngineKind): Outcome {
+  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], engine, ...(verify ? {} : { verify: false as const }) });
   const program = obj.programs.get(prog);
   if (!program) throw new InstantiateError(`program "${prog}"`, obj.skipped.get(prog) ?? 'not instantiated');
-  return program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) });
+  return { ...program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) }), engine: program.engineKind };
 }
 
 /** The same run in the kernel: the object loaded (maps created, global data filled), BPF_PROG_TEST_RUN, everything closed. */
@@ -101,6 +106,8 @@ export function testRun(args: CommandArgs, io: Io): number {
   const backend = args.value('backend') ?? 'user';
   if (backend !== 'user' && backend !== 'kernel') throw new UsageError(`--backend must be user or kernel, got '${backend}'`, testRunUsage);
   if (backend === 'kernel' && args.value('cpu') !== undefined) throw new UsageError('--cpu is for the user backend (the kernel runs XDP/skb test runs on the current CPU)', testRunUsage);
+  if (backend === 'kernel' && args.value('engine') !== undefined) throw new UsageError('--engine is for the user backend', testRunUsage);
+  const engine = engineOption(args, testRunUsage);
 
   const spec = readObject(file);
   const data = readPacket(dataIn);
@@ -108,7 +115,7 @@ export function testRun(args: CommandArgs, io: Io): number {
   const ctxIn = ctxPath === undefined ? undefined : readInput(ctxPath);
   const program = spec.programs.find((p) => p.name === progName);
   if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
-  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'));
+  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'), engine);
 
   const dataOut = args.value('data-out');
   if (dataOut !== undefined) writeAtomic(dataOut, r.dataOut);
@@ -120,6 +127,7 @@ export function testRun(args: CommandArgs, io: Io): number {
         {
           program: program.name,
           backend,
+          ...(r.engine ? { engine: r.engine } : {}),
           type: programTypeName(program.type),
           retval: r.retval,
           verdict: verdictName(program.type, r.retval),
@@ -135,7 +143,7 @@ export function testRun(args: CommandArgs, io: Io): number {
     );
     return 0;
   }
-  let out = backend === 'kernel' ? 'Kernel BPF_PROG_TEST_RUN: ' : '';
+  let out = backend === 'kernel' ? 'Kernel BPF_PROG_TEST_RUN: ' : r.engine === 'interpreter' ? 'Interpreter: ' : '';
   out += `Return value: ${r.retval} (${verdictName(program.type, r.retval)}), duration${repeat > 1 ? ' (average)' : ''}: ${r.durationNs}ns${r.instructions !== undefined ? `, ${r.instructions} instructions` : ''}\n`;
   if (dataOut !== undefined) out += `Wrote ${r.dataOut.length} bytes of data_out to ${dataOut}\n`;
   else out += `data_out (${r.dataOut.length} bytes):\n${hexDump(r.dataOut.subarray(0, 256))}${r.dataOut.length > 256 ? '  ...\n' : ''}`;

@@ -2,7 +2,7 @@
 
 import { BpfFuncId } from '../isa/uapi.generated.js';
 import { NotSupportedError } from '../errors.js';
-import { F_TARGET, HANDLERS, type PreparedProgram, STRIDE } from '../vm/program.js';
+import { F_AUX, F_TARGET, FUNC_TAG, HANDLERS, type PreparedProgram, STRIDE } from '../vm/program.js';
 
 /** Handler numbers the analysis and the emitter name (see HANDLERS). */
 export const Hd = {
@@ -76,6 +76,8 @@ export function analyze(p: PreparedProgram): Cfg {
     starts.push(pc);
     const h = code[pc * STRIDE]!;
     if (h < 0 || h >= Hd.trap) throw new NotSupportedError(`JIT compilation of ${HANDLERS[h] ?? `handler ${h}`}`, undefined, `pc ${pc}`);
+    // Callbacks (bpf_loop, for_each_map_elem) re-enter the program from a helper: the interpreter runs those programs.
+    if (h === Hd.lddw && code[pc * STRIDE + F_AUX] === FUNC_TAG) throw new NotSupportedError('JIT compilation of callbacks (ld.func)', undefined, `pc ${pc}`);
     const next = pc + (h === Hd.lddw ? 2 : 1);
     if (isJump(h)) leader[code[pc * STRIDE + F_TARGET]!] = 1;
     if (h === Hd.callFunc) {

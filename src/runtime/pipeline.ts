@@ -229,7 +229,7 @@ export class Pipeline {
 
   private fault(index: number, cpu: number, e: BpfkitError): void {
     this.faultCount++;
-    const pc = typeof (e as { pc?: unknown }).pc === 'number' ? (e as unknown as { pc: number }).pc : this.program.interpreter.pc;
+    const pc = typeof (e as { pc?: unknown }).pc === 'number' ? (e as unknown as { pc: number }).pc : this.program.engine.pc;
     const f: PacketFault = { index, cpu, pc, code: e.code, message: e.message };
     if (this.faults.length < (this.options.maxFaults ?? 100)) this.faults.push(f);
     this.options.onFault?.(f);

@@ -18,6 +18,7 @@ import { prepareProgram, type ResolvedValue } from '../vm/program.js';
 import { BpfkitError } from '../errors.js';
 import { InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError } from './errors.js';
 import { UserspaceProgram, type ProgramHost } from './userspace-program.js';
+import type { EngineKind } from '../jit/create-engine.js';
 import { defaultVerify, type VerifyFn } from './verify-hook.js';
 
 const TWO32 = 4294967296;
@@ -45,6 +46,11 @@ export interface LoadUserspaceOptions {
   budget?: number;
   /** Programs to instantiate (default: every program the runtime can run; unrunnable ones are listed in `skipped`). */
   programs?: readonly string[];
+  /**
+   * The execution backend: 'jit' (default: compiled to WebAssembly; a program it cannot compile
+   * runs in the interpreter, see `UserspaceProgram.engineFallback`) or 'interpreter'.
+   */
+  engine?: EngineKind;
 }
 
 /** The state the helpers see while a program runs. */
@@ -221,6 +227,7 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     cpus: obj.cpus,
     tailCalls: progArrayTailCalls(env),
     budget: options.budget ?? DEFAULT_BUDGET,
+    engine: options.engine ?? 'jit',
     enter: (program, cpu) => {
       obj.state.cpu = cpu;
       obj.state.program = program;

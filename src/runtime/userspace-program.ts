@@ -1,7 +1,9 @@
 // One program of a userspace object: prepared once, run on packets (Program.run) or as BPF_PROG_TEST_RUN.
 
 import type { ProgramSpec } from '../elf/object-spec.js';
-import { DEFAULT_BUDGET, Interpreter } from '../vm/interpreter.js';
+import { DEFAULT_BUDGET } from '../vm/interpreter.js';
+import type { Engine } from '../vm/engine.js';
+import { createEngine, type EngineKind } from '../jit/create-engine.js';
 import type { PreparedProgram } from '../vm/program.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import type { AddressSpace } from '../vm/address-space.js';
@@ -58,6 +60,8 @@ export interface ProgramHost {
   readonly budget: number;
   /** True once the object is disposed: runs then throw. */
   readonly disposed: boolean;
+  /** The execution backend asked for (the JIT falls back to the interpreter per program when it cannot compile one). */
+  readonly engine: EngineKind;
 }
 
 type Clock = () => number;
@@ -68,13 +72,17 @@ const nowMs: Clock = perf ? () => perf.now() : () => Date.now();
 const DEFAULT_ORIGIN: PacketOrigin = { ifindex: 1, rxQueue: 0 };
 
 /**
- * A program instantiated in a userspace object. It has its own interpreter (call-frame stacks)
+ * A program instantiated in a userspace object. It has its own engine (call-frame stacks)
  * and context regions in the object's address space; maps are shared with every program of the
  * object. Runs allocate nothing but what the interpreter and context need.
  */
 export class UserspaceProgram {
-  /** The interpreter running it (r0, instruction count and pc of the last run). */
-  readonly interpreter: Interpreter;
+  /** The engine running it (r0, instruction count and pc of the last run): the JIT or the interpreter. */
+  readonly engine: Engine;
+  /** Which backend `engine` is. */
+  readonly engineKind: EngineKind;
+  /** Why the JIT was asked for but the interpreter runs this program (what the JIT cannot compile), if so. */
+  readonly engineFallback: string | undefined;
   /** The context of its program type. */
   readonly context: RunContext;
   private readonly origin = { ifindex: 1, rxQueue: 0 };
@@ -91,7 +99,10 @@ export class UserspaceProgram {
     readonly prepared: PreparedProgram,
     private readonly host: ProgramHost,
   ) {
-    this.interpreter = new Interpreter(prepared, host.space, { tailCalls: host.tailCalls });
+    const created = createEngine(host.engine, prepared, host.space, { tailCalls: host.tailCalls });
+    this.engine = created.engine;
+    this.engineKind = created.kind;
+    this.engineFallback = created.fallback;
     this.context = createRunContext(spec.type, host.space, spec.name);
   }
 
@@ -140,9 +151,10 @@ export class UserspaceProgram {
   private exec(r1: number, cpu: number): number {
     if (this.host.disposed) throw new InstantiateError(`program "${this.name}"`, 'its object was disposed');
     this.host.enter(this, cpu);
-    this.interpreter.skb = this.context.skb();
-    this.interpreter.run(r1, this.host.budget);
-    return this.interpreter.retLo >>> 0;
+    const engine = this.engine;
+    engine.skb = this.context.skb();
+    engine.run(r1, this.host.budget);
+    return engine.retLo >>> 0;
   }
 
   /** The packet after the last run (a copy). */
@@ -173,7 +185,7 @@ export class UserspaceProgram {
       dataOut: this.context.dataOut(),
       ctxOut: this.context.ctxOut(),
       durationNs: Math.round(((t1 - t0) * 1e6) / repeat),
-      instructions: this.interpreter.executed,
+      instructions: this.engine.executed,
     };
   }
 }

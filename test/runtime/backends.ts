@@ -1,5 +1,5 @@
 // The backends of the differential suite: bpfkit's userspace runtime and the kernel (BPF_PROG_TEST_RUN).
-// A JIT backend joins by implementing DiffBackend.
+// The userspace runtime joins twice: with the reference interpreter and with the Wasm JIT.
 import { BpfkitError } from '../../src/errors.js';
 import type { ObjectSpec } from '../../src/elf/object-spec.js';
 import { BpfMapType } from '../../src/isa/uapi.generated.js';
@@ -8,6 +8,7 @@ import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
 import type { Sys } from '../../src/kernel/sys.js';
 import { loadUserspace } from '../../src/runtime/userspace-object.js';
+import type { EngineKind } from '../../src/jit/create-engine.js';
 
 /** What one run reports: retval, data_out (and ctx_out when a ctx_in was given), or the error that stopped it. */
 export type Outcome = { retval: number; dataOut: Uint8Array; ctxOut?: Uint8Array } | { error: string };
@@ -58,13 +59,20 @@ function describe(e: unknown): string {
   throw e;
 }
 
-/** bpfkit's userspace runtime (interpreter). */
-export const userspaceBackend: DiffBackend = {
-  name: 'userspace',
+/** Programs the JIT backend ran in the interpreter instead (what the JIT could not compile): "object/program: reason". */
+export const jitFallbacks: string[] = [];
+
+/** bpfkit's userspace runtime with the given engine. */
+export function userspaceBackendOf(engine: EngineKind): DiffBackend {
+  return {
+  name: engine,
   load(spec, programs, cpus) {
     // The verifier has its own suite against the kernel's (test/verifier); here the runtime's
     // execution is under test, so every program the kernel accepts runs.
-    const obj = loadUserspace(spec, { cpus, programs, verify: false });
+    const obj = loadUserspace(spec, { cpus, programs, verify: false, engine });
+    if (engine === 'jit') {
+      for (const p of obj.programs.values()) if (p.engineFallback) jitFallbacks.push(`${p.name}: ${p.engineFallback}`);
+    }
     return {
       run(program, data, ctxIn) {
         try {
@@ -105,7 +113,13 @@ export const userspaceBackend: DiffBackend = {
       [Symbol.dispose]: () => obj[Symbol.dispose](),
     };
   },
-};
+  };
+}
+
+/** bpfkit's userspace runtime with the reference interpreter. */
+export const userspaceBackend: DiffBackend = userspaceBackendOf('interpreter');
+/** bpfkit's userspace runtime with the WebAssembly JIT. */
+export const jitBackend: DiffBackend = userspaceBackendOf('jit');
 
 /** The running kernel: loadKernelObject + BPF_PROG_TEST_RUN; maps pinned by name go under `pinPath`. */
 export function kernelBackend(sys: Sys, pinPath: string): DiffBackend {

@@ -4,7 +4,7 @@
 // packet by packet through BPF_PROG_TEST_RUN semantics; after each packet the retval, data_out
 // (or both refusing the input) and the contents of every comparable map (per-CPU values summed
 // over CPUs, since the kernel runs a test on whichever CPU it is on) must agree. Backends are a
-// list: the JIT joins by adding itself to OTHER_BACKENDS.
+// list: the reference interpreter and the WebAssembly JIT.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { loadUserspace } from '../../src/runtime/userspace-object.js';
 import { kernelTest } from '../kernel/harness.js';
 import { fixturesDir, repoRoot } from '../support/fixtures.js';
 import { ensureBpffs } from '../support/libbpf-oracle.js';
-import { hostCpus, kernelBackend, userspaceBackend, type DiffBackend, type LoadedObject, type Outcome } from './backends.js';
+import { hostCpus, jitBackend, jitFallbacks, kernelBackend, userspaceBackend, type DiffBackend, type LoadedObject, type Outcome } from './backends.js';
 import { ALLOWED_V4, packetCorpus } from './corpus.js';
 
 // LRU maps with per-CPU lists (BPF_F_NO_COMMON_LRU, maps_zoo) evict by the CPU a run is on: the
@@ -29,8 +29,8 @@ import { ALLOWED_V4, packetCorpus } from './corpus.js';
 execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 
 const RUNNABLE = new Set<number>([BpfProgType.XDP, BpfProgType.SCHED_CLS, BpfProgType.SOCKET_FILTER]);
-/** Backends compared against the kernel (the JIT adds itself here). */
-const OTHER_BACKENDS: DiffBackend[] = [userspaceBackend];
+/** Backends compared against the kernel. */
+const OTHER_BACKENDS: DiffBackend[] = [userspaceBackend, jitBackend];
 
 const be16 = (n: number): number[] => [n >> 8, n & 0xff];
 const ip4 = (s: string): number[] => Array.from(parseIpv4(s));
@@ -63,7 +63,9 @@ function readdirObjects(dir: string): string[] {
 const totals = { programs: 0, cases: 0, mismatches: 0, unsupported: 0, skipped: [] as string[] };
 after(() => {
   process.stderr.write(
-    `# differential: ${totals.programs} programs x ${packetCorpus().length} packets (+24 with XDP metadata) = ${totals.cases} cases, ${totals.mismatches} mismatches, ` +
+    `# differential: ${totals.programs} programs x ${packetCorpus().length} packets (+24 with XDP metadata) = ${totals.cases} cases, ` +
+      `each in ${OTHER_BACKENDS.map((b) => b.name).join(' and ')}: ${totals.mismatches} mismatches, ` +
+      `${jitFallbacks.length} programs the JIT left to the interpreter${jitFallbacks.length ? ` (${jitFallbacks.join('; ')})` : ''}, ` +
       `${totals.unsupported} refused by bpfkit as not supported (XDP multi-buffer frames)` +
       `${totals.skipped.length ? `; skipped: ${totals.skipped.join('; ')}` : ''}\n`,
   );
