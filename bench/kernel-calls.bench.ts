@@ -4,7 +4,7 @@
 // The C side (bench/c/kernel_calls.c) is built here with `gcc -O2 ... -lbpf` into bench/out/.
 // Both sides make the same calls: one XDP `r0 = 2; exit` program run on a 64-byte packet with
 // repeat = 1, and lookup / update of one key of a 1024-entry hash map (u32 key, u64 value).
-// Best of 3 rounds each. Ratio = Node / C (the issue's goal is <= 1.5x). The floor rows are what
+// Best of 5 interleaved rounds. Ratio = Node / C (the issue's goal is <= 1.5x). The floor rows are what
 // no bpfkit code can beat: one koffi call of syscall(SYS_getpid) bound with a fixed signature,
 // and one koffi bpf(BPF_MAP_LOOKUP_ELEM) with an attr already in native memory.
 // Object load: loadKernelObject() on an already parsed spec, and parse + load, against libbpf's
@@ -79,29 +79,31 @@ rawView.setBigUint64(16, rawBase + 40n, true); // value
 rawView.setUint32(32, 7, true);
 const rawAddr = Number(rawBase);
 if (sysBpf(NR.bpf, 1, rawAddr, 32) !== 0) throw new Error('raw lookup failed');
-const floor = {
-  getpid_ns: best(3, () => perCall(CALLS, () => sysGetpid(NR.getpid))),
-  lookup_ns: best(3, () => perCall(CALLS, () => sysBpf(NR.bpf, 1, rawAddr, 32))),
+// Rounds interleave Node and C (one C process per round, itself best of 3) so that both sides
+// see the same machine load; each figure is the best over all rounds.
+const ROUNDS = 5;
+type CCalls = { test_run_ns: number; lookup_ns: number; update_ns: number; lookup_missing_ns: number; getpid_ns: number };
+const nodeCases = {
+  floor_getpid_ns: () => sysGetpid(NR.getpid),
+  floor_lookup_ns: () => sysBpf(NR.bpf, 1, rawAddr, 32),
+  test_run_ns: () => testRun(prog, { dataIn: packet, dataOutSize: 128 }),
+  lookup_ns: () => lookupElem(mapFd, key),
+  lookup_missing_ns: () => lookupElem(mapFd, missing),
+  update_ns: () => updateElem(mapFd, key, value),
+  kernelmap_get_ns: () => km.get(key),
+  kernelmap_set_ns: () => km.set(key, value),
 };
+const node = Object.fromEntries(Object.keys(nodeCases).map((k) => [k, Infinity])) as Record<keyof typeof nodeCases, number>;
+let c: CCalls | undefined;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, fn] of Object.entries(nodeCases) as [keyof typeof nodeCases, () => unknown][]) node[name] = Math.min(node[name], perCall(CALLS, fn));
+  const cr = JSON.parse(execFileSync(cBin, ['calls', String(CALLS)], { encoding: 'utf8' })) as CCalls;
+  c = c === undefined ? cr : (Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Math.min(v, cr[k as keyof CCalls])])) as CCalls);
+}
 koffi.free(raw);
+if (c === undefined) throw new Error('no rounds');
 
-const node = {
-  test_run_ns: best(3, () => perCall(CALLS, () => testRun(prog, { dataIn: packet, dataOutSize: 128 }))),
-  lookup_ns: best(3, () => perCall(CALLS, () => lookupElem(mapFd, key))),
-  lookup_missing_ns: best(3, () => perCall(CALLS, () => lookupElem(mapFd, missing))),
-  update_ns: best(3, () => perCall(CALLS, () => updateElem(mapFd, key, value))),
-  kernelmap_get_ns: best(3, () => perCall(CALLS, () => km.get(key))),
-  kernelmap_set_ns: best(3, () => perCall(CALLS, () => km.set(key, value))),
-};
-const c = JSON.parse(execFileSync(cBin, ['calls', String(CALLS)], { encoding: 'utf8' })) as {
-  test_run_ns: number;
-  lookup_ns: number;
-  update_ns: number;
-  lookup_missing_ns: number;
-  getpid_ns: number;
-};
-
-console.log(`per call, ${CALLS} calls, best of 3 (ns)          node     C libbpf   node/C`);
+console.log(`per call, ${CALLS} calls, best of ${ROUNDS} (ns)          node     C libbpf   node/C`);
 const row = (label: string, n: number, cv: number) => console.log(`  ${label.padEnd(40)} ${n.toFixed(0).padStart(7)}  ${cv.toFixed(0).padStart(9)}   ${(n / cv).toFixed(2)}x`);
 row('BPF_PROG_TEST_RUN (testRun)', node.test_run_ns, c.test_run_ns);
 row('map lookup (lookupElem)', node.lookup_ns, c.lookup_ns);
@@ -109,8 +111,8 @@ row('map lookup, missing key (lookupElem)', node.lookup_missing_ns, c.lookup_mis
 row('map update (updateElem)', node.update_ns, c.update_ns);
 row('map lookup (KernelMap.get)', node.kernelmap_get_ns, c.lookup_ns);
 row('map update (KernelMap.set)', node.kernelmap_set_ns, c.update_ns);
-row('floor: koffi syscall(getpid)', floor.getpid_ns, c.getpid_ns);
-row('floor: koffi bpf lookup, attr prebuilt', floor.lookup_ns, c.lookup_ns);
+row('floor: koffi syscall(getpid)', node.floor_getpid_ns, c.getpid_ns);
+row('floor: koffi bpf lookup, attr prebuilt', node.floor_lookup_ns, c.lookup_ns);
 if (CALLS_ONLY) process.exit(0);
 
 // --- object load ----------------------------------------------------------------------------

@@ -41,29 +41,77 @@ function kernelFuncId(vmlinux: Btf, name: string): number | undefined {
   return vmlinux.typesByName(name).find((t) => t.kind === 'func')?.id;
 }
 
+/** The fd-independent part of an image, kept per ProgramSpec: a reload only patches map fds. */
+interface ImageTemplate {
+  /** The BTF the template was built with (line info strings come from it). */
+  readonly btf: Btf | undefined;
+  /** Encoded bytes with every map fd imm still to patch. */
+  readonly insns: Uint8Array;
+  /** Byte offset of each map fd imm, with its instruction index and map name. */
+  readonly fdPatches: readonly { readonly at: number; readonly index: number; readonly map: string }[];
+  readonly funcInfo: BtfExtRecords | undefined;
+  readonly lineInfo: BtfExtRecords | undefined;
+}
+
+const templates = new WeakMap<ProgramSpec, ImageTemplate>();
+
+const isMapLoad = (insn: Instruction): boolean => insn.code === LDDW && (insn.src === PseudoLd.MAP_FD || insn.src === PseudoLd.MAP_VALUE);
+
+/** The instruction with its map fd, or the not-created error. */
+function withMapFd(prog: ProgramSpec, ctx: ImageContext, insn: Instruction, i: number): Instruction {
+  const fd = ctx.mapFd(insn.reference!);
+  if (fd === undefined) throw new BpfkitError('ERR_OBJECT_INVALID', `program "${prog.name}": instruction ${i} refers to map "${insn.reference}", which was not created`);
+  return { ...insn, imm: fd };
+}
+
 /**
  * Builds the image of `prog`. Map loads get the map's fd (map_value keeps its offset), kfunc
  * calls the FUNC id in vmlinux BTF, ksym loads the VAR id; CO-RE relocations are applied against
  * vmlinux first. Func info and line info are rebuilt with slot offsets of the linked program.
+ *
+ * Loading the same spec again is cheap: for programs without CO-RE, kfunc or ksym references
+ * (whose image depends only on the map fds), the encoded bytes, func info and line info are kept
+ * per ProgramSpec and only the map fds are patched in.
  */
 export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): ProgramImage {
+  const t = templates.get(prog);
+  if (t !== undefined && t.btf === ctx.btf) {
+    const instructions = prog.instructions.map((insn, i) => (insn.reference !== undefined && isMapLoad(insn) ? withMapFd(prog, ctx, insn, i) : insn));
+    const insns = t.insns.slice();
+    const dv = new DataView(insns.buffer);
+    for (const p of t.fdPatches) dv.setInt32(p.at, (instructions[p.index] as Instruction).imm | 0, true);
+    return { instructions, insns, funcInfo: t.funcInfo, lineInfo: t.lineInfo, coreOutcomes: [] };
+  }
+  const { image, slots, usesVmlinux } = buildFresh(prog, ctx);
+  if (prog.coreRelos.length === 0 && !usesVmlinux) {
+    const fdPatches = [];
+    for (const [i, insn] of image.instructions.entries()) {
+      if (insn.reference !== undefined && isMapLoad(insn)) fdPatches.push({ at: slots[i]! * 8 + 4, index: i, map: insn.reference });
+    }
+    templates.set(prog, { btf: ctx.btf, insns: image.insns.slice(), fdPatches, funcInfo: image.funcInfo, lineInfo: image.lineInfo });
+  }
+  return image;
+}
+
+function buildFresh(prog: ProgramSpec, ctx: ImageContext): { image: ProgramImage; slots: Uint32Array; usesVmlinux: boolean } {
+  let usesVmlinux = false;
+  const vmlinux = (): Btf => {
+    usesVmlinux = true;
+    return ctx.vmlinux();
+  };
   let insns: readonly Instruction[] = prog.instructions;
   let coreOutcomes: CoreReloOutcome[] = [];
   if (prog.coreRelos.length > 0) {
     if (!ctx.btf) throw new BpfkitError('ERR_CORE_RELO', `program "${prog.name}" has CO-RE relocations but the object has no BTF`);
-    const r = applyCoreRelos(ctx.btf, ctx.vmlinux(), insns, prog.coreRelos);
+    const r = applyCoreRelos(ctx.btf, vmlinux(), insns, prog.coreRelos);
     insns = r.instructions;
     coreOutcomes = r.outcomes;
   }
   const out = insns.map((insn, i): Instruction => {
     if (insn.reference === undefined) return insn;
-    if (insn.code === LDDW && (insn.src === PseudoLd.MAP_FD || insn.src === PseudoLd.MAP_VALUE)) {
-      const fd = ctx.mapFd(insn.reference);
-      if (fd === undefined) throw new BpfkitError('ERR_OBJECT_INVALID', `program "${prog.name}": instruction ${i} refers to map "${insn.reference}", which was not created`);
-      return { ...insn, imm: fd };
-    }
+    if (isMapLoad(insn)) return withMapFd(prog, ctx, insn, i);
     if (insn.code === CALL && insn.src === PseudoCall.KFUNC_CALL) {
-      const id = kernelFuncId(ctx.vmlinux(), insn.reference);
+      const id = kernelFuncId(vmlinux(), insn.reference);
       if (id === undefined) {
         if (ctx.weakExterns.has(insn.reference)) return { ...insn, imm: 0, off: 0 };
         throw new KernelSymbolError(insn.reference, 'kfunc', `called by program "${prog.name}" at instruction ${i}`);
@@ -71,7 +119,7 @@ export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): Program
       return { ...insn, imm: id, off: 0 };
     }
     if (insn.code === LDDW && insn.src === PseudoLd.BTF_ID) {
-      const v = ctx.vmlinux().typesByName(insn.reference).find((t) => t.kind === 'var');
+      const v = vmlinux().typesByName(insn.reference).find((t) => t.kind === 'var');
       if (!v) {
         if (ctx.weakExterns.has(insn.reference)) return { ...insn, src: PseudoLd.IMM64, imm: 0, imm2: 0 };
         throw new KernelSymbolError(insn.reference, 'ksym', `loaded by program "${prog.name}" at instruction ${i}`);
@@ -94,7 +142,7 @@ export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): Program
     funcInfo = { recordSize: 8, data };
     lineInfo = buildLineInfo(out, slots, ctx.btf);
   }
-  return { instructions: out, insns: bytes, funcInfo, lineInfo, coreOutcomes };
+  return { image: { instructions: out, insns: bytes, funcInfo, lineInfo, coreOutcomes }, slots, usesVmlinux };
 }
 
 /**
