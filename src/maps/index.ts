@@ -13,6 +13,7 @@ export { DevMap, devmapFamily, type DevmapEntry } from './devmap.js';
 export { ArrayOfMaps, HashOfMaps, innerMatches, mapInMapFamily, type MapInMapOps } from './map-in-map.js';
 export { bloomFilterFamily, BloomFilterMap, bloomGeometry } from './bloom-filter.js';
 export { PerfEventArray, perfEventArrayFamily, perfRecordSize, type PerfOutput } from './perf-event-array.js';
+export { XskMap, xskMapFamily } from './xskmap.js';
 export { JHASH_INITVAL, jhash } from './jhash.js';
 export { RuntimeMap, updateFlags } from './runtime-map.js';
 export { autoCodec, btfCodec, CodecError, codecs, sumPerCpu, typed, type BtfTypes, type BtfValue, type Codec } from './codec.js';

@@ -20,8 +20,9 @@ import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { perfEventArrayFamily } from './perf-event-array.js';
 import { queueStackFamily } from './queue-stack.js';
 import { ringbufFamily } from './ringbuf.js';
+import { xskMapFamily } from './xskmap.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily, perfEventArrayFamily];
+const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily, perfEventArrayFamily, xskMapFamily];
 
 const BY_TYPE = new Map<number, MapFamily>();
 
