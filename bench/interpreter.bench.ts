@@ -1,10 +1,11 @@
-// Benchmark: userspace interpreter ns per run vs the kernel's BPF_PROG_TEST_RUN duration, same program and packet.
+// Benchmark: userspace interpreter and JIT ns per run vs the kernel's BPF_PROG_TEST_RUN duration, same program and packet.
 // Run: node --import tsx bench/interpreter.bench.ts [repeat]   (default 100,000 runs per measurement; kernel column needs root)
 //
 // For every XDP / TC / socket-filter program of the fixtures and examples that both can run: the
 // object loaded on each side (maps created, seeded alike), then `repeat` runs on one packet —
-// bpfkit's testRun() (mean wall time per run) and the kernel's BPF_PROG_TEST_RUN with the same
-// repeat (mean duration per run, JIT on). Best of 3 each. Ratio = bpfkit / kernel (lower is better).
+// bpfkit's testRun() (mean wall time per run) with the interpreter and with the WebAssembly JIT,
+// and the kernel's BPF_PROG_TEST_RUN with the same repeat (mean duration per run, kernel JIT on).
+// Best of 3 each. jit/kernel = bpfkit JIT / kernel, interp/jit = the JIT's speed-up (one run each).
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -17,6 +18,12 @@ import { buildUdp } from '../src/packet/index.js';
 import { loadUserspace } from '../src/runtime/userspace-object.js';
 import { alu64, exit, program, r0 } from '../src/isa/index.js';
 import { createXdpVm } from '../src/vm/run.js';
+import { xdpOps } from '../src/ctx/xdp.js';
+import { JitEngine } from '../src/jit/jit-engine.js';
+import type { EngineKind } from '../src/jit/create-engine.js';
+import { AddressSpace } from '../src/vm/address-space.js';
+import { builtinHelpers } from '../src/vm/helpers.js';
+import { prepareProgram } from '../src/vm/program.js';
 
 const REPEAT = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100_000);
 const root = join(import.meta.dirname, '..');
@@ -42,32 +49,41 @@ const pinPath = `/sys/fs/bpf/bpfkit-rt-bench-${process.pid}`;
 if (sys) mkdirSync(pinPath, { recursive: true });
 process.on('exit', () => rmSync(pinPath, { recursive: true, force: true }));
 
-interface Row { name: string; insns: number; user: number; kernel: number | undefined }
+interface Row { name: string; insns: number; interp: number; jit: number; kernel: number | undefined }
 const rows: Row[] = [];
+
+/** Best-of-3 mean ns per run of `name` in a fresh userspace object with `engine`, and its instruction count. */
+function measure(spec: ReturnType<typeof loadObject>, programs: string[], name: string, engine: EngineKind, seed: [string, Uint8Array] | undefined): { ns: number; insns: number } {
+  using user = loadUserspace(spec, { programs, verify: false, engine }); // timing execution, not the verifier
+  if (seed) user.map(seed[0]).write(seed[1], new Uint8Array(8), 0);
+  const prog = user.program(name);
+  if (prog.engineKind !== engine) console.log(`# ${name}: ${engine} not used (${prog.engineFallback ?? ''})`);
+  let best = Infinity;
+  let insns = 0;
+  prog.testRun({ data: packet, repeat: Math.min(REPEAT, 10_000) }); // warm-up
+  for (let i = 0; i < 3; i++) {
+    const r = prog.testRun({ data: packet, repeat: REPEAT });
+    best = Math.min(best, r.durationNs);
+    insns = r.instructions;
+  }
+  return { ns: best, insns };
+}
+
 for (const file of files) {
   const objName = basename(file, '.o');
   const spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: objName });
   const programs = spec.programs.filter((p) => RUNNABLE.has(p.type)).map((p) => p.name);
   if (programs.length === 0) continue;
-  let user;
   try {
-    user = loadUserspace(spec, { programs, verify: false }); // timing the interpreter, not the verifier
+    loadUserspace(spec, { programs, verify: false })[Symbol.dispose]();
   } catch (e) {
     console.log(`# ${objName}: not runnable in userspace: ${(e as Error).message}`);
     continue;
   }
   const seed = SEEDS[objName];
-  if (seed) user.map(seed[0]).write(seed[1], new Uint8Array(8), 0);
   for (const name of programs) {
-    const prog = user.program(name);
-    let best = Infinity;
-    let insns = 0;
-    prog.testRun({ data: packet, repeat: Math.min(REPEAT, 10_000) }); // warm-up
-    for (let i = 0; i < 3; i++) {
-      const r = prog.testRun({ data: packet, repeat: REPEAT });
-      best = Math.min(best, r.durationNs);
-      insns = r.instructions;
-    }
+    const interp = measure(spec, programs, name, 'interpreter', seed);
+    const jit = measure(spec, programs, name, 'jit', seed);
     let kernel: number | undefined;
     if (sys) {
       try {
@@ -79,29 +95,48 @@ for (const file of files) {
         console.log(`# ${objName}/${name}: kernel run failed: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    rows.push({ name: `${objName}/${name}`, insns, user: best, kernel });
+    rows.push({ name: `${objName}/${name}`, insns: jit.insns, interp: interp.ns, jit: jit.ns, kernel });
   }
-  user[Symbol.dispose]();
 }
 
-// Fixed cost of one run: a two-instruction program (r0 = XDP_PASS; exit) in the bare interpreter.
+// Fixed cost of one run: a two-instruction program (r0 = XDP_PASS; exit) in the bare engines.
 {
-  const vm = createXdpVm(program(alu64.mov.imm(r0, 2), exit()));
+  const insns = program(alu64.mov.imm(r0, 2), exit());
+  const vm = createXdpVm(insns);
   const r1 = vm.context.setup({ data: packet });
-  let best = Infinity;
-  for (let k = 0; k < 4; k++) {
-    const t0 = performance.now();
-    for (let i = 0; i < REPEAT; i++) vm.interpreter.run(r1);
-    best = Math.min(best, ((performance.now() - t0) * 1e6) / REPEAT);
-  }
-  rows.unshift({ name: '(baseline: r0 = 2; exit, bare vm)', insns: 2, user: Math.round(best), kernel: undefined });
+  const space = new AddressSpace();
+  const ctx = xdpOps.createContext(space);
+  const jit = new JitEngine(prepareProgram(insns, { helpers: builtinHelpers() }), space);
+  const jr1 = ctx.setup({ data: packet });
+  const time = (f: () => void): number => {
+    let best = Infinity;
+    for (let k = 0; k < 4; k++) {
+      const t0 = performance.now();
+      for (let i = 0; i < REPEAT; i++) f();
+      best = Math.min(best, ((performance.now() - t0) * 1e6) / REPEAT);
+    }
+    return Math.round(best);
+  };
+  const interp = time(() => vm.interpreter.run(r1));
+  rows.unshift({ name: '(baseline: r0 = 2; exit, bare vm)', insns: 2, interp, jit: time(() => jit.run(jr1)), kernel: undefined });
 }
 
-console.log(`\ninterpreter vs kernel BPF_PROG_TEST_RUN, one ${packet.length}-byte UDP packet, ${REPEAT} runs per measurement, best of 3`);
-console.log(`${'program'.padEnd(36)} ${'insns'.padStart(5)} ${'bpfkit ns/run'.padStart(14)} ${'ns/insn'.padStart(8)} ${'kernel ns/run'.padStart(14)} ${'ratio'.padStart(7)}`);
+const x = (a: number, b: number | undefined): string => (b ? `${(a / Math.max(b, 1)).toFixed(1)}x` : '-');
+console.log(`\ninterpreter and JIT vs kernel BPF_PROG_TEST_RUN, one ${packet.length}-byte UDP packet, ${REPEAT} runs per measurement, best of 3`);
+console.log(
+  `${'program'.padEnd(36)} ${'insns'.padStart(5)} ${'interp ns'.padStart(10)} ${'jit ns'.padStart(7)} ${'kernel ns'.padStart(10)} ${'jit/kernel'.padStart(10)} ${'interp/jit'.padStart(10)}`,
+);
 for (const r of rows) {
-  const ratio = r.kernel ? `${(r.user / Math.max(r.kernel, 1)).toFixed(0)}x` : '-';
-  console.log(`${r.name.padEnd(36)} ${String(r.insns).padStart(5)} ${String(r.user).padStart(14)} ${(r.user / Math.max(r.insns, 1)).toFixed(1).padStart(8)} ${String(r.kernel ?? '-').padStart(14)} ${ratio.padStart(7)}`);
+  console.log(
+    `${r.name.padEnd(36)} ${String(r.insns).padStart(5)} ${String(r.interp).padStart(10)} ${String(r.jit).padStart(7)} ${String(r.kernel ?? '-').padStart(10)} ${x(r.jit, r.kernel).padStart(10)} ${x(r.interp, r.jit).padStart(10)}`,
+  );
 }
-const goal = rows.find((r) => r.name === 'tc_flow_filter/tc_flow_filter');
-if (goal?.kernel) console.log(`\n5-tuple parse + hash lookup (tc_flow_filter): bpfkit ${goal.user} ns vs kernel ${goal.kernel} ns = ${(goal.user / goal.kernel).toFixed(0)}x (goal: within 10x)`);
+console.log('');
+for (const name of ['xdp_flow_stats/xdp_flow_stats', 'tc_flow_filter/tc_flow_filter']) {
+  const goal = rows.find((r) => r.name === name);
+  if (goal?.kernel) {
+    console.log(
+      `5-tuple parse + hash lookup (${name}): JIT ${goal.jit} ns vs kernel ${goal.kernel} ns = ${x(goal.jit, goal.kernel)} (goal: within 10x; interpreter ${x(goal.interp, goal.kernel)})`,
+    );
+  }
+}

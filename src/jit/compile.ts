@@ -2,8 +2,9 @@
 //
 // Module shape. Imports: the address space's memory, the engine's scratch base (an i32 global),
 // six functions (layout.ts). Functions: `enter` (exported: registers from the scratch, runs the
-// function at slot 0, r0..r5 back to the scratch), `step` (runs one block instruction by
-// instruction until the budget runs out, then throws), then one function per BPF function
+// function at slot 0, r0..r5 back to the scratch: a tail call's target), `step` (runs one block
+// instruction by instruction until the budget runs out, then throws), `run` (exported: a whole
+// run — stacks zeroed, registers set, slot 0 entered), then one function per BPF function
 // (slot 0 and each call target) with signature (r0..r10: i64, depth, mayGoto: i32) -> (r0..r5).
 //
 // Control flow inside a function: its blocks in slot order, each the code after the `end` of a
@@ -25,17 +26,17 @@
 // interpreter's MemoryFault.
 
 import { REGION_ENTRY_SIZE, REGION_TABLE_HEADER, TAG_BASE } from '../vm/address-space.js';
-import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../vm/interpreter.js';
+import { BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
 import { FIRST_CONST, type PreparedProgram, STRIDE } from '../vm/program.js';
 import { NotSupportedError } from '../errors.js';
 import { analyze, type Block, type Cfg, Hd, isTailCall } from './cfg.js';
 import {
-  IMPORT_MODULE, IMPORT_NAMES, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
+  IMPORT_MODULE, IMPORT_NAMES, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, S_STACK0, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
 } from './layout.js';
 import { ByteWriter, encodeModule, type FuncBody, type FuncType, I32, I64, Op, type ValType, VOID } from './wasm-writer.js';
 
 // Function indexes.
-const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_FIRST_BPF = 8;
+const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_FIRST_BPF = 9;
 // Types.
 const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 0 load
@@ -46,8 +47,9 @@ const TYPES: FuncType[] = [
   { params: [I32, I32, I32], results: [I32] }, // 5 ldabs
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [I64, I64, I64, I64, I64, I64] }, // 6 bpf function
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [] }, // 7 step
+  { params: [I32, I32, I32], results: [] }, // 8 run
 ];
-const T_BPF = 6, T_STEP = 7, T_ENTER = 4;
+const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8;
 const IMPORT_TYPES = [0, 1, 2, 3, 4, 5];
 
 // Locals of BPF functions and `step`: 0..10 registers, then:
@@ -630,6 +632,67 @@ function enterFunction(): FuncBody {
 /** A compiled `WebAssembly.Module` (the project's TS libs do not declare WebAssembly). */
 export type WasmModule = object;
 
+/**
+ * `run(r1lo, r1hi, budget)`: a whole run from slot 0 — zeroes the stack frames the last run
+ * dirtied (they are contiguous from S_STACK0), sets the budget, r1 = the context, r10 = frame 0,
+ * the other registers zero; r0..r5 end in the scratch.
+ */
+function runFunction(): FuncBody {
+  // params: r1lo (0), r1hi (1), budget (2); locals: scratch base (3), r0..r5 results (4..9)
+  const e = new ByteWriter();
+  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
+  const get = (i: number): void => {
+    op(Op.local_get);
+    e.u32(i);
+  };
+  const memop = (o: number, offset: number): void => {
+    op(o);
+    e.u32(0).u32(offset);
+  };
+  op(Op.global_get);
+  e.u32(0);
+  op(Op.local_set);
+  e.u32(3);
+  get(3);
+  memop(Op.i32_load, S_STACK0);
+  op(Op.i32_const, 0);
+  get(3);
+  memop(Op.i32_load, S_DIRTY);
+  op(Op.i32_const);
+  e.s32(STACK_SIZE);
+  op(Op.i32_mul, 0xfc);
+  e.u32(11).byte(0); // memory.fill
+  get(3);
+  op(Op.i32_const, 1);
+  memop(Op.i32_store, S_DIRTY);
+  get(3);
+  get(2);
+  memop(Op.i32_store, S_LEFT);
+  op(Op.i64_const, 0); // r0
+  get(1);
+  op(Op.i64_extend_i32_u, Op.i64_const, 32, Op.i64_shl);
+  get(0);
+  op(Op.i64_extend_i32_u, Op.i64_or); // r1
+  for (let r = 2; r <= 9; r++) op(Op.i64_const, 0);
+  get(3);
+  memop(Op.i64_load, S_R10); // r10
+  op(Op.i32_const, 0);
+  op(Op.i32_const);
+  e.s32(BPF_MAX_LOOPS);
+  op(Op.call);
+  e.u32(F_FIRST_BPF);
+  for (let r = 5; r >= 0; r--) {
+    op(Op.local_set);
+    e.u32(4 + r);
+  }
+  for (let r = 0; r <= 5; r++) {
+    get(3);
+    get(4 + r);
+    memop(Op.i64_store, S_REGS + r * 8);
+  }
+  return { type: T_RUN, locals: [I32, I64, I64, I64, I64, I64, I64], code: e.finish() };
+}
+
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
 }
@@ -643,7 +706,7 @@ export function compileProgram(p: PreparedProgram): CompiledProgram {
   const cfg = analyze(p);
   const funcIndex = new Map<number, number>();
   cfg.funcs.forEach((f, i) => funcIndex.set(f.entry, i));
-  const functions: FuncBody[] = [enterFunction(), stepFunction(p, cfg)];
+  const functions: FuncBody[] = [enterFunction(), stepFunction(p, cfg), runFunction()];
   for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex));
   const wasm = encodeModule({
     types: TYPES,
@@ -651,7 +714,7 @@ export function compileProgram(p: PreparedProgram): CompiledProgram {
     globals: [{ module: IMPORT_MODULE, name: 'scratch' }],
     imports: IMPORT_NAMES.map((name, i) => ({ module: IMPORT_MODULE, name, type: IMPORT_TYPES[i]! })),
     functions,
-    exports: [{ name: 'enter', func: F_ENTER }],
+    exports: [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }],
   });
   return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length };
 }

@@ -9,7 +9,7 @@ import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_
 import type { PreparedProgram } from '../vm/program.js';
 import { type CompiledProgram, compileProgram, type WasmModule } from './compile.js';
 import {
-  IMPORT_MODULE, type JitImports, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
+  IMPORT_MODULE, type JitImports, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_STACK0, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
 } from './layout.js';
 
 const TWO32 = 4294967296;
@@ -17,7 +17,10 @@ const TWO32 = 4294967296;
 export const MAX_JIT_BUDGET = 0x7fffffff;
 
 interface WasmInstanceApi {
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: { enter: (depth: number, mayGoto: number) => void } };
+  Instance: new (
+    module: WasmModule,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { exports: { enter: (depth: number, mayGoto: number) => void; run: (r1lo: number, r1hi: number, budget: number) => void } };
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmInstanceApi }).WebAssembly;
 
@@ -72,6 +75,8 @@ export class JitEngine implements Engine {
   private readonly tailCalls: TailCallHook | undefined;
   private readonly instances = new Map<PreparedProgram, (depth: number, mayGoto: number) => void>();
   private readonly enterEntry: (depth: number, mayGoto: number) => void;
+  private readonly runEntry: (r1lo: number, r1hi: number, budget: number) => void;
+  private runExport: ((r1lo: number, r1hi: number, budget: number) => void) | undefined;
   private readonly out = new Int32Array(2);
   private budget = DEFAULT_BUDGET;
   private limit = DEFAULT_BUDGET;
@@ -95,7 +100,12 @@ export class JitEngine implements Engine {
       w[((this.scratch + S_R10) >> 2) + 2 * i + 1] = TAG_BASE + stacks[i]!.id;
     }
     w[(this.scratch + S_DIRTY) >> 2] = MAX_CALL_FRAMES;
+    for (let i = 1; i < MAX_CALL_FRAMES; i++) {
+      if (stacks[i]!.base !== stacks[0]!.base + i * STACK_SIZE) throw new RangeError('JIT: stack frames are not contiguous');
+    }
+    w[(this.scratch + S_STACK0) >> 2] = stacks[0]!.base;
     this.enterEntry = this.instance(program, this.compiled);
+    this.runEntry = this.runExport!;
   }
 
   /** The memory as int32 words (re-created when the memory has grown). */
@@ -172,6 +182,7 @@ export class JitEngine implements Engine {
     };
     const inst = new Wasm.Instance(c.module, { [IMPORT_MODULE]: { memory: space.memory.memory, scratch: this.scratch, ...imports } });
     const enter = inst.exports.enter;
+    this.runExport = inst.exports.run;
     this.instances.set(program, enter);
     return enter;
   }
@@ -248,31 +259,16 @@ export class JitEngine implements Engine {
    * returns the instructions executed. Budgets above MAX_JIT_BUDGET are clamped to it.
    */
   run(r1: number, budget = DEFAULT_BUDGET): number {
-    let m = this.view();
-    const s = this.s;
-    const dirtyAt = (this.scratch + S_DIRTY) >> 2;
-    const bytes = this.bytes;
-    for (let i = 0, n = m[dirtyAt]!; i < n; i++) {
-      const st = this.stacks[i]!;
-      bytes.fill(0, st.base, st.base + st.capacity);
-    }
-    m[dirtyAt] = 1;
-    m.fill(0, s + S_REGS / 4, s + S_REGS / 4 + 22);
-    m[s + 2] = r1 >>> 0;
-    m[s + 3] = Math.floor(r1 / TWO32) | 0;
-    const r10 = (this.scratch + S_R10) >> 2;
-    m[s + 20] = m[r10]!;
-    m[s + 21] = m[r10 + 1]!;
     const limit = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     this.budget = budget;
     this.limit = limit;
-    m[(this.scratch + S_LEFT) >> 2] = limit;
     this.tailCount = 0;
-    this.enterEntry(0, BPF_MAX_LOOPS);
-    m = this.view();
+    this.runEntry(r1 | 0, Math.floor(r1 / TWO32) | 0, limit);
+    const m = this.view();
+    const s = this.s;
     this.retLo = m[s]!;
     this.retHi = m[s + 1]!;
-    this.executed = limit - m[(this.scratch + S_LEFT) >> 2]!;
+    this.executed = limit - m[s + (S_LEFT >> 2)]!;
     return this.executed;
   }
 }

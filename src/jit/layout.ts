@@ -12,6 +12,8 @@ export const S_HI = 96;
 export const S_FLAG = 100;
 /** Initial r10 per call depth (i64 each, MAX_CALL_FRAMES of them). */
 export const S_R10 = 104;
+/** Memory offset of stack frame 0 (frames are contiguous, STACK_SIZE bytes each). */
+export const S_STACK0 = 168;
 /** Bytes of the scratch area. */
 export const SCRATCH_SIZE = 176;
 
