@@ -5,7 +5,7 @@ import type { Engine } from '../vm/engine.js';
 import { BudgetExceeded, CallDepthExceeded, ExecutionError } from '../vm/errors.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import { splitU64, toBigUint64, toNumber } from '../vm/int64.js';
-import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
+import { DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
 import type { PreparedProgram } from '../vm/program.js';
 import { type CompiledProgram, compileProgram, type WasmModule } from './compile.js';
 import {
