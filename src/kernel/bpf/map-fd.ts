@@ -25,6 +25,7 @@ export class MapFd extends Fd<'map'> {
   readonly attributes: MapAttributes;
   #elem: MapElemBlock | undefined;
   #syscallValueSize = -1;
+  #elemUses = 0;
 
   /** Takes ownership of `raw`, a map fd `sys` returned, whose attributes are `attributes`. */
   constructor(sys: Sys, raw: number, attributes: MapAttributes) {
@@ -33,13 +34,16 @@ export class MapFd extends Fd<'map'> {
   }
 
   /**
-   * The map's element-call block (created on first use, freed on close): the attrs of lookup,
-   * update, delete and get-next-key ready in one block. Throws FdClosedError after close.
+   * The map's element-call block, freed on close: the attrs of lookup, update, delete and
+   * get-next-key ready in one block. Undefined on the first element operation (which takes the
+   * generic path: creating a block costs a few microseconds, wasted on a map used once); the
+   * block is made on the second. Throws FdClosedError after close.
    */
-  elemBlock(): MapElemBlock {
+  elemBlock(): MapElemBlock | undefined {
     const elem = this.#elem;
     if (elem !== undefined) return elem; // close() and release() drop it
     const raw = this.raw; // throws FdClosedError once closed
+    if (this.#elemUses++ === 0) return undefined;
     this.#elem = new MapElemBlock(this.sys, raw, this.attributes.keySize, this.syscallValueSize());
     return this.#elem;
   }

@@ -21,7 +21,7 @@ import { KernelMap } from '../../../src/kernel/kernel-map.js';
 import { createKernelSys } from '../../../src/kernel/koffi-sys.js';
 import { StructReader, StructWriter } from '../../../src/kernel/struct-codec.js';
 import type { Sys } from '../../../src/kernel/sys.js';
-import { FakeSys, pointee } from '../fake-sys.js';
+import { FakeSys, pointee, type FakeBpfCall } from '../fake-sys.js';
 import { kernelTest, u32, u64 } from '../harness.js';
 
 const hex = (b: Uint8Array): string[] => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
@@ -113,6 +113,11 @@ kernelTest('per-CPU hash: KernelMap.get/set/getPerCpu through the block agree wi
   const raw = genericLookup(sys, m.fd, u32(2))!;
   for (let c = 0; c < cpus; c++) assert.deepEqual([...raw.subarray(c * 16 + 12, c * 16 + 16)], [0, 0, 0, 0], `padding of CPU ${c}`);
   assert.equal(m.get(u32(3)), undefined);
+  // The same set() as a map's first element operation (the generic path, no block yet).
+  using m2 = new KernelMap(createMap(sys, { type: MapType.PERCPU_HASH, keySize: 4, valueSize: 12, maxEntries: 8, name: 'kc_pch2' }), 'kc_pch2');
+  m2.set(u32(2), one);
+  assert.deepEqual(bpftoolLookup(mapInfo(m2.fd).id, u32(2)), Array.from({ length: cpus }, () => hex(one)));
+  assert.deepEqual(genericLookup(sys, m2.fd, u32(2)), raw);
   assert.throws(() => m.set(u32(2), new Uint8Array(16)), InvalidValueSizeError);
   assert.throws(() => m.set(u32(9), one, 'exist'), (e: unknown) => isErrno(e, 'ENOENT'));
 });
@@ -120,7 +125,8 @@ kernelTest('per-CPU hash: KernelMap.get/set/getPerCpu through the block agree wi
 kernelTest('a closed map frees its block: later calls throw FdClosedError, the old block CallBlockFreedError', (sys) => {
   const map = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, name: 'kc_closed' });
   updateElem(map, u32(1), u32(0xbeef));
-  const block = map.elemBlock();
+  assert.deepEqual(lookupElem(map, u32(1)), u32(0xbeef));
+  const block = map.elemBlock()!; // made on the second element operation
   assert.deepEqual(lookupElem(map, u32(1)), u32(0xbeef));
   map.close();
   assert.equal(block.freed, true);
@@ -131,7 +137,8 @@ kernelTest('a closed map frees its block: later calls throw FdClosedError, the o
   assert.throws(() => deleteElem(map, u32(1)), FdClosedError);
   // release() hands the fd on and frees the block too.
   const other = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, name: 'kc_rel' });
-  const otherBlock = other.elemBlock();
+  lookupElem(other, u32(0));
+  const otherBlock = other.elemBlock()!;
   const raw = other.release();
   assert.equal(otherBlock.freed, true);
   sys.close(raw);
@@ -256,54 +263,91 @@ kernelTest('test run: the program block agrees with the generic path across chan
   assert.throws(() => testRun(prog, { dataIn: new Uint8Array(64) }), FdClosedError);
 });
 
-test('fake Sys without bpfBlock: element ops go through Sys.bpf with the attrs the kernel expects', () => {
-  const sys = new FakeSys();
-  sys.files.set('/sys/devices/system/cpu/possible', '0-1\n');
-  const map = new MapFd(sys, 42, { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 });
-  // lookup: key in, value written by the "kernel".
-  sys.onBpf((call) => {
-    assert.equal(call.cmd, BpfCmd.MAP_LOOKUP_ELEM);
-    assert.equal(call.attr.length, 32);
-    assert.equal(new DataView(call.attrIn.buffer, call.attrIn.byteOffset).getUint32(0, true), 42);
-    assert.deepEqual(pointee(call, MAP_ELEM_ATTR, 'key'), u32(5));
-    pointee(call, MAP_ELEM_ATTR, 'value')!.set(u64(77));
-    return 0;
-  });
-  assert.deepEqual(lookupElem(map, u32(5)), u64(77));
-  // A missing key is undefined, not an exception.
-  sys.onBpf((call) => {
-    throw new KernelError(`bpf(${call.cmd})`, Errno.ENOENT);
-  });
-  assert.equal(lookupElem(map, u32(6)), undefined);
-  // update with flags.
-  sys.onBpf((call) => {
-    assert.equal(call.cmd, BpfCmd.MAP_UPDATE_ELEM);
-    assert.deepEqual(pointee(call, MAP_ELEM_ATTR, 'value'), u64(3));
-    assert.equal(new DataView(call.attrIn.buffer, call.attrIn.byteOffset).getUint32(24, true), UpdateFlags.NOEXIST);
-    return 0;
-  });
-  updateElem(map, u32(1), u64(3), UpdateFlags.NOEXIST);
-  // delete: only map_fd and key; value and flags zero and no value pointer (CHECK_ATTR).
-  sys.onBpf((call) => {
-    assert.equal(call.cmd, BpfCmd.MAP_DELETE_ELEM);
-    assert.deepEqual([...call.attrIn.subarray(16)], new Array(16).fill(0));
-    assert.deepEqual(call.pointers.map((p) => p.offset), [MAP_ELEM_ATTR.fields.key.offset]);
-    return 0;
-  });
-  assert.equal(deleteElem(map, u32(1)), true);
-  // first key: no key pointer at all.
-  sys.onBpf((call) => {
-    assert.equal(call.cmd, BpfCmd.MAP_GET_NEXT_KEY);
-    assert.deepEqual(call.pointers.map((p) => p.offset), [MAP_ELEM_ATTR.fields.next_key.offset]);
-    pointee(call, MAP_ELEM_ATTR, 'next_key')!.set(u32(9));
-    return 0;
-  });
-  assert.deepEqual(nextKey(map), u32(9));
-  // Other errnos stay KernelErrors with the command in the message.
-  sys.failWith(Errno.E2BIG);
-  assert.throws(() => updateElem(map, u32(2), u64(1)), (e: unknown) => e instanceof KernelError && e.errnoName === 'E2BIG' && /MAP_UPDATE_ELEM/.test(e.message));
-  map.close();
-  assert.throws(() => lookupElem(map, u32(5)), FdClosedError);
+test('fake Sys without bpfBlock: element ops, first (generic path) and later (emulated block), send the attrs the kernel expects', () => {
+  const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ops: { name: string; script: (call: FakeBpfCall) => number; run: (map: MapFd) => void }[] = [
+    {
+      name: 'lookup',
+      script: (call) => {
+        assert.equal(call.cmd, BpfCmd.MAP_LOOKUP_ELEM);
+        assert.equal(call.attr.length, 32);
+        assert.equal(view(call.attrIn).getUint32(0, true), 42);
+        assert.deepEqual(pointee(call, MAP_ELEM_ATTR, 'key'), u32(5));
+        pointee(call, MAP_ELEM_ATTR, 'value')!.set(u64(77));
+        return 0;
+      },
+      run: (map) => assert.deepEqual(lookupElem(map, u32(5)), u64(77)),
+    },
+    {
+      name: 'missing key',
+      script: (call) => {
+        throw new KernelError(`bpf(${call.cmd})`, Errno.ENOENT);
+      },
+      run: (map) => assert.equal(lookupElem(map, u32(6)), undefined),
+    },
+    {
+      name: 'update with flags',
+      script: (call) => {
+        assert.equal(call.cmd, BpfCmd.MAP_UPDATE_ELEM);
+        assert.deepEqual(pointee(call, MAP_ELEM_ATTR, 'value'), u64(3));
+        assert.equal(view(call.attrIn).getUint32(24, true), UpdateFlags.NOEXIST);
+        return 0;
+      },
+      run: (map) => updateElem(map, u32(1), u64(3), UpdateFlags.NOEXIST),
+    },
+    {
+      name: 'delete (only map_fd and key: value and flags zero, no value pointer, as CHECK_ATTR wants)',
+      script: (call) => {
+        assert.equal(call.cmd, BpfCmd.MAP_DELETE_ELEM);
+        assert.deepEqual([...call.attrIn.subarray(16)], new Array(16).fill(0));
+        assert.deepEqual(call.pointers.map((p) => p.offset), [MAP_ELEM_ATTR.fields.key.offset]);
+        return 0;
+      },
+      run: (map) => assert.equal(deleteElem(map, u32(1)), true),
+    },
+    {
+      name: 'first key (no key pointer)',
+      script: (call) => {
+        assert.equal(call.cmd, BpfCmd.MAP_GET_NEXT_KEY);
+        assert.deepEqual(call.pointers.map((p) => p.offset), [MAP_ELEM_ATTR.fields.next_key.offset]);
+        pointee(call, MAP_ELEM_ATTR, 'next_key')!.set(u32(9));
+        return 0;
+      },
+      run: (map) => assert.deepEqual(nextKey(map), u32(9)),
+    },
+    {
+      name: 'next key',
+      script: (call) => {
+        assert.deepEqual(pointee(call, MAP_ELEM_ATTR, 'key'), u32(9));
+        pointee(call, MAP_ELEM_ATTR, 'next_key')!.set(u32(10));
+        return 0;
+      },
+      run: (map) => assert.deepEqual(nextKey(map, u32(9)), u32(10)),
+    },
+    {
+      name: 'another errno',
+      script: (call) => {
+        throw new KernelError(`bpf(${call.cmd})`, Errno.E2BIG);
+      },
+      run: (map) => assert.throws(() => updateElem(map, u32(2), u64(1)), (e: unknown) => e instanceof KernelError && e.errnoName === 'E2BIG' && /MAP_UPDATE_ELEM/.test(e.message)),
+    },
+  ];
+  for (const op of ops) {
+    for (const warm of [false, true]) {
+      const sys = new FakeSys();
+      const map = new MapFd(sys, 42, { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 });
+      if (warm) {
+        sys.failWith(Errno.ENOENT);
+        lookupElem(map, u32(0));
+      }
+      sys.onBpf(op.script);
+      op.run(map);
+      assert.equal(sys.calls.length, warm ? 2 : 1, `${op.name}: one bpf call`);
+      assert.equal(map.elemBlock() !== undefined, true);
+      map.close();
+      assert.throws(() => lookupElem(map, u32(5)), FdClosedError);
+    }
+  }
 });
 
 test('emulated block: range checks and use after free are typed errors', () => {
