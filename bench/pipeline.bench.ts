@@ -14,6 +14,7 @@ import { loadObject } from '../src/elf/object-loader.js';
 import { CaptureReader, RssSpreader } from '../src/packet/index.js';
 import { Pipeline } from '../src/runtime/pipeline.js';
 import { loadUserspace } from '../src/runtime/userspace-object.js';
+import type { EngineKind } from '../src/jit/create-engine.js';
 import { makeTraffic } from '../scripts/make-example-pcap.js';
 
 const PACKETS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 200_000);
@@ -50,15 +51,17 @@ function readerOnly(rss?: RssSpreader): number {
 const spec = loadObject(new Uint8Array(readFileSync(join(root, 'examples/xdp_flow_stats.o'))), { objectName: 'xdp_flow_stats' });
 const key = new Uint8Array([10, 0, 0, 1, 10, 0, 0, 2, 0x9c, 0x40, 0, 53, 17, 0, 0, 0]);
 let verdicts = '';
-function pipeline(): number {
-  using obj = loadUserspace(spec, { cpus: 4 });
+function pipeline(engine: EngineKind): number {
+  using obj = loadUserspace(spec, { cpus: 4, engine });
   obj.map('allowed_flows').write(key, new Uint8Array(8), 0);
   const t0 = performance.now();
   const pipe = new Pipeline(obj.program('xdp_flow_stats'), { cpus: 4 });
   chunks((c) => pipe.push(c));
   const r = pipe.end();
   if (r.packets !== PACKETS) throw new Error(`ran ${r.packets} packets`);
-  verdicts = r.verdicts.map((v) => `${v.verdict} ${v.packets}`).join(', ') + `, not run ${r.refusedCount}, faults ${r.faultCount}`;
+  const line = r.verdicts.map((v) => `${v.verdict} ${v.packets}`).join(', ') + `, not run ${r.refusedCount}, faults ${r.faultCount}`;
+  if (verdicts && line !== verdicts) throw new Error(`the engines disagree: ${verdicts} / ${line}`);
+  verdicts = line;
   return performance.now() - t0;
 }
 
@@ -85,13 +88,15 @@ function tcpdumpMs(): number {
 
 const read = best(() => readerOnly());
 const rss = best(() => readerOnly(new RssSpreader({ queues: 4 })));
-const pipe = best(pipeline);
+const pipeInterp = best(() => pipeline('interpreter'));
+const pipe = best(() => pipeline('jit'));
 const dump = tcpdumpMs();
 rmSync(file, { force: true });
 const pps = (ms: number): string => `${Math.round((PACKETS * 1000) / ms).toLocaleString('en-US').padStart(11)} packets/s`;
 console.log(`pipeline on ${PACKETS} packets of the demo traffic mix (${(capture.length / 1e6).toFixed(1)} MB), best of 3, 1 MiB chunks`);
 console.log(`  bpfkit read                            ${read.toFixed(0).padStart(6)} ms ${pps(read)}`);
 console.log(`  bpfkit read + RSS (4 queues)           ${rss.toFixed(0).padStart(6)} ms ${pps(rss)}`);
-console.log(`  bpfkit run xdp_flow_stats, 4 CPUs      ${pipe.toFixed(0).padStart(6)} ms ${pps(pipe)}   (${verdicts})`);
+console.log(`  bpfkit run xdp_flow_stats, interpreter ${pipeInterp.toFixed(0).padStart(6)} ms ${pps(pipeInterp)}`);
+console.log(`  bpfkit run xdp_flow_stats, JIT         ${pipe.toFixed(0).padStart(6)} ms ${pps(pipe)}   (4 CPUs; ${verdicts})`);
 console.log(`  tcpdump -r -nn > /dev/null             ${dump.toFixed(0).padStart(6)} ms ${pps(dump)}`);
-console.log(`ratio tcpdump time / bpfkit time: read ${(dump / read).toFixed(1)}x, read+RSS ${(dump / rss).toFixed(1)}x, whole pipeline ${(dump / pipe).toFixed(1)}x`);
+console.log(`ratio tcpdump time / bpfkit time: read ${(dump / read).toFixed(1)}x, read+RSS ${(dump / rss).toFixed(1)}x, whole pipeline ${(dump / pipe).toFixed(1)}x (JIT), ${(dump / pipeInterp).toFixed(1)}x (interpreter)`);
