@@ -211,6 +211,108 @@ export function regBoundsSync(r: Reg): void {
   } else if (t.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX && r.u32min === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX) {
     return;
   }
+  if ((t.value | t.mask) < SMALL && syncSmall(r)) return;
+  regBoundsSyncReference(r);
+}
+
+const SMALL = 0x80000000n;
+
+/**
+ * reg_bounds_sync for a value the tnum keeps in [0, 2^31), in plain numbers. There every view of
+ * the value (u64, s64, u32, s32) is the same number, and the kernel's sequence (bounds from the
+ * tnum, __reg_deduce_bounds twice, __reg_bound_offset, bounds from the tnum again) leaves all
+ * four ranges equal to the intersection of the clamped ranges, with the tnum intersected with
+ * tnum_range of it; __update_reg64_bounds' single-value rule is applied at both of its calls.
+ * Returns false (nothing written) when a range is empty: the general path then produces the
+ * kernel's exact values for the contradiction.
+ */
+function syncSmall(r: Reg): boolean {
+  const tvB = r.var.value;
+  const thiB = tvB | r.var.mask;
+  // __update_reg32_bounds + __update_reg64_bounds: clamp each range into [tv, tv | tm].
+  const u32lo = r.u32min > tvB ? r.u32min : tvB;
+  const u32hi = r.u32max < thiB ? r.u32max : thiB;
+  const s32lo = r.s32min > tvB ? r.s32min : tvB;
+  const s32hi = r.s32max < thiB ? r.s32max : thiB;
+  const slo = r.smin > tvB ? r.smin : tvB;
+  const shi = r.smax < thiB ? r.smax : thiB;
+  const ulo = r.umin > tvB ? r.umin : tvB;
+  const uhi = r.umax < thiB ? r.umax : thiB;
+  if (u32lo > u32hi || s32lo > s32hi || slo > shi || ulo > uhi) return false;
+  const tv = Number(tvB);
+  const tm = Number(r.var.mask);
+  const one = singleValue(tv, tm, Number(ulo), Number(uhi));
+  if (one >= 0) {
+    setAll(r, one, one, one, 0);
+    return true;
+  }
+  // __reg_deduce_bounds (both passes) and the mixed step: every range becomes the intersection.
+  const lo = Math.max(Number(u32lo), Number(s32lo), Number(slo), Number(ulo));
+  const hi = Math.min(Number(u32hi), Number(s32hi), Number(shi), Number(uhi));
+  if (lo > hi) return false;
+  // tnum_intersect(var, tnum_range(lo, hi)) (the mixed step and __reg_bound_offset; idempotent).
+  const chi = lo ^ hi;
+  const delta = chi === 0 ? 0 : 2 ** (32 - Math.clz32(chi)) - 1;
+  const mu = tm & delta;
+  const v2 = (tv | (lo & ~delta)) & ~mu;
+  // __update_reg_bounds with the new tnum.
+  const lo2 = Math.max(lo, v2);
+  const hi2 = Math.min(hi, v2 | mu);
+  const one2 = singleValue(v2, mu, lo2, hi2);
+  if (one2 >= 0) setAll(r, one2, one2, one2, 0);
+  else setAll(r, lo2, hi2, v2, mu);
+  return true;
+}
+
+/** Every bound [lo, hi] and the tnum (value; mask), from numbers below 2^31. */
+function setAll(r: Reg, lo: number, hi: number, value: number, mask: number): void {
+  const loB = BigInt(lo);
+  const hiB = lo === hi ? loB : BigInt(hi);
+  r.umin = r.smin = r.u32min = r.s32min = loB;
+  r.umax = r.smax = r.u32max = r.s32max = hiB;
+  const vB = value === lo ? loB : BigInt(value);
+  const mB = mask === 0 ? 0n : BigInt(mask);
+  if (r.var.value !== vB || r.var.mask !== mB) r.var = { value: vB, mask: mB };
+}
+
+/**
+ * __update_reg64_bounds' single-value rule in numbers below 2^31: the value the u64 range
+ * [umin, umax] and the tnum (tv; tm) can only share, or -1.
+ */
+function singleValue(tv: number, tm: number, umin: number, umax: number): number {
+  if (tm === 0 || umin >= umax) return -1;
+  const next = stepSmall(tv, tm, umin);
+  const uminIn = (umin & ~tm) === tv;
+  const tmax = tv | tm;
+  if (uminIn && (next < 0 || next > umax)) return umin;
+  if (!uminIn && next === tmax) return tmax;
+  if (!uminIn && next >= 0 && next <= umax) {
+    const after = stepSmall(tv, tm, next);
+    if (after < 0 || after > umax) return next;
+  }
+  return -1;
+}
+
+/** tnum_step (see tnum.ts) for a tnum below 2^31: the smallest member greater than z, or -1. */
+function stepSmall(tv: number, tm: number, z: number): number {
+  const c = z + 1;
+  if (c > (tv | tm)) return -1;
+  const h = (c ^ tv) & ~tm;
+  if (h === 0) return c;
+  const hb = 31 - Math.clz32(h);
+  let p: number;
+  if (((c >> hb) & 1) === 0) p = hb;
+  else {
+    const cand = ~c & tm & ~(2 ** (hb + 1) - 1);
+    if (cand === 0) return -1;
+    p = 31 - Math.clz32(cand & -cand);
+  }
+  const b = 2 ** p;
+  return (c & ~(b * 2 - 1)) | b | (tv & (b - 1));
+}
+
+/** reg_bounds_sync in BigInts, step by step as the kernel (every case; the fast paths above must agree with it). */
+export function regBoundsSyncReference(r: Reg): void {
   updateRegBounds(r);
   const { umin, umax, smin, smax, u32min, u32max, s32min, s32max } = r;
   regDeduceBounds(r);

@@ -182,7 +182,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       let evict = false;
       // The kernel's is_state_visited: a new state is added after 2 jumps and 8 instructions (or at
       // a forced checkpoint); a state's miss count grows only when one is going to be added; inside
-      // a loop still being explored, states are added less often (20 jumps or 100 instructions).
+      // a loop still being explored, states are added less often (20 jumps or 100 instructions);
+      // a state that missed more than 3 + 3 * hits times is evicted.
       const force = isMayGoto || callsCallback;
       let addNew = force || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8);
       // Newest first, as the kernel's list (new states are linked at its head).
@@ -204,7 +205,10 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
           break;
         }
         if (addNew) cp.miss++;
-        const n = force && cp.branches > 0 ? 64 : 3;
+        // The kernel keeps a forced checkpoint still being explored for 64 misses; 3 here: a
+        // callback or may_goto loop that never converges would otherwise compare every new state
+        // with dozens of open ones (3x slower to reach the 1M limit), with the same verdict.
+        const n = 3;
         if (cp.miss > cp.hit * n + n) {
           cp.evicted = true;
           evict = true;

@@ -97,10 +97,18 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
   }
 }
 
+/** Bit `i` (0..63) of the 64-bit mask given as its low and high 32-bit halves. */
+const bitAt = (lo: number, hi: number, i: number): boolean => (i < 32 ? (lo >>> i) & 1 : i < 64 ? (hi >>> (i - 32)) & 1 : 0) !== 0;
+
 function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseSlots: bigint, liveSlots: bigint): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
+  // The slot masks as two 32-bit numbers, converted once (a BigInt shift per slot allocates).
+  const liveLo = Number(liveSlots & 0xffffffffn);
+  const liveHi = Number(liveSlots >> 32n);
+  const preciseLo = Number(preciseSlots & 0xffffffffn);
+  const preciseHi = Number(preciseSlots >> 32n);
   for (let spi = 0; spi < n; spi++) {
-    if (!exact && ((liveSlots >> BigInt(spi)) & 1n) === 0n) continue;
+    if (!exact && !bitAt(liveLo, liveHi, spi)) continue;
     const os = o.stack[spi];
     const cs = c.stack[spi];
     for (let i = 0; i < 8; i++) {
@@ -119,7 +127,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
     const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
     if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
       if (!cs || !os) return false;
-      if (!regSafe(os.spilled, cs.spilled, ids, exact, ((preciseSlots >> BigInt(spi)) & 1n) !== 0n)) return false;
+      if (!regSafe(os.spilled, cs.spilled, ids, exact, bitAt(preciseLo, preciseHi, spi))) return false;
     }
   }
   return true;

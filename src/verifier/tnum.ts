@@ -134,7 +134,11 @@ export function tnumIsAligned(a: Tnum, size: number): boolean {
 
 /** Whether every value of b is a value of a (b ⊆ a). */
 export function tnumIn(a: Tnum, b: Tnum): boolean {
-  if ((b.mask & ~a.mask) !== 0n) return false;
+  // Fast paths without BigInt allocation: equal tnums, a fully unknown a, a constant a.
+  if (a.value === b.value && a.mask === b.mask) return true;
+  if (a.mask === U64) return true;
+  if (a.mask === 0n) return false;
+  if ((b.mask | a.mask) !== a.mask) return false;
   return a.value === (b.value & ~a.mask);
 }
 
