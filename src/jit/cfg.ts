@@ -42,6 +42,8 @@ export interface Cfg {
   readonly funcs: readonly FuncInfo[];
   /** Function index by entry slot. */
   readonly funcOf: ReadonlyMap<number, number>;
+  /** Entry slots that ld.func loads (callbacks a helper may call). */
+  readonly callbacks: readonly number[];
 }
 
 /** Whether slot `pc` calls bpf_tail_call (compiled as a transfer to another program). */
@@ -54,10 +56,20 @@ function isJump(h: number): boolean {
   return (h >= Hd.ja && h <= Hd.j32Last) || h === Hd.mayGoto;
 }
 
-/** Whether an instruction ends a block (control or budget accounting may leave the straight line after it). */
-function endsBlock(p: PreparedProgram, pc: number): boolean {
+/** Whether the program loads a function pointer (ld.func): its helpers may run callbacks, which spend budget. */
+export function hasCallbacks(p: PreparedProgram): boolean {
+  for (let pc = 0; pc < p.slots; pc++) if (p.code[pc * STRIDE] === Hd.lddw && p.code[pc * STRIDE + F_AUX] === FUNC_TAG) return true;
+  return false;
+}
+
+/**
+ * Whether an instruction ends a block: control may leave the straight line after it, or
+ * instructions run elsewhere before the next one (a BPF call; a helper of a program with
+ * callbacks), which the budget must count first.
+ */
+export function endsBlock(p: PreparedProgram, pc: number, callbacks: boolean): boolean {
   const h = p.code[pc * STRIDE]!;
-  return isJump(h) || h === Hd.callFunc || h === Hd.exit || h === Hd.ldabs || h === Hd.ldind || isTailCall(p, pc);
+  return isJump(h) || h === Hd.callFunc || h === Hd.exit || h === Hd.ldabs || h === Hd.ldind || isTailCall(p, pc) || (callbacks && h === Hd.callHelper);
 }
 
 /**
@@ -72,12 +84,19 @@ export function analyze(p: PreparedProgram): Cfg {
   const starts: number[] = [];
   leader[0] = 1;
   const entries = [0];
+  const callbacks: number[] = [];
+  const withCallbacks = hasCallbacks(p);
   for (let pc = 0; pc < slots; ) {
     starts.push(pc);
     const h = code[pc * STRIDE]!;
     if (h < 0 || h >= Hd.trap) throw new NotSupportedError(`JIT compilation of ${HANDLERS[h] ?? `handler ${h}`}`, undefined, `pc ${pc}`);
-    // Callbacks (bpf_loop, for_each_map_elem) re-enter the program from a helper: the interpreter runs those programs.
-    if (h === Hd.lddw && code[pc * STRIDE + F_AUX] === FUNC_TAG) throw new NotSupportedError('JIT compilation of callbacks (ld.func)', undefined, `pc ${pc}`);
+    // Callbacks (bpf_loop, for_each_map_elem): a helper re-enters the program at an ld.func target.
+    if (h === Hd.lddw && code[pc * STRIDE + F_AUX] === FUNC_TAG) {
+      const t = code[pc * STRIDE + 4]!;
+      leader[t] = 1;
+      if (!entries.includes(t)) entries.push(t);
+      if (!callbacks.includes(t)) callbacks.push(t);
+    }
     const next = pc + (h === Hd.lddw ? 2 : 1);
     if (isJump(h)) leader[code[pc * STRIDE + F_TARGET]!] = 1;
     if (h === Hd.callFunc) {
@@ -85,7 +104,7 @@ export function analyze(p: PreparedProgram): Cfg {
       leader[t] = 1;
       if (!entries.includes(t)) entries.push(t);
     }
-    if (endsBlock(p, pc)) leader[next] = 1;
+    if (endsBlock(p, pc, withCallbacks)) leader[next] = 1;
     pc = next;
   }
   leader[slots] = 1;
@@ -96,7 +115,7 @@ export function analyze(p: PreparedProgram): Cfg {
     const start = starts[i]!;
     const pcs: number[] = [start];
     i++;
-    while (i < starts.length && !leader[starts[i]!] && !endsBlock(p, pcs[pcs.length - 1]!)) pcs.push(starts[i++]!);
+    while (i < starts.length && !leader[starts[i]!] && !endsBlock(p, pcs[pcs.length - 1]!, withCallbacks)) pcs.push(starts[i++]!);
     const last = pcs[pcs.length - 1]!;
     const h = code[last * STRIDE]!;
     const end = i < starts.length ? starts[i]! : slots;
@@ -132,5 +151,5 @@ export function analyze(p: PreparedProgram): Cfg {
     funcOf.set(entry, funcs.length);
     funcs.push({ entry, blocks: list });
   }
-  return { blocks, blockAt, funcs, funcOf };
+  return { blocks, blockAt, funcs, funcOf, callbacks };
 }

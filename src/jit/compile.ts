@@ -29,9 +29,9 @@ import { REGION_ENTRY_SIZE, REGION_TABLE_HEADER, TAG_BASE } from '../vm/address-
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
 import { FIRST_CONST, type PreparedProgram, STRIDE } from '../vm/program.js';
 import { NotSupportedError } from '../errors.js';
-import { analyze, type Block, type Cfg, Hd, isTailCall } from './cfg.js';
+import { analyze, type Block, type Cfg, endsBlock, Hd, isTailCall } from './cfg.js';
 import {
-  IMPORT_MODULE, IMPORT_NAMES, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, S_STACK0, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
+  IMPORT_MODULE, IMPORT_NAMES, S_BLOCK, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, S_STACK0, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
 } from './layout.js';
 import { ByteWriter, encodeModule, type FuncBody, type FuncType, I32, I64, Op, type ValType, VOID } from './wasm-writer.js';
 
@@ -41,7 +41,7 @@ const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDA
 const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 0 load
   { params: [I32, I32, I32, I32], results: [] }, // 1 storeFault
-  { params: [I32, I32], results: [I32] }, // 2 helper
+  { params: [I32, I32, I32], results: [I32] }, // 2 helper
   { params: [I32, I32, I32, I32], results: [I32] }, // 3 tail
   { params: [I32, I32], results: [] }, // 4 trap, enter
   { params: [I32, I32, I32], results: [I32] }, // 5 ldabs
@@ -53,7 +53,7 @@ const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8;
 const IMPORT_TYPES = [0, 1, 2, 3, 4, 5];
 
 // Locals of BPF functions and `step`: 0..10 registers, then:
-const DEPTH = 11; // step: the block index
+const DEPTH = 11;
 const MG = 12; // step: instructions left before the budget runs out
 const TB = 13, CAP = 14, LEFT = 15, NEXT = 16, A = 17, B = 18, C = 19, SB = 20, T0 = 21, T1 = 22;
 const EXTRA_LOCALS: ValType[] = [I32, I32, I32, I32, I32, I32, I32, I32, I64, I64];
@@ -68,6 +68,8 @@ export interface CompiledProgram {
   readonly blocks: number;
   /** BPF functions compiled. */
   readonly functions: number;
+  /** Callback entry slots (exported as `callback<slot>`). */
+  readonly callbacks: readonly number[];
 }
 
 type Label = number | string;
@@ -79,7 +81,13 @@ class Emitter {
   constructor(
     private readonly p: PreparedProgram,
     private readonly cfg: Cfg,
-  ) {}
+    /** Whether this is `step` (per-instruction budget in MG). */
+    private readonly stepping = false,
+  ) {
+    this.callbacks = cfg.callbacks.length > 0;
+  }
+  /** Whether the program has callbacks (see the helper call). */
+  private readonly callbacks: boolean;
 
   op(...codes: number[]): this {
     for (const c of codes) this.w.byte(c);
@@ -361,8 +369,21 @@ class Emitter {
         this.get(d).i64(8, 0).op(Op.i64_rotr).i64(0xff000000 | 0, 0xff000000 | 0).op(Op.i64_and, Op.i64_or).set(d);
         return;
       case Hd.callHelper:
-        this.storeRegs(1, 5);
-        this.i32(pc).i32(aux).call(F_HELPER).widenReturn().set(0);
+        if (this.callbacks) {
+          // A helper may run a callback (bpf_loop): it sees every register, shares the budget,
+          // and leaves r1..r5 as the last callback did, as in the interpreter.
+          this.storeRegs(0, 10);
+          // In `step` the budget left is MG, not yet charged for this call.
+          if (this.stepping) this.get(SB).get(MG).i32(1).op(Op.i32_sub).mem(Op.i32_store, S_LEFT);
+          else this.storeLeft();
+          this.i32(pc).i32(aux).get(DEPTH).call(F_HELPER).widenReturn().set(0);
+          for (let r = 1; r <= 5; r++) this.get(SB).mem(Op.i64_load, S_REGS + r * 8).set(r);
+          if (this.stepping) this.get(SB).mem(Op.i32_load, S_LEFT).i32(1).op(Op.i32_add).set(MG);
+          else this.get(SB).mem(Op.i32_load, S_LEFT).set(LEFT);
+        } else {
+          this.storeRegs(1, 5);
+          this.i32(pc).i32(aux).get(DEPTH).call(F_HELPER).widenReturn().set(0);
+        }
         this.reloadTables();
         return;
       case Hd.lddw:
@@ -436,7 +457,8 @@ class Emitter {
     const len = block.pcs.length;
     this.get(LEFT).i32(len).op(Op.i32_sub).tee(LEFT).i32(0).op(Op.i32_lt_s).if_();
     for (let r = 0; r <= 10; r++) this.get(r);
-    this.i32(block.index).get(LEFT).i32(len).op(Op.i32_add).call(F_STEP).op(Op.unreachable);
+    this.get(SB).i32(block.index).mem(Op.i32_store, S_BLOCK);
+    this.get(DEPTH).get(LEFT).i32(len).op(Op.i32_add).call(F_STEP).op(Op.unreachable);
     this.end();
   }
 
@@ -534,7 +556,7 @@ class Emitter {
     for (let i = 0; i < block.pcs.length; i++) {
       const pc = block.pcs[i]!;
       this.get(MG).op(Op.i32_eqz).if_().trap(TRAP_BUDGET, pc).end();
-      const terminal = i === block.pcs.length - 1 && (block.start === p.slots || isTerminator(p, pc));
+      const terminal = i === block.pcs.length - 1 && (block.start === p.slots || isTerminator(p, this.cfg, pc));
       if (terminal) break;
       this.insn(pc);
       this.get(MG).i32(1).op(Op.i32_sub).set(MG);
@@ -543,9 +565,8 @@ class Emitter {
   }
 }
 
-function isTerminator(p: PreparedProgram, pc: number): boolean {
-  const h = p.code[pc * STRIDE]!;
-  return (h >= Hd.ja && h <= Hd.j32Last) || h === Hd.mayGoto || h === Hd.callFunc || h === Hd.exit || h === Hd.ldabs || h === Hd.ldind || isTailCall(p, pc);
+function isTerminator(p: PreparedProgram, cfg: Cfg, pc: number): boolean {
+  return endsBlock(p, pc, cfg.callbacks.length > 0);
 }
 
 function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>): FuncBody {
@@ -580,11 +601,11 @@ function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: r
 }
 
 function stepFunction(p: PreparedProgram, cfg: Cfg): FuncBody {
-  const e = new Emitter(p, cfg);
+  const e = new Emitter(p, cfg, true);
   e.prologue();
   const n = cfg.blocks.length;
   for (let i = n - 1; i >= 0; i--) e.block(i);
-  e.get(DEPTH).op(Op.br_table).u(n);
+  e.get(SB).mem(Op.i32_load, S_BLOCK).op(Op.br_table).u(n);
   for (let i = 0; i < n; i++) e.u(e.depth(i));
   e.u(e.depth(n - 1));
   for (let i = 0; i < n; i++) {
@@ -594,7 +615,8 @@ function stepFunction(p: PreparedProgram, cfg: Cfg): FuncBody {
   return { type: T_STEP, locals: EXTRA_LOCALS, code: e.w.finish() };
 }
 
-function enterFunction(): FuncBody {
+/** `enter(depth, mayGoto)` of BPF function `func`: registers from the scratch, r0..r5 back to it (tail-call targets, callbacks). */
+function enterFunction(func: number): FuncBody {
   // params: depth (0), mayGoto (1); locals: scratch base (2), r0..r5 results (3..8)
   const w = new ByteWriter();
   const op = (...c: number[]): void => void c.forEach((x) => w.byte(x));
@@ -613,7 +635,7 @@ function enterFunction(): FuncBody {
   op(Op.local_get);
   w.u32(1);
   op(Op.call);
-  w.u32(F_FIRST_BPF);
+  w.u32(func);
   for (let r = 5; r >= 0; r--) {
     op(Op.local_set);
     w.u32(3 + r);
@@ -706,17 +728,22 @@ export function compileProgram(p: PreparedProgram): CompiledProgram {
   const cfg = analyze(p);
   const funcIndex = new Map<number, number>();
   cfg.funcs.forEach((f, i) => funcIndex.set(f.entry, i));
-  const functions: FuncBody[] = [enterFunction(), stepFunction(p, cfg), runFunction()];
+  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg), runFunction()];
   for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex));
+  const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }];
+  for (const slot of cfg.callbacks) {
+    exports.push({ name: `callback${slot}`, func: IMPORT_TYPES.length + functions.length });
+    functions.push(enterFunction(F_FIRST_BPF + funcIndex.get(slot)!));
+  }
   const wasm = encodeModule({
     types: TYPES,
     memory: { module: IMPORT_MODULE, name: 'memory', min: 1 },
     globals: [{ module: IMPORT_MODULE, name: 'scratch' }],
     imports: IMPORT_NAMES.map((name, i) => ({ module: IMPORT_MODULE, name, type: IMPORT_TYPES[i]! })),
     functions,
-    exports: [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }],
+    exports,
   });
-  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length };
+  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length, callbacks: cfg.callbacks };
 }
 
 export { F_LOAD, F_STORE_FAULT, F_HELPER, F_TAIL, F_TRAP, F_LDABS };

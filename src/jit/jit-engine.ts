@@ -5,7 +5,7 @@ import type { Engine } from '../vm/engine.js';
 import { BudgetExceeded, CallDepthExceeded, ExecutionError } from '../vm/errors.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import { splitU64, toBigUint64, toNumber } from '../vm/int64.js';
-import { DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
+import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
 import type { PreparedProgram } from '../vm/program.js';
 import { type CompiledProgram, compileProgram, type WasmModule } from './compile.js';
 import {
@@ -25,6 +25,12 @@ interface WasmInstanceApi {
 const Wasm = (globalThis as unknown as { WebAssembly: WasmInstanceApi }).WebAssembly;
 
 const compiled = new WeakMap<PreparedProgram, CompiledProgram>();
+
+interface ProgramRecord {
+  program: PreparedProgram;
+  /** `enter(depth, mayGoto)` of each callback entry, by slot. */
+  readonly callbacks: Map<number, (depth: number, mayGoto: number) => void>;
+}
 
 /** Compiles `program` once (cached per PreparedProgram); throws NotSupportedError naming the pc of what it cannot compile. */
 export function compileCached(program: PreparedProgram): CompiledProgram {
@@ -79,6 +85,12 @@ export class JitEngine implements Engine {
   private runExport: ((r1lo: number, r1hi: number, budget: number) => void) | undefined;
   private readonly out = new Int32Array(2);
   private budget = DEFAULT_BUDGET;
+  /** Call depth of the helper running now (callbacks go one deeper). */
+  private depth = 0;
+  /** The program whose helper is running now (a callback target is one of its ld.func slots). */
+  private current: ProgramRecord | undefined;
+  /** r6..r10 of each depth's frame, saved around a callback. */
+  private readonly saved = new Int32Array(MAX_CALL_FRAMES * 10);
   private limit = DEFAULT_BUDGET;
   private tailCount = 0;
 
@@ -121,6 +133,7 @@ export class JitEngine implements Engine {
   private instance(program: PreparedProgram, c: CompiledProgram): (depth: number, mayGoto: number) => void {
     const fns = program.helperFns;
     const space = this.space;
+    const record: ProgramRecord = { program, callbacks: new Map() };
     const hiAt = (this.scratch + S_HI) >> 2;
     const s = this.s;
     const callHelper = (k: number): void => {
@@ -137,8 +150,10 @@ export class JitEngine implements Engine {
         this.pc = pc;
         throw space.fault(pc, hi, lo >>> 0, size, 'write');
       },
-      helper: (pc, k) => {
+      helper: (pc, k, depth) => {
         this.pc = pc;
+        this.depth = depth;
+        this.current = record;
         const m0 = this.view();
         const r = fns[k]!(this, toNumber(m0[s + 2]!, m0[s + 3]!), toNumber(m0[s + 4]!, m0[s + 5]!), toNumber(m0[s + 6]!, m0[s + 7]!), toNumber(m0[s + 8]!, m0[s + 9]!), toNumber(m0[s + 10]!, m0[s + 11]!));
         splitU64(r, this.out);
@@ -181,6 +196,9 @@ export class JitEngine implements Engine {
       },
     };
     const inst = new Wasm.Instance(c.module, { [IMPORT_MODULE]: { memory: space.memory.memory, scratch: this.scratch, ...imports } });
+    const exports = inst.exports as unknown as Record<string, (depth: number, mayGoto: number) => void>;
+    record.program = program;
+    for (const slot of c.callbacks) record.callbacks.set(slot, exports[`callback${slot}`]!);
     const enter = inst.exports.enter;
     this.runExport = inst.exports.run;
     this.instances.set(program, enter);
@@ -235,6 +253,44 @@ export class JitEngine implements Engine {
       else return -1;
     }
     return p >= low && p + size <= r.end ? p : -1;
+  }
+
+  /**
+   * Runs the BPF function at slot `target` of the running program as a callback (bpf_loop,
+   * for_each_map_elem): a new call frame with r1..r5 = a1..a5, sharing the run's budget; returns
+   * its r0 (unsigned, exact below 2^53). r6..r10 are restored afterwards, as in the interpreter.
+   */
+  callFunction(target: number, a1: number, a2: number, a3: number, a4: number, a5: number): number {
+    const depth = this.depth;
+    const pc = this.pc;
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new CallDepthExceeded(pc, MAX_CALL_FRAMES);
+    const rec = this.current;
+    if (!rec || !Number.isInteger(target) || target < 0 || target >= rec.program.slots) throw new ExecutionError(pc, `callback target ${target} is outside the program`);
+    const enter = rec.callbacks.get(target);
+    if (!enter) throw new ExecutionError(pc, `callback target ${target} is not a function an ld.func loads`);
+    let m = this.view();
+    const s = this.s;
+    const save = depth * 10;
+    for (let i = 0; i < 10; i++) this.saved[save + i] = m[s + 12 + i]!;
+    const args = [a1, a2, a3, a4, a5];
+    for (let r = 1; r <= 5; r++) {
+      const v = args[r - 1]!;
+      m[s + 2 * r] = v | 0;
+      m[s + 2 * r + 1] = Math.floor(v / TWO32) | 0;
+    }
+    const r10 = (this.scratch + S_R10) >> 2;
+    m[s + 20] = m[r10 + 2 * (depth + 1)]!;
+    m[s + 21] = m[r10 + 2 * (depth + 1) + 1]!;
+    const dirtyAt = (this.scratch + S_DIRTY) >> 2;
+    if (m[dirtyAt]! < depth + 2) m[dirtyAt] = depth + 2;
+    enter(depth + 1, BPF_MAX_LOOPS);
+    m = this.view();
+    const ret = toNumber(m[s]!, m[s + 1]!);
+    for (let i = 0; i < 10; i++) m[s + 12 + i] = this.saved[save + i]!;
+    this.depth = depth;
+    this.pc = pc;
+    this.current = rec;
+    return ret;
   }
 
   /** Low 32 bits of register i (r1..r5 inside a helper; r0 after a run). */

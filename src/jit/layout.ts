@@ -14,6 +14,8 @@ export const S_FLAG = 100;
 export const S_R10 = 104;
 /** Memory offset of stack frame 0 (frames are contiguous, STACK_SIZE bytes each). */
 export const S_STACK0 = 168;
+/** Block index `step` replays (set just before calling it). */
+export const S_BLOCK = 172;
 /** Bytes of the scratch area. */
 export const SCRATCH_SIZE = 176;
 
@@ -36,8 +38,11 @@ export interface JitImports {
   load(pc: number, hi: number, lo: number, size: number, signed: number): number;
   /** A store (or atomic) that failed the inline check: throws MemoryFault. */
   storeFault(pc: number, hi: number, lo: number, size: number): void;
-  /** Calls helper `k` with r1..r5 from the scratch; returns r0's low word, high word in S_HI. */
-  helper(pc: number, k: number): number;
+  /**
+   * Calls helper `k` at call depth `depth` with r1..r5 from the scratch (all registers in a
+   * program with callbacks); returns r0's low word, high word in S_HI.
+   */
+  helper(pc: number, k: number, depth: number): number;
   /** bpf_tail_call with r0..r10 in the scratch: 1 = the target ran (r0..r5 in the scratch), 0 = fell through (r0 in the scratch). */
   tail(pc: number, k: number, depth: number, mayGoto: number): number;
   /** Throws the error of `kind` (TRAP_*) at `pc`. */

@@ -193,3 +193,32 @@ test('LD_ABS / LD_IND: in bounds, negative SKF offsets, out of bounds (r0 = 0, e
   assertSameRuns(program(ld.abs.w(1000), alu64.mov.imm(r0, 3), exit()), packets, { programType: socketFilterOps });
   assertSameRuns(program(ld.abs.w(0), alu32.mov.imm(r0, 3), exit()), packets, {}); // no skb: fails
 });
+
+test('callbacks (a bpf_loop-like helper re-entering the program): frames, shared budget, nesting, registers after the helper', () => {
+  const loopHelper = (): Map<number, HelperFn> => {
+    const m = builtinHelpers();
+    m.set(BpfFuncId.loop, (vm, n, fn, ctx) => {
+      let i = 0;
+      while (i < n) {
+        const r = vm.callFunction!(fn % 4294967296, i, ctx, 0, 0, 0);
+        i++;
+        if (r !== 0) break;
+      }
+      return i;
+    });
+    return m;
+  };
+  const prog = program(
+    prologue(), alu64.mov.imm(r9, 7), st.dw(r10, -8, 0),
+    ldx.b(r1, r6, 0), alu64.and.imm(r1, 15), ld.func(r2, 'cb'), alu64.mov.reg(r3, r10), alu64.add.imm(r3, -8), alu64.mov.imm(r4, 0), call.helper('loop'),
+    stx.dw(r6, 0, r0), stx.dw(r6, 8, r9), ldx.dw(r2, r10, -8), stx.dw(r6, 16, r2), stx.dw(r6, 24, r1), stx.dw(r6, 32, r3), exit(),
+    // cb(i, ctx): *ctx += i * 3 + r0-at-entry; an inner loop of 2 nested callbacks; stops at i == 9
+    label('cb'), alu64.mov.reg(r7, r1), alu64.mov.reg(r8, r2), stx.dw(r10, -16, r0), alu64.mov.reg(r9, r1), alu64.mul.imm(r9, 3), ldx.dw(r3, r8, 0), alu64.add.reg(r3, r9), stx.dw(r8, 0, r3),
+    alu64.mov.imm(r1, 2), ld.func(r2, 'inner'), alu64.mov.reg(r3, r8), alu64.mov.imm(r4, 0), call.helper('loop'),
+    alu64.mov.imm(r0, 0), jmp.jne.imm(r7, 9, 'go'), alu64.mov.imm(r0, 1), label('go'), exit(),
+    label('inner'), ldx.dw(r3, r2, 0), alu64.add.imm(r3, 1000), stx.dw(r2, 0, r3), alu64.mov.imm(r0, 0), exit(),
+  );
+  const pk = [0, 3, 10, 15].map((b) => { const p = new Uint8Array(64); p[0] = b; return p; });
+  assertSameRuns(prog, pk, { helpers: loopHelper });
+  for (const budget of [30, 45, 60, 75, 90, 120]) assertSameRuns(prog, pk.slice(3), { helpers: loopHelper, budget }, `budget ${budget}`);
+});
