@@ -1,26 +1,14 @@
 // bpf_loop in the userspace runtime against the kernel: iteration counts, early stop, the
 // callback's stack and map writes, and the -EINVAL / -E2BIG returns, compared on data_out and maps.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadObject } from '../../src/elf/object-loader.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
+import { compileBpf } from '../support/clang.js';
 
-function compile(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-rt-loop-'));
-  try {
-    const out = join(dir, 'bpf_loop.o');
-    const src = join(import.meta.dirname, 'c', 'bpf_loop.c');
-    execFileSync('clang-16', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new Uint8Array(readFileSync(out));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const compile = (): Uint8Array => compileBpf(join(import.meta.dirname, 'c', 'bpf_loop.c'));
 
 function packet(n: number, stopAt: number, flags: number): Uint8Array {
   const p = new Uint8Array(64);

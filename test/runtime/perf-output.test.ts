@@ -1,9 +1,6 @@
 // bpf_perf_event_output in the userspace runtime against the kernel: the samples a perf reader
 // gets (the program's bytes, the packet bytes asked for, the zero padding) and every error return.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadObject } from '../../src/elf/object-loader.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
@@ -16,18 +13,9 @@ import { createMap } from '../../src/maps/registry.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
+import { compileBpf } from '../support/clang.js';
 
-function compile(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-rt-perf-'));
-  try {
-    const out = join(dir, 'perf_output.o');
-    const src = join(import.meta.dirname, 'c', 'perf_output.c');
-    execFileSync('clang-16', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new Uint8Array(readFileSync(out));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const compile = (): Uint8Array => compileBpf(join(import.meta.dirname, 'c', 'perf_output.c'));
 
 function packet(size: number, ctxlen: number, mode: number, metaLen: number): Uint8Array {
   const p = Uint8Array.from({ length: size }, (_, i) => (i * 29 + 1) & 0xff);

@@ -1,26 +1,14 @@
 // A tail call made inside a BPF-to-BPF subprogram: bpfkit and the kernel (JIT) agree that the
 // target's exit returns to the subprogram's caller, and that an empty slot falls through.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadObject } from '../../src/elf/object-loader.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
+import { compileBpf } from '../support/clang.js';
 
-function compile(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-rt-tail-'));
-  try {
-    const out = join(dir, 'tail_subprog.o');
-    const src = join(import.meta.dirname, 'c', 'tail_subprog.c');
-    execFileSync('clang-16', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new Uint8Array(readFileSync(out));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const compile = (): Uint8Array => compileBpf(join(import.meta.dirname, 'c', 'tail_subprog.c'));
 
 kernelTest('a tail call from a subprogram returns to its caller, as in the kernel', (sys) => {
   const spec = loadObject(compile(), { objectName: 'tail_subprog' });

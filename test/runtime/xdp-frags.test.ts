@@ -2,26 +2,14 @@
 // program reads and writes across the linear part and the fragments and moves the tail; retval,
 // data_out (the linear part followed by every fragment) and ctx_out must equal the kernel's.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadObject } from '../../src/elf/object-loader.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
+import { compileBpf } from '../support/clang.js';
 
-function compile(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-rt-frags-'));
-  try {
-    const out = join(dir, 'xdp_frags.o');
-    const src = join(import.meta.dirname, 'c', 'xdp_frags.c');
-    execFileSync('clang-16', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new Uint8Array(readFileSync(out));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const compile = (): Uint8Array => compileBpf(join(import.meta.dirname, 'c', 'xdp_frags.c'));
 
 function packet(size: number, loadOff: number, storeOff: number, tail: number): Uint8Array {
   const p = Uint8Array.from({ length: size }, (_, i) => (i * 13 + 5) & 0xff);
