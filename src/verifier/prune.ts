@@ -134,6 +134,24 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
 }
 
 /**
+ * A cheap necessary condition of regsafe for the innermost frame's live registers, checked before
+ * the full comparison (most misses differ in a pointer's type or fixed offset, or a packet range).
+ */
+function quickRegsMatch(of: FuncState, cf: FuncState, live: number): boolean {
+  for (let r = 0; r <= 10; r++) {
+    if ((live & (1 << r)) === 0) continue;
+    const o = of.regs[r]!;
+    if (o.type === 'not_init') continue;
+    const c = cf.regs[r]!;
+    if (o.type !== c.type) return false;
+    if (o.type === 'scalar') continue;
+    if (o.off !== c.off) return false;
+    if ((o.type === 'pkt' || o.type === 'pkt_meta') && o.range > c.range) return false;
+  }
+  return true;
+}
+
+/**
  * states_equal: whether `cur` is covered by the explored state `old` (same frames and call
  * sites, every register and stack slot safe, the same references). `exact` compares for
  * equality (infinite loop detection). `needed` (see precision.ts) says which scalars of the
@@ -144,6 +162,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
 export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL, liveRegs = 0x7ff, liveStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
+  if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs)) return false;
   const ids = sharedIds;
   ids.reset();
   for (let i = 0; i < o.frames.length; i++) {
