@@ -129,8 +129,18 @@ export class UserspaceObject implements Disposable {
 
   /** The map whose pointer (what `lddw rX, map` loads) is `address`, or undefined. */
   mapByAddress(address: number): MapOps | undefined {
-    return this.byAddress.get(address);
+    // Map pointers are above 2^32 (heap numbers, slow Map keys); a program uses few maps, so
+    // the last one found answers most calls.
+    if (address === this.lastAddress) return this.lastMap;
+    const m = this.byAddress.get(address);
+    if (m) {
+      this.lastAddress = address;
+      this.lastMap = m;
+    }
+    return m;
   }
+  private lastAddress = -1;
+  private lastMap: MapOps | undefined;
 
   /** @internal */
   addMap(name: string, ops: MapOps): void {
