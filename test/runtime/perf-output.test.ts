@@ -6,14 +6,11 @@ import { loadObject } from '../../src/elf/object-loader.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { PerfReader } from '../../src/kernel/perf-reader.js';
 import { BpfMapFlags, BpfMapType } from '../../src/isa/uapi.generated.js';
-import * as kernelMaps from '../../src/kernel/bpf/map-create.js';
-import { MapAttributeError } from '../../src/maps/errors.js';
 import { PerfEventArray } from '../../src/maps/perf-event-array.js';
-import { createMap } from '../../src/maps/registry.js';
-import { AddressSpace } from '../../src/vm/address-space.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { compileBpf } from '../support/clang.js';
+import { assertSameMapVerdicts } from '../support/map-attributes.js';
 
 const compile = (): Uint8Array => compileBpf(join(import.meta.dirname, 'c', 'perf_output.c'));
 
@@ -63,7 +60,6 @@ kernelTest('bpf_perf_event_output: samples and error returns equal the kernel', 
 });
 
 kernelTest('perf event array attributes: the kernel accepts and refuses the same definitions', (sys) => {
-  const { createMap: createKernelMap } = kernelMaps;
   const defs = [
     { keySize: 4, valueSize: 4, maxEntries: 4, flags: 0 },
     { keySize: 8, valueSize: 4, maxEntries: 4, flags: 0 },
@@ -78,20 +74,6 @@ kernelTest('perf event array attributes: the kernel accepts and refuses the same
     { keySize: 4, valueSize: 4, maxEntries: 4, flags: BpfMapFlags.MMAPABLE },
     { keySize: 4, valueSize: 4, maxEntries: 4, flags: BpfMapFlags.ZERO_SEED },
   ];
-  for (const d of defs) {
-    let kernelOk = true;
-    try {
-      createKernelMap(sys, { type: BpfMapType.PERF_EVENT_ARRAY, ...d }).close();
-    } catch {
-      kernelOk = false;
-    }
-    let userOk = true;
-    try {
-      createMap({ name: 'p', type: BpfMapType.PERF_EVENT_ARRAY, ...d }, { space: new AddressSpace(), cpus: 1 });
-    } catch (e) {
-      assert.ok(e instanceof MapAttributeError, `${JSON.stringify(d)}: ${(e as Error).message}`);
-      userOk = false;
-    }
-    assert.equal(userOk, kernelOk, JSON.stringify(d));
-  }
+  assertSameMapVerdicts(sys, BpfMapType.PERF_EVENT_ARRAY, defs);
+
 });

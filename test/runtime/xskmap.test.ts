@@ -8,13 +8,13 @@ import { BpfMapFlags, BpfMapType, XdpAction } from '../../src/isa/uapi.generated
 import { createMap as createKernelMap } from '../../src/kernel/bpf/map-create.js';
 import { deleteElem, lookupElem, nextKey } from '../../src/kernel/bpf/map-elem.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
-import { MapAttributeError } from '../../src/maps/errors.js';
 import { createMap } from '../../src/maps/registry.js';
 import { XskMap } from '../../src/maps/xskmap.js';
 import { buildUdp } from '../../src/packet/index.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
 import { kernelTest, u32 } from '../kernel/harness.js';
+import { assertSameMapVerdicts } from '../support/map-attributes.js';
 
 kernelTest('xskmap attributes and user-side operations equal the kernel', (sys) => {
   const defs = [
@@ -28,22 +28,8 @@ kernelTest('xskmap attributes and user-side operations equal the kernel', (sys) 
     { keySize: 4, valueSize: 4, maxEntries: 4, flags: BpfMapFlags.RDONLY_PROG },
     { keySize: 4, valueSize: 4, maxEntries: 4, flags: BpfMapFlags.NUMA_NODE },
   ];
-  for (const d of defs) {
-    let kernelOk = true;
-    try {
-      createKernelMap(sys, { type: BpfMapType.XSKMAP, ...d }).close();
-    } catch {
-      kernelOk = false;
-    }
-    let userOk = true;
-    try {
-      createMap({ name: 'x', type: BpfMapType.XSKMAP, ...d }, { space: new AddressSpace(), cpus: 1 });
-    } catch (e) {
-      assert.ok(e instanceof MapAttributeError, `${JSON.stringify(d)}: ${(e as Error).message}`);
-      userOk = false;
-    }
-    assert.equal(userOk, kernelOk, JSON.stringify(d));
-  }
+  assertSameMapVerdicts(sys, BpfMapType.XSKMAP, defs);
+
   using k = createKernelMap(sys, { type: BpfMapType.XSKMAP, keySize: 4, valueSize: 4, maxEntries: 4 });
   const u = createMap({ name: 'x', type: BpfMapType.XSKMAP, keySize: 4, valueSize: 4, maxEntries: 4, flags: 0 }, { space: new AddressSpace(), cpus: 1 });
   for (const i of [0, 3, 4, 100]) {
