@@ -19,7 +19,7 @@ import { loadObject } from '../src/elf/object-loader.js';
 import { alu64, encode, exit, program, r0 } from '../src/isa/index.js';
 import { MapType, ProgType } from '../src/kernel/bpf/constants.js';
 import { createMap } from '../src/kernel/bpf/map-create.js';
-import { deleteElem, lookupElem, updateElem } from '../src/kernel/bpf/map-elem.js';
+import { deleteElem, lookupElem, lookupElemInto, updateElem } from '../src/kernel/bpf/map-elem.js';
 import { loadProgram } from '../src/kernel/bpf/prog-load.js';
 import { testRun } from '../src/kernel/bpf/prog-test-run.js';
 import { KernelMap } from '../src/kernel/kernel-map.js';
@@ -61,6 +61,7 @@ const packet = new Uint8Array(64);
 for (let i = 0; i < 2000; i++) testRun(prog, { dataIn: packet, dataOutSize: 128 }); // warm-up
 
 const missing = new Uint8Array([99, 0, 0, 0]);
+const valueOut = new Uint8Array(8);
 deleteElem(mapFd, missing);
 
 // The floor: koffi itself, with nothing of bpfkit around it.
@@ -89,6 +90,7 @@ const nodeCases = {
   test_run_ns: () => testRun(prog, { dataIn: packet, dataOutSize: 128 }),
   lookup_ns: () => lookupElem(mapFd, key),
   lookup_missing_ns: () => lookupElem(mapFd, missing),
+  lookup_into_ns: () => lookupElemInto(mapFd, key, valueOut),
   update_ns: () => updateElem(mapFd, key, value),
   kernelmap_get_ns: () => km.get(key),
   kernelmap_set_ns: () => km.set(key, value),
@@ -108,6 +110,7 @@ const row = (label: string, n: number, cv: number) => console.log(`  ${label.pad
 row('BPF_PROG_TEST_RUN (testRun)', node.test_run_ns, c.test_run_ns);
 row('map lookup (lookupElem)', node.lookup_ns, c.lookup_ns);
 row('map lookup, missing key (lookupElem)', node.lookup_missing_ns, c.lookup_missing_ns);
+row('map lookup into a buffer (lookupElemInto)', node.lookup_into_ns, c.lookup_ns);
 row('map update (updateElem)', node.update_ns, c.update_ns);
 row('map lookup (KernelMap.get)', node.kernelmap_get_ns, c.lookup_ns);
 row('map update (KernelMap.set)', node.kernelmap_set_ns, c.update_ns);

@@ -1,5 +1,5 @@
 // The kernel backend's syscall layer: Sys, fds, errors, bpf(2) commands. Re-exported by src/index.ts.
-export type { EpollEvent, Mapping, PointerDirection, PointerField, RawFd, Sys } from './sys.js';
+export type { BpfCallBlock, EpollEvent, Mapping, PointerDirection, PointerField, RawFd, Sys } from './sys.js';
 export { createKernelSys, FfiUnavailableError } from './koffi-sys.js';
 export { Errno, errnoMessage, errnoName, errnoNumber } from './errno.js';
 export { BPF_PERMISSION_HINT, isErrno, KernelError, kernelError, KernelPermissionError, type KernelErrorOptions } from './kernel-error.js';
@@ -13,11 +13,14 @@ export { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from
 export { joinPerCpu, MapFd, parseCpuList, perCpuStride, possibleCpus, splitPerCpu, type MapAttributes } from './bpf/map-fd.js';
 export { createMap, type MapCreateOptions } from './bpf/map-create.js';
 export { deleteElem, freezeMap, keys, lookupAndDeleteElem, lookupElem, mapUpdateChannel, nextKey, updateElem } from './bpf/map-elem.js';
+export { lookupElemInto, updateElemAllCpus } from './bpf/map-elem.js';
+export { bpfCallBlock, CallBlockFreedError, CallBlockRangeError } from './bpf/call-block.js';
 export { deleteBatch, lookupAndDeleteBatch, lookupBatch, updateBatch, type BatchCursor, type BatchResult } from './bpf/map-batch.js';
 export { loadProgram, ProgFd, type BtfExtRecords, type ProgramLoadOptions } from './bpf/prog-load.js';
 export { BtfFd, loadBtf } from './bpf/btf-load.js';
 export { decodeLog, loadWithLog, type LogAttempt, type LogOptions, type LogResult } from './bpf/verifier-log.js';
 export { testRun, type TestRunOptions, type TestRunResult } from './bpf/prog-test-run.js';
+export { BPF_STATS_RUN_TIME, BPF_STATS_SYSCTL, collectRunStats, enableStats, statsSysctl, type RunStats, type RunStatsSource } from './bpf/enable-stats.js';
 export { getPinnedObject, openPinnedMap, pinObject, type PinnableKind } from './bpf/obj-pin.js';
 export { fdById, ids, mapFdById, nextId } from './bpf/obj-id.js';
 export { btfInfo, linkInfo, mapInfo, programInfo, toMapFd, type BtfInfo, type LinkInfo, type MapInfo, type ProgramInfo } from './bpf/obj-info.js';

@@ -110,6 +110,12 @@ export class MapElemBlock {
     return new Uint8Array(length === this.valueSize ? this.#valueView : this.#valueView.subarray(0, length));
   }
 
+  /** Copies the value area into `out` (exactly {@link valueSize} bytes, checked by the caller). */
+  valueInto(out: Uint8Array): void {
+    this.#check();
+    out.set(this.#valueView);
+  }
+
   /** BPF_MAP_UPDATE_ELEM of `key` to `value` (syscall-sized). Returns the result or -errno. */
   update(key: Uint8Array, value: Uint8Array, flags: number): number {
     this.#check();

@@ -86,6 +86,34 @@ export function lookupElemPrefix(map: MapFd, key: Uint8Array, length: number, fl
 }
 
 /**
+ * {@link lookupElem} into the caller's buffer `out` (the syscall value size: per-CPU maps
+ * every CPU's padded slot), allocating nothing: true when found, false (and `out` untouched)
+ * when the key is absent. For loops that read the same map again and again.
+ */
+export function lookupElemInto(map: MapFd, key: Uint8Array, out: Uint8Array, flags = 0): boolean {
+  checkKey(map, key);
+  if (out.length !== map.syscallValueSize()) throw new InvalidValueSizeError(out.length, map.syscallValueSize());
+  const block = map.elemBlock();
+  if (block === undefined) {
+    const value = new Uint8Array(out.length);
+    const r = genericElem(map, BpfCmd.MAP_LOOKUP_ELEM, key, value, flags);
+    if (r < 0) {
+      if (r === -Errno.ENOENT) return false;
+      throw elemError(BpfCmd.MAP_LOOKUP_ELEM, -r);
+    }
+    out.set(value);
+    return true;
+  }
+  const r = block.lookup(BpfCmd.MAP_LOOKUP_ELEM, key, flags);
+  if (r < 0) {
+    if (r === -Errno.ENOENT) return false;
+    throw elemError(BpfCmd.MAP_LOOKUP_ELEM, -r);
+  }
+  block.valueInto(out);
+  return true;
+}
+
+/**
  * Writes `value` at `key`. `flags`: UpdateFlags.ANY (default), NOEXIST (fails with EEXIST if
  * present), EXIST (fails with ENOENT if absent), optionally | F_LOCK.
  */

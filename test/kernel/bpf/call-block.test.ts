@@ -8,7 +8,7 @@ import { bpfCallBlock, CallBlockFreedError, CallBlockRangeError } from '../../..
 import { BpfCmd, MapType, ProgType, UpdateFlags } from '../../../src/kernel/bpf/constants.js';
 import { InvalidKeySizeError, InvalidValueSizeError } from '../../../src/kernel/bpf/input-errors.js';
 import { createMap } from '../../../src/kernel/bpf/map-create.js';
-import { deleteElem, keys, lookupAndDeleteElem, lookupElem, nextKey, updateElem } from '../../../src/kernel/bpf/map-elem.js';
+import { deleteElem, keys, lookupAndDeleteElem, lookupElem, lookupElemInto, nextKey, updateElem } from '../../../src/kernel/bpf/map-elem.js';
 import { MapFd, possibleCpus } from '../../../src/kernel/bpf/map-fd.js';
 import { mapInfo } from '../../../src/kernel/bpf/obj-info.js';
 import { loadProgram } from '../../../src/kernel/bpf/prog-load.js';
@@ -65,6 +65,13 @@ kernelTest('hash map: block-path lookup/update/delete agree with the generic pat
     const tool = bpftoolLookup(id, key);
     assert.deepEqual(fast === undefined ? undefined : hex(fast), tool, `key ${i}: block vs bpftool`);
   }
+  // lookupElemInto: the same answers into the caller's buffer, false (buffer untouched) when absent.
+  const into = new Uint8Array(8).fill(0xee);
+  assert.equal(lookupElemInto(map, u32(4), into), false);
+  assert.deepEqual(into, new Uint8Array(8).fill(0xee));
+  assert.equal(lookupElemInto(map, u32(3), into), true);
+  assert.deepEqual(into, u64(0x0101_0101_0101n));
+  assert.throws(() => lookupElemInto(map, u32(3), new Uint8Array(4)), InvalidValueSizeError);
   // Returned values are copies: the next lookup does not change them.
   const a = lookupElem(map, u32(3))!;
   const b = lookupElem(map, u32(6))!;
@@ -277,6 +284,19 @@ test('fake Sys without bpfBlock: element ops, first (generic path) and later (em
         return 0;
       },
       run: (map) => assert.deepEqual(lookupElem(map, u32(5)), u64(77)),
+    },
+    {
+      name: 'lookup into a buffer',
+      script: (call) => {
+        assert.equal(call.cmd, BpfCmd.MAP_LOOKUP_ELEM);
+        pointee(call, MAP_ELEM_ATTR, 'value')!.set(u64(78));
+        return 0;
+      },
+      run: (map) => {
+        const out = new Uint8Array(8);
+        assert.equal(lookupElemInto(map, u32(5), out), true);
+        assert.deepEqual(out, u64(78));
+      },
     },
     {
       name: 'missing key',
