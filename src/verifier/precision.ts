@@ -46,6 +46,7 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
   const fpOff = new Float64Array(n * 11).fill(NaN);
   const work: number[] = [];
   let fo = new Float64Array(11);
+  const scratch = new Float64Array(11);
   const flow = (j: number, p: number, s: number, c: number): void => {
     if (j < 0 || j >= n) return;
     const np = ptr[j]! | p, ns = stk[j]! | s, nc = ctx[j]! | c;
@@ -54,7 +55,7 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
       const cur = fpOff[j * 11 + r]!;
       const inc = fo[r]!;
       const merged = !seen[j] ? inc : cur === inc ? cur : NaN;
-      if (!Object.is(merged, cur)) {
+      if (merged !== cur && !(Number.isNaN(merged) && Number.isNaN(cur))) {
         fpOff[j * 11 + r] = merged;
         offChanged = true;
       }
@@ -74,12 +75,26 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
     else flow(sp.start, 0x3e | bit(10), 0x3e | bit(10), 0x3e);
   });
   let budget = n * 64;
+  // The working masks of the instruction being visited; `set` is created once (a closure per
+  // visit costs an allocation, and a __name call under tsx).
+  let p = 0;
+  let s = 0;
+  let c = 0;
+  const set = (reg: number, isPtr: boolean, isStack: boolean, isCtx: boolean): void => {
+    p = isPtr ? p | reg : p & ~reg;
+    s = isStack ? s | reg : s & ~reg;
+    c = isCtx ? c | reg : c & ~reg;
+  };
   while (work.length > 0 && budget-- > 0) {
     const i = work.pop()!;
     const insn = prog[i];
     if (!insn) continue;
-    let p = ptr[i]!, s = stk[i]!, c = ctx[i]!;
-    fo = fpOff.slice(i * 11, i * 11 + 11);
+    p = ptr[i]!;
+    s = stk[i]!;
+    c = ctx[i]!;
+    // The offsets at entry, copied into one scratch array (no allocation per visit).
+    fo = scratch;
+    for (let r = 0; r < 11; r++) scratch[r] = fpOff[i * 11 + r]!;
     if (insn.dst <= 10 && insn.dst !== 10) {
       // Track r = r10 (+/- const); anything else written to dst forgets it.
       const cls0 = classOf(insn.code);
@@ -100,11 +115,6 @@ function mayHoldPointers(prog: SlotProgram, cfg: CfgInfo, typeName: string): May
     const cls = classOf(code);
     const d = bit(insn.dst);
     const sb = bit(insn.src);
-    const set = (reg: number, isPtr: boolean, isStack: boolean, isCtx: boolean): void => {
-      p = isPtr ? p | reg : p & ~reg;
-      s = isStack ? s | reg : s & ~reg;
-      c = isCtx ? c | reg : c & ~reg;
-    };
     if (cls === Class.JMP || cls === Class.JMP32) {
       const op = opOf(code);
       if (op === JMP_EXIT) continue;
@@ -191,6 +201,14 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
   cfg.subprogs.forEach((sp, k) => {
     for (let i = sp.start; i < sp.end; i++) subOf[i] = k;
   });
+  const R = (j: number): number => (j >= 0 && j < n ? lr[j]! : 0);
+  const S = (j: number): bigint => (j >= 0 && j < n ? ls[j]! : 0n);
+  const stackRead = (i: number, regno: number, off: number, size: number): bigint => {
+    if (regno === 10) return slotsOf(off, size);
+    const fo = may.fpOff[i * 11 + regno]!;
+    if (!Number.isNaN(fo)) return slotsOf(fo + off, size);
+    return (may.stack[i]! & bit(regno)) !== 0 ? ALL_STACK : 0n;
+  };
   let changed = true;
   let rounds = 0;
   while (changed && rounds < 64) {
@@ -201,19 +219,11 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
       if (!insn) continue;
       const code = insn.code;
       const cls = classOf(code);
-      const R = (j: number): number => (j >= 0 && j < n ? lr[j]! : 0);
-      const S = (j: number): bigint => (j >= 0 && j < n ? ls[j]! : 0n);
       const d = bit(insn.dst);
       const sb = bit(insn.src);
       const isX = (code & Source.X) !== 0;
       let r: number;
       let st: bigint;
-      const stackRead = (regno: number, off: number, size: number): bigint => {
-        if (regno === 10) return slotsOf(off, size);
-        const fo = may.fpOff[i * 11 + regno]!;
-        if (!Number.isNaN(fo)) return slotsOf(fo + off, size);
-        return (may.stack[i]! & bit(regno)) !== 0 ? ALL_STACK : 0n;
-      };
       if (cls === Class.JMP || cls === Class.JMP32) {
         const op = opOf(code);
         if (op === JMP_EXIT) {
@@ -225,7 +235,7 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
           if (insn.src === PseudoCall.HELPER) {
             const proto = helperProto(insn.imm, typeName);
             const nargs = proto ? proto.args.length : 5;
-            if (proto?.args.some((a) => a.base === 'ARG_PTR_TO_FUNC')) st = ALL_STACK;
+            if (proto && hasFuncArg(proto.args)) st = ALL_STACK;
             for (let k = 1; k <= nargs; k++) {
               r |= bit(k);
               if ((may.stack[i]! & bit(k)) !== 0) st |= slotsAbove(may.fpOff[i * 11 + k]!);
@@ -256,13 +266,13 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
           if (isX && op !== 0x80 && op !== 0xd0) r |= sb;
         } else if (cls === Class.LDX) {
           r = (r & ~d) | sb;
-          st |= stackRead(insn.src, insn.off, size);
+          st |= stackRead(i, insn.src, insn.off, size);
         } else if (cls === Class.ST || cls === Class.STX) {
           const atomic = cls === Class.STX && modeOf(code) === Mode.ATOMIC;
           if (insn.dst === 10 && !atomic && size === 8 && insn.off % 8 === 0) st &= ~slotBit(insn.off);
           if (atomic) {
             if ((insn.imm & 1) !== 0) r &= ~(insn.imm === 0xf1 ? 1 : sb);
-            st |= stackRead(insn.dst, insn.off, size);
+            st |= stackRead(i, insn.dst, insn.off, size);
             if (insn.imm === 0xf1) r |= 1;
           }
           r |= d | (cls === Class.STX ? sb : 0);
@@ -290,6 +300,12 @@ function computeLiveness(prog: SlotProgram, cfg: CfgInfo, typeName: string, may:
 
 const SIZE = [4, 2, 1, 8];
 
+/** Whether a helper takes a callback (ARG_PTR_TO_FUNC). */
+function hasFuncArg(args: readonly { readonly base: string }[]): boolean {
+  for (const a of args) if (a.base === 'ARG_PTR_TO_FUNC') return true;
+  return false;
+}
+
 /**
  * Per instruction: the registers and stack slots whose scalar value may matter from there on.
  * Computed backwards to a fixpoint inside each subprogram.
@@ -313,6 +329,8 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
       if (k !== undefined) exitNeedsR0[k] = true;
     }
   }
+  const succ = (j: number): number => (j >= 0 && j < n ? need[j]! : 0);
+  const succS = (j: number): bigint => (j >= 0 && j < n ? needStack[j]! : 0n);
   let changed = true;
   let rounds = 0;
   while (changed && rounds < 64) {
@@ -323,8 +341,6 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
       if (!insn) continue;
       const code = insn.code;
       const cls = classOf(code);
-      const succ = (j: number): number => (j >= 0 && j < n ? need[j]! : 0);
-      const succS = (j: number): bigint => (j >= 0 && j < n ? needStack[j]! : 0n);
       let out: number;
       let outS: bigint;
       let inn: number;
@@ -342,21 +358,24 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           if (insn.src === PseudoCall.HELPER) {
             const proto = helperProto(insn.imm, typeName);
             let args = 0;
-            if (proto) proto.args.forEach((a, k) => (a.base !== 'ARG_ANYTHING' ? (args |= bit(k + 1)) : 0));
-            else args = 0x3e;
+            if (proto) {
+              for (let k = 0; k < proto.args.length; k++) if (proto.args[k]!.base !== 'ARG_ANYTHING') args |= bit(k + 1);
+            } else args = 0x3e;
             inn = (out & ~0x3f) | args;
             // A constant array key on the stack decides whether the lookup may return NULL.
             innS = outS;
             // A callback (bpf_loop) runs as a subprogram: its arguments and the caller's stack matter.
-            if (proto?.args.some((a) => a.base === 'ARG_PTR_TO_FUNC')) {
+            if (proto && hasFuncArg(proto.args)) {
               inn |= 0x3e;
               innS = ALL_STACK;
             }
-            proto?.args.forEach((a, k) => {
-              if (a.base !== 'ARG_PTR_TO_MAP_KEY') return;
-              const off = may.fpOff[i * 11 + k + 1]!;
-              innS |= Number.isNaN(off) ? ALL_STACK : slotBit(off);
-            });
+            if (proto) {
+              for (let k = 0; k < proto.args.length; k++) {
+                if (proto.args[k]!.base !== 'ARG_PTR_TO_MAP_KEY') continue;
+                const off = may.fpOff[i * 11 + k + 1]!;
+                innS |= Number.isNaN(off) ? ALL_STACK : slotBit(off);
+              }
+            }
           } else {
             inn = (out & ~0x3f) | 0x3e;
             innS = ALL_STACK;
