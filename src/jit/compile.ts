@@ -36,7 +36,7 @@ import {
 import { ByteWriter, encodeModule, type FuncBody, type FuncType, I32, I64, Op, type ValType, VOID } from './wasm-writer.js';
 
 // Function indexes.
-const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_FIRST_BPF = 9;
+const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_CELL = 9, F_FIRST_BPF = 10;
 // Types.
 const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 0 load
@@ -48,8 +48,9 @@ const TYPES: FuncType[] = [
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [I64, I64, I64, I64, I64, I64] }, // 6 bpf function
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [] }, // 7 step
   { params: [I32, I32, I32], results: [] }, // 8 run
+  { params: [I32, I32], results: [I32] }, // 9 cell
 ];
-const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8;
+const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8, T_CELL = 9;
 const IMPORT_TYPES = [0, 1, 2, 3, 4, 5];
 
 // Locals of BPF functions and `step`: 0..10 registers, then:
@@ -241,6 +242,11 @@ class Emitter {
   }
   load(pc: number, d: number, reg: number, off: number, size: number, signed: boolean): void {
     this.beginAccess(reg, off, size, false, () => {
+      if (size === 4 && !signed) {
+        // A hooked field its region keeps in a load cell (AddressSpace.loadCell): no call out.
+        this.block('js').get(B).get(A).call(F_CELL).tee(C).op(Op.i32_eqz).brIf('js');
+        this.get(C).mem(Op.i64_load, 0).set(d).br('done').end();
+      }
       this.i32(pc).hiOfT0().get(A).i32(size).i32(signed ? 1 : 0).call(F_LOAD).widenReturn().set(d);
     });
     this.get(A);
@@ -651,6 +657,50 @@ function enterFunction(func: number): FuncBody {
   return { type: T_ENTER, locals: [I32, I64, I64, I64, I64, I64, I64], code: w.finish() };
 }
 
+/**
+ * `cell(id, lo) -> i32`: the memory offset of the load cell serving a 4-byte load at `lo` in
+ * region `id` (AddressSpace.loadCell), or 0 when there is none (the load goes to the hook).
+ */
+function cellFunction(): FuncBody {
+  // params: id (0), lo (1); locals: entry (2), directory (3), offset in the window (4)
+  const e = new ByteWriter();
+  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
+  const get = (i: number): void => void op(Op.local_get, i);
+  const mem = (o: number, offset: number): void => {
+    op(o);
+    e.u32(0).u32(offset);
+  };
+  const miss = (): void => op(Op.if, VOID, Op.i32_const, 0, Op.return, Op.end);
+  get(0);
+  op(Op.i32_const, 0);
+  mem(Op.i32_load, REGION_TABLE_HEADER + 4);
+  op(Op.i32_ge_u);
+  miss();
+  op(Op.i32_const, 0);
+  mem(Op.i32_load, REGION_TABLE_HEADER);
+  get(0);
+  op(Op.i32_const, 4, Op.i32_shl, Op.i32_add, Op.local_tee, 2);
+  mem(Op.i32_load, 12);
+  op(Op.local_tee, 3, Op.i32_eqz);
+  miss();
+  get(1);
+  get(2);
+  mem(Op.i32_load, 0);
+  op(Op.i32_sub, Op.local_tee, 4, Op.i32_const, 3, Op.i32_and);
+  miss();
+  get(4);
+  op(Op.i32_const, 2, Op.i32_shr_u);
+  get(3);
+  mem(Op.i32_load, 0);
+  op(Op.i32_ge_u);
+  miss();
+  get(3);
+  get(4);
+  op(Op.i32_add);
+  mem(Op.i32_load, 4);
+  return { type: T_CELL, locals: [I32, I32, I32], code: e.finish() };
+}
+
 /** A compiled `WebAssembly.Module` (the project's TS libs do not declare WebAssembly). */
 export type WasmModule = object;
 
@@ -728,7 +778,7 @@ export function compileProgram(p: PreparedProgram): CompiledProgram {
   const cfg = analyze(p);
   const funcIndex = new Map<number, number>();
   cfg.funcs.forEach((f, i) => funcIndex.set(f.entry, i));
-  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg), runFunction()];
+  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg), runFunction(), cellFunction()];
   for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex));
   const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }];
   for (const slot of cfg.callbacks) {

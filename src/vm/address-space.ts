@@ -32,8 +32,9 @@ export type RegionKind = 'ctx' | 'packet' | 'stack' | 'map' | 'global' | 'other'
 export const REGION_TABLE_HEADER = 0;
 /**
  * Bytes per region-table entry: window start, read limit (the window end, or 0 when loads must
- * go through the region's load hook) and write limit (the window end, or 0 when read-only), as
- * int32 little-endian; the fourth word is unused. An entry of zeros rejects every access.
+ * go through the region's load hook), write limit (the window end, or 0 when read-only) and the
+ * region's load-cell directory (0 = none; see `AddressSpace.loadCell`), as int32 little-endian.
+ * An entry of zeros rejects every access.
  */
 export const REGION_ENTRY_SIZE = 16;
 const FIRST_TABLE_AT = 64;
@@ -209,6 +210,38 @@ export class AddressSpace {
     v.setInt32(at, this.starts[id]!, true);
     v.setInt32(at + 4, (f & REGION_HOOKED) !== 0 ? 0 : end, true);
     v.setInt32(at + 8, (f & REGION_WRITABLE) !== 0 ? end : 0, true);
+    v.setInt32(at + 12, this.cellDirs[id] ?? 0, true);
+  }
+
+  /** Per region id: memory offset of its load-cell directory (0 = none); see loadCell. */
+  private readonly cellDirs: number[] = [];
+
+  /**
+   * A load cell: the memory offset of 8 bytes holding the current value (int32 low word, int32
+   * high word, little-endian) of the 4-byte field at `offset` of hooked region `region`, which
+   * compiled code (the JIT) reads inline instead of calling the region's load hook. The region's
+   * owner writes the cell whenever the field changes; the hook must keep returning the same value
+   * (the interpreter uses the hook). Returns the same cell for the same field. Only unsigned
+   * 4-byte loads are served from cells; other loads still go through the hook.
+   */
+  loadCell(region: Region, offset: number): number {
+    if (!(offset >= 0 && offset % 4 === 0 && offset + 4 <= region.size)) throw new RangeError(`load cell at ${offset} outside the ${region.size}-byte window of "${region.name}"`);
+    let dir = this.cellDirs[region.id] ?? 0;
+    if (dir === 0) {
+      // Directory: entry count, then one cell offset (0 = none) per 4-byte field of the window.
+      const count = Math.floor(region.size / 4);
+      dir = this.memory.alloc(4 + count * 4, 8);
+      this.memory.view.setInt32(dir, count, true);
+      this.cellDirs[region.id] = dir;
+    }
+    const slot = dir + 4 + offset;
+    let cell = this.memory.view.getInt32(slot, true);
+    if (cell === 0) {
+      cell = this.memory.alloc(8, 8);
+      this.memory.view.setInt32(slot, cell, true);
+    }
+    this.syncRegion(region.id);
+    return cell;
   }
 
   /** Installs a load hook on a region (context field rewriting). */
