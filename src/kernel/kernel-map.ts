@@ -21,10 +21,14 @@ export class KernelMap implements BpfMap, Disposable {
   /** Map name (the spec's name; global data: `.data`, `.rodata`...). */
   readonly name: string;
 
+  // How much of a looked-up value get() returns: -1 (all of it), or one CPU's value.
+  readonly #getLength: number;
+
   /** Wraps `fd` (takes ownership) under `name`. */
   constructor(fd: MapFd, name: string) {
     this.fd = fd;
     this.name = name;
+    this.#getLength = fd.perCpu ? fd.attributes.valueSize : -1;
   }
 
   get type(): number {
@@ -51,7 +55,7 @@ export class KernelMap implements BpfMap, Disposable {
 
   get(key: Uint8Array): Uint8Array | undefined {
     // Per-CPU: the first CPU's value, copied alone.
-    return lookupElemPrefix(this.fd, key, this.fd.perCpu ? this.fd.attributes.valueSize : -1);
+    return lookupElemPrefix(this.fd, key, this.#getLength);
   }
 
   getPerCpu(key: Uint8Array): Uint8Array[] | undefined {
