@@ -78,43 +78,48 @@ export function funcIdName(id: number): string {
 
 const MAX_FUNC_ID = Math.max(...Object.values(BpfFuncId)) + 1;
 
+/** Whether `f` is one of `names`. */
+const isAny = (f: string, ...names: string[]): boolean => names.includes(f);
+
+function failMapFunc(t: number, id: number): never {
+  return reject(`cannot pass map_type ${t} into func ${funcIdName(id)}#${id}`);
+}
+
 /** check_map_func_compatibility. */
 function checkMapFuncCompatibility(map: MapDef | undefined, name: string, id: number): void {
   if (!map) return;
   const t = map.type;
-  const fail = (): never => reject(`cannot pass map_type ${t} into func ${funcIdName(id)}#${id}`);
   const f = name;
-  const is = (...names: string[]): boolean => names.includes(f);
   switch (t) {
-    case M.PROG_ARRAY: if (!is('tail_call')) fail(); break;
-    case M.PERF_EVENT_ARRAY: if (!is('perf_event_read', 'perf_event_output', 'skb_output', 'perf_event_read_value', 'xdp_output')) fail(); break;
-    case M.RINGBUF: if (!is('ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr')) fail(); break;
-    case M.USER_RINGBUF: if (!is('user_ringbuf_drain')) fail(); break;
-    case M.STACK_TRACE: if (!is('get_stackid')) fail(); break;
-    case M.CGROUP_ARRAY: if (!is('skb_under_cgroup', 'current_task_under_cgroup')) fail(); break;
-    case M.CGROUP_STORAGE: case M.PERCPU_CGROUP_STORAGE: if (!is('get_local_storage')) fail(); break;
-    case M.DEVMAP: case M.DEVMAP_HASH: if (!is('redirect_map', 'map_lookup_elem')) fail(); break;
-    case M.CPUMAP: if (!is('redirect_map')) fail(); break;
-    case M.XSKMAP: if (!is('redirect_map', 'map_lookup_elem')) fail(); break;
-    case M.ARRAY_OF_MAPS: case M.HASH_OF_MAPS: if (!is('map_lookup_elem')) fail(); break;
-    case M.SOCKMAP: if (!is('sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) fail(); break;
-    case M.SOCKHASH: if (!is('sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) fail(); break;
-    case M.REUSEPORT_SOCKARRAY: if (!is('sk_select_reuseport')) fail(); break;
-    case M.QUEUE: case M.STACK: if (!is('map_peek_elem', 'map_pop_elem', 'map_push_elem')) fail(); break;
-    case M.SK_STORAGE: if (!is('sk_storage_get', 'sk_storage_delete', 'kptr_xchg')) fail(); break;
-    case M.BLOOM_FILTER: if (!is('map_peek_elem', 'map_push_elem')) fail(); break;
+    case M.PROG_ARRAY: if (!isAny(f, 'tail_call')) failMapFunc(t, id); break;
+    case M.PERF_EVENT_ARRAY: if (!isAny(f, 'perf_event_read', 'perf_event_output', 'skb_output', 'perf_event_read_value', 'xdp_output')) failMapFunc(t, id); break;
+    case M.RINGBUF: if (!isAny(f, 'ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr')) failMapFunc(t, id); break;
+    case M.USER_RINGBUF: if (!isAny(f, 'user_ringbuf_drain')) failMapFunc(t, id); break;
+    case M.STACK_TRACE: if (!isAny(f, 'get_stackid')) failMapFunc(t, id); break;
+    case M.CGROUP_ARRAY: if (!isAny(f, 'skb_under_cgroup', 'current_task_under_cgroup')) failMapFunc(t, id); break;
+    case M.CGROUP_STORAGE: case M.PERCPU_CGROUP_STORAGE: if (!isAny(f, 'get_local_storage')) failMapFunc(t, id); break;
+    case M.DEVMAP: case M.DEVMAP_HASH: if (!isAny(f, 'redirect_map', 'map_lookup_elem')) failMapFunc(t, id); break;
+    case M.CPUMAP: if (!isAny(f, 'redirect_map')) failMapFunc(t, id); break;
+    case M.XSKMAP: if (!isAny(f, 'redirect_map', 'map_lookup_elem')) failMapFunc(t, id); break;
+    case M.ARRAY_OF_MAPS: case M.HASH_OF_MAPS: if (!isAny(f, 'map_lookup_elem')) failMapFunc(t, id); break;
+    case M.SOCKMAP: if (!isAny(f, 'sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) failMapFunc(t, id); break;
+    case M.SOCKHASH: if (!isAny(f, 'sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem')) failMapFunc(t, id); break;
+    case M.REUSEPORT_SOCKARRAY: if (!isAny(f, 'sk_select_reuseport')) failMapFunc(t, id); break;
+    case M.QUEUE: case M.STACK: if (!isAny(f, 'map_peek_elem', 'map_pop_elem', 'map_push_elem')) failMapFunc(t, id); break;
+    case M.SK_STORAGE: if (!isAny(f, 'sk_storage_get', 'sk_storage_delete', 'kptr_xchg')) failMapFunc(t, id); break;
+    case M.BLOOM_FILTER: if (!isAny(f, 'map_peek_elem', 'map_push_elem')) failMapFunc(t, id); break;
     default: break;
   }
   switch (f) {
-    case 'tail_call': if (t !== M.PROG_ARRAY) fail(); break;
-    case 'perf_event_read': case 'perf_event_output': case 'perf_event_read_value': case 'skb_output': case 'xdp_output': if (t !== M.PERF_EVENT_ARRAY) fail(); break;
-    case 'ringbuf_output': case 'ringbuf_reserve': case 'ringbuf_query': if (t !== M.RINGBUF) fail(); break;
-    case 'get_stackid': if (t !== M.STACK_TRACE) fail(); break;
-    case 'current_task_under_cgroup': case 'skb_under_cgroup': if (t !== M.CGROUP_ARRAY) fail(); break;
-    case 'redirect_map': if (t !== M.DEVMAP && t !== M.DEVMAP_HASH && t !== M.CPUMAP && t !== M.XSKMAP) fail(); break;
-    case 'map_pop_elem': if (t !== M.QUEUE && t !== M.STACK) fail(); break;
-    case 'map_peek_elem': case 'map_push_elem': if (t !== M.QUEUE && t !== M.STACK && t !== M.BLOOM_FILTER) fail(); break;
-    case 'map_lookup_percpu_elem': if (t !== M.PERCPU_ARRAY && t !== M.PERCPU_HASH && t !== M.LRU_PERCPU_HASH) fail(); break;
+    case 'tail_call': if (t !== M.PROG_ARRAY) failMapFunc(t, id); break;
+    case 'perf_event_read': case 'perf_event_output': case 'perf_event_read_value': case 'skb_output': case 'xdp_output': if (t !== M.PERF_EVENT_ARRAY) failMapFunc(t, id); break;
+    case 'ringbuf_output': case 'ringbuf_reserve': case 'ringbuf_query': if (t !== M.RINGBUF) failMapFunc(t, id); break;
+    case 'get_stackid': if (t !== M.STACK_TRACE) failMapFunc(t, id); break;
+    case 'current_task_under_cgroup': case 'skb_under_cgroup': if (t !== M.CGROUP_ARRAY) failMapFunc(t, id); break;
+    case 'redirect_map': if (t !== M.DEVMAP && t !== M.DEVMAP_HASH && t !== M.CPUMAP && t !== M.XSKMAP) failMapFunc(t, id); break;
+    case 'map_pop_elem': if (t !== M.QUEUE && t !== M.STACK) failMapFunc(t, id); break;
+    case 'map_peek_elem': case 'map_push_elem': if (t !== M.QUEUE && t !== M.STACK && t !== M.BLOOM_FILTER) failMapFunc(t, id); break;
+    case 'map_lookup_percpu_elem': if (t !== M.PERCPU_ARRAY && t !== M.PERCPU_HASH && t !== M.LRU_PERCPU_HASH) failMapFunc(t, id); break;
     default: break;
   }
 }

@@ -68,15 +68,21 @@ function checkMemBounds(reg: Reg, regno: number, off: bigint, size: number, memS
   }
 }
 
-/** Throws a rejection whose message has two lines: first the detail, then the reason. */
-function withSecondLine(fn: () => void, second: string): void {
+/** check_mem_bounds; a rejection's message gets a second line, the reason (no closure per access). */
+function checkMemBoundsOr(reg: Reg, regno: number, off: bigint, size: number, memSize: number, zeroOk: boolean, second: SecondLine): void {
   try {
-    fn();
+    checkMemBounds(reg, regno, off, size, memSize, zeroOk);
   } catch (e) {
-    if (e && typeof e === 'object' && 'message' in e) reject(`${(e as { message: string }).message}\n${second}`);
+    if (e && typeof e === 'object' && 'message' in e) reject(`${(e as { message: string }).message}\nR${regno} ${SECOND_LINE[second]}`);
     throw e;
   }
 }
+
+const MIN_OUTSIDE = 0;
+const MAX_OUTSIDE = 1;
+const PKT_OUTSIDE = 2;
+type SecondLine = typeof MIN_OUTSIDE | typeof MAX_OUTSIDE | typeof PKT_OUTSIDE;
+const SECOND_LINE = ['min value is outside of the allowed memory range', 'max value is outside of the allowed memory range', 'offset is outside of the packet'] as const;
 
 /** check_mem_region_access: a variable-offset access into a region of `memSize` bytes. */
 export function checkMemRegionAccess(env: Env, reg: Reg, regno: number, off: number, size: number, memSize: number, zeroOk: boolean): void {
@@ -84,9 +90,9 @@ export function checkMemRegionAccess(env: Env, reg: Reg, regno: number, off: num
   if (reg.smin < 0n && (reg.smin === S64_MIN || o + reg.smin !== BigInt.asIntN(32, o + reg.smin) || reg.smin + o < 0n)) {
     reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   }
-  withSecondLine(() => checkMemBounds(reg, regno, reg.smin + o, size, memSize, zeroOk), `R${regno} min value is outside of the allowed memory range`);
+  checkMemBoundsOr(reg, regno, reg.smin + o, size, memSize, zeroOk, MIN_OUTSIDE);
   if (reg.umax >= BPF_MAX_VAR_OFF) reject(`R${regno} unbounded memory access, make sure to bounds check any such access`);
-  withSecondLine(() => checkMemBounds(reg, regno, reg.umax + o, size, memSize, zeroOk), `R${regno} max value is outside of the allowed memory range`);
+  checkMemBoundsOr(reg, regno, reg.umax + o, size, memSize, zeroOk, MAX_OUTSIDE);
   void env;
 }
 
@@ -94,7 +100,7 @@ export function checkMemRegionAccess(env: Env, reg: Reg, regno: number, off: num
 export function checkPacketAccess(reg: Reg, regno: number, off: number, size: number, zeroOk: boolean): void {
   if (reg.smin < 0n) reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   if (reg.range < 0) reject(`R${regno} offset is outside of the packet`);
-  withSecondLine(() => checkMemBounds(reg, regno, BigInt(off), size, reg.range, zeroOk), `R${regno} offset is outside of the packet`);
+  checkMemBoundsOr(reg, regno, BigInt(off), size, reg.range, zeroOk, PKT_OUTSIDE);
 }
 
 function mapCaps(map: MapDef): { read: boolean; write: boolean } {
@@ -201,35 +207,37 @@ function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: 
   }
 }
 
+/** save_register_state: `r` spilled into the top `size` bytes of slot `s`, the rest MISC (ZERO kept). */
+function saveSpill(s: StackSlot, r: Reg, size: number): void {
+  s.spilled = cloneReg(r);
+  let i = 8;
+  for (; i > 8 - size; i--) s.types[i - 1] = StackType.SPILL;
+  for (; i > 0; i--) if (s.types[i - 1] !== StackType.ZERO) s.types[i - 1] = StackType.MISC;
+}
+
 /** check_stack_write_fixed_off. `value` is the stored register (undefined for BPF_ST), `imm` the ST immediate. */
 function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, value: Reg | undefined, imm: number | undefined): void {
   const slot = -off - 1;
   const spi = Math.floor(slot / 8);
   const s = slotAt(f, spi);
   if (!env.privileged && isSpilled(s) && s.spilled.type !== 'scalar' && size !== 8) reject('attempt to corrupt spilled pointer on stack');
-  const save = (r: Reg): void => {
-    s.spilled = cloneReg(r);
-    let i = 8;
-    for (; i > 8 - size; i--) s.types[i - 1] = StackType.SPILL;
-    for (; i > 0; i--) if (s.types[i - 1] !== StackType.ZERO) s.types[i - 1] = StackType.MISC;
-  };
   if (value && off % 8 === 0 && value.type === 'scalar' && env.privileged) {
     const fits = value.umax < (size >= 8 ? 1n << 64n : 1n << BigInt(size * 8));
     if (fits && !value.id && !tnumIsConst(value.var)) value.id = env.nextId();
-    save(value);
+    saveSpill(s, value, size);
     if (!fits) s.spilled.id = 0;
     return;
   }
   if (!value && off % 8 === 0 && imm !== undefined && env.privileged) {
     const tmp = scalarUnknown();
     markKnown(tmp, BigInt(imm));
-    save(tmp);
+    saveSpill(s, tmp, size);
     return;
   }
   if (value && value.type !== 'scalar' && value.type !== 'not_init') {
     if (size !== 8) reject('invalid size of register spill');
     if (value.type === 'stack' && f !== curFrame(env.cur)) reject('cannot spill pointers to stack into stack frame of the caller');
-    save(value);
+    saveSpill(s, value, size);
     return;
   }
   markNotInit(s.spilled);
