@@ -1,7 +1,7 @@
 // Public API of the userspace runtime (pure: runs in a browser).
 
 export * from './errors.js';
-export { AddressSpace, Region, TAG_BASE, REGION_HOOKED, REGION_WRITABLE, type LoadHook, type RegionKind, type RegionOptions } from './address-space.js';
+export { AddressSpace, Region, TAG_BASE, REGION_HOOKED, REGION_WRITABLE, REGION_ENTRY_SIZE, REGION_TABLE_HEADER, type LoadHook, type RegionKind, type RegionOptions } from './address-space.js';
 export { LinearMemory, RESERVED_LOW, WASM_PAGE, type WasmMemory } from './memory.js';
 export { divModS64, divModU64, mul64, mulHighU32, splitU64, toBigUint64, toNumber } from './int64.js';
 export { prepareProgram, HANDLERS, FUNC_TAG, type HandlerName, type LdResolver, type PreparedProgram, type PrepareOptions, type ResolvedValue } from './program.js';
