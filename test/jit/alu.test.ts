@@ -4,6 +4,7 @@ import { alu32, alu64, end, type Instruction, jmp, jmp32, ldx, r1, r2, r3, r6, t
 import { batchPacket, batchProgram, batches, type Case } from '../vm/batch.js';
 import { BINARY, IMMS, immRejected, JUMPS, M64, randomProgram, VALUES } from '../vm/random-program.js';
 import { assertSameRuns } from './differential.js';
+import { randomMachineProgram } from './random-machine.js';
 
 function aluCases(): Case[] {
   const cases: Case[] = [];
@@ -59,5 +60,14 @@ test('random ALU programs with forward jumps: same r0, packet and instruction co
   for (let seed = 1; seed <= 400; seed++) {
     const { insns, packet } = randomProgram(seed, 80);
     assertSameRuns(insns, [packet], {}, `seed ${seed}`);
+  }
+});
+
+test('random whole-machine programs (memory that may fault, backward jumps, calls, helpers, atomics): same outcome, fault and budget', () => {
+  const count = Number(process.env['BPFKIT_JIT_RANDOM'] ?? 300);
+  for (let seed = 1; seed <= count; seed++) {
+    const insns = randomMachineProgram(seed, 60);
+    const packet = new Uint8Array(64).map((_, i) => (i * 131 + seed) & 0xff);
+    assertSameRuns(insns, [packet], { budget: 2000 }, `seed ${seed}`);
   }
 });
