@@ -64,24 +64,28 @@ export function newFrame(callsite: number, frameno: number, subprog: number): Fu
   const fp = pointer('stack');
   fp.frameno = frameno;
   regs[10] = fp;
-  return { regs, stack: [], callsite, frameno, subprog };
+  return { regs, stack: [], callsite, frameno, subprog, callback: undefined };
 }
 
-/** Deep copy of a frame. */
+/** Deep copy of a frame (explicit loops and one object shape: this runs at every branch). */
 export function cloneFrame(f: FuncState): FuncState {
-  return {
-    regs: f.regs.map(cloneReg),
-    stack: f.stack.map((s) => (s === undefined ? undefined : { types: s.types.slice(), spilled: cloneReg(s.spilled) })),
-    callsite: f.callsite,
-    frameno: f.frameno,
-    subprog: f.subprog,
-    ...(f.callback ? { callback: f.callback } : {}),
-  };
+  const regs: Reg[] = [];
+  for (let i = 0; i < f.regs.length; i++) regs.push(cloneReg(f.regs[i]!));
+  const stack: (StackSlot | undefined)[] = new Array<StackSlot | undefined>(f.stack.length);
+  for (let i = 0; i < f.stack.length; i++) {
+    const s = f.stack[i];
+    stack[i] = s === undefined ? undefined : { types: s.types.slice(), spilled: cloneReg(s.spilled) };
+  }
+  return { regs, stack, callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
 }
 
 /** Deep copy of a state. */
 export function cloneState(s: VState): VState {
-  return { frames: s.frames.map(cloneFrame), refs: s.refs.map((r) => ({ ...r })), insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth };
+  const frames: FuncState[] = [];
+  for (let i = 0; i < s.frames.length; i++) frames.push(cloneFrame(s.frames[i]!));
+  const refs: RefState[] = [];
+  for (let i = 0; i < s.refs.length; i++) refs.push({ id: s.refs[i]!.id, insn: s.refs[i]!.insn });
+  return { frames, refs, insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth };
 }
 
 /** The current (innermost) frame. */
