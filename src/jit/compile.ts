@@ -21,9 +21,9 @@
 // per-instruction check, so BudgetExceeded names the exact pc and `executed` stays exact.
 //
 // Memory: each access computes reg + off as i64, takes the tag (high word) as an index into the
-// region table the address space keeps in memory, and checks start <= lo <= limit - size; a
-// failure (or a hooked region: limit 0) calls out to JS, which serves the hook or throws the
-// interpreter's MemoryFault.
+// region table the address space keeps in memory, and checks start <= lo <= limit - size
+// (unsigned); a failure (or a hooked region: limit = start) calls out to JS, which serves the hook
+// or throws the interpreter's MemoryFault.
 
 import { REGION_ENTRY_SIZE, REGION_TABLE_HEADER, TAG_BASE } from '../vm/address-space.js';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
@@ -227,8 +227,8 @@ class Emitter {
     this.get(T0).i64(32, 0).op(Op.i64_shr_u, Op.i32_wrap_i64).i32(TAG_BASE).op(Op.i32_sub).tee(B);
     this.get(CAP).op(Op.i32_ge_u).brIf('slow');
     this.get(TB).get(B).i32(Math.log2(REGION_ENTRY_SIZE)).op(Op.i32_shl, Op.i32_add).tee(C);
-    this.mem(Op.i32_load, 0).get(A).op(Op.i32_gt_s).brIf('slow');
-    this.get(A).get(C).mem(Op.i32_load, write ? 8 : 4).i32(size).op(Op.i32_sub, Op.i32_gt_s).brIf('slow');
+    this.mem(Op.i32_load, 0).get(A).op(Op.i32_gt_u).brIf('slow');
+    this.get(A).get(C).mem(Op.i32_load, write ? 8 : 4).i32(size).op(Op.i32_sub, Op.i32_gt_u).brIf('slow');
     this.pendingSlow = slow;
   }
   private pendingSlow: (() => void) | undefined;

@@ -15,6 +15,7 @@
 
 import { type AccessKind, MemoryFault, type FaultReason } from './errors.js';
 import { LinearMemory, RESERVED_LOW } from './memory.js';
+import { NotSupportedError } from '../errors.js';
 
 /** High word of region 0's pointers. */
 export const TAG_BASE = 0x100;
@@ -31,10 +32,12 @@ export type RegionKind = 'ctx' | 'packet' | 'stack' | 'map' | 'global' | 'other'
  */
 export const REGION_TABLE_HEADER = 0;
 /**
- * Bytes per region-table entry: window start, read limit (the window end, or 0 when loads must
- * go through the region's load hook), write limit (the window end, or 0 when read-only) and the
- * region's load-cell directory (0 = none; see `AddressSpace.loadCell`), as int32 little-endian.
- * An entry of zeros rejects every access.
+ * Bytes per region-table entry, as little-endian int32: window start, read limit (the window
+ * end, or the start when loads must go through the region's load hook), write limit (the window
+ * end, or the start when read-only) and the region's load-cell directory (0 = none; see
+ * `AddressSpace.loadCell`). An access of `size` bytes at offset `lo` passes when
+ * start <= lo <= limit - size, unsigned; unused ids have start 0xffffffff and limits 0, which
+ * nothing passes.
  */
 export const REGION_ENTRY_SIZE = 16;
 const FIRST_TABLE_AT = 64;
@@ -173,26 +176,41 @@ export class AddressSpace {
    * Keeps a copy of the region tables in the memory itself, where compiled (Wasm) code reads
    * them at access time: the header at REGION_TABLE_HEADER gives the table's offset and
    * capacity, entry `id` (REGION_ENTRY_SIZE bytes) describes region `id`. Updated by every change
-   * of a window, a hook or a flag. Idempotent; throws when another address space already keeps
-   * its table in the same memory.
+   * of a window, a hook or a flag. Idempotent; throws NotSupportedError when another address
+   * space already keeps its table in the same memory.
    */
   enableRegionTable(): void {
     if (this.tableAt >= 0) return;
     const owner = this.memory.regionTableOwner;
-    if (owner !== undefined && owner !== this) throw new RangeError('another address space keeps its region table in this memory');
+    if (owner !== undefined && owner !== this) throw new NotSupportedError('two address spaces with region tables in one memory', undefined, 'give each address space its own LinearMemory');
     this.memory.regionTableOwner = this;
     this.tableAt = FIRST_TABLE_AT;
     this.tableCap = (RESERVED_LOW - FIRST_TABLE_AT) / REGION_ENTRY_SIZE;
     if (this.regions.length > this.tableCap) this.moveTable(this.regions.length * 2);
     this.writeHeader();
-    for (let id = 0; id < this.regions.length; id++) this.syncRegion(id);
+    this.fillTable();
   }
 
   private moveTable(cap: number): void {
     this.tableAt = this.memory.alloc(cap * REGION_ENTRY_SIZE, 16);
     this.tableCap = cap;
     this.writeHeader();
-    for (let id = 0; id < this.regions.length; id++) this.syncRegion(id);
+    this.fillTable();
+  }
+
+  /** Writes every entry: the regions', and for unused ids one that rejects every access (start 0xffffffff, limits 0). */
+  private fillTable(): void {
+    for (let id = 0; id < this.tableCap; id++) {
+      if (id < this.regions.length) this.syncRegion(id);
+      else {
+        const at = this.tableAt + id * REGION_ENTRY_SIZE;
+        const v = this.memory.view;
+        v.setInt32(at, -1, true);
+        v.setInt32(at + 4, 0, true);
+        v.setInt32(at + 8, 0, true);
+        v.setInt32(at + 12, 0, true);
+      }
+    }
   }
 
   private writeHeader(): void {
@@ -207,9 +225,10 @@ export class AddressSpace {
     const at = this.tableAt + id * REGION_ENTRY_SIZE;
     const f = this.flags[id]!;
     const end = this.ends[id]!;
-    v.setInt32(at, this.starts[id]!, true);
-    v.setInt32(at + 4, (f & REGION_HOOKED) !== 0 ? 0 : end, true);
-    v.setInt32(at + 8, (f & REGION_WRITABLE) !== 0 ? end : 0, true);
+    const start = this.starts[id]!;
+    v.setInt32(at, start, true);
+    v.setInt32(at + 4, (f & REGION_HOOKED) !== 0 ? start : end, true);
+    v.setInt32(at + 8, (f & REGION_WRITABLE) !== 0 ? end : start, true);
     v.setInt32(at + 12, this.cellDirs[id] ?? 0, true);
   }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { exit, ldx, ldxs, program, r0, r1, r2, r3, r4, r5, stx } from '../../src/isa/index.js';
 import { JitEngine } from '../../src/jit/jit-engine.js';
+import { createEngine } from '../../src/jit/create-engine.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
 import type { Engine } from '../../src/vm/engine.js';
 import { builtinHelpers } from '../../src/vm/helpers.js';
@@ -63,4 +64,21 @@ test('load cells: the JIT serves cell fields inline (the hook is not called for 
   assert.deepEqual(jit!.data, interp!.data);
   assert.deepEqual(interp!.calls, [0, 4, 8, 0]);
   assert.deepEqual(jit!.calls, [4, 0], 'only the field without a cell and the sign-extending load reach the hook');
+});
+
+test('the region table grows past its first 252 entries; a second address space in the same memory gets the interpreter', () => {
+  const space = new AddressSpace();
+  const prepared = prepareProgram(program(ldx.dw(r0, r1, 8), stx.dw(r1, 0, r0), exit()), { helpers: builtinHelpers() });
+  const jit = new JitEngine(prepared, space);
+  let last = space.addRegion('r0', 16);
+  for (let i = 1; i < 400; i++) last = space.addRegion(`r${i}`, 16);
+  space.memory.view.setInt32(last.start + 8, 12345, true);
+  jit.run(last.address());
+  assert.equal(jit.retLo, 12345);
+  assert.equal(space.memory.view.getInt32(last.start, true), 12345);
+  assert.throws(() => jit.run(last.address() + 9), /invalid read of 8 bytes .* past the end of "r399"/);
+  const other = new AddressSpace(space.memory);
+  const created = createEngine('jit', prepared, other);
+  assert.equal(created.kind, 'interpreter');
+  assert.match(created.fallback ?? '', /two address spaces with region tables in one memory/);
 });
