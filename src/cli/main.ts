@@ -17,6 +17,8 @@ import { link, linkUsage } from './link.js';
 import { type Io, processIo, json } from './output.js';
 import { run, runOptions, runUsage } from './run.js';
 import { testRun, testRunOptions, testRunUsage } from './test-run.js';
+import { metrics, metricsOptions, metricsUsage } from './metrics.js';
+import { dashboard, dashboardOptions, dashboardUsage } from './dashboard.js';
 
 /** One CLI command. */
 interface Command {
@@ -40,6 +42,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   prog: { summary: 'list, show and dump (xlated/jited) loaded programs, like bpftool prog', usage: progUsage, options: {}, run: prog },
   map: { summary: 'list, show, dump, lookup, update, delete and pin kernel maps, like bpftool map', usage: mapUsage, options: {}, run: map },
   link: { summary: 'list and show BPF links, like bpftool link', usage: linkUsage, options: {}, run: link },
+  metrics: { summary: 'one Prometheus scrape of programs (run counts, times), maps and selected map values (per CPU)', usage: metricsUsage, options: metricsOptions, run: metrics },
+  dashboard: { summary: 'serve /metrics, /api/snapshot and a live web page of programs and per-CPU map counters', usage: dashboardUsage, options: dashboardOptions, run: dashboard },
 };
 
 function help(): string {
