@@ -131,7 +131,7 @@ const bpftoolStart = best(5, () => {
   spawnSync('bpftool', ['version'], { stdio: 'ignore' });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 });
-console.log(`\nobject load (ms)            bpfkit spec  bpfkit parse+load  libbpf (C)  bpftool loadall   bpfkit/libbpf  bpftool/bpfkit`);
+console.log(`\nobject load (ms)            bpfkit spec  bpfkit parse+load  libbpf (C)  bpftool loadall   spec/libbpf  bpfkit/libbpf  bpftool/bpfkit`);
 for (const file of objects) {
   const bytes = readFileSync(file);
   const name = file.replace(/.*\//, '').replace(/\.o$/, '');
@@ -154,7 +154,7 @@ for (const file of objects) {
     return ms - bpftoolStart;
   });
   console.log(
-    `  ${name.padEnd(24)} ${specMs.toFixed(2).padStart(11)}  ${fullMs.toFixed(2).padStart(17)}  ${libbpf.toFixed(2).padStart(10)}  ${tool.toFixed(2).padStart(15)}   ${(fullMs / libbpf).toFixed(2).padStart(12)}x  ${(tool / fullMs).toFixed(2).padStart(13)}x`,
+    `  ${name.padEnd(24)} ${specMs.toFixed(2).padStart(11)}  ${fullMs.toFixed(2).padStart(17)}  ${libbpf.toFixed(2).padStart(10)}  ${tool.toFixed(2).padStart(15)}   ${(specMs / libbpf).toFixed(2).padStart(10)}x  ${(fullMs / libbpf).toFixed(2).padStart(12)}x  ${(tool / fullMs).toFixed(2).padStart(13)}x`,
   );
 }
 console.log(`  (bpftool start-up of ${bpftoolStart.toFixed(1)} ms removed; core_kfunc's libbpf time includes its own vmlinux BTF parse, bpfkit's is cached)`);
