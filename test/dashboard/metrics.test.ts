@@ -1,7 +1,7 @@
 // The collector against the kernel: xdp_stats counters after N test runs pinned to one CPU equal N and N*len, and bpftool's dump.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { NoSuchMapError, NonNumericMapError } from '../../src/dashboard/errors.js';
 import { parseExposition } from '../../src/dashboard/exposition-parse.js';
@@ -10,7 +10,7 @@ import { btfNumericFields, readNumericField, sizedNumericFields } from '../../sr
 import { collectSnapshot, MetricsCollector, parseMapSelector, snapshotJson, type Snapshot } from '../../src/dashboard/metrics.js';
 import { renderExposition } from '../../src/dashboard/prometheus.js';
 import { BtfBuilder, loadObject } from '../../src/index.js';
-import { collectRunStats, BPF_STATS_SYSCTL, statsSysctl } from '../../src/kernel/bpf/enable-stats.js';
+import { collectRunStats, BPF_STATS_SYSCTL } from '../../src/kernel/bpf/enable-stats.js';
 import { MapType } from '../../src/kernel/bpf/constants.js';
 import { createMap } from '../../src/kernel/bpf/map-create.js';
 import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
@@ -101,11 +101,22 @@ kernelTest('xdp_stats after N pinned test runs: CPU 1 holds N and N*len, CPU 0 n
   const json = JSON.parse(snapshotJson(snap)) as { values: { id: number; rows: Row[] }[] };
   assert.deepEqual(json.values.find((x) => x.id === mapId)!.rows.find((r) => r.key === '2')!.values, [n, n * len]);
 
-  // Closing the collector closes the stats fd: runs are no longer counted (unless the sysctl is on).
+  // Closing the collector closes the stats fd (the kernel's anon inode "bpf-stats" is gone from this process).
+  assert.equal(statsFds(), 1);
   collector.close();
-  prog.testRun({ dataIn: packet(len), repeat: 10 });
-  if (statsSysctl(sys) !== true) assert.equal(Number(programInfo(prog.fd).runCount), n);
+  assert.equal(statsFds(), 0);
 });
+
+/** This process's fds on the kernel's BPF_ENABLE_STATS anon inode. */
+function statsFds(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:bpf-stats';
+    } catch {
+      return false;
+    }
+  }).length;
+}
 
 kernelTest('series cap: whole keys are exported up to the limit, the rest counted as dropped series', (sys) => {
   using obj = loadKernelObject(sys, spec());
