@@ -60,8 +60,13 @@ export function snapshotFamilies(snapshot: Snapshot): MetricFamily[] {
   const perCpu = family('map_value_percpu_total', 'counter', 'A numeric field of a selected per-CPU map\'s value per key, on one CPU.');
   const entries = family('map_entries', 'gauge', 'Keys present in a selected map.');
   const dropped = family('map_series_dropped', 'gauge', 'Value series of a selected map left out of this scrape over the per-map series limit.');
+  const failed = family('map_values_error', 'gauge', 'A selected map whose values could not be read in this scrape (1), with the reason.');
   for (const v of snapshot.values) {
     const l = { map_id: String(v.id), map: v.name };
+    if (v.error !== undefined) {
+      failed.push({ labels: { ...l, error: v.error }, value: 1 });
+      continue;
+    }
     entries.push({ labels: l, value: v.entries });
     dropped.push({ labels: l, value: v.droppedSeries });
     for (const row of v.rows) {

@@ -1,5 +1,5 @@
 // The metrics collector: snapshots the kernel's BPF programs, maps and selected map values through a Sys.
-import { mapTypeName, parseBtf, programTypeName, type Btf } from '../index.js';
+import { BpfkitError, mapTypeName, parseBtf, programTypeName, type Btf } from '../index.js';
 import {
   collectRunStats,
   Errno,
@@ -109,6 +109,8 @@ export interface MapValues {
   readonly rows: readonly MapValueRow[];
   /** Series left out over the per-map limit. */
   readonly droppedSeries: number;
+  /** Why the values could not be read (non-strict collections only; strict ones throw): no rows then. */
+  readonly error?: string;
 }
 
 /** Everything one collection saw. */
@@ -258,7 +260,13 @@ export class MetricsCollector implements Disposable {
       if (info.btfId) liveBtf.add(info.btfId);
       const mapFd = new MapFd(sys, fd.release(), { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
       using km = new KernelMap(mapFd, info.name);
-      values.push(this.#values(km, info, cpus));
+      try {
+        values.push(this.#values(km, info, cpus));
+      } catch (err) {
+        // A long-running server keeps serving the rest; a one-shot collection reports it.
+        if (this.#strict || !(err instanceof BpfkitError)) throw err;
+        values.push({ id: info.id, name: info.name, type: mapTypeName(info.type), perCpu: km.perCpu, cpus: km.perCpu ? cpus : 1, keyFormat: 'hex', fields: [], entries: 0, rows: [], droppedSeries: 0, error: `${err.message} [${err.code}]` });
+      }
     }
     for (const id of this.#btf.keys()) if (!liveBtf.has(id)) this.#btf.delete(id);
     if (this.#strict) {

@@ -131,6 +131,7 @@ function values(snap, dt) {
           el("td", {}, sparkline(h)), el("td", {}, r.perCpu ? bars(r.perCpu[i]) : "")));
       });
     }
+    if (v.error) return el("section", {}, el("h2", {}, "map " + v.name + " (id " + v.id + ")"), el("p", { class: "err" }, v.error));
     const note = v.droppedSeries ? el("p", { class: "warn" }, v.droppedSeries + " series over the limit are not shown (" + v.entries + " keys)") : "";
     return el("section", {}, el("h2", {}, "map " + v.name + " (id " + v.id + ", " + v.type + ", " + v.entries + " keys)"), note, el("table", {}, head, ...rows));
   });

@@ -9,6 +9,8 @@ import { dashboardPage } from '../../src/dashboard/page.js';
 import { DashboardServer, ListenError } from '../../src/dashboard/server.js';
 import { NoSuchMapError } from '../../src/dashboard/errors.js';
 import { loadObject } from '../../src/index.js';
+import { MapType } from '../../src/kernel/bpf/constants.js';
+import { createMap } from '../../src/kernel/bpf/map-create.js';
 import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
 import { openFds } from '../../src/kernel/fd.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
@@ -159,4 +161,27 @@ kernelTest('the page script renders two real snapshots: runs/s and ns/run betwee
   assert.deepEqual(mapRows.map((r) => [r.children[1]!.textContent, r.children[2]!.textContent]), [['rx_packets', '1000'], ['rx_bytes', '60.0k']]);
   assert.equal(mapRows[0]!.all('rect').length, JSON.parse(snaps[1]!).cpus);
   assert.match(page.byId.get('status')!.textContent, /^updated .* · scrape \d+\.\d ms · \d+ CPUs$/);
+});
+
+kernelTest('a running server keeps serving when a selected map cannot be read or goes away', async (sys) => {
+  const good = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, name: 'dash_pair' });
+  const server = await DashboardServer.start(sys, { maps: [{ name: 'dash_pair' }] });
+  try {
+    const goodId = String(mapInfo(good).id);
+    using odd = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 3, maxEntries: 1, name: 'dash_pair' });
+    const oddId = String(mapInfo(odd).id);
+    let m = await request(`${server.url}metrics`);
+    assert.equal(m.status, 200);
+    let fams = new Map(parseExposition(m.body).map((f) => [f.name, f]));
+    assert.deepEqual(fams.get('bpfkit_map_values_error')!.samples.map((s) => [s.labels['map_id'], s.labels['error']]), [[oddId, `map dash_pair (id ${oddId}): a 3-byte value without BTF is not a u32/u64 (array) [ERR_NON_NUMERIC_MAP]`]]);
+    assert.equal(fams.get('bpfkit_map_value_total')!.samples.filter((s) => s.labels['map_id'] === goodId).length, 2);
+    good.close();
+    odd.close();
+    m = await request(`${server.url}metrics`);
+    fams = new Map(parseExposition(m.body).map((f) => [f.name, f]));
+    assert.deepEqual(fams.get('bpfkit_map_selector_matches')!.samples.map((s) => [s.labels['selector'], s.value]), [['name dash_pair', 0]]);
+  } finally {
+    good.close();
+    await server.close();
+  }
 });
