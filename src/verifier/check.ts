@@ -9,6 +9,7 @@ import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
 import { formatFrame, formatInsn, formatState } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
+import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
 import { cloneReg, copyReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
@@ -26,7 +27,7 @@ export interface CheckStats {
   maxStatesPerInsn: number;
 }
 
-interface Checkpoint {
+interface Checkpoint extends PreciseMarks {
   readonly state: VState;
   branches: number;
   hit: number;
@@ -37,6 +38,8 @@ interface Checkpoint {
 }
 
 interface Pending {
+  /** Length of the path history at the push (the branch instruction included). */
+  readonly histLen: number;
   readonly state: VState;
   readonly insn: number;
   readonly prev: number;
@@ -125,7 +128,12 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   let idx = start;
   let lastSource: string | undefined;
   const log = env.log;
-  const needed = computeNeeded(prog, env.cfg, env.progType);
+  // Privileged: a register compared with a constant matters only where the jump's outcome was
+  // decided by its value, marked along the path (backtrack.ts) as the kernel does; unprivileged
+  // (where the kernel makes every scalar precise) the static analysis counts every such operand.
+  const dynamicPrecision = env.privileged;
+  const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision);
+  const history = new PathHistory(prog);
 
   const finishPath = (): void => {
     let cp = parent;
@@ -145,6 +153,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     env.cur = next.state;
     parent = next.parent;
     idx = next.insn;
+    history.length = next.histLen;
     if (log.level >= 1) log.print(`from ${next.prev} to ${next.insn}:${formatState(env.cur)}\n`);
     return true;
   };
@@ -152,7 +161,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   const pushPath = (state: VState, insn: number): void => {
     if (pending.length >= COMPLEXITY_LIMIT_JMP_SEQ) reject(`The sequence of ${pending.length + 1} jumps is too complex.`);
     if (parent) parent.branches++;
-    pending.push({ state, insn, prev: idx, logPos: log.position, parent });
+    pending.push({ histLen: history.length, state, insn, prev: idx, logPos: log.position, parent });
   };
   env.pushState = pushPath;
   // Created once: a closure per instruction costs an allocation (and a __name call under tsx).
@@ -199,9 +208,11 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
             reject(`infinite loop detected at insn ${idx}`);
           }
           if (!force && jmps - prevJmps < 20 && stats.processed - prevInsns < 100) addNew = false;
-        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx], needed.stack[idx], needed.liveRegs[idx], needed.liveStack[idx])) {
+        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx]! | cp.preciseRegs, needed.stack[idx]! | cp.preciseStack, needed.liveRegs[idx], needed.liveStack[idx])) {
           cp.hit++;
           pruned = true;
+          // What mattered below the explored state matters on this path too (propagate_precision).
+          if (dynamicPrecision && (cp.preciseRegs !== 0 || cp.preciseStack !== 0n)) history.markPrecise(parent, history.length, cp.preciseRegs, cp.preciseStack);
           break;
         }
         if (addNew) cp.miss++;
@@ -226,7 +237,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         continue;
       }
       if (addNew) {
-        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent };
+        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n };
         list.push(cp);
         explored.set(idx, list);
         parent = cp;
@@ -238,6 +249,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         if (list.length > stats.maxStatesPerInsn) stats.maxStatesPerInsn = list.length;
       }
     }
+
+    if (dynamicPrecision) history.record(idx, insn, env.cur);
 
     if (log.level >= 1) {
       const src = insn.source;
@@ -269,6 +282,11 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     } catch (e) {
       if (before) log.print(`${idx}: ${formatInsn(insn)}\n`);
       throw e;
+    }
+    if (env.preciseDemand !== 0) {
+      // The instruction needed these registers' values (a jump decided by one): mark them.
+      if (dynamicPrecision) history.markPrecise(parent, history.length - 1, env.preciseDemand, 0n);
+      env.preciseDemand = 0;
     }
     if (before) log.print(insnStateLine(`${idx}: ${formatInsn(insn)}`, before, env.cur, insn));
     if (next === 'exit') {
@@ -586,6 +604,7 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   else src = immReg(insn.imm);
   const target = jumpTarget(insn, idx);
   const pred = isBranchTaken(dst, src, op, is32);
+  if (pred !== -1 && !isX && dst.type === 'scalar') env.preciseDemand |= 1 << insn.dst;
   if (pred === 1) return target;
   if (pred === 0) return idx + 1;
   const other = cloneState(env.cur);

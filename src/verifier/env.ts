@@ -71,4 +71,6 @@ export interface Env {
   entryIsSubprog: boolean;
   /** Queues another path to explore (push_stack), starting at `insn`. */
   pushState(state: VState, insn: number): void;
+  /** Registers whose scalar value the current instruction's outcome depended on (set by the checks, consumed by the main loop). */
+  preciseDemand: number;
 }

@@ -308,9 +308,11 @@ function hasFuncArg(args: readonly { readonly base: string }[]): boolean {
 
 /**
  * Per instruction: the registers and stack slots whose scalar value may matter from there on.
- * Computed backwards to a fixpoint inside each subprogram.
+ * Computed backwards to a fixpoint inside each subprogram. `branchOperands`: whether the register
+ * compared with a constant by a conditional jump counts (false when the caller tracks the jumps
+ * that were decided by a value, see check.ts).
  */
-export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number): Needed {
+export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number, branchOperands = true): Needed {
   const n = prog.length;
   const need = new Uint16Array(n);
   const needStack = new BigUint64Array(n);
@@ -392,7 +394,11 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number)
           innS = succS(t) | (op === 0xe0 ? succS(i + 1) : 0n);
         } else {
           const t = jumpTarget(insn, i);
-          inn = succ(i + 1) | succ(t) | bit(insn.dst) | ((code & Source.X) !== 0 ? bit(insn.src) : 0);
+          // `if rX op rY`: both operands refine each other, both matter. `if rX op K` matters only
+          // when the branch was decided by rX's value: with `branchOperands` false the caller
+          // marks that dynamically (check.ts, as the kernel's mark_chain_precision).
+          if ((code & Source.X) !== 0) inn = succ(i + 1) | succ(t) | bit(insn.dst) | bit(insn.src);
+          else inn = succ(i + 1) | succ(t) | (branchOperands ? bit(insn.dst) : 0);
           innS = succS(i + 1) | succS(t);
         }
       } else {

@@ -133,6 +133,41 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
   return true;
 }
 
+// linkedNeed's results (module scratch).
+let linkedRegs = 0;
+let linkedStack = 0n;
+
+/**
+ * The needed registers and slots of the old frame `f` grown by every scalar sharing a base id
+ * (BPF_ADD_CONST aside) with a needed one: a jump on one of them refines all (sync_linked_regs),
+ * so their links must match as well (the kernel marks linked registers precise together).
+ */
+function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
+  linkedRegs = regs;
+  linkedStack = stack;
+  let ids: number[] | undefined;
+  for (let r = 0; r <= 10; r++) {
+    if ((regs & (1 << r)) === 0) continue;
+    const o = f.regs[r]!;
+    if (o.type === 'scalar' && o.id) (ids ??= []).push(o.id & ~ADD_CONST);
+  }
+  for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
+    const slot = f.stack[spi];
+    if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
+    if (((stack >> BigInt(spi)) & 1n) !== 0n) (ids ??= []).push(slot.spilled.id & ~ADD_CONST);
+  }
+  if (!ids) return;
+  for (let r = 0; r <= 10; r++) {
+    const o = f.regs[r]!;
+    if (o.type === 'scalar' && o.id && ids.includes(o.id & ~ADD_CONST)) linkedRegs |= 1 << r;
+  }
+  for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
+    const slot = f.stack[spi];
+    if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
+    if (ids.includes(slot.spilled.id & ~ADD_CONST)) linkedStack |= 1n << BigInt(spi);
+  }
+}
+
 /**
  * A cheap necessary condition of regsafe for the innermost frame's live registers, checked before
  * the full comparison (most misses differ in a pointer's type or fixed offset, or a packet range).
@@ -170,13 +205,20 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
     const cf = c.frames[i]!;
     if (of.callsite !== cf.callsite) return false;
     const inner = i === o.frames.length - 1;
-    const need = inner ? neededRegs : 0x7ff;
+    let need = inner ? neededRegs : 0x7ff;
+    let needStack = inner ? neededStack : ALL;
+    if (inner && !exact) {
+      // A scalar linked (same id) to one that matters is refined with it: it matters too.
+      linkedNeed(of, need, needStack);
+      need = linkedRegs;
+      needStack = linkedStack;
+    }
     const live = inner && !exact ? liveRegs : 0x7ff;
     for (let r = 0; r <= 10; r++) {
       if ((live & (1 << r)) === 0) continue;
       if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
     }
-    if (!stackSafe(of, cf, ids, exact, privileged, inner ? neededStack : ALL, inner ? liveStack : ALL)) return false;
+    if (!stackSafe(of, cf, ids, exact, privileged, needStack, inner ? liveStack : ALL)) return false;
   }
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
   return true;

@@ -227,6 +227,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     pushState: () => {
       throw new Error('pushState before doCheck');
     },
+    preciseDemand: 0,
   };
   if (level >= 1) log.print(`func#0 @0\n0:${formatState(env.cur)}\n`);
   try {
