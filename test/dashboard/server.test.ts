@@ -11,7 +11,7 @@ import { NoSuchMapError } from '../../src/dashboard/errors.js';
 import { loadObject } from '../../src/index.js';
 import { MapType } from '../../src/kernel/bpf/constants.js';
 import { createMap } from '../../src/kernel/bpf/map-create.js';
-import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
+import { mapInfo, programInfo } from '../../src/kernel/bpf/obj-info.js';
 import { openFds } from '../../src/kernel/fd.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { fixturePath } from '../support/fixtures.js';
@@ -67,9 +67,9 @@ kernelTest('GET /metrics, /api/snapshot and / on port 0; 404, 405, HEAD; close()
     const snap = await request(`${server.url}api/snapshot?x=1`, 'GET', keepAlive);
     assert.equal(snap.status, 200);
     assert.equal(snap.headers['content-type'], 'application/json; charset=utf-8');
-    const doc = JSON.parse(snap.body) as { programs: { name: string; runCount: number }[]; values: { id: number; fields: string[] }[]; statsSource: string };
+    const doc = JSON.parse(snap.body) as { programs: { id: number; name: string; runCount: number }[]; values: { id: number; fields: string[] }[]; statsSource: string };
     assert.equal(doc.statsSource, 'fd');
-    assert.ok(doc.programs.some((p) => p.name === 'xdp_stats_prog' && p.runCount === 50));
+    assert.deepEqual(doc.programs.filter((p) => p.id === programInfo(prog.fd).id).map((p) => [p.name, p.runCount]), [['xdp_stats_prog', 50]]);
     assert.deepEqual(doc.values.map((v) => [v.id, v.fields]), [[mapId, ['rx_packets', 'rx_bytes']]]);
 
     const page = await request(server.url);
@@ -138,7 +138,9 @@ kernelTest('the page script renders two real snapshots: runs/s and ns/run betwee
   }
   const [a, b] = snaps.map((s) => JSON.parse(s) as { time: number; programs: { id: number; name: string; runCount: number; runTimeNs: number }[] });
   const dt = (b!.time - a!.time) / 1000;
-  const progB = b!.programs.find((p) => p.name === 'xdp_stats_prog')!;
+  // By id: other test processes may have their own xdp_stats_prog loaded.
+  const progId = programInfo(prog.fd).id;
+  const progB = b!.programs.find((p) => p.id === progId)!;
   const progA = a!.programs.find((p) => p.id === progB.id)!;
   assert.equal(progB.runCount - progA.runCount, 1000);
 
@@ -149,7 +151,8 @@ kernelTest('the page script renders two real snapshots: runs/s and ns/run betwee
   await page.settle();
   assert.deepEqual(page.errors, []);
   const rows = page.byId.get('programs')!.all('tr');
-  const row = rows.find((r) => r.children[1]?.textContent === 'xdp_stats_prog')!;
+  const row = rows.find((r) => r.children[0]?.textContent === String(progId))!;
+  assert.equal(row.children[1]!.textContent, 'xdp_stats_prog');
   const cells = row.children.map((c) => c.textContent);
   const fmt = (x: number) => (Math.abs(x) >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) < 10 ? 2 : 1));
   assert.equal(cells[4], fmt(1000 / dt), 'runs/s between the two polls');
