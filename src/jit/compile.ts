@@ -59,6 +59,15 @@ const MG = 12; // step: instructions left before the budget runs out
 const TB = 13, CAP = 14, LEFT = 15, NEXT = 16, A = 17, B = 18, C = 19, SB = 20, T0 = 21, T1 = 22;
 const EXTRA_LOCALS: ValType[] = [I32, I32, I32, I32, I32, I32, I32, I32, I64, I64];
 
+/** Options of compileProgram. */
+export interface CompileOptions {
+  /**
+   * Every jump goes through the loop's br_table dispatch instead of branching forward directly
+   * (the plain "loop + switch" shape; for measuring what the nested blocks buy).
+   */
+  dispatchAll?: boolean;
+}
+
 /** A compiled program: the Wasm module and what it was made of. */
 export interface CompiledProgram {
   /** The module (instantiate once per engine: it imports the engine's memory and scratch). */
@@ -84,6 +93,8 @@ class Emitter {
     private readonly cfg: Cfg,
     /** Whether this is `step` (per-instruction budget in MG). */
     private readonly stepping = false,
+    /** Every jump through the loop's dispatch (CompileOptions.dispatchAll). */
+    private readonly dispatchAll = false,
   ) {
     this.callbacks = cfg.callbacks.length > 0;
   }
@@ -270,7 +281,7 @@ class Emitter {
   /** Emits a jump to block `target` from block `from` (forward: br; backward: dispatch). */
   jump(from: Block, target: number, dispatch: Map<number, number>): void {
     const t = this.cfg.blockAt[target]!;
-    if (t > from.index) this.br(t);
+    if (t > from.index && !this.dispatchAll) this.br(t);
     else {
       this.i32(dispatch.get(t)!).set(NEXT).br('L');
     }
@@ -278,7 +289,7 @@ class Emitter {
   /** Emits a conditional jump: the condition is on the stack. */
   jumpIf(from: Block, target: number, dispatch: Map<number, number>): void {
     const t = this.cfg.blockAt[target]!;
-    if (t > from.index) this.brIf(t);
+    if (t > from.index && !this.dispatchAll) this.brIf(t);
     else {
       this.if_();
       this.jump(from, target, dispatch);
@@ -575,8 +586,8 @@ function isTerminator(p: PreparedProgram, cfg: Cfg, pc: number): boolean {
   return endsBlock(p, pc, cfg.callbacks.length > 0);
 }
 
-function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>): FuncBody {
-  const e = new Emitter(p, cfg);
+function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>, dispatchAll: boolean): FuncBody {
+  const e = new Emitter(p, cfg, false, dispatchAll);
   e.prologue();
   const blocks = f.blocks.map((i) => cfg.blocks[i]!);
   // Dispatch targets: the entry block, then every target of a backward jump.
@@ -585,7 +596,7 @@ function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: r
   for (const b of blocks) {
     if (b.target >= 0) {
       const t = cfg.blockAt[b.target]!;
-      if (t <= b.index && !dispatch.has(t)) dispatch.set(t, dispatch.size);
+      if ((t <= b.index || dispatchAll) && !dispatch.has(t)) dispatch.set(t, dispatch.size);
     }
   }
   e.loop('L');
@@ -774,12 +785,12 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
  * Compiles a prepared program to a WebAssembly module (synchronously). Throws NotSupportedError
  * naming the pc of an instruction it cannot compile.
  */
-export function compileProgram(p: PreparedProgram): CompiledProgram {
+export function compileProgram(p: PreparedProgram, options: CompileOptions = {}): CompiledProgram {
   const cfg = analyze(p);
   const funcIndex = new Map<number, number>();
   cfg.funcs.forEach((f, i) => funcIndex.set(f.entry, i));
   const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg), runFunction(), cellFunction()];
-  for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex));
+  for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex, options.dispatchAll ?? false));
   const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }];
   for (const slot of cfg.callbacks) {
     exports.push({ name: `callback${slot}`, func: IMPORT_TYPES.length + functions.length });

@@ -7,7 +7,7 @@ import type { TailCallHook } from '../vm/helpers.js';
 import { splitU64, toBigUint64, toNumber } from '../vm/int64.js';
 import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_LL_OFF, SKF_NET_OFF, STACK_SIZE, type SkbData } from '../vm/interpreter.js';
 import type { PreparedProgram } from '../vm/program.js';
-import { type CompiledProgram, compileProgram, type WasmModule } from './compile.js';
+import { type CompiledProgram, type CompileOptions, compileProgram, type WasmModule } from './compile.js';
 import {
   IMPORT_MODULE, type JitImports, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_STACK0, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
 } from './layout.js';
@@ -46,6 +46,8 @@ export function compileCached(program: PreparedProgram): CompiledProgram {
 export interface JitEngineOptions {
   /** Serves `bpf_tail_call`; without it a tail call calls the helper table's function (which throws by default). */
   tailCalls?: TailCallHook;
+  /** Compiles the entry program with these options instead of using the shared cache (measurements). */
+  compile?: CompileOptions;
 }
 
 /**
@@ -95,7 +97,7 @@ export class JitEngine implements Engine {
   private tailCount = 0;
 
   constructor(program: PreparedProgram, space: AddressSpace, options: JitEngineOptions = {}) {
-    this.compiled = compileCached(program);
+    this.compiled = options.compile ? compileProgram(program, options.compile) : compileCached(program);
     this.space = space;
     this.tailCalls = options.tailCalls;
     space.enableRegionTable();

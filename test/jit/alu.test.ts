@@ -71,3 +71,10 @@ test('random whole-machine programs (memory that may fault, backward jumps, call
     assertSameRuns(insns, [packet], { budget: 2000 }, `seed ${seed}`);
   }
 });
+
+test('the plain dispatch-loop shape (CompileOptions.dispatchAll, for measurements) agrees too', () => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const packet = new Uint8Array(64).map((_, i) => (i * 131 + seed) & 0xff);
+    assertSameRuns(randomMachineProgram(seed, 60), [packet], { budget: 2000, compile: { dispatchAll: true } }, `seed ${seed}`);
+  }
+});

@@ -5,6 +5,7 @@ import { xdpOps } from '../../src/ctx/xdp.js';
 import { BpfkitError } from '../../src/errors.js';
 import type { Instruction } from '../../src/isa/index.js';
 import { JitEngine } from '../../src/jit/jit-engine.js';
+import type { CompileOptions } from '../../src/jit/compile.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
 import type { Engine } from '../../src/vm/engine.js';
 import { MemoryFault } from '../../src/vm/errors.js';
@@ -28,6 +29,8 @@ export interface SideOptions {
   budget?: number;
   programType?: RunnableProgramType;
   skb?: Omit<SkbData, 'region'>;
+  /** JIT compile options (the JIT side only). */
+  compile?: CompileOptions;
 }
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -41,7 +44,10 @@ export function side(kind: 'interpreter' | 'jit', insns: readonly Instruction[],
   const prepare = (i: readonly Instruction[]): PreparedProgram => prepareProgram(i, { helpers });
   const prepared = prepare(insns);
   const tailCalls = options.tailCalls?.(space, prepare);
-  const engine: Engine = kind === 'jit' ? new JitEngine(prepared, space, tailCalls ? { tailCalls } : {}) : new Interpreter(prepared, space, tailCalls ? { tailCalls } : {});
+  const engine: Engine =
+    kind === 'jit'
+      ? new JitEngine(prepared, space, { ...(tailCalls ? { tailCalls } : {}), ...(options.compile ? { compile: options.compile } : {}) })
+      : new Interpreter(prepared, space, tailCalls ? { tailCalls } : {});
   return (packet) => {
     const r1 = context.setup({ data: packet });
     const region = space.regions.find((r) => r.kind === 'packet');
