@@ -151,10 +151,14 @@ function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
     const o = f.regs[r]!;
     if (o.type === 'scalar' && o.id) (ids ??= []).push(o.id & ~ADD_CONST);
   }
-  for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
-    const slot = f.stack[spi];
-    if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
-    if (((stack >> BigInt(spi)) & 1n) !== 0n) (ids ??= []).push(slot.spilled.id & ~ADD_CONST);
+  if (f.stack.length > 0) {
+    const lo = Number(stack & 0xffffffffn);
+    const hi = Number(stack >> 32n);
+    for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
+      const slot = f.stack[spi];
+      if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
+      if (bitAt(lo, hi, spi)) (ids ??= []).push(slot.spilled.id & ~ADD_CONST);
+    }
   }
   if (!ids) return;
   for (let r = 0; r <= 10; r++) {
