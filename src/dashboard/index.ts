@@ -3,7 +3,7 @@ export { collectSnapshot, MetricsCollector, parseMapSelector, selectorText, snap
 export { METRIC_PREFIX, snapshotFamilies } from './families.js';
 export { ConflictingFamilyError, DuplicateSeriesError, escapeHelp, escapeLabelValue, EXPOSITION_CONTENT_TYPE, formatSampleValue, renderExposition, sanitizeLabelName, sanitizeMetricName, type MetricFamily, type MetricType, type Sample, type SampleValue } from './prometheus.js';
 export { ExpositionParseError, parseExposition, type ParsedFamily, type ParsedSample } from './exposition-parse.js';
-export { addValues, btfNumericFields, MAX_FIELDS, readNumericField, sizedNumericFields, type NumericField } from './map-values.js';
+export { addValues, btfNumericFields, MAX_FIELDS, readNumericField, readNumericFields, sizedNumericFields, type NumericField } from './map-values.js';
 export { NoSuchMapError, NonNumericMapError } from './errors.js';
 export { DashboardServer, ListenError, type DashboardOptions } from './server.js';
 export { dashboardPage, type DashboardPage } from './page.js';

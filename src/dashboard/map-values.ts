@@ -97,7 +97,16 @@ export function sizedNumericFields(valueSize: number): NumericField[] | undefine
 
 /** Reads `field` from `bytes` (a little-endian value): bigint for integers, number for floats. */
 export function readNumericField(bytes: Uint8Array, field: NumericField): SampleValue {
+  return readWith(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, field);
+}
+
+/** Reads every field of `fields` from one value (one DataView for all). */
+export function readNumericFields(bytes: Uint8Array, fields: readonly NumericField[]): SampleValue[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return fields.map((f) => readWith(dv, bytes, f));
+}
+
+function readWith(dv: DataView, bytes: Uint8Array, field: NumericField): SampleValue {
   if (field.float) return field.size === 4 ? dv.getFloat32(field.offset, true) : dv.getFloat64(field.offset, true);
   if (field.bits === 0) {
     switch (field.size) {

@@ -8,6 +8,9 @@ import {
   formatBtfValue,
   ids,
   isErrno,
+  isUnsupportedErrno,
+  lookupBatch,
+  splitPerCpu,
   KernelMap,
   MapFd,
   mapInfo,
@@ -18,6 +21,7 @@ import {
   rawBtf,
   statsSysctl,
   stringifyFormatted,
+  type BatchCursor,
   type Fd,
   type MapInfo,
   type RunStats,
@@ -25,7 +29,7 @@ import {
   type Sys,
 } from '../kernel/index.js';
 import { NoSuchMapError, NonNumericMapError } from './errors.js';
-import { addValues, btfNumericFields, readNumericField, sizedNumericFields, type NumericField } from './map-values.js';
+import { addValues, btfNumericFields, readNumericFields, sizedNumericFields, type NumericField } from './map-values.js';
 import type { SampleValue } from './prometheus.js';
 
 /** Which maps to export the values of: by name (as `bpftool map show name`, 15-character names match longer ones) or id. */
@@ -146,7 +150,14 @@ export function parseMapSelector(text: string): MapSelector {
   return { name };
 }
 
-const hexKey = (k: Uint8Array): string => [...k].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Key bytes as bpftool prints them: `02 00 00 00`. */
+function hexKey(k: Uint8Array): string {
+  let s = HEX[k[0] ?? 0]!;
+  for (let i = 1; i < k.length; i++) s += ` ${HEX[k[i]!]}`;
+  return k.length ? s : '';
+}
 
 /** Opens `kind` object `id`, or undefined when it vanished meanwhile. */
 function openById<K extends 'prog' | 'map' | 'btf'>(sys: Sys, kind: K, id: number): Fd<K> | undefined {
@@ -350,7 +361,7 @@ export class MetricsCollector implements Disposable {
     let entries = 0;
     let dropped = 0;
     const isArray = km.type === MapType.ARRAY || km.type === MapType.PERCPU_ARRAY;
-    for (const key of km.keys()) {
+    for (const [key, slots] of mapEntries(km)) {
       if ((rows.length + 1) * perKey > limit) {
         if (isArray) {
           // Array keys are the indexes 0..max_entries-1, in order: the rest need no walk.
@@ -358,18 +369,17 @@ export class MetricsCollector implements Disposable {
           entries = info.maxEntries;
           break;
         }
-        // Over the cap: count the key without reading it.
+        // Over the cap: counted, not exported.
         entries++;
         dropped += perKey;
         continue;
       }
-      const slots = km.getPerCpu(key);
-      if (slots === undefined) continue; // deleted meanwhile
       entries++;
       let label = keyBtf ? keyLabel(keyBtf, info.btfKeyTypeId, key) : hexKey(key);
       if (labels.has(label)) label = hexKey(key); // two keys printing alike (padding, strings): bytes tell them apart
       labels.add(label);
-      const perField = fields.map((f) => slots.map((v) => readNumericField(v, f)));
+      const perCpuFields = slots.map((v) => readNumericFields(v, fields));
+      const perField = fields.map((_, i) => perCpuFields.map((vs) => vs[i]!));
       rows.push({
         key: label,
         values: perField.map((vs) => vs.reduce(addValues)),
@@ -388,6 +398,31 @@ export class MetricsCollector implements Disposable {
       rows,
       droppedSeries: dropped,
     };
+  }
+}
+
+/**
+ * A map's entries, values split per CPU: BPF_MAP_LOOKUP_BATCH 1024 at a time where the map type
+ * has it (one syscall per batch), else get-next-key + lookup per key (entries deleted meanwhile
+ * skipped).
+ */
+function* mapEntries(km: KernelMap, batch = 1024): Generator<[Uint8Array, Uint8Array[]]> {
+  let cursor: BatchCursor | undefined;
+  let started = false;
+  try {
+    do {
+      const r = lookupBatch(km.fd, batch, cursor);
+      started = true;
+      for (let i = 0; i < r.keys.length; i++) yield [r.keys[i]!, km.perCpu ? splitPerCpu(r.values[i]!, km.valueSize) : [r.values[i]!]];
+      cursor = r.next;
+    } while (cursor);
+    return;
+  } catch (err) {
+    if (started || !isUnsupportedErrno(err)) throw err;
+  }
+  for (const key of km.keys()) {
+    const slots = km.getPerCpu(key);
+    if (slots !== undefined) yield [key, slots];
   }
 }
 

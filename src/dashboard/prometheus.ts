@@ -94,18 +94,27 @@ export function formatSampleValue(value: SampleValue): string {
   return String(value);
 }
 
-/** The `name="value"` parts of a label set, names sanitised and values escaped; throws on a name used twice. */
-function labelParts(metric: string, labels: Readonly<Record<string, string>>): string[] {
-  const parts: string[] = [];
-  const seen = new Set<string>();
-  for (const [rawName, value] of Object.entries(labels)) {
-    const name = sanitizeLabelName(rawName);
-    if (seen.has(name)) throw new ConflictingFamilyError(metric, `label ${JSON.stringify(rawName)} sanitises to ${name}, which is already set`);
-    seen.add(name);
-    parts.push(`${name}="${escapeLabelValue(value)}"`);
-  }
-  return parts;
+/** How one raw label-name list renders: sanitised names, and the order that sorts them (for series identity). */
+interface LabelShape {
+  readonly names: readonly string[];
+  readonly order: readonly number[];
 }
+
+/** The shape of `rawNames` (cached by `key`): names sanitised, checked for a name used twice. */
+function labelShape(cache: Map<string, LabelShape>, key: string, rawNames: readonly string[], metric: string): LabelShape {
+  let shape = cache.get(key);
+  if (shape) return shape;
+  const names = rawNames.map(sanitizeLabelName);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) throw new ConflictingFamilyError(metric, `label ${JSON.stringify(rawNames[i])} sanitises to ${n}, which is already set`);
+  });
+  const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
+  shape = { names, order };
+  cache.set(key, shape);
+  return shape;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 /**
  * Renders families in the 0.0.4 text format: per family `# HELP`, `# TYPE`, then one sample per
@@ -127,11 +136,17 @@ export function renderExposition(families: readonly MetricFamily[]): string {
   for (const [name, f] of merged) {
     lines.push(`# HELP ${name} ${escapeHelp(f.help)}`, `# TYPE ${name} ${f.type}`);
     const seen = new Set<string>();
+    const shapes = new Map<string, LabelShape>();
     for (const s of f.samples) {
-      const parts = labelParts(name, s.labels);
+      const rawNames = Object.keys(s.labels);
+      const shape = labelShape(shapes, rawNames.join('\u0000'), rawNames, name);
+      const parts = rawNames.map((raw, i) => {
+        const v = s.labels[raw]!;
+        return `${shape.names[i]}="${NEEDS_ESCAPE.test(v) ? escapeLabelValue(v) : v}"`;
+      });
       const series = parts.length ? `${name}{${parts.join(',')}}` : name;
       // A series is its label set, whatever the order the labels were given in.
-      const identity = [...parts].sort().join('\u0000');
+      const identity = shape.order.map((i) => parts[i]).join('\u0000');
       if (seen.has(identity)) throw new DuplicateSeriesError(name, series);
       seen.add(identity);
       lines.push(`${series} ${formatSampleValue(s.value)}`);

@@ -11,7 +11,7 @@ import { collectSnapshot, MetricsCollector, parseMapSelector, snapshotJson, type
 import { renderExposition } from '../../src/dashboard/prometheus.js';
 import { BtfBuilder, loadObject } from '../../src/index.js';
 import { collectRunStats, BPF_STATS_SYSCTL } from '../../src/kernel/bpf/enable-stats.js';
-import { MapType } from '../../src/kernel/bpf/constants.js';
+import { MapFlags, MapType } from '../../src/kernel/bpf/constants.js';
 import { createMap } from '../../src/kernel/bpf/map-create.js';
 import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
 import { kernelError, KernelPermissionError } from '../../src/kernel/kernel-error.js';
@@ -143,6 +143,14 @@ kernelTest('series cap: whole keys are exported up to the limit, the rest counte
   assert.match(text, new RegExp(`bpfkit_map_value_total\\{map_id="${hid}",map="dash_hash",key="03 00 00 00"\\} 1152921504606849976\\n`));
   const capped = valuesOf(collectSnapshot(sys, { maps: [{ id: hid }], seriesLimit: 2 }), hid)!;
   assert.deepEqual([capped.rows.length, capped.entries, capped.droppedSeries], [2, 5, 3]);
+
+  // An LPM trie has no batch lookup (ENOTSUPP): the walk falls back to get-next-key + lookup.
+  using t = createMap(sys, { type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 8, flags: MapFlags.NO_PREALLOC, name: 'dash_trie' });
+  using tm = new KernelMap(t, 'dash_trie');
+  tm.set(Uint8Array.of(24, 0, 0, 0, 10, 1, 2, 0), u64(5));
+  tm.set(Uint8Array.of(8, 0, 0, 0, 10, 0, 0, 0), u64(6));
+  const trie = valuesOf(collectSnapshot(sys, { maps: [{ name: 'dash_trie' }] }), mapInfo(t).id)!;
+  assert.deepEqual(trie.rows.map((r) => [r.key, r.values[0]]).sort(), [['08 00 00 00 0a 00 00 00', 6n], ['18 00 00 00 0a 01 02 00', 5n]]);
 });
 
 kernelTest('a selector that matches nothing is a NoSuchMapError naming it; odd value sizes a NonNumericMapError', (sys) => {
