@@ -103,10 +103,40 @@ export class SkbContext implements ContextInstance {
   readonly packet: Region;
   /** Memory offset of the MAC header. */
   mac = 0;
+  #data = 0;
+  #len = 0;
+  /** Load cells of __sk_buff data, data_meta and data_end (AddressSpace.loadCell), written on every change. */
+  private readonly cells: readonly number[];
+  /** High word of packet pointers (the packet region's tag). */
+  private readonly packetHi: number;
   /** Memory offset of skb->data. */
-  data = 0;
+  get data(): number {
+    return this.#data;
+  }
+  set data(v: number) {
+    this.#data = v;
+    this.syncCells();
+  }
   /** skb->len. */
-  len = 0;
+  get len(): number {
+    return this.#len;
+  }
+  set len(v: number) {
+    this.#len = v;
+    this.syncCells();
+  }
+
+  /** Writes data, data_meta (= data) and data_end to their cells, which the JIT reads inline. */
+  private syncCells(): void {
+    const v = this.space.memory.view; // re-fetched: the memory may have grown
+    const [d, m, e] = this.cells;
+    v.setInt32(d!, this.#data, true);
+    v.setInt32(d! + 4, this.packetHi, true);
+    v.setInt32(m!, this.#data, true);
+    v.setInt32(m! + 4, this.packetHi, true);
+    v.setInt32(e!, this.#data + this.#len, true);
+    v.setInt32(e! + 4, this.packetHi, true);
+  }
   /** Memory offset of the network header. */
   network = 0;
   /** skb->ip_summed: a test run's skb starts CHECKSUM_NONE; bpf_csum_level can make it UNNECESSARY. */
@@ -146,11 +176,12 @@ export class SkbContext implements ContextInstance {
     this.packet = space.addRegion('packet', 0, { kind: 'packet', before: SKB_BLOCK });
     this.sock = new TestRunSock(space);
     this.view = () => space.memory.view;
+    this.packetHi = Math.floor(this.packet.address() / 4294967296);
     space.setLoadHook(this.ctx, (offset, size, out) => {
       if (offset === SkBuff.data || offset === SkBuff.data_meta || offset === SkBuff.data_end) {
         if (size !== 4) return false;
         out[0] = offset === SkBuff.data_end ? this.data + this.len : this.data;
-        out[1] = Math.floor(this.packet.address() / 4294967296);
+        out[1] = this.packetHi;
         return true;
       }
       if (offset === SkBuff.sk && size === 8) {
@@ -173,6 +204,8 @@ export class SkbContext implements ContextInstance {
       out[1] = 0;
       return true;
     });
+    this.cells = [SkBuff.data, SkBuff.data_meta, SkBuff.data_end].map((f) => space.loadCell(this.ctx, f));
+    this.syncCells();
   }
 
   /** Reads a u32 field of the live __sk_buff. */

@@ -63,16 +63,66 @@ export class XdpContext implements ContextInstance {
   readonly packet: Region;
   /** Memory offset of data_hard_start (the page). */
   readonly hardStart: number;
+  // The six xdp_md fields live here and, for compiled code, in load cells (AddressSpace.loadCell):
+  // every assignment goes through a setter that writes the cell, so the JIT's inline loads and
+  // the interpreter's load hook always agree.
+  #dataMeta = 0;
+  #data = 0;
+  #dataEnd = 0;
+  #rxIfindex = LOOPBACK.ifindex;
+  #rxQueue = 0;
+  /** Load cells of data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex. */
+  private readonly cells: readonly number[];
+  /** High word of packet pointers (the packet region's tag). */
+  private readonly packetHi: number;
+
   /** Memory offset of data_meta (equals `data` when there is no metadata). */
-  dataMeta = 0;
+  get dataMeta(): number {
+    return this.#dataMeta;
+  }
+  set dataMeta(v: number) {
+    this.#dataMeta = v;
+    this.writeCell(2, v, this.packetHi);
+  }
   /** Memory offset of data. */
-  data = 0;
+  get data(): number {
+    return this.#data;
+  }
+  set data(v: number) {
+    this.#data = v;
+    this.writeCell(0, v, this.packetHi);
+  }
   /** Memory offset of data_end. */
-  dataEnd = 0;
+  get dataEnd(): number {
+    return this.#dataEnd;
+  }
+  set dataEnd(v: number) {
+    this.#dataEnd = v;
+    this.writeCell(1, v, this.packetHi);
+  }
   /** ingress_ifindex loads: the receive queue's device (loopback unless ctx_in names one). */
-  rxIfindex = LOOPBACK.ifindex;
+  get rxIfindex(): number {
+    return this.#rxIfindex;
+  }
+  set rxIfindex(v: number) {
+    this.#rxIfindex = v;
+    this.writeCell(3, v, 0);
+  }
   /** rx_queue_index loads. */
-  rxQueue = 0;
+  get rxQueue(): number {
+    return this.#rxQueue;
+  }
+  set rxQueue(v: number) {
+    this.#rxQueue = v;
+    this.writeCell(4, v, 0);
+  }
+
+  private writeCell(i: number, lo: number, hi: number): void {
+    const v = this.space.memory.view; // re-fetched: the memory may have grown
+    const cell = this.cells[i]!;
+    v.setInt32(cell, lo, true);
+    v.setInt32(cell + 4, hi, true);
+  }
   /** The devices ctx_in and helpers may name by ifindex. */
   readonly devices: (ifindex: number) => NetDevice | undefined;
   /** Fragment pages (skb_shared_info.frags), reused across runs; the first `fragCount` are in use. */
@@ -92,6 +142,7 @@ export class XdpContext implements ContextInstance {
     this.ctx = space.addRegion('ctx', XDP_MD_SIZE, { kind: 'ctx', writable: false });
     this.packet = space.addRegion('packet', 0, { kind: 'packet', before: XDP_FRAME_SIZE });
     this.hardStart = this.packet.base;
+    this.packetHi = Math.floor(this.packet.address() / 4294967296);
     space.setLoadHook(this.ctx, (offset, size, out) => {
       if (size !== 4) return false;
       let v: number;
@@ -107,9 +158,14 @@ export class XdpContext implements ContextInstance {
         return true;
       }
       out[0] = v;
-      out[1] = Math.floor(this.packet.address() / 4294967296);
+      out[1] = this.packetHi;
       return true;
     });
+    const fields = [XdpMd.data, XdpMd.data_end, XdpMd.data_meta, XdpMd.ingress_ifindex, XdpMd.rx_queue_index, XdpMd.egress_ifindex];
+    this.cells = fields.map((f) => space.loadCell(this.ctx, f));
+    this.writeCell(5, 0, 0);
+    this.rxIfindex = LOOPBACK.ifindex;
+    this.rxQueue = 0;
   }
 
   /** Memory offset of the frame's hard end: no byte of the packet may lie past it. */
