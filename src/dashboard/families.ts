@@ -82,6 +82,6 @@ export function snapshotFamilies(snapshot: Snapshot): MetricFamily[] {
   family('bpf_stats_enabled', 'gauge', 'Whether program run statistics are known to be on (kernel.bpf_stats_enabled or a held BPF_ENABLE_STATS fd).').push({ labels: {}, value: snapshot.statsEnabled ? 1 : 0 });
   const sel = family('map_selector_matches', 'gauge', 'Maps matched by each map selector (0: the selected map is gone).');
   for (const [selector, n] of Object.entries(snapshot.selectors)) sel.push({ labels: { selector }, value: n });
-  family('scrape_duration_seconds', 'gauge', 'How long collecting this snapshot took.').push({ labels: {}, value: snapshot.durationMs / 1000 });
+  family('scrape_duration_seconds', 'gauge', 'How long collecting this snapshot took.').push({ labels: {}, value: Math.round(snapshot.durationMs * 1000) / 1e6 });
   return families;
 }
