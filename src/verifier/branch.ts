@@ -312,7 +312,10 @@ export function regSetMinMax(trueR1: Reg, trueR2: Reg, falseR1: Reg, falseR2: Re
   regsRefineCondOp(trueR1, trueR2, op, is32);
   regBoundsSync(trueR1);
   regBoundsSync(trueR2);
-  for (const r of [trueR1, trueR2, falseR1, falseR2]) if (!regBoundsSane(r)) markRegUnbounded(r);
+  if (!regBoundsSane(trueR1)) markRegUnbounded(trueR1);
+  if (!regBoundsSane(trueR2)) markRegUnbounded(trueR2);
+  if (!regBoundsSane(falseR1)) markRegUnbounded(falseR1);
+  if (!regBoundsSane(falseR2)) markRegUnbounded(falseR2);
 }
 
 /** sync_linked_regs: every scalar sharing `known`'s id gets its bounds. */

@@ -208,7 +208,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
             reject(`infinite loop detected at insn ${idx}`);
           }
           if (!force && jmps - prevJmps < 20 && stats.processed - prevInsns < 100) addNew = false;
-        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx]! | cp.preciseRegs, needed.stack[idx]! | cp.preciseStack, needed.liveRegs[idx], needed.liveStack[idx])) {
+        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx]! | cp.preciseRegs, cp.preciseStack === 0n ? needed.stack[idx]! : needed.stack[idx]! | cp.preciseStack, needed.liveRegs[idx], needed.liveStack[idx])) {
           cp.hit++;
           pruned = true;
           // What mattered below the explored state matters on this path too (propagate_precision).

@@ -133,9 +133,10 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
   return true;
 }
 
-// linkedNeed's results (module scratch).
+// linkedNeed's results and id list (module scratch).
 let linkedRegs = 0;
 let linkedStack = 0n;
+const linkedIds: number[] = [];
 
 /**
  * The needed registers and slots of the old frame `f` grown by every scalar sharing a base id
@@ -145,11 +146,12 @@ let linkedStack = 0n;
 function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
   linkedRegs = regs;
   linkedStack = stack;
-  let ids: number[] | undefined;
+  const ids = linkedIds;
+  ids.length = 0;
   for (let r = 0; r <= 10; r++) {
     if ((regs & (1 << r)) === 0) continue;
     const o = f.regs[r]!;
-    if (o.type === 'scalar' && o.id) (ids ??= []).push(o.id & ~ADD_CONST);
+    if (o.type === 'scalar' && o.id) ids.push(o.id & ~ADD_CONST);
   }
   if (f.stack.length > 0) {
     const lo = Number(stack & 0xffffffffn);
@@ -157,10 +159,10 @@ function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
     for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
       const slot = f.stack[spi];
       if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
-      if (bitAt(lo, hi, spi)) (ids ??= []).push(slot.spilled.id & ~ADD_CONST);
+      if (bitAt(lo, hi, spi)) ids.push(slot.spilled.id & ~ADD_CONST);
     }
   }
-  if (!ids) return;
+  if (ids.length === 0) return;
   for (let r = 0; r <= 10; r++) {
     const o = f.regs[r]!;
     if (o.type === 'scalar' && o.id && ids.includes(o.id & ~ADD_CONST)) linkedRegs |= 1 << r;
