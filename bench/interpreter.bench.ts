@@ -15,15 +15,19 @@ import { createKernelSys } from '../src/kernel/koffi-sys.js';
 import { loadKernelObject } from '../src/kernel/object/load-object.js';
 import type { Sys } from '../src/kernel/sys.js';
 import { buildUdp } from '../src/packet/index.js';
-import { loadUserspace } from '../src/runtime/userspace-object.js';
 import { alu64, exit, jmp, label, ldx, program, r0, r1, r2, r3, r4, r5, r6 } from '../src/isa/index.js';
-import { createXdpVm } from '../src/vm/run.js';
-import { xdpOps } from '../src/ctx/xdp.js';
-import { JitEngine } from '../src/jit/jit-engine.js';
 import type { EngineKind } from '../src/jit/create-engine.js';
-import { AddressSpace } from '../src/vm/address-space.js';
-import { builtinHelpers } from '../src/vm/helpers.js';
-import { prepareProgram } from '../src/vm/program.js';
+import { codeLabel, load } from './code-under-test.js';
+
+// The code under test comes from dist/ when it is built (see code-under-test.ts).
+const { loadUserspace } = await load<typeof import('../src/runtime/userspace-object.js')>('runtime/userspace-object.js');
+const { createXdpVm } = await load<typeof import('../src/vm/run.js')>('vm/run.js');
+const { xdpOps } = await load<typeof import('../src/ctx/xdp.js')>('ctx/xdp.js');
+const { JitEngine } = await load<typeof import('../src/jit/jit-engine.js')>('jit/jit-engine.js');
+const { AddressSpace } = await load<typeof import('../src/vm/address-space.js')>('vm/address-space.js');
+const { builtinHelpers } = await load<typeof import('../src/vm/helpers.js')>('vm/helpers.js');
+const { prepareProgram } = await load<typeof import('../src/vm/program.js')>('vm/program.js');
+console.log(`# code under test: ${codeLabel}`);
 
 const REPEAT = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100_000);
 const root = join(import.meta.dirname, '..');

@@ -11,11 +11,16 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadObject } from '../src/elf/object-loader.js';
-import { CaptureReader, RssSpreader } from '../src/packet/index.js';
-import { Pipeline } from '../src/runtime/pipeline.js';
-import { loadUserspace } from '../src/runtime/userspace-object.js';
+import type { RssSpreader as RssSpreaderType } from '../src/packet/index.js';
+import { codeLabel, load } from './code-under-test.js';
 import type { EngineKind } from '../src/jit/create-engine.js';
 import { makeTraffic } from '../scripts/make-example-pcap.js';
+
+// The code under test comes from dist/ when it is built (see code-under-test.ts).
+const { CaptureReader, RssSpreader } = await load<typeof import('../src/packet/index.js')>('packet/index.js');
+const { Pipeline } = await load<typeof import('../src/runtime/pipeline.js')>('runtime/pipeline.js');
+const { loadUserspace } = await load<typeof import('../src/runtime/userspace-object.js')>('runtime/userspace-object.js');
+console.log(`# code under test: ${codeLabel}`);
 
 const PACKETS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 200_000);
 const CHUNK = 1 << 20;
@@ -30,7 +35,7 @@ function chunks(f: (chunk: Uint8Array) => void): void {
   for (let off = 0; off < capture.length; off += CHUNK) f(capture.subarray(off, off + CHUNK));
 }
 
-function readerOnly(rss?: RssSpreader): number {
+function readerOnly(rss?: RssSpreaderType): number {
   const t0 = performance.now();
   const r = new CaptureReader();
   let acc = 0;
