@@ -575,8 +575,21 @@ export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, off
   copyReg(dst, out);
 }
 
-/** A register as the operand of an immediate ALU op (sign-extended imm). */
-export const immReg = (imm: number): Reg => scalarConst(BigInt(imm));
+const IMM_REGS = new Map<number, Reg>();
+
+/**
+ * A register as the operand of an immediate ALU op or jump (sign-extended imm). Shared per value:
+ * every caller only reads it (a jump refines copies), so it is built once, not per instruction.
+ */
+export function immReg(imm: number): Reg {
+  let r = IMM_REGS.get(imm);
+  if (r === undefined) {
+    if (IMM_REGS.size >= 4096) IMM_REGS.clear();
+    r = scalarConst(BigInt(imm));
+    IMM_REGS.set(imm, r);
+  }
+  return r;
+}
 
 /** `mov`: dst = src (64 or 32-bit, sign-extending variants), with the kernel's scalar id linking. */
 export function aluMov(dst: Reg, src: Reg, alu32: boolean, sx: number, dstRegno: number, srcRegno: number, nextId: () => number, privileged: boolean): void {
