@@ -12,7 +12,7 @@ import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.j
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
-import { cloneReg, copyReg, formatReg, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
+import { cloneReg, copyReg, formatReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
 
 /** Statistics veristat prints. */
@@ -355,7 +355,9 @@ function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: 
       checkRegWrite(insn.dst);
       const srcType = regs[insn.src]!.type;
       const dst = regs[insn.dst]!;
-      const tmp = cloneReg(dst);
+      // The loaded value goes to a scratch register first (dst may be the address register).
+      const tmp = LOAD_SCRATCH;
+      copyReg(tmp, dst);
       checkMemAccess(env, insn.src, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, false, tmp, undefined, undefined, entry.kind === 'ldxsx');
       copyReg(dst, tmp);
       saveAuxPtrType(env, idx, srcType);
@@ -592,6 +594,10 @@ function ldAbs(env: Env, insn: Instruction, kind: string, regs: Reg[]): void {
   markUnknown(regs[0]!);
 }
 
+const LOAD_SCRATCH = notInit();
+const IMM_SCRATCH_A = notInit();
+const IMM_SCRATCH_B = notInit();
+
 const JOP: Record<string, number> = { jeq: J.JEQ, jgt: J.JGT, jge: J.JGE, jset: J.JSET, jne: J.JNE, jsgt: J.JSGT, jsge: J.JSGE, jlt: J.JLT, jle: J.JLE, jslt: J.JSLT, jsle: J.JSLE };
 
 function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32: boolean, push: (s: VState, insn: number) => void): number | 'exit' {
@@ -610,8 +616,18 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   const other = cloneState(env.cur);
   const otherRegs = curFrame(other).regs;
   const oDst = otherRegs[insn.dst]!;
-  const oSrc = isX ? otherRegs[insn.src]! : cloneReg(src);
-  const thisSrc = isX ? src : cloneReg(src);
+  // An immediate is refined in scratch copies (shared, read-only: see immReg), then dropped.
+  let oSrc: Reg;
+  let thisSrc: Reg;
+  if (isX) {
+    oSrc = otherRegs[insn.src]!;
+    thisSrc = src;
+  } else {
+    oSrc = IMM_SCRATCH_A;
+    thisSrc = IMM_SCRATCH_B;
+    copyReg(oSrc, src);
+    copyReg(thisSrc, src);
+  }
   // Same-register compare: both operands are the same object in each state.
   regSetMinMax(oDst, oSrc, dst, thisSrc, op, is32);
   if (isX && src.type === 'scalar' && src.id) {
