@@ -178,14 +178,18 @@ function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
  * A cheap necessary condition of regsafe for the innermost frame's live registers, checked before
  * the full comparison (most misses differ in a pointer's type or fixed offset, or a packet range).
  */
-function quickRegsMatch(of: FuncState, cf: FuncState, live: number): boolean {
+function quickRegsMatch(of: FuncState, cf: FuncState, live: number, need: number): boolean {
   for (let r = 0; r <= 10; r++) {
     if ((live & (1 << r)) === 0) continue;
     const o = of.regs[r]!;
     if (o.type === 'not_init') continue;
     const c = cf.regs[r]!;
     if (o.type !== c.type) return false;
-    if (o.type === 'scalar') continue;
+    if (o.type === 'scalar') {
+      // A needed scalar must lie within the old one's unsigned and signed 64-bit ranges.
+      if ((need & (1 << r)) !== 0 && (o.umin > c.umin || o.umax < c.umax || o.smin > c.smin || o.smax < c.smax)) return false;
+      continue;
+    }
     if (o.off !== c.off) return false;
     if ((o.type === 'pkt' || o.type === 'pkt_meta') && o.range > c.range) return false;
   }
@@ -203,7 +207,7 @@ function quickRegsMatch(of: FuncState, cf: FuncState, live: number): boolean {
 export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL, liveRegs = 0x7ff, liveStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
-  if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs)) return false;
+  if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, neededRegs)) return false;
   const ids = sharedIds;
   ids.reset();
   for (let i = 0; i < o.frames.length; i++) {
