@@ -47,7 +47,9 @@ export const BTF_KIND_FEATURES: Readonly<Record<SanitizableKind, Feature>> = {
     b.add({ kind: 'float', name: 'float', size: 4 });
   }),
   decl_tag: btfKindFeature('BTF_KIND_DECL_TAG', '5.16', (b) => {
-    b.add({ kind: 'decl_tag', name: 'tag', type: 1, componentIdx: -1, attribute: false });
+    // As libbpf probes it: a tag on a VAR (the kernel refuses a tag on an int whatever its version).
+    const v = b.add({ kind: 'var', name: 'x', type: 1, linkage: 'static' });
+    b.add({ kind: 'decl_tag', name: 'tag', type: v, componentIdx: -1, attribute: false });
   }),
   type_tag: btfKindFeature('BTF_KIND_TYPE_TAG', '5.17', (b) => {
     const tag = b.add({ kind: 'type_tag', name: 'tag', type: 1, attribute: false });

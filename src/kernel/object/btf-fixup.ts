@@ -21,7 +21,12 @@ export interface FixedBtf {
   readonly changes: readonly string[];
 }
 
-function alignOf(btf: BtfBuilder, id: number, depth = 0): number {
+/** What alignment and layout need of a type table (the parsed Btf or a builder). */
+interface Types {
+  typeById(id: number): BtfType;
+}
+
+function alignOf(btf: Types, id: number, depth = 0): number {
   if (depth > 32) return 1;
   const t = btf.typeById(id);
   switch (t.kind) {
@@ -50,7 +55,7 @@ function alignOf(btf: BtfBuilder, id: number, depth = 0): number {
 }
 
 /** Lays out `vars` from 0 with natural alignment, keeping any offset clang already set past the cursor. */
-function layoutVars(b: BtfBuilder, vars: readonly VarSecinfo[], size: number): VarSecinfo[] {
+function layoutVars(b: Types, vars: readonly VarSecinfo[], size: number): VarSecinfo[] {
   let at = 0;
   const aligned = vars.map((v) => {
     const a = alignOf(b, v.type);
@@ -69,35 +74,124 @@ function layoutVars(b: BtfBuilder, vars: readonly VarSecinfo[], size: number): V
   });
 }
 
-/**
- * Returns `spec.btf` ready for BPF_BTF_LOAD: DATASEC sizes from the sections (global data:
- * the map's value size; `.kconfig`: its map), variable offsets laid out, extern VARs made
- * global-allocated (kconfig at the offsets the object loader assigned), extern FUNCs (kfunc
- * declarations) made global, and `missing` kinds replaced the way libbpf sanitises them.
- */
-export function fixupBtf(spec: ObjectSpec, btf: Btf, missing: ReadonlySet<SanitizableKind> = new Set()): FixedBtf {
-  const b = BtfBuilder.from(btf);
+/** The fix-ups of one BTF, decided once and applied either by patching bytes or through a builder. */
+interface Plan {
+  /** Extern VARs and FUNCs to make global. */
+  readonly linkage: number[];
+  /** extern FUNCs whose prototype has unnamed parameters (the builder names them). */
+  readonly unnamedParams: number[];
+  /** DATASECs with their new size and (sorted) variables; `ksymFuncs` when a kfunc needs a placeholder VAR. */
+  readonly datasecs: { id: number; size: number; vars: VarSecinfo[]; ksymFuncs: boolean }[];
+  readonly changes: string[];
+}
+
+/** Decides every fix-up of `btf` for `spec` (placeholder VARs for .ksyms kfuncs are typed later: -1). */
+function plan(spec: ObjectSpec, btf: Btf): Plan {
   const changes: string[] = [];
+  const linkage: number[] = [];
+  const unnamedParams: number[] = [];
+  const datasecs: Plan['datasecs'] = [];
   const sectionSize = new Map(spec.sections.map((s) => [s.name, s.size]));
   for (const m of spec.maps) if (m.origin === 'global-data' || m.origin === 'kconfig') sectionSize.set(m.section === '' ? m.name : m.section, m.valueSize);
   const kconfig = spec.maps.find((m) => m.origin === 'kconfig');
   if (kconfig) sectionSize.set('.kconfig', kconfig.valueSize);
   const externOffset = new Map(spec.externs.flatMap((e) => (e.offset === undefined ? [] : [[e.name, e.offset] as const])));
 
-  for (let id = 1; id < b.types.length; id++) {
-    const t = b.types[id] as BtfType;
+  for (let id = 1; id < btf.types.length; id++) {
+    const t = btf.types[id] as BtfType;
     if (t.kind === 'var' && t.linkage === 'extern') {
-      b.replace(id, { ...t, linkage: 'global' });
+      linkage.push(id);
       changes.push(`VAR ${t.name}: extern -> global allocated`);
     } else if (t.kind === 'func' && t.linkage === 'extern') {
-      b.replace(id, { ...t, linkage: 'global' });
+      linkage.push(id);
       changes.push(`FUNC ${t.name}: extern -> global`);
       // clang leaves a kfunc declaration's parameters unnamed; the kernel wants every FUNC's named.
-      const proto = b.typeById(t.type);
-      if (proto.kind === 'func_proto' && proto.params.some((p) => p.name === '' && p.type !== 0)) {
-        b.replace(proto.id, { ...proto, params: proto.params.map((p, i) => (p.name === '' && p.type !== 0 ? { ...p, name: `arg${i}` } : p)) });
-      }
+      const proto = btf.typeById(t.type);
+      if (proto.kind === 'func_proto' && proto.params.some((p) => p.name === '' && p.type !== 0)) unnamedParams.push(proto.id);
     }
+  }
+  for (let id = 1; id < btf.types.length; id++) {
+    const t = btf.types[id] as BtfType;
+    if (t.kind !== 'datasec') continue;
+    let vars: VarSecinfo[];
+    let size = sectionSize.get(t.name) ?? t.size;
+    let ksymFuncs = false;
+    if (t.name === '.kconfig') {
+      vars = t.vars.map((v) => ({ ...v, offset: externOffset.get(btf.typeById(v.type).name) ?? v.offset }));
+    } else if (t.name === '.ksyms') {
+      // Kernel variables and kfuncs resolved through BTF ids: placeholders of their own size.
+      let at = 0;
+      vars = t.vars.map((v) => {
+        const isFunc = btf.typeById(v.type).kind === 'func';
+        if (isFunc) ksymFuncs = true;
+        const r = isFunc ? { type: -1, offset: at, size: 4 } : { ...v, offset: at, size: Math.max(1, v.size) };
+        at += r.size;
+        return r;
+      });
+      size = at;
+    } else {
+      vars = layoutVars(btf, t.vars, size);
+    }
+    vars.sort((x, y) => x.offset - y.offset);
+    if (size === 0) size = vars.reduce((end, v) => Math.max(end, v.offset + v.size), 0);
+    if (size !== t.size || vars.some((v, i) => v.offset !== t.vars[i]?.offset)) changes.push(`DATASEC ${t.name}: size ${t.size} -> ${size}, offsets ${vars.map((v) => v.offset).join(',')}`);
+    datasecs.push({ id, size, vars, ksymFuncs });
+  }
+  return { linkage, unnamedParams, datasecs, changes };
+}
+
+/**
+ * Returns `spec.btf` ready for BPF_BTF_LOAD: DATASEC sizes from the sections (global data:
+ * the map's value size; `.kconfig`: its map), variable offsets laid out, extern VARs made
+ * global-allocated (kconfig at the offsets the object loader assigned), extern FUNCs (kfunc
+ * declarations) made global, and `missing` kinds replaced the way libbpf sanitises them.
+ *
+ * When nothing needs new types or strings (no kind to sanitise, no kfunc placeholder or
+ * parameter names), the fix-ups are patched into a copy of the section's bytes, which is what
+ * re-encoding through a BtfBuilder produces too, at a fraction of the cost.
+ */
+export function fixupBtf(spec: ObjectSpec, btf: Btf, missing: ReadonlySet<SanitizableKind> = new Set()): FixedBtf {
+  const p = plan(spec, btf);
+  if (missing.size === 0 && btf.littleEndian && p.unnamedParams.length === 0 && !p.datasecs.some((d) => d.ksymFuncs)) {
+    return { bytes: patchBytes(btf, p), changes: p.changes };
+  }
+  return { bytes: withBuilder(btf, p, missing), changes: p.changes };
+}
+
+// Record layouts (include/uapi/linux/btf.h): struct btf_type is name_off, info, size/type; a VAR
+// is followed by its linkage, a DATASEC by vlen { type, offset, size }. A FUNC's linkage is vlen.
+const BTF_VAR_GLOBAL_ALLOCATED = 1;
+const BTF_FUNC_GLOBAL = 1;
+
+function patchBytes(btf: Btf, p: Plan): Uint8Array {
+  const bytes = new Uint8Array(btf.bytes); // a copy (a Buffer's slice() would be a view)
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const id of p.linkage) {
+    const at = btf.typeOffset(id);
+    if (btf.typeById(id).kind === 'var') dv.setUint32(at + 12, BTF_VAR_GLOBAL_ALLOCATED, true);
+    else dv.setUint32(at + 4, (dv.getUint32(at + 4, true) & ~0xffff) | BTF_FUNC_GLOBAL, true);
+  }
+  for (const d of p.datasecs) {
+    const at = btf.typeOffset(d.id);
+    dv.setUint32(at + 8, d.size, true);
+    d.vars.forEach((v, i) => {
+      dv.setUint32(at + 12 + i * 12, v.type, true);
+      dv.setUint32(at + 16 + i * 12, v.offset, true);
+      dv.setUint32(at + 20 + i * 12, v.size, true);
+    });
+  }
+  return bytes;
+}
+
+function withBuilder(btf: Btf, p: Plan, missing: ReadonlySet<SanitizableKind>): Uint8Array {
+  const b = BtfBuilder.from(btf);
+  for (const id of p.linkage) {
+    const t = b.typeById(id);
+    if (t.kind === 'var' || t.kind === 'func') b.replace(id, { ...t, linkage: 'global' });
+  }
+  for (const id of p.unnamedParams) {
+    const proto = b.typeById(id);
+    if (proto.kind === 'func_proto') b.replace(id, { ...proto, params: proto.params.map((q, i) => (q.name === '' && q.type !== 0 ? { ...q, name: `arg${i}` } : q)) });
   }
   // DATASEC entries must be VARs: a kfunc listed in .ksyms is replaced by a placeholder int VAR (libbpf's dummy_ksym).
   let dummyVar: number | undefined;
@@ -108,34 +202,12 @@ export function fixupBtf(spec: ObjectSpec, btf: Btf, missing: ReadonlySet<Saniti
     }
     return dummyVar;
   };
-  for (let id = 1; id < b.types.length; id++) {
-    const t = b.types[id] as BtfType;
-    if (t.kind !== 'datasec') continue;
-    let vars: VarSecinfo[];
-    let size = sectionSize.get(t.name) ?? t.size;
-    if (t.name === '.kconfig') {
-      vars = t.vars.map((v) => ({ ...v, offset: externOffset.get(b.typeById(v.type).name) ?? v.offset }));
-    } else if (t.name === '.ksyms') {
-      // Kernel variables and kfuncs resolved through BTF ids: placeholders of their own size.
-      let at = 0;
-      vars = t.vars.map((v) => {
-        const isFunc = b.typeById(v.type).kind === 'func';
-        const r = isFunc ? { type: dummy(), offset: at, size: 4 } : { ...v, offset: at, size: Math.max(1, v.size) };
-        at += r.size;
-        return r;
-      });
-      size = at;
-    } else {
-      vars = layoutVars(b, t.vars, size);
-    }
-    vars.sort((x, y) => x.offset - y.offset);
-    if (size === 0) size = vars.reduce((end, v) => Math.max(end, v.offset + v.size), 0);
-    const fixed: DatasecType = { ...t, size, vars };
-    if (size !== t.size || vars.some((v, i) => v.offset !== t.vars[i]?.offset)) changes.push(`DATASEC ${t.name}: size ${t.size} -> ${size}, offsets ${vars.map((v) => v.offset).join(',')}`);
-    b.replace(id, fixed);
+  for (const d of p.datasecs) {
+    const t = b.typeById(d.id) as DatasecType;
+    b.replace(d.id, { ...t, size: d.size, vars: d.vars.map((v) => (v.type === -1 ? { ...v, type: dummy() } : v)) });
   }
-  sanitize(b, missing, changes);
-  return { bytes: b.encode(), changes };
+  sanitize(b, missing, p.changes);
+  return b.encode();
 }
 
 /** Replaces kinds in `missing` by ones older kernels know (libbpf's rules), in place. */

@@ -77,8 +77,8 @@ export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): Program
   const t = templates.get(prog);
   if (t !== undefined && t.btf === ctx.btf) {
     const instructions = prog.instructions.map((insn, i) => (insn.reference !== undefined && isMapLoad(insn) ? withMapFd(prog, ctx, insn, i) : insn));
-    const insns = t.insns.slice();
-    const dv = new DataView(insns.buffer);
+    const insns = new Uint8Array(t.insns); // a copy
+    const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
     for (const p of t.fdPatches) dv.setInt32(p.at, (instructions[p.index] as Instruction).imm | 0, true);
     return { instructions, insns, funcInfo: t.funcInfo, lineInfo: t.lineInfo, coreOutcomes: [] };
   }
@@ -88,7 +88,7 @@ export function buildProgramImage(prog: ProgramSpec, ctx: ImageContext): Program
     for (const [i, insn] of image.instructions.entries()) {
       if (insn.reference !== undefined && isMapLoad(insn)) fdPatches.push({ at: slots[i]! * 8 + 4, index: i, map: insn.reference });
     }
-    templates.set(prog, { btf: ctx.btf, insns: image.insns.slice(), fdPatches, funcInfo: image.funcInfo, lineInfo: image.lineInfo });
+    templates.set(prog, { btf: ctx.btf, insns: new Uint8Array(image.insns), fdPatches, funcInfo: image.funcInfo, lineInfo: image.lineInfo });
   }
   return image;
 }
