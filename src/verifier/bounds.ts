@@ -211,8 +211,196 @@ export function regBoundsSync(r: Reg): void {
   } else if (t.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX && r.u32min === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX) {
     return;
   }
-  if ((t.value | t.mask) < SMALL && syncSmall(r)) return;
+  const top = t.value | t.mask;
+  if (top < SMALL ? syncSmall(r) : top <= U32_MAX && syncU32(r)) return;
   regBoundsSyncReference(r);
+}
+
+/**
+ * reg_bounds_sync for a value the tnum keeps below 2^32, in plain numbers: the kernel's steps one
+ * by one (as regBoundsSyncReference), where the 64-bit bounds are numbers in [0, 2^32) (the u64
+ * and s64 views agree, the upper halves are 0) and the 32-bit ones are u32 / s32 numbers. Returns
+ * false (nothing written) when a 64-bit bound would leave [0, 2^32) (contradictory bounds).
+ */
+function syncU32(r: Reg): boolean {
+  const tvB = r.var.value;
+  const thiB = tvB | r.var.mask;
+  // __update_reg64_bounds' clamps, in BigInt to check the domain first.
+  const umin0 = r.umin > tvB ? r.umin : tvB;
+  const smin0 = r.smin > tvB ? r.smin : tvB;
+  const smax0 = r.smax < thiB ? r.smax : thiB;
+  if (umin0 > U32_MAX || smin0 > U32_MAX || smax0 < 0n) return false;
+  const f = U32_BOUNDS;
+  f.bad = false;
+  f.changed = false;
+  f.tv = Number(tvB);
+  f.tm = Number(r.var.mask);
+  f.u32min = Number(r.u32min);
+  f.u32max = Number(r.u32max);
+  f.s32min = Number(r.s32min);
+  f.s32max = Number(r.s32max);
+  f.umin = Number(r.umin > U32_MAX ? U32_MAX + 1n : r.umin);
+  f.umax = Number(r.umax > U32_MAX ? U32_MAX + 1n : r.umax);
+  f.smin = Number(r.smin < 0n ? -1n : r.smin > U32_MAX ? U32_MAX + 1n : r.smin);
+  f.smax = Number(r.smax < 0n ? -1n : r.smax > U32_MAX ? U32_MAX + 1n : r.smax);
+  if (!u32UpdateBounds(f)) {
+    u32Deduce(f);
+    const changed = f.changed;
+    if (f.bad) return false;
+    if (changed) {
+      u32Deduce(f);
+      if (f.bad) return false;
+    }
+    // __reg_bound_offset: the tnum within [umin, umax] and (its low half, all of it here) [u32min, u32max].
+    u32Intersect(f, f.umin, f.umax);
+    u32Intersect(f, f.u32min, f.u32max);
+    u32UpdateBounds(f);
+  }
+  r.umin = BigInt(f.umin);
+  r.umax = f.umax === f.umin ? r.umin : BigInt(f.umax);
+  r.smin = f.smin === f.umin ? r.umin : BigInt(f.smin);
+  r.smax = f.smax === f.umax ? r.umax : BigInt(f.smax);
+  r.u32min = BigInt(f.u32min);
+  r.u32max = BigInt(f.u32max);
+  r.s32min = BigInt(f.s32min);
+  r.s32max = BigInt(f.s32max);
+  const vB = BigInt(f.tv);
+  const mB = BigInt(f.tm);
+  if (r.var.value !== vB || r.var.mask !== mB) r.var = { value: vB, mask: mB };
+  return true;
+}
+
+/** The bounds and tnum syncU32 works on (one scratch object: no allocation per call). */
+const U32_BOUNDS = { tv: 0, tm: 0, umin: 0, umax: 0, smin: 0, smax: 0, u32min: 0, u32max: 0, s32min: 0, s32max: 0, changed: false, bad: false };
+type U32Bounds = typeof U32_BOUNDS;
+
+/** __update_reg32_bounds + __update_reg64_bounds (with the single-value rule); true when that made the value known. */
+function u32UpdateBounds(f: U32Bounds): boolean {
+  const tv = f.tv;
+  const tm = f.tm;
+  const thi = (tv | tm) >>> 0;
+  f.s32min = Math.max(f.s32min, (tv | (tm & 0x80000000)) | 0);
+  f.s32max = Math.min(f.s32max, (tv | (tm & 0x7fffffff)) | 0);
+  f.u32min = Math.max(f.u32min, tv);
+  f.u32max = Math.min(f.u32max, thi);
+  f.smin = Math.max(f.smin, tv);
+  f.smax = Math.min(f.smax, thi);
+  f.umin = Math.max(f.umin, tv);
+  f.umax = Math.min(f.umax, thi);
+  if (tm === 0 || f.umin >= f.umax) return false;
+  const one = singleValue32(tv, tm, f.umin, f.umax);
+  if (one < 0) return false;
+  f.tv = one;
+  f.tm = 0;
+  f.umin = f.umax = f.smin = f.smax = f.u32min = f.u32max = one;
+  f.s32min = f.s32max = one | 0;
+  return true;
+}
+
+/** __reg_deduce_bounds (__reg32_deduce_bounds, __reg64_deduce_bounds, __reg_deduce_mixed_bounds) with 64-bit bounds in [0, 2^32). */
+function u32Deduce(f: U32Bounds): void {
+  const { umin, umax, smin, smax, u32min: u32min0, u32max: u32max0, s32min: s32min0, s32max: s32max0 } = f;
+  // The upper halves of the 64-bit bounds are equal (0): their low halves bound the 32-bit views.
+  f.u32min = Math.max(f.u32min, umin);
+  f.u32max = Math.min(f.u32max, umax);
+  if ((umin | 0) <= (umax | 0)) {
+    f.s32min = Math.max(f.s32min, umin | 0);
+    f.s32max = Math.min(f.s32max, umax | 0);
+  }
+  if (smin <= smax) {
+    f.u32min = Math.max(f.u32min, smin);
+    f.u32max = Math.min(f.u32max, smax);
+  }
+  if ((smin | 0) <= (smax | 0)) {
+    f.s32min = Math.max(f.s32min, smin | 0);
+    f.s32max = Math.min(f.s32max, smax | 0);
+  }
+  if ((f.u32min | 0) <= (f.u32max | 0)) {
+    f.s32min = Math.max(f.s32min, f.u32min | 0);
+    f.s32max = Math.min(f.s32max, f.u32max | 0);
+  }
+  if (f.s32min >>> 0 <= f.s32max >>> 0) {
+    f.u32min = Math.max(f.s32min >>> 0, f.u32min);
+    f.u32max = Math.min(f.s32max >>> 0, f.u32max);
+  } else if (f.u32max < f.s32min >>> 0) {
+    f.s32min = f.u32min | 0;
+    f.u32max = Math.min(f.u32max, f.s32max >>> 0);
+  } else if (f.s32max >>> 0 < f.u32min) {
+    f.s32max = f.u32max | 0;
+    f.u32min = Math.max(f.u32min, f.s32min >>> 0);
+  }
+  // __reg64_deduce_bounds: s64 and u64 views of [0, 2^32) agree.
+  if (f.umin <= f.umax) {
+    f.smin = Math.max(f.smin, f.umin);
+    f.smax = Math.min(f.smax, f.umax);
+  }
+  if (f.smin <= f.smax) {
+    f.umin = Math.max(f.smin, f.umin);
+    f.umax = Math.min(f.smax, f.umax);
+  } else if (f.umax < f.smin) {
+    f.smin = f.umin;
+    f.umax = Math.min(f.umax, f.smax);
+  } else if (f.smax < f.umin) {
+    f.smax = f.umax;
+    f.umin = Math.max(f.umin, f.smin);
+  }
+  // __reg_deduce_mixed_bounds: the upper halves are 0, so the u32 bounds are 64-bit bounds.
+  f.umin = Math.max(f.umin, f.u32min);
+  f.umax = Math.min(f.umax, f.u32max);
+  f.smin = Math.max(f.smin, f.u32min);
+  f.smax = Math.min(f.smax, f.u32max);
+  if (f.s32min >= 0 && f.smax <= 0x7fffffff) {
+    if (f.s32max < 0) {
+      f.bad = true;
+      return;
+    }
+    f.smin = f.umin = f.s32min;
+    f.smax = f.umax = f.s32max;
+    u32Intersect(f, f.smin, f.smax);
+  }
+  f.changed = f.umin !== umin || f.umax !== umax || f.smin !== smin || f.smax !== smax || f.u32min !== u32min0 || f.u32max !== u32max0 || f.s32min !== s32min0 || f.s32max !== s32max0;
+}
+
+/** tnum_intersect(var, tnum_range(min, max)) for numbers below 2^32. */
+function u32Intersect(f: U32Bounds, min: number, max: number): void {
+  const chi = (min ^ max) >>> 0;
+  const delta = chi === 0 ? 0 : 2 ** (32 - Math.clz32(chi)) - 1;
+  const rv = (min & ~delta) >>> 0;
+  const mu = (f.tm & delta) >>> 0;
+  f.tv = ((f.tv | rv) & ~mu) >>> 0;
+  f.tm = mu;
+}
+
+/** singleValue (below) for a tnum below 2^32. */
+function singleValue32(tv: number, tm: number, umin: number, umax: number): number {
+  const next = step32(tv, tm, umin);
+  const uminIn = ((umin & ~tm) >>> 0) === tv;
+  const tmax = (tv | tm) >>> 0;
+  if (uminIn && (next < 0 || next > umax)) return umin;
+  if (!uminIn && next === tmax) return tmax;
+  if (!uminIn && next >= 0 && next <= umax) {
+    const after = step32(tv, tm, next);
+    if (after < 0 || after > umax) return next;
+  }
+  return -1;
+}
+
+/** tnum_step for a tnum below 2^32: the smallest member greater than z, or -1. */
+function step32(tv: number, tm: number, z: number): number {
+  const c = z + 1;
+  if (c > (tv | tm) >>> 0) return -1;
+  const h = ((c ^ tv) & ~tm) >>> 0;
+  if (h === 0) return c;
+  const hb = 31 - Math.clz32(h);
+  let p: number;
+  if (Math.floor(c / 2 ** hb) % 2 === 0) p = hb;
+  else {
+    const cand = (~c & tm & ~(2 ** (hb + 1) - 1)) >>> 0;
+    if (cand === 0) return -1;
+    p = 31 - Math.clz32((cand & -cand) >>> 0);
+  }
+  const b = 2 ** p;
+  return ((c & ~(b * 2 - 1)) | b | (tv & (b - 1))) >>> 0;
 }
 
 const SMALL = 0x80000000n;

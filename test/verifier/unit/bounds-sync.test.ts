@@ -1,4 +1,4 @@
-// reg_bounds_sync's number fast path (a tnum below 2^31) against the step-by-step BigInt version.
+// reg_bounds_sync's number fast paths (a tnum below 2^31, below 2^32) against the step-by-step BigInt version.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { regBoundsSync, regBoundsSyncReference } from '../../../src/verifier/bounds.js';
@@ -69,4 +69,64 @@ test('reg_bounds_sync: the fast path for a tnum below 2^31 gives the step-by-ste
     if (a.umin <= a.umax) fast++;
   }
   assert.ok(fast > 5000, `only ${fast} consistent cases`);
+});
+
+/** A number below 2^32 near an edge: the tnum's ends, the s32 sign boundary, small values. */
+function small32(rng: Rng, t: { value: bigint; mask: bigint }): bigint {
+  switch (rng.int(7)) {
+    case 0:
+      return t.value;
+    case 1:
+      return t.value | t.mask;
+    case 2:
+      return BigInt(rng.int(64));
+    case 3:
+      return ((t.value | t.mask) + BigInt(rng.int(5)) - 2n) & 0xffffffffn;
+    case 4:
+      return 0x80000000n + BigInt(rng.int(5)) - 2n;
+    case 5:
+      return 0xffffffffn - BigInt(rng.int(4));
+    default:
+      return BigInt(rng.int(0x100000000));
+  }
+}
+
+const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
+
+test('reg_bounds_sync: the fast path for a tnum below 2^32 gives the step-by-step result', () => {
+  const rng = new Rng(32_2026);
+  let consistent = 0;
+  for (let i = 0; i < 30000; i++) {
+    let mask = 0n;
+    if (rng.int(3) === 0) mask = (1n << BigInt(rng.int(33))) - 1n;
+    const k = rng.int(5);
+    for (let j = 0; j < k; j++) mask |= 1n << BigInt(rng.int(32));
+    // Mostly with bit 31 possibly set (the 2^31 path takes the rest).
+    const value = (BigInt(rng.int(0x100000000)) | (rng.int(2) ? 0x80000000n : 0n)) & ~mask;
+    const t = { value, mask };
+    const pick = (unbounded: bigint, lo: bigint, hi: bigint): bigint => {
+      const c = rng.int(9);
+      if (c < 3) return unbounded;
+      if (c === 8) return rng.int(2) ? lo : hi;
+      return small32(rng, t);
+    };
+    const r = notInit();
+    r.type = 'scalar';
+    r.var = t;
+    r.umin = pick(0n, 0n, 1n << 40n);
+    r.umax = pick(U64_MAX, 0n, 1n << 40n);
+    r.smin = pick(S64_MIN, -5n, 1n << 40n);
+    r.smax = pick(S64_MAX, -5n, 1n << 40n);
+    r.u32min = pick(0n, 0n, U32_MAX);
+    r.u32max = pick(U32_MAX, 0n, U32_MAX);
+    r.s32min = s32(pick(S32_MIN, 0n, 0n));
+    r.s32max = s32(pick(S32_MAX, 0n, 0n));
+    const a = cloneReg(r);
+    const b = cloneReg(r);
+    regBoundsSync(a);
+    regBoundsSyncReference(b);
+    if (!same(a, b)) assert.fail(`input umin=${r.umin} umax=${r.umax} smin=${r.smin} smax=${r.smax} u32=[${r.u32min},${r.u32max}] s32=[${r.s32min},${r.s32max}] var=${t.value}/${t.mask}: fast ${formatReg(a)}, reference ${formatReg(b)}`);
+    if (a.umin <= a.umax && a.s32min <= a.s32max) consistent++;
+  }
+  assert.ok(consistent > 8000, `only ${consistent} consistent cases`);
 });
