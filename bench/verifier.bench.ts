@@ -11,11 +11,16 @@
 // Printed per object program, then totals: time ratio (bpfkit / kernel; the goal is <= 3x) and
 // bpfkit's processed instructions per second (the goal is >= 0.5 M/s).
 import { createKernelSys, type Sys } from '../src/kernel/index.js';
-import { verifyInstructions, verifyProgram, type VerifyResult } from '../src/verifier/verify.js';
+import type { VerifyResult } from '../src/verifier/verify.js';
 import { CORPUS_MAPS, corpus } from '../test/verifier/corpus/index.js';
 import { objectPrograms, objectProgramVerdict } from '../test/verifier/fixture-oracle.js';
 import { readGolden } from '../test/verifier/golden.js';
 import { kernelVerifyFresh } from '../test/verifier/kernel-oracle.js';
+import { codeLabel, load } from './code-under-test.js';
+
+// The verifier under test comes from dist/ when it is built (see code-under-test.ts).
+const { verifyInstructions, verifyProgram } = await load<typeof import('../src/verifier/verify.js')>('verifier/verify.js');
+console.log(`# code under test: ${codeLabel}`);
 
 function kernelSys(): Sys | undefined {
   try {
