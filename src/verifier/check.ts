@@ -7,12 +7,12 @@ import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinke
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
-import { formatFrame, formatInsn, formatState } from './log.js';
+import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { statesEqual } from './prune.js';
-import { cloneReg, copyReg, formatReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
+import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
 
 /** Statistics veristat prints. */
@@ -51,37 +51,6 @@ const MAX_CALL_FRAMES = 8;
 const MAY_GOTO = 0xe5;
 const BPF_FUNC_LOOP = 181;
 const BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
-
-/** Each register's and stack slot's printed state, to find what an instruction changed. */
-function snapshot(s: VState): { regs: string[]; stack: Map<number, string>; frames: number } {
-  const f = curFrame(s);
-  const stack = new Map<number, string>();
-  f.stack.forEach((slot, spi) => {
-    if (slot) stack.set(spi, formatFrame({ ...f, regs: [], stack: [slot] }, 0, 1));
-  });
-  return { regs: f.regs.map((r) => (r.type === 'not_init' ? '' : formatReg(r))), stack, frames: s.frames.length };
-}
-
-/**
- * The kernel's level-2 line: the instruction, padded to the log alignment, then `; ` and the
- * registers and stack slots it touched (print_insn_state of the scratched ones).
- */
-function insnStateLine(text: string, before: ReturnType<typeof snapshot>, after: VState, insn: Instruction): string {
-  const now = snapshot(after);
-  const parts: string[] = [];
-  const f = curFrame(after);
-  if (now.frames === before.frames) {
-    f.regs.forEach((r, i) => {
-      if (r.type === 'not_init') return;
-      const touched = i === insn.dst || ((insn.code & 0x07) !== 0 && (insn.code & 0x07) !== 0x05 && i === insn.src) || now.regs[i] !== before.regs[i];
-      if (touched) parts.push(`R${i}=${now.regs[i]}`);
-    });
-    for (const [spi, text] of now.stack) if (before.stack.get(spi) !== text) parts.push(text.trim().replace(/^fp-8=/, `fp${-(spi + 1) * 8}=`));
-  } else parts.push(formatState(after).trim());
-  if (parts.length === 0) return `${text}\n`;
-  const pad = Math.max(1, Math.ceil(Math.max(text.length + 4, 40) / 8) * 8 - text.length - 2);
-  return `${text}${' '.repeat(pad)}; ${parts.join(' ')}\n`;
-}
 
 /** Scalars of `cur` that differ from `old` become unknown (loop widening). */
 function widenScalars(old: VState, cur: VState): void {

@@ -1,8 +1,8 @@
 // The verifier log: what the kernel's verbose() prints, with its level-1 rule that a finished path's lines are dropped.
 import { formatInstruction } from '../asm/format.js';
 import type { Instruction } from '../isa/instruction.js';
-import { formatReg } from './reg-state.js';
-import { type FuncState, StackType, type VState } from './state.js';
+import { formatReg } from './format-reg.js';
+import { curFrame, type FuncState, StackType, type VState } from './state.js';
 
 /** An append-only text log that can be rolled back to an earlier position (bpf_vlog_reset). */
 export class VerifierLog {
@@ -72,4 +72,35 @@ export function formatState(s: VState): string {
   });
   if (s.refs.length > 0) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
   return out;
+}
+
+/** Level 2: each register's and stack slot's printed state, to find what an instruction changed. */
+export function snapshot(s: VState): { regs: string[]; stack: Map<number, string>; frames: number } {
+  const f = curFrame(s);
+  const stack = new Map<number, string>();
+  f.stack.forEach((slot, spi) => {
+    if (slot) stack.set(spi, formatFrame({ ...f, regs: [], stack: [slot] }, 0, 1));
+  });
+  return { regs: f.regs.map((r) => (r.type === 'not_init' ? '' : formatReg(r))), stack, frames: s.frames.length };
+}
+
+/**
+ * Level 2: the kernel's line for one instruction: the instruction, padded to the log alignment, then `; ` and the
+ * registers and stack slots it touched (print_insn_state of the scratched ones).
+ */
+export function insnStateLine(text: string, before: ReturnType<typeof snapshot>, after: VState, insn: Instruction): string {
+  const now = snapshot(after);
+  const parts: string[] = [];
+  const f = curFrame(after);
+  if (now.frames === before.frames) {
+    f.regs.forEach((r, i) => {
+      if (r.type === 'not_init') return;
+      const touched = i === insn.dst || ((insn.code & 0x07) !== 0 && (insn.code & 0x07) !== 0x05 && i === insn.src) || now.regs[i] !== before.regs[i];
+      if (touched) parts.push(`R${i}=${now.regs[i]}`);
+    });
+    for (const [spi, text] of now.stack) if (before.stack.get(spi) !== text) parts.push(text.trim().replace(/^fp-8=/, `fp${-(spi + 1) * 8}=`));
+  } else parts.push(formatState(after).trim());
+  if (parts.length === 0) return `${text}\n`;
+  const pad = Math.max(1, Math.ceil(Math.max(text.length + 4, 40) / 8) * 8 - text.length - 2);
+  return `${text}${' '.repeat(pad)}; ${parts.join(' ')}\n`;
 }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { regBoundsSync, regBoundsSyncReference } from '../../../src/verifier/bounds.js';
-import { cloneReg, formatReg, notInit, type Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from '../../../src/verifier/reg-state.js';
+import { formatReg } from '../../../src/verifier/format-reg.js';
+import { cloneReg, notInit, type Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from '../../../src/verifier/reg-state.js';
 import { Rng } from './abstract-values.js';
 
 const same = (a: Reg, b: Reg): boolean =>
