@@ -6,7 +6,8 @@ import { tnumIsConst, tnumIsUnknown, tnumString } from './tnum.js';
 export function snum(v: bigint): string {
   const s = BigInt.asIntN(64, v);
   if (s >= -32768n && s <= 32767n) return s.toString();
-  return `${s < 0n ? '-' : ''}0x${(s < 0n ? -s : s).toString(16)}`;
+  // %#llx of the s64: a negative value prints as its two's complement.
+  return `0x${BigInt.asUintN(64, s).toString(16)}`;
 }
 
 /** The kernel's verbose_unum. */
@@ -18,34 +19,33 @@ export function unum(v: bigint): string {
 
 /** Bounds as print_scalar_ranges prints them (`smin=..,umax=..`), omitting the trivial ones. */
 function scalarRanges(r: Reg): string[] {
-  const out: string[] = [];
-  const items: [string, bigint, boolean, boolean][] = [
-    ['smin', r.smin, r.smin === S64_MIN, true],
-    ['smax', r.smax, r.smax === S64_MAX, true],
-    ['umin', r.umin, r.umin === 0n, false],
-    ['umax', r.umax, r.umax === U64_MAX, false],
-    ['smin32', r.s32min, r.s32min === S32_MIN, true],
-    ['smax32', r.s32max, r.s32max === S32_MAX, true],
-    ['umin32', r.u32min, r.u32min === 0n, false],
-    ['umax32', r.u32max, r.u32max === U32_MAX, false],
+  // The kernel's order and pairing: each bound is merged with the ones 2, 4 and 6 places later
+  // that hold the same 64-bit value and sign (smin with umin, smin32, umin32; smax with umax...).
+  // A 32-bit signed bound printed in hex is its u32, not the sign-extended s64.
+  const s32 = (v: bigint): bigint => (v >= -32768n && v <= 32767n ? BigInt.asUintN(64, v) : BigInt.asUintN(32, v));
+  const items: { name: string; val: bigint; omit: boolean }[] = [
+    { name: 'smin', val: BigInt.asUintN(64, r.smin), omit: r.smin === S64_MIN },
+    { name: 'smax', val: BigInt.asUintN(64, r.smax), omit: r.smax === S64_MAX },
+    { name: 'umin', val: r.umin, omit: r.umin === 0n },
+    { name: 'umax', val: r.umax, omit: r.umax === U64_MAX },
+    { name: 'smin32', val: s32(r.s32min), omit: r.s32min === S32_MIN },
+    { name: 'smax32', val: s32(r.s32max), omit: r.s32max === S32_MAX },
+    { name: 'umin32', val: r.u32min, omit: r.u32min === 0n },
+    { name: 'umax32', val: r.u32max, omit: r.u32max === U32_MAX },
   ];
-  const done = new Set<number>();
+  const out: string[] = [];
+  const negative = (m: { name: string; val: bigint }): boolean => m.name[0] === 's' && BigInt.asIntN(64, m.val) < 0n;
   for (let i = 0; i < items.length; i++) {
-    if (done.has(i)) continue;
-    const [name, v, trivial, signed] = items[i]!;
-    if (trivial) continue;
-    // Merge equal values: the kernel prints `smin=smin32=0`.
-    let label = name;
-    for (let j = i + 1; j < items.length; j++) {
-      const [n2, v2, t2, s2] = items[j]!;
-      if (t2 || done.has(j)) continue;
-      const same = signed === s2 ? v2 === v : BigInt.asUintN(64, v2) === BigInt.asUintN(64, v) && v >= 0n;
-      if (same) {
-        label += `=${n2}`;
-        done.add(j);
-      }
+    const m1 = items[i]!;
+    if (m1.omit) continue;
+    let label = m1.name;
+    for (let j = i + 2; j < items.length; j += 2) {
+      const m2 = items[j]!;
+      if (m2.omit || m2.val !== m1.val || negative(m2) !== negative(m1)) continue;
+      m2.omit = true;
+      label += `=${m2.name}`;
     }
-    out.push(`${label}=${signed ? snum(v) : unum(v)}`);
+    out.push(`${label}=${m1.name[0] === 's' ? snum(m1.val) : unum(m1.val)}`);
   }
   return out;
 }
