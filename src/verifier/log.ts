@@ -2,7 +2,8 @@
 import { formatInstruction } from '../asm/format.js';
 import type { Instruction } from '../isa/instruction.js';
 import { formatReg } from './format-reg.js';
-import { curFrame, type FuncState, StackType, type VState } from './state.js';
+import { Class, classOf, SIZE_BYTES, sizeOf } from '../isa/opcodes.js';
+import { curFrame, type FuncState, type StackSlot, StackType, type VState } from './state.js';
 
 /** An append-only text log that can be rolled back to an earlier position (bpf_vlog_reset). */
 export class VerifierLog {
@@ -44,6 +45,22 @@ export function formatInsn(insn: Instruction): string {
 
 const STACK_CHARS = ['?', 'r', 'm', '0'];
 
+/**
+ * One stack slot as print_verifier_state prints it (empty when every byte is invalid): a spill
+ * as the byte types below the spilled part (`???????`) then the register, else the 8 byte
+ * types, in slot_type order (byte i is fp-(8 * spi + i + 1)).
+ */
+function formatSlot(slot: StackSlot, spi: number): string {
+  if (slot.types.every((t) => t === StackType.INVALID)) return '';
+  const off = -(spi + 1) * 8;
+  if (slot.types[7] === StackType.SPILL) {
+    let prefix = '';
+    for (let j = 0; j < 8 && slot.types[j] !== StackType.SPILL; j++) prefix += STACK_CHARS[slot.types[j]!];
+    return ` fp${off}=${prefix}${formatReg(slot.spilled)}`;
+  }
+  return ` fp${off}=${slot.types.map((t) => STACK_CHARS[t]).join('')}`;
+}
+
 /** One frame's state as print_verifier_state prints it: ` R1=ctx() R10=fp0 fp-8=mmmmmmmm`. */
 export function formatFrame(f: FuncState, frameIndex: number, frameCount: number): string {
   let out = frameCount > 1 || frameIndex > 0 ? ` frame${frameIndex}:` : '';
@@ -52,14 +69,7 @@ export function formatFrame(f: FuncState, frameIndex: number, frameCount: number
     out += ` R${i}=${formatReg(r)}`;
   });
   f.stack.forEach((slot, spi) => {
-    if (!slot) return;
-    const off = -(spi + 1) * 8;
-    if (slot.types.every((t) => t === StackType.INVALID)) return;
-    if (slot.types[7] === StackType.SPILL) {
-      out += ` fp${off}=${formatReg(slot.spilled)}`;
-      return;
-    }
-    out += ` fp${off}=${slot.types.slice().reverse().map((t) => STACK_CHARS[t]).join('')}`;
+    if (slot) out += formatSlot(slot, spi);
   });
   return out;
 }
@@ -74,32 +84,79 @@ export function formatState(s: VState): string {
   return out;
 }
 
-/** Level 2: each register's and stack slot's printed state, to find what an instruction changed. */
-export function snapshot(s: VState): { regs: string[]; stack: Map<number, string>; frames: number } {
+/** Level 2: the current frame's registers and stack slots as printed before an instruction, and the slot it accesses. */
+export interface Snapshot {
+  readonly regs: string[];
+  readonly stack: Map<number, string>;
+  readonly frames: number;
+}
+
+/**
+ * The slot index a load or store addressed through a stack pointer of the current frame with a
+ * constant offset (the accesses the kernel marks scratched: check_stack_read/write_fixed_off),
+ * read from the state after it — or -1, also when a load overwrote its own base register.
+ */
+function accessedSlot(insn: Instruction, s: VState): number {
+  const cls = classOf(insn.code);
+  if (cls !== Class.LDX && cls !== Class.ST && cls !== Class.STX) return -1;
+  const base = cls === Class.LDX ? insn.src : insn.dst;
+  if (cls === Class.LDX && insn.src === insn.dst) return -1;
+  const f = curFrame(s);
+  const reg = f.regs[base];
+  if (!reg || reg.type !== 'stack' || reg.frameno !== f.frameno || reg.var.mask !== 0n) return -1;
+  const off = reg.off + Number(BigInt.asIntN(64, reg.var.value)) + insn.off;
+  const size = SIZE_BYTES[sizeOf(insn.code)] ?? 8;
+  if (off >= 0 || off + size > 0) return -1;
+  return Math.floor((-off - 1) / 8);
+}
+
+/** Level 2: what the state prints like before an instruction (compared after it to find what it changed). */
+export function snapshot(s: VState): Snapshot {
   const f = curFrame(s);
   const stack = new Map<number, string>();
   f.stack.forEach((slot, spi) => {
-    if (slot) stack.set(spi, formatFrame({ ...f, regs: [], stack: [slot] }, 0, 1));
+    if (slot) stack.set(spi, formatSlot(slot, spi).trim());
   });
   return { regs: f.regs.map((r) => (r.type === 'not_init' ? '' : formatReg(r))), stack, frames: s.frames.length };
 }
 
+/** Whether `insn` reads its src field as a register (BPF_X ALU/JMP forms, LDX, STX, atomics). */
+function srcIsRegister(insn: Instruction): boolean {
+  const cls = classOf(insn.code);
+  if (cls === Class.LDX || cls === Class.STX) return true;
+  if (cls === Class.ALU || cls === Class.ALU64 || cls === Class.JMP || cls === Class.JMP32) {
+    const op = insn.code & 0xf0;
+    // END (0xd0) uses the X bit for the byte order; CALL (0x80) and EXIT (0x90) have no register operand.
+    if ((cls === Class.JMP || cls === Class.JMP32) && (op === 0x80 || op === 0x90)) return false;
+    if ((cls === Class.ALU || cls === Class.ALU64) && op === 0xd0) return false;
+    return (insn.code & 0x08) !== 0;
+  }
+  return false;
+}
+
 /**
- * Level 2: the kernel's line for one instruction: the instruction, padded to the log alignment, then `; ` and the
- * registers and stack slots it touched (print_insn_state of the scratched ones).
+ * Level 2: the kernel's line for one instruction (print_insn_state): the instruction, padded
+ * to the log alignment, then `; ` and the registers and stack slots it scratched — its
+ * destination and register source, whatever it changed, the stack slot it loaded or stored —
+ * or nothing after an exit (the path ends there).
  */
-export function insnStateLine(text: string, before: ReturnType<typeof snapshot>, after: VState, insn: Instruction): string {
-  const now = snapshot(after);
+export function insnStateLine(text: string, before: Snapshot, after: VState, insn: Instruction): string {
   const parts: string[] = [];
-  const f = curFrame(after);
-  if (now.frames === before.frames) {
-    f.regs.forEach((r, i) => {
-      if (r.type === 'not_init') return;
-      const touched = i === insn.dst || ((insn.code & 0x07) !== 0 && (insn.code & 0x07) !== 0x05 && i === insn.src) || now.regs[i] !== before.regs[i];
-      if (touched) parts.push(`R${i}=${now.regs[i]}`);
-    });
-    for (const [spi, text] of now.stack) if (before.stack.get(spi) !== text) parts.push(text.trim().replace(/^fp-8=/, `fp${-(spi + 1) * 8}=`));
-  } else parts.push(formatState(after).trim());
+  if ((insn.code & 0xf7) !== 0x95) {
+    const now = snapshot(after);
+    const f = curFrame(after);
+    if (now.frames === before.frames) {
+      const cls = classOf(insn.code);
+      const dstIsRegister = cls !== Class.LD || insn.code === 0x18; // lddw writes dst; LD_ABS/IND write r0
+      f.regs.forEach((r, i) => {
+        if (r.type === 'not_init') return;
+        const touched = (dstIsRegister && i === insn.dst) || (srcIsRegister(insn) && i === insn.src) || now.regs[i] !== before.regs[i];
+        if (touched) parts.push(`R${i}=${now.regs[i]}`);
+      });
+      const accessed = accessedSlot(insn, after);
+      for (const [spi, slotText] of now.stack) if (slotText !== '' && (spi === accessed || before.stack.get(spi) !== slotText)) parts.push(slotText);
+    } else parts.push(formatState(after).trim());
+  }
   if (parts.length === 0) return `${text}\n`;
   const pad = Math.max(1, Math.ceil(Math.max(text.length + 4, 40) / 8) * 8 - text.length - 2);
   return `${text}${' '.repeat(pad)}; ${parts.join(' ')}\n`;
