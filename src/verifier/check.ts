@@ -11,7 +11,7 @@ import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
-import { statesEqual } from './prune.js';
+import { linked, linkedNeed, maskHi, maskLo, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, type VState } from './state.js';
 
@@ -35,6 +35,16 @@ interface Checkpoint extends PreciseMarks {
   /** Removed from its list (the kernel's eviction of a state that rarely helps pruning). */
   evicted: boolean;
   readonly parent: Checkpoint | undefined;
+  /** The precision marks {@link lnRegs}..{@link lnHi} were computed for (-1: not yet). */
+  lnKeyRegs: number;
+  /** See {@link lnKeyRegs}. */
+  lnKeyStack: bigint;
+  /** Registers that matter in pruning against this state (its marks, the static need, linked scalars). */
+  lnRegs: number;
+  /** Stack slots that matter (low 32 bits). */
+  lnLo: number;
+  /** Stack slots that matter (high 32 bits). */
+  lnHi: number;
 }
 
 interface Pending {
@@ -87,7 +97,8 @@ function checkRegWrite(regno: number): void {
 /** Verifies the whole program from `env.cur` (the main entry); throws Rejected on the first error. */
 export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0): void {
   const prog = env.prog;
-  const explored = new Map<number, Checkpoint[]>();
+  const explored: (Checkpoint[] | undefined)[] = new Array<Checkpoint[] | undefined>(prog.length);
+  const noCheckpoints: Checkpoint[] = [];
   const pending: Pending[] = [];
   let parent: Checkpoint | undefined;
   let liveStates = 0;
@@ -136,6 +147,25 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     pending.push({ histLen: history.length, state, insn, prev: idx, logPos: log.position, parent });
   };
   env.pushState = pushPath;
+  /**
+   * states_equal of the current state against a checkpoint with no open branch at `at`. What
+   * matters there (the static need, the checkpoint's precision marks, scalars linked to those)
+   * depends on the checkpoint only: computed again only when its marks change.
+   */
+  const coversCur = (cp: Checkpoint, at: number): boolean => {
+    if (cp.lnKeyRegs !== cp.preciseRegs || cp.lnKeyStack !== cp.preciseStack) {
+      const ps = cp.preciseStack;
+      const lo = ps === 0n ? needed.stackLo[at]! : (needed.stackLo[at]! | maskLo(ps)) >>> 0;
+      const hi = ps === 0n ? needed.stackHi[at]! : (needed.stackHi[at]! | maskHi(ps)) >>> 0;
+      linkedNeed(cp.state.frames[cp.state.frames.length - 1]!, needed.regs[at]! | cp.preciseRegs, lo, hi);
+      cp.lnKeyRegs = cp.preciseRegs;
+      cp.lnKeyStack = ps;
+      cp.lnRegs = linked.regs;
+      cp.lnLo = linked.lo;
+      cp.lnHi = linked.hi;
+    }
+    return statesCover(cp.state, env.cur, false, env.privileged, cp.lnRegs, cp.lnLo, cp.lnHi, needed.liveRegs[at]!, needed.liveLo[at]!, needed.liveHi[at]!);
+  };
   // Created once: a closure per instruction costs an allocation (and a __name call under tsx).
   const jumped = (): void => {
     jmps++;
@@ -158,7 +188,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       if (prev) widenScalars(prev.state, env.cur);
     }
     if (env.cfg.prunePoints[idx] || isMayGoto || callsCallback) {
-      let list = explored.get(idx) ?? [];
+      let list = explored[idx] ?? noCheckpoints;
       let pruned = false;
       let evict = false;
       // The kernel's is_state_visited: a new state is added after 2 jumps and 8 instructions (or at
@@ -180,7 +210,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
             reject(`infinite loop detected at insn ${idx}`);
           }
           if (!force && jmps - prevJmps < 20 && stats.processed - prevInsns < 100) addNew = false;
-        } else if (statesEqual(cp.state, env.cur, false, env.privileged, needed.regs[idx]! | cp.preciseRegs, cp.preciseStack === 0n ? needed.stack[idx]! : needed.stack[idx]! | cp.preciseStack, needed.liveRegs[idx], needed.liveStack[idx])) {
+        } else if (coversCur(cp, idx)) {
           cp.hit++;
           pruned = true;
           // What mattered below the explored state matters on this path too (propagate_precision).
@@ -200,7 +230,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       if (evict) {
         const before = list.length;
         list = list.filter((cp) => !cp.evicted);
-        explored.set(idx, list);
+        explored[idx] = list;
         liveStates -= before - list.length;
       }
       if (pruned) {
@@ -209,9 +239,12 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         continue;
       }
       if (addNew) {
-        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n };
+        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0 };
+        if (list === noCheckpoints) {
+          list = [];
+          explored[idx] = list;
+        }
         list.push(cp);
-        explored.set(idx, list);
         parent = cp;
         prevJmps = jmps;
         prevInsns = stats.processed;

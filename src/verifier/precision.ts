@@ -19,6 +19,25 @@ export interface Needed {
   readonly liveRegs: Uint16Array;
   /** Per instruction, bit spi: stack slots that may be read before they are written. */
   readonly liveStack: BigUint64Array;
+  /** {@link Needed.stack}'s low 32 bits per instruction (the pruning loop reads numbers: no BigInt per read). */
+  readonly stackLo: Uint32Array;
+  /** {@link Needed.stack}'s high 32 bits. */
+  readonly stackHi: Uint32Array;
+  /** {@link Needed.liveStack}'s low 32 bits. */
+  readonly liveLo: Uint32Array;
+  /** {@link Needed.liveStack}'s high 32 bits. */
+  readonly liveHi: Uint32Array;
+}
+
+/** The low and high 32-bit halves of each 64-bit mask. */
+function halves(m: BigUint64Array): [Uint32Array, Uint32Array] {
+  const lo = new Uint32Array(m.length);
+  const hi = new Uint32Array(m.length);
+  for (let i = 0; i < m.length; i++) {
+    lo[i] = Number(m[i]! & 0xffffffffn);
+    hi[i] = Number(m[i]! >> 32n);
+  }
+  return [lo, hi];
 }
 
 const ALL_STACK = (1n << 64n) - 1n;
@@ -450,5 +469,7 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number,
     needStack.fill(ALL_STACK);
   }
   const live = computeLiveness(prog, cfg, typeName, may);
-  return { regs: need, stack: needStack, liveRegs: live.regs, liveStack: live.stack };
+  const [stackLo, stackHi] = halves(needStack);
+  const [liveLo, liveHi] = halves(live.stack);
+  return { regs: need, stack: needStack, liveRegs: live.regs, liveStack: live.stack, stackLo, stackHi, liveLo, liveHi };
 }

@@ -100,13 +100,13 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
 /** Bit `i` (0..63) of the 64-bit mask given as its low and high 32-bit halves. */
 const bitAt = (lo: number, hi: number, i: number): boolean => (i < 32 ? (lo >>> i) & 1 : i < 64 ? (hi >>> (i - 32)) & 1 : 0) !== 0;
 
-function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseSlots: bigint, liveSlots: bigint): boolean {
+/** The low 32 bits of a 64-bit slot mask, as a number. */
+export const maskLo = (m: bigint): number => Number(m & 0xffffffffn);
+/** The high 32 bits of a 64-bit slot mask, as a number. */
+export const maskHi = (m: bigint): number => Number(m >> 32n);
+
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseLo: number, preciseHi: number, liveLo: number, liveHi: number): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
-  // The slot masks as two 32-bit numbers, converted once (a BigInt shift per slot allocates).
-  const liveLo = Number(liveSlots & 0xffffffffn);
-  const liveHi = Number(liveSlots >> 32n);
-  const preciseLo = Number(preciseSlots & 0xffffffffn);
-  const preciseHi = Number(preciseSlots >> 32n);
   for (let spi = 0; spi < n; spi++) {
     if (!exact && !bitAt(liveLo, liveHi, spi)) continue;
     const os = o.stack[spi];
@@ -133,19 +133,20 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
   return true;
 }
 
-// linkedNeed's results and id list (module scratch).
-let linkedRegs = 0;
-let linkedStack = 0n;
+/** linkedNeed's results (module scratch, read right after the call): registers and the slot mask's halves. */
+export const linked = { regs: 0, lo: 0, hi: 0 };
 const linkedIds: number[] = [];
 
 /**
- * The needed registers and slots of the old frame `f` grown by every scalar sharing a base id
- * (BPF_ADD_CONST aside) with a needed one: a jump on one of them refines all (sync_linked_regs),
- * so their links must match as well (the kernel marks linked registers precise together).
+ * The needed registers and slots (`lo`, `hi`: the slot mask's halves) of the old frame `f` grown
+ * by every scalar sharing a base id (BPF_ADD_CONST aside) with a needed one: a jump on one of them
+ * refines all (sync_linked_regs), so their links must match as well (the kernel marks linked
+ * registers precise together). Results in {@link linked}; they depend on `f` and the masks only.
  */
-function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
-  linkedRegs = regs;
-  linkedStack = stack;
+export function linkedNeed(f: FuncState, regs: number, lo: number, hi: number): void {
+  linked.regs = regs;
+  linked.lo = lo;
+  linked.hi = hi;
   const ids = linkedIds;
   ids.length = 0;
   for (let r = 0; r <= 10; r++) {
@@ -153,24 +154,23 @@ function linkedNeed(f: FuncState, regs: number, stack: bigint): void {
     const o = f.regs[r]!;
     if (o.type === 'scalar' && o.id) ids.push(o.id & ~ADD_CONST);
   }
-  if (f.stack.length > 0) {
-    const lo = Number(stack & 0xffffffffn);
-    const hi = Number(stack >> 32n);
-    for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
-      const slot = f.stack[spi];
-      if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
-      if (bitAt(lo, hi, spi)) ids.push(slot.spilled.id & ~ADD_CONST);
-    }
+  for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
+    const slot = f.stack[spi];
+    if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
+    if (bitAt(lo, hi, spi)) ids.push(slot.spilled.id & ~ADD_CONST);
   }
   if (ids.length === 0) return;
   for (let r = 0; r <= 10; r++) {
     const o = f.regs[r]!;
-    if (o.type === 'scalar' && o.id && ids.includes(o.id & ~ADD_CONST)) linkedRegs |= 1 << r;
+    if (o.type === 'scalar' && o.id && ids.includes(o.id & ~ADD_CONST)) linked.regs |= 1 << r;
   }
   for (let spi = 0; spi < f.stack.length && spi < 64; spi++) {
     const slot = f.stack[spi];
     if (!slot || slot.types[7] !== StackType.SPILL || slot.spilled.type !== 'scalar' || !slot.spilled.id) continue;
-    if (ids.includes(slot.spilled.id & ~ADD_CONST)) linkedStack |= 1n << BigInt(spi);
+    if (ids.includes(slot.spilled.id & ~ADD_CONST)) {
+      if (spi < 32) linked.lo = (linked.lo | (1 << spi)) >>> 0;
+      else linked.hi = (linked.hi | (1 << (spi - 32))) >>> 0;
+    }
   }
 }
 
@@ -196,6 +196,8 @@ function quickRegsMatch(of: FuncState, cf: FuncState, live: number, need: number
   return true;
 }
 
+const ALL32 = 0xffffffff;
+
 /**
  * states_equal: whether `cur` is covered by the explored state `old` (same frames and call
  * sites, every register and stack slot safe, the same references). `exact` compares for
@@ -206,8 +208,28 @@ function quickRegsMatch(of: FuncState, cf: FuncState, live: number, need: number
  */
 export function statesEqual(o: VState, c: VState, exact: boolean, privileged: boolean, neededRegs = 0x7ff, neededStack = ALL, liveRegs = 0x7ff, liveStack = ALL): boolean {
   if (o.frames.length !== c.frames.length) return false;
+  let need = neededRegs;
+  let needLo = maskLo(neededStack);
+  let needHi = maskHi(neededStack);
+  if (!exact) {
+    // A scalar linked (same id) to one that matters is refined with it: it matters too.
+    linkedNeed(o.frames[o.frames.length - 1]!, need, needLo, needHi);
+    need = linked.regs;
+    needLo = linked.lo;
+    needHi = linked.hi;
+  }
+  return statesCover(o, c, exact, privileged, need, needLo, needHi, liveRegs, maskLo(liveStack), maskHi(liveStack));
+}
+
+/**
+ * {@link statesEqual} with the innermost frame's masks as numbers (slot masks as 32-bit halves),
+ * the needed ones already grown by {@link linkedNeed} (which depends on the old state only, so a
+ * caller comparing against one explored state many times computes it once).
+ */
+export function statesCover(o: VState, c: VState, exact: boolean, privileged: boolean, need: number, needLo: number, needHi: number, liveRegs: number, liveLo: number, liveHi: number): boolean {
+  if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
-  if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, neededRegs)) return false;
+  if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, need)) return false;
   const ids = sharedIds;
   ids.reset();
   for (let i = 0; i < o.frames.length; i++) {
@@ -215,20 +237,15 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
     const cf = c.frames[i]!;
     if (of.callsite !== cf.callsite) return false;
     const inner = i === o.frames.length - 1;
-    let need = inner ? neededRegs : 0x7ff;
-    let needStack = inner ? neededStack : ALL;
-    if (inner && !exact) {
-      // A scalar linked (same id) to one that matters is refined with it: it matters too.
-      linkedNeed(of, need, needStack);
-      need = linkedRegs;
-      needStack = linkedStack;
-    }
+    const needR = inner ? need : 0x7ff;
     const live = inner && !exact ? liveRegs : 0x7ff;
     for (let r = 0; r <= 10; r++) {
       if ((live & (1 << r)) === 0) continue;
-      if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (need & (1 << r)) !== 0)) return false;
+      if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact, (needR & (1 << r)) !== 0)) return false;
     }
-    if (!stackSafe(of, cf, ids, exact, privileged, needStack, inner ? liveStack : ALL)) return false;
+    if (inner) {
+      if (!stackSafe(of, cf, ids, exact, privileged, needLo, needHi, liveLo, liveHi)) return false;
+    } else if (!stackSafe(of, cf, ids, exact, privileged, ALL32, ALL32, ALL32, ALL32)) return false;
   }
   for (let i = 0; i < o.refs.length; i++) if (!ids.check(o.refs[i]!.id, c.refs[i]!.id)) return false;
   return true;
