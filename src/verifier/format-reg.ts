@@ -62,7 +62,8 @@ export function formatReg(r: Reg): string {
     if (r.map) parts.push(`ks=${r.map.keySize},vs=${r.map.valueSize}`);
   }
   if (r.type !== 'scalar' && r.off) parts.push(`off=${snum(BigInt(r.off))}`);
-  if (isPktPointer(r)) parts.push(`r=${unum(BigInt(r.range < 0 ? 0 : r.range))}`);
+  // A negative range (AT_PKT_END, BEYOND_PKT_END) prints as the kernel's int converted to u64.
+  if (isPktPointer(r)) parts.push(`r=${unum(BigInt.asUintN(64, BigInt(r.range)))}`);
   if (r.type === 'mem') parts.push(`sz=${r.memSize}`);
   if (tnumIsConst(r.var)) {
     if (r.var.value !== 0n) parts.push(`imm=${snum(r.var.value)}`);

@@ -61,9 +61,12 @@ function formatSlot(slot: StackSlot, spi: number): string {
   return ` fp${off}=${slot.types.map((t) => STACK_CHARS[t]).join('')}`;
 }
 
-/** One frame's state as print_verifier_state prints it: ` R1=ctx() R10=fp0 fp-8=mmmmmmmm`. */
-export function formatFrame(f: FuncState, frameIndex: number, frameCount: number): string {
-  let out = frameCount > 1 || frameIndex > 0 ? ` frame${frameIndex}:` : '';
+/**
+ * One frame's state as print_verifier_state prints it: ` R1=ctx() R10=fp0 fp-8=mmmmmmmm`,
+ * prefixed ` frame1:` in a callee.
+ */
+export function formatFrame(f: FuncState): string {
+  let out = f.frameno !== 0 ? ` frame${f.frameno}:` : '';
   f.regs.forEach((r, i) => {
     if (r.type === 'not_init') return;
     out += ` R${i}=${formatReg(r)}`;
@@ -74,13 +77,11 @@ export function formatFrame(f: FuncState, frameIndex: number, frameCount: number
   return out;
 }
 
-/** The whole state (every frame), as print_verifier_state prints the current frame. */
+/** The state as print_verifier_state prints it: the current frame, then the references held. */
 export function formatState(s: VState): string {
-  let out = '';
-  s.frames.forEach((f, i) => {
-    out += formatFrame(f, i, s.frames.length);
-  });
+  let out = formatFrame(curFrame(s));
   if (s.refs.length > 0) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
+  if (curFrame(s).callback) out += ' cb';
   return out;
 }
 
@@ -89,6 +90,10 @@ export interface Snapshot {
   readonly regs: string[];
   readonly stack: Map<number, string>;
   readonly frames: number;
+  /** The current frame as printed (for "returning from callee"). */
+  readonly frame: string;
+  /** The call instruction of the current frame (its return goes to callsite + 1). */
+  readonly callsite: number;
 }
 
 /**
@@ -117,7 +122,7 @@ export function snapshot(s: VState): Snapshot {
   f.stack.forEach((slot, spi) => {
     if (slot) stack.set(spi, formatSlot(slot, spi).trim());
   });
-  return { regs: f.regs.map((r) => (r.type === 'not_init' ? '' : formatReg(r))), stack, frames: s.frames.length };
+  return { regs: f.regs.map((r) => (r.type === 'not_init' ? '' : formatReg(r))), stack, frames: s.frames.length, frame: formatFrame(f), callsite: f.callsite };
 }
 
 /** Whether `insn` reads its src field as a register (BPF_X ALU/JMP forms, LDX, STX, atomics). */
@@ -141,21 +146,34 @@ function srcIsRegister(insn: Instruction): boolean {
  * or nothing after an exit (the path ends there).
  */
 export function insnStateLine(text: string, before: Snapshot, after: VState, insn: Instruction): string {
+  const f = curFrame(after);
+  const idx = after.insn;
+  if (after.frames.length > before.frames) {
+    // Into a subprogram: both frames whole, then the callee's state as the next line's prefix.
+    const caller = after.frames[after.frames.length - 2]!;
+    return `${text}\ncaller:\n${formatFrame(caller)}\ncallee:\n${formatFrame(f)}\n${idx + insn.imm + 1}:${formatFrame(f)}\n`;
+  }
+  if (after.frames.length < before.frames) {
+    // Back from a subprogram (prepare_func_exit), then the path goes on at the return address.
+    const ret = before.callsite + 1;
+    return `${text}\nreturning from callee:\n${before.frame}\nto caller at ${ret}:\n${formatFrame(f)}\n\nfrom ${idx} to ${ret}:${formatFrame(f)}\n`;
+  }
   const parts: string[] = [];
   if ((insn.code & 0xf7) !== 0x95) {
     const now = snapshot(after);
-    const f = curFrame(after);
-    if (now.frames === before.frames) {
-      const cls = classOf(insn.code);
-      const dstIsRegister = cls !== Class.LD || insn.code === 0x18; // lddw writes dst; LD_ABS/IND write r0
-      f.regs.forEach((r, i) => {
-        if (r.type === 'not_init') return;
-        const touched = (dstIsRegister && i === insn.dst) || (srcIsRegister(insn) && i === insn.src) || now.regs[i] !== before.regs[i];
-        if (touched) parts.push(`R${i}=${now.regs[i]}`);
-      });
-      const accessed = accessedSlot(insn, after);
-      for (const [spi, slotText] of now.stack) if (slotText !== '' && (spi === accessed || before.stack.get(spi) !== slotText)) parts.push(slotText);
-    } else parts.push(formatState(after).trim());
+    const cls = classOf(insn.code);
+    // Scratched registers (check_reg_arg): dst and a register source; a call's r0 (its dst
+    // field is 0); LD_ABS/LD_IND's r0 and implicit r6. Registers changed as a side effect
+    // (packet ranges, null checks propagated to copies) are not scratched and not printed.
+    const ldAbs = cls === Class.LD && insn.code !== 0x18;
+    f.regs.forEach((r, i) => {
+      if (r.type === 'not_init') return;
+      const touched = ldAbs ? i === 0 || i === 6 || ((insn.code & 0xe0) === 0x40 && i === insn.src) : i === insn.dst || (srcIsRegister(insn) && i === insn.src);
+      if (touched) parts.push(`R${i}=${now.regs[i]}`);
+    });
+    const accessed = accessedSlot(insn, after);
+    for (const [spi, slotText] of now.stack) if (slotText !== '' && (spi === accessed || before.stack.get(spi) !== slotText)) parts.push(slotText);
+    if (parts.length > 0 && f.frameno !== 0) parts.unshift(`frame${f.frameno}:`);
   }
   if (parts.length === 0) return `${text}\n`;
   const pad = Math.max(1, Math.ceil(Math.max(text.length + 4, 40) / 8) * 8 - text.length - 2);

@@ -57,7 +57,7 @@ export function reasonOf(log: string): Pick<KernelVerdict, 'message' | 'detail' 
 export function withMaps<T>(sys: Sys, defs: Iterable<MapDef>, fn: (fds: ReadonlyMap<string, MapFd>) => T): T {
   const fds = new Map<string, MapFd>();
   try {
-    for (const d of defs) fds.set(d.name, createMap(sys, { type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags }));
+    for (const d of defs) fds.set(d.name, createMap(sys, { name: d.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags }));
     return fn(fds);
   } finally {
     for (const fd of fds.values()) fd.close();
