@@ -329,8 +329,7 @@ export const ADD_CONST = 1 << 30;
 export function syncLinkedRegs(s: VState, known: Reg): void {
   if (known.type !== 'scalar' || !known.id) return;
   const base = known.id & ~ADD_CONST;
-  forEachReg(s, (r) => {
-    if (r === known || r.type !== 'scalar' || (r.id & ~ADD_CONST) !== base) return;
+  forEachReg(s, (r) => r !== known && r.type === 'scalar' && (r.id & ~ADD_CONST) === base, (r) => {
     const id = r.id;
     const off = r.off;
     const plain = ((r.id & ADD_CONST) === 0 && (known.id & ADD_CONST) === 0) || r.off === known.off;
@@ -353,8 +352,7 @@ export function markPtrOrNullRegs(s: VState, reg: Reg, isNull: boolean): void {
     if (i >= 0) s.refs.splice(i, 1);
   }
   if (!id) return;
-  forEachReg(s, (r) => {
-    if (!r.maybeNull || r.id !== id || !isPointer(r)) return;
+  forEachReg(s, (r) => r.maybeNull && r.id === id && isPointer(r), (r) => {
     if (isNull) {
       r.type = 'scalar';
       r.maybeNull = false;
@@ -381,9 +379,13 @@ function findGoodPktPointers(s: VState, dst: Reg, type: string, rangeRightOpen: 
   let newRange = dst.off;
   if (rangeRightOpen) newRange++;
   const id = dst.id;
-  forEachReg(s, (r) => {
-    if (r.type === type && r.id === id) r.range = Math.max(r.range, newRange);
-  });
+  forEachReg(
+    s,
+    (r) => r.type === type && r.id === id && r.range < newRange,
+    (r) => {
+      r.range = newRange;
+    },
+  );
 }
 
 function markPktEnd(r: Reg, rangeOpen: boolean): void {

@@ -13,7 +13,7 @@ import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { linked, linkedNeed, maskHi, maskLo, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
-import { cloneState, curFrame, newFrame, type VState } from './state.js';
+import { cloneState, curFrame, newFrame, ownSlot, type VState } from './state.js';
 
 /** Statistics veristat prints. */
 export interface CheckStats {
@@ -73,7 +73,7 @@ function widenScalars(old: VState, cur: VState): void {
     });
     f.stack.forEach((slot, spi) => {
       const os = of.stack[spi];
-      if (slot && os && slot.spilled.type === 'scalar' && os.spilled.type === 'scalar' && !regsIdentical(os.spilled, slot.spilled)) markUnknown(slot.spilled);
+      if (slot && os && slot.spilled.type === 'scalar' && os.spilled.type === 'scalar' && !regsIdentical(os.spilled, slot.spilled)) markUnknown(ownSlot(f, spi).spilled);
     });
   });
 }

@@ -292,12 +292,14 @@ function releaseReference(env: Env, id: number): boolean {
   const i = env.cur.refs.findIndex((r) => r.id === id);
   if (i < 0) return false;
   env.cur.refs.splice(i, 1);
-  forEachReg(env.cur, (r) => {
-    if (r.refObjId === id) {
+  forEachReg(
+    env.cur,
+    (r) => r.refObjId === id,
+    (r) => {
       if (env.privileged) markUnknown(r);
       else markNotInit(r);
-    }
-  });
+    },
+  );
   return true;
 }
 
@@ -412,11 +414,13 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   }
   checkMapFuncCompatibility(meta.map, name, id);
   if (helper.changesPktData) {
-    forEachReg(env.cur, (r) => {
-      if (r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end') {
+    forEachReg(
+      env.cur,
+      (r) => r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end',
+      (r) => {
         if (env.privileged) markUnknown(r);
         else markNotInit(r);
-      }
-    });
+      },
+    );
   }
 }

@@ -16,7 +16,7 @@ import {
   scalarUnknown,
   S64_MIN,
 } from './reg-state.js';
-import { curFrame, type FuncState, newSlot, StackType, type StackSlot } from './state.js';
+import { curFrame, type FuncState, ownSlot, StackType, type StackSlot } from './state.js';
 import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tnum.js';
 
 /** A map as the verifier sees it: the definition plus, for frozen read-only maps, the initial bytes. */
@@ -35,14 +35,8 @@ export function stackFrameOf(env: Env, r: Reg): FuncState {
   return env.cur.frames[r.frameno] ?? curFrame(env.cur);
 }
 
-function slotAt(f: FuncState, spi: number): StackSlot {
-  let s = f.stack[spi];
-  if (!s) {
-    s = newSlot();
-    f.stack[spi] = s;
-  }
-  return s;
-}
+/** Slot `spi` of `f` for writing (created, or copied when shared with another state). */
+const slotAt = (f: FuncState, spi: number): StackSlot => ownSlot(f, spi);
 
 function growStack(env: Env, f: FuncState, size: number): void {
   const d = env.stackDepth[f.subprog] ?? 0;

@@ -6,20 +6,28 @@ export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3 } as const;
 /** A value of {@link StackType}. */
 export type StackType = (typeof StackType)[keyof typeof StackType];
 
-/** One 8-byte stack slot: byte types (index i = byte at -(spi*8 + i + 1)) and the spilled register. */
+/**
+ * One 8-byte stack slot: byte types (index i = byte at -(spi*8 + i + 1)) and the spilled register.
+ * Slots are shared between a state and its copies (copy on write): only the frame whose `gen` the
+ * slot carries may change it in place; any other gets its own copy first ({@link ownSlot}).
+ */
 export interface StackSlot {
   /** Per-byte type. */
   types: StackType[];
   /** The spilled register, when some bytes are SPILL. */
   spilled: Reg;
+  /** The {@link FuncState.gen} of the frame that may change this slot in place. */
+  gen: number;
 }
 
 /** One call frame. */
 export interface FuncState {
   /** r0..r10. */
   regs: Reg[];
-  /** Stack slots by spi (slot i covers fp-8*(i+1) .. fp-8*i-1). */
+  /** Stack slots by spi (slot i covers fp-8*(i+1) .. fp-8*i-1); read freely, change only through {@link ownSlot}. */
   stack: (StackSlot | undefined)[];
+  /** Ownership token of this frame's slots: renewed whenever the frame is copied (both sides then copy before a write). */
+  gen: number;
   /** Instruction index of the call that created this frame (-1 for the main frame). */
   callsite: number;
   /** Frame number (0 = main). */
@@ -52,9 +60,26 @@ export interface VState {
   callbackDepth: number;
 }
 
-/** A new empty stack slot. */
-export function newSlot(): StackSlot {
-  return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit() };
+let lastGen = 0;
+/** A fresh ownership token. */
+const nextGen = (): number => ++lastGen;
+
+/** A new empty stack slot owned by frame generation `gen`. */
+export function newSlot(gen: number): StackSlot {
+  return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: notInit(), gen };
+}
+
+/** Slot `spi` of `f` for writing: created when missing, copied first when shared with another state. */
+export function ownSlot(f: FuncState, spi: number): StackSlot {
+  let s = f.stack[spi];
+  if (!s) {
+    s = newSlot(f.gen);
+    f.stack[spi] = s;
+  } else if (s.gen !== f.gen) {
+    s = { types: s.types.slice(), spilled: cloneReg(s.spilled), gen: f.gen };
+    f.stack[spi] = s;
+  }
+  return s;
 }
 
 /** A new frame: r1 (set by the caller), r10 = fp of this frame, others NOT_INIT. */
@@ -64,22 +89,22 @@ export function newFrame(callsite: number, frameno: number, subprog: number): Fu
   const fp = pointer('stack');
   fp.frameno = frameno;
   regs[10] = fp;
-  return { regs, stack: [], callsite, frameno, subprog, callback: undefined };
+  return { regs, stack: [], gen: nextGen(), callsite, frameno, subprog, callback: undefined };
 }
 
-/** Deep copy of a frame (explicit loops and one object shape: this runs at every branch). */
+/**
+ * Copy of a frame (explicit loops and one object shape: this runs at every branch): registers
+ * copied, stack slots shared — `f` gets a new generation too, so neither side changes a shared
+ * slot in place any more.
+ */
 export function cloneFrame(f: FuncState): FuncState {
   const regs: Reg[] = [];
   for (let i = 0; i < f.regs.length; i++) regs.push(cloneReg(f.regs[i]!));
-  const stack: (StackSlot | undefined)[] = new Array<StackSlot | undefined>(f.stack.length);
-  for (let i = 0; i < f.stack.length; i++) {
-    const s = f.stack[i];
-    stack[i] = s === undefined ? undefined : { types: s.types.slice(), spilled: cloneReg(s.spilled) };
-  }
-  return { regs, stack, callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
+  if (f.stack.length > 0) f.gen = nextGen();
+  return { regs, stack: f.stack.slice(), gen: nextGen(), callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
 }
 
-/** Deep copy of a state. */
+/** Copy of a state (stack slots shared until written, see {@link cloneFrame}). */
 export function cloneState(s: VState): VState {
   const frames: FuncState[] = [];
   for (let i = 0; i < s.frames.length; i++) frames.push(cloneFrame(s.frames[i]!));
@@ -91,10 +116,16 @@ export function cloneState(s: VState): VState {
 /** The current (innermost) frame. */
 export const curFrame = (s: VState): FuncState => s.frames[s.frames.length - 1]!;
 
-/** Calls `fn` for every register and spilled register in every frame (bpf_for_each_reg_in_vstate). */
-export function forEachReg(s: VState, fn: (r: Reg) => void): void {
+/**
+ * Calls `fn` for every register and spilled register in every frame that `match` accepts
+ * (bpf_for_each_reg_in_vstate); `fn` may change the register (a shared slot is copied first).
+ */
+export function forEachReg(s: VState, match: (r: Reg) => boolean, fn: (r: Reg) => void): void {
   for (const f of s.frames) {
-    for (const r of f.regs) fn(r);
-    for (const slot of f.stack) if (slot && slot.types.includes(StackType.SPILL)) fn(slot.spilled);
+    for (const r of f.regs) if (match(r)) fn(r);
+    for (let spi = 0; spi < f.stack.length; spi++) {
+      const slot = f.stack[spi];
+      if (slot && slot.types.includes(StackType.SPILL) && match(slot.spilled)) fn(ownSlot(f, spi).spilled);
+    }
   }
 }
