@@ -8,7 +8,7 @@
 
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
-import { ACCESS_MASK, allocMapRegions, ensureTableFits, checkFlags, ensure, readU32, stride8, u32Bytes, type MapRegions } from './map-memory.js';
+import { ACCESS_MASK, allocMapRegions, ensureTableFits, checkFlags, ensure, readU32, stride8, u32Bytes, type MapRegions, nextIndexKey } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const ARRAY_FLAGS = BpfMapFlags.NUMA_NODE | BpfMapFlags.MMAPABLE | ACCESS_MASK | BpfMapFlags.PRESERVE_ELEMS | BpfMapFlags.INNER_MAP;
@@ -121,10 +121,7 @@ export class ArrayMap implements MapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    const index = key === undefined ? 0xffffffff : readU32(key, 0);
-    if (index >= this.def.maxEntries) return u32Bytes(0);
-    if (index === this.def.maxEntries - 1) return undefined;
-    return u32Bytes(index + 1);
+    return nextIndexKey(key, this.def.maxEntries);
   }
 
   count(): number {
@@ -208,10 +205,7 @@ export class ProgArrayOps implements MapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    const index = key === undefined ? 0xffffffff : readU32(key, 0);
-    if (index >= this.def.maxEntries) return u32Bytes(0);
-    if (index === this.def.maxEntries - 1) return undefined;
-    return u32Bytes(index + 1);
+    return nextIndexKey(key, this.def.maxEntries);
   }
 
   count(): number {

@@ -15,7 +15,7 @@
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
 import { roundupPow2 } from './hash.js';
-import { allocMapRegions, checkFlags, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, checkFlags, ensure, ensureTableFits, nextIndexKey, readU32, u32Bytes, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 /** One devmap entry: the interface and the id of the program attached to the entry (0 if none). */
@@ -174,12 +174,7 @@ export class DevMap implements MapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    if (!this.isHash) {
-      const index = key === undefined ? 0xffffffff : readU32(key, 0);
-      if (index >= this.def.maxEntries) return u32Bytes(0);
-      if (index === this.def.maxEntries - 1) return undefined;
-      return u32Bytes(index + 1);
-    }
+    if (!this.isHash) return nextIndexKey(key, this.def.maxEntries);
     let b = 0;
     if (key !== undefined) {
       const k = readU32(key, 0);

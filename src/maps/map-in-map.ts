@@ -13,7 +13,7 @@ import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.j
 import { checkArrayAttributes } from './array.js';
 import { MapErrno } from './errors.js';
 import { checkHash, HashMap } from './hash.js';
-import { allocMapRegions, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions, nextIndexKey } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const MAP_IN_MAP = new Set<number>([BpfMapType.ARRAY_OF_MAPS, BpfMapType.HASH_OF_MAPS]);
@@ -100,10 +100,7 @@ export class ArrayOfMaps implements MapInMapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    const index = key === undefined ? 0xffffffff : readU32(key, 0);
-    if (index >= this.def.maxEntries) return u32Bytes(0);
-    if (index === this.def.maxEntries - 1) return undefined;
-    return u32Bytes(index + 1);
+    return nextIndexKey(key, this.def.maxEntries);
   }
 
   count(): number {

@@ -40,6 +40,17 @@ export function checkFlags(def: MapDef, allowed: number, what: string): void {
   }
 }
 
+/**
+ * get_next_key of the array-like families (array, prog/perf event/xsk arrays, array of maps):
+ * index 0 after no key or an index past the end, then every index in order, none after the last.
+ */
+export function nextIndexKey(key: Uint8Array | undefined, maxEntries: number): Uint8Array | undefined {
+  const index = key === undefined ? 0xffffffff : readU32(key, 0);
+  if (index >= maxEntries) return u32Bytes(0);
+  if (index === maxEntries - 1) return undefined;
+  return u32Bytes(index + 1);
+}
+
 /** Throws a MapAttributeError (EINVAL unless `errno` says otherwise) when `bad`. */
 export function ensure(def: MapDef, ok: boolean, field: 'keySize' | 'valueSize' | 'maxEntries' | 'flags' | 'mapExtra' | 'innerMap', reason: string, errno: number = MapErrno.EINVAL): void {
   if (ok) return;

@@ -14,7 +14,7 @@
 
 import { BpfMapFlags, BpfMapType } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
-import { allocMapRegions, checkFlags, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, checkFlags, ensure, ensureTableFits, nextIndexKey, readU32, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 const PAGE_SIZE = 4096;
@@ -143,10 +143,7 @@ export class PerfEventArray implements MapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    const index = key === undefined ? 0xffffffff : readU32(key, 0);
-    if (index >= this.def.maxEntries) return u32Bytes(0);
-    if (index === this.def.maxEntries - 1) return undefined;
-    return u32Bytes(index + 1);
+    return nextIndexKey(key, this.def.maxEntries);
   }
 
   count(): number {

@@ -12,7 +12,7 @@
 
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
-import { allocMapRegions, checkFlags, ensure, ensureTableFits, readU32, u32Bytes, type MapRegions } from './map-memory.js';
+import { allocMapRegions, checkFlags, ensure, ensureTableFits, nextIndexKey, readU32, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 
 /** A live BPF_MAP_TYPE_XSKMAP. */
@@ -84,10 +84,7 @@ export class XskMap implements MapOps {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    const index = key === undefined ? 0xffffffff : readU32(key, 0);
-    if (index >= this.def.maxEntries) return u32Bytes(0);
-    if (index === this.def.maxEntries - 1) return undefined;
-    return u32Bytes(index + 1);
+    return nextIndexKey(key, this.def.maxEntries);
   }
 
   count(): number {
