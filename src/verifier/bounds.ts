@@ -1,5 +1,6 @@
 // Scalar bounds: the kernel's __update_reg_bounds, __reg_deduce_bounds, __reg_bound_offset, reg_bounds_sync.
 import { type Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './reg-state.js';
+import { big } from './small-bigint.js';
 import { tnumCast, tnumClearSubreg, tnumIntersect, tnumOr, tnumRange, tnumStep, tnumSubreg } from './tnum.js';
 
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
@@ -256,16 +257,16 @@ function syncU32(r: Reg): boolean {
     u32Intersect(f, f.u32min, f.u32max);
     u32UpdateBounds(f);
   }
-  r.umin = BigInt(f.umin);
-  r.umax = f.umax === f.umin ? r.umin : BigInt(f.umax);
-  r.smin = f.smin === f.umin ? r.umin : BigInt(f.smin);
-  r.smax = f.smax === f.umax ? r.umax : BigInt(f.smax);
-  r.u32min = BigInt(f.u32min);
-  r.u32max = BigInt(f.u32max);
-  r.s32min = BigInt(f.s32min);
-  r.s32max = BigInt(f.s32max);
-  const vB = BigInt(f.tv);
-  const mB = BigInt(f.tm);
+  r.umin = big(f.umin);
+  r.umax = f.umax === f.umin ? r.umin : big(f.umax);
+  r.smin = f.smin === f.umin ? r.umin : big(f.smin);
+  r.smax = f.smax === f.umax ? r.umax : big(f.smax);
+  r.u32min = big(f.u32min);
+  r.u32max = big(f.u32max);
+  r.s32min = big(f.s32min);
+  r.s32max = big(f.s32max);
+  const vB = big(f.tv);
+  const mB = big(f.tm);
   if (r.var.value !== vB || r.var.mask !== mB) r.var = { value: vB, mask: mB };
   return true;
 }
@@ -454,12 +455,12 @@ function syncSmall(r: Reg): boolean {
 
 /** Every bound [lo, hi] and the tnum (value; mask), from numbers below 2^31. */
 function setAll(r: Reg, lo: number, hi: number, value: number, mask: number): void {
-  const loB = BigInt(lo);
-  const hiB = lo === hi ? loB : BigInt(hi);
+  const loB = big(lo);
+  const hiB = lo === hi ? loB : big(hi);
   r.umin = r.smin = r.u32min = r.s32min = loB;
   r.umax = r.smax = r.u32max = r.s32max = hiB;
-  const vB = value === lo ? loB : BigInt(value);
-  const mB = mask === 0 ? 0n : BigInt(mask);
+  const vB = value === lo ? loB : big(value);
+  const mB = mask === 0 ? 0n : big(mask);
   if (r.var.value !== vB || r.var.mask !== mB) r.var = { value: vB, mask: mB };
 }
 

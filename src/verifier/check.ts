@@ -11,7 +11,7 @@ import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
-import { linked, linkedNeed, maskHi, maskLo, statesCover, statesEqual } from './prune.js';
+import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, ownSlot, type VState } from './state.js';
 
@@ -45,6 +45,10 @@ interface Checkpoint extends PreciseMarks {
   lnLo: number;
   /** Stack slots that matter (high 32 bits). */
   lnHi: number;
+  /** The live registers initialized in the state's innermost frame ({@link initRegs}). */
+  readonly keyMask: number;
+  /** {@link regsKey} of the state's innermost frame over {@link keyMask}. */
+  readonly key: number;
 }
 
 interface Pending {
@@ -152,7 +156,16 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
    * matters there (the static need, the checkpoint's precision marks, scalars linked to those)
    * depends on the checkpoint only: computed again only when its marks change.
    */
+  // regsKey of the current state's innermost frame for the mask curKeyMask (-1: none yet), at one visit.
+  let curKeyMask = -1;
+  let curKey = 0;
   const coversCur = (cp: Checkpoint, at: number): boolean => {
+    // Different register types or pointer offsets: no match (the comparison's first test).
+    if (cp.keyMask !== curKeyMask) {
+      curKeyMask = cp.keyMask;
+      curKey = regsKey(curFrame(env.cur), curKeyMask);
+    }
+    if (cp.key !== curKey) return false;
     if (cp.lnKeyRegs !== cp.preciseRegs || cp.lnKeyStack !== cp.preciseStack) {
       const ps = cp.preciseStack;
       const lo = ps === 0n ? needed.stackLo[at]! : (needed.stackLo[at]! | maskLo(ps)) >>> 0;
@@ -191,6 +204,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       let list = explored[idx] ?? noCheckpoints;
       let pruned = false;
       let evict = false;
+      curKeyMask = -1;
       // The kernel's is_state_visited: a new state is added after 2 jumps and 8 instructions (or at
       // a forced checkpoint); a state's miss count grows only when one is going to be added; inside
       // a loop still being explored, states are added less often (20 jumps or 100 instructions);
@@ -239,7 +253,10 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         continue;
       }
       if (addNew) {
-        const cp: Checkpoint = { state: cloneState(env.cur), branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0 };
+        const state = cloneState(env.cur);
+        const inner = curFrame(state);
+        const keyMask = initRegs(inner, needed.liveRegs[idx]!);
+        const cp: Checkpoint = { state, branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0, keyMask, key: regsKey(inner, keyMask) };
         if (list === noCheckpoints) {
           list = [];
           explored[idx] = list;

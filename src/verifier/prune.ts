@@ -1,5 +1,5 @@
 // State pruning: the kernel's states_equal / regsafe / stacksafe — an explored safe state subsumes the current one.
-import type { Reg } from './reg-state.js';
+import type { Reg, RegType } from './reg-state.js';
 import { type FuncState, StackType, type VState } from './state.js';
 import { tnumIn } from './tnum.js';
 
@@ -194,6 +194,48 @@ function quickRegsMatch(of: FuncState, cf: FuncState, live: number, need: number
     if ((o.type === 'pkt' || o.type === 'pkt_meta') && o.range > c.range) return false;
   }
   return true;
+}
+
+const TYPE_CODE: Record<RegType, number> = {
+  not_init: 0,
+  scalar: 1,
+  ctx: 2,
+  map_ptr: 3,
+  map_value: 4,
+  map_key: 5,
+  stack: 6,
+  pkt: 7,
+  pkt_meta: 8,
+  pkt_end: 9,
+  mem: 10,
+  sock: 11,
+  sock_common: 12,
+  tcp_sock: 13,
+  btf_id: 14,
+  func: 15,
+};
+
+/** The registers of `live` that are initialized in `f` (the ones {@link quickRegsMatch} compares). */
+export function initRegs(f: FuncState, live: number): number {
+  let m = 0;
+  for (let r = 0; r <= 10; r++) if ((live & (1 << r)) !== 0 && f.regs[r]!.type !== 'not_init') m |= 1 << r;
+  return m;
+}
+
+/**
+ * A hash of the types of `f`'s registers in `mask` and the fixed offsets of its pointers among
+ * them: two frames with different keys for the same mask fail {@link quickRegsMatch} (their
+ * types or pointer offsets differ), so a pruning loop can skip the comparison with one number.
+ */
+export function regsKey(f: FuncState, mask: number): number {
+  let h = 0;
+  for (let r = 0; r <= 10; r++) {
+    if ((mask & (1 << r)) === 0) continue;
+    const x = f.regs[r]!;
+    const code = TYPE_CODE[x.type];
+    h = Math.imul(h ^ (code === 1 ? 1 : (x.off * 32 + code) | 0), 0x9e3779b1) + r;
+  }
+  return h | 0;
 }
 
 const ALL32 = 0xffffffff;
