@@ -13,7 +13,7 @@ import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
-import { cloneState, curFrame, newFrame, ownSlot, type VState } from './state.js';
+import { cloneState, curFrame, type FuncState, newFrame, ownReg, ownRegs, ownSlot, type VState } from './state.js';
 
 /** Statistics veristat prints. */
 export interface CheckStats {
@@ -73,7 +73,7 @@ function widenScalars(old: VState, cur: VState): void {
     const of = old.frames[i]!;
     f.regs.forEach((r, k) => {
       const o = of.regs[k]!;
-      if (r.type === 'scalar' && o.type === 'scalar' && !regsIdentical(o, r)) markUnknown(r);
+      if (r.type === 'scalar' && o.type === 'scalar' && !regsIdentical(o, r)) markUnknown(ownReg(f, k));
     });
     f.stack.forEach((slot, spi) => {
       const os = of.stack[spi];
@@ -351,6 +351,36 @@ function reservedMessage(insn: Instruction): string {
   }
 }
 
+/**
+ * Copy-on-write: the registers `insn` may change become the frame's own before it runs (the
+ * destination, a source register that may get an id or be refined, every one for calls).
+ */
+function ownWritten(frame: FuncState, kind: string, insn: Instruction): void {
+  switch (kind) {
+    case 'alu':
+    case 'neg':
+    case 'movsx':
+    case 'end':
+    case 'bswap':
+    case 'addr_space_cast':
+    case 'ldx':
+    case 'ldxsx':
+    case 'lddw':
+      if (insn.dst <= 10) ownReg(frame, insn.dst);
+      if ((insn.code & Source.X) !== 0 && insn.src <= 10) ownReg(frame, insn.src);
+      return;
+    case 'stx':
+      if (insn.src <= 10) ownReg(frame, insn.src);
+      return;
+    case 'atomic':
+    case 'ldabs':
+    case 'ldind':
+    case 'call':
+      ownRegs(frame);
+      return;
+  }
+}
+
 /** Executes one instruction abstractly; returns the next instruction index or 'exit' when the path ends. */
 function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: number) => void, jumped: () => void): number | 'exit' {
   const entry = entryOf(insn);
@@ -362,6 +392,7 @@ function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: 
   const frame = curFrame(env.cur);
   const regs = frame.regs;
   const cls = entry.cls;
+  ownWritten(frame, entry.kind, insn);
   switch (entry.kind) {
     case 'alu':
     case 'neg':
@@ -625,8 +656,9 @@ const JOP: Record<string, number> = { jeq: J.JEQ, jgt: J.JGT, jge: J.JGE, jset: 
 function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32: boolean, push: (s: VState, insn: number) => void): number | 'exit' {
   const op = JOP[opName]!;
   const isX = (insn.code & Source.X) !== 0;
-  const regs = curFrame(env.cur).regs;
-  const dst = checkRegRead(regs, insn.dst);
+  const frame = curFrame(env.cur);
+  const regs = frame.regs;
+  let dst = checkRegRead(regs, insn.dst);
   let src: Reg;
   if (isX) src = checkRegRead(regs, insn.src);
   else src = immReg(insn.imm);
@@ -636,13 +668,16 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   if (pred === 1) return target;
   if (pred === 0) return idx + 1;
   const other = cloneState(env.cur);
-  const otherRegs = curFrame(other).regs;
-  const oDst = otherRegs[insn.dst]!;
+  const otherFrame = curFrame(other);
+  // Both states now share every register: each side refines its own copies.
+  dst = ownReg(frame, insn.dst);
+  const oDst = ownReg(otherFrame, insn.dst);
   // An immediate is refined in scratch copies (shared, read-only: see immReg), then dropped.
   let oSrc: Reg;
   let thisSrc: Reg;
   if (isX) {
-    oSrc = otherRegs[insn.src]!;
+    src = ownReg(frame, insn.src);
+    oSrc = ownReg(otherFrame, insn.src);
     thisSrc = src;
   } else {
     oSrc = IMM_SCRATCH_A;

@@ -8,7 +8,7 @@ import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
 import { cloneReg, copyReg, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
-import { cloneState, curFrame, forEachReg, newFrame, StackType } from './state.js';
+import { cloneState, curFrame, forEachReg, newFrame, ownRegs, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
 
 const BPF_MAX_VAR_SIZ = 1n << 29n;
@@ -261,6 +261,8 @@ function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
  */
 function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef | undefined): void {
   const st = cloneState(env.cur);
+  // The rest of the call changes the caller's registers, now shared with the copy.
+  ownRegs(curFrame(env.cur));
   st.callbackDepth++;
   if (st.frames.length >= 8) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
   const caller = curFrame(st);

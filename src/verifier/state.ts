@@ -22,8 +22,10 @@ export interface StackSlot {
 
 /** One call frame. */
 export interface FuncState {
-  /** r0..r10. */
+  /** r0..r10; read freely, change only through {@link ownReg} (a register may be shared with copies of the state). */
   regs: Reg[];
+  /** Bit r: this frame's register r is its own (not shared with a copy) and may be changed in place. */
+  owned: number;
   /** Stack slots by spi (slot i covers fp-8*(i+1) .. fp-8*i-1); read freely, change only through {@link ownSlot}. */
   stack: (StackSlot | undefined)[];
   /** Ownership token of this frame's slots: renewed whenever the frame is copied (both sides then copy before a write). */
@@ -89,19 +91,53 @@ export function newFrame(callsite: number, frameno: number, subprog: number): Fu
   const fp = pointer('stack');
   fp.frameno = frameno;
   regs[10] = fp;
-  return { regs, stack: [], gen: nextGen(), callsite, frameno, subprog, callback: undefined };
+  return { regs, owned: ALL_REGS, stack: [], gen: nextGen(), callsite, frameno, subprog, callback: undefined };
+}
+
+const ALL_REGS = 0x7ff;
+
+// Debug aid (tests): freeze what a copy shares, so a change in place that skipped ownReg/ownSlot throws.
+let freezeShared = false;
+/** Tests: make every register and stack slot shared by a state copy read-only (a missed copy-on-write then throws). */
+export function setFreezeShared(on: boolean): void {
+  freezeShared = on;
+}
+
+function freezeFrame(f: FuncState): void {
+  for (const r of f.regs) Object.freeze(r);
+  for (const s of f.stack) {
+    if (!s) continue;
+    Object.freeze(s.spilled);
+    Object.freeze(s.types);
+    Object.freeze(s);
+  }
+}
+
+/** Register `r` of `f` for writing: copied first when shared with a copy of the state. */
+export function ownReg(f: FuncState, r: number): Reg {
+  const bit = 1 << r;
+  if ((f.owned & bit) !== 0) return f.regs[r]!;
+  const own = cloneReg(f.regs[r]!);
+  f.regs[r] = own;
+  f.owned |= bit;
+  return own;
+}
+
+/** Every register of `f` for writing (instructions that may change many: calls, exits). */
+export function ownRegs(f: FuncState): void {
+  if (f.owned === ALL_REGS) return;
+  for (let r = 0; r <= 10; r++) ownReg(f, r);
 }
 
 /**
- * Copy of a frame (explicit loops and one object shape: this runs at every branch): registers
- * copied, stack slots shared — `f` gets a new generation too, so neither side changes a shared
- * slot in place any more.
+ * Copy of a frame (one object shape: this runs at every branch and checkpoint): registers and
+ * stack slots shared — both sides then copy one before changing it ({@link ownReg}, {@link ownSlot}).
  */
 export function cloneFrame(f: FuncState): FuncState {
-  const regs: Reg[] = [];
-  for (let i = 0; i < f.regs.length; i++) regs.push(cloneReg(f.regs[i]!));
+  if (freezeShared) freezeFrame(f);
+  f.owned = 0;
   if (f.stack.length > 0) f.gen = nextGen();
-  return { regs, stack: f.stack.slice(), gen: nextGen(), callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
+  return { regs: f.regs.slice(), owned: 0, stack: f.stack.slice(), gen: nextGen(), callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
 }
 
 /** Copy of a state (stack slots shared until written, see {@link cloneFrame}). */
@@ -122,7 +158,7 @@ export const curFrame = (s: VState): FuncState => s.frames[s.frames.length - 1]!
  */
 export function forEachReg(s: VState, match: (r: Reg) => boolean, fn: (r: Reg) => void): void {
   for (const f of s.frames) {
-    for (const r of f.regs) if (match(r)) fn(r);
+    for (let r = 0; r < f.regs.length; r++) if (match(f.regs[r]!)) fn(ownReg(f, r));
     for (let spi = 0; spi < f.stack.length; spi++) {
       const slot = f.stack[spi];
       if (slot && slot.types.includes(StackType.SPILL) && match(slot.spilled)) fn(ownSlot(f, spi).spilled);
