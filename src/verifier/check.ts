@@ -1,7 +1,7 @@
 // The main loop: the kernel's do_check — walk every path, one instruction at a time, with branch
 // exploration, state pruning, BPF-to-BPF frames and the complexity limit.
 import { entryOf, isLdImm64, type Instruction } from '../isa/instruction.js';
-import { Class, classOf, modeOf, Mode, opOf, OPCODES_BY_CODE, PseudoCall, PseudoLd, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
+import { Class, classOf, modeOf, Mode, type OpcodeEntry, opOf, OPCODES_BY_CODE, PseudoCall, PseudoLd, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
 import { aluEnd, aluMov, aluMovImm, ALU_STRING, immReg, pointerAlu, scalarAlu } from './alu.js';
 import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinkedRegs, tryMatchPktPointers } from './branch.js';
 import { jumpTarget } from './cfg.js';
@@ -103,6 +103,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   const prog = env.prog;
   const explored: (Checkpoint[] | undefined)[] = new Array<Checkpoint[] | undefined>(prog.length);
   const noCheckpoints: Checkpoint[] = [];
+  const decoded: (OpcodeEntry | undefined)[] = new Array<OpcodeEntry | undefined>(prog.length);
   const pending: Pending[] = [];
   let parent: Checkpoint | undefined;
   let liveStates = 0;
@@ -300,7 +301,13 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
     let next: number | 'exit';
     try {
-      next = step(env, insn, idx, pushPath, jumped);
+      // Decoded and checked once per instruction (the same on every path).
+      let entry = decoded[idx];
+      if (entry === undefined) {
+        entry = decodeChecked(insn);
+        decoded[idx] = entry;
+      }
+      next = step(env, insn, entry, idx, pushPath, jumped);
     } catch (e) {
       if (before) log.print(`${idx}: ${formatInsn(insn)}\n`);
       throw e;
@@ -351,6 +358,8 @@ function reservedMessage(insn: Instruction): string {
   }
 }
 
+const R0_R5 = 0x3f;
+
 /**
  * Copy-on-write: the registers `insn` may change become the frame's own before it runs (the
  * destination, a source register that may get an id or be refined, every one for calls).
@@ -373,22 +382,32 @@ function ownWritten(frame: FuncState, kind: string, insn: Instruction): void {
       if (insn.src <= 10) ownReg(frame, insn.src);
       return;
     case 'atomic':
+      // The fetched value goes to src (r0 for cmpxchg).
+      if (insn.src <= 10) ownReg(frame, insn.src);
+      ownReg(frame, 0);
+      return;
     case 'ldabs':
     case 'ldind':
     case 'call':
-      ownRegs(frame);
+      // r0 is the result, r1-r5 are clobbered (a helper's other effects own what they change).
+      ownRegs(frame, R0_R5);
       return;
   }
 }
 
-/** Executes one instruction abstractly; returns the next instruction index or 'exit' when the path ends. */
-function step(env: Env, insn: Instruction, idx: number, push: (s: VState, insn: number) => void, jumped: () => void): number | 'exit' {
+/** The opcode table entry of `insn`; rejects an unknown opcode or reserved fields that are not zero. */
+function decodeChecked(insn: Instruction): OpcodeEntry {
   const entry = entryOf(insn);
   if (!entry) reject(reservedMessage(insn));
   const f = entry.fields;
   if ((f.dst === 'zero' && insn.dst !== 0) || (f.src === 'zero' && insn.src !== 0) || (f.off === 'zero' && insn.off !== 0) || (f.imm === 'zero' && insn.imm !== 0)) {
     reject(reservedMessage(insn));
   }
+  return entry;
+}
+
+/** Executes one instruction (`entry`: its checked decoding) abstractly; returns the next instruction index or 'exit' when the path ends. */
+function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push: (s: VState, insn: number) => void, jumped: () => void): number | 'exit' {
   const frame = curFrame(env.cur);
   const regs = frame.regs;
   const cls = entry.cls;

@@ -123,10 +123,10 @@ export function ownReg(f: FuncState, r: number): Reg {
   return own;
 }
 
-/** Every register of `f` for writing (instructions that may change many: calls, exits). */
-export function ownRegs(f: FuncState): void {
-  if (f.owned === ALL_REGS) return;
-  for (let r = 0; r <= 10; r++) ownReg(f, r);
+/** The registers of `f` in `mask` (bit r; all by default) for writing (instructions that change several: calls). */
+export function ownRegs(f: FuncState, mask = ALL_REGS): void {
+  if ((f.owned & mask) === mask) return;
+  for (let r = 0; r <= 10; r++) if ((mask & (1 << r)) !== 0) ownReg(f, r);
 }
 
 /**
