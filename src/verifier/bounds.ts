@@ -45,6 +45,15 @@ export function updateReg32Bounds(r: Reg): void {
 
 /** __update_reg64_bounds: learn 64-bit bounds from the tnum. */
 export function updateReg64Bounds(r: Reg): void {
+  updateReg64BoundsImpl(r, true);
+}
+
+/** {@link updateReg64Bounds} always in BigInts (tests compare the number path with it). */
+export function updateReg64BoundsReference(r: Reg): void {
+  updateReg64BoundsImpl(r, false);
+}
+
+function updateReg64BoundsImpl(r: Reg, fast: boolean): void {
   const t = r.var;
   r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
@@ -52,6 +61,12 @@ export function updateReg64Bounds(r: Reg): void {
   r.umax = min(r.umax, t.value | t.mask);
   // The u64 range and the tnum may share a single value: then it is a constant.
   if (t.mask === 0n || t.mask === U64_MAX || r.umin >= r.umax) return;
+  if (fast && (t.value | t.mask) < SMALL) {
+    // Below 2^31 (umin and umax too, after the clamps above): the same rule in numbers.
+    const one = singleValue(Number(t.value), Number(t.mask), Number(r.umin), Number(r.umax));
+    if (one >= 0) markKnownBounds(r, big(one));
+    return;
+  }
   const next = tnumStep(t, r.umin);
   const uminIn = (r.umin & ~t.mask) === t.value;
   const tmax = t.value | t.mask;
@@ -436,8 +451,9 @@ function syncSmall(r: Reg): boolean {
     return true;
   }
   // __reg_deduce_bounds (both passes) and the mixed step: every range becomes the intersection.
-  const lo = Math.max(Number(u32lo), Number(s32lo), Number(slo), Number(ulo));
-  const hi = Math.min(Number(u32hi), Number(s32hi), Number(shi), Number(uhi));
+  // (BigInt comparisons allocate nothing; one conversion each.)
+  const lo = Number(max(max(u32lo, s32lo), max(slo, ulo)));
+  const hi = Number(min(min(u32hi, s32hi), min(shi, uhi)));
   if (lo > hi) return false;
   // tnum_intersect(var, tnum_range(lo, hi)) (the mixed step and __reg_bound_offset; idempotent).
   const chi = lo ^ hi;

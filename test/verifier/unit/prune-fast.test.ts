@@ -1,6 +1,7 @@
 // The pruning loop's shortcuts: the register key never rejects a pair the comparison accepts, shared small BigInts are BigInt(n), copy-on-write slots.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { updateReg64Bounds, updateReg64BoundsReference } from '../../../src/verifier/bounds.js';
 import { initRegs, regsKey, statesEqual } from '../../../src/verifier/prune.js';
 import { markKnown, pointer, type Reg, type RegType, scalarUnknown } from '../../../src/verifier/reg-state.js';
 import { big } from '../../../src/verifier/small-bigint.js';
@@ -78,4 +79,31 @@ test('stack slots: a copy shares them until one side writes, then each sees only
   assert.equal(ownSlot(f, 0), w2, 'an owned slot is not copied again');
   w2.types[1] = StackType.ZERO;
   assert.equal(w.types[1], StackType.MISC);
+});
+
+test('__update_reg64_bounds: the number path for a tnum below 2^31 gives the BigInt result', () => {
+  const rng = new Rng(31);
+  let known = 0;
+  for (let i = 0; i < 20000; i++) {
+    // A few unknown bits below 2^31, known bits outside them; u64 bounds on or near the tnum's members.
+    let mask = 0;
+    for (let k = rng.int(4) + 1; k > 0; k--) mask |= 1 << rng.int(31);
+    const value = rng.int(0x80000000) & ~mask;
+    const a = scalarUnknown();
+    a.var = { value: BigInt(value), mask: BigInt(mask) };
+    const top = value | mask;
+    const pick = (): bigint => BigInt([value, top, rng.int(0x80000000), value + rng.int(3), top - rng.int(3)][rng.int(5)]!);
+    const x = pick();
+    const y = pick();
+    a.umin = x < y ? x : y;
+    a.umax = x < y ? y : x;
+    if (rng.int(4) === 0) a.umax = (1n << 64n) - 1n;
+    const b = { ...a };
+    updateReg64Bounds(a);
+    updateReg64BoundsReference(b);
+    const show = (r: Reg): string => `${r.var.value}/${r.var.mask} u[${r.umin},${r.umax}] s[${r.smin},${r.smax}]`;
+    assert.equal(show(a), show(b), `case ${i}`);
+    if (a.var.mask === 0n && mask !== 0) known++;
+  }
+  assert.ok(known > 50, `only ${known} registers became constants`);
 });
