@@ -13,7 +13,7 @@ import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
-import { cloneState, curFrame, type FuncState, newFrame, ownReg, ownRegs, ownSlot, type VState } from './state.js';
+import { cloneState, curFrame, newFrame, ownReg, ownRegs, ownSlot, type VState } from './state.js';
 
 /** Statistics veristat prints. */
 export interface CheckStats {
@@ -358,42 +358,8 @@ function reservedMessage(insn: Instruction): string {
   }
 }
 
+/** r0-r5: a call's result and clobbered argument registers. */
 const R0_R5 = 0x3f;
-
-/**
- * Copy-on-write: the registers `insn` may change become the frame's own before it runs (the
- * destination, a source register that may get an id or be refined, every one for calls).
- */
-function ownWritten(frame: FuncState, kind: string, insn: Instruction): void {
-  switch (kind) {
-    case 'alu':
-    case 'neg':
-    case 'movsx':
-    case 'end':
-    case 'bswap':
-    case 'addr_space_cast':
-    case 'ldx':
-    case 'ldxsx':
-    case 'lddw':
-      if (insn.dst <= 10) ownReg(frame, insn.dst);
-      if ((insn.code & Source.X) !== 0 && insn.src <= 10) ownReg(frame, insn.src);
-      return;
-    case 'stx':
-      if (insn.src <= 10) ownReg(frame, insn.src);
-      return;
-    case 'atomic':
-      // The fetched value goes to src (r0 for cmpxchg).
-      if (insn.src <= 10) ownReg(frame, insn.src);
-      ownReg(frame, 0);
-      return;
-    case 'ldabs':
-    case 'ldind':
-    case 'call':
-      // r0 is the result, r1-r5 are clobbered (a helper's other effects own what they change).
-      ownRegs(frame, R0_R5);
-      return;
-  }
-}
 
 /** The opcode table entry of `insn`; rejects an unknown opcode or reserved fields that are not zero. */
 function decodeChecked(insn: Instruction): OpcodeEntry {
@@ -411,7 +377,8 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
   const frame = curFrame(env.cur);
   const regs = frame.regs;
   const cls = entry.cls;
-  ownWritten(frame, entry.kind, insn);
+  // Copy-on-write: each case first owns the registers it may change (the state may share them
+  // with a copy): the destination, a source that may get an id, r0-r5 for calls.
   switch (entry.kind) {
     case 'alu':
     case 'neg':
@@ -419,10 +386,13 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
     case 'end':
     case 'bswap':
     case 'addr_space_cast':
+      if (insn.dst <= 10) ownReg(frame, insn.dst);
+      if ((insn.code & Source.X) !== 0 && insn.src <= 10) ownReg(frame, insn.src);
       alu(env, insn, entry.kind, regs, cls === Class.ALU);
       return idx + 1;
     case 'ldx':
     case 'ldxsx': {
+      if (insn.dst <= 10) ownReg(frame, insn.dst);
       checkRegRead(regs, insn.src);
       checkRegWrite(insn.dst);
       const srcType = regs[insn.src]!.type;
@@ -436,6 +406,8 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
       return idx + 1;
     }
     case 'stx': {
+      // A spilled scalar without an id gets one (shared with the register).
+      if (insn.src <= 10) ownReg(frame, insn.src);
       checkRegRead(regs, insn.src);
       checkRegRead(regs, insn.dst);
       const dstType = regs[insn.dst]!.type;
@@ -451,13 +423,18 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
       return idx + 1;
     }
     case 'atomic':
+      // The fetched value goes to src (r0 for cmpxchg).
+      if (insn.src <= 10) ownReg(frame, insn.src);
+      ownReg(frame, 0);
       atomic(env, insn, entry.op ?? '', regs);
       return idx + 1;
     case 'lddw':
+      if (insn.dst <= 10) ownReg(frame, insn.dst);
       ldImm64(env, insn, idx, regs);
       return idx + 2;
     case 'ldabs':
     case 'ldind':
+      ownRegs(frame, R0_R5);
       ldAbs(env, insn, entry.kind, regs);
       return idx + 1;
     case 'ja':
@@ -471,6 +448,7 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
       return condJmp(env, insn, idx, entry.op ?? '', cls === Class.JMP32, push);
     case 'call':
       jumped();
+      ownRegs(frame, R0_R5);
       if (insn.src === PseudoCall.HELPER) {
         checkHelperCall(env, insn.imm, idx);
         return idx + 1;
