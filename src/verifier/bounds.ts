@@ -562,11 +562,16 @@ export function zext32To64(r: Reg): void {
   regAssign32Into64(r);
 }
 
+/** 2^(8 * size) - 1 for the load sizes. */
+const SIZE_MASK: readonly (bigint | undefined)[] = [undefined, 0xffn, 0xffffn, undefined, 0xffffffffn, undefined, undefined, undefined, (1n << 64n) - 1n];
+
 /** coerce_reg_to_size: truncate to `size` bytes (zero-extending loads). */
 export function coerceRegToSize(r: Reg, size: number): void {
   r.var = tnumCast(r.var, size);
-  const mask = (1n << BigInt(size * 8)) - 1n;
-  if ((r.umin & ~mask) === (r.umax & ~mask)) {
+  const mask = SIZE_MASK[size] ?? (1n << BigInt(size * 8)) - 1n;
+  if (r.umax <= mask && r.umin <= mask) {
+    // Already within the size (most loads): nothing to cut.
+  } else if (r.umin >> BigInt(size * 8) === r.umax >> BigInt(size * 8)) {
     r.umin &= mask;
     r.umax &= mask;
   } else {
