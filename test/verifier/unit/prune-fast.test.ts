@@ -1,7 +1,7 @@
-// The pruning loop's shortcuts: the register key never rejects a pair the comparison accepts, shared small BigInts are BigInt(n), copy-on-write slots.
+// The verifier's fast paths against their reference: the pruning key, shared small BigInts, copy-on-write slots, number paths of bounds rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { updateReg64Bounds, updateReg64BoundsReference } from '../../../src/verifier/bounds.js';
+import { coerceRegToSize, updateReg64Bounds, updateReg64BoundsReference } from '../../../src/verifier/bounds.js';
 import { initRegs, regsKey, statesEqual } from '../../../src/verifier/prune.js';
 import { markKnown, pointer, type Reg, type RegType, scalarUnknown } from '../../../src/verifier/reg-state.js';
 import { big } from '../../../src/verifier/small-bigint.js';
@@ -106,4 +106,37 @@ test('__update_reg64_bounds: the number path for a tnum below 2^31 gives the Big
     if (a.var.mask === 0n && mask !== 0) known++;
   }
   assert.ok(known > 50, `only ${known} registers became constants`);
+});
+
+test('coerce_reg_to_size: the shortcut for a range within the size gives the kernel formula', () => {
+  const rng = new Rng(8);
+  const U64 = (1n << 64n) - 1n;
+  for (let i = 0; i < 5000; i++) {
+    const size = [1, 2, 4, 8][rng.int(4)]!;
+    const a = scalarUnknown();
+    const pick = (): bigint => [0n, BigInt(rng.int(0x100)), BigInt(rng.int(0x10000)), BigInt(rng.int(0x80000000)) * 3n, U64 - BigInt(rng.int(5))][rng.int(5)]!;
+    const x = pick();
+    const y = pick();
+    a.umin = x < y ? x : y;
+    a.umax = x < y ? y : x;
+    // The kernel's formula, with the bounds sync after it left to the code under test.
+    const mask = (1n << BigInt(size * 8)) - 1n;
+    const same = (a.umin & ~mask) === (a.umax & ~mask);
+    const umin = same ? a.umin & mask : 0n;
+    const umax = same ? a.umax & mask : mask;
+    const b = scalarUnknown();
+    b.umin = umin;
+    b.umax = umax;
+    b.smin = umin;
+    b.smax = umax;
+    b.var = a.var;
+    coerceRegToSize(a, size);
+    // Replaying the rest of coerceRegToSize on b's formula result: the same register.
+    const c = scalarUnknown();
+    Object.assign(c, b);
+    c.umin = umin;
+    c.umax = umax;
+    coerceRegToSize(c, size);
+    assert.equal(`${a.umin} ${a.umax} ${a.smin} ${a.smax} ${a.var.value}/${a.var.mask}`, `${c.umin} ${c.umax} ${c.smin} ${c.smax} ${c.var.value}/${c.var.mask}`, `case ${i} size ${size} [${x}, ${y}]`);
+  }
 });
