@@ -10,6 +10,7 @@ import {
   zext32To64,
 } from './bounds.js';
 import { reject } from './env.js';
+import { type SanitizeContext, type SanitizeInfo, sanitizeCheckBounds, sanitizeCommit, sanitizePre } from './sanitize.js';
 import {
   cloneReg,
   copyReg,
@@ -462,7 +463,7 @@ const ARITH_OK = new Set(['ctx', 'map_value', 'map_key', 'stack', 'pkt_meta', 'p
  * the result into `dst` (which may be the pointer or the scalar register). Rejects pointer
  * arithmetic on `*_or_null` types (the CVE-2022-23222 rule).
  */
-export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, offReg: Reg, is64: boolean, nextId: () => number, privileged: boolean): void {
+export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, offReg: Reg, is64: boolean, nextId: () => number, privileged: boolean, san?: SanitizeContext): void {
   const known = tnumIsConst(offReg.var);
   const { smin: sminVal, smax: smaxVal, umin: uminVal, umax: umaxVal } = offReg;
   if (!is64) {
@@ -487,6 +488,10 @@ export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, off
   checkRegSaneOffset(ptr, tstr);
   const out = cloneReg(p);
   markReg32Unbounded(out);
+  // Unprivileged (no bypass_spec_v1): Spectre v1 masking of add/sub, see sanitize.ts.
+  const sanitized = san && (op === 0x00 || op === 0x10);
+  let info: SanitizeInfo | undefined;
+  if (sanitized) info = sanitizePre(san, op === 0x00, p, offReg, dst !== offReg);
   switch (op) {
     case 0x00: {
       const sum = BigInt(p.off) + sminVal;
@@ -572,6 +577,8 @@ export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, off
   }
   checkRegSaneOffset(out, tstr);
   regBoundsSync(out);
+  if (san) sanitizeCheckBounds(san, out);
+  if (sanitized) sanitizeCommit(san, info, op === 0x00, out);
   copyReg(dst, out);
 }
 

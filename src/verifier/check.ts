@@ -11,6 +11,7 @@ import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
+import { type SanitizeContext, sanitizeScalar } from './sanitize.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
 import { cloneState, curFrame, newFrame, ownReg, ownRegs, ownSlot, type VState } from './state.js';
@@ -411,7 +412,7 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
       checkRegRead(regs, insn.src);
       checkRegRead(regs, insn.dst);
       const dstType = regs[insn.dst]!.type;
-      checkMemAccess(env, insn.dst, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, true, undefined, regs[insn.src]!, undefined, false);
+      checkMemAccess(env, insn.dst, insn.off, SIZE_BYTES[sizeOf(insn.code)]!, true, undefined, regs[insn.src]!, undefined, false, false, insn.src);
       saveAuxPtrType(env, idx, dstType);
       return idx + 1;
     }
@@ -533,13 +534,14 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
         }
         reject(`R${insn.dst} pointer ${ALU_STRING[op]} pointer prohibited`);
       }
-      pointerAlu(op, insn.dst, d, s, d, !alu32, env.nextId, env.privileged);
+      pointerAlu(op, insn.dst, d, s, d, !alu32, env.nextId, env.privileged, sanitizeContext(env, insn, false));
       return;
     }
     if (isPointer(d)) {
-      pointerAlu(op, insn.dst, d, d, s, !alu32, env.nextId, env.privileged);
+      pointerAlu(op, insn.dst, d, d, s, !alu32, env.nextId, env.privileged, sanitizeContext(env, insn, false));
       return;
     }
+    if (!env.privileged && (op === 0x00 || op === 0x10)) sanitizeScalar(sanitizeContext(env, insn, false)!, op === 0x00);
     const id0 = d.id;
     const off0 = d.off;
     const srcCopy = d === s ? cloneReg(s) : s;
@@ -549,7 +551,7 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
   }
   const k = immReg(insn.imm);
   if (isPointer(d)) {
-    pointerAlu(op, insn.dst, d, d, k, !alu32, env.nextId, env.privileged);
+    pointerAlu(op, insn.dst, d, d, k, !alu32, env.nextId, env.privileged, sanitizeContext(env, insn, true));
     return;
   }
   const id0 = d.id;
@@ -578,6 +580,12 @@ function linkAddConst(env: Env, d: Reg, id0: number, off0: number, op: number, s
   d.off = Number(val) + off0;
 }
 
+/** The Spectre v1 sanitation context of an unprivileged ALU instruction (undefined when privileged). */
+function sanitizeContext(env: Env, insn: Instruction, isK: boolean): SanitizeContext | undefined {
+  if (env.privileged) return undefined;
+  return { isK, dstRegno: insn.dst, srcRegno: insn.src, insnIdx: env.insnIdx, aux: env.aluAux };
+}
+
 const isConstScalar = (r: Reg): boolean => r.type === 'scalar' && r.var.mask === 0n;
 
 function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
@@ -587,6 +595,7 @@ function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
   checkRegRead(regs, insn.src);
   checkRegRead(regs, insn.dst);
   if (op === 'cmpxchg') checkRegRead(regs, 0);
+  if (!env.privileged && isPointer(regs[insn.src]!)) reject(`R${insn.src} leaks addr into mem`);
   const d = regs[insn.dst]!;
   if (d.type === 'ctx' || d.type === 'pkt' || d.type === 'pkt_meta' || d.type === 'pkt_end' || d.type === 'sock' || d.type === 'sock_common' || d.type === 'tcp_sock') {
     reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(d)} is not allowed`);
@@ -657,8 +666,10 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   const regs = frame.regs;
   let dst = checkRegRead(regs, insn.dst);
   let src: Reg;
-  if (isX) src = checkRegRead(regs, insn.src);
-  else src = immReg(insn.imm);
+  if (isX) {
+    src = checkRegRead(regs, insn.src);
+    if (!env.privileged && isPointer(src)) reject(`R${insn.src} pointer comparison prohibited`);
+  } else src = immReg(insn.imm);
   const target = jumpTarget(insn, idx);
   const pred = isBranchTaken(dst, src, op, is32);
   if (pred !== -1 && !isX && dst.type === 'scalar') env.preciseDemand |= 1 << insn.dst;
@@ -695,8 +706,9 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   if (!is32 && !isX && insn.imm === 0 && (op === J.JEQ || op === J.JNE) && dst.maybeNull && isPointer(dst)) {
     markPtrOrNullRegs(env.cur, dst, op === J.JNE);
     markPtrOrNullRegs(other, oDst, op === J.JEQ);
-  } else if (isX && !is32) {
-    if (!tryMatchPktPointers(op, dst, src, env.cur, other, dst, src, oDst, oSrc) && isPointer(dst) && !env.privileged) reject(`R${insn.dst} pointer comparison prohibited`);
+  } else {
+    const matched = isX && !is32 && tryMatchPktPointers(op, dst, src, env.cur, other, dst, src, oDst, oSrc);
+    if (!matched && isPointer(dst) && !env.privileged) reject(`R${insn.dst} pointer comparison prohibited`);
   }
   push(other, target);
   return idx + 1;

@@ -3,6 +3,7 @@ import type { MapDef } from '../maps/map-ops.js';
 import type { ProgramTypeOps } from '../ctx/program-type-ops.js';
 import type { CfgInfo, SlotProgram } from './cfg.js';
 import type { VerifierLog } from './log.js';
+import type { AluAux } from './sanitize.js';
 import type { VState } from './state.js';
 
 /** Thrown inside the checks to stop verification with the kernel's message; never escapes verify(). */
@@ -61,6 +62,8 @@ export interface Env {
   readonly stackDepth: number[];
   /** Per instruction: the pointer type a load/store used first (save_aux_ptr_type). */
   readonly auxPtrType: (string | undefined)[];
+  /** Per instruction: the Spectre v1 masking state of unprivileged add/sub (alu_state, alu_limit). */
+  readonly aluAux: Map<number, AluAux>;
   /** Per subprogram: whether it calls bpf_tail_call. */
   readonly tailCallReachable: boolean[];
   /** Global functions by subprogram index. */

@@ -312,13 +312,27 @@ export function checkResourceLeak(env: Env, prefix: string): void {
   reject(`${lines}\n${prefix} would lead to reference leak`);
 }
 
+/**
+ * Helpers bpf_base_func_proto gives only to CAP_BPF (spin locks, timers, bpf_loop, dynptrs...) or
+ * CAP_PERFMON (tracing reads and printing): an unprivileged program cannot use them.
+ */
+const UNPRIV_DENIED: ReadonlySet<number> = new Set(
+  [
+    'spin_lock', 'spin_unlock', 'jiffies64', 'per_cpu_ptr', 'this_cpu_ptr', 'timer_init', 'timer_set_callback', 'timer_start', 'timer_cancel',
+    'kptr_xchg', 'for_each_map_elem', 'loop', 'user_ringbuf_drain', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr',
+    'ringbuf_discard_dynptr', 'dynptr_from_mem', 'dynptr_read', 'dynptr_write', 'dynptr_data', 'cgrp_storage_get', 'cgrp_storage_delete',
+    'trace_printk', 'get_current_task', 'get_current_task_btf', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str',
+    'probe_read_kernel_str', 'snprintf_btf', 'snprintf', 'trace_vprintk',
+  ].map((n) => (BpfFuncId as Record<string, number>)[n]!),
+);
+
 /** check_helper_call: a `call helper#imm` at the current instruction. */
 export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   if (id < 0 || id >= MAX_FUNC_ID) reject(`invalid func unknown#${id}`);
   const helper = helperById(id);
   const proto = helper ? helperProto(id, programTypeName(env.progType)) : undefined;
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
-  if (!allowed || !proto || !helper) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
+  if (!allowed || !proto || !helper || (!env.privileged && UNPRIV_DENIED.has(id))) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
   const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);

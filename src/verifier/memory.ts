@@ -7,6 +7,7 @@ import {
   copyReg,
   isNullScalar,
   isPktPointer,
+  isPointer,
   markKnown,
   markNotInit,
   markUnknown,
@@ -142,7 +143,13 @@ function checkStackBounds(env: Env, reg: Reg, regno: number, off: number, size: 
 const isSpilled = (s: StackSlot | undefined): boolean => s !== undefined && s.types[7] === StackType.SPILL;
 
 /** The register value of a full 8-byte fill, a narrower fill or plain bytes (check_stack_read_fixed_off). */
-function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: Reg | undefined): void {
+/** Unprivileged (no allow_uninit_stack): a read below the stack the program has written so far. */
+function unallocatedRead(env: Env, f: FuncState, regno: number, off: number, size: number): void {
+  if (!env.privileged && -off > f.stack.length * 8) reject(`invalid read from stack R${regno} off=${off} size=${size}`);
+}
+
+function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: Reg | undefined, regno = 10): void {
+  unallocatedRead(env, f, regno, off, size);
   const slot = -off - 1;
   const spi = Math.floor(slot / 8);
   const s = f.stack[spi];
@@ -303,15 +310,21 @@ export function checkMemAccess(
   imm: number | undefined,
   signExtend: boolean,
   strictAlignment = false,
+  valueRegno = -1,
 ): void {
   const frame = curFrame(env.cur);
   const reg = frame.regs[regno]!;
+  // Unprivileged: a pointer stored anywhere but the stack leaks its address.
+  const leaks = (where: string): void => {
+    if (write && value && !env.privileged && isPointer(value)) reject(`R${valueRegno} leaks addr into ${where}`);
+  };
   checkPtrAlignment(reg, off0, size, strictAlignment);
   const off = off0 + reg.off;
   let loaded = false;
   if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
   switch (reg.type) {
     case 'map_value': {
+      leaks('map');
       const map = reg.map!;
       checkMapAccessType(map, off, size, write);
       checkMemRegionAccess(env, reg, regno, off, size, map.valueSize, false);
@@ -334,6 +347,7 @@ export function checkMemAccess(
       break;
     }
     case 'mem': {
+      leaks('mem');
       if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
       if (write && reg.rdonly) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
       checkMemRegionAccess(env, reg, regno, off, size, reg.memSize, false);
@@ -344,6 +358,7 @@ export function checkMemAccess(
       break;
     }
     case 'ctx': {
+      leaks('ctx');
       checkPtrOffReg(reg, regno, false);
       const ops = env.ops;
       if (!ops) reject(`invalid bpf_context access off=${off} size=${size}`);
@@ -367,7 +382,7 @@ export function checkMemAccess(
       if (tnumIsConst(reg.var)) {
         const o = off + Number(BigInt.asIntN(64, reg.var.value));
         if (write) stackWriteFixed(env, f, o, size, value, imm);
-        else stackReadFixed(env, f, o, size, dst);
+        else stackReadFixed(env, f, o, size, dst, regno);
       } else if (write) stackWriteVar(env, f, minOff, maxOff, value, imm);
       else stackReadVar(env, f, reg, regno, minOff, maxOff, size, dst);
       loaded = !write && dst !== undefined;
@@ -376,6 +391,7 @@ export function checkMemAccess(
     case 'pkt':
     case 'pkt_meta': {
       if (write && !pktWritable(env)) reject('cannot write into packet');
+      leaks('packet');
       checkPacketAccess(reg, regno, off, size, false);
       if (!write && dst) {
         markUnknown(dst);
@@ -493,6 +509,7 @@ function checkStackRangeInitialized(env: Env, reg: Reg, regno: number, off: numb
     for (let i = 0; i < size; i++) stackWriteFixed(env, f, minOff + i, 1, undefined, undefined);
     return;
   }
+  if (tnumIsConst(reg.var)) unallocatedRead(env, f, regno, minOff, size);
   for (let i = minOff; i < maxOff + size; i++) {
     const slot = -i - 1;
     const spi = Math.floor(slot / 8);

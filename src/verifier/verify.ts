@@ -175,6 +175,11 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     failure = { message: `BPF program is too large (${slots.length} insns)` };
     return finish();
   }
+  // add_subprog_and_kfunc: bpf-to-bpf calls, kfunc calls and callback addresses need CAP_BPF.
+  if (!privileged && slots.some((i) => i && ((i.code === 0x85 && (i.src === 1 || i.src === 2)) || (i.code === 0x18 && i.src === 4)))) {
+    failure = { message: 'loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN' };
+    return finish();
+  }
   const cfg = checkCfg(slots, privileged);
   if ('message' in cfg) {
     failure = { message: cfg.message, ...(cfg.insn === undefined ? {} : { insn: cfg.insn }) };
@@ -220,6 +225,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     insnIdx: 0,
     stackDepth: cfg.subprogs.map(() => 0),
     auxPtrType: [],
+    aluAux: new Map(),
     tailCallReachable: cfg.subprogs.map(() => false),
     globalFuncs: new Map([...(internal.globals ?? [])].map(([slot, g]) => [cfg.subprogs.findIndex((sp) => sp.start === slot), g] as const).filter(([k]) => k > 0)),
     calledGlobals: new Set(),

@@ -69,6 +69,8 @@ export function unprivilegedPrograms(): CorpusProgram[] {
     ['get_current_pid_tgid', []], ['get_numa_node_id', []], ['ktime_get_coarse_ns', []], ['get_current_task', []], ['spin_lock', []],
     ['loop', [alu64.mov.imm(1, 1), alu64.mov.imm(2, 0), alu64.mov.imm(3, 0), alu64.mov.imm(4, 0)]],
     ['strtol', []], ['snprintf', []], ['ringbuf_query', []], ['timer_init', []], ['get_func_ip', []], ['per_cpu_ptr', []], ['this_cpu_ptr', []],
+    ['strncmp', []], ['kptr_xchg', []], ['for_each_map_elem', []], ['dynptr_from_mem', []], ['probe_read_user', []], ['snprintf_btf', []],
+    ['trace_vprintk', []], ['get_current_task_btf', []], ['spin_unlock', []], ['timer_start', []], ['ringbuf_output', []], ['map_push_elem', []],
     ['skb_load_bytes_relative', []], ['get_hash_recalc', []], ['perf_event_output', []], ['sk_storage_get', []], ['skb_pull_data', []],
   ];
   for (const [h, args] of helpers) p(`helper-avail/${h}`, `calling ${h} from an unprivileged socket filter`, 'reject', args, call.helper(h), ret(0));
@@ -161,7 +163,8 @@ export function unprivilegedPrograms(): CorpusProgram[] {
   out.push(probe('unpriv/cgskb/ret-ptr', 'cgroup skb returning a pointer', CGSKB, 'reject', alu64.mov.reg(0, 10), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }));
   out.push(probe('unpriv/cgskb/ptr-cmp', 'cgroup skb comparing a pointer', CGSKB, 'reject', jmp.jeq.imm(1, 0, 'o'), label('o'), ret(1)));
   out.push(probe('unpriv/cgskb/data-read', 'cgroup skb reading skb->data', CGSKB, 'accept', ldx.w(2, 1, 76), ldx.w(3, 1, 80), alu64.mov.reg(4, 2), alu64.add.imm(4, 1), jmp.jgt.reg(4, 3, 'o'), ldx.b(0, 2, 0), label('o'), ret(1)));
-  out.push(probe('unpriv/cgskb/pkt-ptr-leak', 'cgroup skb storing a packet pointer into a map', CGSKB, 'reject', value7(), ldx.w(2, 1, 76), stx.dw(7, 0, 2), label('out'), ret(1)));
+  out.push(probe('unpriv/cgskb/ctx-ptr-leak', 'cgroup skb storing the ctx pointer into a map', CGSKB, 'reject', alu64.mov.reg(6, 1), value7(), stx.dw(7, 0, 6), label('out'), ret(1)));
+  out.push(probe('unpriv/cgskb/map-scalar', 'cgroup skb storing a scalar into a map', CGSKB, 'accept', value7(), st.dw(7, 0, 1), label('out'), ret(1)));
   return out;
 }
 

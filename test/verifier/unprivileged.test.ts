@@ -1,0 +1,53 @@
+// bpfkit's verifier with `privileged: false` against the kernel loading the same programs as
+// nobody (unpriv-oracle.ts): prints the agreement and every disagreement with both reasons; fails
+// under the threshold, on any looser verdict, on any crash, and when the kernel could not be asked.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { verifyInstructions } from '../../src/verifier/verify.js';
+import { AgreementReport, type OurVerdict, compareVerdicts } from './agreement.js';
+import { CORPUS_MAPS } from './corpus/index.js';
+import { unprivilegedPrograms } from './corpus/unprivileged.js';
+import { unprivilegedVerdicts } from './unpriv-oracle.js';
+
+/** Minimum verdict agreement on the unprivileged corpus (both accept or both reject); reached 217/218. */
+export const UNPRIV_THRESHOLD = 0.99;
+const verbose = process.env['BPFKIT_VERBOSE'] === '1';
+
+test('unprivileged corpus: bpfkit (privileged: false) agrees with the kernel as nobody', (t) => {
+  const programs = unprivilegedPrograms();
+  const answer = unprivilegedVerdicts(programs, CORPUS_MAPS);
+  if ('skip' in answer) {
+    t.skip(answer.skip);
+    return;
+  }
+  const report = new AgreementReport('unprivileged');
+  const crashes: string[] = [];
+  const notAsked: string[] = [];
+  let intentMismatch = 0;
+  for (const p of programs) {
+    const kernel = answer.verdicts.get(p.name);
+    if (!kernel || kernel.error) {
+      notAsked.push(`${p.name}: ${kernel?.error ?? 'no answer'}`);
+      continue;
+    }
+    if (kernel.verdict !== p.intent) intentMismatch++;
+    let o: OurVerdict;
+    try {
+      const r = verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: false });
+      o = r.message === undefined ? { verdict: r.verdict } : { verdict: r.verdict, message: r.message };
+    } catch (err) {
+      crashes.push(`${p.name}: ${(err as Error).message}`);
+      o = { verdict: 'reject', message: `crash: ${(err as Error).message}` };
+    }
+    const { name: _n, ...k } = kernel;
+    report.add({ name: p.name, outcome: compareVerdicts(k, o), kernel: k, ours: o });
+  }
+  console.log(report.format(verbose ? 100000 : 60));
+  console.log(`unprivileged by kernel reason (agreeing/total): ${report.byClass()}`);
+  console.log(`${intentMismatch} probes where the kernel's verdict differs from the author's intent`);
+  assert.deepEqual(notAsked, [], 'the kernel could not be asked about these programs');
+  assert.deepEqual(crashes, []);
+  const looser = report.rows.filter((r) => r.outcome === 'looser').map((r) => `${r.name}: kernel "${r.kernel.message}"`);
+  assert.deepEqual(looser, [], 'bpfkit accepts unprivileged programs the kernel rejects');
+  assert.ok(report.rate >= UNPRIV_THRESHOLD, `unprivileged agreement ${(report.rate * 100).toFixed(1)}% is under ${UNPRIV_THRESHOLD * 100}%`);
+});
