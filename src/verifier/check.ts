@@ -179,7 +179,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       cp.lnLo = linked.lo;
       cp.lnHi = linked.hi;
     }
-    return statesCover(cp.state, env.cur, false, env.privileged, cp.lnRegs, cp.lnLo, cp.lnHi, needed.liveRegs[at]!, needed.liveLo[at]!, needed.liveHi[at]!);
+    return statesCover(cp.state, env.cur, false, env.privileged, cp.lnRegs, cp.lnLo, cp.lnHi, needed.liveRegs[at]!, needed.liveLo[at]!, needed.liveHi[at]!, env.exploreAluLimits);
   };
   // Created once: a closure per instruction costs an allocation (and a __name call under tsx).
   const jumped = (): void => {
@@ -583,7 +583,16 @@ function linkAddConst(env: Env, d: Reg, id0: number, off0: number, op: number, s
 /** The Spectre v1 sanitation context of an unprivileged ALU instruction (undefined when privileged). */
 function sanitizeContext(env: Env, insn: Instruction, isK: boolean): SanitizeContext | undefined {
   if (env.privileged) return undefined;
-  return { isK, dstRegno: insn.dst, srcRegno: insn.src, insnIdx: env.insnIdx, aux: env.aluAux };
+  return {
+    isK,
+    dstRegno: insn.dst,
+    srcRegno: insn.src,
+    insnIdx: env.insnIdx,
+    aux: env.aluAux,
+    markExplore: () => {
+      env.exploreAluLimits = true;
+    },
+  };
 }
 
 const isConstScalar = (r: Reg): boolean => r.type === 'scalar' && r.var.mask === 0n;

@@ -64,6 +64,8 @@ export interface Env {
   readonly auxPtrType: (string | undefined)[];
   /** Per instruction: the Spectre v1 masking state of unprivileged add/sub (alu_state, alu_limit). */
   readonly aluAux: Map<number, AluAux>;
+  /** env->explore_alu_limits: a variable pointer offset was sanitized, so pruning compares scalars exactly. */
+  exploreAluLimits: boolean;
   /** Per subprogram: whether it calls bpf_tail_call. */
   readonly tailCallReachable: boolean[];
   /** Global functions by subprogram index. */

@@ -179,7 +179,10 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
   const regs = curFrame(env.cur).regs;
   const reg = regs[regno]!;
   if (reg.type === 'not_init') reject(`R${regno} !read_ok`);
-  if (arg.base === 'ARG_ANYTHING') return;
+  if (arg.base === 'ARG_ANYTHING') {
+    if (!env.privileged && reg.type !== 'scalar') reject(`R${regno} leaks addr into helper function`);
+    return;
+  }
   if ((reg.type === 'pkt' || reg.type === 'pkt_meta') && !(proto.pktAccess && pktHelperAccess(env))) reject('helper access to the packet is not allowed');
   const maybeNullArg = arg.flags.includes('PTR_MAYBE_NULL') || arg.base === 'ARG_PTR_TO_CTX_OR_NULL' || arg.base === 'ARG_PTR_TO_STACK_OR_NULL' || arg.base === 'ARG_PTR_TO_MEM_OR_NULL';
   const nullOk = isNullScalar(reg) && maybeNullArg;

@@ -46,6 +46,22 @@ const ADD_CONST = 1 << 30;
 const rangeWithin = (o: Reg, c: Reg): boolean =>
   o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
 
+/** env->explore_alu_limits during one statesCover: every live scalar must be identical. */
+let strictScalars = false;
+
+const scalarsIdentical = (o: Reg, c: Reg): boolean =>
+  o.off === c.off &&
+  o.var.value === c.var.value &&
+  o.var.mask === c.var.mask &&
+  o.umin === c.umin &&
+  o.umax === c.umax &&
+  o.smin === c.smin &&
+  o.smax === c.smax &&
+  o.u32min === c.u32min &&
+  o.u32max === c.u32max &&
+  o.s32min === c.s32min &&
+  o.s32max === c.s32max;
+
 /** regsafe: every value `cur` may hold was handled safely by `old`. `exact`: the registers must be identical. */
 export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = true): boolean {
   if (exact) {
@@ -78,6 +94,7 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
   if (o.type !== c.type || o.maybeNull !== c.maybeNull || o.ringbuf !== c.ringbuf || o.rdonly !== c.rdonly) return false;
   switch (o.type) {
     case 'scalar':
+      if (strictScalars) return scalarsIdentical(o, c) && ids.checkScalar(o.id, c.id);
       if (!precise) return true;
       if ((o.id & ADD_CONST) !== (c.id & ADD_CONST)) return false;
       if ((o.id & ADD_CONST) !== 0 && o.off !== c.off) return false;
@@ -268,7 +285,31 @@ export function statesEqual(o: VState, c: VState, exact: boolean, privileged: bo
  * the needed ones already grown by {@link linkedNeed} (which depends on the old state only, so a
  * caller comparing against one explored state many times computes it once).
  */
-export function statesCover(o: VState, c: VState, exact: boolean, privileged: boolean, need: number, needLo: number, needHi: number, liveRegs: number, liveLo: number, liveHi: number): boolean {
+export function statesCover(
+  o: VState,
+  c: VState,
+  exact: boolean,
+  privileged: boolean,
+  need: number,
+  needLo: number,
+  needHi: number,
+  liveRegs: number,
+  liveLo: number,
+  liveHi: number,
+  exploreAluLimits = false,
+): boolean {
+  if (!exploreAluLimits) return cover(o, c, exact, privileged, need, needLo, needHi, liveRegs, liveLo, liveHi);
+  // explore_alu_limits (an unprivileged variable pointer offset was sanitized): no scalar is
+  // widened, so every path reaching a sanitized instruction shows its own masking limit.
+  strictScalars = true;
+  try {
+    return cover(o, c, exact, privileged, 0x7ff, ALL32, ALL32, liveRegs, liveLo, liveHi);
+  } finally {
+    strictScalars = false;
+  }
+}
+
+function cover(o: VState, c: VState, exact: boolean, privileged: boolean, need: number, needLo: number, needHi: number, liveRegs: number, liveLo: number, liveHi: number): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
   if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, need)) return false;

@@ -19,6 +19,8 @@ export interface SanitizeContext {
   readonly insnIdx: number;
   /** Per instruction masking state, shared by every path of the verification. */
   readonly aux: Map<number, AluAux>;
+  /** Sets env->explore_alu_limits (a variable offset was sanitized). */
+  readonly markExplore: () => void;
 }
 
 const SANITIZE_SRC = 1;
@@ -84,6 +86,7 @@ export function sanitizePre(ctx: SanitizeContext, isAdd: boolean, ptr: Reg, off:
   const maskToLeft = (isAdd && offIsNeg) || (!isAdd && !offIsNeg);
   const limit = ptrLimit(ptr, maskToLeft);
   if (typeof limit === 'string') fail(ctx, limit, isAdd ? 'add' : 'sub', !ptrIsDst);
+  if (!offIsImm) ctx.markExplore();
   const state = (offIsNeg ? NEG_VALUE : 0) | (offIsImm ? IMMEDIATE : 0) | (ptrIsDst ? SANITIZE_SRC : SANITIZE_DST);
   return { maskToLeft, state, limit };
 }

@@ -226,6 +226,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     stackDepth: cfg.subprogs.map(() => 0),
     auxPtrType: [],
     aluAux: new Map(),
+    exploreAluLimits: false,
     tailCallReachable: cfg.subprogs.map(() => false),
     globalFuncs: new Map([...(internal.globals ?? [])].map(([slot, g]) => [cfg.subprogs.findIndex((sp) => sp.start === slot), g] as const).filter(([k]) => k > 0)),
     calledGlobals: new Set(),

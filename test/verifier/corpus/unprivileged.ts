@@ -61,6 +61,27 @@ export function unprivilegedPrograms(): CorpusProgram[] {
   p('helper/lookup-spilled-scalar-key', 'hash lookup with a spilled scalar as the key', 'accept', alu64.mov.imm(3, 1), stx.dw(10, -8, 3), lookup('hash', -8, false), ret(0));
   p('helper/skb-load-bytes', 'skb_load_bytes into the stack', 'accept', alu64.mov.imm(2, 0), alu64.mov.reg(3, 10), alu64.add.imm(3, -8), alu64.mov.imm(4, 8), call.helper('skb_load_bytes'), ret(0));
   p('helper/skb-load-bytes-to-ctx', 'skb_load_bytes into ctx', 'reject', alu64.mov.imm(2, 0), alu64.mov.reg(3, 1), alu64.mov.imm(4, 8), call.helper('skb_load_bytes'), ret(0));
+  p('helper/anything-ptr', 'a pointer as map_update_elem flags (ARG_ANYTHING)', 'reject',
+    st.dw(10, -8, 0), st.dw(10, -56, 0), st.dw(10, -48, 0), st.dw(10, -40, 0), st.dw(10, -32, 0), st.dw(10, -24, 0), st.dw(10, -16, 0),
+    ld.map_fd(1, 'array'), alu64.mov.reg(2, 10), alu64.add.imm(2, -8), alu64.mov.reg(3, 10), alu64.add.imm(3, -56), alu64.mov.reg(4, 10), call.helper('map_update_elem'), ret(0));
+  p('helper/skb-load-bytes-offset-ptr', 'a pointer as the skb_load_bytes offset', 'reject', alu64.mov.reg(2, 10), alu64.mov.reg(3, 10), alu64.add.imm(3, -8), alu64.mov.imm(4, 8), call.helper('skb_load_bytes'), ret(0));
+  p('helper/tail-call-index-ptr', 'a pointer as the tail call index', 'reject', ld.map_fd(2, 'progs'), alu64.mov.reg(3, 10), call.helper('tail_call'), ret(0));
+  // Speculative execution: dead branches and masking limits that differ between paths.
+  p('spec/dead-branch-bad-read', 'an invalid ctx read behind a branch that is never taken', 'accept', alu64.mov.imm(0, 0), jmp.jne.imm(0, 0, 'bad'), ret(0), label('bad'), ldx.w(0, 1, 76), ret(0));
+  p('spec/dead-branch-leak', 'a pointer return behind a branch that is never taken', 'accept', alu64.mov.imm(0, 0), jmp.jne.imm(0, 0, 'bad'), ret(0), label('bad'), alu64.mov.reg(0, 10), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 });
+  p('spec/dead-branch-oob-map', 'an out-of-bounds map read behind a branch that is never taken', 'accept', value7(), alu64.mov.imm(0, 0), jmp.jne.imm(0, 0, 'bad'), ret(0), label('bad'), ldx.w(0, 7, 60), label('out'), ret(0));
+  const pad = (): Instruction[] => Array.from({ length: 10 }, () => alu64.mov.imm(5, 0));
+  for (const [a, b] of [[7, 15], [15, 7], [7, 7]] as const) {
+    p(`spec/var-limit-paths-${a}-${b}`, `map value + [0,${a}] or [0,${b}] depending on the path`, a === b ? 'accept' : 'reject',
+      value7(), call.helper('get_prandom_u32'), alu64.mov.reg(6, 0), call.helper('get_prandom_u32'), alu64.mov.reg(8, 0), alu64.and.imm(8, a), jmp.jgt.imm(6, 100, 'join'), alu64.mov.reg(8, 0), alu64.and.imm(8, b),
+      label('join'), ...pad(), jmp.ja('j2'), label('j2'), ...pad(), alu64.add.reg(7, 8), ldx.b(0, 7, 0), label('out'), ret(0));
+  }
+  p('spec/const-limit-paths-pruned', 'map value + 4 or + 40 with a pruning point in between', 'reject',
+    value7(), call.helper('get_prandom_u32'), alu64.mov.reg(6, 0), alu64.mov.imm(9, 4), jmp.jgt.imm(6, 100, 'join'), alu64.mov.imm(9, 40),
+    label('join'), ...pad(), jmp.ja('j2'), label('j2'), ...pad(), alu64.add.reg(7, 9), ldx.b(0, 7, 0), label('out'), ret(0));
+  p('spec/scalar-or-pointer-paths', 'one instruction adding to a pointer on one path and a scalar on the other', 'reject',
+    value7(), call.helper('get_prandom_u32'), alu64.mov.reg(6, 0), alu64.mov.reg(8, 7), jmp.jgt.imm(6, 100, 'join'), alu64.mov.imm(8, 0),
+    label('join'), alu64.mov.imm(9, 4), alu64.add.reg(8, 9), label('out'), ret(0));
   // Helper availability for unprivileged socket filters.
   const helpers: [Parameters<typeof call.helper>[0], Instruction[]][] = [
     ['get_prandom_u32', []], ['ktime_get_ns', []], ['get_smp_processor_id', []], ['get_socket_cookie', []], ['get_socket_uid', []],
