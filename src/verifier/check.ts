@@ -760,6 +760,12 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
   return target;
 }
 
+/**
+ * Program types whose return value check_return_code bounds (by type; the default expected
+ * attach type): CGROUP_SKB ingress [0, 1].
+ */
+export const RETURN_RANGE: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([[8, [0n, 1n] as const]]);
+
 function exit(env: Env): number | 'exit' {
   const st = env.cur;
   const frame = curFrame(st);
@@ -787,6 +793,16 @@ function exit(env: Env): number | 'exit' {
   if (r0.type === 'not_init') reject('R0 !read_ok');
   if (env.entryIsSubprog && r0.type !== 'scalar') reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
   if (!env.privileged && isPointer(r0)) reject('R0 leaks addr as return value');
+  const range = RETURN_RANGE.get(env.progType);
+  if (range) {
+    // check_return_code: the value is decided by every path reaching here (mark_chain_precision).
+    if (r0.type !== 'scalar') reject(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`);
+    env.preciseDemand |= 1;
+    if (r0.smin < range[0] || r0.smax > range[1]) {
+      const parts = `${r0.smin > S64_MIN ? ` smin=${r0.smin}` : ''}${r0.smax < S64_MAX ? ` smax=${r0.smax}` : ''}`;
+      reject(`At program exit the register R0 has${parts || ' unknown scalar value'} should have been in [${range[0]}, ${range[1]}]`);
+    }
+  }
   return 'exit';
 }
 

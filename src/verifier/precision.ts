@@ -9,6 +9,9 @@ import { programTypeName } from '../isa/program-types.js';
 import { type CfgInfo, jumpTarget, type SlotProgram } from './cfg.js';
 import { isLdImm64 } from '../isa/instruction.js';
 
+/** BPF_PROG_TYPE_CGROUP_SKB: its return value is range-checked at exit (check.ts RETURN_RANGE). */
+const CGROUP_SKB = 8;
+
 /** What may matter at one instruction: registers (bit r) and stack slots (bit spi of `stack`). */
 export interface Needed {
   /** Bit 0..10: registers r0..r10. */
@@ -371,7 +374,7 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number,
         if (op === JMP_EXIT) {
           // A subprogram's result matters only if some caller needs R0 after the call; callbacks'
           // results are range-checked. The frame's own stack dies here.
-          inn = subOf[i] === 0 ? 0 : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
+          inn = subOf[i] === 0 ? (progType === CGROUP_SKB ? bit(0) : 0) : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
           innS = 0n;
         } else if (op === JMP_CALL) {
           out = succ(i + 1);

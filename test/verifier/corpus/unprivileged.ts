@@ -181,6 +181,11 @@ export function unprivilegedPrograms(): CorpusProgram[] {
   p('misc/tail-call', 'tail call through a prog array', 'accept', ld.map_fd(2, 'progs'), alu64.mov.imm(3, 0), call.helper('tail_call'), ret(0));
   // cgroup skb.
   out.push(probe('unpriv/cgskb/ret-1', 'cgroup skb returning 1', CGSKB, 'accept', ret(1)));
+  out.push(probe('unpriv/cgskb/ret-2', 'cgroup skb (ingress) returning 2', CGSKB, 'reject', ret(2)));
+  out.push(probe('unpriv/cgskb/ret-unknown', 'cgroup skb returning skb->len', CGSKB, 'reject', ldx.w(0, 1, 0), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }));
+  out.push(probe('unpriv/cgskb/ret-masked', 'cgroup skb returning skb->len & 1', CGSKB, 'accept', ldx.w(0, 1, 0), alu64.and.imm(0, 1), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }));
+  out.push(probe('unpriv/cgskb/ret-paths', 'cgroup skb returning 0 or 2 depending on the path', CGSKB, 'reject',
+    ldx.w(6, 1, 0), alu64.mov.imm(0, 0), jmp.jgt.imm(6, 5, 'o'), alu64.mov.imm(0, 2), label('o'), ...Array.from({ length: 10 }, () => alu64.mov.imm(5, 0)), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }));
   out.push(probe('unpriv/cgskb/ret-ptr', 'cgroup skb returning a pointer', CGSKB, 'reject', alu64.mov.reg(0, 10), { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }));
   out.push(probe('unpriv/cgskb/ptr-cmp', 'cgroup skb comparing a pointer', CGSKB, 'reject', jmp.jeq.imm(1, 0, 'o'), label('o'), ret(1)));
   out.push(probe('unpriv/cgskb/data-read', 'cgroup skb reading skb->data', CGSKB, 'accept', ldx.w(2, 1, 76), ldx.w(3, 1, 80), alu64.mov.reg(4, 2), alu64.add.imm(4, 1), jmp.jgt.reg(4, 3, 'o'), ldx.b(0, 2, 0), label('o'), ret(1)));
