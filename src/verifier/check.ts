@@ -488,9 +488,7 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
       d.off = 0;
       return;
     }
-    if (kind === 'neg' && isPointer(d)) {
-      if (!env.privileged) reject(`R${insn.dst} pointer arithmetic prohibited`);
-    }
+    if (isPointer(d) && !env.privileged) reject(`R${insn.dst} pointer arithmetic prohibited`);
     if (kind !== 'neg' && d.type === 'scalar') {
       // end.le: truncation on a little-endian target; end.be and bswap: byte reversal.
       aluEnd(d, insn.imm, kind === 'bswap' || (insn.code & Source.X) !== 0);

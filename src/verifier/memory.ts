@@ -189,6 +189,8 @@ function stackReadFixed(env: Env, f: FuncState, off: number, size: number, dst: 
       return;
     }
     if (dst) copyReg(dst, sp);
+    // No destination: an atomic reads the slot as a scalar, which would leak a spilled pointer.
+    else if (!env.privileged && sp.type !== 'scalar') reject(`leaking pointer from stack off ${off}`);
     return;
   }
   let zeros = 0;
@@ -293,6 +295,27 @@ function directRead(data: Uint8Array, off: number, size: number): bigint | undef
   let v = 0n;
   for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[off + i]!);
   return v;
+}
+
+/** The kernel struct behind a map type (its map_btf_id), as check_ptr_to_map_access names it. */
+function mapStructName(type: number | undefined): string {
+  switch (type) {
+    case 1: // HASH
+    case 5: // PERCPU_HASH
+    case 9: // LRU_HASH
+    case 10: // LRU_PERCPU_HASH
+      return 'bpf_htab';
+    case 2: // ARRAY
+    case 3: // PROG_ARRAY
+    case 6: // PERCPU_ARRAY
+      return 'bpf_array';
+    case 14: // DEVMAP
+      return 'bpf_dtab';
+    case 27: // RINGBUF
+      return 'bpf_ringbuf_map';
+    default:
+      return 'bpf_map';
+  }
 }
 
 /**
@@ -400,6 +423,7 @@ export function checkMemAccess(
       break;
     }
     case 'map_ptr': {
+      if (!env.privileged) reject(`'struct ${mapStructName(reg.map?.type)}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`);
       if (off < 0) reject(`R${regno} is bpf_map invalid negative access: off=${off}`);
       if (write) reject('only read from bpf_map is supported');
       // struct bpf_map: map_type, key_size, value_size, max_entries, map_extra, map_flags, id... are scalars.
