@@ -27,7 +27,7 @@ export interface VerifyOptions {
   maps?: ReadonlyMap<string | number, MapDef>;
   /** 0: verdict only; 1: the failing path, as the kernel logs it; 2: every instruction with the register state. */
   logLevel?: 0 | 1 | 2;
-  /** Root with CAP_BPF + CAP_PERFMON (default true). Unprivileged rules are only partly modelled. */
+  /** Root with CAP_BPF + CAP_PERFMON (default true). false: the unprivileged rules, checked against the kernel as nobody (docs/verifier.md). */
   privileged?: boolean;
   /** Complexity limit in processed instructions (default 1,000,000, BPF_COMPLEXITY_LIMIT_INSNS). */
   maxProcessedInsns?: number;
