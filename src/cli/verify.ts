@@ -14,12 +14,14 @@ import { readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 
 /** Usage text of `verify`. */
-export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--log-level 1|2] [--json|-j]';
+export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--log-level 1|2] [--unprivileged] [--json|-j]';
 
 /** Options of `verify`. */
 export const verifyOptions: OptionSpec = {
   prog: { type: 'string' },
   'log-level': { type: 'string' },
+  // The rules the kernel applies to a loader without CAP_BPF/CAP_PERFMON (pointer leaks, Spectre masking...).
+  unprivileged: { type: 'boolean' },
 };
 
 /** One program's verdict as `verify` reports it (the JSON shape, snake_case like bpftool/veristat). */
@@ -108,7 +110,7 @@ export function verify(args: CommandArgs, io: Io): number {
     throw new UsageError(`no program named '${wanted}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, verifyUsage);
   }
   const results = programs.map((p) => {
-    const result = verifyProgram(p, spec, { logLevel });
+    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged') });
     return { report: verifyReport(p, result), log: result.log };
   });
   if (args.json) {

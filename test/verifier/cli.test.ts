@@ -1,12 +1,15 @@
 // `bpfkit verify`: verdicts, the rejected instruction with its C line, message, hint, statistics,
 // JSON, exit codes — on C programs with the classic mistakes (test/fixtures/verifier).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/output.js';
 import { verifierFixturesDir } from './fixture-oracle.js';
 import { FIXTURE_GOLDEN, readGolden } from './golden.js';
+import { compileBpf } from '../support/clang.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -67,4 +70,22 @@ test('verify: --log-level 2 prints the register states, --prog selects, usage er
   assert.equal((await run('verify')).code, 2);
   const one = await run('verify', fixture('checked'), '--prog', 'xdp_checked', '-j');
   assert.equal((JSON.parse(one.out) as unknown[]).length, 1);
+});
+
+test('verify --unprivileged: the rules for a loader without CAP_BPF (a pointer stored into a map leaks)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-unpriv-'));
+  try {
+    const obj = path.join(dir, 'unpriv_leak.o');
+    writeFileSync(obj, compileBpf(path.join(import.meta.dirname, 'c', 'unpriv_leak.c')));
+    const root = await run('verify', obj, '--json');
+    assert.equal(root.code, 0, root.out);
+    const nobody = await run('verify', obj, '--unprivileged', '--json');
+    assert.equal(nobody.code, 1, nobody.out);
+    const [r] = JSON.parse(nobody.out) as { verdict: string; message: string; line: { line: number } | null }[];
+    assert.equal(r?.verdict, 'reject');
+    assert.equal(r?.message, 'R0 leaks addr into map');
+    assert.equal(r?.line?.line, 7);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
