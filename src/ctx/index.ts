@@ -1,6 +1,7 @@
 // Public API of the program types (pure: runs in a browser): ops, contexts, helpers.
 
 export type { ContextInstance, ContextOptions, CtxAccess, CtxAccessCheck, CtxAccessDenied, CtxValueType, ProgramTypeOps, RunInput, RunnableProgramType } from './program-type-ops.js';
+export { DEFAULT_KERNEL_TRAITS, kernelTraits, type KernelTraits, type SockRxQueueMappingRead } from './kernel-traits.js';
 export { programTypeOps, PROGRAM_TYPE_OPS, isRunnable } from './registry.js';
 export { xdpOps, xdpCheckAccess } from './xdp.js';
 export { tcOps, tcActOps, tcCheckAccess } from './tc.js';

@@ -7,6 +7,7 @@
 
 import type { AddressSpace } from '../vm/address-space.js';
 import type { SkbData } from '../vm/interpreter.js';
+import type { KernelTraits } from './kernel-traits.js';
 import type { NetDevice } from './net-device.js';
 
 /**
@@ -71,10 +72,12 @@ export interface ContextInstance {
   skb?(): SkbData | undefined;
 }
 
-/** Options of `createContext`. */
+/** Options of `createContext` (see {@link DEFAULT_KERNEL_TRAITS} in kernel-traits.ts for `kernel`). */
 export interface ContextOptions {
   /** Devices a ctx_in may name by ifindex (default: loopback, ifindex 1, only). */
   readonly devices?: (ifindex: number) => NetDevice | undefined;
+  /** Build-dependent behaviours of the kernel being reproduced (default: {@link DEFAULT_KERNEL_TRAITS}). */
+  readonly kernel?: Partial<KernelTraits>;
 }
 
 /** Program types that run in userspace add how to build their context in an address space. */

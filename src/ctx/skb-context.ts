@@ -18,6 +18,7 @@ import type { SkbData } from '../vm/interpreter.js';
 import { deviceTable, LOOPBACK, type NetDevice } from './net-device.js';
 import type { ContextInstance, RunInput } from './program-type-ops.js';
 import { SkBuff, SK_BUFF_SIZE } from './sk-buff.js';
+import { kernelTraits, type KernelTraits } from './kernel-traits.js';
 import { TestRunSock } from './test-run-sock.js';
 
 /** NET_SKB_PAD + NET_IP_ALIGN on x86-64: the headroom of a test run's skb. */
@@ -87,6 +88,8 @@ export type SkbFlavour = 'tc' | 'socket_filter';
 export interface SkbContextOptions {
   /** Interfaces a ctx_in's ifindex may name (default: loopback only). */
   readonly devices?: (ifindex: number) => NetDevice | undefined;
+  /** Build-dependent behaviours of the kernel being reproduced (the test run socket's rx_queue_mapping). */
+  readonly kernel?: Partial<KernelTraits>;
 }
 
 /** ETH_P_8021Q / ETH_P_8021AD in network byte order, as skb->protocol holds them (read little-endian). */
@@ -174,7 +177,7 @@ export class SkbContext implements ContextInstance {
     this.devices = options.devices ?? deviceTable();
     this.ctx = space.addRegion('ctx', SK_BUFF_SIZE, { kind: 'ctx' });
     this.packet = space.addRegion('packet', 0, { kind: 'packet', before: SKB_BLOCK });
-    this.sock = new TestRunSock(space);
+    this.sock = new TestRunSock(space, kernelTraits(options.kernel).sockRxQueueMapping);
     this.view = () => space.memory.view;
     this.packetHi = Math.floor(this.packet.address() / 4294967296);
     space.setLoadHook(this.ctx, (offset, size, out) => {

@@ -5,9 +5,10 @@
 // addresses from the IP header (rcv_saddr = source, daddr = destination). The region holds that
 // struct bpf_sock; a load hook gives the fields the kernel keeps narrower than u32 (family u16,
 // state u8, src_port u16, dst_port be16, rx_queue_mapping u16 with 0xffff read as -1) the
-// kernel's narrow-load behaviour.
+// kernel's narrow-load behaviour. How -1 reads depends on the kernel build (SockRxQueueMappingRead).
 
 import type { AddressSpace, Region } from '../vm/address-space.js';
+import type { SockRxQueueMappingRead } from './kernel-traits.js';
 
 /** sizeof(struct bpf_sock). */
 export const BPF_SOCK_SIZE = 80;
@@ -48,16 +49,26 @@ export class TestRunSock {
   /** The struct bpf_sock region (read-only). */
   readonly region: Region;
 
-  constructor(private readonly space: AddressSpace) {
+  constructor(
+    private readonly space: AddressSpace,
+    /** How the kernel being reproduced reads NO_QUEUE_MAPPING. */
+    readonly rxQueueMapping: SockRxQueueMappingRead = 'u32',
+  ) {
     this.region = space.addRegion('sock', BPF_SOCK_SIZE, { kind: 'other', writable: false });
     space.setLoadHook(this.region, (offset, size, out) => {
       const field = offset & ~3;
       const target = TARGET[field];
       if (target === undefined || size > 4) return false;
       let v = this.space.memory.view.getUint32(this.region.start + field, true) & ((1 << (target * 8)) - 1);
+      if (field === BpfSock.rx_queue_mapping && v === 0xffff && this.rxQueueMapping === 'u32') {
+        // `w = -1`, then the generic narrow-load shift and mask over the 32-bit value.
+        out[0] = size === 4 ? -1 : (0xffffffff >>> ((offset - field) * 8)) & ((1 << (size * 8)) - 1);
+        out[1] = 0;
+        return true;
+      }
       if (size < target) v = (v >>> ((offset - field) * 8)) & ((1 << (size * 8)) - 1);
       else if (field === BpfSock.rx_queue_mapping && v === 0xffff) {
-        // NO_QUEUE_MAPPING reads as a 64-bit -1.
+        // `r = -1`: NO_QUEUE_MAPPING reads as a 64-bit -1.
         out[0] = -1;
         out[1] = -1;
         return true;

@@ -81,6 +81,39 @@ export function progTypeFeature(name: string, minKernel: string, type: number): 
   };
 }
 
+const helperCache = new WeakMap<Sys, Map<string, boolean>>();
+
+/**
+ * Whether programs of `type` may call helper `helperId` on the kernel behind `sys` (as libbpf's
+ * libbpf_probe_bpf_helper asks): loads `call helperId; exit` and reads the verifier's reason.
+ * Builds of one kernel version differ here (one 6.18 build refuses bpf_xdp_adjust_meta in XDP),
+ * so tests that compare with the kernel ask first. Cached per Sys; throws for answers that are
+ * neither (EPERM).
+ */
+export function probeHelper(sys: Sys, type: number, helperId: number): boolean {
+  let known = helperCache.get(sys);
+  if (!known) helperCache.set(sys, (known = new Map()));
+  const key = `${type}:${helperId}`;
+  let have = known.get(key);
+  if (have === undefined) {
+    const insns = new Uint8Array(16);
+    const v = new DataView(insns.buffer);
+    insns[0] = 0x85; // call helperId
+    v.setInt32(4, helperId, true);
+    insns[8] = 0x95; // exit
+    try {
+      loadProgram(sys, { type, insns, license: 'GPL', logLevel: 1 }).close();
+      have = true;
+    } catch (err) {
+      if (!(err instanceof VerifierError)) throw err;
+      // Any other rejection (R1 !read_ok, a missing ctx...) means the type may call it.
+      have = !/cannot use helper|invalid func |unknown func /.test(err.log);
+    }
+    known.set(key, have);
+  }
+  return have;
+}
+
 /** Known features. Each names the kernel that introduced it. */
 export const Features = {
   /** `BPF_PROG_TYPE_XDP`. */

@@ -168,6 +168,11 @@ export function regNotNull(r: Reg): boolean {
 export function isBranchTaken(r1: Reg, r2: Reg, op: number, is32: boolean): -1 | 0 | 1 {
   if (isPktPointerAny(r1) && isPktPointerAny(r2) && !is32) return isPktPtrBranchTaken(r1, r2, op);
   if (isPointer(r1) || isPointer(r2)) {
+    // A non-null pointer's low 32 bits may still be zero: 6.18 stable builds predict no 32-bit
+    // comparison of a pointer (older ones predicted JEQ/JNE 0 as for 64 bits). Not predicting is
+    // the sound choice and the one this machine's kernel makes ("R6 pointer comparison
+    // prohibited" for an unprivileged `if w6 == 0`); on an older build bpfkit is stricter, never looser.
+    if (is32) return -1;
     let a = r1;
     let b = r2;
     let o = op;

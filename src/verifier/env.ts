@@ -1,4 +1,5 @@
 // The verification environment shared by the checks: program, log, id generator, current state, and how a check rejects.
+import type { Btf } from '../btf/index.js';
 import type { MapDef } from '../maps/map-ops.js';
 import type { ProgramTypeOps } from '../ctx/program-type-ops.js';
 import type { CfgInfo, SlotProgram } from './cfg.js';
@@ -50,6 +51,10 @@ export interface Env {
   readonly hasFuncInfo: boolean;
   /** Whether the program's license is GPL-compatible. */
   readonly gpl: boolean;
+  /** The kernel's BTF (kfunc prototypes, kernel struct layouts), when the caller has it. */
+  readonly kernelBtf: Btf | undefined;
+  /** Helpers the target kernel's build refuses for this type although the kernel's source offers them (VerifyOptions.helperRefused). */
+  readonly helperRefused: ((programType: number, helperId: number) => boolean) | undefined;
   /** Resolves the map an lddw refers to. */
   mapOf(insnIndex: number): MapDef | undefined;
   /** Next id (env->id_gen). */

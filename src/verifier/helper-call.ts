@@ -287,9 +287,10 @@ function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef |
   env.pushState(st, start);
 }
 
-/** may_access_direct_pkt_data for helper arguments (XDP, TC). */
+/** may_access_direct_pkt_data for helper arguments: XDP, TC, cgroup_skb (8), lwt (10, 11, 12, 19), flow dissector (22). */
 function pktHelperAccess(env: Env): boolean {
-  return env.progType === 6 || env.progType === 3 || env.progType === 4;
+  const t = env.progType;
+  return t === 6 || t === 3 || t === 4 || t === 8 || t === 10 || t === 11 || t === 12 || t === 19 || t === 22;
 }
 
 /** Releases reference `id`: every register holding it becomes unusable (release_reference). */
@@ -335,7 +336,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   const helper = helperById(id);
   const proto = helper ? helperProto(id, programTypeName(env.progType)) : undefined;
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
-  if (!allowed || !proto || !helper || (!env.privileged && UNPRIV_DENIED.has(id))) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
+  if (!allowed || !proto || !helper || (!env.privileged && UNPRIV_DENIED.has(id)) || env.helperRefused?.(env.progType, id)) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
   const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);

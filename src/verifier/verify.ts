@@ -33,6 +33,12 @@ export interface VerifyOptions {
   maxProcessedInsns?: number;
   /** License; GPL-only helpers need a GPL-compatible one (default: the program's, or "GPL"). */
   license?: string;
+  /**
+   * Helpers the target kernel refuses for a program type although 6.18's source offers them:
+   * builds differ (one refuses bpf_xdp_adjust_meta in XDP). The kernel backend's `probeHelper`
+   * answers it for the running kernel; default: none refused.
+   */
+  helperRefused?: (programType: number, helperId: number) => boolean;
 }
 
 /** The verdict with what veristat reports. */
@@ -219,6 +225,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     privileged,
     hasFuncInfo: internal.funcInfo,
     gpl: GPL_COMPATIBLE.has(internal.license),
+    helperRefused: options.helperRefused,
     mapOf: (i) => prepared.maps[i],
     nextId: () => ++idGen,
     cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0, callbackDepth: 0 },

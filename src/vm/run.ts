@@ -35,6 +35,8 @@ export interface RunOptions {
   space?: AddressSpace;
   /** Devices a ctx_in may name (default: loopback only). */
   devices?: ContextOptions['devices'];
+  /** Build-dependent behaviours of the kernel being reproduced (probe them with src/kernel's probeKernelTraits). */
+  kernel?: ContextOptions['kernel'];
   /**
    * XDP only, for raw-packet tests: lets LD_ABS/LD_IND read the XDP packet as an skb whose
    * `data` is at this offset. Program types with an skb set this up themselves.
@@ -90,7 +92,7 @@ export function createVm(program: readonly Instruction[] | PreparedProgram, opti
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
   const space = options.space ?? new AddressSpace();
-  const context = type.createContext(space, options.devices ? { devices: options.devices } : {});
+  const context = type.createContext(space, { ...(options.devices ? { devices: options.devices } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) });
   const tailCalls = options.tailCalls ?? (env ? progArrayTailCalls(env) : undefined);
   const interpreter = new Interpreter(prepared, space, tailCalls ? { tailCalls } : {});
   const budget = options.budget ?? DEFAULT_BUDGET;

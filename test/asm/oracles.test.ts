@@ -1,11 +1,12 @@
 // External oracles: llvm-mc-16 (encodings and its disassembler) and the running kernel's verifier log.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { disassemble, formatInstruction, knownToLlvm16 } from '../../src/asm/index.js';
 import { encode } from '../../src/isa/encode.js';
 import { OPCODES } from '../../src/isa/opcodes.js';
+import { ensureBpffs } from '../support/bpffs.js';
 import { fixturePath } from '../support/fixtures.js';
 import { codeSections, sectionInstructions } from './object-sections.js';
 import { samples } from './samples.js';
@@ -69,7 +70,8 @@ describe('llvm-mc-16 as an encoding oracle', () => {
 /** Whether this process may load BPF programs (and why not). */
 function bpfUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the kernel does not allow loading BPF programs';
-  if (!existsSync('/sys/fs/bpf')) return 'bpffs is not mounted at /sys/fs/bpf';
+  const bpffs = ensureBpffs();
+  if (!bpffs.ok) return bpffs.reason;
   if (spawnSync('bpftool', ['version']).status !== 0) return 'bpftool is not installed';
   return undefined;
 }

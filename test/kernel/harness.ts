@@ -9,6 +9,7 @@ import { KernelError } from '../../src/kernel/kernel-error.js';
 import { MAP_CREATE_ATTR } from '../../src/kernel/bpf-attr.generated.js';
 import { StructWriter } from '../../src/kernel/struct-codec.js';
 import type { BpfCallBlock, PointerField, Sys } from '../../src/kernel/sys.js';
+import { ensureBpffs } from '../support/bpffs.js';
 
 setFdTracing(true);
 
@@ -26,6 +27,9 @@ function probe(): string | undefined {
     const attr = new StructWriter(MAP_CREATE_ATTR).u32('map_type', 2).u32('key_size', 4).u32('value_size', 4).u32('max_entries', 1);
     sys.close(sys.bpf(BpfCmd.MAP_CREATE, attr.bytes));
     realSys = sys;
+    // Kernel tests pin under /sys/fs/bpf; a machine may boot without bpffs mounted there.
+    const bpffs = ensureBpffs();
+    if (!bpffs.ok) process.stderr.write(`# kernel tests that pin will fail: ${bpffs.reason}\n`);
   } catch (err) {
     const forbidden = (err instanceof KernelError && err.errnoName === 'EPERM') || err instanceof FfiUnavailableError;
     if (!forbidden) throw err;

@@ -6,14 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from './fixtures.js';
+import { ensureBpffs, type Availability } from './bpffs.js';
 
 const execFileAsync = promisify(execFile);
 
 /** Whether a tool can be used, and if not, a sentence saying why. */
-export interface Availability {
-  ok: boolean;
-  reason?: string;
-}
+export type { Availability } from './bpffs.js';
+export { ensureBpffs } from './bpffs.js';
 
 /** One program as libbpf sees it after `bpf_object__open_file` (nothing loaded). */
 export interface LibbpfProgram {
@@ -197,24 +196,6 @@ async function runDump(args: string[], objPath: string): Promise<Record<string, 
  */
 export async function libbpfDump(objPath: string): Promise<LibbpfObjectDump> {
   return (await runDump([], objPath)) as unknown as LibbpfObjectDump;
-}
-
-/** Whether /sys/fs/bpf is a bpffs; mounts it when it is not and we are root. */
-export function ensureBpffs(): Availability {
-  const isBpffs = (): boolean =>
-    readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .some((l) => {
-        const f = l.split(' ');
-        return f[1] === '/sys/fs/bpf' && f[2] === 'bpf';
-      });
-  try {
-    if (isBpffs()) return { ok: true };
-    execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'pipe' });
-    return isBpffs() ? { ok: true } : { ok: false, reason: 'mount -t bpf did not mount /sys/fs/bpf' };
-  } catch (err) {
-    return { ok: false, reason: `no bpffs at /sys/fs/bpf and mounting failed: ${(err as Error).message}` };
-  }
 }
 
 let pinDirCounter = 0;

@@ -15,6 +15,8 @@ import { mutant, mutateInstructions } from './mutate-program.js';
 import { iterationSeed, prng } from '../support/mutate.js';
 import { randomBoundsProgram, randomPacketBoundsProgram } from './random-bounds.js';
 import { kernelTest } from '../kernel/harness.js';
+import { probeHelper } from '../../src/kernel/feature-probe.js';
+import type { Sys } from '../../src/kernel/sys.js';
 
 /**
  * Minimum verdict agreement (fraction of programs where bpfkit and the kernel both accept or
@@ -33,6 +35,9 @@ const CI_COMPLEXITY_LIMIT = process.env['BPFKIT_SLOW'] === '1' ? undefined : 100
 /** Mutants compared in CI; BPFKIT_MUTANTS raises it for a long run. */
 const MUTANTS = Number(process.env['BPFKIT_MUTANTS'] ?? 2000);
 const verbose = process.env['BPFKIT_VERBOSE'] === '1';
+
+/** The helpers the running kernel's build refuses per type (asked once each): live comparisons verify for this kernel. */
+const refusedBy = (sys: Sys) => (type: number, id: number): boolean => !probeHelper(sys, type, id);
 
 /** Runs bpfkit's verifier, turning a throw into a recorded crash (a bug: every input must end in a verdict). */
 function ours(run: () => VerifyResult, name: string, crashes: string[]): OurVerdict {
@@ -99,7 +104,7 @@ kernelTest(`mutants: bpfkit agrees with the kernel on ${MUTANTS} mutated corpus 
     const m = mutant(programs, seed, i);
     if (!m) continue;
     const { log: _log, ...kernel } = kernelVerifyFresh(sys, m.type, m.insns, CORPUS_MAPS);
-    const o = ours(() => verifyInstructions(m.insns, { programType: m.type, maps: CORPUS_MAPS, privileged: true }), m.name, crashes);
+    const o = ours(() => verifyInstructions(m.insns, { programType: m.type, maps: CORPUS_MAPS, privileged: true, helperRefused: refusedBy(sys) }), m.name, crashes);
     report.add({ name: m.name, outcome: compareVerdicts(kernel, o), kernel, ours: o, ...(m.base.cve ? { cve: m.base.cve } : {}) });
   }
   console.log(report.format(verbose ? 100000 : 25));
@@ -115,7 +120,7 @@ kernelTest(`random number tracking: bpfkit agrees with the kernel on ${BOUNDS} p
   for (let i = 0; i < BOUNDS; i++) {
     const p = i % 3 === 2 ? randomPacketBoundsProgram(seed, i) : randomBoundsProgram(seed, i);
     const { log: _log, ...kernel } = kernelVerifyFresh(sys, p.type, p.insns, CORPUS_MAPS);
-    const o = ours(() => verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: true }), p.name, crashes);
+    const o = ours(() => verifyInstructions(p.insns, { programType: p.type, maps: CORPUS_MAPS, privileged: true, helperRefused: refusedBy(sys) }), p.name, crashes);
     report.add({ name: p.name, outcome: compareVerdicts(kernel, o), kernel, ours: o });
   }
   console.log(report.format(verbose ? 100000 : 25));
@@ -144,7 +149,7 @@ kernelTest(`object mutants: bpfkit agrees with the kernel on ${OBJECT_MUTANTS} m
       continue;
     }
     const name = `${op.key} (${m.what.join(', ')})`;
-    const o = ours(() => verifyProgram(mutated, spec, { privileged: true }), name, crashes);
+    const o = ours(() => verifyProgram(mutated, spec, { privileged: true, helperRefused: refusedBy(sys) }), name, crashes);
     report.add({ name, outcome: compareVerdicts(kernel, o), kernel, ours: o });
   }
   console.log(report.format(verbose ? 100000 : 25));
