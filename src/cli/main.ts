@@ -51,12 +51,42 @@ function help(): string {
   return `bpfkit — the eBPF toolkit for TypeScript\n\nUsage: bpfkit COMMAND [ARGS] [--json|-j]\n\nCommands:\n${lines.join('\n')}\n`;
 }
 
+/** Options bpftool takes before the object (`bpftool -j prog show`), and bpfkit everywhere. */
+const GLOBAL_FLAGS = new Set(['-j', '--json', '-p', '--pretty']);
+
+/**
+ * Moves global flags written before the command after it: `bpfkit -j prog show` runs as
+ * `bpfkit prog show -j`. Only the flags every command takes move; anything else stays where it
+ * is, so an unknown leading option is still reported as such.
+ */
+export function hoistGlobalOptions(argv: readonly string[]): string[] {
+  let i = 0;
+  while (i < argv.length && GLOBAL_FLAGS.has(argv[i]!)) i++;
+  if (i === 0 || i === argv.length) return [...argv];
+  return [argv[i]!, ...argv.slice(i + 1), ...argv.slice(0, i)];
+}
+
+/** A command's help: its summary, usage, and every option it takes. */
+function commandHelp(name: string, cmd: Command): string {
+  const opts = Object.entries(cmd.options).map(([flag, spec]) => {
+    const takes = spec.type === 'string' ? ' VALUE' : '';
+    return `  --${flag}${spec.short ? `, -${spec.short}` : ''}${takes}${spec.multiple ? ' (repeatable)' : ''}`;
+  });
+  const common = ['  --json, -j   one line of JSON (bpftool\'s field names)', '  --pretty, -p indented JSON', '  --help, -h   this help'];
+  return `bpfkit ${name}: ${cmd.summary}\n\nUsage: ${cmd.usage}\n\nOptions:\n${[...opts, ...common].join('\n')}\n`;
+}
+
 /**
  * Runs the CLI on `argv` (without node and script), writing to `io`. Returns the exit code:
  * 0 success, 1 the work failed (a typed bpfkit error, printed with its code), 2 bad usage.
  */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = hoistGlobalOptions(argv);
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) {
+    // `bpfkit help prog`, as `bpftool help` leads to `bpftool prog help`.
+    io.out(commandHelp(rest[0], COMMANDS[rest[0]]!));
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());
     return name === undefined ? 2 : 0;
@@ -71,10 +101,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return 2;
   }
   const wantsJson = rest.includes('-j') || rest.includes('--json') || rest.includes('-p') || rest.includes('--pretty');
+  if (rest.length === 1 && rest[0] === 'help') {
+    // `bpfkit prog help`, `bpfkit map help`: bpftool's per-object help.
+    io.out(commandHelp(name, cmd));
+    return 0;
+  }
   try {
     const args = new CommandArgs(rest, cmd.options, cmd.usage);
     if (args.help) {
-      io.out(`Usage: ${cmd.usage}\n`);
+      io.out(commandHelp(name, cmd));
       return 0;
     }
     return await cmd.run(args, io);
