@@ -1,0 +1,412 @@
+// The real-programs harness core: one object's programs through inspect, disasm, verify, the kernel
+// backend and userspace test runs, each compared with bpftool's load and the kernel's BPF_PROG_TEST_RUN.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as api from '../../src/index.js';
+import { loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
+import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMap, testRun, VerifierError, type KernelObject, type Sys } from '../../src/kernel/index.js';
+import { main as cli } from '../../src/cli/main.js';
+import { bpftoolLoadAll, type BpftoolLoad } from './bpftool.js';
+import { classify, errorCode, errorMessage, type Cause } from './causes.js';
+import type { CorpusPacket } from './corpus.js';
+
+/** A program type for an object: one for all its programs (bpftool's `type T`), or per program name. */
+export type TypeChoice = string | Readonly<Record<string, string>>;
+
+/** Map entries to store before the test runs: map name -> entries (hex bytes). */
+export type MapSeeds = Readonly<Record<string, readonly { readonly key: string; readonly value: string }[]>>;
+
+/** What the harness needs besides the object. */
+export interface MeasureOptions {
+  /** The real kernel. */
+  readonly sys: Sys;
+  /** A directory in a bpffs for the reference's pins and by-name maps (emptied after each object). */
+  readonly pinRoot: string;
+  /** The packets each packet program is test-run on. */
+  readonly packets: readonly CorpusPacket[];
+  /** Userspace engines compared with the kernel (default both). */
+  readonly engines?: readonly ('jit' | 'interpreter')[];
+  /** The object's program type, when its sections do not give one. */
+  readonly type?: TypeChoice;
+  /** Map entries for the test runs (both sides). */
+  readonly seeds?: MapSeeds;
+  /** Skip the test runs (verdicts and tags only). */
+  readonly noTestRuns?: boolean;
+}
+
+/** The kernel's or bpfkit's verdict on one program. */
+export type Verdict = 'accept' | 'reject' | 'error' | 'unknown';
+
+/** What the harness measured for one program. */
+export interface ProgramResult {
+  /** Object path as given (relative to the directory walked). */
+  readonly object: string;
+  readonly program: string;
+  readonly section: string;
+  /** Program type loaded (bpftool's name), after the type map. */
+  readonly type: string;
+  /** `bpfkit inspect OBJ --json` and `bpfkit disasm OBJ --json` exit 0. */
+  readonly inspect: boolean;
+  readonly disasm: boolean;
+  /** bpfkit's verifier. */
+  readonly verify: Verdict;
+  readonly verifyMessage?: string;
+  /** The kernel's BPF_PROG_LOAD verdict, and which load gave it. */
+  readonly kernel: Verdict;
+  readonly kernelBy: 'bpftool' | 'bpfkit' | 'none';
+  readonly kernelMessage?: string;
+  /** verify === kernel (undefined when the kernel's verdict is unknown). */
+  readonly verdictAgrees: boolean | undefined;
+  /** Prog tags of bpftool's load and bpfkit's kernel load. */
+  readonly bpftoolTag?: string;
+  readonly bpfkitTag?: string;
+  readonly tagAgrees: boolean | undefined;
+  /** Userspace test runs (packet x engine) and how many equal the kernel's. */
+  readonly runs: number;
+  readonly runsAgree: number;
+  /** Why runs were not made (a type outside the packet corpus, the kernel refusing test runs). */
+  readonly runsSkipped?: string;
+  /** The first differing run, for the report. */
+  readonly firstMismatch?: string;
+  /** Every failure met, classified. */
+  readonly causes: readonly Cause[];
+}
+
+/** Program types BPF_PROG_TEST_RUN runs on a packet (data_in): xdp, tc, socket filter, cgroup_skb, lwt, flow dissector. */
+const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector']);
+
+/** The library's `applyProgramType` when this version has it (looked up at run time: the harness runs on older commits too). */
+function programTypeApi(): ((spec: ObjectSpec, option: TypeChoice) => ObjectSpec) | undefined {
+  const fn = (api as unknown as Record<string, unknown>)['applyProgramType'];
+  return typeof fn === 'function' ? (fn as (spec: ObjectSpec, option: TypeChoice) => ObjectSpec) : undefined;
+}
+
+/** Runs a CLI command in this process; true when it exits 0. Output is discarded, errors kept. */
+async function cliWorks(argv: string[]): Promise<{ ok: boolean; error: string }> {
+  let error = '';
+  const io = { out: () => undefined, err: (t: string) => void (error += t) };
+  try {
+    const code = await cli(argv, io);
+    return { ok: code === 0, error: error.trim().split('\n')[0] ?? '' };
+  } catch (e) {
+    return { ok: false, error: errorMessage(e) };
+  }
+}
+
+function hex(bytes: string): Uint8Array {
+  const clean = bytes.replace(/[\s:]/g, '');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** One test run's outcome on either side: a return value and packet, or an error. */
+type Outcome = { retval: number; data: Uint8Array } | { error: string };
+
+function describe(o: Outcome): string {
+  return 'error' in o ? `error ${o.error}` : `retval ${o.retval}, ${o.data.length} bytes`;
+}
+
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  if ('error' in a || 'error' in b) return 'error' in a && 'error' in b;
+  return a.retval === b.retval && equalBytes(a.data, b.data);
+}
+
+const UNSUPPORTED_RUN = new Set(['ENOTSUPP', 'EOPNOTSUPP', 'ENOTSUP']);
+
+/** The kernel's test runs of one program, packet by packet (before userspace runs, so map state matches run for run). */
+function kernelRuns(prog: Parameters<typeof testRun>[0], packets: readonly CorpusPacket[]): { outcomes: Outcome[]; unsupported?: string } {
+  const outcomes: Outcome[] = [];
+  for (const p of packets) {
+    try {
+      const r = testRun(prog, { dataIn: p.data });
+      outcomes.push({ retval: r.retval, data: r.dataOut });
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      if (UNSUPPORTED_RUN.has(e.errnoName)) return { outcomes, unsupported: `the kernel does not test-run this type (${e.errnoName})` };
+      outcomes.push({ error: e.errnoName });
+    }
+  }
+  return { outcomes };
+}
+
+function seedKernel(maps: ReadonlyMap<string, KernelMap>, seeds: MapSeeds | undefined): void {
+  for (const [name, entries] of Object.entries(seeds ?? {})) {
+    const m = maps.get(name);
+    if (!m) throw new Error(`seed: no kernel map "${name}"`);
+    for (const e of entries) m.set(hex(e.key), hex(e.value));
+  }
+}
+
+/** Measures every program of one object. Never throws for anything the object does; kernel objects are released. */
+export async function measureObject(file: string, label: string, options: MeasureOptions): Promise<ProgramResult[]> {
+  const engines = options.engines ?? ['jit', 'interpreter'];
+  const objectCauses: Cause[] = [];
+  let spec: ObjectSpec;
+  try {
+    spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: objectNameFromPath(file) });
+  } catch (e) {
+    const c = classify(e);
+    return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, causes: [c] }];
+  }
+  const inspect = await cliWorks(['inspect', file, '--json']);
+  const disasm = await cliWorks(['disasm', file, '--json']);
+  if (!inspect.ok) objectCauses.push({ kind: 'error', key: `inspect: ${inspect.error.replace(/\/\S+\.o/g, 'OBJ')}`, message: inspect.error });
+  if (!disasm.ok) objectCauses.push({ kind: 'error', key: `disasm: ${disasm.error.replace(/\/\S+\.o/g, 'OBJ')}`, message: disasm.error });
+
+  const untyped = spec.programs.filter((p) => p.type === 0).map((p) => p.name);
+  if (options.type !== undefined) {
+    const apply = programTypeApi();
+    if (apply) {
+      try {
+        spec = apply(spec, options.type);
+      } catch (e) {
+        objectCauses.push(classify(e));
+      }
+    } else if (untyped.length) {
+      objectCauses.push({ kind: 'untyped section', key: 'no programType option in this version', message: `sections of ${untyped.join(', ')} give no program type and the library cannot be told one` });
+    }
+  }
+
+  // The reference: bpftool loads the whole object (one type for all, as `type T` does).
+  const byName = spec.maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
+  const bpftoolType = typeof options.type === 'string' ? options.type : undefined;
+  let ref: BpftoolLoad | undefined;
+  const results: ProgramResult[] = [];
+  try {
+    ref = bpftoolLoadAll(file, options.pinRoot, bpftoolType, byName);
+    for (const p of spec.programs) results.push(await measureProgram(file, label, spec, p, ref, options, engines, inspect.ok, disasm.ok, objectCauses));
+  } finally {
+    ref?.release();
+  }
+  return results;
+}
+
+async function measureProgram(
+  file: string,
+  label: string,
+  spec: ObjectSpec,
+  p: ProgramSpec,
+  ref: BpftoolLoad,
+  options: MeasureOptions,
+  engines: readonly ('jit' | 'interpreter')[],
+  inspectOk: boolean,
+  disasmOk: boolean,
+  objectCauses: readonly Cause[],
+): Promise<ProgramResult> {
+  const causes: Cause[] = [...objectCauses];
+  const type = p.type === 0 ? 'unspec' : programTypeName(p.type);
+
+  // bpfkit's verifier (the library call `bpfkit verify` makes).
+  let verify: Verdict;
+  let verifyMessage: string | undefined;
+  try {
+    const r = verifyProgram(p, spec);
+    verify = r.verdict;
+    verifyMessage = r.message;
+  } catch (e) {
+    verify = 'error';
+    const c = classify(e);
+    verifyMessage = c.message;
+    causes.push(c);
+  }
+
+  // bpfkit's kernel backend: this program alone (its maps fresh), kept open for the test runs.
+  let kobj: KernelObject | undefined;
+  let bpfkitTag: string | undefined;
+  let bpfkitKernel: Verdict;
+  let bpfkitKernelMessage: string | undefined;
+  try {
+    try {
+      kobj = loadKernelObject(options.sys, spec, { programs: [p.name], pinPath: options.pinRoot });
+      bpfkitTag = kobj.program(p.name).info().tag;
+      bpfkitKernel = 'accept';
+    } catch (e) {
+      if (e instanceof VerifierError) {
+        bpfkitKernel = 'reject';
+        bpfkitKernelMessage = errorMessage(e);
+      } else {
+        bpfkitKernel = 'error';
+        const c = classify(e);
+        bpfkitKernelMessage = c.message;
+        causes.push({ ...c, key: `kernel load: ${c.key}` });
+      }
+    }
+
+    // The kernel's verdict: bpftool's load when it settles it, else bpfkit's kernel load.
+    const bpftoolTag = ref.tags.get(p.name);
+    let kernel: Verdict = 'unknown';
+    let kernelBy: ProgramResult['kernelBy'] = 'none';
+    let kernelMessage: string | undefined;
+    if (bpftoolTag !== undefined) {
+      kernel = 'accept';
+      kernelBy = 'bpftool';
+    } else if (ref.refused.has(p.name)) {
+      kernel = 'reject';
+      kernelBy = 'bpftool';
+      kernelMessage = ref.error;
+    } else if (bpfkitKernel === 'accept' || bpfkitKernel === 'reject') {
+      kernel = bpfkitKernel;
+      kernelBy = 'bpfkit';
+      kernelMessage = bpfkitKernelMessage;
+    } else {
+      kernelMessage = ref.error;
+    }
+    if (kernelBy === 'bpftool' && bpfkitKernel !== 'error' && bpfkitKernel !== kernel) {
+      causes.push({ kind: 'kernel refuses', key: `bpfkit's kernel load ${bpfkitKernel}s what bpftool's load ${kernel}s`, message: bpfkitKernelMessage ?? '' });
+    }
+    const verdictAgrees = kernel === 'accept' || kernel === 'reject' ? verify === kernel : undefined;
+    if (verdictAgrees === false && verify !== 'error') {
+      const c = classify(new Error(verifyMessage ?? kernelMessage ?? ''));
+      causes.push(c.kind === 'error' ? { kind: 'verifier disagrees', key: `bpfkit ${verify}s, kernel ${kernel}s: ${(verify === 'reject' ? verifyMessage : kernelMessage) ?? ''}`.slice(0, 160), message: verifyMessage ?? '' } : c);
+    }
+    const tagAgrees = bpftoolTag !== undefined && bpfkitTag !== undefined ? bpftoolTag === bpfkitTag : undefined;
+    if (tagAgrees === false) causes.push({ kind: 'tag differs', key: 'instruction stream differs from libbpf\'s', message: `bpftool ${bpftoolTag}, bpfkit ${bpfkitTag}` });
+
+    // Test runs: the kernel first (bpfkit's load, else bpftool's pin), then each userspace engine.
+    let runs = 0;
+    let runsAgree = 0;
+    let runsSkipped: string | undefined;
+    let firstMismatch: string | undefined;
+    if (options.noTestRuns) runsSkipped = 'test runs off';
+    else if (kernel !== 'accept') runsSkipped = 'the kernel does not load it';
+    else if (!PACKET_TYPES.has(type)) runsSkipped = `${type} is not run on packets (ctx-only test run)`;
+    else {
+      const pin = ref.pins.get(p.name);
+      let pinned: ReturnType<typeof getPinnedObject<'prog'>> | undefined;
+      const seedMaps = new Map<string, KernelMap>();
+      try {
+        let progFd: Parameters<typeof testRun>[0];
+        if (kobj) {
+          progFd = kobj.program(p.name).fd;
+          for (const [name, m] of kobj.maps) seedMaps.set(name, m);
+        } else {
+          pinned = getPinnedObject(options.sys, pin!, 'prog');
+          progFd = pinned;
+          for (const [name, mp] of ref.mapPins) seedMaps.set(name, new KernelMap(openPinnedMap(options.sys, mp), name));
+        }
+        seedKernel(seedMaps, options.seeds);
+        const k = kernelRuns(progFd, options.packets);
+        if (k.unsupported) runsSkipped = k.unsupported;
+        else {
+          for (const engine of engines) {
+            const r = userRuns(spec, p.name, engine, options.packets, options.seeds);
+            if ('setup' in r) {
+              runs += options.packets.length;
+              causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
+              firstMismatch ??= `${engine}: cannot set up: ${r.setup.message}`;
+              continue;
+            }
+            options.packets.forEach((pkt, i) => {
+              runs++;
+              const want = k.outcomes[i]!;
+              const got = r.outcomes[i]!;
+              if (sameOutcome(want, got)) runsAgree++;
+              else {
+                firstMismatch ??= `${engine} ${pkt.name}: kernel ${describe(want)}, bpfkit ${describe(got)}`;
+                // A userspace error where the kernel ran: the error names the cause (a helper, a fault).
+                if ('error' in got && !('error' in want) && r.firstError !== undefined) {
+                  const c = classify(r.firstError);
+                  causes.push(c.kind === 'error' ? { ...c, kind: 'test run differs', key: `userspace run error: ${c.key}` } : c);
+                }
+              }
+            });
+          }
+          if (runsAgree < runs && !causes.some((c) => c.key.startsWith('userspace') || c.kind.startsWith('missing') || c.kind === 'untyped section' || c.kind === 'test run differs')) {
+            causes.push({ kind: 'test run differs', key: firstMismatch?.replace(/^\w+ \S+: /, '').replace(/\d+ bytes/g, 'N bytes') ?? 'differs', message: firstMismatch ?? '' });
+          }
+        }
+      } catch (e) {
+        const c = classify(e);
+        runsSkipped = `kernel test run not set up: ${c.message}`;
+        causes.push({ ...c, key: `kernel test run: ${c.key}` });
+      } finally {
+        pinned?.close();
+        if (!kobj) for (const m of seedMaps.values()) m.close();
+      }
+    }
+    return {
+      object: label,
+      program: p.name,
+      section: p.section,
+      type,
+      inspect: inspectOk,
+      disasm: disasmOk,
+      verify,
+      ...(verifyMessage !== undefined ? { verifyMessage } : {}),
+      kernel,
+      kernelBy,
+      ...(kernelMessage !== undefined ? { kernelMessage } : {}),
+      verdictAgrees,
+      ...(bpftoolTag !== undefined ? { bpftoolTag } : {}),
+      ...(bpfkitTag !== undefined ? { bpfkitTag } : {}),
+      tagAgrees,
+      runs,
+      runsAgree,
+      ...(runsSkipped !== undefined ? { runsSkipped } : {}),
+      ...(firstMismatch !== undefined ? { firstMismatch } : {}),
+      causes: dedupe(causes),
+    };
+  } finally {
+    kobj?.close();
+  }
+}
+
+function dedupe(causes: readonly Cause[]): Cause[] {
+  const seen = new Set<string>();
+  return causes.filter((c) => {
+    const k = `${c.kind}\u0000${c.key}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** One engine's userspace runs of a program on every packet, or why it could not be set up. */
+function userRuns(
+  spec: ObjectSpec,
+  name: string,
+  engine: 'jit' | 'interpreter',
+  packets: readonly CorpusPacket[],
+  seeds: MapSeeds | undefined,
+): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause } {
+  let obj: ReturnType<typeof loadUserspace>;
+  try {
+    obj = loadUserspace(spec, { programs: [name], engine });
+  } catch (e) {
+    return { setup: classify(e) };
+  }
+  try {
+    const prog = obj.programs.get(name);
+    if (!prog) return { setup: classify(new Error(obj.skipped.get(name) ?? `program "${name}" not instantiated`)) };
+    for (const [map, entries] of Object.entries(seeds ?? {})) {
+      const m = obj.bpfMap(map);
+      for (const e of entries) m.set(hex(e.key), hex(e.value));
+    }
+    let firstError: unknown;
+    const outcomes: Outcome[] = packets.map((pkt) => {
+      try {
+        const r = prog.testRun({ data: pkt.data });
+        return { retval: r.retval, data: r.dataOut };
+      } catch (e) {
+        firstError ??= e;
+        return { error: errorCode(e) };
+      }
+    });
+    return { outcomes, ...(firstError !== undefined ? { firstError } : {}) };
+  } finally {
+    obj[Symbol.dispose]();
+  }
+}
+
+/** The path of `file` relative to `dir`, as the report and the type map name objects. */
+export function objectLabel(dir: string, file: string): string {
+  return path.relative(dir, file) || path.basename(file);
+}
