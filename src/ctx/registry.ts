@@ -1,17 +1,19 @@
 // The program types bpfkit models, by `enum bpf_prog_type` value and by name: one list.
 
 import { programTypeByName } from '../isa/program-types.js';
+import { cgroupSkbOps } from './cgroup-skb.js';
+import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
 import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
 import { socketFilterOps } from './socket-filter.js';
 import { tcActOps, tcOps } from './tc.js';
 import { xdpOps } from './xdp.js';
 
 /** Every program type with ops, in `enum bpf_prog_type` order. */
-export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, tcActOps, xdpOps];
+export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, tcActOps, xdpOps, cgroupSkbOps, lwtInOps, lwtOutOps, lwtXmitOps, lwtSeg6localOps];
 
 /**
  * The ops of a program type (a BpfProgType value or bpftool's name: `xdp`, `sched_cls`,
- * `sched_act`, `socket_filter`), or undefined when bpfkit does not model it.
+ * `sched_act`, `socket_filter`, `cgroup_skb`, `lwt_in`...), or undefined when bpfkit does not model it.
  */
 export function programTypeOps(type: number | string): RunnableProgramType | undefined {
   const value = typeof type === 'number' ? type : programTypeByName(type);

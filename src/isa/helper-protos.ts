@@ -5,7 +5,9 @@
 // returns it. Sources, read in Linux 6.18: kernel/bpf/helpers.c (bpf_base_func_proto and the
 // map, time, string, spin lock and timer protos), kernel/bpf/ringbuf.c, kernel/trace/bpf_trace.c
 // (bpf_tracing_func_proto), net/core/filter.c (xdp_func_proto, tc_cls_act_func_proto,
-// sk_filter_func_proto, bpf_sk_base_func_proto and the packet protos).
+// sk_filter_func_proto, bpf_sk_base_func_proto and the packet protos; cg_skb_func_proto,
+// lwt_*_func_proto, flow_dissector_func_proto, sk_lookup_func_proto), net/netfilter/nf_bpf_link.c
+// (bpf_nf_func_proto).
 //
 // Argument and return types are written as the kernel writes them ("ARG_PTR_TO_MEM |
 // MEM_RDONLY"); helpers.ts parses and checks every name against the kernel's own enums
@@ -40,10 +42,25 @@ const XDP: readonly ProgramTypeName[] = ['xdp'];
 const TC: readonly ProgramTypeName[] = ['sched_cls', 'sched_act'];
 const SOCKET: readonly ProgramTypeName[] = ['socket_filter'];
 const NET: readonly ProgramTypeName[] = [...XDP, ...TC, ...SOCKET];
+/** cg_skb_func_proto(): cgroup_common_func_proto, its own cases, then sk_filter_func_proto. */
+const CG_SKB: readonly ProgramTypeName[] = ['cgroup_skb'];
+/** lwt_out_func_proto() and the lwt types that fall back to it. */
+const LWT: readonly ProgramTypeName[] = ['lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local'];
+const LWT_XMIT: readonly ProgramTypeName[] = ['lwt_xmit'];
+const FLOW: readonly ProgramTypeName[] = ['flow_dissector'];
+const SK_LOOKUP: readonly ProgramTypeName[] = ['sk_lookup'];
+/** bpf_nf_func_proto() is bpf_base_func_proto() alone. */
+const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
+/** sk_filter_func_proto() users: socket filters and (after their own cases) cgroup_skb. */
+const SK_FILTER: readonly ProgramTypeName[] = [...SOCKET, ...CG_SKB];
+/** bpf_sk_base_func_proto() users: every networking type but netfilter. */
+const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP];
 /** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
 const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
-const BASE: readonly ProgramTypeName[] = [...NET, ...TRACING];
+const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING];
+/** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
+const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER];
 
 const CTX = 'ARG_PTR_TO_CTX';
 const ANY = 'ARG_ANYTHING';
@@ -65,15 +82,15 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'map_peek_elem', proto: 'bpf_map_peek_elem_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_MAP_VALUE | MEM_UNINIT | MEM_WRITE'], progs: BASE },
   { helper: 'map_lookup_percpu_elem', proto: 'bpf_map_lookup_percpu_elem_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_MAP_KEY', ANY], pkt: true, progs: BASE },
   { helper: 'get_prandom_u32', proto: 'bpf_get_prandom_u32_proto', ret: INT, args: [], progs: BASE },
-  { helper: 'get_smp_processor_id', proto: 'bpf_get_smp_processor_id_proto', ret: INT, args: [], progs: [...XDP, ...TC] },
-  { helper: 'get_smp_processor_id', proto: 'bpf_get_raw_smp_processor_id_proto', ret: INT, args: [], progs: [...SOCKET, ...TRACING] },
+  { helper: 'get_smp_processor_id', proto: 'bpf_get_smp_processor_id_proto', ret: INT, args: [], progs: [...XDP, ...TC, ...LWT] },
+  { helper: 'get_smp_processor_id', proto: 'bpf_get_raw_smp_processor_id_proto', ret: INT, args: [], progs: [...BASE_ONLY_NET, ...TRACING] },
   { helper: 'get_numa_node_id', proto: 'bpf_get_numa_node_id_proto', ret: INT, args: [], progs: BASE },
   { helper: 'tail_call', proto: 'bpf_tail_call_proto', ret: 'RET_VOID', args: [CTX, MAP, ANY], progs: BASE },
   { helper: 'ktime_get_ns', proto: 'bpf_ktime_get_ns_proto', ret: INT, args: [], progs: BASE },
   { helper: 'ktime_get_boot_ns', proto: 'bpf_ktime_get_boot_ns_proto', ret: INT, args: [], progs: BASE },
   { helper: 'ktime_get_tai_ns', proto: 'bpf_ktime_get_tai_ns_proto', ret: INT, args: [], progs: BASE },
-  // bpf_tracing_func_proto() returns NULL for ktime_get_coarse_ns: not NMI safe.
-  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: NET },
+  // bpf_tracing_func_proto() returns NULL for ktime_get_coarse_ns: not NMI safe; bpf_sk_base_func_proto() has it.
+  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: SK_BASE },
   { helper: 'jiffies64', proto: 'bpf_jiffies64_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_pid_tgid', proto: 'bpf_get_current_pid_tgid_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_uid_gid', proto: 'bpf_get_current_uid_gid_proto', ret: INT, args: [], progs: BASE },
@@ -112,6 +129,9 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['tracepoint'] },
   { helper: 'get_stackid', proto: 'bpf_get_stackid_proto', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['kprobe'] },
   { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['tracepoint'] },
+  // raw_tp_prog_func_proto().
+  { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['raw_tracepoint'] },
+  { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['raw_tracepoint'] },
   { helper: 'probe_read', proto: 'bpf_probe_read_compat_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },
   { helper: 'probe_read_str', proto: 'bpf_probe_read_compat_str_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },
   // --- net/core/filter.c: XDP (xdp_func_proto) -------------------------------------------
@@ -130,8 +150,8 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'sk_lookup_udp', proto: 'bpf_xdp_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: XDP },
   { helper: 'skc_lookup_tcp', proto: 'bpf_xdp_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: XDP },
   // --- shared by XDP and TC ------------------------------------------------------------------
-  { helper: 'csum_diff', proto: 'bpf_csum_diff_proto', ret: INT, args: ['ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], pkt: true, progs: [...XDP, ...TC] },
-  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC] },
+  { helper: 'csum_diff', proto: 'bpf_csum_diff_proto', ret: INT, args: ['ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], pkt: true, progs: [...XDP, ...TC, ...LWT] },
+  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP] },
   { helper: 'tcp_check_syncookie', proto: 'bpf_tcp_check_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_gen_syncookie', proto: 'bpf_tcp_gen_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_raw_gen_syncookie_ipv4', proto: 'bpf_tcp_raw_gen_syncookie_ipv4_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20', RO_MEM, SIZE0], gpl: true, pkt: true, progs: [...XDP, ...TC] },
@@ -139,53 +159,65 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'tcp_raw_check_syncookie_ipv4', proto: 'bpf_tcp_raw_check_syncookie_ipv4_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20', 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20'], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_raw_check_syncookie_ipv6', proto: 'bpf_tcp_raw_check_syncookie_ipv6_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:40', 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20'], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   // --- net/core/filter.c: TC (tc_cls_act_func_proto) -------------------------------------
-  { helper: 'perf_event_output', proto: 'bpf_skb_event_output_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...TC, ...SOCKET] },
-  { helper: 'skb_store_bytes', proto: 'bpf_skb_store_bytes_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE, ANY], progs: TC },
-  { helper: 'skb_load_bytes', proto: 'bpf_skb_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: [...TC, ...SOCKET] },
-  { helper: 'skb_load_bytes_relative', proto: 'bpf_skb_load_bytes_relative_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: [...TC, ...SOCKET] },
-  { helper: 'skb_pull_data', proto: 'bpf_skb_pull_data_proto', ret: INT, args: [CTX, ANY], progs: TC },
-  { helper: 'csum_update', proto: 'bpf_csum_update_proto', ret: INT, args: [CTX, ANY], progs: TC },
-  { helper: 'csum_level', proto: 'bpf_csum_level_proto', ret: INT, args: [CTX, ANY], progs: TC },
-  { helper: 'l3_csum_replace', proto: 'bpf_l3_csum_replace_proto', ret: INT, args: [CTX, ANY, ANY, ANY, ANY], progs: TC },
-  { helper: 'l4_csum_replace', proto: 'bpf_l4_csum_replace_proto', ret: INT, args: [CTX, ANY, ANY, ANY, ANY], progs: TC },
-  { helper: 'clone_redirect', proto: 'bpf_clone_redirect_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
-  { helper: 'get_cgroup_classid', proto: 'bpf_get_cgroup_classid_proto', ret: INT, args: [CTX], progs: TC },
-  { helper: 'get_cgroup_classid', proto: 'bpf_get_cgroup_classid_curr_proto', ret: INT, args: [], progs: [...XDP, ...SOCKET, ...TRACING] },
+  { helper: 'perf_event_output', proto: 'bpf_skb_event_output_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...TC, ...SK_FILTER, ...LWT] },
+  { helper: 'skb_store_bytes', proto: 'bpf_skb_store_bytes_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_load_bytes', proto: 'bpf_skb_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: [...TC, ...SK_FILTER, ...LWT] },
+  { helper: 'skb_load_bytes_relative', proto: 'bpf_skb_load_bytes_relative_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: [...TC, ...SK_FILTER] },
+  { helper: 'skb_pull_data', proto: 'bpf_skb_pull_data_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...LWT] },
+  { helper: 'csum_update', proto: 'bpf_csum_update_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'csum_level', proto: 'bpf_csum_level_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'l3_csum_replace', proto: 'bpf_l3_csum_replace_proto', ret: INT, args: [CTX, ANY, ANY, ANY, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'l4_csum_replace', proto: 'bpf_l4_csum_replace_proto', ret: INT, args: [CTX, ANY, ANY, ANY, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'clone_redirect', proto: 'bpf_clone_redirect_proto', ret: INT, args: [CTX, ANY, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'get_cgroup_classid', proto: 'bpf_get_cgroup_classid_proto', ret: INT, args: [CTX], progs: [...TC, ...LWT] },
+  { helper: 'get_cgroup_classid', proto: 'bpf_get_cgroup_classid_curr_proto', ret: INT, args: [], progs: [...XDP, ...BASE_ONLY_NET, ...TRACING] },
   { helper: 'skb_vlan_push', proto: 'bpf_skb_vlan_push_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
   { helper: 'skb_vlan_pop', proto: 'bpf_skb_vlan_pop_proto', ret: INT, args: [CTX], progs: TC },
   { helper: 'skb_change_proto', proto: 'bpf_skb_change_proto_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
   { helper: 'skb_change_type', proto: 'bpf_skb_change_type_proto', ret: INT, args: [CTX, ANY], progs: TC },
   { helper: 'skb_adjust_room', proto: 'bpf_skb_adjust_room_proto', ret: INT, args: [CTX, ANY, ANY, ANY], progs: TC },
-  { helper: 'skb_change_tail', proto: 'bpf_skb_change_tail_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
-  { helper: 'skb_change_head', proto: 'bpf_skb_change_head_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
-  { helper: 'skb_get_tunnel_key', proto: 'bpf_skb_get_tunnel_key_proto', ret: INT, args: [CTX, UNINIT, SIZE, ANY], progs: TC },
-  { helper: 'skb_set_tunnel_key', proto: 'bpf_skb_set_tunnel_key_proto', ret: INT, args: [CTX, RO_MEM, SIZE, ANY], progs: TC },
-  { helper: 'skb_get_tunnel_opt', proto: 'bpf_skb_get_tunnel_opt_proto', ret: INT, args: [CTX, UNINIT, SIZE], progs: TC },
-  { helper: 'skb_set_tunnel_opt', proto: 'bpf_skb_set_tunnel_opt_proto', ret: INT, args: [CTX, RO_MEM, SIZE], progs: TC },
-  { helper: 'redirect', proto: 'bpf_redirect_proto', ret: INT, args: [ANY, ANY], progs: TC },
+  { helper: 'skb_change_tail', proto: 'bpf_skb_change_tail_proto', ret: INT, args: [CTX, ANY, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_change_head', proto: 'bpf_skb_change_head_proto', ret: INT, args: [CTX, ANY, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_get_tunnel_key', proto: 'bpf_skb_get_tunnel_key_proto', ret: INT, args: [CTX, UNINIT, SIZE, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_set_tunnel_key', proto: 'bpf_skb_set_tunnel_key_proto', ret: INT, args: [CTX, RO_MEM, SIZE, ANY], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_get_tunnel_opt', proto: 'bpf_skb_get_tunnel_opt_proto', ret: INT, args: [CTX, UNINIT, SIZE], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'skb_set_tunnel_opt', proto: 'bpf_skb_set_tunnel_opt_proto', ret: INT, args: [CTX, RO_MEM, SIZE], progs: [...TC, ...LWT_XMIT] },
+  { helper: 'redirect', proto: 'bpf_redirect_proto', ret: INT, args: [ANY, ANY], progs: [...TC, ...LWT_XMIT] },
   { helper: 'redirect_neigh', proto: 'bpf_redirect_neigh_proto', ret: INT, args: [ANY, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], progs: TC },
   { helper: 'redirect_peer', proto: 'bpf_redirect_peer_proto', ret: INT, args: [ANY, ANY], progs: TC },
-  { helper: 'get_route_realm', proto: 'bpf_get_route_realm_proto', ret: INT, args: [CTX], progs: TC },
-  { helper: 'get_hash_recalc', proto: 'bpf_get_hash_recalc_proto', ret: INT, args: [CTX], progs: TC },
-  { helper: 'set_hash_invalid', proto: 'bpf_set_hash_invalid_proto', ret: INT, args: [CTX], progs: TC },
+  { helper: 'get_route_realm', proto: 'bpf_get_route_realm_proto', ret: INT, args: [CTX], progs: [...TC, ...LWT] },
+  { helper: 'get_hash_recalc', proto: 'bpf_get_hash_recalc_proto', ret: INT, args: [CTX], progs: [...TC, ...LWT] },
+  { helper: 'set_hash_invalid', proto: 'bpf_set_hash_invalid_proto', ret: INT, args: [CTX], progs: [...TC, ...LWT_XMIT] },
   { helper: 'set_hash', proto: 'bpf_set_hash_proto', ret: INT, args: [CTX, ANY], progs: TC },
-  { helper: 'skb_under_cgroup', proto: 'bpf_skb_under_cgroup_proto', ret: INT, args: [CTX, MAP, ANY], progs: TC },
-  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_proto', ret: INT, args: [CTX], progs: [...TC, ...SOCKET] },
-  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: [...TC, ...SOCKET] },
-  { helper: 'get_socket_uid', proto: 'bpf_get_socket_uid_proto', ret: INT, args: [CTX], progs: [...TC, ...SOCKET] },
+  { helper: 'skb_under_cgroup', proto: 'bpf_skb_under_cgroup_proto', ret: INT, args: [CTX, MAP, ANY], progs: [...TC, ...LWT] },
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER] },
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: [...TC, ...SK_FILTER] },
+  { helper: 'get_socket_uid', proto: 'bpf_get_socket_uid_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER] },
   { helper: 'fib_lookup', proto: 'bpf_skb_fib_lookup_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_MEM', SIZE, ANY], gpl: true, progs: TC },
   { helper: 'check_mtu', proto: 'bpf_skb_check_mtu_proto', ret: INT, args: [CTX, ANY, 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED:4', ANY, ANY], progs: TC },
-  { helper: 'sk_fullsock', proto: 'bpf_sk_fullsock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: TC },
+  { helper: 'sk_fullsock', proto: 'bpf_sk_fullsock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
   { helper: 'skb_cgroup_classid', proto: 'bpf_skb_cgroup_classid_proto', ret: INT, args: [CTX], progs: TC },
-  { helper: 'skb_cgroup_id', proto: 'bpf_skb_cgroup_id_proto', ret: INT, args: [CTX], progs: TC },
-  { helper: 'skb_ancestor_cgroup_id', proto: 'bpf_skb_ancestor_cgroup_id_proto', ret: INT, args: [CTX, ANY], progs: TC },
+  { helper: 'skb_cgroup_id', proto: 'bpf_skb_cgroup_id_proto', ret: INT, args: [CTX], progs: [...TC, ...CG_SKB] },
+  { helper: 'skb_ancestor_cgroup_id', proto: 'bpf_skb_ancestor_cgroup_id_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...CG_SKB] },
   { helper: 'sk_lookup_tcp', proto: 'bpf_tc_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'sk_lookup_udp', proto: 'bpf_tc_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'skc_lookup_tcp', proto: 'bpf_tc_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
-  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: TC },
-  { helper: 'get_listener_sock', proto: 'bpf_get_listener_sock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: TC },
-  { helper: 'skb_ecn_set_ce', proto: 'bpf_skb_ecn_set_ce_proto', ret: INT, args: [CTX], progs: TC },
+  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
+  { helper: 'get_listener_sock', proto: 'bpf_get_listener_sock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
+  { helper: 'skb_ecn_set_ce', proto: 'bpf_skb_ecn_set_ce_proto', ret: INT, args: [CTX], progs: [...TC, ...CG_SKB] },
   { helper: 'sk_assign', proto: 'bpf_sk_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: TC },
+  // --- net/core/filter.c: cgroup_skb (cg_skb_func_proto): the non-tc socket lookups ---------
+  { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
+  { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
+  { helper: 'skc_lookup_tcp', proto: 'bpf_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
+  // --- net/core/filter.c: lwt (lwt_in/out/xmit_func_proto) -----------------------------------
+  { helper: 'lwt_push_encap', proto: 'bpf_lwt_in_push_encap_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE], progs: ['lwt_in'] },
+  { helper: 'lwt_push_encap', proto: 'bpf_lwt_xmit_push_encap_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE], progs: LWT_XMIT },
+  // --- net/core/filter.c: flow dissector (flow_dissector_func_proto) -------------------------
+  { helper: 'skb_load_bytes', proto: 'bpf_flow_dissector_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: FLOW },
+  // --- net/core/filter.c: sk_lookup (sk_lookup_func_proto) -----------------------------------
+  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: SK_LOOKUP },
+  { helper: 'sk_assign', proto: 'bpf_sk_lookup_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL', ANY], progs: SK_LOOKUP },
   { helper: 'skb_set_tstamp', proto: 'bpf_skb_set_tstamp_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
 ];
 

@@ -480,9 +480,9 @@ function sockAccessOk(type: string, off: number, size: number): boolean {
   return size === 4;
 }
 
-/** may_access_direct_pkt_data for writes: XDP and TC may write packets, socket filters may not. */
+/** may_access_direct_pkt_data for writes: XDP, TC and lwt_xmit (12) may write packets; socket filters, cgroup_skb, lwt_in/out/seg6local and flow dissectors may not. */
 export function pktWritable(env: Env): boolean {
-  return env.progType === 6 || env.progType === 3 || env.progType === 4;
+  return env.progType === 6 || env.progType === 3 || env.progType === 4 || env.progType === 12;
 }
 
 /** check_helper_mem_access: a helper reads or writes `size` bytes through `regs[regno]`. */
