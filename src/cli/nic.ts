@@ -17,7 +17,7 @@ import { formatCpuList } from '../nic/cpu-list.js';
 import { resolveFeatureName, shortFeatureName } from '../nic/feature-names.js';
 import { checkDevice } from '../nic/queues.js';
 import { takeSnapshot, type NicSnapshot } from '../nic/snapshot.js';
-import { NIC_SYSCTLS, readSysctl, writeSysctl } from '../nic/sysctl.js';
+import { HostSysctlError, NIC_SYSCTLS, readSysctl, writeSysctl } from '../nic/sysctl.js';
 import { applyChanges, captureState, FeatureNotChangedError, kernelNicControl, parseState, restoreState, serializeState, StateFileError } from '../nic/tuning.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
@@ -320,15 +320,21 @@ function sysctlCmd(args: CommandArgs, sys: Sys, out: (t: string, v: unknown) => 
   const words = args.rest(1);
   const result: Record<string, string> = {};
   if (words.length === 0) {
+    // Inside a network namespace the host-wide sysctls are invisible: say so instead of '?'.
+    const hostOnly: string[] = [];
+    const values: Record<string, string | null> = {};
     for (const s of NIC_SYSCTLS) {
       try {
-        result[s.name] = readSysctl(sys, s.name);
-      } catch {
-        result[s.name] = '?';
+        values[s.name] = readSysctl(sys, s.name);
+      } catch (e) {
+        values[s.name] = null;
+        if (e instanceof HostSysctlError) hostOnly.push(s.name);
       }
     }
-    const rows = NIC_SYSCTLS.map((s) => [s.name, result[s.name]!, s.role]);
-    out(table(['sysctl', 'value', 'role'], rows), result);
+    const shown = (n: string): string => values[n] ?? (hostOnly.includes(n) ? '(host)' : '?');
+    const rows = NIC_SYSCTLS.map((s) => [s.name, shown(s.name), s.role]);
+    const note = hostOnly.length ? `  (host): host-wide, not visible inside this network namespace; it applies here too — read it on the host\n` : '';
+    out(table(['sysctl', 'value', 'role'], rows) + note, { sysctls: values, host_only: hostOnly });
     return 0;
   }
   for (const w of words) {

@@ -5,5 +5,5 @@ export { formatCpuList, formatCpuMask, parseCpuList, parseCpuMask } from './cpu-
 export { closeMatches, editDistance, FEATURE_ALIASES, resolveFeatureName, shortFeatureName, UnknownFeatureError } from './feature-names.js';
 export { checkDevice, onlineCpus, parseInterrupts, readDeviceNumber, readIrqs, readQueues, writeIrqAffinity, writeQueueCpus, type InterruptRow, type IrqInfo, type QueueInfo } from './queues.js';
 export { takeSnapshot, xdpModeName, type NicSnapshot, type RxCounters, type XdpAttachment, type XdpMode } from './snapshot.js';
-export { NIC_SYSCTLS, readSysctl, readSysctls, sysctlPath, UnknownSysctlError, writeSysctl, type SysctlInfo } from './sysctl.js';
+export { HostSysctlError, inChildNetns, NIC_SYSCTLS, readSysctl, readSysctls, sysctlPath, UnknownSysctlError, writeSysctl, type SysctlInfo } from './sysctl.js';
 export { ApplyError, applyChanges, applyOne, captureState, FeatureNotChangedError, inverseOf, kernelNicControl, openNicControl, parseState, restoreState, serializeState, StateFileError, type NicControl, type SavedState } from './tuning.js';

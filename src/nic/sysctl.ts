@@ -38,13 +38,38 @@ export function sysctlPath(name: string): string {
   return `/proc/sys/${name.replace(/\./g, '/')}`;
 }
 
-/** Reads one sysctl's value (trimmed). ENOENT becomes {@link UnknownSysctlError}. */
+/**
+ * Whether this process is in a network namespace other than the host's: there /proc/sys/net
+ * shows only the per-namespace sysctls, and host-wide ones (netdev_max_backlog, bpf_jit_*)
+ * are absent — although they apply to the namespace all the same.
+ */
+export function inChildNetns(sys: Sys): boolean {
+  const has = (p: string): boolean => {
+    try {
+      sys.readFile(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // somaxconn is per-namespace; netdev_max_backlog exists in the initial namespace only.
+  return has('/proc/sys/net/core/somaxconn') && !has('/proc/sys/net/core/netdev_max_backlog');
+}
+
+/** A host-wide sysctl read from inside a network namespace, which cannot see it. */
+export class HostSysctlError extends UnknownSysctlError {
+  constructor(sysctl: string) {
+    super(sysctl, 'host-wide, not visible inside this network namespace (it applies here all the same; read it on the host)');
+  }
+}
+
+/** Reads one sysctl's value (trimmed). ENOENT becomes {@link UnknownSysctlError} ({@link HostSysctlError} inside a network namespace). */
 export function readSysctl(sys: Sys, name: string): string {
   const path = sysctlPath(name);
   try {
     return new TextDecoder().decode(sys.readFile(path)).trim();
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new UnknownSysctlError(name, 'no such sysctl on this kernel');
+    if (isErrno(e, 'ENOENT')) throw name.startsWith('net.') && inChildNetns(sys) ? new HostSysctlError(name) : new UnknownSysctlError(name, 'no such sysctl on this kernel');
     throw e;
   }
 }

@@ -176,6 +176,31 @@ kernelTest('nic sysctl writes a per-namespace sysctl inside a namespace and leav
   });
 });
 
+kernelTest('nic sysctl inside a namespace: per-namespace values read there, host-wide ones marked (host) instead of "?"', async () => {
+  await withNicVeth(1, (v) => {
+    const ns = v.ns.exec(['sysctl', '-n', 'net.core.somaxconn']).trim();
+    const doc = JSON.parse(v.ns.exec(['node', '--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'nic', 'sysctl', '--json'], { timeoutMs: 60_000 })) as { sysctls: Record<string, string | null>; host_only: string[] };
+    // What sysctl(8) in the namespace can read, bpfkit reads; what it cannot, bpfkit names as host-wide.
+    for (const [name, value] of Object.entries(doc.sysctls)) {
+      const path = `/proc/sys/${name.replace(/\./g, '/')}`;
+      const visible = v.ns.exec(['sh', '-c', `cat ${path} 2>/dev/null || true`]).trim();
+      if (visible) assert.equal(value, visible, name);
+      else {
+        assert.equal(value, null, name);
+        assert.ok(doc.host_only.includes(name), `${name} should be marked host-wide`);
+      }
+    }
+    assert.ok(doc.host_only.includes('net.core.netdev_max_backlog'));
+    assert.ok(ns.length > 0);
+    const text = v.ns.exec(['node', '--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'nic', 'sysctl'], { timeoutMs: 60_000 });
+    assert.match(text, /net\.core\.netdev_max_backlog\s+\(host\)/);
+    assert.doesNotMatch(text, /\s\?\s/);
+    const one = spawnSync('nsenter', [`--net=/run/netns/${v.ns.name}`, 'node', '--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'nic', 'sysctl', 'net.core.netdev_max_backlog'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(one.status, 1);
+    assert.match(one.stderr, /host-wide, not visible inside this network namespace .*\[ERR_NIC_UNKNOWN_SYSCTL\]/);
+  });
+});
+
 kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both with the ids ip and tc report; the audit says native is possible and flags a 9000 MTU', async () => {
   await withNicVeth(1, async (v) => {
     execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'obj', join(ROOT, 'test/fixtures/xdp_stats.o'), 'sec', 'xdp']);
