@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { alu64, call, encode, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r10, st, stx } from '../../src/isa/index.js';
 import { BpfFuncId, BpfMapType, XdpAction } from '../../src/isa/uapi.generated.js';
-import { createHelperEnv, createHelpers, fibLookup, FibLookup, formatTracePrintk } from '../../src/ctx/helpers/index.js';
+import { createHelperEnv, createHelpers, fibLookup, FibLookup, formatTracePrintk, HelperRefusedError } from '../../src/ctx/helpers/index.js';
 import { tcOps } from '../../src/ctx/tc.js';
 import { socketFilterOps } from '../../src/ctx/socket-filter.js';
 import { xdpOps } from '../../src/ctx/xdp.js';
@@ -253,8 +253,8 @@ test('a helper outside the program type, or one bpfkit lacks, is refused at prep
     (err: unknown) => err instanceof UnknownHelperError && /bpf_xdp_adjust_head \(44\)/.test(err.message),
   );
   assert.throws(
-    () => prepareProgram(program(call.helper('sk_lookup_tcp'), exit()), { helpers: createHelpers(env, tcOps) }),
-    (err: unknown) => err instanceof UnknownHelperError && err.message.includes('bpf_sk_lookup_tcp'),
+    () => prepareProgram(program(call.helper('tcp_gen_syncookie'), exit()), { helpers: createHelpers(env, tcOps) }),
+    (err: unknown) => err instanceof HelperRefusedError && err.helper === 'bpf_tcp_gen_syncookie' && /boot-time secret/.test(err.message),
   );
   const tc = createHelpers(env, tcOps);
   assert.ok(tc.get(BpfFuncId.skb_vlan_push) && !tc.get(BpfFuncId.xdp_adjust_head));

@@ -3,6 +3,8 @@
 import type { MapOps } from '../../maps/map-ops.js';
 import { xorshift32 } from '../../vm/helpers.js';
 import type { ContextInstance } from '../program-type-ops.js';
+import type { SocketTable } from '../socket-model.js';
+import type { TunnelInfo } from '../tunnel-model.js';
 import type { FibTable } from './fib.js';
 
 /** Where a program asked to send its packet (bpf_redirect / bpf_redirect_map); the runtime reads it after the run. */
@@ -74,8 +76,17 @@ export interface HelperEnv {
   readonly fib?: FibTable;
   /** The current task (default: pid, tgid, uid, gid 0 and comm ''). */
   readonly task?: HelperTask;
+  /** Sockets bpf_sk_lookup_* / bpf_skc_lookup_tcp find (none: every lookup is NULL, as in a test run's empty namespace). */
+  readonly sockets?: SocketTable;
+  /** Tunnel metadata every packet arrives with (none: as BPF_PROG_TEST_RUN's skb, which has no tunnel dst). */
+  readonly tunnel?: TunnelInfo;
   /** The running program's context (set by the runtime before each run). */
   context: ContextInstance | undefined;
+  /**
+   * Runs started so far: createHelperEnv's env counts each time the runtime sets `context`.
+   * Helpers with per-run state (tunnel metadata) start afresh when it changes.
+   */
+  readonly runs?: number;
   /** The last redirect the program asked for in this run (cleared by the runtime before each run). */
   redirect: RedirectTarget | undefined;
   /** Packets bpf_clone_redirect sent (appended; the runtime reads and clears it). */
@@ -114,6 +125,10 @@ export interface HelperEnvOptions {
   fib?: FibTable;
   /** The current task for the get_current_* helpers. */
   task?: HelperTask;
+  /** Sockets for the socket lookup helpers (see socket-model.ts). */
+  sockets?: SocketTable;
+  /** Tunnel metadata of received packets (see tunnel-model.ts; `tunnelInfoFromModel` builds it). */
+  tunnel?: TunnelInfo;
 }
 
 /** A HelperEnv that also keeps the trace lines it was given. */
@@ -127,6 +142,8 @@ export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLo
   let t = 1_000_000_000n;
   const monotonic = options.clock?.monotonic ?? (() => (t += 1000n));
   const traceLog: string[] = [];
+  let context: ContextInstance | undefined;
+  let runs = 0;
   return {
     cpu: options.cpu ?? 0,
     cpus: options.cpus ?? 1,
@@ -141,7 +158,18 @@ export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLo
     mapByAddress: options.mapByAddress ?? (() => undefined),
     ...(options.fib ? { fib: options.fib } : {}),
     ...(options.task ? { task: options.task } : {}),
-    context: undefined,
+    ...(options.sockets ? { sockets: options.sockets } : {}),
+    ...(options.tunnel ? { tunnel: options.tunnel } : {}),
+    get context() {
+      return context;
+    },
+    set context(c: ContextInstance | undefined) {
+      context = c;
+      runs++;
+    },
+    get runs() {
+      return runs;
+    },
     redirect: undefined,
     clones: [],
     traceLog,

@@ -1,6 +1,7 @@
 // The helper set with kernel semantics: one table for every program type src/ctx models.
 
-import { helperById } from '../../isa/helpers.js';
+import { helperById, helperByName } from '../../isa/helpers.js';
+import { BpfProgType } from '../../isa/uapi.generated.js';
 import type { HelperFn, HelperTable } from '../../vm/helpers.js';
 import type { ProgramTypeOps } from '../program-type-ops.js';
 import { baseHelpers } from './base-helpers.js';
@@ -10,27 +11,79 @@ import type { HelperEnv } from './env.js';
 import { fibHelpers } from './fib.js';
 import { mapHelpers } from './map-helpers.js';
 import { perfOutputHelpers } from './perf-output.js';
+import { HelperRefusedError, REFUSED_HELPERS } from './refused.js';
 import { ringbufHelpers } from './ringbuf-helpers.js';
 import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
 import { skbRoomHelpers } from './skb-room-helpers.js';
+import { socketHelpers, xdpSocketHelpers } from './socket-lookup.js';
+import { tracePrintkHelpers } from './trace-printk.js';
+import { tunnelHelpers } from './tunnel.js';
 import { xdpHelpers } from './xdp-helpers.js';
+import { userRingbufHelpers } from './user-ringbuf-helpers.js';
+import { localStorageHelpers } from './local-storage-helpers.js';
 
 export * from './env.js';
 export { fibLookup, FibLookup, FIB_LOOKUP_SIZE, type FibDevice, type FibNeighbour, type FibRoute, type FibTable } from './fib.js';
 export { progArrayTailCalls } from './tail-calls.js';
-export { formatTracePrintk, MAX_BPRINTF_BUF, type TracePrintkResult } from './trace-printk.js';
+export { formatTracePrintk, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS, type TracePrintkResult } from './trace-printk.js';
+export { HelperRefusedError, REFUSED_HELPERS, refusedReason } from './refused.js';
+export { BpfTcpSock, BPF_TCP_SOCK_SIZE, TCP_SOCK_DEFAULTS } from './socket-lookup.js';
+export { BpfTunnelKey, currentTunnel, TUNNEL_KEY_SIZE } from './tunnel.js';
+
+/** A helper table built by {@link createHelpers}: the implemented helpers, and a typed refusal for the refused ones. */
+export class HelperSet implements HelperTable {
+  constructor(
+    private readonly fns: ReadonlyMap<number, HelperFn>,
+    private readonly refused: ReadonlyMap<number, string>,
+  ) {}
+
+  /** Number of implemented helpers. */
+  get size(): number {
+    return this.fns.size;
+  }
+
+  /** Ids of the implemented helpers. */
+  keys(): IterableIterator<number> {
+    return this.fns.keys();
+  }
+
+  /** Whether helper `id` is implemented. */
+  has(id: number): boolean {
+    return this.fns.has(id);
+  }
+
+  /**
+   * The helper with id `id`; undefined when the program type may not call it (the caller reports
+   * UnknownHelperError); HelperRefusedError, naming the helper and why, when it is refused.
+   */
+  get(id: number): HelperFn | undefined {
+    const fn = this.fns.get(id);
+    if (fn) return fn;
+    const reason = this.refused.get(id);
+    if (reason !== undefined) throw new HelperRefusedError(helperLabel(id), id, reason);
+    return undefined;
+  }
+}
 
 /**
  * Every helper bpfkit implements, bound to `env`; with `type`, only those the kernel lets that
  * program type call (so a call outside the type's set fails at prepare time, naming the helper,
- * as the kernel's verifier would refuse it). bpf_tail_call is served by the interpreter's
- * TailCallHook, not by this table.
+ * as the kernel's verifier would refuse it). A helper refused in userspace (REFUSED_HELPERS)
+ * throws HelperRefusedError, with the reason, when a program calling it is prepared.
+ * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
-export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperTable & { readonly size: number; keys(): IterableIterator<number> } {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env)]);
+export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env)]);
+  // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
+  if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
-  return all;
+  const refused = new Map<number, string>();
+  for (const [name, reason] of Object.entries(REFUSED_HELPERS)) {
+    const id = helperByName(name)?.id;
+    if (id !== undefined && !all.has(id) && (!type || type.helperAllowed(id))) refused.set(id, reason);
+  }
+  return new HelperSet(all, refused);
 }
 
 /** `bpf_map_lookup_elem` for an id, `helper 12345` for an unknown one: for messages. */

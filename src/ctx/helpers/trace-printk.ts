@@ -1,9 +1,14 @@
-// bpf_trace_printk's and bpf_snprintf's formatter: the kernel's format subset (bpf_bprintf_prepare), checked the same way.
+// bpf_trace_printk's, bpf_trace_vprintk's and bpf_snprintf's formatter: the kernel's format subset (bpf_bprintf_prepare), checked the same way.
 //
 // Accepted: %% and up to three conversions %d %i %u %x %X (with l or ll), %c, %s, %p (plain,
 // %px, %pK), each with optional flags [0 +-] and a width; anything else — precision, %n, %lc,
 // a fourth argument, a non-printable character — makes the helper return -EINVAL, as does a
 // format without a NUL inside fmt_size. The return value is the formatted length (bstr_printf).
+
+import { BpfFuncId } from '../../isa/uapi.generated.js';
+import type { HelperContext, HelperFn } from '../../vm/helpers.js';
+import type { HelperEnv } from './env.js';
+import { argU32, helperRead } from './memory.js';
 
 /** Reads the string argument of a %s at a virtual address ('' when unreadable, as the kernel's nofault copy). */
 export type StringReader = (address: bigint) => string;
@@ -97,4 +102,54 @@ export function formatTracePrintk(fmt: Uint8Array, args: readonly bigint[], read
     argIndex++;
   }
   return { line: out };
+}
+
+/** MAX_BPRINTF_VARARGS: bpf_trace_vprintk and bpf_snprintf take at most 12 u64 arguments. */
+export const MAX_BPRINTF_VARARGS = 12;
+
+const TWO32 = 4294967296;
+
+/** A %s argument read as the kernel's strncpy_from_kernel_nofault does: up to a NUL, '' when unreadable. */
+function readString(vm: HelperContext, address: bigint): string {
+  const a = Number(BigInt.asUintN(64, address));
+  let s = '';
+  for (let n = 0; n < MAX_BPRINTF_BUF; n++) {
+    const at = vm.space.translate(Math.floor((a + n) / TWO32), (a + n) >>> 0, 1, false);
+    if (at < 0) return s;
+    const c = vm.space.memory.bytes[at]!;
+    if (c === 0) break;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/**
+ * bpf_trace_vprintk(fmt, fmt_size, args, data_len): bpf_trace_printk with its arguments in an
+ * array of u64 — data_len a multiple of 8, at most MAX_BPRINTF_VARARGS of them, args non-NULL
+ * when data_len is not 0 (else -EINVAL); the format may use at most data_len / 8 conversions.
+ * The line goes to the same sink as bpf_trace_printk's; the return value is its formatted length.
+ */
+export function tracePrintkHelpers(env: HelperEnv): Map<number, HelperFn> {
+  return new Map<number, HelperFn>([
+    [
+      BpfFuncId.trace_vprintk,
+      (vm, r1, _r2, r3) => {
+        const size = argU32(vm, 2);
+        const dataLen = argU32(vm, 4);
+        if (dataLen % 8 !== 0 || dataLen > MAX_BPRINTF_VARARGS * 8 || (dataLen !== 0 && r3 === 0)) return -EINVAL;
+        if (size === 0) return -EINVAL;
+        const fmt = helperRead(vm, r1, size);
+        const args: bigint[] = [];
+        if (dataLen > 0) {
+          const raw = helperRead(vm, r3, dataLen);
+          const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+          for (let i = 0; i < dataLen; i += 8) args.push(view.getBigUint64(i, true));
+        }
+        const r = formatTracePrintk(fmt, args, (a) => readString(vm, a), dataLen / 8);
+        if ('errno' in r) return r.errno;
+        env.trace(r.line.slice(0, MAX_BPRINTF_BUF - 1));
+        return r.line.length;
+      },
+    ],
+  ]);
 }
