@@ -3,7 +3,7 @@
 // test runs vs BPF_PROG_TEST_RUN over a packet corpus; failures grouped by cause. See docs/real-programs.md.
 //
 //   node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--json OUT]
-//        [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs]
+//        [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs] [--commit LABEL]
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { packetCorpus } from './real-programs/corpus.js';
 import { measureObject, objectLabel, type MapSeeds, type ProgramResult, type TypeChoice } from './real-programs/measure.js';
 import { formatReport, groupCauses, totals, type Report } from './real-programs/report.js';
 
-const USAGE = 'usage: node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--json OUT] [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs]';
+const USAGE = 'usage: node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--json OUT] [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs] [--commit LABEL]';
 
 /** Every .o under `dir`, sorted. */
 function objects(dir: string): string[] {
@@ -67,6 +67,7 @@ async function mainCommand(): Promise<number> {
       json: { type: 'string' },
       only: { type: 'string' },
       engines: { type: 'string' },
+      commit: { type: 'string' },
       'no-test-runs': { type: 'boolean' },
     },
   });
@@ -121,7 +122,7 @@ async function mainCommand(): Promise<number> {
   }
   const report: Report = {
     date: new Date().toISOString(),
-    commit: commit(),
+    commit: values.commit ?? commit(),
     dir: path.resolve(dir),
     packets: packets.length,
     engines,

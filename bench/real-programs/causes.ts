@@ -50,14 +50,15 @@ export function classify(err: unknown): Cause {
   const code = errorCode(err);
   const message = errorMessage(err);
   let m: RegExpMatchArray | null;
-  if (code === 'ERR_PROGRAM_UNTYPED' || /cannot tell the program type|no program type|program type 0\b|unspec/i.test(message)) {
+  if (code === 'ERR_PROGRAM_UNTYPED' || /cannot tell the program type|does not say which program type|no program type|program type 0\b|unspec/i.test(message)) {
     return { kind: 'untyped section', key: code, message };
   }
   if ((m = message.match(/unknown func (?:bpf_)?(\w+)#\d+/)) || (m = message.match(/cannot (?:use|call) helper (?:bpf_)?(\w+)#\d+/))) {
     return { kind: 'missing helper', key: `bpf_${m[1]}`, message };
   }
   if ((m = message.match(/calling kernel function (\w+) is not allowed/))) return { kind: 'missing kfunc', key: m[1] ?? code, message };
-  if ((m = message.match(/kfunc\s+"?([A-Za-z_][\w]*)"?/i))) return { kind: 'missing kfunc', key: m[1] ?? code, message };
+  if ((m = message.match(/kfunc\s+"([A-Za-z_]\w*)"/i))) return { kind: 'missing kfunc', key: m[1] ?? code, message };
+  if (/kfunc/i.test(message)) return { kind: 'missing kfunc', key: normalise(message), message };
   if ((m = message.match(/helper\s+(?:"|')?(?:bpf_)?([a-z_0-9]+)(?:"|')?(?:\s*\(\d+\))?[^;]*(?:not (?:implemented|supported|available|provided)|unknown|cannot|unimplemented)/i))) {
     return { kind: 'missing helper', key: `bpf_${m[1]}`, message };
   }

@@ -1,7 +1,7 @@
 // The real-programs harness core: one object's programs through inspect, disasm, verify, the kernel
 // backend and userspace test runs, each compared with bpftool's load and the kernel's BPF_PROG_TEST_RUN.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as api from '../../src/index.js';
 import { loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
@@ -220,12 +220,15 @@ async function measureProgram(
 
   // bpfkit's kernel backend: this program alone (its maps fresh), kept open for the test runs.
   let kobj: KernelObject | undefined;
+  const kernelPins = path.join(options.pinRoot, `k${(loads++).toString(36)}`);
   let bpfkitTag: string | undefined;
   let bpfkitKernel: Verdict;
   let bpfkitKernelMessage: string | undefined;
   try {
     try {
-      kobj = loadKernelObject(options.sys, spec, { programs: [p.name], pinPath: options.pinRoot });
+      // Maps pinned by name go to a directory of this load alone, removed with it.
+      mkdirSync(kernelPins, { recursive: true });
+      kobj = loadKernelObject(options.sys, spec, { programs: [p.name], pinPath: kernelPins });
       bpfkitTag = kobj.program(p.name).info().tag;
       bpfkitKernel = 'accept';
     } catch (e) {
@@ -265,7 +268,11 @@ async function measureProgram(
     const verdictAgrees = kernel === 'accept' || kernel === 'reject' ? verify === kernel : undefined;
     if (verdictAgrees === false && verify !== 'error') {
       const c = classify(new Error(verifyMessage ?? kernelMessage ?? ''));
-      causes.push(c.kind === 'error' ? { kind: 'verifier disagrees', key: `bpfkit ${verify}s, kernel ${kernel}s: ${(verify === 'reject' ? verifyMessage : kernelMessage) ?? ''}`.slice(0, 160), message: verifyMessage ?? '' } : c);
+      causes.push(
+        c.kind === 'error'
+          ? { kind: 'verifier disagrees', key: `bpfkit ${verify}s, kernel ${kernel}s: ${(verify === 'reject' ? verifyMessage : kernelMessage) ?? ''}`.slice(0, 160), message: verifyMessage ?? '' }
+          : { ...c, key: `${c.key} (bpfkit's verifier, ${type})` },
+      );
     }
     const tagAgrees = bpftoolTag !== undefined && bpfkitTag !== undefined ? bpftoolTag === bpfkitTag : undefined;
     if (tagAgrees === false) causes.push({ kind: 'tag differs', key: 'instruction stream differs from libbpf\'s', message: `bpftool ${bpftoolTag}, bpfkit ${bpfkitTag}` });
@@ -356,8 +363,11 @@ async function measureProgram(
     };
   } finally {
     kobj?.close();
+    rmSync(kernelPins, { recursive: true, force: true });
   }
 }
+
+let loads = 0;
 
 function dedupe(causes: readonly Cause[]): Cause[] {
   const seen = new Set<string>();
