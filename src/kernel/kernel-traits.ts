@@ -38,7 +38,7 @@ function probeSockRxQueueMapping(sys: Sys): SockRxQueueMappingRead {
 
 /**
  * The build-dependent behaviours of the kernel behind `sys`, probed once per Sys (a few test
- * runs), for `loadUserspace(..., { kernel })` / `run(..., { kernel })` to reproduce this kernel
+ * runs), for `run(..., { kernel })` and the contexts' `kernel` option to reproduce this kernel
  * exactly. Throws KernelError where the kernel refuses to answer (no CAP_BPF).
  */
 export function probeKernelTraits(sys: Sys): KernelTraits {
