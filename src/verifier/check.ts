@@ -7,6 +7,7 @@ import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinke
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
+import { checkKfuncCall } from './kfunc-call.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
@@ -455,8 +456,8 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
         return idx + 1;
       }
       if (insn.src === PseudoCall.CALL) return funcCall(env, insn, idx);
-      reject('bpfkit: kfunc calls are not modelled (they need the kernel\'s BTF)');
-    // eslint-disable-next-line no-fallthrough
+      checkKfuncCall(env, insn, idx);
+      return idx + 1;
     case 'exit':
       jumped();
       return exit(env);
@@ -604,7 +605,7 @@ function atomic(env: Env, insn: Instruction, op: string, regs: Reg[]): void {
   if (op === 'cmpxchg') checkRegRead(regs, 0);
   if (!env.privileged && isPointer(regs[insn.src]!)) reject(`R${insn.src} leaks addr into mem`);
   const d = regs[insn.dst]!;
-  if (d.type === 'ctx' || d.type === 'pkt' || d.type === 'pkt_meta' || d.type === 'pkt_end' || d.type === 'sock' || d.type === 'sock_common' || d.type === 'tcp_sock') {
+  if (d.type === 'ctx' || d.type === 'flow_keys' || d.type === 'pkt' || d.type === 'pkt_meta' || d.type === 'pkt_end' || d.type === 'sock' || d.type === 'sock_common' || d.type === 'tcp_sock') {
     reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(d)} is not allowed`);
   }
   const fetch = op.startsWith('fetch_') || op === 'xchg' || op === 'cmpxchg';
@@ -786,6 +787,7 @@ function exit(env: Env): number | 'exit' {
     caller.regs[0] = cloneReg(r0);
     return frame.callsite + 1;
   }
+  if (st.rcuLock) reject('bpf_rcu_read_unlock is missing');
   checkResourceLeak(env, 'BPF_EXIT instruction in main prog');
   const r0 = frame.regs[0]!;
   if (r0.type === 'not_init') reject('R0 !read_ok');

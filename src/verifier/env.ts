@@ -53,6 +53,8 @@ export interface Env {
   readonly gpl: boolean;
   /** The kernel's BTF (kfunc prototypes, kernel struct layouts), when the caller has it. */
   readonly kernelBtf: Btf | undefined;
+  /** Kfuncs the target kernel's build refuses although their set is registered (VerifyOptions.kfuncRefused). */
+  readonly kfuncRefused?: ((programType: number, kfunc: string) => boolean) | undefined;
   /** Helpers the target kernel's build refuses for this type although the kernel's source offers them (VerifyOptions.helperRefused). */
   readonly helperRefused: ((programType: number, helperId: number) => boolean) | undefined;
   /** Resolves the map an lddw refers to. */

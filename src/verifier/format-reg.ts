@@ -71,5 +71,10 @@ export function formatReg(r: Reg): string {
     parts.push(...scalarRanges(r));
     if (!tnumIsUnknown(r.var)) parts.push(`var_off=${tnumString(r.var)}`);
   }
+  // PTR_TO_BTF_ID names its struct after the type (`ptr_nf_conn(ref_obj_id=2)`); a dynptr slot its kind.
+  if (r.type === 'btf_id') return `${regTypeStr(r)}${r.btf}(${parts.join(',')})`;
+  if (r.type === 'dynptr') return `dynptr_${DYNPTR_NAMES[r.dynptr & 7] ?? '?'}(${parts.join(',')})`;
   return `${regTypeStr(r)}(${parts.join(',')})`;
 }
+
+const DYNPTR_NAMES = ['invalid', 'local', 'ringbuf', 'skb', 'xdp'];

@@ -294,7 +294,7 @@ function pktHelperAccess(env: Env): boolean {
 }
 
 /** Releases reference `id`: every register holding it becomes unusable (release_reference). */
-function releaseReference(env: Env, id: number): boolean {
+export function releaseReference(env: Env, id: number): boolean {
   const i = env.cur.refs.findIndex((r) => r.id === id);
   if (i < 0) return false;
   env.cur.refs.splice(i, 1);
@@ -436,7 +436,8 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   if (helper.changesPktData) {
     forEachReg(
       env.cur,
-      (r) => r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end',
+      // Slices of skb/xdp dynptrs point into the packet too (clear_all_pkt_pointers).
+      (r) => r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end' || (r.type === 'mem' && (r.dynptr === 3 || r.dynptr === 4)),
       (r) => {
         if (env.privileged) markUnknown(r);
         else markNotInit(r);

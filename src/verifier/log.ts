@@ -43,7 +43,7 @@ export function formatInsn(insn: Instruction): string {
   return formatInstruction(insn, { syntax: 'kernel' });
 }
 
-const STACK_CHARS = ['?', 'r', 'm', '0'];
+const STACK_CHARS = ['?', 'r', 'm', '0', 'd'];
 
 /**
  * One stack slot as print_verifier_state prints it (empty when every byte is invalid): a spill

@@ -1,8 +1,11 @@
 // Memory access checks: the kernel's check_mem_access for ctx, stack, packet, map value and mem pointers, and helper buffers.
 import type { MapDef } from '../maps/map-ops.js';
 import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
+import { checkPtrToBtfAccess } from './btf-access.js';
 import { type Env, reject } from './env.js';
 import {
+  DYNPTR_FIRST,
+  DynptrKind,
   cloneReg,
   copyReg,
   isNullScalar,
@@ -17,7 +20,7 @@ import {
   scalarUnknown,
   S64_MIN,
 } from './reg-state.js';
-import { curFrame, type FuncState, ownSlot, StackType, type StackSlot } from './state.js';
+import { curFrame, forEachReg, type FuncState, ownSlot, StackType, type StackSlot } from './state.js';
 import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tnum.js';
 
 /** A map as the verifier sees it: the definition plus, for frozen read-only maps, the initial bytes. */
@@ -34,6 +37,27 @@ const BPF_F_WRONLY_PROG = 0x100;
 /** The frame a stack pointer points into. */
 export function stackFrameOf(env: Env, r: Reg): FuncState {
   return env.cur.frames[r.frameno] ?? curFrame(env.cur);
+}
+
+/**
+ * destroy_if_dynptr_stack_slot: a write over part of an unreferenced dynptr destroys both of its
+ * slots and invalidates the slices taken from it; a referenced (ring buffer) one may not be overwritten.
+ */
+export function destroyDynptrSlot(env: Env, f: FuncState, spi0: number): void {
+  const s = f.stack[spi0];
+  if (!s || s.types[0] !== StackType.DYNPTR) return;
+  const spi = (s.spilled.dynptr & DYNPTR_FIRST) !== 0 ? spi0 : spi0 + 1;
+  const first = f.stack[spi];
+  if (first && (first.spilled.dynptr & 7) === DynptrKind.RINGBUF) reject('cannot overwrite referenced dynptr');
+  const id = first?.spilled.id ?? 0;
+  for (const k of [spi, spi - 1]) {
+    if (k < 0) continue;
+    const slot = ownSlot(f, k);
+    for (let i = 0; i < 8; i++) slot.types[i] = StackType.INVALID;
+    markNotInit(slot.spilled);
+  }
+  // Only plain PTR_TO_MEM slices (local dynptrs): skb/xdp slices carry their type flag and the kernel leaves them.
+  if (id) forEachReg(env.cur, (r) => r.type === 'mem' && r.dynptrId === id && r.dynptr === 0 && !r.rdonly && !r.ringbuf, (r) => (env.privileged ? markUnknown(r) : markNotInit(r)));
 }
 
 /** Slot `spi` of `f` for writing (created, or copied when shared with another state). */
@@ -222,6 +246,7 @@ function saveSpill(s: StackSlot, r: Reg, size: number): void {
 function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, value: Reg | undefined, imm: number | undefined): void {
   const slot = -off - 1;
   const spi = Math.floor(slot / 8);
+  destroyDynptrSlot(env, f, spi);
   const s = slotAt(f, spi);
   if (!env.privileged && isSpilled(s) && s.spilled.type !== 'scalar' && size !== 8) reject('attempt to corrupt spilled pointer on stack');
   if (value && off % 8 === 0 && value.type === 'scalar' && env.privileged) {
@@ -254,6 +279,7 @@ function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, valu
 /** check_stack_write_var_off (privileged rules). */
 function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined): void {
   const writingZero = (value && isNullScalar(value)) || (!value && imm === 0);
+  for (let i = minOff; i < maxOff; i++) destroyDynptrSlot(env, f, Math.floor((-i - 1) / 8));
   for (let i = minOff; i < maxOff; i++) {
     const slot = -i - 1;
     const spi = Math.floor(slot / 8);
@@ -385,7 +411,7 @@ export function checkMemAccess(
       checkPtrOffReg(reg, regno, false);
       const ops = env.ops;
       if (!ops) reject(`invalid bpf_context access off=${off} size=${size}`);
-      const res = ops.checkAccess(off, size, write);
+      const res = ops.checkAccess(off, size, write, signExtend);
       if ('reason' in res) reject(res.reason);
       if (!write && dst) {
         if (res.type === 'scalar') markUnknown(dst);
@@ -395,6 +421,16 @@ export function checkMemAccess(
           if (t === 'sock' || t === 'sock_common') dst.maybeNull = true;
           if (dst.maybeNull) dst.id = env.nextId();
         }
+        loaded = true;
+      }
+      break;
+    }
+    case 'flow_keys': {
+      // check_flow_keys_access: a fixed offset inside struct bpf_flow_keys (56 bytes); stores allowed.
+      leaks('flow keys');
+      if (off < 0 || off + size > 56) reject(`invalid access to flow keys off=${off} size=${size}`);
+      if (!write && dst) {
+        markUnknown(dst);
         loaded = true;
       }
       break;
@@ -446,6 +482,12 @@ export function checkMemAccess(
       }
       break;
     }
+    case 'btf_id': {
+      leaks('mem');
+      checkPtrToBtfAccess(env, reg, regno, off, size, write, dst);
+      loaded = !write && dst !== undefined;
+      break;
+    }
     default:
       reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
   }
@@ -455,7 +497,7 @@ export function checkMemAccess(
   }
 }
 
-const ALIGN_DESC: Partial<Record<string, string>> = { map_key: 'key ', map_value: 'value ', ctx: 'context ', stack: 'stack ', sock: 'sock ', sock_common: 'sock_common ', tcp_sock: 'tcp_sock ' };
+const ALIGN_DESC: Partial<Record<string, string>> = { map_key: 'key ', map_value: 'value ', ctx: 'context ', flow_keys: 'flow keys ', stack: 'stack ', sock: 'sock ', sock_common: 'sock_common ', tcp_sock: 'tcp_sock ' };
 
 /** check_ptr_alignment: the stack is always strict; other pointers when `strict` (atomics, BPF_F_STRICT_ALIGNMENT). */
 function checkPtrAlignment(reg: Reg, off: number, size: number, strict0: boolean): void {

@@ -85,6 +85,10 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
       o.map === c.map &&
       o.memSize === c.memSize &&
       o.frameno === c.frameno &&
+      o.btf === c.btf &&
+      o.btfFlags === c.btfFlags &&
+      o.dynptr === c.dynptr &&
+      ids.check(o.dynptrId, c.dynptrId) &&
       ids.check(o.id, c.id) &&
       ids.check(o.refObjId, c.refObjId)
     );
@@ -102,7 +106,7 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise = tr
     case 'map_value':
     case 'map_key':
     case 'mem':
-      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && rangeWithin(o, c) && tnumIn(o.var, c.var) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId) && ids.check(o.dynptrId, c.dynptrId);
     case 'pkt':
     case 'pkt_meta':
       if (o.range > c.range) return false;
@@ -140,6 +144,11 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
       if (ot === StackType.MISC && ct !== StackType.MISC && ct !== StackType.ZERO && !(ct === StackType.SPILL && cs!.spilled.type === 'scalar')) return false;
       if (ot === StackType.MISC) continue;
       if (ot !== ct) return false;
+    }
+    // A dynptr: the same kind and slot, its id mapped consistently (stacksafe's STACK_DYNPTR case).
+    if (os !== undefined && os.types[0] === StackType.DYNPTR) {
+      if (!cs || !regSafe(os.spilled, cs.spilled, ids, true)) return false;
+      continue;
     }
     const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
     if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
@@ -230,6 +239,8 @@ const TYPE_CODE: Record<RegType, number> = {
   tcp_sock: 13,
   btf_id: 14,
   func: 15,
+  flow_keys: 31,
+  dynptr: 16,
 };
 
 /** The registers of `live` that are initialized in `f` (the ones {@link quickRegsMatch} compares). */
@@ -312,6 +323,7 @@ export function statesCover(
 function cover(o: VState, c: VState, exact: boolean, privileged: boolean, need: number, needLo: number, needHi: number, liveRegs: number, liveLo: number, liveHi: number): boolean {
   if (o.frames.length !== c.frames.length) return false;
   if (o.refs.length !== c.refs.length) return false;
+  if ((o.rcuLock ?? false) !== (c.rcuLock ?? false)) return false;
   if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, need)) return false;
   const ids = sharedIds;
   ids.reset();

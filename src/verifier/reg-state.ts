@@ -19,7 +19,9 @@ export type RegType =
   | 'sock_common'
   | 'tcp_sock'
   | 'btf_id'
-  | 'func';
+  | 'func'
+  | 'flow_keys'
+  | 'dynptr';
 
 /** The abstract value of one register (or one spilled stack slot). Mutable; states copy it. */
 export interface Reg {
@@ -65,7 +67,26 @@ export interface Reg {
   frameno: number;
   /** Function pointers: the subprogram index. */
   subprog: number;
+  /** PTR_TO_BTF_ID: the kernel struct it points to (`nf_conn`), '' otherwise. */
+  btf: string;
+  /** PTR_TO_BTF_ID modifiers: {@link BTF_TRUSTED}, {@link BTF_UNTRUSTED}, {@link BTF_RCU}. */
+  btfFlags: number;
+  /** A dynptr stack slot's spilled register: its kind ({@link DynptrKind}), plus {@link DYNPTR_FIRST} on the first slot; 0 otherwise. */
+  dynptr: number;
+  /** Slices of a dynptr (`reg->dynptr_id`): the id of the dynptr they came from, so overwriting it invalidates them. */
+  dynptrId: number;
 }
+
+/** PTR_TRUSTED. */
+export const BTF_TRUSTED = 1;
+/** PTR_UNTRUSTED. */
+export const BTF_UNTRUSTED = 2;
+/** MEM_RCU. */
+export const BTF_RCU = 4;
+/** Dynptr kinds (enum bpf_dynptr_type). */
+export const DynptrKind = { LOCAL: 1, RINGBUF: 2, SKB: 3, XDP: 4 } as const;
+/** The first of a dynptr's two stack slots. */
+export const DYNPTR_FIRST = 8;
 
 /** S64/U64/S32/U32 limits as BigInt. */
 export const S64_MIN = -(1n << 63n);
@@ -104,6 +125,10 @@ export function notInit(): Reg {
     memSize: 0,
     frameno: 0,
     subprog: 0,
+    btf: '',
+    btfFlags: 0,
+    dynptr: 0,
+    dynptrId: 0,
   };
 }
 
@@ -131,6 +156,10 @@ export function cloneReg(r: Reg): Reg {
     memSize: r.memSize,
     frameno: r.frameno,
     subprog: r.subprog,
+    btf: r.btf,
+    btfFlags: r.btfFlags,
+    dynptr: r.dynptr,
+    dynptrId: r.dynptrId,
   };
 }
 
@@ -157,6 +186,10 @@ export function copyReg(dst: Reg, src: Reg): void {
   dst.memSize = src.memSize;
   dst.frameno = src.frameno;
   dst.subprog = src.subprog;
+  dst.btf = src.btf;
+  dst.btfFlags = src.btfFlags;
+  dst.dynptr = src.dynptr;
+  dst.dynptrId = src.dynptrId;
 }
 
 /** Resets every field of `r` to the NOT_INIT defaults, then sets `type`. */
@@ -182,6 +215,10 @@ function reset(r: Reg, type: RegType): void {
   r.memSize = 0;
   r.frameno = 0;
   r.subprog = 0;
+  r.btf = '';
+  r.btfFlags = 0;
+  r.dynptr = 0;
+  r.dynptrId = 0;
 }
 
 /** Makes `r` a scalar with nothing known (__mark_reg_unknown). */
@@ -274,13 +311,20 @@ const BASE_NAMES: Record<RegType, string> = {
   tcp_sock: 'tcp_sock',
   btf_id: 'ptr_',
   func: 'func',
+  flow_keys: 'flow_keys',
+  dynptr: 'dynptr_ptr',
 };
 
 /** The kernel's reg_type_str: `map_value_or_null`, `ringbuf_mem`, `rdonly_mem`, `scalar`, `fp`. */
-export function regTypeStr(r: Pick<Reg, 'type' | 'maybeNull' | 'ringbuf' | 'rdonly'>): string {
+export function regTypeStr(r: Pick<Reg, 'type' | 'maybeNull' | 'ringbuf' | 'rdonly'> & Partial<Pick<Reg, 'btfFlags'>>): string {
   let prefix = '';
   if (r.rdonly) prefix += 'rdonly_';
   if (r.ringbuf) prefix += 'ringbuf_';
+  const bf = r.btfFlags ?? 0;
+  if (bf & BTF_RCU) prefix += 'rcu_';
+  if (bf & BTF_UNTRUSTED) prefix += 'untrusted_';
+  if (bf & BTF_TRUSTED) prefix += 'trusted_';
+  if (r.type === 'btf_id' && r.maybeNull) return `${prefix}ptr_or_null_`;
   const postfix = r.maybeNull && (r.type === 'map_value' || r.type === 'mem' || r.type === 'sock' || r.type === 'sock_common' || r.type === 'tcp_sock' || r.type === 'btf_id' || r.type === 'map_key') ? '_or_null' : '';
   return `${prefix}${BASE_NAMES[r.type]}${postfix}`;
 }

@@ -2,7 +2,7 @@
 import { cloneReg, notInit, pointer, type Reg } from './reg-state.js';
 
 /** Stack byte types (the kernel's STACK_* slot types). */
-export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3 } as const;
+export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3, DYNPTR: 4 } as const;
 /** A value of {@link StackType}. */
 export type StackType = (typeof StackType)[keyof typeof StackType];
 
@@ -60,6 +60,8 @@ export interface VState {
   mayGotoDepth: number;
   /** How many callback iterations this path entered (callback_unroll_depth). */
   callbackDepth: number;
+  /** Inside bpf_rcu_read_lock() (active_rcu_lock). */
+  rcuLock?: boolean;
 }
 
 let lastGen = 0;
@@ -146,7 +148,7 @@ export function cloneState(s: VState): VState {
   for (let i = 0; i < s.frames.length; i++) frames.push(cloneFrame(s.frames[i]!));
   const refs: RefState[] = [];
   for (let i = 0; i < s.refs.length; i++) refs.push({ id: s.refs[i]!.id, insn: s.refs[i]!.insn });
-  return { frames, refs, insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth };
+  return { frames, refs, insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth, rcuLock: s.rcuLock ?? false };
 }
 
 /** The current (innermost) frame. */

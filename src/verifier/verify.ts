@@ -1,4 +1,6 @@
 // The verifier's public API: verify instructions or an object's program the way the kernel's bpf_check does.
+import type { Btf } from '../btf/index.js';
+import { applyCoreRelos } from '../btf/core-patch.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { resolveReferences } from '../isa/encode.js';
@@ -8,6 +10,7 @@ import { BpfProgType } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
+import { kfuncPrecheck } from './kfunc-call.js';
 import { type Env, type GlobalArg, type GlobalFunc, Rejected } from './env.js';
 import { VerifierRejection } from './errors.js';
 import { explainRejection } from './explain.js';
@@ -39,6 +42,23 @@ export interface VerifyOptions {
    * answers it for the running kernel; default: none refused.
    */
   helperRefused?: (programType: number, helperId: number) => boolean;
+  /**
+   * The kernel's BTF (/sys/kernel/btf/vmlinux, parsed; `vmlinuxBtf(sys)` in the kernel layer).
+   * With it, kfunc prototypes are the kernel's own (a kfunc it lacks is named in the rejection),
+   * raw `call kfunc` ids are named, loads through kernel struct pointers (`ct->mark`) are
+   * checked against the kernel's layout, and {@link verifyProgram} applies CO-RE relocations
+   * against it first, as the loader does. Without it, kfuncs use bpfkit's 6.18 table and kernel
+   * struct loads are refused.
+   */
+  kernelBtf?: Btf;
+  /**
+   * Kfuncs the target kernel refuses (`NAME() is not allowed`) although 6.18's source offers
+   * them: builds differ (this machine's refuses bpf_dynptr_slice_rdwr). The kernel backend's
+   * `probeKfunc` answers it for the running kernel; default: none refused.
+   */
+  kfuncRefused?: (programType: number, kfunc: string) => boolean;
+  /** The program is device-bound (BPF_F_XDP_DEV_BOUND_ONLY or an ifindex): XDP RX metadata kfuncs need it. */
+  devBound?: boolean;
 }
 
 /** The verdict with what veristat reports. */
@@ -186,6 +206,11 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     failure = { message: 'loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN' };
     return finish();
   }
+  const kfuncFailure = kfuncPrecheck(slots, { gpl: GPL_COMPATIBLE.has(internal.license), kernelBtf: options.kernelBtf, devBound: options.devBound ?? false });
+  if (kfuncFailure) {
+    failure = { message: kfuncFailure };
+    return finish();
+  }
   const cfg = checkCfg(slots, privileged);
   if ('message' in cfg) {
     failure = { message: cfg.message, ...(cfg.insn === undefined ? {} : { insn: cfg.insn }) };
@@ -226,6 +251,8 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     hasFuncInfo: internal.funcInfo,
     gpl: GPL_COMPATIBLE.has(internal.license),
     helperRefused: options.helperRefused,
+    kernelBtf: options.kernelBtf,
+    kfuncRefused: options.kfuncRefused,
     mapOf: (i) => prepared.maps[i],
     nextId: () => ++idGen,
     cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0, callbackDepth: 0 },
@@ -385,7 +412,16 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
   if (globals instanceof Rejected) {
     return run([], type, options, { funcInfo: true, license: 'GPL', failure: globals.message });
   }
-  return run(program.instructions, type, { ...options, ...(maps ? { maps } : {}) }, {
+  let instructions = program.instructions;
+  if (options.kernelBtf && object?.btf && program.coreRelos.length > 0) {
+    // The loader applies CO-RE against the kernel's BTF before BPF_PROG_LOAD: verify what it loads.
+    try {
+      instructions = applyCoreRelos(object.btf, options.kernelBtf, instructions, program.coreRelos).instructions;
+    } catch (e) {
+      return run([], type, options, { funcInfo: true, license: 'GPL', failure: `bpfkit: CO-RE relocation: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+  return run(instructions, type, { ...options, ...(maps ? { maps } : {}) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
     globals,
