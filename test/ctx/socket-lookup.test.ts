@@ -51,7 +51,10 @@ function lookupProgram(ops: RunnableProgramType, helper: Lookup, len: number): I
   body.push(alu64.mov.imm(r0, 1), stx.dw(r9, OUT, r0));
   let at = OUT + 8;
   const fields = helper === 'skc_lookup_tcp' ? COMMON_FIELDS : [...COMMON_FIELDS, ...FULL_ONLY];
-  for (const f of fields) body.push(f === 48 ? ldx.h(r0, r7, f) : ldx.w(r0, r7, f), stx.dw(r9, at, r0)), (at += 8);
+  for (const f of fields) {
+    body.push(f === 48 ? ldx.h(r0, r7, f) : ldx.w(r0, r7, f), stx.dw(r9, at, r0));
+    at += 8;
+  }
   if (tc) {
     body.push(alu64.mov.reg(r1, r7), call.helper('sk_fullsock'), jmp.jeq.imm(r0, 0, 'nofull'), alu64.mov.imm(r0, 1), label('nofull'), stx.dw(r9, at, r0));
     at += 8;
@@ -60,7 +63,10 @@ function lookupProgram(ops: RunnableProgramType, helper: Lookup, len: number): I
     body.push(alu64.mov.reg(r1, r7), call.helper('tcp_sock'), alu64.mov.reg(r8, r0), alu64.mov.imm(r0, 0), stx.dw(r9, at, r0), jmp.jeq.imm(r8, 0, 'release'));
     body.push(alu64.mov.imm(r0, 1), stx.dw(r9, at, r0));
     at += 8;
-    for (const f of TCP_FIELDS) body.push(f === 80 || f === 88 ? ldx.dw(r0, r8, f) : ldx.w(r0, r8, f), stx.dw(r9, at, r0)), (at += 8);
+    for (const f of TCP_FIELDS) {
+      body.push(f === 80 || f === 88 ? ldx.dw(r0, r8, f) : ldx.w(r0, r8, f), stx.dw(r9, at, r0));
+      at += 8;
+    }
   }
   body.push(label('release'), alu64.mov.reg(r1, r7), call.helper('sk_release'), alu64.mov.imm(r0, 0), label('out'), exit());
   return program(...body);
