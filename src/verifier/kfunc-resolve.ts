@@ -57,7 +57,7 @@ const SCALAR_NAMES = new Set(Object.keys(KFUNC_SCALAR_SIZES));
 /** A pointee from the table's C spelling (`const struct nf_conn`, `u64`, `void`). */
 function pointeeOfC(c: string): KfuncPointee {
   const t = c.replace(/^const /, '').trim();
-  if (t === 'void') return { kind: 'void', name: 'void', str: 'VOID', size: undefined, scalarStruct: false };
+  if (t === 'void') return { kind: 'void', name: '', str: 'UNKNOWN', size: undefined, scalarStruct: false };
   if (SCALAR_NAMES.has(t)) {
     const isEnum = t.startsWith('enum ');
     return { kind: 'scalar', name: isEnum ? t.slice(5) : t, str: isEnum ? 'ENUM' : 'INT', size: KFUNC_SCALAR_SIZES[t], scalarStruct: false };

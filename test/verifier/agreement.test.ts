@@ -3,7 +3,9 @@
 // the stricter/looser cases with both reasons; fails under the thresholds below, on any looser
 // verdict on a CVE program, and on any crash.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { parseBtf } from '../../src/btf/index.js';
 import { verifyInstructions, verifyProgram, type VerifyResult } from '../../src/verifier/verify.js';
 import { AgreementReport, type OurVerdict, compareVerdicts } from './agreement.js';
 import { CORPUS_MAPS, corpus } from './corpus/index.js';
@@ -74,6 +76,7 @@ test('corpus: bpfkit agrees with the kernel', () => {
 });
 
 test('fixtures and xdp-tools: bpfkit agrees with the kernel', () => {
+  const kernelBtf = existsSync('/sys/kernel/btf/vmlinux') ? parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'))) : undefined;
   const golden = readGolden(FIXTURE_GOLDEN);
   const report = new AgreementReport('objects');
   const crashes: string[] = [];
@@ -86,7 +89,8 @@ test('fixtures and xdp-tools: bpfkit agrees with the kernel', () => {
       continue;
     }
     const prog = op.spec.programs.find((p) => p.name === op.program)!;
-    const o = ours(() => verifyProgram(prog, op.spec, { privileged: true }), op.key, crashes);
+    // With the kernel's BTF, as the loader has it: CO-RE applied, kfunc prototypes and kernel struct layouts.
+    const o = ours(() => verifyProgram(prog, op.spec, { privileged: true, ...(kernelBtf ? { kernelBtf } : {}) }), op.key, crashes);
     report.add({ name: op.key, outcome: compareVerdicts(kernel, o), kernel, ours: o });
   }
   console.log(report.format(100));
