@@ -2,7 +2,7 @@
 //
 // Accepted: %% and up to three conversions %d %i %u %x %X (with l or ll), %c, %s, %p (plain,
 // %px, %pK), each with optional flags [0 +-] and a width; anything else — precision, %n, %lc,
-// a fourth argument, a non-printable character — makes the helper return -EINVAL, as does a
+// a fourth argument, an ASCII control character, a byte above 0x7f right after % — makes the helper return -EINVAL, as does a
 // format without a NUL inside fmt_size. The return value is the formatted length (bstr_printf).
 
 import { BpfFuncId } from '../../isa/uapi.generated.js';
@@ -20,7 +20,8 @@ const EINVAL = 22;
 /** MAX_BPRINTF_BUF: the formatted line is cut to this many bytes minus the NUL. */
 export const MAX_BPRINTF_BUF = 1024;
 
-const isPrint = (c: number): boolean => (c >= 0x20 && c < 0x7f) || (c >= 9 && c <= 13);
+/** isprint || isspace for ASCII; bytes >= 0x80 pass through (UTF-8 text), as bpf_bprintf_prepare lets them. */
+const isPrint = (c: number): boolean => (c >= 0x20 && c < 0x7f) || (c >= 9 && c <= 13) || c >= 0x80;
 
 function pad(body: string, flags: string, width: number, numeric: boolean): string {
   if (body.length >= width) return body;
