@@ -5,13 +5,18 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as api from '../../src/index.js';
 import { loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
-import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMap, testRun, VerifierError, type KernelObject, type Sys } from '../../src/kernel/index.js';
+import * as kernelApi from '../../src/kernel/index.js';
+import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMap, testRun, VerifierError, vmlinuxBtf, type KernelObject, type Sys } from '../../src/kernel/index.js';
 import { main as cli } from '../../src/cli/main.js';
 import { bpftoolLoadAll, type BpftoolLoad } from './bpftool.js';
 import { classify, errorCode, errorMessage, type Cause } from './causes.js';
 import type { CorpusPacket } from './corpus.js';
 
-/** A program type for an object: one for all its programs (bpftool's `type T`), or per program name. */
+/**
+ * A program type for an object: one for all its programs (bpftool's `type T`), one per program
+ * name, or `'legacy'`: each untyped program gets the type bpfkit's untyped-section error suggests
+ * (libbpf < 1.0's reading of its section name).
+ */
 export type TypeChoice = string | Readonly<Record<string, string>>;
 
 /** Map entries to store before the test runs: map name -> entries (hex bytes). */
@@ -78,8 +83,49 @@ const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 
 
 /** The library's `applyProgramType` when this version has it (looked up at run time: the harness runs on older commits too). */
 function programTypeApi(): ((spec: ObjectSpec, option: TypeChoice) => ObjectSpec) | undefined {
-  const fn = (api as unknown as Record<string, unknown>)['applyProgramType'];
-  return typeof fn === 'function' ? (fn as (spec: ObjectSpec, option: TypeChoice) => ObjectSpec) : undefined;
+  return optionalApi<(spec: ObjectSpec, option: TypeChoice) => ObjectSpec>(api, 'applyProgramType');
+}
+
+/** A library function by name when this version exports it (the harness runs on older commits too). */
+function optionalApi<F>(module: object, name: string): F | undefined {
+  const fn = (module as Record<string, unknown>)[name];
+  return typeof fn === 'function' ? (fn as F) : undefined;
+}
+
+/**
+ * Per-program types for the untyped programs of `spec`, from the `suggestion` of the library's
+ * untyped-program error (undefined when this version has no such error, or nothing is untyped).
+ */
+export function legacyTypes(spec: ObjectSpec): Record<string, string> | undefined {
+  const check = optionalApi<(p: ProgramSpec) => void>(api, 'assertProgramTyped');
+  if (!check) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of spec.programs) {
+    try {
+      check(p);
+    } catch (e) {
+      const suggestion = (e as { suggestion?: unknown }).suggestion;
+      if (typeof suggestion === 'string') out[p.name] = suggestion;
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * What the verifier and the userspace runtime are told about the running kernel, as a user
+ * comparing with it would: its BTF (kfuncs, CO-RE, kernel structs) and the helpers this build
+ * refuses (probed once). Passed loosely: versions without the options ignore them.
+ */
+function kernelFacts(sys: Sys): Record<string, unknown> {
+  const facts: Record<string, unknown> = {};
+  try {
+    facts['kernelBtf'] = vmlinuxBtf(sys);
+  } catch {
+    // No /sys/kernel/btf/vmlinux: programs that need it fail, and say so.
+  }
+  const probe = optionalApi<(sys: Sys, type: number, helper: number) => boolean>(kernelApi, 'probeHelper');
+  if (probe) facts['helperRefused'] = (type: number, helper: number) => !probe(sys, type, helper);
+  return facts;
 }
 
 /** Runs a CLI command in this process; true when it exits 0. Output is discarded, errors kept. */
@@ -162,11 +208,19 @@ export async function measureObject(file: string, label: string, options: Measur
   if (!disasm.ok) objectCauses.push({ kind: 'error', key: `disasm: ${disasm.error.replace(/\/\S+\.o/g, 'OBJ')}`, message: disasm.error });
 
   const untyped = spec.programs.filter((p) => p.type === 0).map((p) => p.name);
-  if (options.type !== undefined) {
+  let type: TypeChoice | undefined = options.type;
+  if (type === 'legacy') type = legacyTypes(spec);
+  // bpftool takes one type for every program: a per-program choice reaches it only when it is one type for all.
+  let bpftoolType = typeof type === 'string' ? type : undefined;
+  if (type !== undefined && typeof type === 'object') {
+    const kinds = new Set(Object.values(type));
+    if (kinds.size === 1 && Object.keys(type).length === spec.programs.length) bpftoolType = [...kinds][0];
+  }
+  if (type !== undefined) {
     const apply = programTypeApi();
     if (apply) {
       try {
-        spec = apply(spec, options.type);
+        spec = apply(spec, type);
       } catch (e) {
         objectCauses.push(classify(e));
       }
@@ -177,12 +231,12 @@ export async function measureObject(file: string, label: string, options: Measur
 
   // The reference: bpftool loads the whole object (one type for all, as `type T` does).
   const byName = spec.maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
-  const bpftoolType = typeof options.type === 'string' ? options.type : undefined;
   let ref: BpftoolLoad | undefined;
   const results: ProgramResult[] = [];
+  const facts = kernelFacts(options.sys);
   try {
     ref = bpftoolLoadAll(file, options.pinRoot, bpftoolType, byName);
-    for (const p of spec.programs) results.push(await measureProgram(file, label, spec, p, ref, options, engines, inspect.ok, disasm.ok, objectCauses));
+    for (const p of spec.programs) results.push(await measureProgram(label, spec, p, ref, options, engines, inspect.ok, disasm.ok, objectCauses, facts));
   } finally {
     ref?.release();
   }
@@ -190,7 +244,6 @@ export async function measureObject(file: string, label: string, options: Measur
 }
 
 async function measureProgram(
-  file: string,
   label: string,
   spec: ObjectSpec,
   p: ProgramSpec,
@@ -200,6 +253,7 @@ async function measureProgram(
   inspectOk: boolean,
   disasmOk: boolean,
   objectCauses: readonly Cause[],
+  facts: Record<string, unknown>,
 ): Promise<ProgramResult> {
   const causes: Cause[] = [...objectCauses];
   const type = p.type === 0 ? 'unspec' : programTypeName(p.type);
@@ -208,7 +262,8 @@ async function measureProgram(
   let verify: Verdict;
   let verifyMessage: string | undefined;
   try {
-    const r = verifyProgram(p, spec);
+    const verifyOptions: Parameters<typeof verifyProgram>[2] = { ...facts };
+    const r = verifyProgram(p, spec, verifyOptions);
     verify = r.verdict;
     verifyMessage = r.message;
   } catch (e) {
@@ -304,7 +359,7 @@ async function measureProgram(
         if (k.unsupported) runsSkipped = k.unsupported;
         else {
           for (const engine of engines) {
-            const r = userRuns(spec, p.name, engine, options.packets, options.seeds);
+            const r = userRuns(spec, p.name, engine, options.packets, options.seeds, facts);
             if ('setup' in r) {
               runs += options.packets.length;
               causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
@@ -386,10 +441,13 @@ function userRuns(
   engine: 'jit' | 'interpreter',
   packets: readonly CorpusPacket[],
   seeds: MapSeeds | undefined,
+  facts: Record<string, unknown>,
 ): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause } {
   let obj: ReturnType<typeof loadUserspace>;
   try {
-    obj = loadUserspace(spec, { programs: [name], engine });
+    const kernelBtf: Record<string, unknown> = { kernelBtf: facts['kernelBtf'] };
+    const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine };
+    obj = loadUserspace(spec, loadOptions);
   } catch (e) {
     return { setup: classify(e) };
   }
