@@ -8,10 +8,13 @@ export const MapErrno = {
   E2BIG: 7,
   EBADF: 9,
   ENOMEM: 12,
+  ENODEV: 19,
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
   ENOSPC: 28,
+  EAGAIN: 11,
+  EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   /** The kernel-internal ENOTSUPP that BPF returns in places (e.g. LRU without prealloc). */
   ENOTSUPP: 524,
@@ -45,7 +48,7 @@ export class InvalidValueSizeError extends BpfkitError {
 }
 
 /** The attribute a map definition got wrong. */
-export type MapAttributeField = 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags' | 'mapExtra' | 'innerMap' | 'name';
+export type MapAttributeField = 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags' | 'mapExtra' | 'innerMap' | 'name' | 'btfKeyTypeId' | 'btfValueTypeId';
 
 const FIELD_C_NAMES: Record<MapAttributeField, string> = {
   type: 'map_type',
@@ -56,6 +59,8 @@ const FIELD_C_NAMES: Record<MapAttributeField, string> = {
   mapExtra: 'map_extra',
   innerMap: 'inner_map',
   name: 'map_name',
+  btfKeyTypeId: 'btf_key_type_id',
+  btfValueTypeId: 'btf_value_type_id',
 };
 
 /**

@@ -1,8 +1,8 @@
 // The userspace map families: MapOps contract, registry, one file per family, the BpfMap API and codecs.
 export type { BpfMap, MapInfoBase, UpdateMode } from './bpf-map.js';
-export type { ByteRef, MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+export type { ByteRef, CpumapProgramRef, MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 export { InvalidKeySizeError, InvalidValueSizeError, MapAttributeError, MapErrno, mapErrnoName, MapOperationError, UnsupportedMapTypeError, type MapAttributeField } from './errors.js';
-export { checkMapDef, createMap, findMapFamily, mapFamily, supportedMapTypes } from './registry.js';
+export { adjustRingbufSize, checkMapDef, createMap, findMapFamily, libbpfMaxEntries, mapFamily, supportedMapTypes } from './registry.js';
 export { arrayFamily, ArrayMap, progArrayFamily, ProgArrayOps, PCPU_MIN_UNIT_SIZE, type ProgramHandle } from './array.js';
 export { hashFamily, HashMap } from './hash.js';
 export { BpfLru, lruHashFamily, LruHashMap, lruMaxEntries } from './lru.js';
@@ -14,6 +14,12 @@ export { ArrayOfMaps, HashOfMaps, innerMatches, mapInMapFamily, type MapInMapOps
 export { bloomFilterFamily, BloomFilterMap, bloomGeometry } from './bloom-filter.js';
 export { PerfEventArray, perfEventArrayFamily, perfRecordSize, type PerfOutput } from './perf-event-array.js';
 export { XskMap, xskMapFamily } from './xskmap.js';
+export { CPUMAP_MAX_QSIZE, CPUMAP_NR_CPUS, CpuMap, cpumapFamily, type CpumapEntry } from './cpumap.js';
+export { SOCKHASH_MAX_KEY_SIZE, SocketMap, socketMapFamily, SocketMapUpdateError } from './sockmap.js';
+export { LOCAL_STORAGE_MAX_VALUE_SIZE, SkStorageMap, skStorageFamily, SocketStorageUpdateError } from './sk-storage.js';
+export { CGROUP_STORAGE_KEY_SIZE, CgroupStorageMap, cgroupStorageFamily } from './cgroup-storage.js';
+export { DYNPTR_MAX_SIZE, USER_RINGBUF_MAX_SAMPLES, UserRingbufMap, userRingbufFamily, type UserRingbufSample } from './user-ringbuf.js';
+export { ArenaMap, arenaFamily } from './arena.js';
 export { JHASH_INITVAL, jhash } from './jhash.js';
 export { RuntimeMap, updateFlags } from './runtime-map.js';
 export { autoCodec, btfCodec, CodecError, codecs, sumPerCpu, typed, type BtfTypes, type BtfValue, type Codec } from './codec.js';

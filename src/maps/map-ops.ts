@@ -31,6 +31,10 @@ export interface MapDef {
   readonly mapExtra?: number;
   /** Inner map template (array of maps / hash of maps). */
   readonly innerMap?: MapDef;
+  /** BTF type id of the key (0 or absent: none). Local storage maps require one, as the kernel does. */
+  readonly btfKeyTypeId?: number;
+  /** BTF type id of the value (0 or absent: none). */
+  readonly btfValueTypeId?: number;
 }
 
 /** What a map family needs from the runtime that owns it. */
@@ -58,6 +62,19 @@ export interface MapEnv {
    * without it a program fd in a devmap value is refused.
    */
   readonly devmapProgramId?: (fd: number) => number | undefined;
+  /**
+   * Resolves the program fd a cpumap value names (`bpf_cpumap_val.bpf_prog.fd`) to the program
+   * (an XDP program loaded for BPF_XDP_CPUMAP: section `xdp/cpumap`), or undefined when it is
+   * none (the kernel then refuses the update). In the userspace runtime a program's "fd" is its
+   * id in the object. Optional: without it a program fd in a cpumap value is refused.
+   */
+  readonly cpumapProgram?: (fd: number) => CpumapProgramRef | undefined;
+}
+
+/** A program a cpumap entry runs on its CPU: its id (what a lookup reads back) and the runtime's handle. */
+export interface CpumapProgramRef {
+  /** The program's id. */
+  readonly id: number;
 }
 
 /**

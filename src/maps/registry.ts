@@ -8,8 +8,11 @@
 
 import { mapTypeName } from '../isa/map-types.js';
 import { BpfMapFlags, BpfMapType, BpfMapTypeBounds } from '../isa/uapi.generated.js';
+import { arenaFamily } from './arena.js';
 import { arrayFamily, progArrayFamily } from './array.js';
 import { bloomFilterFamily } from './bloom-filter.js';
+import { cgroupStorageFamily } from './cgroup-storage.js';
+import { cpumapFamily } from './cpumap.js';
 import { devmapFamily } from './devmap.js';
 import { MapAttributeError, UnsupportedMapTypeError } from './errors.js';
 import { hashFamily } from './hash.js';
@@ -20,9 +23,31 @@ import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { perfEventArrayFamily } from './perf-event-array.js';
 import { queueStackFamily } from './queue-stack.js';
 import { ringbufFamily } from './ringbuf.js';
+import { skStorageFamily } from './sk-storage.js';
+import { socketMapFamily } from './sockmap.js';
+import { userRingbufFamily } from './user-ringbuf.js';
 import { xskMapFamily } from './xskmap.js';
 
-const FAMILIES: MapFamily[] = [arrayFamily, progArrayFamily, hashFamily, lruHashFamily, lpmTrieFamily, queueStackFamily, bloomFilterFamily, ringbufFamily, devmapFamily, mapInMapFamily, perfEventArrayFamily, xskMapFamily];
+const FAMILIES: MapFamily[] = [
+  arrayFamily,
+  progArrayFamily,
+  hashFamily,
+  lruHashFamily,
+  lpmTrieFamily,
+  queueStackFamily,
+  bloomFilterFamily,
+  ringbufFamily,
+  devmapFamily,
+  mapInMapFamily,
+  perfEventArrayFamily,
+  xskMapFamily,
+  cpumapFamily,
+  socketMapFamily,
+  skStorageFamily,
+  cgroupStorageFamily,
+  userRingbufFamily,
+  arenaFamily,
+];
 
 const BY_TYPE = new Map<number, MapFamily>();
 
@@ -54,6 +79,32 @@ export function supportedMapTypes(): number[] {
 
 const MAP_EXTRA_TYPES = new Set<number>([BpfMapType.BLOOM_FILTER, BpfMapType.ARENA]);
 const MAP_IN_MAP_TYPES = new Set<number>([BpfMapType.ARRAY_OF_MAPS, BpfMapType.HASH_OF_MAPS]);
+
+const PAGE_SIZE = 4096;
+
+/**
+ * libbpf's adjust_ringbuf_sz: a ring buffer size that is not a power-of-two number of pages
+ * becomes the smallest such size above it (0 stays 0, so the kernel refuses it).
+ */
+export function adjustRingbufSize(size: number): number {
+  if (size === 0) return 0;
+  const pages = size / PAGE_SIZE;
+  if (Number.isInteger(pages) && (pages & (pages - 1)) === 0) return size;
+  for (let mul = 1; mul <= Math.floor(0xffffffff / PAGE_SIZE); mul *= 2) if (mul * PAGE_SIZE > size) return mul * PAGE_SIZE;
+  return size;
+}
+
+/**
+ * max_entries as libbpf creates a map from an object: a perf event array declared with 0
+ * entries gets one per possible CPU (`cpus`: the host's for the kernel, the runtime's simulated
+ * CPUs in userspace), ring buffers and user ring buffers are rounded up to a power-of-two
+ * number of pages; anything else as declared.
+ */
+export function libbpfMaxEntries(type: number, maxEntries: number, cpus: number): number {
+  if (type === BpfMapType.PERF_EVENT_ARRAY && maxEntries === 0) return cpus;
+  if (type === BpfMapType.RINGBUF || type === BpfMapType.USER_RINGBUF) return adjustRingbufSize(maxEntries);
+  return maxEntries;
+}
 
 /** The checks map_create() makes before the family's own; throws MapAttributeError. */
 function checkCommon(def: MapDef): void {

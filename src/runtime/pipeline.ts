@@ -6,13 +6,23 @@
 // the way they would on the host. Verdicts are counted (packets and bytes per return value),
 // packets go to the pass / tx / drop sinks, and a packet whose run faults is reported (index,
 // pc, message) and counted while the run goes on with the next one.
+//
+// An XDP_REDIRECT into a cpumap entry goes on as the kernel's cpumap does: the frame (as the
+// program left it) is queued to that CPU and run there through the entry's own program (an
+// `xdp/cpumap` program, with ingress_ifindex kept and rx_queue_index 0) when it has one, whose
+// verdict decides — XDP_PASS to the stack (the pass sink), XDP_REDIRECT onwards, anything else
+// dropped (XDP_TX is not allowed there and counts as a drop, as the kernel's
+// bpf_warn_invalid_xdp_action path) — or straight to the stack when it has none. Those
+// packets are counted per target CPU and per second-stage verdict in `cpumap`.
 
 import { BpfkitError } from '../errors.js';
 import { CaptureReader, type CaptureReaderOptions } from '../packet/capture-reader.js';
 import type { PacketRecord } from '../packet/packet-record.js';
 import type { PacketMeta } from '../packet/pcap-writer.js';
 import { RssSpreader, type RssSpreaderOptions } from '../packet/rss-spreader.js';
-import type { UserspaceProgram } from './userspace-program.js';
+import { BpfProgType, XdpAction } from '../isa/uapi.generated.js';
+import { CpuMap } from '../maps/cpumap.js';
+import { UserspaceProgram } from './userspace-program.js';
 import { verdictClass, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
 
 /** Where packets of one verdict class are written (a PcapWriter is one). */
@@ -76,6 +86,21 @@ export interface PipelineResult extends PipelineProgress {
   readonly packetsPerSecond: number;
   /** Capture records skipped as unreadable (with `skipBadRecords`). */
   readonly skippedRecords: number;
+  /** Packets an XDP program redirected into a cpumap, when any was: where they ran and what became of them. */
+  readonly cpumap?: CpumapResult;
+}
+
+/** The second stage of packets redirected into a cpumap. */
+export interface CpumapResult {
+  /** Packets per target CPU (only CPUs that received some). */
+  readonly cpus: readonly CpuCount[];
+  /**
+   * Their fate per verdict: the cpumap entry program's return value, or XDP_PASS for an entry
+   * without a program (the frame goes to the stack).
+   */
+  readonly verdicts: readonly VerdictRow[];
+  /** Packets whose cpumap program run faulted (counted as drops by the kernel). */
+  readonly faultCount: number;
 }
 
 /** Options of {@link Pipeline}. */
@@ -128,6 +153,10 @@ export class Pipeline {
   private readonly meta = { seconds: 0, nanoseconds: 0, origLen: 0 };
   private readonly runOptions = { cpu: 0, ifindex: 1, rxQueue: 0 };
   private faultCount = 0;
+  private readonly cpumapCpus = new Map<number, { packets: number; bytes: number }>();
+  private readonly cpumapVerdicts = new VerdictCounter();
+  private cpumapFaults = 0;
+  private readonly cpumapOrigin = { cpu: 0, ifindex: 1, rxQueue: 0 };
   private packets = 0;
   private bytes = 0;
   private started = -1;
@@ -199,9 +228,18 @@ export class Pipeline {
       return;
     }
     this.verdicts.add(retval, p.caplen);
+    let cls = verdictClass(this.program.type, retval);
+    let out: Uint8Array | undefined;
+    if (retval === XdpAction.REDIRECT && this.program.type === BpfProgType.XDP) {
+      const target = this.program.redirectTarget();
+      if (target?.kind === 'map' && target.map instanceof CpuMap) {
+        const fate = this.onCpu(target.map, target.key, p, queue);
+        cls = fate.cls;
+        out = fate.out;
+      }
+    }
     const sinks = this.options.sinks;
     if (sinks) {
-      const cls = verdictClass(this.program.type, retval);
       const sink = cls === 'other' ? undefined : sinks[cls];
       if (sink) {
         const m = this.meta;
@@ -211,13 +249,47 @@ export class Pipeline {
           m.origLen = p.origLen;
           sink.write(data, m);
         } else {
-          const out = this.program.dataOut();
-          m.origLen = out.length + Math.max(0, p.origLen - p.caplen);
-          sink.write(out, m);
+          const frame = out ?? this.program.dataOut();
+          m.origLen = frame.length + Math.max(0, p.origLen - p.caplen);
+          sink.write(frame, m);
         }
       }
     }
     this.tick();
+  }
+
+  /**
+   * Runs a frame the program redirected into cpumap `map` slot `cpu` on that CPU (see the file
+   * comment); returns its class and, for a pass, the frame as it leaves.
+   */
+  private onCpu(map: CpuMap, cpu: number, p: PacketRecord, queue: number): { cls: VerdictClass; out: Uint8Array | undefined } {
+    const frame = this.program.dataOut();
+    const c = this.cpumapCpus.get(cpu) ?? { packets: 0, bytes: 0 };
+    c.packets++;
+    c.bytes += frame.length;
+    this.cpumapCpus.set(cpu, c);
+    const prog = map.entry(cpu)?.program;
+    if (!(prog instanceof UserspaceProgram)) {
+      this.cpumapVerdicts.add(XdpAction.PASS, frame.length);
+      return { cls: 'pass', out: frame };
+    }
+    const o = this.cpumapOrigin;
+    o.cpu = cpu;
+    o.ifindex = this.runOptions.ifindex;
+    o.rxQueue = 0; // cpumap runs report no queue (the kernel's xdp_rxq_info has none for them)
+    let verdict: number;
+    try {
+      verdict = prog.run(frame, o);
+    } catch (e) {
+      if (!(e instanceof BpfkitError)) throw e;
+      this.cpumapFaults++;
+      this.fault(p.index, queue, e);
+      return { cls: 'drop', out: undefined };
+    }
+    this.cpumapVerdicts.add(verdict, frame.length);
+    if (verdict === XdpAction.PASS) return { cls: 'pass', out: prog.dataOut() };
+    if (verdict === XdpAction.REDIRECT) return { cls: 'other', out: undefined };
+    return { cls: 'drop', out: undefined };
   }
 
   private tick(): void {
@@ -249,6 +321,15 @@ export class Pipeline {
       refused: [...this.refused],
       packetsPerSecond: pr.elapsedMs > 0 ? Math.round((pr.packets * 1000) / pr.elapsedMs) : 0,
       skippedRecords: this.reader.skipped,
+      ...(this.cpumapCpus.size > 0
+        ? {
+            cpumap: {
+              cpus: [...this.cpumapCpus.entries()].sort((a, b) => a[0] - b[0]).map(([cpu, c]) => ({ cpu, packets: c.packets, bytes: c.bytes })),
+              verdicts: this.cpumapVerdicts.rows(BpfProgType.XDP),
+              faultCount: this.cpumapFaults,
+            },
+          }
+        : {}),
     };
   }
 }

@@ -3,14 +3,14 @@
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
-import { BpfMapType } from '../isa/uapi.generated.js';
+import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog } from '../ctx/helpers/index.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
 import type { MapInMapOps } from '../maps/map-in-map.js';
 import { RuntimeMap } from '../maps/runtime-map.js';
 import type { MapDef, MapOps } from '../maps/map-ops.js';
-import { createMap } from '../maps/registry.js';
+import { createMap, libbpfMaxEntries } from '../maps/registry.js';
 import { AddressSpace } from '../vm/address-space.js';
 import type { HelperFn, HelperTable } from '../vm/helpers.js';
 import { DEFAULT_BUDGET } from '../vm/interpreter.js';
@@ -163,17 +163,19 @@ export class UserspaceObject implements Disposable {
   }
 }
 
-/** The MapDef a MapSpec creates. */
-function mapDef(m: MapSpec): MapDef {
+/** The MapDef a MapSpec creates, sized as libbpf sizes it (a perf event array of 0 entries gets one per simulated CPU). */
+function mapDef(m: MapSpec, cpus: number): MapDef {
   return {
     name: m.name,
     type: m.type,
     keySize: m.keySize,
     valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
+    maxEntries: libbpfMaxEntries(m.type, m.maxEntries, cpus),
     flags: m.flags,
     ...(m.mapExtra !== undefined ? { mapExtra: m.mapExtra } : {}),
-    ...(m.innerMap ? { innerMap: mapDef(m.innerMap) } : {}),
+    ...(m.innerMap ? { innerMap: mapDef(m.innerMap, cpus) } : {}),
+    ...(m.keyTypeId ? { btfKeyTypeId: m.keyTypeId } : {}),
+    ...(m.valueTypeId ? { btfValueTypeId: m.valueTypeId } : {}),
   };
 }
 
@@ -199,12 +201,12 @@ const KEY0 = new Uint8Array(4);
  */
 export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = {}): UserspaceObject {
   const obj = new UserspaceObject(spec, options.cpus ?? 1);
-  const mapEnv = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a) };
+  const mapEnv = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a), cpumapProgram: (id: number) => cpumapProgram(obj, id) };
 
   for (const m of spec.maps) {
     let ops: MapOps;
     try {
-      ops = createMap(mapDef(m), mapEnv);
+      ops = createMap(mapDef(m, obj.cpus), mapEnv);
     } catch (e) {
       throw e instanceof BpfkitError ? e.withContext(`map "${m.name}"`) : e;
     }
@@ -238,6 +240,7 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     tailCalls: progArrayTailCalls(env),
     budget: options.budget ?? DEFAULT_BUDGET,
     engine: options.engine ?? 'jit',
+    redirect: () => env.redirect,
     enter: (program, cpu) => {
       obj.state.cpu = cpu;
       obj.state.program = program;
@@ -308,6 +311,12 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
     }
   }
   return obj;
+}
+
+/** The program a cpumap value's "fd" names in userspace (its id): an XDP program loaded for BPF_XDP_CPUMAP (section xdp/cpumap). */
+function cpumapProgram(obj: UserspaceObject, id: number): UserspaceProgram | undefined {
+  for (const p of obj.programs.values()) if (p.id === id) return p.type === BpfProgType.XDP && p.spec.expectedAttachType === BpfAttachType.XDP_CPUMAP ? p : undefined;
+  return undefined;
 }
 
 function padTo(data: Uint8Array, size: number): Uint8Array {

@@ -7,6 +7,7 @@ import { createEngine, type EngineKind } from '../jit/create-engine.js';
 import type { PreparedProgram } from '../vm/program.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import type { AddressSpace } from '../vm/address-space.js';
+import type { RedirectTarget } from '../ctx/helpers/env.js';
 import { InstantiateError } from './errors.js';
 import { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
 
@@ -62,6 +63,8 @@ export interface ProgramHost {
   readonly disposed: boolean;
   /** The execution backend asked for (the JIT falls back to the interpreter per program when it cannot compile one). */
   readonly engine: EngineKind;
+  /** Where the last run asked to redirect its packet (bpf_redirect / bpf_redirect_map), if anywhere. */
+  redirect?(): RedirectTarget | undefined;
 }
 
 type Clock = () => number;
@@ -155,6 +158,11 @@ export class UserspaceProgram {
     engine.skb = this.context.skb();
     engine.run(r1, this.host.budget);
     return engine.retLo >>> 0;
+  }
+
+  /** Where the last run asked to send its packet (bpf_redirect / bpf_redirect_map), or undefined. */
+  redirectTarget(): RedirectTarget | undefined {
+    return this.host.redirect?.();
   }
 
   /** The packet after the last run (a copy). */

@@ -74,7 +74,7 @@ export class HelperSet implements HelperTable {
  * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env)]);
   // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
   if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);

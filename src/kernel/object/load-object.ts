@@ -14,6 +14,7 @@ import { pinObject } from '../bpf/obj-pin.js';
 import { loadProgram, type ProgFd, type ProgramLoadOptions } from '../bpf/prog-load.js';
 import { KernelError } from '../kernel-error.js';
 import { KernelMap } from '../kernel-map.js';
+import { libbpfMaxEntries } from '../../maps/registry.js';
 import type { Sys } from '../sys.js';
 import { fixupBtf, type FixedBtf, type SanitizableKind } from './btf-fixup.js';
 import { missingBtfKinds } from './btf-features.js';
@@ -147,10 +148,10 @@ function fixedBtf(spec: ObjectSpec, btf: Btf, missing: ReadonlySet<SanitizableKi
 
 const kernelObjectName = (name: string): string => name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 
-/** max_entries as libbpf creates the map: perf event arrays default to one slot per possible CPU. */
+/** max_entries as libbpf creates the map: perf event arrays default to one slot per possible CPU, ring buffers round up to a power-of-two number of pages. */
 function effectiveMaxEntries(sys: Sys, spec: MapSpec): number {
-  if (spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0) return possibleCpus(sys);
-  return spec.maxEntries;
+  const cpus = spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? possibleCpus(sys) : 1;
+  return libbpfMaxEntries(spec.type, spec.maxEntries, cpus);
 }
 
 const MAP_IN_MAP = new Set<number>([MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS]);
@@ -170,6 +171,7 @@ const NO_BTF_MAP_TYPES = new Set<number>([
   MapType.SOCKHASH,
   MapType.QUEUE,
   MapType.STACK,
+  MapType.ARENA,
 ]);
 
 interface Created {

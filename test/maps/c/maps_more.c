@@ -1,0 +1,171 @@
+// One map of each family libbpf creates with special attributes: cpumap, sockmap, sockhash,
+// sk_storage, cgroup storage (shared and per-CPU), user ring buffer, arena, and a perf event
+// array with max_entries 0. Loaded by test/maps/map-families.test.ts into the kernel (compared
+// with bpftool) and into the userspace runtime.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+/* Debian's 6.1 uapi headers and libbpf 1.1 predate arenas (6.9): the kernel's values. */
+#define MAP_TYPE_ARENA 33
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpf_cpumap_val));
+	__uint(max_entries, 4);
+} cpu_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 2);
+} cpu_map_qsize SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 8);
+} sock_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 16);
+} sock_hash SEC(".maps");
+
+struct sk_val {
+	__u64 packets;
+	__u32 mark;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_val);
+} sk_store SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, struct bpf_cgroup_storage_key);
+	__type(value, __u64);
+} cg_store SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
+	__type(key, struct bpf_cgroup_storage_key);
+	__type(value, __u64);
+} cg_pcpu_store SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, 8192);
+} user_rb SEC(".maps");
+
+/* libbpf rounds ring buffer sizes up to a power-of-two number of pages: 5000 -> 8192. */
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, 5000);
+} user_rb_odd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 3 * 4096);
+} rb_odd SEC(".maps");
+
+#ifdef WITH_ARENA
+struct {
+	__uint(type, MAP_TYPE_ARENA);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4);
+} arena SEC(".maps");
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+SEC("xdp")
+int xdp_to_cpu(struct xdp_md *ctx)
+{
+	__u32 cpu = ctx->rx_queue_index % 4;
+	return bpf_redirect_map(&cpu_map, cpu, XDP_PASS);
+}
+
+SEC("xdp/cpumap")
+int xdp_on_cpu(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	if (data + 14 > data_end)
+		return XDP_DROP;
+	return ((unsigned char *)data)[13] & 1 ? XDP_DROP : XDP_PASS;
+}
+
+SEC("cgroup_skb/ingress")
+int cg_count(struct __sk_buff *skb)
+{
+	__u64 *n = bpf_get_local_storage(&cg_store, 0);
+	__u64 *p = bpf_get_local_storage(&cg_pcpu_store, 0);
+	__sync_fetch_and_add(n, 1);
+	*p += skb->len;
+	return 1;
+}
+
+static long drain_one(struct bpf_dynptr *dynptr, void *ctx)
+{
+	__u32 v = 0;
+	if (bpf_dynptr_read(&v, sizeof(v), dynptr, 0, 0))
+		return 1;
+	*(__u64 *)ctx += v;
+	return 0;
+}
+
+SEC("xdp")
+int xdp_drain(struct xdp_md *ctx)
+{
+	__u64 sum = 0;
+	long n = bpf_user_ringbuf_drain(&user_rb, drain_one, &sum, 0);
+	if (n < 0)
+		return XDP_ABORTED;
+	return sum == 0 ? XDP_PASS : (sum & 1 ? XDP_DROP : XDP_TX);
+}
+
+SEC("tc")
+int tc_sk(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct sk_val *v;
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	v = bpf_sk_storage_get(&sk_store, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (v)
+		v->packets++;
+	return 0;
+}
+
+SEC("sk_msg")
+int msg_pass(struct sk_msg_md *msg)
+{
+	__u32 port = msg->local_port;
+	return bpf_msg_redirect_hash(msg, &sock_hash, &port, BPF_F_INGRESS);
+}
+
+SEC("xdp")
+int xdp_perf(struct xdp_md *ctx)
+{
+	__u32 v = 1;
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &v, sizeof(v));
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
