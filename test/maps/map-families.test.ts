@@ -22,17 +22,13 @@ import { loadUserspace } from '../../src/runtime/index.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
 import { kernelTest, u32, u64 } from '../kernel/harness.js';
 import { compileBpf } from '../support/clang.js';
+import { MAPS_MORE_SOURCE, mapsMoreObject } from './maps-more.js';
 import { BpftoolLoadError, bpftoolLoadAll } from '../support/libbpf-oracle.js';
 import { assertSameMapVerdicts } from '../support/map-attributes.js';
 import { prng } from '../support/mutate.js';
 import { kernelErrno, MapPair } from './kernel-diff.js';
 
-const SOURCE = path.join(import.meta.dirname, 'c', 'maps_more.c');
-let built: Uint8Array | undefined;
-/** The fixture object (compiled once per run). */
-export function mapsMoreObject(): Uint8Array {
-  return (built ??= compileBpf(SOURCE));
-}
+const SOURCE = MAPS_MORE_SOURCE;
 
 async function withObjectFile<T>(bytes: Uint8Array, fn: (file: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-maps-more-'));

@@ -79,7 +79,7 @@ test('an unsupported map type is a NotSupportedError naming it', () => {
     () => createMap({ name: 'p', type: T.STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }, { space: new AddressSpace(), cpus: 1 }),
     (e: unknown) => e instanceof UnsupportedMapTypeError && e.code === 'ERR_NOT_SUPPORTED' && e.type === T.STACK_TRACE && /stack_trace/.test(e.message),
   );
-  assert.throws(() => mapFamily(T.SOCKMAP), UnsupportedMapTypeError);
+  assert.throws(() => mapFamily(T.REUSEPORT_SOCKARRAY), UnsupportedMapTypeError);
   assert.equal(mapTypeName(T.LRU_PERCPU_HASH), 'lru_percpu_hash');
 });
 

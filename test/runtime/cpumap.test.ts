@@ -1,0 +1,115 @@
+// Cpumap redirects: bpf_redirect_map into a cpumap returns what the kernel's BPF_PROG_TEST_RUN returns (XDP_REDIRECT
+// to a filled slot, the flags' fallback action to an empty one), program fds in cpumap values resolve like the
+// kernel's, and the pipeline runs redirected frames on the target CPU through the entry's xdp/cpumap program.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadObject } from '../../src/elf/index.js';
+import { XdpAction } from '../../src/isa/uapi.generated.js';
+import { updateElem } from '../../src/kernel/bpf/map-elem.js';
+import { KernelError } from '../../src/kernel/kernel-error.js';
+import { loadKernelObject } from '../../src/kernel/object/load-object.js';
+import { CpuMap } from '../../src/maps/cpumap.js';
+import { MapErrno } from '../../src/maps/errors.js';
+import { buildUdp, CaptureReader, PcapWriter, writePcap } from '../../src/packet/index.js';
+import { Pipeline } from '../../src/runtime/pipeline.js';
+import { loadUserspace } from '../../src/runtime/index.js';
+import { kernelTest, u32 } from '../kernel/harness.js';
+import { mapsMoreObject } from '../maps/maps-more.js';
+
+const spec = () => loadObject(mapsMoreObject(), { objectName: 'maps_more' });
+const val = (qsize: number, fd: number): Uint8Array => {
+  const v = new Uint8Array(8);
+  v.set(u32(qsize), 0);
+  v.set(u32(fd), 4);
+  return v;
+};
+
+kernelTest('bpf_redirect_map into a cpumap: XDP_REDIRECT to a filled slot, the fallback action to an empty one, as BPF_PROG_TEST_RUN', (sys) => {
+  using kernel = loadKernelObject(sys, spec());
+  using user = loadUserspace(spec(), { cpus: 2, programs: ['xdp_to_cpu', 'xdp_on_cpu'] });
+  const data = buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, payload: 'cpumap' });
+  const run = () => [kernel.program('xdp_to_cpu').testRun({ dataIn: data }).retval, user.program('xdp_to_cpu').testRun({ data }).retval];
+  let [k, u] = run();
+  assert.equal(u, k, 'empty slot');
+  assert.equal(u, XdpAction.PASS, 'the flags (XDP_PASS) are the fallback');
+  // Fill CPU 0 (the test run's rx queue 0 picks it), with the cpumap program.
+  const kProg = kernel.program('xdp_on_cpu');
+  updateElem(kernel.map('cpu_map').fd, u32(0), val(192, kProg.fd.raw), 0);
+  const uProg = user.program('xdp_on_cpu');
+  user.bpfMap('cpu_map').set(u32(0), val(192, uProg.id));
+  [k, u] = run();
+  assert.equal(u, k, 'filled slot');
+  assert.equal(u, XdpAction.REDIRECT);
+  // Read back: qsize and the program's id.
+  const kv = kernel.map('cpu_map').get(u32(0))!;
+  assert.deepEqual(kv.subarray(0, 4), u32(192));
+  assert.equal(new DataView(kv.buffer, kv.byteOffset).getUint32(4, true), kProg.info().id);
+  assert.deepEqual(user.bpfMap('cpu_map').get(u32(0)), val(192, uProg.id));
+  // A program not loaded for BPF_XDP_CPUMAP: the kernel fails the entry allocation (ENOMEM); so does bpfkit.
+  let kErr = 0;
+  try {
+    updateElem(kernel.map('cpu_map').fd, u32(1), val(64, kernel.program('xdp_to_cpu').fd.raw), 0);
+  } catch (e) {
+    kErr = (e as KernelError).errno;
+  }
+  const ops = user.mapOps.get('cpu_map') as CpuMap;
+  assert.equal(ops.write(u32(1), val(64, user.program('xdp_to_cpu').id), 0), -kErr);
+  assert.equal(kErr, MapErrno.ENOMEM);
+  // Emptied (qsize 0): the fallback again.
+  updateElem(kernel.map('cpu_map').fd, u32(0), val(0, 0), 0);
+  user.bpfMap('cpu_map').set(u32(0), val(0, 0));
+  [k, u] = run();
+  assert.equal(u, k, 'emptied slot');
+  assert.equal(u, XdpAction.PASS);
+});
+
+test('pipeline: frames redirected into a cpumap run on the target CPU through the entry program, whose verdict decides', () => {
+  using obj = loadUserspace(spec(), { cpus: 2, programs: ['xdp_to_cpu', 'xdp_on_cpu'] });
+  const onCpu = obj.program('xdp_on_cpu');
+  const cpus = obj.mapOps.get('cpu_map') as CpuMap;
+  assert.equal(cpus.write(u32(0), val(128, onCpu.id), 0), 0);
+  assert.deepEqual(cpus.entry(0), { qsize: 128, progId: onCpu.id, program: onCpu });
+  // 20 frames; the source MAC's last byte (frame byte 11) varies, byte 13 (the EtherType's low byte) is 0x00: IPv4.
+  // Odd frames get EtherType 0x0801 (byte 13 odd): the cpumap program drops them.
+  const frames = Array.from({ length: 20 }, (_, i) => {
+    const f = buildUdp({ src: `10.0.0.${i + 1}`, dst: '10.0.0.200', sport: 1000 + i, dport: 53, payload: `frame ${i}` });
+    if (i % 2 === 1) f[13] = 0x01;
+    return f;
+  });
+  const pass = new PcapWriter();
+  const drop = new PcapWriter();
+  // One queue: every frame arrives on rx queue 0, so the program redirects all to CPU 0.
+  const r = new Pipeline(obj.program('xdp_to_cpu'), { cpus: 1, sinks: { pass, drop } }).push(writePcap(frames)).end();
+  assert.deepEqual(r.verdicts.map((v) => [v.verdict, v.packets]), [['redirect', 20]]);
+  assert.ok(r.cpumap);
+  assert.deepEqual(r.cpumap.cpus.map((c) => [c.cpu, c.packets]), [[0, 20]]);
+  assert.deepEqual(r.cpumap.verdicts.map((v) => [v.verdict, v.packets]), [['drop', 10], ['pass', 10]]);
+  const read = (w: PcapWriter) => [...new CaptureReader().push(w.flush()).end()];
+  const passed = read(pass);
+  assert.equal(passed.length, 10);
+  for (const p of passed) assert.equal(p.buffer[p.offset + 13], 0x00, 'only even (IPv4) frames pass');
+  assert.equal(read(drop).length, 10);
+  // Without a program on the entry, a redirected frame goes to the stack: pass.
+  assert.equal(cpus.write(u32(0), val(128, 0), 0), 0);
+  const r2 = new Pipeline(obj.program('xdp_to_cpu'), { cpus: 1 }).push(writePcap(frames)).end();
+  assert.deepEqual(r2.cpumap?.verdicts.map((v) => [v.verdict, v.packets]), [['pass', 20]]);
+  // An empty slot: no redirect, the fallback (XDP_PASS), no cpumap stage.
+  assert.equal(cpus.delete(u32(0), 0), 0);
+  const r3 = new Pipeline(obj.program('xdp_to_cpu'), { cpus: 1 }).push(writePcap(frames)).end();
+  assert.deepEqual(r3.verdicts.map((v) => [v.verdict, v.packets]), [['pass', 20]]);
+  assert.equal(r3.cpumap, undefined);
+});
+
+test('cpumap from user space: the kernel order of errors, CPUs the runtime lacks are ENODEV, only xdp/cpumap programs', () => {
+  using obj = loadUserspace(spec(), { cpus: 2, programs: ['xdp_to_cpu', 'xdp_on_cpu'] });
+  const m = obj.mapOps.get('cpu_map') as CpuMap;
+  assert.equal(m.write(u32(2), val(1, 0), 0), -MapErrno.ENODEV, 'CPU 2 of a 2-CPU runtime');
+  assert.equal(m.write(u32(4), val(1, 0), 0), -MapErrno.E2BIG);
+  assert.equal(m.write(u32(0), val(16385, 0), 0), -MapErrno.EOVERFLOW);
+  assert.equal(m.write(u32(0), val(1, 0), 1), -MapErrno.EEXIST);
+  assert.equal(m.write(u32(0), val(1, 0), 3), -MapErrno.EINVAL);
+  assert.equal(m.write(u32(0), val(1, obj.program('xdp_to_cpu').id), 0), -MapErrno.ENOMEM, 'not an xdp/cpumap program');
+  assert.equal(m.write(u32(0), val(1, 99), 0), -MapErrno.ENOMEM, 'no such program');
+  assert.equal(m.delete(u32(4), 0), -MapErrno.EINVAL);
+  assert.throws(() => obj.bpfMap('cpu_map').set(u32(0), val(1, 99)), /ENOMEM/);
+});
