@@ -67,6 +67,8 @@ export interface PrepareOptions {
   helpers?: HelperTable;
   /** Resolves `lddw` pseudo forms other than imm64 and func. */
   resolve?: LdResolver;
+  /** Kfunc implementations by name (src/ctx/kfuncs); a `call kfunc` is bound to its function now, so an unknown one fails here. */
+  kfuncs?: ReadonlyMap<string, HelperFn>;
 }
 
 /** High word of the values `ld.func` loads (callback pointers): low word = target slot. */
@@ -132,7 +134,8 @@ function handlerOf(e: OpcodeEntry): number | string {
     case 'call':
       if (e.src === PseudoCall.HELPER) return handler('call_helper');
       if (e.src === PseudoCall.CALL) return handler('call_func');
-      return 'kfunc calls are not supported by the userspace runtime';
+      // A kfunc runs like a helper: its function is bound in the helper table (helper id -1).
+      return handler('call_helper');
     case 'exit':
       return handler('exit');
     case 'lddw':
@@ -226,7 +229,14 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
         break;
       case 'call':
         if (e.src === PseudoCall.CALL) code[b + F_TARGET] = jumpTarget(pc, insn.imm);
-        else {
+        else if (e.src === PseudoCall.KFUNC_CALL) {
+          const name = insn.reference ?? `kfunc#${insn.imm}`;
+          const fn = options.kfuncs?.get(name);
+          if (!fn) throw new InvalidProgramError(pc, `kfunc ${name} is not implemented by the userspace runtime`);
+          code[b + F_AUX] = helperFns.length;
+          helperFns.push(fn);
+          helperIds.push(-1);
+        } else {
           let k = helperIndex.get(insn.imm);
           if (k === undefined) {
             const fn = options.helpers?.get(insn.imm) ?? (insn.imm === BpfFuncId.tail_call ? noTailCalls : undefined);
