@@ -37,6 +37,8 @@ FIXTURES=(
   "atomics_alu|bpf|-mcpu=v3"
   "core_kfunc|bpf|"
   "raw_insns|bpf|-mcpu=v3"
+  "subprog_order|bpf|"
+  "legacy_sections|bpf|"
 )
 # Fixtures built with cpu v3 get extra goldens disassembled with --mattr=+alu32: without it
 # llvm-objdump-16 prints <unknown> for 32-bit atomics (w registers).

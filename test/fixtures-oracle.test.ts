@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   expectedRejections,
+  fixtureProgramTypes,
   fixtureName,
   fixturePath,
   fixturesDir,
@@ -235,6 +236,13 @@ describe('kernel oracle', () => {
     for (const obj of listFixtures()) {
       const name = fixtureName(obj);
       if (expectedRejections[name]) continue;
+      const type = fixtureProgramTypes[name];
+      if (type !== undefined) {
+        // Untyped sections: libbpf loads them only when told the type, as bpftool's `type`.
+        const r = await bpftoolLoadAll(obj, { type });
+        loaded.push(`${name}(type ${type}: ${r.programs.map((p) => `${p.name}:${p.type}`).join(',')})`);
+        continue;
+      }
       const d = await libbpfLoad(obj);
       if (!d.load.ok) {
         failures.push(`${name}: ${d.load.error}\n${d.log.split('\n').slice(-20).join('\n')}`);

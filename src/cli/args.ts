@@ -13,6 +13,18 @@ export const GLOBAL_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
+/**
+ * `--type TYPE`: the program type for sections libbpf cannot type, as bpftool's `prog load OBJ
+ * PIN type TYPE` (xdp, classifier, action, socket, cgroup/skb...; also the kernel's names such
+ * as sched_cls). Every command that reads an object's programs takes it.
+ */
+export const TYPE_OPTION: OptionSpec = {
+  type: { type: 'string' },
+};
+
+/** Usage fragment of {@link TYPE_OPTION}. */
+export const TYPE_USAGE = '[--type TYPE]';
+
 /** Parsed arguments of one command. */
 export class CommandArgs {
   private readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -40,6 +52,13 @@ export class CommandArgs {
   /** `--help` / `-h`. */
   get help(): boolean {
     return this.values['help'] === true;
+  }
+
+  /** `--type TYPE`, or undefined when absent (an empty value is a UsageError). */
+  programType(usage: string): string | undefined {
+    const v = this.value('type');
+    if (v !== undefined && v.trim() === '') throw new UsageError('--type needs a program type (xdp, classifier, action, socket, ...)', usage);
+    return v;
   }
 
   /** A boolean flag. */

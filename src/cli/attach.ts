@@ -10,16 +10,18 @@ import { createKernelSys } from '../kernel/koffi-sys.js';
 import { loadKernelObject, type KernelObject } from '../kernel/object/load-object.js';
 import type { Sys } from '../kernel/sys.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
+import { applyProgramType } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 
 /** Usage text of `attach`. */
 export const attachUsage = [
-  'bpfkit attach xdp OBJ --dev IFACE [--prog NAME] [--mode skb|native|hw] [--pin PATH] [--replace] [--pin-maps DIR]',
-  '       bpfkit attach tc OBJ --dev IFACE [--direction ingress|egress] [--prog NAME] [--classic] [--pin PATH] [--pin-maps DIR]',
-  '       (--direction defaults to the one in the section name: tcx/ingress, tc/egress...)',
+  'bpfkit attach xdp OBJ --dev IFACE [--prog NAME] [--type TYPE] [--mode skb|native|hw] [--pin PATH] [--replace] [--pin-maps DIR]',
+  '       bpfkit attach tc OBJ --dev IFACE [--direction ingress|egress] [--prog NAME] [--type TYPE] [--classic] [--pin PATH] [--pin-maps DIR]',
+  '       (--direction defaults to the one in the section name: tcx/ingress, tc/egress...;',
+  '        programs in sections libbpf cannot type load as xdp / sched_cls, as xdp-loader and tc do)',
 ].join('\n');
 
 /** Options of `attach`. */
@@ -32,6 +34,7 @@ export const attachOptions: OptionSpec = {
   direction: { type: 'string' },
   classic: { type: 'boolean' },
   'pin-maps': { type: 'string' },
+  ...TYPE_OPTION,
 };
 
 /** `bpfkit attach ...` on the real kernel. */
@@ -125,7 +128,11 @@ export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
 
   if (pin) ensureBpffsDir(dirname(pin));
   if (args.value('pin-maps')) ensureBpffsDir(args.value('pin-maps') as string);
-  const spec = readObject(file);
+  const given = readObject(file, args.programType(attachUsage));
+  // xdp-loader and `ip link ... xdp obj` load any section as XDP, `tc filter ... bpf obj` as
+  // sched_cls: untyped programs (SEC("xdp_prog")) get the type the attachment needs.
+  const untyped = Object.fromEntries(given.programs.filter((p) => p.type === 0).map((p) => [p.name, kind === 'xdp' ? 'xdp' : 'sched_cls']));
+  const spec = applyProgramType(given, untyped);
   const types = kind === 'xdp' ? [ProgType.XDP] : [ProgType.SCHED_CLS, ProgType.SCHED_ACT];
   const progSpec = pickProgram(spec, args.value('prog'), types, kind === 'xdp' ? 'XDP' : 'TC (sched_cls)');
   // libbpf's section names carry a direction (tcx/ingress, tc/egress); plain `tc` does not.

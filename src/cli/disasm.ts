@@ -8,14 +8,14 @@ import { slotOffsets } from '../isa/instruction.js';
 import { PseudoCall, PseudoLd } from '../isa/opcodes.js';
 import type { KernelCallbacks } from '../asm/kernel-syntax.js';
 import { programTypeName } from '../isa/program-types.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 
 /** Usage text of `disasm`. */
 export const disasmUsage =
-  'bpfkit disasm OBJ [--prog NAME] [--source|-S] [--syntax llvm|kernel] [--decimal] [--no-raw] [--helper-names] [--json|-j]';
+  'bpfkit disasm OBJ [--prog NAME] [--type TYPE] [--source|-S] [--syntax llvm|kernel] [--decimal] [--no-raw] [--helper-names] [--json|-j]';
 
 /** Options of `disasm`. */
 export const disasmOptions: OptionSpec = {
@@ -25,6 +25,7 @@ export const disasmOptions: OptionSpec = {
   decimal: { type: 'boolean' },
   'no-raw': { type: 'boolean' },
   'helper-names': { type: 'boolean' },
+  ...TYPE_OPTION,
 };
 
 /** Runs `disasm`. */
@@ -33,7 +34,7 @@ export function disasm(args: CommandArgs, io: Io): number {
   args.done(disasmUsage);
   const syntax = args.value('syntax') ?? 'llvm';
   if (syntax !== 'llvm' && syntax !== 'kernel') throw new UsageError(`--syntax must be llvm or kernel, got '${syntax}'`, disasmUsage);
-  const spec = readObject(file);
+  const spec = readObject(file, args.programType(disasmUsage));
   const wanted = args.value('prog');
   const programs = wanted === undefined ? spec.programs : spec.programs.filter((p) => p.name === wanted);
   if (wanted !== undefined && programs.length === 0) {

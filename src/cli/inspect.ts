@@ -6,10 +6,13 @@ import { mapTypeName } from '../isa/map-types.js';
 import { programTypeName } from '../isa/program-types.js';
 import { readObject } from './load-file.js';
 import { hex, type Io, json, table } from './output.js';
-import type { CommandArgs } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 
 /** Usage text of `inspect`. */
-export const inspectUsage = 'bpfkit inspect OBJ [--json|-j] [--pretty|-p]';
+export const inspectUsage = 'bpfkit inspect OBJ [--type TYPE] [--json|-j] [--pretty|-p]';
+
+/** Options of `inspect`. */
+export const inspectOptions: OptionSpec = { ...TYPE_OPTION };
 
 /** A map as `inspect --json` prints it (bpftool's field names where bpftool has the datum). */
 export interface InspectMapJson {
@@ -90,7 +93,7 @@ export function inspectJson(file: string, spec: ObjectSpec) {
 export function inspect(args: CommandArgs, io: Io): number {
   const file = args.positional(0, 'OBJ', inspectUsage);
   args.done(inspectUsage);
-  const spec = readObject(file);
+  const spec = readObject(file, args.programType(inspectUsage));
   const doc = inspectJson(file, spec);
   if (args.json) {
     io.out(json(doc, args.pretty));

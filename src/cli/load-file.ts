@@ -35,11 +35,14 @@ export function readInput(path: string): Uint8Array {
   }
 }
 
-/** Reads and parses a BPF object; errors carry the path as context. */
-export function readObject(path: string): ObjectSpec {
+/**
+ * Reads and parses a BPF object; errors carry the path as context. `programType` is `--type`:
+ * applied to every program as bpftool's `type` (UnknownProgramTypeError for a name it lacks).
+ */
+export function readObject(path: string, programType?: string): ObjectSpec {
   const bytes = readInput(path);
   try {
-    return loadObject(bytes, { objectName: objectNameFromPath(path) });
+    return loadObject(bytes, { objectName: objectNameFromPath(path), ...(programType !== undefined ? { programType } : {}) });
   } catch (e) {
     throw e instanceof BpfkitError ? e.withContext(path) : e;
   }

@@ -6,13 +6,13 @@ import { mapInfo } from '../kernel/bpf/obj-info.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
 import { loadKernelObject } from '../kernel/object/load-object.js';
 import type { Sys } from '../kernel/sys.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 
 /** Usage text of `load`. */
-export const loadUsage = 'bpfkit load OBJ [--pin DIR] [--prog NAME[,NAME...]] [--pin-root DIR] [--log-level N]';
+export const loadUsage = 'bpfkit load OBJ [--pin DIR] [--prog NAME[,NAME...]] [--type TYPE] [--pin-root DIR] [--log-level N]';
 
 /** Options of `load`. */
 export const loadOptions: OptionSpec = {
@@ -20,6 +20,7 @@ export const loadOptions: OptionSpec = {
   prog: { type: 'string' },
   'pin-root': { type: 'string' },
   'log-level': { type: 'string' },
+  ...TYPE_OPTION,
 };
 
 /** `bpfkit load` on the real kernel. */
@@ -34,7 +35,7 @@ export function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
   const pin = args.value('pin');
   const logText = args.value('log-level');
   if (logText !== undefined && !/^[0-2]$/.test(logText)) throw new UsageError(`--log-level must be 0, 1 or 2, got '${logText}'`, loadUsage);
-  const spec = readObject(file);
+  const spec = readObject(file, args.programType(loadUsage));
   const pinRoot = args.value('pin-root');
   const progs = args.value('prog')?.split(',').filter((n) => n !== '');
   using obj = loadKernelObject(sys, spec, {

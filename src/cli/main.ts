@@ -3,7 +3,7 @@
 import { BpfkitError } from '../errors.js';
 import { CommandArgs, type OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
-import { inspect, inspectUsage } from './inspect.js';
+import { inspect, inspectOptions, inspectUsage } from './inspect.js';
 import { disasm, disasmOptions, disasmUsage } from './disasm.js';
 import { verify, verifyOptions, verifyUsage } from './verify.js';
 import { nic, nicOptions, nicUsage } from './nic.js';
@@ -29,7 +29,7 @@ interface Command {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
-  inspect: { summary: 'list the sections, programs, maps and BTF of an object', usage: inspectUsage, options: {}, run: inspect },
+  inspect: { summary: 'list the sections, programs, maps and BTF of an object', usage: inspectUsage, options: inspectOptions, run: inspect },
   run: { summary: 'run a capture through a program in userspace on N simulated CPUs (RSS): verdicts, per-CPU maps', usage: runUsage, options: runOptions, run },
   'test-run': { summary: 'run a program once (or --repeat N times) on one packet in userspace, like BPF_PROG_TEST_RUN', usage: testRunUsage, options: testRunOptions, run: testRun },
   nic: { summary: 'NIC channels, features, rings, coalescing, RSS, sysctls; audit and tune for XDP (ethtool netlink)', usage: nicUsage, options: nicOptions, run: nic },

@@ -14,14 +14,15 @@ import { Pipeline, type PacketSink, type PipelineResult } from '../runtime/pipel
 import { loadUserspace, type UserspaceObject } from '../runtime/userspace-object.js';
 import { ENGINE_KINDS, type EngineKind } from '../jit/create-engine.js';
 import type { UserspaceProgram } from '../runtime/userspace-program.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
+import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { FileReadError, readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--no-verify] [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -35,6 +36,7 @@ export const runOptions: OptionSpec = {
   'no-verify': { type: 'boolean' },
   'skip-bad-records': { type: 'boolean' },
   engine: { type: 'string' },
+  ...TYPE_OPTION,
 };
 
 /** The `--engine` option: 'jit' (default) or 'interpreter'. */
@@ -208,7 +210,9 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const updates = pairMapUpdates(listOption(args, 'map-update'), args.rest(1));
   const engine = engineOption(args, runUsage);
 
-  const spec = readObject(file);
+  const spec = readObject(file, args.programType(runUsage));
+  const named = spec.programs.find((p) => p.name === args.value('prog'));
+  if (named) assertProgramTyped(named);
   using obj = loadUserspace(spec, { cpus, engine, ...(args.flag('no-verify') ? { verify: false as const } : {}) });
   const program = pickProgram(obj, file, args.value('prog'));
   applyMapUpdates(obj, updates);

@@ -13,14 +13,15 @@ import { programTypeName } from '../isa/program-types.js';
 import type { ObjectSpec } from '../elf/object-spec.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
 import { loadKernelObject } from '../kernel/object/load-object.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
+import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { FileReadError, readInput, readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 
 /** Usage text of `test-run`. */
 export const testRunUsage =
-  'bpfkit test-run OBJ --prog NAME --data-in FILE [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--no-verify] [--json|-j]';
+  'bpfkit test-run OBJ --prog NAME --data-in FILE [--type TYPE] [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--no-verify] [--json|-j]';
 
 /** Options of `test-run`. */
 export const testRunOptions: OptionSpec = {
@@ -34,6 +35,7 @@ export const testRunOptions: OptionSpec = {
   backend: { type: 'string' },
   engine: { type: 'string' },
   'no-verify': { type: 'boolean' },
+  ...TYPE_OPTION,
 };
 
 /** The packet in FILE: its bytes, or the first packet when FILE is a pcap/pcapng capture. */
@@ -109,12 +111,13 @@ export function testRun(args: CommandArgs, io: Io): number {
   if (backend === 'kernel' && args.value('engine') !== undefined) throw new UsageError('--engine is for the user backend', testRunUsage);
   const engine = engineOption(args, testRunUsage);
 
-  const spec = readObject(file);
+  const spec = readObject(file, args.programType(testRunUsage));
   const data = readPacket(dataIn);
   const ctxPath = args.value('ctx-in');
   const ctxIn = ctxPath === undefined ? undefined : readInput(ctxPath);
   const program = spec.programs.find((p) => p.name === progName);
   if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
+  assertProgramTyped(program);
   const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'), engine);
 
   const dataOut = args.value('data-out');

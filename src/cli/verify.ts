@@ -8,13 +8,14 @@ import { type Instruction, type SourceLine, slotOffsets } from '../isa/instructi
 import { programTypeName } from '../isa/program-types.js';
 import { explainRejection } from '../verifier/explain.js';
 import { verifyProgram, type VerifyResult } from '../verifier/verify.js';
-import type { CommandArgs, OptionSpec } from './args.js';
+import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
+import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 
 /** Usage text of `verify`. */
-export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--log-level 1|2] [--unprivileged] [--json|-j]';
+export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--type TYPE] [--log-level 1|2] [--unprivileged] [--json|-j]';
 
 /** Options of `verify`. */
 export const verifyOptions: OptionSpec = {
@@ -22,6 +23,7 @@ export const verifyOptions: OptionSpec = {
   'log-level': { type: 'string' },
   // The rules the kernel applies to a loader without CAP_BPF/CAP_PERFMON (pointer leaks, Spectre masking...).
   unprivileged: { type: 'boolean' },
+  ...TYPE_OPTION,
 };
 
 /** One program's verdict as `verify` reports it (the JSON shape, snake_case like bpftool/veristat). */
@@ -103,12 +105,14 @@ export function verify(args: CommandArgs, io: Io): number {
   const levelText = args.value('log-level') ?? '0';
   if (!['0', '1', '2'].includes(levelText)) throw new UsageError(`--log-level must be 1 or 2, got '${levelText}'`, verifyUsage);
   const logLevel = Number(levelText) as 0 | 1 | 2;
-  const spec: ObjectSpec = readObject(file);
+  const spec: ObjectSpec = readObject(file, args.programType(verifyUsage));
   const wanted = args.value('prog');
   const programs = wanted === undefined ? spec.programs : spec.programs.filter((p) => p.name === wanted);
   if (wanted !== undefined && programs.length === 0) {
     throw new UsageError(`no program named '${wanted}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, verifyUsage);
   }
+  // The kernel takes no untyped program: say which one and how to type it, before verifying any.
+  for (const p of programs) assertProgramTyped(p);
   const results = programs.map((p) => {
     const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged') });
     return { report: verifyReport(p, result), log: result.log };

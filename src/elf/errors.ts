@@ -47,3 +47,57 @@ export class UnsupportedElfError extends ElfError {
     this.feature = feature;
   }
 }
+
+/**
+ * A program type name that neither bpftool nor the kernel knows (code
+ * `'ERR_UNKNOWN_PROGRAM_TYPE'`), given to `--type` or the `programType` option. `valid` lists the
+ * names that are accepted (bpftool's section-style names and the kernel's type names).
+ */
+export class UnknownProgramTypeError extends BpfkitError {
+  constructor(
+    /** What was given. */
+    readonly given: string | number,
+    /** The accepted names. */
+    readonly valid: readonly string[],
+  ) {
+    super('ERR_UNKNOWN_PROGRAM_TYPE', `unknown program type ${typeof given === 'number' ? given : `"${given}"`}; valid types: ${valid.join(', ')}`);
+  }
+}
+
+/**
+ * A per-program `programType` entry naming a program the object lacks (code
+ * `'ERR_PROGRAM_TYPE_TARGET'`).
+ */
+export class ProgramTypeTargetError extends BpfkitError {
+  constructor(
+    /** The program named in the option. */
+    readonly program: string,
+    /** The object's programs. */
+    readonly programs: readonly string[],
+  ) {
+    super('ERR_PROGRAM_TYPE_TARGET', `programType names program "${program}", which the object lacks (programs: ${programs.join(', ') || 'none'})`);
+  }
+}
+
+/**
+ * A program whose section name libbpf cannot type (`SEC("xdp_prog")`, `SEC("filter")`) asked to
+ * be verified, run or loaded without a type (code `'ERR_PROGRAM_UNTYPED'`). The message says to
+ * pass `--type` (CLI) or `programType` (API), with the type libbpf < 1.0 would have guessed when
+ * there is one (`suggestion`).
+ */
+export class UntypedProgramError extends BpfkitError {
+  constructor(
+    /** The program. */
+    readonly program: string,
+    /** Its ELF section. */
+    readonly section: string,
+    /** The type libbpf < 1.0 derived from the section's prefix, if any (`'xdp'` for `xdp_prog`). */
+    readonly suggestion?: string,
+  ) {
+    super(
+      'ERR_PROGRAM_UNTYPED',
+      `program "${program}": libbpf cannot tell the program type from section "${section}"; pass --type TYPE (CLI) or programType (API)` +
+        (suggestion === undefined ? ', e.g. --type xdp' : `, e.g. --type ${suggestion} (libbpf < 1.0 read "${section}" as ${suggestion})`),
+    );
+  }
+}

@@ -1,7 +1,7 @@
 // Entry point of the ELF module: the generic ELF64 reader, its constants and errors.
 
 export * from './elf-constants.js';
-export { ElfError, UnsupportedElfError, type ElfErrorLocation } from './errors.js';
+export { ElfError, ProgramTypeTargetError, UnknownProgramTypeError, UnsupportedElfError, UntypedProgramError, type ElfErrorLocation } from './errors.js';
 export {
   parseElf,
   type ElfFile,
@@ -15,4 +15,5 @@ export { loadObject, objectNameFromPath, type LoadObjectOptions } from './object
 export { ObjectError } from './object-error.js';
 export { internalMapName } from './global-data.js';
 export * from './object-spec.js';
-export { matchSection, sectionDefMatches, SECTION_DEFS, type SectionDef, type SectionMatch, type SectionFlags, type SuffixRule } from './section-defs.js';
+export { applyProgramType, assertProgramTyped, programTypeNames, resolveProgramType, type ProgramTypeInput, type ProgramTypeOption, type ResolvedProgramType } from './program-type.js';
+export { legacySectionType, matchSection, sectionDefMatches, SECTION_DEFS, type SectionDef, type SectionMatch, type SectionFlags, type SuffixRule } from './section-defs.js';

@@ -11,7 +11,8 @@ import { EM_BPF, ET_REL, SECTION_TYPE_NAMES, SHF_EXECINSTR, SHT_PROGBITS, SHT_RE
 import { ObjectError } from './object-error.js';
 import type { ExternSpec, MapSpec, ObjectSpec, ProgramSpec, SectionSummary } from './object-spec.js';
 import { applyRelocations, collectFunctions, linkProgram, type Func } from './program-linker.js';
-import { matchSection } from './section-defs.js';
+import { applyProgramType, type ProgramTypeOption } from './program-type.js';
+import { legacySectionType, matchSection } from './section-defs.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
 const BPF_F_XDP_HAS_FRAGS = 1 << 5;
@@ -23,6 +24,13 @@ export interface LoadObjectOptions {
    * libbpf derives them from the file name. Defaults to `obj`.
    */
   objectName?: string;
+  /**
+   * Program types for sections libbpf 1.x cannot type (`SEC("xdp_prog")`, `SEC("filter")`), as
+   * bpftool's `prog load OBJ PIN type T`: one type for every program or one per program name.
+   * A bpftool type name (`xdp`, `classifier`, `action`, `socket`, `cgroup/skb`...), a kernel
+   * type name (`sched_cls`) or a BPF_PROG_TYPE value; see {@link applyProgramType}.
+   */
+  programType?: ProgramTypeOption;
 }
 
 /** The object name libbpf derives from a path: the base name up to its first dot, at most 15 characters. */
@@ -206,13 +214,16 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
     }
     roles.set(sec.index, 'program');
     const match = matchSection(sec.name);
-    if (!match) warnings.push(`section "${sec.name}": unknown program type; programs kept with type unspec`);
+    if (!match) {
+      const legacy = legacySectionType(sec.name);
+      warnings.push(`section "${sec.name}": libbpf cannot tell the program type from this name; its programs stay untyped until a type is given (--type / programType)${legacy ? `; libbpf < 1.0 read it as ${legacy}` : ''}`);
+    }
     for (const fn of funcs.filter((f) => f.section.index === sec.index)) {
       if (!fn.global) {
         warnings.push(`section "${sec.name}": static function "${fn.name}" is not a program (libbpf refuses static programs)`);
         continue;
       }
-      const linked = wrap(`section "${sec.name}": program "${fn.name}"`, () => linkProgram(fn, funcs, btfExt));
+      const linked = wrap(`section "${sec.name}": program "${fn.name}"`, () => linkProgram(fn, funcs, btfExt, btf));
       programs.push({
         name: fn.name,
         section: sec.name,
@@ -253,7 +264,7 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
 
   // Undefined symbols that are not externs would have failed above; keep SHN_UNDEF referenced.
   void SHN_UNDEF;
-  return {
+  const spec: ObjectSpec = {
     byteOrder,
     license,
     kernelVersion,
@@ -265,4 +276,5 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
     sections,
     warnings,
   };
+  return applyProgramType(spec, options.programType);
 }

@@ -1,7 +1,7 @@
 // Functions of executable sections, their relocations, and linking a program with the
-// subprograms it calls (the way libbpf appends `.text` functions to each program).
+// subprograms it calls, in the order libbpf appends them (depth-first, where first referenced).
 
-import type { BtfExt } from '../btf/index.js';
+import type { Btf, BtfExt } from '../btf/index.js';
 import { BpfkitError } from '../errors.js';
 import { decode, type ByteOrder } from '../isa/decode.js';
 import { type Instruction, LDDW, type SourceLine } from '../isa/instruction.js';
@@ -213,27 +213,76 @@ export interface LinkedDebugInfo {
   readonly coreRelos: ProgramCoreRelo[];
 }
 
+const isCodeRef = (insn: Instruction): boolean => (insn.code === CALL && insn.src === PseudoCall.CALL) || (insn.code === LDDW && insn.src === PseudoLd.FUNC);
+
 /**
- * Links a program: its entry function, then (breadth-first) every function it calls or takes
- * the address of. Function starts get `symbol` = their key so `encode` resolves calls; source
- * lines, func info and CO-RE relocations are carried over with linked instruction indexes.
+ * The exception callback libbpf appends to `entry` (bpf_prog_assign_exc_cb, libbpf >= 1.3): the
+ * global function named by a `btf_decl_tag("exception_callback:NAME")` on the entry's BTF FUNC.
  */
-export function linkProgram(entry: Func, funcs: readonly Func[], btfExt: BtfExt | undefined): { instructions: Instruction[]; maps: string[]; externs: string[] } & LinkedDebugInfo {
-  const byKey = new Map(funcs.map((f) => [f.key, f]));
-  const order: Func[] = [entry];
-  const seen = new Set([entry.key]);
-  for (let i = 0; i < order.length; i++) {
-    for (const insn of order[i]!.insns) {
-      if (insn.reference === undefined) continue;
-      const isCodeRef = (insn.code === CALL && insn.src === PseudoCall.CALL) || (insn.code === LDDW && insn.src === PseudoLd.FUNC);
-      if (!isCodeRef) continue;
-      const callee = byKey.get(insn.reference);
-      if (callee && !seen.has(callee.key)) {
-        seen.add(callee.key);
-        order.push(callee);
-      }
-    }
+function exceptionCallback(entry: Func, funcs: readonly Func[], btf: Btf | undefined): Func | undefined {
+  if (!btf) return undefined;
+  const prefix = 'exception_callback:';
+  let found: Func | undefined;
+  for (const t of btf.types) {
+    if (t.kind !== 'decl_tag' || t.componentIdx !== -1 || !t.name.startsWith(prefix)) continue;
+    const target = btf.typeById(t.type);
+    if (target.kind !== 'func' || target.name !== entry.name) continue;
+    const name = t.name.slice(prefix.length);
+    if (name === '') throw new ObjectError(`program "${entry.name}": exception_callback decl tag names no function`, entry.section.name);
+    // Two callbacks for one program: libbpf appends neither and lets the verifier refuse it.
+    if (found) return undefined;
+    found = funcs.find((f) => f.name === name && f.section.name === '.text' && f.global);
+    if (!found) throw new ObjectError(`program "${entry.name}": exception callback "${name}" is not a global function in .text`, entry.section.name);
   }
+  return found;
+}
+
+/**
+ * The order libbpf lays a program out in (bpf_object__reloc_code): the entry function, then
+ * each function it calls or takes the address of (a callback for bpf_loop...), appended where
+ * it is first referenced and walked depth-first before the scan of its caller resumes; last the
+ * exception callback, if the program names one and it is not already in. `main` calls a() then
+ * b(), a calls c: main, a, c, b.
+ */
+export function layoutOrder(entry: Func, funcs: readonly Func[], btf?: Btf): Func[] {
+  const byKey = new Map(funcs.map((f) => [f.key, f]));
+  const order: Func[] = [];
+  const seen = new Set<string>();
+  const walk = (root: Func): void => {
+    order.push(root);
+    seen.add(root.key);
+    // An explicit stack: a chain of thousands of functions must not overflow the JS stack.
+    const stack: { fn: Func; next: number }[] = [{ fn: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next >= top.fn.insns.length) {
+        stack.pop();
+        continue;
+      }
+      const insn = top.fn.insns[top.next++]!;
+      if (insn.reference === undefined || !isCodeRef(insn)) continue;
+      const callee = byKey.get(insn.reference);
+      if (!callee || seen.has(callee.key)) continue;
+      order.push(callee);
+      seen.add(callee.key);
+      stack.push({ fn: callee, next: 0 });
+    }
+  };
+  walk(entry);
+  const cb = exceptionCallback(entry, funcs, btf);
+  if (cb && !seen.has(cb.key)) walk(cb);
+  return order;
+}
+
+/**
+ * Links a program: its entry function, then every function it calls or takes the address of,
+ * in libbpf's order ({@link layoutOrder}), so the instruction stream and the kernel's prog tag
+ * equal libbpf's. Function starts get `symbol` = their key so `encode` resolves calls; source
+ * lines, func info and CO-RE relocations are carried over with linked instruction indexes, in
+ * the new layout's order.
+ */
+export function linkProgram(entry: Func, funcs: readonly Func[], btfExt: BtfExt | undefined, btf?: Btf): { instructions: Instruction[]; maps: string[]; externs: string[] } & LinkedDebugInfo {
+  const order = layoutOrder(entry, funcs, btf);
   const instructions: Instruction[] = [];
   const funcInfo: ProgramFuncInfo[] = [];
   const coreRelos: ProgramCoreRelo[] = [];

@@ -234,3 +234,41 @@ export function matchSection(name: string): SectionMatch | undefined {
     target,
   };
 }
+
+/**
+ * The section definitions libbpf before 1.0 matched by prefix alone (SEC_SLOPPY_PFX, outside
+ * LIBBPF_STRICT_SEC_NAME): `SEC("xdp_prog")` was xdp, `SEC("classifier_ingress")` sched_cls.
+ * libbpf 1.x dropped the rule — such sections are untyped and load only with an explicit type
+ * (`bpftool prog load OBJ PIN type xdp`) — so bpfkit uses it for one thing only: to say, in the
+ * error about an untyped program, which type the object was most likely written for.
+ */
+const LEGACY_PREFIX_SECTIONS: readonly string[] = Object.freeze([
+  'socket',
+  'sk_reuseport',
+  'classifier',
+  'action',
+  'xdp',
+  'perf_event',
+  'lwt_in',
+  'lwt_out',
+  'lwt_xmit',
+  'lwt_seg6local',
+  'cgroup_skb/ingress',
+  'cgroup_skb/egress',
+  'cgroup/skb',
+  'sockops',
+  'sk_skb',
+  'sk_msg',
+  'lirc_mode2',
+  'flow_dissector',
+  'sk_lookup',
+]);
+
+/**
+ * The type name (as `--type` takes it) that libbpf < 1.0 gave SEC(`name`) by its legacy prefix
+ * rule, or undefined: `legacySectionType('xdp_prog') === 'xdp'`,
+ * `legacySectionType('classifier_tc') === 'classifier'`. libbpf 1.x does not apply it.
+ */
+export function legacySectionType(name: string): string | undefined {
+  return LEGACY_PREFIX_SECTIONS.find((p) => name.startsWith(p));
+}

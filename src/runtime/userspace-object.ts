@@ -1,6 +1,8 @@
 // loadUserspace(): instantiate an ObjectSpec in userspace — one address space, maps, programs, tail calls.
 
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
+import { UntypedProgramError } from '../elf/errors.js';
+import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '../elf/program-type.js';
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
 import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
@@ -51,6 +53,11 @@ export interface LoadUserspaceOptions {
    * runs in the interpreter, see `UserspaceProgram.engineFallback`) or 'interpreter'.
    */
   engine?: EngineKind;
+  /**
+   * Program types for programs whose section libbpf cannot type (`SEC("xdp_prog")`), as
+   * `loadObject`'s option of the same name (bpftool's `type T`), applied to `spec` first.
+   */
+  programType?: ProgramTypeOption;
 }
 
 /** The state the helpers see while a program runs. */
@@ -199,7 +206,8 @@ const KEY0 = new Uint8Array(4);
  * prog.testRun({ data: packet, repeat: 100 }); // -> { retval, dataOut, ctxOut, durationNs }
  * ```
  */
-export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = {}): UserspaceObject {
+export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOptions = {}): UserspaceObject {
+  const spec = applyProgramType(objectSpec, options.programType);
   const obj = new UserspaceObject(spec, options.cpus ?? 1);
   const mapEnv = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a), cpumapProgram: (id: number) => cpumapProgram(obj, id) };
 
@@ -270,12 +278,13 @@ export function loadUserspace(spec: ObjectSpec, options: LoadUserspaceOptions = 
   spec.programs.forEach((p, i) => {
     if (wanted && !wanted.has(p.name)) return;
     try {
+      assertProgramTyped(p);
       if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (XDP, TC and socket filters can)`);
       verify?.(p, spec);
       const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
-      if (e instanceof InstantiateError && !wanted) {
+      if ((e instanceof InstantiateError || e instanceof UntypedProgramError) && !wanted) {
         obj.skipped.set(p.name, e.message);
         return;
       }

@@ -34,6 +34,15 @@ export const expectedRejections: Readonly<Record<string, { libbpf: string; kerne
 };
 
 /**
+ * Fixtures whose sections libbpf 1.x cannot type (SEC("xdp_prog"), SEC("filter")...): libbpf
+ * opens them but refuses to load them without a type, so oracles load them as
+ * `bpftool prog loadall OBJ DIR type T` with the type given here (bpfkit: `--type T`).
+ */
+export const fixtureProgramTypes: Readonly<Record<string, string>> = {
+  legacy_sections: 'xdp',
+};
+
+/**
  * Fixtures whose llvm-objdump-16 goldens are NOT a reference for every instruction.
  * raw_insns hand-encodes BPF_ST and cpu v4 instructions that LLVM 16 predates: it prints
  * `<unknown>` for ST, MEMSX loads, bswap and gotol, and MISdecodes sdiv/smod as `/=`/`%=`

@@ -6,7 +6,7 @@ import type { ObjectSpec } from '../../src/elf/object-spec.js';
 import { BpfkitError } from '../../src/errors.js';
 import { type Sys, VerifierError } from '../../src/kernel/index.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
-import { expectedRejections, fixtureName, fixturesDir, listFixtures, xdpToolsObjects } from '../support/fixtures.js';
+import { expectedRejections, fixtureName, fixtureProgramTypes, fixturesDir, listFixtures, xdpToolsObjects } from '../support/fixtures.js';
 import { type KernelVerdict, reasonOf } from './kernel-oracle.js';
 
 /** One program of one object file. */
@@ -34,7 +34,9 @@ export function objectPrograms(): ObjectProgram[] {
   const out: ObjectProgram[] = [];
   for (const file of [...listFixtures(), ...verifierFixtures(), ...xdpToolsObjects()]) {
     if (expectedRejections[fixtureName(file)]?.kernel.startsWith('big-endian')) continue;
-    const spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: fixtureName(file) });
+    // Sections libbpf cannot type load with the type the fixture was written for (bpftool's `type`).
+    const programType = fixtureProgramTypes[fixtureName(file)];
+    const spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: fixtureName(file), ...(programType ? { programType } : {}) });
     const dir = file.startsWith(verifierFixturesDir) ? 'verifier-fixtures' : file.startsWith(fixturesDir) ? 'fixtures' : 'xdp-tools';
     for (const p of spec.programs) out.push({ key: `${dir}/${path.basename(file)}:${p.name}`, file, spec, program: p.name });
   }

@@ -3,6 +3,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Btf } from '../../btf/index.js';
 import { BpfkitError, NotSupportedError } from '../../errors.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../elf/object-spec.js';
+import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '../../elf/program-type.js';
 import { BtfFd, loadBtf } from '../bpf/btf-load.js';
 import { PROG_BIND_MAP_ATTR } from '../bpf-attr.generated.js';
 import { BpfCmd, MapType, ProgType } from '../bpf/constants.js';
@@ -39,6 +40,11 @@ export interface LoadObjectOptions {
   readonly mapReplacements?: Readonly<Record<string, MapFd>>;
   /** Target BTF for CO-RE, kfuncs and ksyms; default the running kernel's. */
   readonly targetBtf?: Btf;
+  /**
+   * Program types for programs whose section libbpf cannot type (`SEC("xdp_prog")`), as
+   * bpftool's `prog load OBJ PIN type T` (one type, or one per program name); see applyProgramType.
+   */
+  readonly programType?: ProgramTypeOption;
 }
 
 /** What the loader did besides creating objects: warnings a user may want to see. */
@@ -195,12 +201,15 @@ function u32le(n: number): Uint8Array {
  * rejection throws VerifierError (with context naming the program); on any failure every fd
  * created is closed and every pin created is removed.
  */
-export function loadKernelObject(sys: Sys, spec: ObjectSpec, options: LoadObjectOptions = {}): KernelObject {
+export function loadKernelObject(sys: Sys, objectSpec: ObjectSpec, options: LoadObjectOptions = {}): KernelObject {
+  const spec = applyProgramType(objectSpec, options.programType);
   const known = spec.programs.map((p) => p.name);
   for (const n of options.programs ?? []) if (!known.includes(n)) throw new UnknownObjectNameError('program', n, known);
   for (const n of Object.keys(options.mapReplacements ?? {})) {
     if (!spec.maps.some((m) => m.name === n)) throw new UnknownObjectNameError('map', n, spec.maps.map((m) => m.name));
   }
+  // Untyped programs fail before anything is created (the kernel takes no BPF_PROG_TYPE_UNSPEC).
+  for (const p of spec.programs) if (!options.programs || options.programs.includes(p.name)) assertProgramTyped(p);
   if (spec.byteOrder !== 'le') throw new NotSupportedError('big-endian BPF objects on this host', undefined, 'the kernel loads programs in the host byte order (little-endian)');
 
   const started = performance.now();
@@ -386,7 +395,6 @@ function loadOne(
   weakExterns: ReadonlySet<string>,
   options: LoadObjectOptions,
 ): KernelProgram {
-  if (p.type === 0) throw new NotSupportedError(`section "${p.section}"`, undefined, 'the section name does not say which program type to load it as');
   const image = buildProgramImage(p, { btf, mapFd: (n) => maps.get(n)?.fd.raw, vmlinux: target, weakExterns });
   let attachBtfId: number | undefined;
   if (ATTACH_BY_BTF.has(p.type) && p.attachTo) {
