@@ -14,7 +14,7 @@ import type { NetDevice } from './net-device.js';
  * What a context load yields, as the verifier types it: a scalar, or a pointer the kernel's
  * `convert_ctx_access` produces (`xdp_md.data` -> PTR_TO_PACKET).
  */
-export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx';
+export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx' | 'flow_keys';
 
 /** A context access the type allows. */
 export interface CtxAccess {
@@ -41,6 +41,8 @@ export interface ProgramTypeOps {
   readonly name: string;
   /** sizeof the context struct (`struct xdp_md` = 24, `struct __sk_buff` = 192). */
   readonly ctxSize: number;
+  /** The `expected_attach_type` BPF_PROG_LOAD needs for this type (sk_lookup: BPF_SK_LOOKUP), when it needs one. */
+  readonly expectedAttachType?: number;
   /**
    * is_valid_access: may a program load (`write` false) or store `size` bytes at context
    * offset `off`? Exactly the kernel's rules for this type, including narrow loads.

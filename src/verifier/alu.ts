@@ -476,7 +476,9 @@ export function pointerAlu(op: number, dstRegno: number, dst: Reg, ptr: Reg, off
   if (ptr.maybeNull) reject(`R${dstRegno} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`);
   if (!ARITH_OK.has(ptr.type)) {
     const mapOk = ptr.type === 'map_ptr' && known && sminVal === 0n && op === 0x00;
-    if (!mapOk) reject(`R${dstRegno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`);
+    // PTR_TO_FLOW_KEYS: only constant offsets.
+    const flowKeysOk = ptr.type === 'flow_keys' && known;
+    if (!mapOk && !flowKeysOk) reject(`R${dstRegno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`);
   }
   if ((known && (sminVal !== smaxVal || uminVal !== umaxVal)) || sminVal > smaxVal || uminVal > umaxVal) {
     markUnknown(dst);

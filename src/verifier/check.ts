@@ -761,9 +761,13 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
 
 /**
  * Program types whose return value check_return_code bounds (by type; the default expected
- * attach type): CGROUP_SKB ingress [0, 1].
+ * attach type): CGROUP_SKB ingress [0, 1], SK_LOOKUP [SK_DROP, SK_PASS], NETFILTER [NF_DROP, NF_ACCEPT].
  */
-export const RETURN_RANGE: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([[8, [0n, 1n] as const]]);
+export const RETURN_RANGE: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
+  [8, [0n, 1n] as const],
+  [30, [0n, 1n] as const],
+  [32, [0n, 1n] as const],
+]);
 
 function exit(env: Env): number | 'exit' {
   const st = env.cur;

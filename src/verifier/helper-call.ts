@@ -55,6 +55,7 @@ const COMPATIBLE: Record<string, readonly Expect[]> = {
     { type: 'sock', name: 'sock' },
     { type: 'tcp_sock', name: 'tcp_sock' },
   ],
+  ARG_PTR_TO_SOCKET: [{ type: 'sock', name: 'sock' }],
   ARG_PTR_TO_SPIN_LOCK: [{ type: 'map_value', name: 'map_value' }],
   ARG_PTR_TO_TIMER: [{ type: 'map_value', name: 'map_value' }],
   ARG_PTR_TO_CONST_STR: [{ type: 'map_value', name: 'map_value' }],

@@ -9,8 +9,8 @@ import { programTypeName } from '../isa/program-types.js';
 import { type CfgInfo, jumpTarget, type SlotProgram } from './cfg.js';
 import { isLdImm64 } from '../isa/instruction.js';
 
-/** BPF_PROG_TYPE_CGROUP_SKB: its return value is range-checked at exit (check.ts RETURN_RANGE). */
-const CGROUP_SKB = 8;
+/** Program types whose return value is range-checked at exit (check.ts RETURN_RANGE): cgroup_skb, sk_lookup, netfilter. */
+const RANGE_CHECKED: ReadonlySet<number> = new Set([8, 30, 32]);
 
 /** What may matter at one instruction: registers (bit r) and stack slots (bit spi of `stack`). */
 export interface Needed {
@@ -374,7 +374,7 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number,
         if (op === JMP_EXIT) {
           // A subprogram's result matters only if some caller needs R0 after the call; callbacks'
           // results are range-checked. The frame's own stack dies here.
-          inn = subOf[i] === 0 ? (progType === CGROUP_SKB ? bit(0) : 0) : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
+          inn = subOf[i] === 0 ? (RANGE_CHECKED.has(progType) ? bit(0) : 0) : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
           innS = 0n;
         } else if (op === JMP_CALL) {
           out = succ(i + 1);

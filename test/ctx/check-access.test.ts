@@ -26,7 +26,7 @@ for (const ops of PROGRAM_TYPE_OPS) {
           if (sx && size === 8) continue;
           let kernel: string | undefined;
           try {
-            loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL' }).close();
+            loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL', ...(ops.expectedAttachType !== undefined ? { expectedAttachType: ops.expectedAttachType } : {}) }).close();
           } catch (err) {
             if (!(err instanceof VerifierError)) throw err;
             const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;

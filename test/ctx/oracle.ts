@@ -13,7 +13,7 @@ export type Outcome = { retval: number; dataOut: Uint8Array; ctxOut: Uint8Array 
 
 /** Loads `insns` as `ops.type` and runs it once in the kernel. */
 export function kernelRun(sys: Sys, ops: RunnableProgramType, insns: readonly Instruction[], data: Uint8Array, ctxIn?: Uint8Array): Outcome {
-  using prog = loadProgram(sys, { type: ops.type, insns: encode(insns), license: 'GPL', name: 'bk_ctx_oracle' });
+  using prog = loadProgram(sys, { type: ops.type, insns: encode(insns), license: 'GPL', name: 'bk_ctx_oracle', ...(ops.expectedAttachType !== undefined ? { expectedAttachType: ops.expectedAttachType } : {}) });
   return kernelRunLoaded(prog, ops, data, ctxIn);
 }
 

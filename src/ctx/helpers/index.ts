@@ -22,6 +22,7 @@ import { tunnelHelpers } from './tunnel.js';
 import { xdpHelpers } from './xdp-helpers.js';
 import { userRingbufHelpers } from './user-ringbuf-helpers.js';
 import { localStorageHelpers } from './local-storage-helpers.js';
+import { progTypeHelpers } from './progtype-helpers.js';
 
 export * from './env.js';
 export { fibLookup, FibLookup, FIB_LOOKUP_SIZE, type FibDevice, type FibNeighbour, type FibRoute, type FibTable } from './fib.js';
@@ -77,6 +78,7 @@ export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet 
   const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env)]);
   // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
   if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
+  if (type) for (const [id, fn] of progTypeHelpers(env, type.type)) all.set(id, fn);
   if (type) for (const id of [...all.keys()]) if (!type.helperAllowed(id)) all.delete(id);
   const refused = new Map<number, string>();
   for (const [name, reason] of Object.entries(REFUSED_HELPERS)) {
