@@ -118,20 +118,38 @@ int cg_count(struct __sk_buff *skb)
 	return 1;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, 4);
+} drain_out SEC(".maps");
+
+/* Sums the first u32 of each sample (0 for a sample shorter than 4 bytes: the read fails);
+ * 0xdead stops the drain. */
 static long drain_one(struct bpf_dynptr *dynptr, void *ctx)
 {
 	__u32 v = 0;
 	if (bpf_dynptr_read(&v, sizeof(v), dynptr, 0, 0))
+		return 0;
+	if (v == 0xdead)
 		return 1;
 	*(__u64 *)ctx += v;
 	return 0;
 }
 
+/* Drains user_rb: drain_out[0] = what bpf_user_ringbuf_drain returned, [1] = the sum,
+ * [2] = a second drain's return with bad flags (-EINVAL). */
 SEC("xdp")
 int xdp_drain(struct xdp_md *ctx)
 {
 	__u64 sum = 0;
+	__u32 k0 = 0, k1 = 1, k2 = 2;
 	long n = bpf_user_ringbuf_drain(&user_rb, drain_one, &sum, 0);
+	long bad = bpf_user_ringbuf_drain(&user_rb, drain_one, &sum, 4);
+	bpf_map_update_elem(&drain_out, &k0, &n, 0);
+	bpf_map_update_elem(&drain_out, &k1, &sum, 0);
+	bpf_map_update_elem(&drain_out, &k2, &bad, 0);
 	if (n < 0)
 		return XDP_ABORTED;
 	return sum == 0 ? XDP_PASS : (sum & 1 ? XDP_DROP : XDP_TX);

@@ -1,0 +1,54 @@
+// Helpers whose answer depends on kernel state with no userspace meaning: the model each reads and its default.
+//
+// docs/helpers.md marks these "modelled" (scripts/gen-helper-table.ts); every other implemented
+// helper computes its answer from the program's own memory, packet and maps.
+
+import type { HelperName } from '../../isa/helpers.js';
+
+/** Where a modelled helper's answer comes from. */
+export interface HelperModel {
+  /** The model and where the user supplies it. */
+  readonly model: string;
+  /** What the helper answers when the user supplies nothing. */
+  readonly default: string;
+}
+
+const SOCKETS: HelperModel = {
+  model: 'the socket table: `sockets` of loadUserspace/createHelperEnv, `"sockets"` of `--model FILE` (src/ctx/socket-model.ts)',
+  default: 'no sockets: NULL, what a test run answers for a tuple nobody listens on or is connected to',
+};
+const TUNNEL_GET: HelperModel = {
+  model: 'the tunnel metadata of received packets: `tunnel` of loadUserspace/createHelperEnv, `"tunnel"` of `--model FILE` (src/ctx/tunnel-model.ts); what the program set with bpf_skb_set_tunnel_key in the same run',
+  default: "none, as a test run's skb (no dst): get_tunnel_key -EINVAL, get_tunnel_opt -ENOENT, the buffer zeroed",
+};
+const TASK: HelperModel = { model: 'the current task: `task` of createHelperEnv', default: 'pid, tgid, uid, gid 0, comm "", cgroup id 0' };
+const CLOCK: HelperModel = { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'a deterministic counter from 1 s, +1 µs per read' };
+
+/** The modelled helpers. */
+export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>> = {
+  fib_lookup: {
+    model: 'the FIB (routes, neighbours, devices): `fib` of loadUserspace/createHelperEnv, `"fib"` of `--model FILE` (src/ctx/helpers/fib.ts)',
+    default: 'an empty FIB: no input device is known, every lookup -ENODEV',
+  },
+  sk_lookup_tcp: SOCKETS,
+  sk_lookup_udp: SOCKETS,
+  skc_lookup_tcp: SOCKETS,
+  skb_get_tunnel_key: TUNNEL_GET,
+  skb_get_tunnel_opt: TUNNEL_GET,
+  get_current_pid_tgid: TASK,
+  get_current_uid_gid: TASK,
+  get_current_comm: TASK,
+  get_current_cgroup_id: TASK,
+  ktime_get_ns: CLOCK,
+  ktime_get_boot_ns: CLOCK,
+  ktime_get_coarse_ns: CLOCK,
+  ktime_get_tai_ns: { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'the monotonic counter + 37 s + 1.7e18 ns' },
+  jiffies64: { model: 'the monotonic clock and `hz` of createHelperEnv', default: 'monotonic ns × 1000 / 1e9' },
+  get_prandom_u32: { model: 'the random source: `random` / `seed` of loadUserspace/createHelperEnv', default: 'xorshift32 seeded with 1' },
+  get_smp_processor_id: { model: 'the simulated CPU a run is on (`cpu` of a run, `cpus` of loadUserspace)', default: 'CPU 0' },
+};
+
+/** The model behind `name`, or undefined when the helper does not depend on modelled kernel state. */
+export function helperModel(name: string): HelperModel | undefined {
+  return (MODELLED_HELPERS as Readonly<Record<string, HelperModel>>)[name];
+}
