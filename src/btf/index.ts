@@ -18,6 +18,8 @@ export {
   type LineInfo,
 } from './ext.js';
 export { formatType } from './format.js';
+export { BpftoolJsonWriter } from './json-writer.js';
+export { BtfValueFormatError, ExactInt, formatBtfValue, stringifyFormatted, writeBtfValue, type Formatted, type ValueBtf, type ValueFormatMode } from './value-format.js';
 export { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, parseBtfHeader, type BtfHeader } from './parse.js';
 export { POINTER_SIZE, resolveSize, skipQualifiers, skipTypedefs, type TypeTable } from './resolve.js';
 export { StringTable, StringTableBuilder } from './strings.js';

@@ -2,7 +2,7 @@
 import { BpfkitError } from '../errors.js';
 import { MapType } from '../kernel/bpf/constants.js';
 import { type MapFd } from '../kernel/bpf/map-fd.js';
-import { mapInfo, toMapFd } from '../kernel/bpf/obj-info.js';
+import { mapInfo, toMapFd, type MapInfo } from '../kernel/bpf/obj-info.js';
 import { fdById, mapFdById } from '../kernel/bpf/obj-id.js';
 import { openPinnedMap, pinObject } from '../kernel/bpf/obj-pin.js';
 import type { Fd } from '../kernel/fd.js';
@@ -12,8 +12,8 @@ import { KernelMap } from '../kernel/kernel-map.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
 import type { Sys } from '../kernel/sys.js';
 import type { UpdateMode } from '../maps/bpf-map.js';
-import { parseBtf, type Btf } from '../btf/index.js';
-import { formatBtfValue, stringifyFormatted } from '../kernel/introspect/btf-value.js';
+import { readFileSync } from 'node:fs';
+import { BpftoolJsonWriter, parseBtf, writeBtfValue, type Btf, type ValueFormatMode } from '../btf/index.js';
 import { rawBtf } from '../kernel/introspect/info-buffers.js';
 import type { CommandArgs } from './args.js';
 import { UsageError } from './errors.js';
@@ -93,7 +93,6 @@ export function parseBytes(words: readonly string[], at: number, stop: readonly 
   return { bytes, next: i };
 }
 
-const hexList = (b: Uint8Array) => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
 const hexText = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
 function expectSize(what: string, got: number, want: number): void {
@@ -109,17 +108,23 @@ export function mapText(m: MapRecord): string {
   return out;
 }
 
-/** The map's BTF and key/value type ids, when it has BTF (bpftool then adds a "formatted" member). */
+/** The map's BTF and key/value type ids, when it has BTF (bpftool's get_map_kv_btf). */
 interface MapBtf {
   readonly btf: Btf;
   readonly keyTypeId: number;
   readonly valueTypeId: number;
 }
 
-function mapBtf(sys: Sys, fd: MapFd): MapBtf | undefined {
-  const info = mapInfo(fd);
-  if (!info.btfId || !info.btfValueTypeId) return undefined;
+/**
+ * bpftool's get_map_kv_btf: vmlinux's BTF for a struct_ops map's value, else the map's own BTF
+ * when it names a value type; undefined when there is none or it cannot be read (raw bytes only).
+ */
+function mapBtf(sys: Sys, info: MapInfo): MapBtf | undefined {
   try {
+    if (info.btfVmlinuxValueTypeId) {
+      return { btf: parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'))), keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfVmlinuxValueTypeId };
+    }
+    if (!info.btfId || !info.btfValueTypeId) return undefined;
     using btfFd = fdById(sys, 'btf', info.btfId);
     return { btf: parseBtf(rawBtf(btfFd)), keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId };
   } catch {
@@ -127,27 +132,84 @@ function mapBtf(sys: Sys, fd: MapFd): MapBtf | undefined {
   }
 }
 
-function entryJson(map: KernelMap, key: Uint8Array, values: Uint8Array[], btf: MapBtf | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = map.perCpu
-    ? { key: hexList(key), values: values.map((v, cpu) => ({ cpu, value: hexList(v) })) }
-    : { key: hexList(key), value: hexList(values[0]!) };
-  if (btf) {
-    try {
-      const f: Record<string, unknown> = {};
-      if (btf.keyTypeId) f['key'] = formatBtfValue(btf.btf, btf.keyTypeId, key);
-      if (map.perCpu) f['values'] = values.map((v, cpu) => ({ cpu, value: formatBtfValue(btf.btf, btf.valueTypeId, v) }));
-      else f['value'] = formatBtfValue(btf.btf, btf.valueTypeId, values[0]!);
-      out['formatted'] = f;
-    } catch {
-      // A kind bpftool cannot dump either: raw bytes only.
-    }
+/** print_hex_data_json: `["0x01","0x02"]`. */
+function writeHex(w: BpftoolJsonWriter, b: Uint8Array): void {
+  w.startArray();
+  for (const x of b) w.raw(`"0x${x.toString(16).padStart(2, '0')}"`);
+  w.endArray();
+}
+
+/** do_dump_btf: `{"key": ..., "value": ...}` (or `"values": [{"cpu": N, "value": ...}]`) formatted from BTF. */
+function writeBtfEntry(w: BpftoolJsonWriter, map: KernelMap, btf: MapBtf, key: Uint8Array, values: Uint8Array[], mode: ValueFormatMode): void {
+  w.startObject();
+  let ok = true;
+  if (btf.keyTypeId) {
+    w.name('key');
+    ok = writeBtfValue(w, btf.btf, btf.keyTypeId, key, mode);
   }
+  if (ok && !map.perCpu) {
+    w.name('value');
+    writeBtfValue(w, btf.btf, btf.valueTypeId, values[0]!, mode);
+  } else if (ok) {
+    w.name('values').startArray();
+    for (const [cpu, v] of values.entries()) {
+      w.startObject().field('cpu', cpu).name('value');
+      const done = writeBtfValue(w, btf.btf, btf.valueTypeId, v, mode);
+      w.endObject();
+      if (!done) break;
+    }
+    w.endArray();
+  }
+  w.endObject();
+}
+
+/** print_entry_json: the hex key and value(s), and `"formatted"` when the map has BTF. */
+function writeJsonEntry(w: BpftoolJsonWriter, map: KernelMap, key: Uint8Array, values: Uint8Array[], btf: MapBtf | undefined): void {
+  w.startObject().name('key');
+  writeHex(w, key);
+  if (!map.perCpu) {
+    w.name('value');
+    writeHex(w, values[0]!);
+  } else {
+    w.name('values').startArray();
+    for (const [cpu, v] of values.entries()) {
+      w.startObject().field('cpu', cpu).name('value');
+      writeHex(w, v);
+      w.endObject();
+    }
+    w.endArray();
+  }
+  if (btf) {
+    w.name('formatted');
+    writeBtfEntry(w, map, btf, key, values, 'json');
+  }
+  w.endObject();
+}
+
+/** print_entry_plain: bpftool's hex lines for a map without BTF. */
+function entryText(map: KernelMap, key: Uint8Array, values: Uint8Array[]): string {
+  let out = '';
+  if (!map.perCpu) {
+    const breakNames = map.keySize > 16 || map.valueSize > 16;
+    const singleLine = map.keySize + map.valueSize <= 24 && !breakNames;
+    const sp = breakNames ? '\n' : ' ';
+    if (map.keySize) out += `key:${sp}${hexText(key)}${singleLine ? '  ' : '\n'}`;
+    if (map.valueSize) {
+      out += `value:${sp}${hexText(values[0]!)}`; // bpftool 7.1 prints map-in-map values as bytes too (no inner_map_id)
+    }
+    return `${out}\n`;
+  }
+  if (map.keySize) out += `key:\n${hexText(key)}\n`;
+  if (map.valueSize) for (const [cpu, v] of values.entries()) out += `value (CPU ${String(cpu).padStart(2, '0')}):${map.valueSize > 16 ? '\n' : ' '}${hexText(v)}\n`;
   return out;
 }
 
-function entryText(map: KernelMap, key: Uint8Array, values: Uint8Array[]): string {
-  if (!map.perCpu) return `key: ${hexText(key)}  value: ${hexText(values[0]!)}\n`;
-  return `key:\n${hexText(key)}\n${values.map((v, cpu) => `value (CPU ${String(cpu).padStart(2, '0')}): ${hexText(v)}\n`).join('')}`;
+/** print_entry_error_msg: a key whose lookup failed, with the message. */
+function errorText(map: KernelMap, key: Uint8Array, msg: string): string {
+  const breakNames = map.keySize > 16 || msg.length > 16;
+  const singleLine = map.keySize + msg.length <= 24 && !breakNames;
+  const sp = breakNames ? '\n' : ' ';
+  return `key:${sp}${hexText(key)}${singleLine ? '  ' : '\n'}value:${sp}${msg}\n`;
 }
 
 /** The value bytes of an update: raw bytes, or a program / map fd for prog arrays and map-in-maps. */
@@ -167,6 +229,42 @@ function parseValue(sys: Sys, map: KernelMap, words: readonly string[], at: numb
   const { bytes, next } = parseBytes(words, at, ['any', 'exist', 'noexist']);
   expectSize('value', bytes.length, map.valueSize);
   return { value: Uint8Array.from(bytes), next };
+}
+
+/**
+ * `map dump` as bpftool prints it: with -j the hex key/value and the BTF `"formatted"` member;
+ * as text, bpftool's pretty BTF dump (`[{ "key": ..., "value": {...} }]`) when the map has
+ * BTF, else hex lines and "Found N elements". Keys come from get-next-key and a lookup each; a
+ * key whose lookup finds nothing is listed with the error (not for prog arrays and map-in-maps).
+ */
+function dumpText(sys: Sys, km: KernelMap, jsonOut: boolean, pretty: boolean): string {
+  const info = mapInfo(km.fd);
+  const plainBtf = !jsonOut && info.btfId !== 0;
+  const btf = jsonOut || plainBtf ? mapBtf(sys, info) : undefined;
+  const w = jsonOut || plainBtf ? new BpftoolJsonWriter(jsonOut ? pretty : true) : undefined;
+  let text = '';
+  let found = 0;
+  w?.startArray();
+  for (const k of km.keys()) {
+    const v = km.getPerCpu(k);
+    if (v === undefined) {
+      if (SILENT_MISSES.has(km.type)) continue;
+      if (jsonOut) {
+        w!.startObject().name('key');
+        writeHex(w!, k);
+        w!.name('value').startObject().stringField('error', 'No such file or directory').endObject().endObject();
+      } else if (w) w.verbatim(errorText(km, k, '<no entry>'));
+      else text += errorText(km, k, '<no entry>');
+      continue;
+    }
+    found++;
+    if (jsonOut) writeJsonEntry(w!, km, k, v, btf);
+    else if (w && btf) writeBtfEntry(w, km, btf, k, v, 'plain');
+    else if (w) w.verbatim(entryText(km, k, v));
+    else text += entryText(km, k, v);
+  }
+  if (w) return `${w.endArray().text()}\n`;
+  return `${text}Found ${found} element${found === 1 ? '' : 's'}\n`;
 }
 
 /** `bpfkit map ...` on the real kernel. */
@@ -203,25 +301,7 @@ export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
   try {
     if (verb === 'dump') {
       if (next !== words.length) throw new UsageError(`unexpected argument '${words[next]}'`, mapUsage);
-      // As bpftool: get-next-key, then a lookup per key; a key whose lookup finds nothing
-      // (device maps' empty slots) is listed with the error and not counted.
-      const btf = args.json ? mapBtf(sys, km.fd) : undefined;
-      const docs: unknown[] = [];
-      let text = '';
-      let found = 0;
-      for (const k of km.keys()) {
-        const v = km.getPerCpu(k);
-        if (v === undefined) {
-          if (SILENT_MISSES.has(km.type)) continue; // bpftool skips empty prog-array / map-in-map slots
-          docs.push({ key: hexList(k), value: { error: 'No such file or directory' } });
-          text += `key: ${hexText(k)}  value: <no entry>\n`;
-          continue;
-        }
-        found++;
-        if (args.json) docs.push(entryJson(km, k, v, btf));
-        else text += entryText(km, k, v);
-      }
-      io.out(args.json ? `${stringifyFormatted(docs, args.pretty)}\n` : `${text}Found ${found} element${found === 1 ? '' : 's'}\n`);
+      io.out(dumpText(sys, km, args.json, args.pretty));
       return 0;
     }
     if (verb === 'pin') {
@@ -245,7 +325,18 @@ export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
       }
       const values = km.getPerCpu(key);
       if (!values) throw new KeyNotFoundError(refText(ref), k.bytes);
-      io.out(args.json ? `${stringifyFormatted(entryJson(km, key, values, mapBtf(sys, km.fd)), args.pretty)}\n` : entryText(km, key, values));
+      const btf = mapBtf(sys, mapInfo(km.fd));
+      if (args.json) {
+        const w = new BpftoolJsonWriter(args.pretty);
+        writeJsonEntry(w, km, key, values, btf);
+        io.out(`${w.text()}\n`);
+      } else if (btf) {
+        const w = new BpftoolJsonWriter(true);
+        writeBtfEntry(w, km, btf, key, values, 'plain');
+        io.out(`${w.text()}\n`);
+      } else {
+        io.out(entryText(km, key, values));
+      }
       return 0;
     }
     // update

@@ -67,6 +67,8 @@ export interface MapInfo {
   readonly btfValueTypeId: number;
   /** Type-specific extra. */
   readonly mapExtra: bigint;
+  /** BTF type id of the value in vmlinux's BTF (struct_ops maps), else 0. */
+  readonly btfVmlinuxValueTypeId?: number;
 }
 
 /** What the kernel reports about a link. The type-specific part is decoded for common types. */
@@ -154,6 +156,7 @@ export function mapInfo(fd: Fd<'map'>): MapInfo {
     btfKeyTypeId: r.u32('btf_key_type_id'),
     btfValueTypeId: r.u32('btf_value_type_id'),
     mapExtra: r.u64('map_extra'),
+    btfVmlinuxValueTypeId: r.u32('btf_vmlinux_value_type_id'),
   };
 }
 
