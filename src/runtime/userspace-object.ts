@@ -9,6 +9,7 @@ import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog } from '../ctx/helpers/index.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
+import { CgroupStorageMap } from '../maps/cgroup-storage.js';
 import type { MapInMapOps } from '../maps/map-in-map.js';
 import { RuntimeMap } from '../maps/runtime-map.js';
 import type { MapDef, MapOps } from '../maps/map-ops.js';
@@ -249,6 +250,9 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     budget: options.budget ?? DEFAULT_BUDGET,
     engine: options.engine ?? 'jit',
     redirect: () => env.redirect,
+    beginTestRun: () => {
+      for (const m of obj.mapOps.values()) if (m instanceof CgroupStorageMap) m.testRunStorage();
+    },
     enter: (program, cpu) => {
       obj.state.cpu = cpu;
       obj.state.program = program;

@@ -108,13 +108,25 @@ int xdp_on_cpu(struct xdp_md *ctx)
 	return ((unsigned char *)data)[13] & 1 ? XDP_DROP : XDP_PASS;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 2);
+} cg_out SEC(".maps");
+
+/* Counts packets and bytes in the cgroup's storage; publishes both in cg_out (the storage of a
+ * test run is visible to no one else). */
 SEC("cgroup_skb/ingress")
 int cg_count(struct __sk_buff *skb)
 {
 	__u64 *n = bpf_get_local_storage(&cg_store, 0);
 	__u64 *p = bpf_get_local_storage(&cg_pcpu_store, 0);
+	__u32 k0 = 0, k1 = 1;
 	__sync_fetch_and_add(n, 1);
 	*p += skb->len;
+	bpf_map_update_elem(&cg_out, &k0, n, 0);
+	bpf_map_update_elem(&cg_out, &k1, p, 0);
 	return 1;
 }
 
