@@ -112,9 +112,9 @@ function slice(env: HelperEnv): HelperFn {
 }
 
 /**
- * __bpf_nf_ct_lookup's argument checks, then the model: -EINVAL (NULL tuple or opts, opts__sz
- * not 12 or 16, reserved bytes, ct_zone_id with 12-byte opts, netns_id < -1), -EPROTO (not TCP
- * or UDP), -EAFNOSUPPORT (tuple__sz not 12 or 36), -ENONET (a netns id the model lacks),
+ * __bpf_nf_ct_lookup's argument checks in its order, then the model: -EINVAL (NULL tuple or
+ * opts, opts__sz not 12 or 16, reserved bytes, ct_zone_id with 12-byte opts), -EPROTO (not TCP
+ * or UDP), -EINVAL (netns_id < -1), -EAFNOSUPPORT (tuple__sz not 12 or 36), -ENONET (a netns id the model lacks),
  * -ENOENT (nothing matches). The error goes to opts->error when opts__sz >= 8.
  */
 function ctLookup(env: HelperEnv, options: KfuncOptions, name: string): HelperFn {
@@ -140,8 +140,8 @@ function ctLookup(env: HelperEnv, options: KfuncOptions, name: string): HelperFn
     if (optsLen === 16) {
       if (opts[13] || opts[14] || opts[15]) return fail(Errno.EINVAL);
     } else if (zoneId) return fail(Errno.EINVAL);
-    if (netnsId < -1) return fail(Errno.EINVAL);
     if (l4proto !== 6 && l4proto !== 17) return fail(EPROTO);
+    if (netnsId < -1) return fail(Errno.EINVAL);
     if (tupleLen !== 12 && tupleLen !== 36) return fail(EAFNOSUPPORT);
     const tuple = vm.space.read(r2, tupleLen);
     const entries = options.conntrack?.entries ?? [];
