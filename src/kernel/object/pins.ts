@@ -8,6 +8,9 @@ import { mapInfo } from '../bpf/obj-info.js';
 import { openPinnedMap } from '../bpf/obj-pin.js';
 import type { Sys } from '../sys.js';
 import { PinMismatchError } from './errors.js';
+import { BpfMapFlags, BpfMapType } from '../../isa/uapi.generated.js';
+
+const BPF_F_RDONLY_PROG = BpfMapFlags.RDONLY_PROG;
 
 /** libbpf's default pin root for LIBBPF_PIN_BY_NAME maps. */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
@@ -37,7 +40,10 @@ export function checkPinCompatible(fd: MapFd, spec: MapSpec, maxEntries: number,
   cmp('key_size', info.keySize, spec.keySize);
   cmp('value_size', info.valueSize, spec.valueSize);
   cmp('max_entries', info.maxEntries, maxEntries);
-  cmp('map_flags', info.flags, spec.flags);
+  // The kernel sets BPF_F_RDONLY_PROG on every devmap itself (dev_map_alloc); libbpf's
+  // map_is_reuse_compat clears it before comparing, or no pinned devmap could be reused.
+  const devmap = spec.type === BpfMapType.DEVMAP || spec.type === BpfMapType.DEVMAP_HASH;
+  cmp('map_flags', devmap ? info.flags & ~BPF_F_RDONLY_PROG : info.flags, devmap ? spec.flags & ~BPF_F_RDONLY_PROG : spec.flags);
   cmp('map_extra', info.mapExtra, spec.mapExtra ?? 0);
   if (diffs.length > 0) throw new PinMismatchError(path, spec.name, diffs);
 }

@@ -188,6 +188,31 @@ kernelTest('pinning by name: a second load reuses the pin; a pin of another shap
   }
 });
 
+kernelTest('a devmap pinned by name is reused although the kernel added BPF_F_RDONLY_PROG to its flags (libbpf clears it before comparing)', (sys) => {
+  const dir = path.join(PIN_ROOT, 'devmap');
+  mkdirSync(dir, { recursive: true });
+  try {
+    const s = spec(path.join(fixturesDir, 'xdp_stats.o'));
+    const model = s.maps[0]!;
+    const withDevmap: ObjectSpec = { ...s, maps: [...s.maps, { ...model, name: 'tx_port', type: MapType.DEVMAP, keySize: 4, valueSize: 4, maxEntries: 8, flags: 0, pinning: 'by_name' as const, keyTypeId: 0, valueTypeId: 0 }] };
+    const first = loadKernelObject(sys, withDevmap, { pinPath: dir });
+    try {
+      assert.equal(mapInfo(first.map('tx_port').fd).flags & 0x80, 0x80, 'the kernel sets BPF_F_RDONLY_PROG on devmaps');
+      const second = loadKernelObject(sys, withDevmap, { pinPath: dir });
+      try {
+        assert.deepEqual([...second.report.reusedPins], ['tx_port']);
+        assert.equal(mapInfo(second.map('tx_port').fd).id, mapInfo(first.map('tx_port').fd).id);
+      } finally {
+        second.close();
+      }
+    } finally {
+      first.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 kernelTest('a verifier rejection is a VerifierError naming the program; every map and pin is released', (sys) => {
   const s = spec(path.join(fixturesDir, 'xdp_stats.o'));
   const prog = s.programs[0]!;
