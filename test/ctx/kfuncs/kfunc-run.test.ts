@@ -64,7 +64,8 @@ function cases(): { program: string; list: Case[] }[] {
   const xdp: Case[] = [];
   for (const [i, len] of [64, 100, 250, 1500, 3520, 3600].entries()) xdp.push({ name: `xdp ${len} linear`, data: frame(1, i, len, []) });
   // Multi-buffer frames: data_end in ctx_in ends the linear part, the rest is in fragments.
-  for (const [i, [len, linear]] of [[5000, 3000], [9100, 3500], [9100, 100], [4200, 4096 - 256 - 320]].entries()) {
+  const multi: readonly (readonly [number, number])[] = [[5000, 3000], [9100, 3500], [9100, 100], [4200, 4096 - 256 - 320]];
+  for (const [i, [len, linear]] of multi.entries()) {
     const ctxIn = new Uint8Array(24);
     new DataView(ctxIn.buffer).setUint32(4, linear, true);
     xdp.push({ name: `xdp ${len} frags (linear ${linear})`, data: frame(2, i, len, []), ctxIn });
