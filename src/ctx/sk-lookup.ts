@@ -109,14 +109,15 @@ export class SkLookupContext implements ContextInstance {
   }
 
   /**
-   * Sets up a run as bpf_prog_test_run_sk_lookup does: no data_in; a ctx_in is required, with
+   * Sets up a run as bpf_prog_test_run_sk_lookup does: no data_in; a ctx_in (zeroes if none), with
    * sk/cookie 0, nothing past local_port, local_port <= 65535 (ERANGE) and family (as a u16)
    * AF_INET or AF_INET6 (EAFNOSUPPORT). Throws InvalidContextError otherwise.
    */
   setup(input: RunInput): number {
     if (input.data.length > 0) throw new InvalidContextError('data', 'an sk_lookup test run takes no data_in');
-    const given = input.ctxIn;
-    if (!given) throw new InvalidContextError('ctx', 'an sk_lookup test run needs a ctx_in (struct bpf_sk_lookup)');
+    // Without ctx_in the kernel refuses the run (EINVAL) unless ctx_out is asked for, when it
+    // reads a zeroed struct (family 0: EAFNOSUPPORT). bpfkit always gives ctx_out: the latter.
+    const given = input.ctxIn ?? new Uint8Array(BPF_SK_LOOKUP_SIZE);
     if (given.length > BPF_SK_LOOKUP_SIZE && given.subarray(BPF_SK_LOOKUP_SIZE).some((x) => x !== 0)) {
       throw new InvalidContextError('(tail)', `bytes past sizeof(struct bpf_sk_lookup) = ${BPF_SK_LOOKUP_SIZE} must be zero (E2BIG)`);
     }
@@ -128,7 +129,7 @@ export class SkLookupContext implements ContextInstance {
     const localPort = v.getUint32(BpfSkLookup.local_port, true);
     if (localPort > 0xffff) throw new InvalidContextError('local_port', `${localPort} exceeds 65535 (ERANGE)`);
     const family = v.getUint32(BpfSkLookup.family, true) & 0xffff;
-    if (family !== AF_INET && family !== AF_INET6) throw new InvalidContextError('family', `${family} is neither AF_INET nor AF_INET6 (EAFNOSUPPORT)`);
+    if (family !== AF_INET && family !== AF_INET6) throw new InvalidContextError('family', `${family} is neither AF_INET nor AF_INET6${input.ctxIn ? '' : ' (no ctx_in was given)'} (EAFNOSUPPORT)`);
     this.ctxIn = ctxIn;
     this.selected = 0;
     this.noReuseport = false;
