@@ -19,3 +19,4 @@ export * from './ctx/index.js';
 export * from './runtime/index.js';
 export * from './verifier/index.js';
 export * from './jit/index.js';
+export * from './gen/index.js';
