@@ -37,6 +37,7 @@ export function errorMessage(err: unknown): string {
 /** Cuts a message to what identifies its cause: names and numbers of a program or an instance dropped. */
 function normalise(message: string): string {
   return message
+    .replace(/verifier rejected the program: insn \d+ \([^)]*\): /g, 'verifier: ')
     .replace(/program "[^"]*"/g, 'program "…"')
     .replace(/section "[^"]*"/g, 'section "…"')
     .replace(/map "[^"]*"/g, 'map "…"')

@@ -19,8 +19,30 @@ import type { CorpusPacket } from './corpus.js';
  */
 export type TypeChoice = string | Readonly<Record<string, string>>;
 
-/** Map entries to store before the test runs: map name -> entries (hex bytes). */
-export type MapSeeds = Readonly<Record<string, readonly { readonly key: string; readonly value: string }[]>>;
+/**
+ * Map entries to store before the test runs: map name -> entries, each a key and a value in hex,
+ * or `keys: [from, to]` for every u32 key of that range (little-endian; array maps, hash rings).
+ */
+export type MapSeeds = Readonly<Record<string, readonly SeedEntry[]>>;
+
+/** One seed entry: a key, or a range of u32 keys, and the value (hex bytes). */
+export type SeedEntry = { readonly key: string; readonly value: string } | { readonly keys: readonly [number, number]; readonly value: string };
+
+/** Every (key, value) pair a seed entry stands for. */
+function* seedPairs(entries: readonly SeedEntry[]): Generator<[Uint8Array, Uint8Array]> {
+  for (const e of entries) {
+    const value = hex(e.value);
+    if ('key' in e) {
+      yield [hex(e.key), value];
+      continue;
+    }
+    for (let k = e.keys[0]; k <= e.keys[1]; k++) {
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, k, true);
+      yield [key, value];
+    }
+  }
+}
 
 /** What the harness needs besides the object. */
 export interface MeasureOptions {
@@ -187,7 +209,7 @@ function seedKernel(maps: ReadonlyMap<string, KernelMap>, seeds: MapSeeds | unde
   for (const [name, entries] of Object.entries(seeds ?? {})) {
     const m = maps.get(name);
     if (!m) throw new Error(`seed: no kernel map "${name}"`);
-    for (const e of entries) m.set(hex(e.key), hex(e.value));
+    for (const [key, value] of seedPairs(entries)) m.set(key, value);
   }
 }
 
@@ -287,7 +309,8 @@ async function measureProgram(
       bpfkitTag = kobj.program(p.name).info().tag;
       bpfkitKernel = 'accept';
     } catch (e) {
-      if (e instanceof VerifierError) {
+      // The kernel refusing the program (its verifier, or BPF_PROG_LOAD's errno) is a verdict, not a bpfkit failure.
+      if (e instanceof VerifierError || (e instanceof KernelError && e.op.includes('PROG_LOAD'))) {
         bpfkitKernel = 'reject';
         bpfkitKernelMessage = errorMessage(e);
       } else {
@@ -321,7 +344,8 @@ async function measureProgram(
       causes.push({ kind: 'kernel refuses', key: `bpfkit's kernel load ${bpfkitKernel}s what bpftool's load ${kernel}s`, message: bpfkitKernelMessage ?? '' });
     }
     const verdictAgrees = kernel === 'accept' || kernel === 'reject' ? verify === kernel : undefined;
-    if (verdictAgrees === false && verify !== 'error') {
+    // An untyped program's verdicts differ because it has no type: its untyped-section cause says so.
+    if (verdictAgrees === false && verify !== 'error' && type !== 'unspec') {
       const c = classify(new Error(verifyMessage ?? kernelMessage ?? ''));
       causes.push(
         c.kind === 'error'
@@ -456,7 +480,7 @@ function userRuns(
     if (!prog) return { setup: classify(new Error(obj.skipped.get(name) ?? `program "${name}" not instantiated`)) };
     for (const [map, entries] of Object.entries(seeds ?? {})) {
       const m = obj.bpfMap(map);
-      for (const e of entries) m.set(hex(e.key), hex(e.value));
+      for (const [key, value] of seedPairs(entries)) m.set(key, value);
     }
     let firstError: unknown;
     const outcomes: Outcome[] = packets.map((pkt) => {
