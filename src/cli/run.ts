@@ -287,6 +287,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           packets_per_second: result.packetsPerSecond,
           verdicts: result.verdicts.map((v) => ({ verdict: v.verdict, retval: v.retval, packets: v.packets, bytes: v.bytes })),
           per_cpu: result.cpus.map((c) => ({ cpu: c.cpu, packets: c.packets, bytes: c.bytes })),
+          ...(result.cpumap ? { cpumap: { per_cpu: result.cpumap.cpus.map((c) => ({ cpu: c.cpu, packets: c.packets, bytes: c.bytes })), verdicts: result.cpumap.verdicts.map((v) => ({ verdict: v.verdict, retval: v.retval, packets: v.packets, bytes: v.bytes })), faults: result.cpumap.faultCount } } : {}),
           not_run: result.refusedCount,
           first_not_run: result.refused.slice(0, 10).map((f) => ({ packet: f.index, code: f.code, error: f.message })),
           faults: result.faultCount,
@@ -316,6 +317,12 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   if (result.faultCount > 0) rows.push(['fault', '-', result.faultCount, '-', pct(result.faultCount, result.packets)]);
   out += table(['verdict', 'retval', 'packets', 'bytes', 'share'], rows);
   out += `\nPackets per CPU:\n` + table(['cpu', 'packets', 'bytes'], result.cpus.map((c) => [c.cpu, c.packets, c.bytes]));
+  if (result.cpumap) {
+    const cm = result.cpumap;
+    out += `\nRedirected into a cpumap, run on the target CPU (through the entry's xdp/cpumap program when it has one):\n`;
+    out += table(['cpu', 'packets', 'bytes'], cm.cpus.map((c) => [c.cpu, c.packets, c.bytes]));
+    out += table(['verdict there', 'retval', 'packets', 'bytes'], cm.verdicts.map((v) => [v.verdict, v.retval, v.packets, v.bytes]));
+  }
   if (maps.length > 0) out += `\nMaps:\n` + maps.map(mapText).join('');
   if (result.refused.length > 0) {
     out += `\nNot run (${result.refusedCount}: frames the program type cannot receive, as a NIC would drop them${result.refusedCount > 3 ? '; first 3' : ''}):\n`;

@@ -13,6 +13,12 @@ import { MapErrno } from '../../src/maps/errors.js';
 import { buildUdp, CaptureReader, PcapWriter, writePcap } from '../../src/packet/index.js';
 import { Pipeline } from '../../src/runtime/pipeline.js';
 import { loadUserspace } from '../../src/runtime/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/output.js';
+import { compileBpf } from '../support/clang.js';
 import { kernelTest, u32 } from '../kernel/harness.js';
 import { mapsMoreObject } from '../maps/maps-more.js';
 
@@ -112,4 +118,31 @@ test('cpumap from user space: the kernel order of errors, CPUs the runtime lacks
   assert.equal(m.write(u32(0), val(1, 99), 0), -MapErrno.ENOMEM, 'no such program');
   assert.equal(m.delete(u32(4), 0), -MapErrno.EINVAL);
   assert.throws(() => obj.bpfMap('cpu_map').set(u32(0), val(1, 99)), /ENOMEM/);
+});
+
+test('bpfkit run: a cpumap entry set with --map-update (qsize, program id) sends redirected frames through the cpumap program', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-cpumap-run-'));
+  try {
+    const bytes = compileBpf(path.join(import.meta.dirname, 'c', 'cpumap_redirect.c'));
+    const obj = path.join(dir, 'cpumap_redirect.o');
+    const pcap = path.join(dir, 'in.pcap');
+    writeFileSync(obj, bytes);
+    const frames = Array.from({ length: 12 }, (_, i) => {
+      const f = buildUdp({ src: `10.2.0.${i + 1}`, dst: '10.2.0.99', sport: 2000 + i, dport: 53, payload: 'run' });
+      if (i % 3 === 0) f[13] = 0x01;
+      return f;
+    });
+    writeFileSync(pcap, writePcap(frames));
+    const id = loadObject(bytes, { objectName: 'cpumap_redirect' }).programs.findIndex((p) => p.name === 'xdp_on_cpu') + 1;
+    let out = '';
+    const io: Io = { out: (s) => void (out += s), err: (s) => void (out += s) };
+    const code = await main(['run', obj, '--pcap', pcap, '--prog', 'xdp_to_cpu', '--map-update', 'cpu_map', ...`key 0 0 0 0 value 64 0 0 0 ${id} 0 0 0`.split(' '), '-j'], io);
+    assert.equal(code, 0, out);
+    const r = JSON.parse(out) as { verdicts: { verdict: string; packets: number }[]; cpumap: { per_cpu: { cpu: number; packets: number }[]; verdicts: { verdict: string; packets: number }[] } };
+    assert.deepEqual(r.verdicts.map((v) => [v.verdict, v.packets]), [['redirect', 12]]);
+    assert.deepEqual(r.cpumap.per_cpu.map((c) => [c.cpu, c.packets]), [[0, 12]]);
+    assert.deepEqual(r.cpumap.verdicts.map((v) => [v.verdict, v.packets]), [['drop', 4], ['pass', 8]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
