@@ -385,6 +385,19 @@ const PROG_LOAD_ATTEMPTS = 5;
 
 const ATTACH_BY_BTF = new Set<number>([ProgType.TRACING, ProgType.LSM]);
 
+/**
+ * The kernel BTF name of an attach target, as libbpf's find_attach_btf_id spells it: raw
+ * tracepoints are the typedef `btf_trace_<tp>`, iterators the function `bpf_iter_<name>`, LSM
+ * hooks the function `bpf_lsm_<hook>`; fentry/fexit/freplace name the function itself.
+ */
+export function attachTargetName(section: string, target: string): { name: string; kind: 'typedef' | 'func' } {
+  const prefix = section.slice(0, Math.max(0, section.indexOf('/')));
+  if (prefix === 'tp_btf') return { name: `btf_trace_${target}`, kind: 'typedef' };
+  if (prefix === 'iter' || prefix === 'iter.s') return { name: `bpf_iter_${target}`, kind: 'func' };
+  if (prefix === 'lsm' || prefix === 'lsm.s' || prefix === 'lsm_cgroup') return { name: `bpf_lsm_${target}`, kind: 'func' };
+  return { name: target, kind: 'func' };
+}
+
 function loadOne(
   sys: Sys,
   p: ProgramSpec,
@@ -399,8 +412,8 @@ function loadOne(
   let attachBtfId: number | undefined;
   if (ATTACH_BY_BTF.has(p.type) && p.attachTo) {
     const vm = target();
-    const name = p.section.startsWith('tp_btf/') ? `btf_trace_${p.attachTo}` : p.attachTo;
-    const t = vm.typesByName(name).find((x) => x.kind === (p.section.startsWith('tp_btf/') ? 'typedef' : 'func'));
+    const { name, kind } = attachTargetName(p.section, p.attachTo);
+    const t = vm.typesByName(name).find((x) => x.kind === kind);
     if (!t) throw new KernelSymbolError(p.attachTo, 'attach target');
     attachBtfId = t.id;
   }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
 import { loadObject } from '../../../src/elf/index.js';
+import { parseBtf } from '../../../src/btf/index.js';
 import type { ObjectSpec } from '../../../src/elf/object-spec.js';
 import { MapType } from '../../../src/kernel/bpf/constants.js';
 import { createMap } from '../../../src/kernel/bpf/map-create.js';
@@ -14,7 +15,7 @@ import { pinObject } from '../../../src/kernel/bpf/obj-pin.js';
 import { KernelError } from '../../../src/kernel/kernel-error.js';
 import { PinMismatchError, UnknownObjectNameError } from '../../../src/kernel/object/errors.js';
 import { kernelVersionCode, readKernelConfig } from '../../../src/kernel/object/kconfig.js';
-import { loadKernelObject } from '../../../src/kernel/object/load-object.js';
+import { attachTargetName, loadKernelObject } from '../../../src/kernel/object/load-object.js';
 import { vmlinuxBtf } from '../../../src/kernel/object/vmlinux.js';
 import { VerifierError } from '../../../src/kernel/verifier-error.js';
 import { describeMap } from '../../../src/kernel/introspect/map-show.js';
@@ -344,5 +345,19 @@ kernelTest('diagnostics_channel: bpfkit:prog:load per program and bpfkit:object:
   } finally {
     dc.unsubscribe('bpfkit:prog:load', onProg);
     dc.unsubscribe('bpfkit:object:load', onObj);
+  }
+});
+
+test('attach targets are looked up under libbpf\'s BTF names, and exist in this kernel\'s BTF', () => {
+  assert.deepEqual(attachTargetName('tp_btf/sched_switch', 'sched_switch'), { name: 'btf_trace_sched_switch', kind: 'typedef' });
+  assert.deepEqual(attachTargetName('iter/bpf_map_elem', 'bpf_map_elem'), { name: 'bpf_iter_bpf_map_elem', kind: 'func' });
+  assert.deepEqual(attachTargetName('iter.s/task', 'task'), { name: 'bpf_iter_task', kind: 'func' });
+  assert.deepEqual(attachTargetName('lsm/file_open', 'file_open'), { name: 'bpf_lsm_file_open', kind: 'func' });
+  assert.deepEqual(attachTargetName('fentry/tcp_v4_rcv', 'tcp_v4_rcv'), { name: 'tcp_v4_rcv', kind: 'func' });
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return;
+  const vm = parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')));
+  for (const [section, target] of [['iter/bpf_map_elem', 'bpf_map_elem'], ['tp_btf/sched_switch', 'sched_switch'], ['lsm/file_open', 'file_open']] as const) {
+    const { name, kind } = attachTargetName(section, target);
+    assert.ok(vm.typesByName(name).some((t) => t.kind === kind), `${name} (${kind}) is in the kernel's BTF`);
   }
 });
