@@ -146,3 +146,26 @@ test('bpfkit run: a cpumap entry set with --map-update (qsize, program id) sends
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+kernelTest('bpf_redirect_map flags into a cpumap: the fallback action, and XDP_ABORTED above XDP_TX, as BPF_PROG_TEST_RUN', (sys) => {
+  const bytes = compileBpf(path.join(import.meta.dirname, 'c', 'cpumap_redirect.c'));
+  const s = loadObject(bytes, { objectName: 'cpumap_redirect' });
+  using kernel = loadKernelObject(sys, s);
+  using user = loadUserspace(s, { cpus: 2 });
+  const data = buildUdp({ src: '10.3.0.1', dst: '10.3.0.2', sport: 5, dport: 6, payload: 'flags' });
+  const names = ['to_cpu_aborted', 'to_cpu_drop', 'to_cpu_tx', 'to_cpu_4', 'to_cpu_broadcast', 'to_cpu_9'];
+  const seen = new Set<number>();
+  for (const filled of [false, true]) {
+    if (filled) {
+      updateElem(kernel.map('cpu_map').fd, u32(0), val(32, 0), 0);
+      user.bpfMap('cpu_map').set(u32(0), val(32, 0));
+    }
+    for (const name of names) {
+      const k = kernel.program(name).testRun({ dataIn: data }).retval;
+      const u = user.program(name).testRun({ data }).retval;
+      assert.equal(u, k, `${name}, slot ${filled ? 'filled' : 'empty'}`);
+      seen.add(k);
+    }
+  }
+  assert.deepEqual([...seen].sort(), [XdpAction.ABORTED, XdpAction.DROP, XdpAction.TX, XdpAction.REDIRECT].sort());
+});

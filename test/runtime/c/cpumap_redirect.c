@@ -18,3 +18,14 @@ int xdp_on_cpu(struct xdp_md *ctx)
 	return ((unsigned char *)data)[13] & 1 ? XDP_DROP : XDP_PASS;
 }
 char LICENSE[] SEC("license") = "GPL";
+
+/* The same redirect with other flags: the low bits are the action for an empty slot; anything above
+ * XDP_TX (BPF_F_BROADCAST included: cpumaps take no broadcast) is XDP_ABORTED. */
+#define REDIRECT_WITH(name, flags) \
+	SEC("xdp") int name(struct xdp_md *ctx) { return bpf_redirect_map(&cpu_map, 0, flags); }
+REDIRECT_WITH(to_cpu_aborted, XDP_ABORTED)
+REDIRECT_WITH(to_cpu_drop, XDP_DROP)
+REDIRECT_WITH(to_cpu_tx, XDP_TX)
+REDIRECT_WITH(to_cpu_4, 4)
+REDIRECT_WITH(to_cpu_broadcast, BPF_F_BROADCAST)
+REDIRECT_WITH(to_cpu_9, 9)
