@@ -6,6 +6,7 @@ import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '..
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
 import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
+import { type ConntrackModel, createKfuncs } from '../ctx/kfuncs/index.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog } from '../ctx/helpers/index.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
@@ -37,6 +38,8 @@ export interface LoadUserspaceOptions {
   verify?: VerifyFn | boolean;
   /** Helper implementations by id, replacing the runtime's own (src/ctx/helpers). */
   helpers?: ReadonlyMap<number, HelperFn>;
+  /** The conntrack table the conntrack kfuncs see (default: empty, as a test run's namespace; docs/kfuncs.md). */
+  conntrack?: ConntrackModel;
   /** Clocks of the time helpers (default: a deterministic counter). */
   clock?: Partial<HelperClock>;
   /** `bpf_get_prandom_u32` source (default: seeded xorshift32). */
@@ -275,6 +278,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     }
     return t;
   };
+  let kfuncs: Map<string, HelperFn> | undefined;
   const verify = options.verify === false ? undefined : typeof options.verify === 'function' ? options.verify : defaultVerify;
   const wanted = options.programs ? new Set(options.programs) : undefined;
   if (wanted) for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new ProgramNotFoundError(n, spec.programs.map((p) => p.name));
@@ -285,7 +289,8 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       assertProgramTyped(p);
       if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (XDP, TC and socket filters can)`);
       verify?.(p, spec);
-      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
+      kfuncs ??= createKfuncs(env, options.conntrack ? { conntrack: options.conntrack } : {});
+      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
       if ((e instanceof InstantiateError || e instanceof UntypedProgramError) && !wanted) {
