@@ -7,7 +7,9 @@ import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
 import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
 import { type ConntrackModel, createKfuncs } from '../ctx/kfuncs/index.js';
-import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog } from '../ctx/helpers/index.js';
+import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog, type HelperTask } from '../ctx/helpers/index.js';
+import type { SocketTable } from '../ctx/socket-model.js';
+import type { TunnelInfo } from '../ctx/tunnel-model.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
 import { CgroupStorageMap } from '../maps/cgroup-storage.js';
@@ -48,6 +50,12 @@ export interface LoadUserspaceOptions {
   trace?: (line: string) => void;
   /** Routes and neighbours for bpf_fib_lookup (default none: NOT_FWDED). */
   fib?: FibTable;
+  /** Sockets bpf_sk_lookup_* / bpf_skc_lookup_tcp find (default none: NULL, as a test run for a tuple nobody listens on). */
+  sockets?: SocketTable;
+  /** Tunnel metadata every packet arrives with (default none, as a test run's skb: get_tunnel_key -EINVAL). */
+  tunnel?: TunnelInfo;
+  /** The current task the get_current_* helpers report (default pid, tgid, uid, gid 0, comm ''). */
+  task?: HelperTask;
   /** Instruction budget per run (default 1M): a runaway program stops with BudgetExceeded. */
   budget?: number;
   /** Programs to instantiate (default: every program the runtime can run; unrunnable ones are listed in `skipped`). */
@@ -241,6 +249,9 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     ...(options.random ? { random: options.random } : {}),
     ...(options.trace ? { trace: options.trace } : {}),
     ...(options.fib ? { fib: options.fib } : {}),
+    ...(options.sockets ? { sockets: options.sockets } : {}),
+    ...(options.tunnel ? { tunnel: options.tunnel } : {}),
+    ...(options.task ? { task: options.task } : {}),
   });
   obj.env = env;
   const host: ProgramHost = {
@@ -273,7 +284,8 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       const table = new Map<number, HelperFn>();
       for (const id of all.keys()) table.set(id, all.get(id)!);
       for (const [id, fn] of options.helpers ?? []) table.set(id, fn);
-      t = table;
+      // A helper refused in userspace throws HelperRefusedError (naming it and why) at prepare time.
+      t = { get: (id: number) => table.get(id) ?? all.get(id) };
       tables.set(type, t);
     }
     return t;
