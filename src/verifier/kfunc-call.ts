@@ -191,7 +191,7 @@ function checkArgs(env: Env, meta: Meta): void {
       }
       continue;
     }
-    if (reg.type === 'not_init') reject(`R${regno} !read_ok`);
+    // No read_ok check: an uninitialised register fails the argument's own check, as in the kernel.
     const nullable = a.name.endsWith('__nullable') || a.name.endsWith('__opt');
     if (trustedArgs(k) && (isNullScalar(reg) || reg.maybeNull) && !nullable) reject(`Possibly NULL pointer passed to trusted arg${i}`);
     if (reg.refObjId) {
