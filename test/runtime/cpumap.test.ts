@@ -169,3 +169,29 @@ kernelTest('bpf_redirect_map flags into a cpumap: the fallback action, and XDP_A
   }
   assert.deepEqual([...seen].sort(), [XdpAction.ABORTED, XdpAction.DROP, XdpAction.TX, XdpAction.REDIRECT].sort());
 });
+
+kernelTest('the cpumap second stage equals the kernel\'s: live-frames test runs redirect to CPU 1, whose cpumap program counts and judges each frame', async (sys) => {
+  const bytes = compileBpf(path.join(import.meta.dirname, 'c', 'cpumap_redirect.c'));
+  const s = loadObject(bytes, { objectName: 'cpumap_redirect' });
+  using kernel = loadKernelObject(sys, s);
+  using user = loadUserspace(s, { cpus: 2 });
+  updateElem(kernel.map('cpu_map').fd, u32(1), val(64, kernel.program('xdp_on_cpu').fd.raw), 0);
+  user.bpfMap('cpu_map').set(u32(1), val(64, user.program('xdp_on_cpu').id));
+  const frames = Array.from({ length: 24 }, (_, i) => {
+    const f = buildUdp({ src: `10.4.0.${i + 1}`, dst: '10.4.0.200', sport: 3000 + i, dport: 80, payload: 'x'.repeat(i) });
+    if (i % 4 === 1) f[13] = 0x03;
+    return f;
+  });
+  const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
+  for (const f of frames) assert.equal(kernel.program('xdp_to_cpu1').testRun({ dataIn: f, flags: BPF_F_TEST_XDP_LIVE_FRAMES }).retval, 0, 'live frames report 0');
+  const r = new Pipeline(user.program('xdp_to_cpu1'), { cpus: 1 }).push(writePcap(frames)).end();
+  const perCpu = (o: { map(n: string): { getPerCpu(k: Uint8Array): Uint8Array[] | undefined } }, key: number): bigint[] => (o.map('on_cpu_seen').getPerCpu(u32(key)) ?? []).map((b) => new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
+  // The kernel's cpumap kthread runs the frames asynchronously: wait until it has seen them all.
+  for (let i = 0; i < 100 && (perCpu(kernel, 0)[1] ?? 0n) < BigInt(frames.length); i++) await new Promise((res) => setTimeout(res, 20));
+  const userMaps = { map: (n: string) => user.bpfMap(n) };
+  for (const key of [0, 1]) assert.deepEqual(perCpu(userMaps, key), perCpu(kernel, key), `on_cpu_seen[${key}] per CPU`);
+  assert.deepEqual(perCpu(kernel, 0), [0n, 24n], 'every frame ran on CPU 1');
+  assert.deepEqual(perCpu(kernel, 1), [0n, 18n]);
+  assert.deepEqual(r.cpumap?.cpus.map((c) => [c.cpu, c.packets]), [[1, 24]]);
+  assert.deepEqual(r.cpumap?.verdicts.map((v) => [v.verdict, v.packets]), [['drop', 6], ['pass', 18]]);
+});

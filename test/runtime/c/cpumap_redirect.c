@@ -10,13 +10,35 @@ struct {
 } cpu_map SEC(".maps");
 SEC("xdp")
 int xdp_to_cpu(struct xdp_md *ctx) { return bpf_redirect_map(&cpu_map, ctx->rx_queue_index % 4, XDP_PASS); }
+/* Per CPU: frames the cpumap program saw, and those it passed (read after a live-frames test run). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 2);
+} on_cpu_seen SEC(".maps");
+
 SEC("xdp/cpumap")
 int xdp_on_cpu(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u32 k = 0;
+	__u64 *n = bpf_map_lookup_elem(&on_cpu_seen, &k);
+	if (n)
+		*n += 1;
 	if (data + 14 > data_end) return XDP_DROP;
-	return ((unsigned char *)data)[13] & 1 ? XDP_DROP : XDP_PASS;
+	if (((unsigned char *)data)[13] & 1)
+		return XDP_DROP;
+	k = 1;
+	n = bpf_map_lookup_elem(&on_cpu_seen, &k);
+	if (n)
+		*n += 1;
+	return XDP_PASS;
 }
+
+/* Redirects every frame to CPU 1 (for the live-frames comparison). */
+SEC("xdp")
+int xdp_to_cpu1(struct xdp_md *ctx) { return bpf_redirect_map(&cpu_map, 1, XDP_ABORTED); }
 char LICENSE[] SEC("license") = "GPL";
 
 /* The same redirect with other flags: the low bits are the action for an empty slot; anything above
