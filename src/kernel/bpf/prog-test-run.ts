@@ -26,7 +26,21 @@ export interface TestRunOptions {
   cpu?: number;
   /** Batch size for XDP live frames. */
   batchSize?: number;
+  /**
+   * The loaded program's `enum bpf_prog_type`, which shapes the call for types whose test run
+   * takes no packet: sk_lookup gets no data_out unless `dataOutSize` asks for one; raw_tracepoint
+   * and syscall programs take only ctx_in (no data, no ctx_out, repeat 0) and report the return
+   * value — a syscall program's context, which it may change, comes back as `ctxOut`.
+   */
+  programType?: number;
 }
+
+/** BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SYSCALL: test runs with ctx_in only (bpf_prog_test_run_raw_tp / _syscall). */
+const CTX_ONLY_TYPES: ReadonlySet<number> = new Set([17, 31]);
+/** BPF_PROG_TYPE_SYSCALL: the kernel copies the context back into ctx_in after the run. */
+const SYSCALL_TYPE = 31;
+/** BPF_PROG_TYPE_SK_LOOKUP: no packet in or out. */
+const SK_LOOKUP_TYPE = 30;
 
 /** Output of a test run. */
 export interface TestRunResult {
@@ -153,6 +167,11 @@ class TestRunBlock {
     return this.#view.getUint32(offset, true);
   }
 
+  /** A copy of the first `length` bytes of the ctx_in area (a syscall program's context after its run). */
+  ctxInBack(length: number): Uint8Array {
+    return this.#bytes.slice(this.#ctxInAt, this.#ctxInAt + length);
+  }
+
   /** A copy of `length` bytes of data out (`ctx`: of context out). */
   out(length: number, ctx: boolean): Uint8Array {
     if (ctx) return this.#bytes.slice(this.#ctxOutAt, this.#ctxOutAt + length);
@@ -195,9 +214,15 @@ export function testRun(prog: Fd<'prog'>, options: TestRunOptions = {}): TestRun
     blocks.set(prog, block);
   }
   const dataIn = options.dataIn ?? EMPTY;
-  const ctxOutSize = options.ctxOutSize ?? 0;
+  const ctxOnly = options.programType !== undefined && CTX_ONLY_TYPES.has(options.programType);
+  if (ctxOnly) {
+    if (dataIn.length > 0) throw new InvalidArgumentError('dataIn', 'raw_tracepoint and syscall test runs take no data_in (only ctx_in)');
+    options = { ...options, repeat: options.repeat ?? 0 };
+  }
+  const ctxOutSize = ctxOnly ? 0 : (options.ctxOutSize ?? 0);
   if (ctxOutSize >>> 0 !== ctxOutSize) throw new InvalidArgumentError('ctxOutSize', `${ctxOutSize} is not a size`);
-  let outSize = options.dataOutSize ?? dataIn.length + 4096;
+  const noDataOut = ctxOnly || (options.programType === SK_LOOKUP_TYPE && options.dataOutSize === undefined);
+  let outSize = noDataOut ? 0 : (options.dataOutSize ?? dataIn.length + 4096);
   if (outSize >>> 0 !== outSize) throw new InvalidArgumentError('dataOutSize', `${outSize} is not a size`);
   for (let attempt = 0; ; attempt++) {
     const r = block.run(fd, dataIn, outSize, options.ctxIn, ctxOutSize, options);
@@ -214,7 +239,7 @@ export function testRun(prog: Fd<'prog'>, options: TestRunOptions = {}): TestRun
       retval: block.field(RETVAL),
       duration: block.field(DURATION),
       dataOut: block.out(Math.min(block.field(DATA_SIZE_OUT), outSize), false),
-      ctxOut: ctxOutSize > 0 ? block.out(Math.min(block.field(CTX_SIZE_OUT), ctxOutSize), true) : undefined,
+      ctxOut: ctxOutSize > 0 ? block.out(Math.min(block.field(CTX_SIZE_OUT), ctxOutSize), true) : options.programType === SYSCALL_TYPE && options.ctxIn ? block.ctxInBack(options.ctxIn.length) : undefined,
     };
   }
 }

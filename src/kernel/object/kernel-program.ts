@@ -24,9 +24,9 @@ export class KernelProgram implements Disposable {
     return programInfo(this.fd);
   }
 
-  /** BPF_PROG_TEST_RUN on `options.dataIn` / `ctxIn`. */
+  /** BPF_PROG_TEST_RUN on `options.dataIn` / `ctxIn` (shaped for the program's type: see TestRunOptions.programType). */
   testRun(options: TestRunOptions = {}): TestRunResult {
-    return testRun(this.fd, options);
+    return testRun(this.fd, { programType: this.spec.type, ...options });
   }
 
   /** Pins the program at `path` (inside a bpffs). */
