@@ -37,44 +37,45 @@ export interface KfuncOptions {
 const EPROTO = 71;
 const ENONET = 64;
 const EAFNOSUPPORT = 97;
-/** Our encoding of struct bpf_dynptr (opaque to programs: the verifier forbids reading it): kind, offset, size. */
+/** enum bpf_dynptr_type of the packet dynptrs (struct bpf_dynptr_kern's type bits). */
 const DYNPTR_XDP = 4;
 const DYNPTR_SKB = 3;
 
 const ctxOf = (env: HelperEnv): unknown => env.context;
 
-function writeDynptr(vm: HelperContext, addr: number, kind: number, size: number): void {
+/** Writes the kernel's struct bpf_dynptr_kern at `addr`: data (the context), size | type << 28, offset 0. */
+function writeDynptr(vm: HelperContext, addr: number, kind: number, size: number, data: number): void {
   const at = helperPtr(vm, addr, 16, true);
-  const mem = vm.space.memory.bytes;
-  const dv = new DataView(mem.buffer, mem.byteOffset + at, 16);
-  dv.setUint32(0, kind, true);
-  dv.setUint32(4, 0, true);
-  dv.setUint32(8, 0, true); // offset
-  dv.setUint32(12, size, true);
+  const v = vm.space.memory.view;
+  v.setUint32(at, data >>> 0, true);
+  v.setUint32(at + 4, Math.floor(data / 4294967296), true);
+  v.setUint32(at + 8, ((size & 0xffffff) | (kind << 28)) >>> 0, true);
+  v.setUint32(at + 12, 0, true);
 }
 
+/** Reads a struct bpf_dynptr_kern (the layout src/ctx/helpers' dynptr helpers share). */
 function readDynptr(vm: HelperContext, addr: number): { kind: number; offset: number; size: number } {
   const at = helperPtr(vm, addr, 16, false);
-  const mem = vm.space.memory.bytes;
-  const dv = new DataView(mem.buffer, mem.byteOffset + at, 16);
-  return { kind: dv.getUint32(0, true), offset: dv.getUint32(8, true), size: dv.getUint32(12, true) };
+  const v = vm.space.memory.view;
+  const word = v.getUint32(at + 8, true);
+  return { kind: (word >>> 28) & 7, offset: v.getUint32(at + 12, true), size: word & 0xffffff };
 }
 
 /** bpf_dynptr_from_xdp / bpf_dynptr_from_skb: flags must be 0 (else -EINVAL and a NULL dynptr). */
 function fromPacket(kind: number, env: HelperEnv, name: string): HelperFn {
-  return (vm, _r1, _r2, r3) => {
+  return (vm, r1, _r2, r3) => {
     const c = ctxOf(env);
     const flags = argU64(vm, 2);
     if (flags !== 0n) {
-      writeDynptr(vm, r3, 0, 0);
+      writeDynptr(vm, r3, 0, 0, 0);
       return -Errno.EINVAL;
     }
     if (kind === DYNPTR_XDP) {
       if (!(c instanceof XdpContext)) throw new ExecutionError(vm.pc, `${name} needs an XDP context`);
-      writeDynptr(vm, r3, kind, c.buffLen());
+      writeDynptr(vm, r3, kind, c.buffLen(), r1);
     } else {
       if (!(c instanceof SkbContext)) throw new ExecutionError(vm.pc, `${name} needs an skb context`);
-      writeDynptr(vm, r3, kind, c.len);
+      writeDynptr(vm, r3, kind, c.len, r1);
     }
     return 0;
   };
