@@ -11,5 +11,5 @@ export {
 export { loadUserspace, UserspaceObject, type LoadUserspaceOptions, type RuntimeState } from './userspace-object.js';
 export { formatDecoded, summarizeMap, type DecodedValue, type MapSummary, type SummaryEntry } from './map-summary.js';
 export {
-  Pipeline, runCapture, type CpuCount, type PacketFault, type PacketSink, type PipelineOptions, type PipelineProgress, type PipelineResult,
+  Pipeline, runCapture, type CpuCount, type CpumapResult, type PacketFault, type PacketSink, type PipelineOptions, type PipelineProgress, type PipelineResult,
 } from './pipeline.js';
