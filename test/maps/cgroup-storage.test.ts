@@ -2,11 +2,21 @@
 // BPF_PROG_TEST_RUN a fresh storage, shared by its repeats), and the userspace attach model (one storage per
 // cgroup and attach type, newest first, user-side reads and writes with the kernel's flag rules).
 import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { BpfAttachType } from '../../src/isa/uapi.generated.js';
+import { createLink } from '../../src/kernel/bpf/link.js';
+import { deleteElem, keys, lookupElem, updateElem } from '../../src/kernel/bpf/map-elem.js';
+import { possibleCpus } from '../../src/kernel/bpf/map-fd.js';
+import { Fd } from '../../src/kernel/fd.js';
+import { KernelError } from '../../src/kernel/kernel-error.js';
+import { prng } from '../support/mutate.js';
 import { createHelperEnv } from '../../src/ctx/helpers/env.js';
 import { localStorageHelpers } from '../../src/ctx/helpers/local-storage-helpers.js';
 import { loadObject } from '../../src/elf/index.js';
 import { BpfMapType, BpfUpdateFlags } from '../../src/isa/uapi.generated.js';
+import { kernelErrno } from './kernel-diff.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { CgroupStorageMap } from '../../src/maps/cgroup-storage.js';
 import { MapErrno } from '../../src/maps/errors.js';
@@ -83,4 +93,77 @@ test('cgroup storage attach model: one storage per cgroup and attach type, newes
   pc.testRunStorage();
   assert.deepEqual(space.read(pc.localStorage(2), 4), new Uint8Array(4));
   assert.equal(pc.count(), 1);
+});
+
+/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
+function cgroup2Root(): string | undefined {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[2] === 'cgroup2') return f[1];
+  }
+  return undefined;
+}
+
+kernelTest('cgroup storage attach model equals the kernel: one storage per attached cgroup (key = cgroup id, attach type), newest first, user-side reads and writes alike', (sys) => {
+  const root = cgroup2Root();
+  assert.ok(root, 'no cgroup2 mount in /proc/mounts');
+  const dirs = [0, 1, 2].map((i) => path.join(root, `bpfkit-cgs-${process.pid}-${i}`));
+  for (const d of dirs) mkdirSync(d);
+  const opened: Fd[] = [];
+  try {
+    using kernel = loadKernelObject(sys, loadObject(mapsMoreObject(), { objectName: 'maps_more' }));
+    const cpus = possibleCpus(sys);
+    const space = new AddressSpace();
+    const ours = {
+      cg_store: createMap({ name: 'cg_store', type: BpfMapType.CGROUP_STORAGE, keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 }, { space, cpus }) as CgroupStorageMap,
+      cg_pcpu_store: createMap({ name: 'cg_pcpu_store', type: BpfMapType.PERCPU_CGROUP_STORAGE, keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 }, { space, cpus }) as CgroupStorageMap,
+    };
+    // Attach cg_count to each cgroup (ingress), the third one also at egress: a storage per (cgroup, attach type).
+    const attachments: [number, number][] = [[0, BpfAttachType.CGROUP_INET_INGRESS], [1, BpfAttachType.CGROUP_INET_INGRESS], [2, BpfAttachType.CGROUP_INET_INGRESS], [2, BpfAttachType.CGROUP_INET_EGRESS]];
+    for (const [i, type] of attachments) {
+      const cg = new Fd(sys, openSync(dirs[i]!, 'r'), 'other');
+      opened.push(cg);
+      opened.push(createLink(sys, { prog: kernel.program('cg_count').fd, attachType: type, targetFd: cg }));
+      const id = statSync(dirs[i]!, { bigint: true }).ino;
+      for (const m of Object.values(ours)) m.attach(id, type);
+    }
+    const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
+    let ops = 0;
+    for (const name of ['cg_store', 'cg_pcpu_store'] as const) {
+      const kfd = kernel.map(name).fd;
+      const mine = ours[name];
+      const kk = [...keys(kfd)].map(hex);
+      const ok: string[] = [];
+      for (let k = mine.nextKey(undefined); k; k = mine.nextKey(k)) ok.push(hex(k));
+      assert.equal(kk.length, 4, `${name}: four storages`);
+      assert.deepEqual(ok, kk, `${name}: keys and their order`);
+      const present = kk.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+      const absent = new Uint8Array(16).fill(7);
+      const rng = prng(0xc6 + name.length);
+      const vsize = name === 'cg_store' ? 8 : 8 * cpus;
+      for (let i = 0; i < 120; i++) {
+        const key = rng.chance(0.8) ? rng.pick(present) : absent;
+        const r = rng.int(3);
+        if (r === 0) {
+          assert.equal(hex(mine.read(key)), hex(lookupElem(kfd, key)), `${name} #${i} lookup`);
+        } else if (r === 1) {
+          const v = new Uint8Array(vsize);
+          for (let j = 0; j < vsize; j++) v[j] = rng.int(256);
+          const flags = rng.pick([0, 0, 1, 2, 4, 6]);
+          assert.equal(mine.write(key, v, flags), kernelErrno(() => updateElem(kfd, key, v, flags)), `${name} #${i} update flags ${flags}`);
+        } else {
+          const k = kernelErrno(() => {
+            if (!deleteElem(kfd, key)) throw new KernelError('delete', 2);
+          });
+          assert.equal(mine.delete(key, 0), k, `${name} #${i} delete`);
+        }
+        ops++;
+      }
+      for (const key of present) assert.equal(hex(mine.read(key)), hex(lookupElem(kfd, key)), `${name}: final values`);
+    }
+    process.stdout.write(`# cgroup storage: 4 attachments, ${ops} user-side operations agreed with the kernel\n`);
+  } finally {
+    for (const fd of opened.reverse()) fd.close();
+    for (const d of dirs) rmdirSync(d);
+  }
 });
