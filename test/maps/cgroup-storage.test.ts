@@ -2,7 +2,7 @@
 // BPF_PROG_TEST_RUN a fresh storage, shared by its repeats), and the userspace attach model (one storage per
 // cgroup and attach type, newest first, user-side reads and writes with the kernel's flag rules).
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BpfAttachType } from '../../src/isa/uapi.generated.js';
