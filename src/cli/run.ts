@@ -19,10 +19,11 @@ import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { FileReadError, readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
+import { MODEL_OPTION, readModelOption } from './model-options.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--no-verify] [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -37,6 +38,7 @@ export const runOptions: OptionSpec = {
   'skip-bad-records': { type: 'boolean' },
   engine: { type: 'string' },
   ...TYPE_OPTION,
+  ...MODEL_OPTION,
 };
 
 /** The `--engine` option: 'jit' (default) or 'interpreter'. */
@@ -213,7 +215,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const spec = readObject(file, args.programType(runUsage));
   const named = spec.programs.find((p) => p.name === args.value('prog'));
   if (named) assertProgramTyped(named);
-  using obj = loadUserspace(spec, { cpus, engine, ...(args.flag('no-verify') ? { verify: false as const } : {}) });
+  using obj = loadUserspace(spec, { cpus, engine, ...readModelOption(args), ...(args.flag('no-verify') ? { verify: false as const } : {}) });
   const program = pickProgram(obj, file, args.value('prog'));
   applyMapUpdates(obj, updates);
 

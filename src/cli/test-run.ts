@@ -18,10 +18,12 @@ import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { FileReadError, readInput, readObject } from './load-file.js';
 import { type Io, json } from './output.js';
+import { MODEL_OPTION, readModelOption } from './model-options.js';
+import type { KernelModel } from '../ctx/kernel-model.js';
 
 /** Usage text of `test-run`. */
 export const testRunUsage =
-  'bpfkit test-run OBJ --prog NAME --data-in FILE [--type TYPE] [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--no-verify] [--json|-j]';
+  'bpfkit test-run OBJ --prog NAME --data-in FILE [--type TYPE] [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
 
 /** Options of `test-run`. */
 export const testRunOptions: OptionSpec = {
@@ -36,6 +38,7 @@ export const testRunOptions: OptionSpec = {
   engine: { type: 'string' },
   'no-verify': { type: 'boolean' },
   ...TYPE_OPTION,
+  ...MODEL_OPTION,
 };
 
 /** The packet in FILE: its bytes, or the first packet when FILE is a pcap/pcapng capture. */
@@ -80,8 +83,8 @@ interface Outcome {
   readonly engine?: EngineKind;
 }
 
-function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean, engine: EngineKind): Outcome {
-  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], engine, ...(verify ? {} : { verify: false as const }) });
+function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean, engine: EngineKind, model: KernelModel = {}): Outcome {
+  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], engine, ...model, ...(verify ? {} : { verify: false as const }) });
   const program = obj.programs.get(prog);
   if (!program) throw new InstantiateError(`program "${prog}"`, obj.skipped.get(prog) ?? 'not instantiated');
   return { ...program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) }), engine: program.engineKind };
@@ -109,6 +112,7 @@ export function testRun(args: CommandArgs, io: Io): number {
   if (backend !== 'user' && backend !== 'kernel') throw new UsageError(`--backend must be user or kernel, got '${backend}'`, testRunUsage);
   if (backend === 'kernel' && args.value('cpu') !== undefined) throw new UsageError('--cpu is for the user backend (the kernel runs XDP/skb test runs on the current CPU)', testRunUsage);
   if (backend === 'kernel' && args.value('engine') !== undefined) throw new UsageError('--engine is for the user backend', testRunUsage);
+  if (backend === 'kernel' && args.value('model') !== undefined) throw new UsageError('--model is for the user backend (the kernel answers from its own routes, sockets and tunnels)', testRunUsage);
   const engine = engineOption(args, testRunUsage);
 
   const spec = readObject(file, args.programType(testRunUsage));
@@ -118,7 +122,7 @@ export function testRun(args: CommandArgs, io: Io): number {
   const program = spec.programs.find((p) => p.name === progName);
   if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
   assertProgramTyped(program);
-  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'), engine);
+  const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'), engine, readModelOption(args));
 
   const dataOut = args.value('data-out');
   if (dataOut !== undefined) writeAtomic(dataOut, r.dataOut);
