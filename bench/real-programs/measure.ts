@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as api from '../../src/index.js';
-import { loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
+import { assertVerified, loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
 import * as kernelApi from '../../src/kernel/index.js';
 import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMap, testRun, VerifierError, vmlinuxBtf, type KernelObject, type Sys } from '../../src/kernel/index.js';
 import { main as cli } from '../../src/cli/main.js';
@@ -146,7 +146,16 @@ function kernelFacts(sys: Sys): Record<string, unknown> {
     // No /sys/kernel/btf/vmlinux: programs that need it fail, and say so.
   }
   const probe = optionalApi<(sys: Sys, type: number, helper: number) => boolean>(kernelApi, 'probeHelper');
-  if (probe) facts['helperRefused'] = (type: number, helper: number) => !probe(sys, type, helper);
+  if (probe) {
+    // A probe the kernel cannot answer (a type that needs an expected attach type) refuses nothing.
+    facts['helperRefused'] = (type: number, helper: number) => {
+      try {
+        return !probe(sys, type, helper);
+      } catch {
+        return false;
+      }
+    };
+  }
   return facts;
 }
 
@@ -178,8 +187,39 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** One test run's outcome on either side: a return value and packet, or an error. */
 type Outcome = { retval: number; data: Uint8Array } | { error: string };
 
-function describe(o: Outcome): string {
-  return 'error' in o ? `error ${o.error}` : `retval ${o.retval}, ${o.data.length} bytes`;
+function describe(o: Outcome, other?: Outcome): string {
+  if ('error' in o) return `error ${o.error}`;
+  let text = `retval ${o.retval}, ${o.data.length} bytes`;
+  if (other && !('error' in other) && other.retval === o.retval && other.data.length === o.data.length) {
+    const at = o.data.findIndex((b, i) => b !== other.data[i]);
+    if (at >= 0) text += ` (byte ${at}: 0x${o.data[at]!.toString(16)})`;
+  }
+  return text;
+}
+
+/** Helpers whose results differ between two runs by design (clocks, random numbers): id -> name. */
+const NONDETERMINISTIC: ReadonlyMap<number, string> = new Map([
+  [5, 'bpf_ktime_get_ns'],
+  [7, 'bpf_get_prandom_u32'],
+  [118, 'bpf_jiffies64'],
+  [125, 'bpf_ktime_get_boot_ns'],
+  [160, 'bpf_ktime_get_coarse_ns'],
+  [208, 'bpf_ktime_get_tai_ns'],
+]);
+
+/** The clock/random helpers a program calls (comma-separated), or undefined. */
+function nondeterministicHelpers(p: ProgramSpec): string | undefined {
+  const names = new Set<string>();
+  for (const i of p.instructions) if (i.code === 0x85 && i.src === 0 && NONDETERMINISTIC.has(i.imm)) names.add(NONDETERMINISTIC.get(i.imm)!);
+  return names.size ? [...names].join(', ') : undefined;
+}
+
+/** How two differing outcomes differ, as a cause key. */
+function mismatchOf(kernel: Outcome, user: Outcome): string {
+  if ('error' in kernel) return `the kernel refuses the run (${kernel.error}), bpfkit runs it`;
+  if ('error' in user) return `bpfkit fails the run (${user.error}), the kernel runs it`;
+  if (kernel.retval !== user.retval) return 'return value differs';
+  return kernel.data.length === user.data.length ? 'same return value, output packet bytes differ' : 'same return value, output packet length differs';
 }
 
 function sameOutcome(a: Outcome, b: Outcome): boolean {
@@ -361,6 +401,7 @@ async function measureProgram(
     let runsAgree = 0;
     let runsSkipped: string | undefined;
     let firstMismatch: string | undefined;
+    let mismatchKind: string | undefined;
     if (options.noTestRuns) runsSkipped = 'test runs off';
     else if (kernel !== 'accept') runsSkipped = 'the kernel does not load it';
     else if (!PACKET_TYPES.has(type)) runsSkipped = `${type} is not run on packets (ctx-only test run)`;
@@ -396,7 +437,8 @@ async function measureProgram(
               const got = r.outcomes[i]!;
               if (sameOutcome(want, got)) runsAgree++;
               else {
-                firstMismatch ??= `${engine} ${pkt.name}: kernel ${describe(want)}, bpfkit ${describe(got)}`;
+                firstMismatch ??= `${engine} ${pkt.name}: kernel ${describe(want, got)}, bpfkit ${describe(got, want)}`;
+                mismatchKind ??= mismatchOf(want, got);
                 // A userspace error where the kernel ran: the error names the cause (a helper, a fault).
                 if ('error' in got && !('error' in want) && r.firstError !== undefined) {
                   const c = classify(r.firstError);
@@ -406,7 +448,8 @@ async function measureProgram(
             });
           }
           if (runsAgree < runs && !causes.some((c) => c.key.startsWith('userspace') || c.kind.startsWith('missing') || c.kind === 'untyped section' || c.kind === 'test run differs')) {
-            causes.push({ kind: 'test run differs', key: firstMismatch?.replace(/^\w+ \S+: /, '').replace(/\d+ bytes/g, 'N bytes') ?? 'differs', message: firstMismatch ?? '' });
+            const clock = nondeterministicHelpers(p);
+            causes.push({ kind: 'test run differs', key: clock ? `${mismatchKind ?? 'differs'} (calls ${clock}: time/random differ by design)` : (mismatchKind ?? 'differs'), message: firstMismatch ?? '' });
           }
         }
       } catch (e) {
@@ -469,8 +512,11 @@ function userRuns(
 ): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause } {
   let obj: ReturnType<typeof loadUserspace>;
   try {
+    // The runtime's verify hook with what the kernel comparison needs (its BTF, refused helpers),
+    // as a user of the public API passes it; versions whose loadUserspace takes kernelBtf get it too.
     const kernelBtf: Record<string, unknown> = { kernelBtf: facts['kernelBtf'] };
-    const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine };
+    const verify = (program: ProgramSpec, object: ObjectSpec): void => void assertVerified(program, object, { ...facts });
+    const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine, verify };
     obj = loadUserspace(spec, loadOptions);
   } catch (e) {
     return { setup: classify(e) };
