@@ -143,7 +143,7 @@ export function generateTypes(input: Uint8Array | ObjectSpec, options: GenerateO
   out.push(`/** The global-data sections of ${object}, as properties of the handle. */`);
   out.push(sectionDecls.length === 0 ? 'export type Globals = {};' : `export type Globals = {\n${sectionDecls.map((d) => `  readonly ${prop(d.s.property)}: ${d.name};`).join('\n')}\n};`, '');
   out.push(`/** The maps of ${object} (global data excluded: see Globals), typed. Per-CPU maps: getPerCpu(key) gives one value per CPU. */`);
-  out.push(`export interface Maps {\n${mapLines.join('\n')}\n}`, '');
+  out.push(mapLines.length === 0 ? 'export type Maps = {};' : `export interface Maps {\n${mapLines.join('\n')}\n}`, '');
   out.push('/** Map names. */', 'export type MapName = keyof Maps;', '');
   out.push(`/** The programs of ${object}. */`);
   out.push(`export const PROGRAM_NAMES = [${schema.programs.map((p) => JSON.stringify(p)).join(', ')}] as const;`);
