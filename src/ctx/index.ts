@@ -33,3 +33,21 @@ export {
   type ClonedPacket,
   type TracePrintkResult,
 } from './helpers/index.js';
+export {
+  HelperSet,
+  HelperRefusedError,
+  REFUSED_HELPERS,
+  refusedReason,
+  MAX_BPRINTF_VARARGS,
+  currentTunnel,
+  BpfTunnelKey,
+  TUNNEL_KEY_SIZE,
+  BpfTcpSock,
+  BPF_TCP_SOCK_SIZE,
+  TCP_SOCK_DEFAULTS,
+} from './helpers/index.js';
+export { MODELLED_HELPERS, helperModel, type HelperModel } from './helpers/modelled.js';
+export { ModelError } from './model-error.js';
+export { parseKernelModel, type KernelModel } from './kernel-model.js';
+export { lookupSocket, validateSocketTable, TcpState, type LookupScope, type ModelSocket, type SocketStateName, type SocketTable, type SocketTuple, type TcpSockField } from './socket-model.js';
+export { tunnelInfoFromModel, TunnelFlagBit, TUNNEL_OPTS_MAX, type TunnelInfo, type TunnelModel } from './tunnel-model.js';
