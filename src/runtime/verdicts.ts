@@ -16,8 +16,21 @@ export function verdictName(programType: number, retval: number): string {
   if (programType === BpfProgType.XDP) return XDP_NAMES[v] ?? `retval ${v}`;
   if (programType === BpfProgType.SCHED_CLS || programType === BpfProgType.SCHED_ACT) return TC_NAMES[v] ?? `retval ${v}`;
   if (programType === BpfProgType.SOCKET_FILTER) return v === 0 ? 'drop' : 'keep';
-  return `retval ${v}`;
+  return OTHER_NAMES.get(programType)?.[v] ?? `retval ${v}`;
 }
+
+/** cgroup_skb, sk_lookup, netfilter (0 drops, 1 passes); lwt (BPF_OK, BPF_DROP, BPF_REDIRECT, BPF_LWT_REROUTE) and the flow dissector (BPF_OK, BPF_DROP). */
+const LWT_NAMES: Readonly<Record<number, string>> = { 0: 'ok', 2: 'drop', 7: 'redirect', 128: 'reroute' };
+const OTHER_NAMES: ReadonlyMap<number, Readonly<Record<number, string>>> = new Map([
+  [BpfProgType.CGROUP_SKB, { 0: 'drop', 1: 'pass' }],
+  [BpfProgType.SK_LOOKUP, { 0: 'drop', 1: 'pass' }],
+  [BpfProgType.NETFILTER, { 0: 'drop', 1: 'accept' }],
+  [BpfProgType.LWT_IN, LWT_NAMES],
+  [BpfProgType.LWT_OUT, LWT_NAMES],
+  [BpfProgType.LWT_XMIT, LWT_NAMES],
+  [BpfProgType.LWT_SEG6LOCAL, LWT_NAMES],
+  [BpfProgType.FLOW_DISSECTOR, { 0: 'ok', 2: 'drop' }],
+]);
 
 /** Which output capture a verdict goes to: pass, tx or drop (or none). */
 export type VerdictClass = 'pass' | 'tx' | 'drop' | 'other';
@@ -37,6 +50,9 @@ export function verdictClass(programType: number, retval: number): VerdictClass 
     return 'other';
   }
   if (programType === BpfProgType.SOCKET_FILTER) return v === 0 ? 'drop' : 'pass';
+  const name = OTHER_NAMES.get(programType)?.[v];
+  if (name === 'pass' || name === 'ok' || name === 'accept') return 'pass';
+  if (name === 'drop') return 'drop';
   return 'other';
 }
 
