@@ -17,6 +17,8 @@ export {
   type FuncInfo,
   type LineInfo,
 } from './ext.js';
+export { dumpBtfC, type CDumpSource, type DumpBtfCOptions } from './dump-c.js';
+export { dumpBtfRaw, type DumpBtfRawOptions, type RawDumpSource } from './dump-raw.js';
 export { formatType } from './format.js';
 export { BpftoolJsonWriter } from './json-writer.js';
 export { BtfValueFormatError, ExactInt, formatBtfValue, stringifyFormatted, writeBtfValue, type Formatted, type ValueBtf, type ValueFormatMode } from './value-format.js';
