@@ -244,6 +244,11 @@ export class LayoutBuilder {
     }
     const members: MemberLayout[] = [];
     this.addMembers(members, t, 0, t.kind === 'union', depth);
+    // Every member must lie inside the struct: malformed BTF would otherwise read past the value.
+    for (const m of members) {
+      const end = m.offset + (m.bits !== undefined ? Math.ceil(((m.bitOffset ?? 0) + m.bits) / 8) : layoutSize(m.layout));
+      if (end > t.size) throw new GenTypeError(t.id, `${t.kind} ${t.name || '(anon)'} member "${m.name}" ends at byte ${end}, past the ${t.kind}'s ${t.size} bytes`);
+    }
     return { kind: t.kind, size: t.size, ...(name ? { name, cName: cName! } : {}), members };
   }
 
