@@ -96,6 +96,8 @@ export function dumpXlated(fd: Fd<'prog'>): XlatedLine[] {
     imm(insn: Instruction, value: bigint): string {
       if (insn.src === PseudoLd.MAP_FD) return `map[id:${insn.imm >>> 0}]`;
       if (insn.src === PseudoLd.MAP_VALUE) return `map[id:${insn.imm >>> 0}][0]+${(insn.imm2 ?? 0) >>> 0}`;
+      // A callback's address (bpf_loop...): bpftool prints the subprogram's offset, "subprog[%+d]".
+      if (insn.src === PseudoLd.FUNC) return `subprog[${insn.imm < 0 ? '' : '+'}${insn.imm}]`;
       return `0x${value.toString(16)}`;
     },
   };

@@ -12,14 +12,15 @@ import { describeLink, describeMap, listLinks, listMaps } from '../../../src/ker
 import { dumpJited, dumpXlated, formatXlated } from '../../../src/kernel/introspect/prog-dump.js';
 import { describeProgram, listPrograms } from '../../../src/kernel/introspect/prog-show.js';
 import { loadKernelObject } from '../../../src/kernel/object/load-object.js';
-import { expectedRejections, fixturesDir } from '../../support/fixtures.js';
+import { expectedRejections, fixtureProgramTypes, fixturesDir } from '../../support/fixtures.js';
 import { createVethPair } from '../../support/netns.js';
 import { bpftool, kernelTest } from '../harness.js';
 
 const fixtures = readdirSync(fixturesDir)
   .filter((f) => f.endsWith('.o') && !(f.replace(/\.o$/, '') in expectedRejections))
   .map((f) => path.join(fixturesDir, f));
-const spec = (f: string) => loadObject(readFileSync(f), { objectName: path.basename(f, '.o') });
+// Sections libbpf cannot type load with the fixture's type, as bpftool's `type T`.
+const spec = (f: string) => loadObject(readFileSync(f), { objectName: path.basename(f, '.o'), programType: fixtureProgramTypes[path.basename(f, '.o')] });
 // maps_zoo pins a map by name: keep such pins in our own directory, removed at the end.
 const PIN_ROOT = `/sys/fs/bpf/bpfkit-kl-intro-${process.pid}`;
 mkdirSync(PIN_ROOT, { recursive: true });

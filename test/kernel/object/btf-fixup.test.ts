@@ -10,7 +10,7 @@ import { loadBtf } from '../../../src/kernel/bpf/btf-load.js';
 import { BTF_KIND_FEATURES, missingBtfKinds } from '../../../src/kernel/object/btf-features.js';
 import { fixupBtf, sanitize, type SanitizableKind } from '../../../src/kernel/object/btf-fixup.js';
 import { kernelVersionCode, parseKconfig } from '../../../src/kernel/object/kconfig.js';
-import { expectedRejections, fixturesDir, xdpToolsDir } from '../../support/fixtures.js';
+import { expectedRejections, fixtureProgramTypes, fixturesDir, xdpToolsDir } from '../../support/fixtures.js';
 import { bpftool, kernelTest } from '../harness.js';
 
 const fixtures = readdirSync(fixturesDir).filter((f) => f.endsWith('.o') && !(f.replace(/\.o$/, '') in expectedRejections) && f !== 'legacy_maps.o');
@@ -26,7 +26,8 @@ kernelTest('DATASEC sizes and variable offsets equal those of the BTF libbpf loa
     const byName = spec(f).maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
     const preexisting = new Set(byName.filter((p) => existsSync(p)));
     try {
-      execFileSync('bpftool', ['prog', 'loadall', path.join(fixturesDir, f), dir], { stdio: 'pipe' });
+      const type = fixtureProgramTypes[f.replace(/\.o$/, '')]; // sections libbpf cannot type load as bpftool's `type T`
+      execFileSync('bpftool', ['prog', 'loadall', path.join(fixturesDir, f), dir, ...(type ? ['type', type] : [])], { stdio: 'pipe' });
       const first = readdirSync(dir)[0]!;
       const btfId = (bpftool('prog', 'show', 'pinned', path.join(dir, first)) as { btf_id: number }).btf_id;
       const dump = bpftool('btf', 'dump', 'id', String(btfId)) as { types: { kind: string; name: string; size: number; vars: { offset: number; size: number }[] }[] };
