@@ -13,6 +13,8 @@ import type { TunnelInfo } from '../ctx/tunnel-model.js';
 import { programTypeOps } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
 import { CgroupStorageMap } from '../maps/cgroup-storage.js';
+import { SkStorageMap } from '../maps/sk-storage.js';
+import { SkbContext } from '../ctx/skb-context.js';
 import type { MapInMapOps } from '../maps/map-in-map.js';
 import { RuntimeMap } from '../maps/runtime-map.js';
 import type { MapDef, MapOps } from '../maps/map-ops.js';
@@ -264,8 +266,14 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     budget: options.budget ?? DEFAULT_BUDGET,
     engine: options.engine ?? 'jit',
     redirect: () => env.redirect,
-    beginTestRun: () => {
-      for (const m of obj.mapOps.values()) if (m instanceof CgroupStorageMap) m.testRunStorage();
+    beginTestRun: (program) => {
+      // A test run's skb->sk is a new socket each time: its socket storage starts afresh.
+      const ctx = program.context.instance;
+      const sock = ctx instanceof SkbContext ? ctx.sock.address() : undefined;
+      for (const m of obj.mapOps.values()) {
+        if (m instanceof CgroupStorageMap) m.testRunStorage();
+        else if (m instanceof SkStorageMap && sock !== undefined) m.remove(sock);
+      }
     },
     enter: (program, cpu) => {
       obj.state.cpu = cpu;

@@ -65,8 +65,8 @@ export interface ProgramHost {
   readonly engine: EngineKind;
   /** Where the last run asked to redirect its packet (bpf_redirect / bpf_redirect_map), if anywhere. */
   redirect?(): RedirectTarget | undefined;
-  /** Called once at the start of each testRun (BPF_PROG_TEST_RUN gives each a fresh cgroup storage). */
-  beginTestRun?(): void;
+  /** Called once at the start of each testRun of `program` (BPF_PROG_TEST_RUN gives each a fresh cgroup storage and socket). */
+  beginTestRun?(program: UserspaceProgram): void;
 }
 
 type Clock = () => number;
@@ -186,7 +186,7 @@ export class UserspaceProgram {
     const cpu = this.checkCpu(input.cpu ?? 0);
     const repeat = Math.max(1, input.repeat ?? 1);
     const r1 = this.context.setup(input.data, input.ctxIn);
-    this.host.beginTestRun?.();
+    this.host.beginTestRun?.(this);
     let retval = 0;
     const t0 = nowMs();
     for (let i = 0; i < repeat; i++) retval = this.exec(r1, cpu);

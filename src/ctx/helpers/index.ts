@@ -17,11 +17,13 @@ import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
 import { skbRoomHelpers } from './skb-room-helpers.js';
 import { socketHelpers, xdpSocketHelpers } from './socket-lookup.js';
+import { strtolHelpers } from './strtol.js';
 import { tracePrintkHelpers } from './trace-printk.js';
 import { tunnelHelpers } from './tunnel.js';
 import { xdpHelpers } from './xdp-helpers.js';
 import { userRingbufHelpers } from './user-ringbuf-helpers.js';
 import { localStorageHelpers } from './local-storage-helpers.js';
+import { skStorageHelpers } from './sk-storage-helpers.js';
 import { progTypeHelpers } from './progtype-helpers.js';
 
 export * from './env.js';
@@ -75,7 +77,7 @@ export class HelperSet implements HelperTable {
  * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...strtolHelpers(), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env), ...skStorageHelpers(env)]);
   // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
   if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
   if (type) for (const [id, fn] of progTypeHelpers(env, type.type)) all.set(id, fn);

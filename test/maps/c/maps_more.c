@@ -167,19 +167,42 @@ int xdp_drain(struct xdp_md *ctx)
 	return sum == 0 ? XDP_PASS : (sum & 1 ? XDP_DROP : XDP_TX);
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, 4);
+} sk_out SEC(".maps");
+
+/* Counts packets in the socket's storage (created from `init` on first use) and publishes the count
+ * in sk_out[0]; frames longer than 200 bytes then delete the storage twice (sk_out[1], [2]: 0 then
+ * -ENOENT); sk_out[3] is bpf_sk_storage_get with bad flags (NULL: 0). */
 SEC("tc")
 int tc_sk(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
-	struct sk_val *v;
+	struct sk_val *v, init = { .packets = 100, .mark = 7 };
+	__u32 k0 = 0, k1 = 1, k2 = 2, k3 = 3;
+	__s64 r;
 	if (!sk)
 		return 0;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 0;
-	v = bpf_sk_storage_get(&sk_store, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (v)
-		v->packets++;
+	r = (long)bpf_sk_storage_get(&sk_store, sk, 0, 2) != 0;
+	bpf_map_update_elem(&sk_out, &k3, &r, 0);
+	v = bpf_sk_storage_get(&sk_store, sk, &init, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!v)
+		return 0;
+	v->packets++;
+	r = v->packets;
+	bpf_map_update_elem(&sk_out, &k0, &r, 0);
+	if (skb->len > 200) {
+		r = bpf_sk_storage_delete(&sk_store, sk);
+		bpf_map_update_elem(&sk_out, &k1, &r, 0);
+		r = bpf_sk_storage_delete(&sk_store, sk);
+		bpf_map_update_elem(&sk_out, &k2, &r, 0);
+	}
 	return 0;
 }
 
