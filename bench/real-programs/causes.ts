@@ -54,6 +54,9 @@ export function classify(err: unknown): Cause {
   if (code === 'ERR_PROGRAM_UNTYPED' || /cannot tell the program type|does not say which program type|no program type|program type 0\b|unspec/i.test(message)) {
     return { kind: 'untyped section', key: code, message };
   }
+  if ((m = message.match(/(bpf_\w+) \(\d+\) cannot run in userspace: ([^:]+)/))) {
+    return { kind: 'missing helper', key: `${m[1]} refused in userspace: ${m[2]}`, message };
+  }
   if ((m = message.match(/unknown func (?:bpf_)?(\w+)#\d+/)) || (m = message.match(/cannot (?:use|call) helper (?:bpf_)?(\w+)#\d+/))) {
     return { kind: 'missing helper', key: `bpf_${m[1]}`, message };
   }

@@ -357,7 +357,9 @@ async function measureProgram(
         bpfkitKernel = 'error';
         const c = classify(e);
         bpfkitKernelMessage = c.message;
-        causes.push({ ...c, key: `kernel load: ${c.key}` });
+        // A symbol this kernel lacks stops libbpf too (bpftool fails alike): the kernel's refusal.
+        if (!ref.ok && /not found in the kernel's BTF/.test(c.message) && !ref.tags.has(p.name)) causes.push({ kind: 'kernel refuses', key: `this kernel's BTF lacks it: ${c.key}`, message: c.message });
+        else causes.push({ ...c, key: `kernel load: ${c.key}` });
       }
     }
 
