@@ -17,8 +17,6 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   probe_read_kernel_str: 'reads arbitrary kernel memory: no userspace meaning',
   probe_read_user: "reads the current task's user memory: no userspace meaning",
   probe_read_user_str: "reads the current task's user memory: no userspace meaning",
-  strtol: 'not implemented yet',
-  strtoul: 'not implemented yet',
   timer_init: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_set_callback: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_start: 'BPF timers fire callbacks asynchronously after the run: not modelled',
