@@ -14,7 +14,7 @@ import type { NetDevice } from './net-device.js';
  * What a context load yields, as the verifier types it: a scalar, or a pointer the kernel's
  * `convert_ctx_access` produces (`xdp_md.data` -> PTR_TO_PACKET).
  */
-export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx' | 'flow_keys';
+export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx' | 'flow_keys' | 'btf_id';
 
 /** A context access the type allows. */
 export interface CtxAccess {
@@ -22,6 +22,8 @@ export interface CtxAccess {
   readonly field: string;
   /** Type of the register after a load (writes: the field's type). */
   readonly type: CtxValueType;
+  /** For `btf_id`: the kernel struct the trusted pointer points to (`sk_buff`, `nf_hook_state`). */
+  readonly btf?: string;
 }
 
 /** A context access the type refuses, with the kernel's reason. */

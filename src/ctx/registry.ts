@@ -4,6 +4,7 @@ import { programTypeByName } from '../isa/program-types.js';
 import { cgroupSkbOps } from './cgroup-skb.js';
 import { flowDissectorOps } from './flow-dissector.js';
 import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
+import { netfilterOps } from './netfilter.js';
 import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
 import { skLookupOps } from './sk-lookup.js';
 import { socketFilterOps } from './socket-filter.js';
@@ -11,7 +12,7 @@ import { tcActOps, tcOps } from './tc.js';
 import { xdpOps } from './xdp.js';
 
 /** Every program type with ops, in `enum bpf_prog_type` order. */
-export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, tcActOps, xdpOps, cgroupSkbOps, lwtInOps, lwtOutOps, lwtXmitOps, lwtSeg6localOps, flowDissectorOps, skLookupOps];
+export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps, tcOps, tcActOps, xdpOps, cgroupSkbOps, lwtInOps, lwtOutOps, lwtXmitOps, lwtSeg6localOps, flowDissectorOps, skLookupOps, netfilterOps];
 
 /**
  * The ops of a program type (a BpfProgType value or bpftool's name: `xdp`, `sched_cls`,

@@ -4,6 +4,7 @@ import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
 import { checkPtrToBtfAccess } from './btf-access.js';
 import { type Env, reject } from './env.js';
 import {
+  BTF_TRUSTED,
   DYNPTR_FIRST,
   DynptrKind,
   cloneReg,
@@ -419,6 +420,11 @@ export function checkMemAccess(
           const t = res.type === 'sock_common' || res.type === 'sock' ? res.type : res.type;
           copyReg(dst, pointer(t));
           if (t === 'sock' || t === 'sock_common') dst.maybeNull = true;
+          // netfilter's ctx->state / ctx->skb: PTR_TO_BTF_ID | PTR_TRUSTED to the named kernel struct.
+          if (t === 'btf_id') {
+            dst.btf = res.btf ?? '';
+            dst.btfFlags = BTF_TRUSTED;
+          }
           if (dst.maybeNull) dst.id = env.nextId();
         }
         loaded = true;
