@@ -15,6 +15,7 @@ import { prog, progUsage } from './prog.js';
 import { map, mapUsage } from './map.js';
 import { link, linkUsage } from './link.js';
 import { btf, btfUsage } from './btf.js';
+import { feature, featureUsage } from './feature.js';
 import { type Io, processIo, json } from './output.js';
 import { run, runOptions, runUsage } from './run.js';
 import { testRun, testRunOptions, testRunUsage } from './test-run.js';
@@ -44,6 +45,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   prog: { summary: 'list, show and dump (xlated/jited) loaded programs, like bpftool prog', usage: progUsage, options: {}, run: prog },
   map: { summary: 'list, show, dump, lookup, update, delete and pin kernel maps, like bpftool map', usage: mapUsage, options: {}, run: map },
   link: { summary: 'list and show BPF links, like bpftool link', usage: linkUsage, options: {}, run: link },
+  feature: { summary: 'probe the running kernel: program/map types, helpers per program type, misc features (bpftool feature probe)', usage: featureUsage, options: {}, run: feature },
   btf: { summary: 'dump BTF of a file or a loaded object, raw (as bpftool) or as C (vmlinux.h); list loaded BTF', usage: btfUsage, options: {}, run: btf },
   metrics: { summary: 'one Prometheus scrape of programs (run counts, times), maps and selected map values (per CPU)', usage: metricsUsage, options: metricsOptions, run: metrics },
   dashboard: { summary: 'serve /metrics, /api/snapshot and a live web page of programs and per-CPU map counters', usage: dashboardUsage, options: dashboardOptions, run: dashboard },
