@@ -39,6 +39,21 @@ function intField(btf: Btf, map: string, m: BtfMember): number {
   return arr.nelems;
 }
 
+/**
+ * A u64 attribute (libbpf's get_map_field_long): `__uint` (a pointer to an array), or `__ulong`
+ * (an enum or enum64 of exactly one enumerator, its value), as libbpf >= 1.4 writes map_extra.
+ */
+function longField(btf: Btf, map: string, m: BtfMember): number {
+  const t = resolve(btf, m.type);
+  if (t.kind === 'ptr') return intField(btf, map, m);
+  if (t.kind !== 'enum' && t.kind !== 'enum64') throw new ObjectError(`map "${map}": attribute "${m.name}" is a ${t.kind}, expected __uint or __ulong (an enum)`, '.maps');
+  if (t.values.length !== 1) throw new ObjectError(`map "${map}": attribute "${m.name}": invalid __ulong (an enum of ${t.values.length} values)`, '.maps');
+  const v = t.values[0]!.value;
+  const n = typeof v === 'bigint' ? Number(BigInt.asUintN(64, v)) : v >>> 0;
+  if (!Number.isSafeInteger(n)) throw new ObjectError(`map "${map}": attribute "${m.name}" is 0x${BigInt.asUintN(64, BigInt(v)).toString(16)}, above 2^53 (not supported)`, '.maps');
+  return n;
+}
+
 function typeField(btf: Btf, map: string, m: BtfMember): { id: number; size: number } {
   const ptr = resolve(btf, m.type);
   if (ptr.kind !== 'ptr') throw new ObjectError(`map "${map}": attribute "${m.name}" is a ${ptr.kind}, expected a pointer (__type)`, '.maps');
@@ -67,7 +82,7 @@ function parseDef(btf: Btf, name: string, typeId: number, warnings: string[], de
       case 'max_entries': maxEntries = intField(btf, name, m); break;
       case 'map_flags': flags = intField(btf, name, m); break;
       case 'numa_node': numaNode = intField(btf, name, m); break;
-      case 'map_extra': mapExtra = intField(btf, name, m); break;
+      case 'map_extra': mapExtra = longField(btf, name, m); break;
       case 'key_size': {
         const v = intField(btf, name, m);
         if (keySize && keySize !== v) throw new ObjectError(`map "${name}": key_size ${v} conflicts with the key type's size ${keySize}`, '.maps');

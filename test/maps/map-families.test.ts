@@ -20,7 +20,7 @@ import { adjustRingbufSize, createMap, libbpfMaxEntries } from '../../src/maps/r
 import { SocketMapUpdateError } from '../../src/maps/sockmap.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { AddressSpace } from '../../src/vm/address-space.js';
-import { kernelTest, u32, u64 } from '../kernel/harness.js';
+import { kernelTest, u32 } from '../kernel/harness.js';
 import { compileBpf } from '../support/clang.js';
 import { MAPS_MORE_SOURCE, mapsMoreObject } from './maps-more.js';
 import { BpftoolLoadError, bpftoolLoadAll } from '../support/libbpf-oracle.js';
@@ -227,6 +227,55 @@ test('libbpf sizing: perf event arrays of 0 entries get one per CPU, ring buffer
   assert.equal(obj.bpfMap('user_rb_odd').maxEntries, 8192);
   assert.equal(obj.bpfMap('rb_odd').maxEntries, 16384);
   assert.equal(createMap({ name: 'p', type: BpfMapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0 }, { space: new AddressSpace(), cpus: 1 }).def.maxEntries, 2);
-  void MapErrno;
-  void u64;
+});
+
+test('arena: map_extra written with __ulong (an enum64, as libbpf >= 1.4) is parsed; arena_map_alloc\'s rules', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-arena-ulong-'));
+  let bytes: Uint8Array;
+  try {
+    const src = path.join(dir, 'arena_ulong.c');
+    writeFileSync(
+      src,
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#define cat2_(a, b) a##b
+#define cat_(a, b) cat2_(a, b)
+#define __ulong(name, val) enum { cat_(__unique_value, __COUNTER__) = val } name
+struct { __uint(type, 33); __uint(map_flags, BPF_F_MMAPABLE); __uint(max_entries, 4); __ulong(map_extra, 0x100000000ULL << 8); } arena SEC(".maps");
+struct { __uint(type, 33); __uint(map_flags, BPF_F_MMAPABLE); __uint(max_entries, 2); __ulong(map_extra, 0x2000); } low SEC(".maps");
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    bytes = compileBpf(src);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const spec = loadObject(bytes, { objectName: 'arena_ulong' });
+  assert.equal(spec.maps.find((m) => m.name === 'arena')?.mapExtra, 2 ** 40);
+  assert.equal(spec.maps.find((m) => m.name === 'low')?.mapExtra, 0x2000);
+  using u = loadUserspace(spec);
+  assert.equal(u.bpfMap('arena').maxEntries, 4);
+  const def = (maxEntries: number, flags: number, mapExtra = 0) => ({ name: 'a', type: BpfMapType.ARENA, keySize: 0, valueSize: 0, maxEntries, flags, mapExtra });
+  const env = () => ({ space: new AddressSpace(), cpus: 1 });
+  const refused = (d: ReturnType<typeof def>): number | undefined => {
+    try {
+      createMap(d, env());
+      return undefined;
+    } catch (e) {
+      assert.ok(e instanceof MapAttributeError);
+      return e.errno;
+    }
+  };
+  assert.equal(refused(def(4, BpfMapFlags.MMAPABLE)), undefined);
+  assert.equal(refused(def(4, 0)), MapErrno.EINVAL, 'BPF_F_MMAPABLE required');
+  assert.equal(refused(def(0, BpfMapFlags.MMAPABLE)), MapErrno.EINVAL);
+  assert.equal(refused(def(4, BpfMapFlags.MMAPABLE | BpfMapFlags.NO_PREALLOC)), MapErrno.EINVAL);
+  assert.equal(refused(def(4, BpfMapFlags.MMAPABLE | BpfMapFlags.SEGV_ON_FAULT | BpfMapFlags.NO_USER_CONV)), undefined);
+  assert.equal(refused(def(4, BpfMapFlags.MMAPABLE, 100)), MapErrno.EINVAL, 'map_extra not page aligned');
+  assert.equal(refused(def(2 ** 20 + 1, BpfMapFlags.MMAPABLE)), MapErrno.E2BIG, 'more than 4 GiB');
+  assert.equal(refused(def(4, BpfMapFlags.MMAPABLE, 2 ** 32 - 4096)), 34, 'the user region would cross a 4 GiB boundary: ERANGE');
+  const a = createMap(def(4, BpfMapFlags.MMAPABLE), env());
+  assert.equal(a.read(new Uint8Array(0)), undefined);
+  assert.equal(a.write(new Uint8Array(0), new Uint8Array(0), 0), -MapErrno.EOPNOTSUPP);
+  assert.equal(a.delete(new Uint8Array(0), 0), -MapErrno.EOPNOTSUPP);
 });
