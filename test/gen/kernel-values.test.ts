@@ -8,89 +8,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { describe } from 'node:test';
-import { layoutCodec, sumPerCpu, type BtfValue, type Layout } from '../../src/index.js';
+import { layoutCodec, sumPerCpu, type BtfValue } from '../../src/index.js';
 import { pinObject, type KernelMap, type KernelProgram } from '../../src/kernel/index.js';
 import type { UserspaceProgram } from '../../src/runtime/userspace-program.js';
 import { kernelTest } from '../kernel/harness.js';
 import { ensureBpffs } from '../support/bpffs.js';
-import { generatedFixture, stableJson, type AnyHandle, type GeneratedModule } from './support.js';
-
-/** bpftool prints u64s as bare JSON numbers: quote the long ones so none loses precision. */
-function parseExact(text: string): unknown {
-  return JSON.parse(text.replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
-}
-
-/** What bpftool prints for a value of `l` (bigints kept as bigints; bitfields as bpftool's hex strings). */
-function expected(l: Layout, v: unknown, mod: GeneratedModule, bits?: number): unknown {
-  if (bits !== undefined) {
-    const raw = typeof v === 'boolean' ? (v ? 1n : 0n) : BigInt(v as number | bigint);
-    return `0x${BigInt.asUintN(bits, raw).toString(16)}`;
-  }
-  switch (l.kind) {
-    case 'int':
-      return l.size === 16 ? `0x${BigInt.asUintN(128, v as bigint).toString(16)}` : v;
-    case 'enum': {
-      const names = l.name ? (mod[l.name] as Record<string, number | bigint>) : {};
-      const hit = Object.entries(names).find(([, x]) => x === v);
-      return hit ? hit[0] : v;
-    }
-    case 'bytes':
-      return Array.from(v as Uint8Array);
-    case 'array':
-      return (v as unknown[]).map((x) => expected(l.element, x, mod));
-    case 'struct':
-    case 'union': {
-      const o: Record<string, unknown> = {};
-      for (const m of l.members) o[m.name] = expected(m.layout, (v as Record<string, unknown>)[m.name], mod, m.bits);
-      return o;
-    }
-    default:
-      return v;
-  }
-}
-
-/** bpftool nests anonymous struct/union members under "" keys; the bindings flatten them as C reads them. */
-function flatten(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(flatten);
-  if (typeof x !== 'object' || x === null) return x;
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(x)) {
-    if (k === '' && typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(o, flatten(v));
-    else if (k !== '') o[k] = flatten(v);
-  }
-  return o;
-}
-
-interface Tally {
-  fields: number;
-  mismatches: string[];
-}
-
-function compare(want: unknown, got: unknown, path: string, t: Tally): void {
-  if (Array.isArray(want)) {
-    if (!Array.isArray(got) || got.length !== want.length) return void t.mismatches.push(`${path}: bpftool ${JSON.stringify(got)}, typed array of ${want.length}`);
-    want.forEach((w, i) => compare(w, got[i], `${path}[${i}]`, t));
-    return;
-  }
-  if (typeof want === 'object' && want !== null) {
-    if (typeof got !== 'object' || got === null) return void t.mismatches.push(`${path}: bpftool ${JSON.stringify(got)}, typed object`);
-    for (const [k, w] of Object.entries(want)) compare(w, (got as Record<string, unknown>)[k], `${path}.${k}`, t);
-    return;
-  }
-  t.fields++;
-  const same = typeof want === 'bigint' ? (typeof got === 'number' || typeof got === 'string') && BigInt(got) === want : want === got;
-  if (!same) t.mismatches.push(`${path}: bpftool ${JSON.stringify(got)}, typed ${typeof want === 'bigint' ? `${want}n` : JSON.stringify(want)}`);
-}
-
-function hexBytes(hex: readonly string[]): Uint8Array {
-  return Uint8Array.from(hex.map((h) => Number.parseInt(h, 16)));
-}
-
-interface DumpEntry {
-  key: string[];
-  value?: string[];
-  formatted: { key: unknown; value?: unknown; values?: { cpu: number; value: unknown }[] };
-}
+import { compare, expected, flatten, hexBytes, parseExact, type DumpEntry, type Tally } from './bpftool-format.js';
+import { generatedFixture, stableJson, type AnyHandle } from './support.js';
 
 const packet = new Uint8Array(74).fill(0x5a);
 
