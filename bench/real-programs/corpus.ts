@@ -1,6 +1,6 @@
 // The packet corpus of the real-programs harness: frames that reach the paths network programs branch on.
 
-import { buildArp, buildEthernet, buildIcmpEcho, buildIpPacket, buildTcp, buildUdp, EtherType, IpProto } from '../../src/index.js';
+import { buildArp, buildEthernet, buildIcmpEcho, buildIpPacket, buildTcp, buildUdp, EtherType, IpProto, writeIpv4, writeIpv6 } from '../../src/index.js';
 
 /** One frame of the corpus. */
 export interface CorpusPacket {
@@ -98,4 +98,50 @@ export function packetCorpus(): CorpusPacket[] {
   add('trunc-tcp4', tcp.slice(0, 14 + 20 + 10));
   add('trunc-ip6', buildTcp({ ...V6, sport: 1, dport: 2, flags: 'S' }).slice(0, 14 + 30));
   return list;
+}
+
+/** One test-run input: data_in, and ctx_in for types whose run takes a context. */
+export interface RunInput {
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly ctxIn?: Uint8Array;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/**
+ * struct bpf_sk_lookup contexts (72 bytes, no data_in) for sk_lookup test runs: the connections
+ * of the packet corpus, TCP and UDP over IPv4 and IPv6, seen from the receiving side.
+ */
+export function skLookupContexts(): RunInput[] {
+  const flows: [string, number, number, string, number, string, number][] = [
+    ['tcp4-80', AF_INET, 6, '10.0.0.1', 40000, '10.0.0.2', 80],
+    ['tcp4-443', AF_INET, 6, '10.0.0.1', 40001, '10.0.0.2', 443],
+    ['tcp4-22', AF_INET, 6, '10.0.0.1', 40002, '127.0.0.1', 22],
+    ['tcp4-8080', AF_INET, 6, '192.168.1.1', 40003, '10.0.0.2', 8080],
+    ['udp4-53', AF_INET, 17, '10.0.0.1', 5353, '10.0.0.2', 53],
+    ['udp4-high', AF_INET, 17, '10.0.0.1', 50000, '10.0.0.2', 60000],
+    ['tcp6-80', AF_INET6, 6, 'fd00::1', 40000, 'fd00::2', 80],
+    ['tcp6-443', AF_INET6, 6, 'fd00::1', 40001, '::1', 443],
+    ['udp6-53', AF_INET6, 17, 'fd00::1', 5353, 'fd00::2', 53],
+    ['udp6-high', AF_INET6, 17, 'fd00::1', 50000, 'fd00::2', 60000],
+  ];
+  return flows.map(([name, family, protocol, remote, rport, local, lport]) => {
+    const ctx = new Uint8Array(72);
+    const v = new DataView(ctx.buffer);
+    v.setUint32(8, family, true);
+    v.setUint32(12, protocol, true);
+    const put = (at4: number, at6: number, addr: string) => (family === AF_INET ? writeIpv4(addr, ctx, at4) : writeIpv6(addr, ctx, at6));
+    put(16, 20, remote);
+    v.setUint16(36, rport, false); // remote_port: network order
+    put(40, 44, local);
+    v.setUint32(60, lport, true); // local_port: host order
+    return { name: `sk-${name}`, data: new Uint8Array(0), ctxIn: ctx };
+  });
+}
+
+/** The corpus' IPv4 and IPv6 packets without their Ethernet header (netfilter runs at LOCAL_OUT on L3 packets). */
+export function l3Packets(frames: readonly CorpusPacket[]): RunInput[] {
+  return frames.filter((f) => f.data.length > 14 && f.data[12] === 0x08 && f.data[13] === 0x00).map((f) => ({ name: `l3-${f.name}`, data: f.data.slice(14) }));
 }

@@ -10,7 +10,7 @@ import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMa
 import { main as cli } from '../../src/cli/main.js';
 import { bpftoolLoadAll, type BpftoolLoad } from './bpftool.js';
 import { classify, errorCode, errorMessage, type Cause } from './causes.js';
-import type { CorpusPacket } from './corpus.js';
+import { l3Packets, skLookupContexts, type CorpusPacket, type RunInput } from './corpus.js';
 
 /**
  * A program type for an object: one for all its programs (bpftool's `type T`), one per program
@@ -103,6 +103,16 @@ export interface ProgramResult {
 /** Program types BPF_PROG_TEST_RUN runs on a packet (data_in): xdp, tc, socket filter, cgroup_skb, lwt, flow dissector. */
 const PACKET_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter', 'cgroup_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector']);
 
+/** Types whose test run takes a context or an L3 packet instead of the Ethernet corpus. */
+const CONTEXT_TYPES = new Set(['sk_lookup', 'netfilter']);
+
+/** The test-run inputs of a program type: the corpus, sk_lookup contexts, or L3 packets for netfilter. */
+function runInputs(type: string, packets: readonly CorpusPacket[]): readonly RunInput[] {
+  if (type === 'sk_lookup') return skLookupContexts();
+  if (type === 'netfilter') return l3Packets(packets);
+  return packets;
+}
+
 /** The library's `applyProgramType` when this version has it (looked up at run time: the harness runs on older commits too). */
 function programTypeApi(): ((spec: ObjectSpec, option: TypeChoice) => ObjectSpec) | undefined {
   return optionalApi<(spec: ObjectSpec, option: TypeChoice) => ObjectSpec>(api, 'applyProgramType');
@@ -184,8 +194,8 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** One test run's outcome on either side: a return value and packet, or an error. */
-type Outcome = { retval: number; data: Uint8Array } | { error: string };
+/** One test run's outcome on either side: a return value and packet (and ctx_out for context-only runs), or an error. */
+type Outcome = { retval: number; data: Uint8Array; ctx?: Uint8Array } | { error: string };
 
 function describe(o: Outcome, other?: Outcome): string {
   if ('error' in o) return `error ${o.error}`;
@@ -219,23 +229,25 @@ function mismatchOf(kernel: Outcome, user: Outcome): string {
   if ('error' in kernel) return `the kernel refuses the run (${kernel.error}), bpfkit runs it`;
   if ('error' in user) return `bpfkit fails the run (${user.error}), the kernel runs it`;
   if (kernel.retval !== user.retval) return 'return value differs';
+  if (kernel.ctx && user.ctx && !equalBytes(kernel.ctx, user.ctx)) return 'same return value, ctx_out differs';
   return kernel.data.length === user.data.length ? 'same return value, output packet bytes differ' : 'same return value, output packet length differs';
 }
 
 function sameOutcome(a: Outcome, b: Outcome): boolean {
   if ('error' in a || 'error' in b) return 'error' in a && 'error' in b;
-  return a.retval === b.retval && equalBytes(a.data, b.data);
+  return a.retval === b.retval && equalBytes(a.data, b.data) && (a.ctx === undefined || b.ctx === undefined || equalBytes(a.ctx, b.ctx));
 }
 
 const UNSUPPORTED_RUN = new Set(['ENOTSUPP', 'EOPNOTSUPP', 'ENOTSUP']);
 
 /** The kernel's test runs of one program, packet by packet (before userspace runs, so map state matches run for run). */
-function kernelRuns(prog: Parameters<typeof testRun>[0], packets: readonly CorpusPacket[]): { outcomes: Outcome[]; unsupported?: string } {
+function kernelRuns(prog: Parameters<typeof testRun>[0], packets: readonly RunInput[]): { outcomes: Outcome[]; unsupported?: string } {
   const outcomes: Outcome[] = [];
   for (const p of packets) {
     try {
-      const r = testRun(prog, { dataIn: p.data });
-      outcomes.push({ retval: r.retval, data: r.dataOut });
+      // A context-only run (sk_lookup) must not ask for data_out: the kernel refuses it (EINVAL).
+      const r = testRun(prog, { dataIn: p.data, ...(p.data.length === 0 ? { dataOutSize: 0 } : {}), ...(p.ctxIn ? { ctxIn: p.ctxIn, ctxOutSize: p.ctxIn.length } : {}) });
+      outcomes.push({ retval: r.retval, data: r.dataOut, ...(p.ctxIn && r.ctxOut ? { ctx: r.ctxOut } : {}) });
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
       if (UNSUPPORTED_RUN.has(e.errnoName)) return { outcomes, unsupported: `the kernel does not test-run this type (${e.errnoName})` };
@@ -406,8 +418,9 @@ async function measureProgram(
     let mismatchKind: string | undefined;
     if (options.noTestRuns) runsSkipped = 'test runs off';
     else if (kernel !== 'accept') runsSkipped = 'the kernel does not load it';
-    else if (!PACKET_TYPES.has(type)) runsSkipped = `${type} is not run on packets (ctx-only test run)`;
+    else if (!PACKET_TYPES.has(type) && !CONTEXT_TYPES.has(type)) runsSkipped = `no test-run inputs for ${type}`;
     else {
+      const inputs = runInputs(type, options.packets);
       const pin = ref.pins.get(p.name);
       let pinned: ReturnType<typeof getPinnedObject<'prog'>> | undefined;
       const seedMaps = new Map<string, KernelMap>();
@@ -422,18 +435,18 @@ async function measureProgram(
           for (const [name, mp] of ref.mapPins) seedMaps.set(name, new KernelMap(openPinnedMap(options.sys, mp), name));
         }
         seedKernel(seedMaps, options.seeds);
-        const k = kernelRuns(progFd, options.packets);
+        const k = kernelRuns(progFd, inputs);
         if (k.unsupported) runsSkipped = k.unsupported;
         else {
           for (const engine of engines) {
-            const r = userRuns(spec, p.name, engine, options.packets, options.seeds, facts);
+            const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts);
             if ('setup' in r) {
-              runs += options.packets.length;
+              runs += inputs.length;
               causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
               firstMismatch ??= `${engine}: cannot set up: ${r.setup.message}`;
               continue;
             }
-            options.packets.forEach((pkt, i) => {
+            inputs.forEach((pkt, i) => {
               runs++;
               const want = k.outcomes[i]!;
               const got = r.outcomes[i]!;
@@ -508,7 +521,7 @@ function userRuns(
   spec: ObjectSpec,
   name: string,
   engine: 'jit' | 'interpreter',
-  packets: readonly CorpusPacket[],
+  packets: readonly RunInput[],
   seeds: MapSeeds | undefined,
   facts: Record<string, unknown>,
 ): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause } {
@@ -533,8 +546,8 @@ function userRuns(
     let firstError: unknown;
     const outcomes: Outcome[] = packets.map((pkt) => {
       try {
-        const r = prog.testRun({ data: pkt.data });
-        return { retval: r.retval, data: r.dataOut };
+        const r = prog.testRun({ data: pkt.data, ...(pkt.ctxIn ? { ctxIn: pkt.ctxIn } : {}) });
+        return { retval: r.retval, data: r.dataOut, ...(pkt.ctxIn ? { ctx: r.ctxOut } : {}) };
       } catch (e) {
         firstError ??= e;
         return { error: errorCode(e) };
