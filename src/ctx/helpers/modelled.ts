@@ -24,6 +24,12 @@ const TUNNEL_GET: HelperModel = {
 const TASK: HelperModel = { model: 'the current task: `task` of createHelperEnv', default: 'pid, tgid, uid, gid 0, comm "", cgroup id 0' };
 const CLOCK: HelperModel = { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'a deterministic counter from 1 s, +1 µs per read' };
 
+const KERNEL_MEMORY: HelperModel = {
+  model: "kernel memory is the program's own: its stack, packet, context and map values (src/ctx/helpers/probe-read.ts)",
+  default: 'any other address: -ERANGE below the kernel half or non-canonical, -EFAULT in it; the buffer zeroed',
+};
+const USER_MEMORY: HelperModel = { model: 'no user memory is modelled', default: '-EFAULT with the buffer zeroed (a size of 0 at a user address: 0)' };
+
 /** The modelled helpers. */
 export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>> = {
   fib_lookup: {
@@ -45,6 +51,10 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   ktime_get_tai_ns: { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'the monotonic counter + 37 s + 1.7e18 ns' },
   jiffies64: { model: 'the monotonic clock and `hz` of createHelperEnv', default: 'monotonic ns × 1000 / 1e9' },
   get_prandom_u32: { model: 'the random source: `random` / `seed` of loadUserspace/createHelperEnv', default: 'xorshift32 seeded with 1' },
+  probe_read_kernel: KERNEL_MEMORY,
+  probe_read_kernel_str: KERNEL_MEMORY,
+  probe_read_user: USER_MEMORY,
+  probe_read_user_str: { model: 'no user memory is modelled', default: '-EFAULT with the buffer zeroed (size 0: 0)' },
   get_smp_processor_id: { model: 'the simulated CPU a run is on (`cpu` of a run, `cpus` of loadUserspace)', default: 'CPU 0' },
 };
 
