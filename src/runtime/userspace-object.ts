@@ -309,7 +309,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       assertProgramTyped(p);
       if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (XDP, TC and socket filters can)`);
       verify?.(p, spec);
-      kfuncs ??= createKfuncs(env, options.conntrack ? { conntrack: options.conntrack } : {});
+      kfuncs ??= createKfuncs(env, { ...(options.conntrack ? { conntrack: options.conntrack } : {}), ...(spec.btf ? { objectBtf: spec.btf } : {}) });
       const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
