@@ -213,10 +213,13 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
       continue;
     }
     roles.set(sec.index, 'program');
-    const match = matchSection(sec.name);
+    // libbpf: SEC("?xdp") is SEC("xdp") with autoload off, and the '?' is forgotten from then on.
+    const lazy = sec.name.startsWith('?');
+    const secName = lazy ? sec.name.slice(1) : sec.name;
+    const match = matchSection(secName);
     if (!match) {
-      const legacy = legacySectionType(sec.name);
-      warnings.push(`section "${sec.name}": libbpf cannot tell the program type from this name; its programs stay untyped until a type is given (--type / programType)${legacy ? `; libbpf < 1.0 read it as ${legacy}` : ''}`);
+      const legacy = legacySectionType(secName);
+      warnings.push(`section "${secName}": libbpf cannot tell the program type from this name; its programs stay untyped until a type is given (--type / programType)${legacy ? `; libbpf < 1.0 read it as ${legacy}` : ''}`);
     }
     for (const fn of funcs.filter((f) => f.section.index === sec.index)) {
       if (!fn.global) {
@@ -226,7 +229,8 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
       const linked = wrap(`section "${sec.name}": program "${fn.name}"`, () => linkProgram(fn, funcs, btfExt, btf));
       programs.push({
         name: fn.name,
-        section: sec.name,
+        section: secName,
+        ...(lazy ? { autoload: false } : {}),
         type: match?.progTypeValue ?? BpfProgType.UNSPEC,
         ...(match && match.attachType !== undefined ? { expectedAttachType: match.attachTypeValue } : {}),
         ...(match?.target !== undefined ? { attachTo: match.target } : {}),

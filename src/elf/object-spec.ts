@@ -101,8 +101,14 @@ export interface ExternSpec {
 export interface ProgramSpec {
   /** Function name of the entry point. */
   readonly name: string;
-  /** ELF section name (`xdp`, `tc`, `tcx/ingress`, `socket`...). */
+  /** ELF section name (`xdp`, `tc`, `tcx/ingress`, `socket`...), without libbpf's `?` prefix. */
   readonly section: string;
+  /**
+   * `false` for a program in `SEC("?xdp")`-style sections: libbpf opens it with autoload off, and
+   * `loadKernelObject` (like `bpftool prog loadall`) loads it only when named in `programs`.
+   * Absent (loaded) otherwise.
+   */
+  readonly autoload?: boolean;
   /** `enum bpf_prog_type`, from the section name; 0 (unspec) when the name is unknown. */
   readonly type: number;
   /** `enum bpf_attach_type` the kernel expects at load time, if any. */

@@ -21,7 +21,7 @@ import { loadUserspace } from '../../src/runtime/userspace-object.js';
 import { BpfkitError } from '../../src/errors.js';
 import { compileBpf } from '../support/clang.js';
 import { fixturePath } from '../support/fixtures.js';
-import { BpftoolLoadError, bpftoolLoadAll } from '../support/libbpf-oracle.js';
+import { BpftoolLoadError, bpftoolLoadAll, libbpfDump, libbpfLoad } from '../support/libbpf-oracle.js';
 import { kernelTest } from '../kernel/harness.js';
 
 const legacy = () => loadObject(new Uint8Array(readFileSync(fixturePath('legacy_sections'))), { objectName: 'legacy_sections' });
@@ -217,4 +217,48 @@ kernelTest('legacy_sections.o under a given type: userspace test runs equal BPF_
   }
   process.stdout.write(`# legacy_sections under --type: ${cases} test runs equal the kernel's\n`);
   assert.ok(cases >= 50);
+});
+
+const LAZY_SRC = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("?xdp") int lazy_xdp(struct xdp_md *ctx) { return XDP_DROP; }
+SEC("xdp") int eager_xdp(struct xdp_md *ctx) { return XDP_PASS; }
+char _l[] SEC("license") = "GPL";
+`;
+
+kernelTest('SEC("?xdp"): typed by the name after "?", autoload off — opened and loaded like libbpf (skipped unless named)', async (sys) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-lazy-'));
+  mkdirSync(PIN_ROOT, { recursive: true });
+  try {
+    const src = path.join(dir, 'lazy.c');
+    writeFileSync(src, LAZY_SRC);
+    const bytes = compileBpf(src);
+    const file = path.join(dir, 'lazy.o');
+    writeFileSync(file, bytes);
+    const spec = loadObject(bytes);
+    assert.deepEqual(
+      spec.programs.map((p) => [p.name, p.section, programTypeName(p.type), p.autoload !== false]),
+      [['lazy_xdp', 'xdp', 'xdp', false], ['eager_xdp', 'xdp', 'xdp', true]],
+    );
+    const want = await libbpfDump(file);
+    assert.deepEqual(
+      want.programs.map((p) => [p.name, p.section, p.typeName, p.autoload]),
+      spec.programs.map((p) => [p.name, p.section, programTypeName(p.type), p.autoload !== false]),
+      'libbpf opens it the same way',
+    );
+    // bpftool 7.1 (libbpf 1.1) loads it but then fails to pin the program it skipped, so the
+    // oracle is libbpf's own bpf_object__load.
+    const loaded = await libbpfLoad(file);
+    assert.ok(loaded.load.ok, loaded.log);
+    const libbpfLoaded = loaded.load.programs.filter((p) => p.id !== undefined && p.id > 0);
+    {
+      using obj = loadKernelObject(sys, spec, { pinPath: PIN_ROOT });
+      assert.deepEqual([...obj.programs.keys()], libbpfLoaded.map((p) => p.name), 'the programs libbpf loads');
+      assert.equal(obj.program('eager_xdp').info().xlatedProgLen / 8, libbpfLoaded[0]!.xlatedInsnCount);
+    }
+    using named = loadKernelObject(sys, spec, { programs: ['lazy_xdp'], pinPath: PIN_ROOT });
+    assert.equal(named.program('lazy_xdp').testRun({ dataIn: new Uint8Array(64) }).retval, 1, 'named: loaded and runs (XDP_DROP)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

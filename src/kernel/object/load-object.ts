@@ -30,7 +30,7 @@ import { vmlinuxBtf } from './vmlinux.js';
 export interface LoadObjectOptions {
   /** Root directory for maps pinned by name (`LIBBPF_PIN_BY_NAME`); default /sys/fs/bpf, as libbpf. */
   readonly pinPath?: string;
-  /** Load only these programs (by name); default all. Maps are created either way. */
+  /** Load only these programs (by name); default all but those with autoload off (SEC("?xdp")), as libbpf. Maps are created either way. */
   readonly programs?: readonly string[];
   /** Verifier log level for every program (1 or 2 keeps the log of a successful load in `fd.verifierLog`). */
   readonly logLevel?: number;
@@ -208,8 +208,10 @@ export function loadKernelObject(sys: Sys, objectSpec: ObjectSpec, options: Load
   for (const n of Object.keys(options.mapReplacements ?? {})) {
     if (!spec.maps.some((m) => m.name === n)) throw new UnknownObjectNameError('map', n, spec.maps.map((m) => m.name));
   }
+  // Loaded by default: every program but those libbpf opens with autoload off (SEC("?xdp")).
+  const loadByDefault = spec.programs.filter((p) => p.autoload !== false).map((p) => p.name);
   // Untyped programs fail before anything is created (the kernel takes no BPF_PROG_TYPE_UNSPEC).
-  for (const p of spec.programs) if (!options.programs || options.programs.includes(p.name)) assertProgramTyped(p);
+  for (const p of spec.programs) if ((options.programs ?? loadByDefault).includes(p.name)) assertProgramTyped(p);
   if (spec.byteOrder !== 'le') throw new NotSupportedError('big-endian BPF objects on this host', undefined, 'the kernel loads programs in the host byte order (little-endian)');
 
   const started = performance.now();
@@ -311,7 +313,7 @@ export function loadKernelObject(sys: Sys, objectSpec: ObjectSpec, options: Load
     }
 
     // 3. Programs.
-    const wanted = new Set(options.programs ?? known);
+    const wanted = new Set(options.programs ?? loadByDefault);
     const weakExterns = new Set(spec.externs.filter((e) => e.weak).map((e) => e.name));
     const target = (): Btf => options.targetBtf ?? vmlinuxBtf(sys);
     for (const p of spec.programs) {
