@@ -210,6 +210,8 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
   { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
   { helper: 'skc_lookup_tcp', proto: 'bpf_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
+  { helper: 'sk_cgroup_id', proto: 'bpf_sk_cgroup_id_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: CG_SKB },
+  { helper: 'sk_ancestor_cgroup_id', proto: 'bpf_sk_ancestor_cgroup_id_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: CG_SKB },
   // --- net/core/filter.c: lwt (lwt_in/out/xmit_func_proto) -----------------------------------
   { helper: 'lwt_push_encap', proto: 'bpf_lwt_in_push_encap_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE], progs: ['lwt_in'] },
   { helper: 'lwt_push_encap', proto: 'bpf_lwt_xmit_push_encap_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE], progs: LWT_XMIT },
