@@ -4,7 +4,7 @@
 import { loadObject, objectNameFromPath } from '../elf/object-loader.js';
 import type { ObjectSpec } from '../elf/object-spec.js';
 import { mapTypeName } from '../isa/map-types.js';
-import { isBigint, layoutSize, type CompositeLayout, type EnumDef, type Layout, type LayoutBuilder } from './layout.js';
+import { isBigint, type CompositeLayout, type EnumDef, type Layout, type LayoutBuilder } from './layout.js';
 import { buildSchema, varOffsets, type GenSchema } from './schema.js';
 
 /** Options of {@link generateTypes}. */
@@ -72,8 +72,9 @@ class TypeWriter {
         ? `/** union ${l.cName ?? l.name} (${l.size} bytes): decoding fills every member (each a view of the same bytes); encoding writes the members present, in declaration order. */`
         : `/** struct ${l.cName ?? l.name} (${l.size} bytes). */`;
     const members = l.members.map((m) => {
-      const where = m.bits !== undefined ? `bitfield: ${m.bits} bits at byte ${m.offset} + bit ${m.bitOffset ?? 0}` : `offset ${m.offset}, ${layoutSize(m.layout)} bytes`;
-      return `  /** ${where}${m.optional ? '; a union member' : ''} */\n  ${prop(m.name)}${m.optional ? '?' : ''}: ${this.spell(m.layout, '  ')};`;
+      const where = m.bits !== undefined ? `byte ${m.offset} + bit ${m.bitOffset ?? 0}` : `offset ${m.offset}`;
+      const decl = this.builder.declarations.get(m) ?? m.name;
+      return `  /** \`${decl}\`: ${where}${m.optional ? ', a union member' : ''} */\n  ${prop(m.name)}${m.optional ? '?' : ''}: ${this.spell(m.layout, '  ')};`;
     });
     return `${head}\nexport interface ${l.name} {\n${members.join('\n')}\n}`;
   }
@@ -121,7 +122,7 @@ export function generateTypes(input: Uint8Array | ObjectSpec, options: GenerateO
 
   const sectionDecls = schema.sections.map((s) => {
     const name = s.typeName;
-    const vars = s.vars.map((v) => `  /** offset ${v.offset}, ${layoutSize(v.layout)} bytes */\n  ${prop(v.name)}: ${w.spell(v.layout, '  ')};`).join('\n');
+    const vars = s.vars.map((v) => `  /** \`${v.declaration ?? v.name}\`: offset ${v.offset} */\n  ${prop(v.name)}: ${w.spell(v.layout, '  ')};`).join('\n');
     const note = s.readOnly ? 'set before load(); read-only after (FrozenGlobalError)' : 'before load() the initial value; after, the live map';
     return { s, name, text: `/** Variables of ${s.section} (${s.size} bytes): ${note}. Assign whole variables; members left out are zero. */\nexport interface ${name} {\n${vars}\n}` };
   });

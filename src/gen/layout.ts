@@ -133,6 +133,8 @@ const MAX_DEPTH = 64;
 export class LayoutBuilder {
   /** Named enums met, by TypeScript name, in the order first met. */
   readonly enums = new Map<string, EnumDef>();
+  /** The C declaration of each member built (`__u64 rx_packets`, `__u32 a: 3`), for the emitter's comments. */
+  readonly declarations = new WeakMap<MemberLayout, string>();
   private readonly names = new Map<number, string>();
   private readonly used = new Set<string>(RESERVED_NAMES);
   private readonly cache = new Map<number, Layout>();
@@ -152,6 +154,15 @@ export class LayoutBuilder {
   /** The layout of type `id` (typedefs and qualifiers see through). */
   layout(id: number): Layout {
     return this.build(id, 0, undefined);
+  }
+
+  /** C spelling of type `id` declaring `name` (`char name[16]`); the bare name when BTF cannot spell it. */
+  declaration(id: number, name: string): string {
+    try {
+      return this.btf.format(id, name);
+    } catch {
+      return name;
+    }
   }
 
   private typeAt(id: number): BtfType {
@@ -276,11 +287,15 @@ export class LayoutBuilder {
         const abs = bit + (intBits ? intBits.bitOffset : 0);
         const scalar: Layout = intBits ? { kind: 'int', size: intBits.size > 8 ? 16 : intBits.size <= 4 ? 4 : 8, signed: intBits.signed } : layout;
         if (scalar.kind !== 'int' && scalar.kind !== 'enum' && scalar.kind !== 'bool') throw new GenTypeError(t.id, `${where}: a bitfield of ${scalar.kind}`);
-        out.push({ name: m.name, offset: Math.floor(abs / 8), bitOffset: abs % 8, bits, layout: scalar, ...(optional ? { optional } : {}) });
+        const member: MemberLayout = { name: m.name, offset: Math.floor(abs / 8), bitOffset: abs % 8, bits, layout: scalar, ...(optional ? { optional } : {}) };
+        this.declarations.set(member, `${this.declaration(m.type, m.name)}: ${bits}`);
+        out.push(member);
         return;
       }
       if (bit % 8 !== 0) throw new GenTypeError(t.id, `${where}: at bit ${bit}, not on a byte`);
-      out.push({ name: m.name, offset: bit / 8, layout, ...(optional ? { optional } : {}) });
+      const member: MemberLayout = { name: m.name, offset: bit / 8, layout, ...(optional ? { optional } : {}) };
+      this.declarations.set(member, this.declaration(m.type, m.name));
+      out.push(member);
     });
   }
 }

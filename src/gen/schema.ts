@@ -24,6 +24,8 @@ export interface GenMapSchema {
 /** One global variable: `name` at byte `offset` of its section. */
 export interface GenVarSchema {
   readonly name: string;
+  /** Its C declaration (`const volatile struct config cfg`), for documentation. */
+  readonly declaration?: string;
   readonly offset: number;
   readonly layout: Layout;
 }
@@ -177,7 +179,7 @@ function sectionSchema(builder: LayoutBuilder, m: MapSpec, name: { property: str
     // Static variables are not part of the interface, as in a bpftool skeleton.
     if (t.linkage === 'static') continue;
     if (offset + layoutSize(layout) > m.valueSize) continue;
-    vars.push({ name: t.name, offset, layout });
+    vars.push({ name: t.name, declaration: builder.declaration(t.type, t.name), offset, layout });
   }
   if (vars.length === 0) return undefined;
   return { property: name.property, typeName: name.typeName, section: m.name, readOnly: m.readOnly, size: m.valueSize, vars };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { generateTypes, GenValueError, layoutCodec, loadObject, type Layout } from '../../src/index.js';
+import { buildSchema, generateTypes, GenValueError, layoutCodec, loadObject, varOffsets, type Layout } from '../../src/index.js';
 import { fixtureBytes, sourceImports, type GeneratedModule } from './support.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-gen-layout-'));
@@ -116,7 +116,8 @@ describe('layouts against clang', () => {
     const mod = generateTypes(bytes, { object: 'all.o' });
     assert.match(mod, /export interface U \{\n[^}]*w\?: number;[^}]*h\?: number\[\];[^}]*b\?: Uint8Array;\n\}/);
     const spec = loadObject(bytes);
-    const gLayout = (JSON.parse(/"name":"g","offset":\d+,"layout":(\{.*\})\},?\n/.exec(mod)![1]!) as Layout & { kind: 'struct' });
+    const { schema } = buildSchema(spec, 'all.o', 'all', varOffsets(bytes));
+    const gLayout = schema.sections.find((x) => x.section === '.data')!.vars.find((v) => v.name === 'g')!.layout as Layout & { kind: 'struct' };
     const u = gLayout.members.find((m) => m.name === 'u')!.layout;
     const c = layoutCodec(u, true);
     assert.deepEqual(c.encode({ h: [1, 2] }), Uint8Array.of(1, 0, 2, 0));
