@@ -1,6 +1,6 @@
 // Helpers of the gen tests: compile a gen_* fixture, generate its bindings into a temporary
 // directory (importing bpfkit from this checkout's sources) and import the generated module.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +23,10 @@ export interface GeneratedModule {
 export const sourceImports = { importFrom: path.join(repoRoot, 'src/index.ts'), kernelImportFrom: path.join(repoRoot, 'src/kernel/index.ts') };
 
 const compiled = new Map<string, Uint8Array>();
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** test/fixtures/NAME.c compiled with clang-16 (once per process). */
 export function fixtureBytes(name: string): Uint8Array {
@@ -36,6 +40,7 @@ export async function generatedFixture(name: string): Promise<{ bytes: Uint8Arra
   const bytes = fixtureBytes(name);
   const source = generateTypes(bytes, { object: `${name}.o`, ...sourceImports });
   const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-gen-'));
+  tempDirs.push(dir);
   const file = path.join(dir, `${name}.ts`);
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
   writeFileSync(file, source);
