@@ -78,6 +78,10 @@ export interface ProgramResult {
   readonly disasm: boolean;
   /** bpfkit's verifier. */
   readonly verify: Verdict;
+  /** `bpfkit verify OBJ --json [--type T]`'s verdict (the command a user runs; it may be told less than the library call). */
+  readonly cliVerify: Verdict;
+  /** cliVerify === kernel (undefined when the kernel's verdict is unknown). */
+  readonly cliAgrees: boolean | undefined;
   readonly verifyMessage?: string;
   /** The kernel's BPF_PROG_LOAD verdict, and which load gave it. */
   readonly kernel: Verdict;
@@ -167,6 +171,22 @@ function kernelFacts(sys: Sys): Record<string, unknown> {
     };
   }
   return facts;
+}
+
+/** Verdicts of `bpfkit verify OBJ --json` by program name; with `--prog`/`--type` where given. An error: every program 'error'. */
+async function cliVerdicts(argv: string[]): Promise<{ verdicts: Map<string, Verdict>; error: string }> {
+  let out = '';
+  let error = '';
+  const io = { out: (t: string) => void (out += t), err: (t: string) => void (error += t) };
+  const verdicts = new Map<string, Verdict>();
+  try {
+    await cli(['verify', ...argv, '--json'], io);
+    const rows = JSON.parse(out) as { name: string; verdict: 'accept' | 'reject' }[];
+    for (const r of rows) verdicts.set(r.name, r.verdict);
+  } catch (e) {
+    error ||= errorMessage(e);
+  }
+  return { verdicts, error: error.trim().split('\n')[0] ?? '' };
 }
 
 /** Runs a CLI command in this process; true when it exits 0. Output is discarded, errors kept. */
@@ -274,7 +294,7 @@ export async function measureObject(file: string, label: string, options: Measur
     spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: objectNameFromPath(file) });
   } catch (e) {
     const c = classify(e);
-    return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, causes: [c] }];
+    return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, causes: [c] }];
   }
   const inspect = await cliWorks(['inspect', file, '--json']);
   const disasm = await cliWorks(['disasm', file, '--json']);
@@ -303,6 +323,21 @@ export async function measureObject(file: string, label: string, options: Measur
     }
   }
 
+  // `bpfkit verify` as a user runs it: one call per object, or per program when types differ.
+  const cli = new Map<string, Verdict>();
+  const cliErrors = new Map<string, string>();
+  const cliCalls: { argv: string[]; programs: string[] }[] =
+    type !== undefined && typeof type === 'object'
+      ? spec.programs.map((p) => ({ argv: [file, '--prog', p.name, ...(type[p.name] ? ['--type', type[p.name]!] : [])], programs: [p.name] }))
+      : [{ argv: [file, ...(typeof type === 'string' ? ['--type', type] : [])], programs: spec.programs.map((p) => p.name) }];
+  for (const call of cliCalls) {
+    const r = await cliVerdicts(call.argv);
+    for (const name of call.programs) {
+      cli.set(name, r.verdicts.get(name) ?? 'error');
+      if (!r.verdicts.has(name)) cliErrors.set(name, r.error);
+    }
+  }
+
   // The reference: bpftool loads the whole object (one type for all, as `type T` does).
   const byName = spec.maps.filter((m) => m.pinning === 'by_name').map((m) => `/sys/fs/bpf/${m.name}`);
   let ref: BpftoolLoad | undefined;
@@ -310,7 +345,17 @@ export async function measureObject(file: string, label: string, options: Measur
   const facts = kernelFacts(options.sys);
   try {
     ref = bpftoolLoadAll(file, options.pinRoot, bpftoolType, byName);
-    for (const p of spec.programs) results.push(await measureProgram(label, spec, p, ref, options, engines, inspect.ok, disasm.ok, objectCauses, facts));
+    for (const p of spec.programs) {
+      const row = await measureProgram(label, spec, p, ref, options, engines, inspect.ok, disasm.ok, objectCauses, facts);
+      const cliVerify = cli.get(p.name) ?? 'error';
+      const cliAgrees = row.kernel === 'accept' || row.kernel === 'reject' ? cliVerify === row.kernel : undefined;
+      const causes = [...row.causes];
+      // Where the command disagrees and the library call does not, the command is told less (types, BTF).
+      if (cliAgrees === false && row.verdictAgrees === true) {
+        causes.push({ kind: 'verifier disagrees', key: `bpfkit verify (CLI) ${cliVerify}s where the library call ${row.verify}s: ${cliErrors.get(p.name) ?? 'the command does not tell the verifier what the library call does (kernel BTF, refused helpers)'}`.slice(0, 200), message: cliErrors.get(p.name) ?? '' });
+      }
+      results.push({ ...row, cliVerify, cliAgrees, causes });
+    }
   } finally {
     ref?.release();
   }
@@ -328,7 +373,7 @@ async function measureProgram(
   disasmOk: boolean,
   objectCauses: readonly Cause[],
   facts: Record<string, unknown>,
-): Promise<ProgramResult> {
+): Promise<Omit<ProgramResult, 'cliVerify' | 'cliAgrees'>> {
   const causes: Cause[] = [...objectCauses];
   const type = p.type === 0 ? 'unspec' : programTypeName(p.type);
 

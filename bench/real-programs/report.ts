@@ -12,6 +12,8 @@ export interface Totals {
   /** Programs whose kernel verdict is known, and how many of them bpfkit's verifier matches. */
   readonly verdictKnown: number;
   readonly verdictAgree: number;
+  /** Of the same, how many `bpfkit verify` (the command) matches. */
+  readonly cliAgree: number;
   /** Programs the kernel accepts. */
   readonly kernelAccepts: number;
   /** Programs with both tags, and how many are equal. */
@@ -57,6 +59,7 @@ export function totals(results: readonly ProgramResult[]): Totals {
     disasmOk: results.filter((r) => r.disasm).length,
     verdictKnown: results.filter((r) => r.verdictAgrees !== undefined).length,
     verdictAgree: results.filter((r) => r.verdictAgrees === true).length,
+    cliAgree: results.filter((r) => r.verdictAgrees !== undefined && r.cliAgrees === true).length,
     kernelAccepts: results.filter((r) => r.kernel === 'accept').length,
     tagCompared: results.filter((r) => r.tagAgrees !== undefined).length,
     tagAgree: results.filter((r) => r.tagAgrees === true).length,
@@ -110,7 +113,7 @@ const mark = (b: boolean | undefined): string => (b === undefined ? '-' : b ? 'y
 /** The text report: the per-program table, the totals, the causes. */
 export function formatReport(report: Report): string {
   const t = report.totals;
-  const rows: string[][] = [['object', 'program', 'type', 'insp', 'dis', 'verify', 'kernel (by)', 'verdict', 'tag', 'runs', 'note']];
+  const rows: string[][] = [['object', 'program', 'type', 'insp', 'dis', 'verify', 'cli', 'kernel (by)', 'verdict', 'tag', 'runs', 'note']];
   for (const r of report.programs) {
     const note = r.causes[0] ? `${r.causes[0].kind}: ${r.causes[0].key}` : (r.runsSkipped ?? '');
     rows.push([
@@ -120,6 +123,7 @@ export function formatReport(report: Report): string {
       r.inspect ? 'ok' : 'FAIL',
       r.disasm ? 'ok' : 'FAIL',
       r.verify,
+      r.cliVerify,
       `${r.kernel} (${r.kernelBy})`,
       mark(r.verdictAgrees),
       mark(r.tagAgrees),
@@ -134,7 +138,8 @@ export function formatReport(report: Report): string {
     ['objects / programs', `${t.objects} / ${t.programs}`],
     ['inspect works', `${t.inspectOk} / ${t.programs}`],
     ['disasm works', `${t.disasmOk} / ${t.programs}`],
-    ['verdict = kernel', `${t.verdictAgree} / ${t.verdictKnown} (${pct(t.verdictAgree, t.verdictKnown)}; ${t.programs - t.verdictKnown} with no kernel verdict; the kernel accepts ${t.kernelAccepts})`],
+    ['verdict = kernel (library)', `${t.verdictAgree} / ${t.verdictKnown} (${pct(t.verdictAgree, t.verdictKnown)}; ${t.programs - t.verdictKnown} with no kernel verdict; the kernel accepts ${t.kernelAccepts})`],
+    ['bpfkit verify (CLI) = kernel', `${t.cliAgree} / ${t.verdictKnown} (${pct(t.cliAgree, t.verdictKnown)})`],
     ['tag = bpftool', `${t.tagAgree} / ${t.bpftoolLoaded} loaded by bpftool (${pct(t.tagAgree, t.bpftoolLoaded)}; ${t.tagCompared} compared)`],
     ['test runs = kernel', `${t.runsAgree} / ${t.runs} (${pct(t.runsAgree, t.runs)})`],
     ['programs, all runs equal', `${t.programsRunAgree} / ${t.programsRun}`],
