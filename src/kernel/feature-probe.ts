@@ -8,6 +8,7 @@ import { Errno } from './errno.js';
 import { isErrno } from './kernel-error.js';
 import type { Sys } from './sys.js';
 import { VerifierError } from './verifier-error.js';
+import { BpfAttachType, BpfProgType } from '../isa/uapi.generated.js';
 
 /** A kernel feature and how to detect it. */
 export interface Feature {
@@ -83,6 +84,14 @@ export function progTypeFeature(name: string, minKernel: string, type: number): 
 
 const helperCache = new WeakMap<Sys, Map<string, boolean>>();
 
+/** Expected attach types libbpf's probe_prog_load gives the types that refuse to load without one. */
+const PROBE_ATTACH_TYPE = new Map<number, number>([
+  [BpfProgType.CGROUP_SOCK_ADDR, BpfAttachType.CGROUP_INET4_CONNECT],
+  [BpfProgType.CGROUP_SOCKOPT, BpfAttachType.CGROUP_GETSOCKOPT],
+  [BpfProgType.SK_LOOKUP, BpfAttachType.SK_LOOKUP],
+  [BpfProgType.NETFILTER, BpfAttachType.NETFILTER],
+]);
+
 /**
  * Whether programs of `type` may call helper `helperId` on the kernel behind `sys` (as libbpf's
  * libbpf_probe_bpf_helper asks): loads `call helperId; exit` and reads the verifier's reason.
@@ -101,13 +110,16 @@ export function probeHelper(sys: Sys, type: number, helperId: number): boolean {
     insns[0] = 0x85; // call helperId
     v.setInt32(4, helperId, true);
     insns[8] = 0x95; // exit
+    const expectedAttachType = PROBE_ATTACH_TYPE.get(type);
     try {
-      loadProgram(sys, { type, insns, license: 'GPL', logLevel: 1 }).close();
+      loadProgram(sys, { type, insns, license: 'GPL', logLevel: 1, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) }).close();
       have = true;
     } catch (err) {
-      if (!(err instanceof VerifierError)) throw err;
-      // Any other rejection (R1 !read_ok, a missing ctx...) means the type may call it.
-      have = !/cannot use helper|invalid func |unknown func /.test(err.log);
+      // As libbpf: only the verifier saying so means "not available"; any other refusal (R1
+      // !read_ok, EINVAL for a type that needs more attributes) means the type may call it.
+      if (err instanceof VerifierError) have = !/cannot use helper|invalid func |unknown func /.test(err.log);
+      else if (isErrno(err, Errno.EPERM) || isErrno(err, Errno.EACCES)) throw err;
+      else have = true;
     }
     known.set(key, have);
   }

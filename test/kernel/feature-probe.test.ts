@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NotSupportedError } from '../../src/errors.js';
 import { MapType } from '../../src/kernel/bpf/constants.js';
-import { Features, haveFeature, mapTypeFeature, requireFeature } from '../../src/kernel/feature-probe.js';
+import { Features, haveFeature, mapTypeFeature, probeHelper, requireFeature } from '../../src/kernel/feature-probe.js';
+import { HELPERS } from '../../src/isa/helpers.js';
+import { BpfProgType } from '../../src/isa/uapi.generated.js';
 import { KernelPermissionError } from '../../src/kernel/kernel-error.js';
 import { FakeSys } from './fake-sys.js';
 import { kernelTest } from './harness.js';
@@ -38,4 +40,24 @@ kernelTest('on this kernel (>= 5.8) XDP, ring buffers and batch ops are present:
   assert.equal(haveFeature(sys, Features.ringbufMap), true);
   assert.equal(haveFeature(sys, Features.batchOps), true);
   assert.equal(haveFeature(sys, mapTypeFeature('map type 9999', '99.0', 9999)), false);
+});
+
+kernelTest('probeHelper: what each type may call, also for types that need an expected attach type to load', (sys) => {
+  // bpftool's own helper probe is no oracle here: Debian's bpftool looks only for "invalid func",
+  // and 6.18 says "program of this type cannot use helper", so it lists skb helpers for XDP.
+  const id = (name: string): number => HELPERS.find((h) => h.name === name)!.id;
+  const cases: [string, number, string, boolean][] = [
+    ['xdp', BpfProgType.XDP, 'xdp_adjust_head', true],
+    ['xdp', BpfProgType.XDP, 'skb_store_bytes', false],
+    ['xdp', BpfProgType.XDP, 'map_lookup_elem', true],
+    ['sched_cls', BpfProgType.SCHED_CLS, 'skb_store_bytes', true],
+    ['sched_cls', BpfProgType.SCHED_CLS, 'xdp_adjust_head', false],
+    ['sk_lookup', BpfProgType.SK_LOOKUP, 'sk_assign', true],
+    ['sk_lookup', BpfProgType.SK_LOOKUP, 'map_lookup_elem', true],
+    ['sk_lookup', BpfProgType.SK_LOOKUP, 'xdp_adjust_head', false],
+    ['cgroup_sock_addr', BpfProgType.CGROUP_SOCK_ADDR, 'bind', true],
+    ['netfilter', BpfProgType.NETFILTER, 'skb_store_bytes', false],
+  ];
+  const got = cases.map(([t, type, h]) => `${t} ${h} ${probeHelper(sys, type, id(h))}`);
+  assert.deepEqual(got, cases.map(([t, , h, want]) => `${t} ${h} ${want}`));
 });
