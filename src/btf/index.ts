@@ -20,6 +20,7 @@ export {
 export { dumpBtfC, type CDumpSource, type DumpBtfCOptions } from './dump-c.js';
 export { dumpBtfRaw, type DumpBtfRawOptions, type RawDumpSource } from './dump-raw.js';
 export { formatType } from './format.js';
+export { bpftoolTypeSignature } from './func-signature.js';
 export { BpftoolJsonWriter } from './json-writer.js';
 export { BtfValueFormatError, ExactInt, formatBtfValue, stringifyFormatted, writeBtfValue, type Formatted, type ValueBtf, type ValueFormatMode } from './value-format.js';
 export { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, parseBtfHeader, type BtfHeader } from './parse.js';

@@ -1,11 +1,13 @@
 // `bpfkit prog list|show|dump`: loaded programs as bpftool shows them (`id N | name NAME | tag TAG | pinned PATH`).
 import { BpfkitError } from '../errors.js';
-import { programInfo } from '../kernel/bpf/obj-info.js';
+import { BpftoolJsonWriter, bpftoolTypeSignature, parseBtf, type Btf } from '../btf/index.js';
+import { programDebugInfo, programInfo, type ProgramDebugInfo, type ProgramLineInfo } from '../kernel/bpf/obj-info.js';
+import { rawBtf } from '../kernel/introspect/info-buffers.js';
 import { fdById } from '../kernel/bpf/obj-id.js';
 import { getPinnedObject } from '../kernel/bpf/obj-pin.js';
 import type { Fd } from '../kernel/fd.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
-import { dumpJited, dumpXlated, formatXlated } from '../kernel/introspect/prog-dump.js';
+import { dumpJited, dumpXlated } from '../kernel/introspect/prog-dump.js';
 import { bootTimeSeconds, describeProgram, forEachObject, type ProgramRecord } from '../kernel/introspect/prog-show.js';
 import type { Sys } from '../kernel/sys.js';
 import type { CommandArgs } from './args.js';
@@ -15,7 +17,8 @@ import { type Io, json } from './output.js';
 /** Usage text of `prog`. */
 export const progUsage = [
   'bpfkit prog { list | show } [PROG]',
-  '       bpfkit prog dump { xlated | jited } PROG',
+  '       bpfkit prog dump xlated PROG [linum]',
+  '       bpfkit prog dump jited PROG',
   '       PROG := { id ID | name NAME | tag TAG | pinned PATH }',
 ].join('\n');
 
@@ -92,6 +95,74 @@ export function programText(p: ProgramRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The program's BTF and its func/line info, when it was loaded with them. */
+function debugInfo(sys: Sys, fd: Fd<'prog'>): { btf: Btf; info: ProgramDebugInfo } | undefined {
+  const info = programDebugInfo(fd);
+  if (!info.btfId || (info.funcInfo.length === 0 && info.lineInfo.length === 0)) return undefined;
+  try {
+    using btfFd = fdById(sys, 'btf', info.btfId);
+    return { btf: parseBtf(rawBtf(btfFd)), info };
+  } catch {
+    return undefined;
+  }
+}
+
+/** libbpf's bpf_prog_linfo__lfind: from record `skip`, the last record at or before `insn`, if it is at `insn`. */
+function lineAt(lines: readonly ProgramLineInfo[], insn: number, skip: number): ProgramLineInfo | undefined {
+  if (skip >= lines.length || insn < lines[skip]!.insnOff) return undefined;
+  let i = skip;
+  while (i + 1 < lines.length && lines[i + 1]!.insnOff <= insn) i++;
+  return lines[i]!.insnOff === insn ? lines[i] : undefined;
+}
+
+/**
+ * `prog dump xlated` as bpftool prints it: each function headed by its prototype from BTF
+ * (`int xdp_prog(struct xdp_md * ctx):`), each source line from the line info before its first
+ * instruction (`; return XDP_PASS;`, with `[file:F line_num:N line_col:C]` under `linum`); with
+ * -j the same as `proto`, `src`, `file`, `line_num`, `line_col` members beside `disasm`.
+ */
+export function xlatedText(sys: Sys, fd: Fd<'prog'>, opts: { json: boolean; pretty: boolean; linum: boolean }): string {
+  const lines = dumpXlated(fd);
+  const dbg = debugInfo(sys, fd);
+  const str = (off: number): string | undefined => dbg?.btf.strings.lookup(off);
+  let fi = 0;
+  let skip = 0;
+  const w = new BpftoolJsonWriter(opts.pretty);
+  let text = '';
+  if (opts.json) w.startArray();
+  for (const l of lines) {
+    if (opts.json) w.startObject();
+    const rec = dbg?.info.funcInfo[fi];
+    if (dbg && rec && rec.insnOff === l.pc) {
+      const sig = bpftoolTypeSignature(dbg.btf, rec.typeId);
+      if (sig) {
+        if (opts.json) w.stringField('proto', sig);
+        else text += `${sig}:\n`;
+      }
+      fi++;
+    }
+    const li = dbg ? lineAt(dbg.info.lineInfo, l.pc, skip) : undefined;
+    if (li) {
+      skip++;
+      const src = str(li.lineOff)?.replace(/^\s+/, '');
+      const file = str(li.fileNameOff);
+      if (opts.json) {
+        if (src !== undefined) w.stringField('src', src);
+        if (opts.linum) {
+          if (file !== undefined) w.stringField('file', file);
+          if (li.line) w.field('line_num', li.line);
+          if (li.col) w.field('line_col', li.col);
+        }
+      } else if (src !== undefined) {
+        text += opts.linum ? `; ${src} [file:${file ?? ''} line_num:${li.line} line_col:${li.col}]\n` : `; ${src}\n`;
+      }
+    }
+    if (opts.json) w.stringField('disasm', l.disasm).endObject();
+    else text += `${String(l.pc).padStart(4)}: ${l.disasm}\n`;
+  }
+  return opts.json ? `${w.endArray().text()}\n` : text;
+}
+
 /** `bpfkit prog ...` on the real kernel. */
 export function prog(args: CommandArgs, io: Io): number {
   return runProg(args, io, createKernelSys());
@@ -129,17 +200,18 @@ export function runProg(args: CommandArgs, io: Io, sys: Sys): number {
     const what = words[1];
     if (what !== 'xlated' && what !== 'jited') throw new UsageError(`dump what? expected xlated or jited, got '${what ?? ''}'`, progUsage);
     const { ref, next } = parseRef(words, 2, progUsage);
-    if (next !== words.length) throw new UsageError(`unexpected argument '${words[next]}'`, progUsage);
+    let linum = false;
+    for (const w of words.slice(next)) {
+      if (w === 'linum' && what === 'xlated') linum = true;
+      else throw new UsageError(`unexpected argument '${w}'`, progUsage);
+    }
     const fds = openPrograms(sys, ref);
     if (fds.length > 1) {
       for (const fd of fds) fd.close();
       throw new UsageError(`${refText(ref)} matches ${fds.length} programs; use id`, progUsage);
     }
     const [out] = withFds(fds, (fd) => {
-      if (what === 'xlated') {
-        const lines = dumpXlated(fd);
-        return args.json ? json(lines.map((l) => ({ disasm: l.disasm })), args.pretty) : formatXlated(lines);
-      }
+      if (what === 'xlated') return xlatedText(sys, fd, { json: args.json, pretty: args.pretty, linum });
       const jited = dumpJited(fd);
       if (args.json) return json(jited.functions.map((f) => ({ name: f.name ?? null, opcodes: [...f.bytes].map((b) => `0x${b.toString(16).padStart(2, '0')}`) })), args.pretty);
       return jited.functions

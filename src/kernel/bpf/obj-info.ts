@@ -204,3 +204,53 @@ export function toMapFd(fd: Fd<'map'>): MapFd {
     return new MapFd(f.sys, f.release(), { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags });
   });
 }
+
+/** One `struct bpf_line_info` of a loaded program: instruction, file and source line (string offsets in its BTF), line/column. */
+export interface ProgramLineInfo {
+  /** Instruction index (in the translated program). */
+  readonly insnOff: number;
+  /** Offset of the file name in the program's BTF strings. */
+  readonly fileNameOff: number;
+  /** Offset of the source line text in the program's BTF strings. */
+  readonly lineOff: number;
+  /** Line number (`line_col >> 10`). */
+  readonly line: number;
+  /** Column (`line_col & 0x3ff`). */
+  readonly col: number;
+}
+
+/** A program's BTF debug records as the kernel holds them: its BTF id, func info and line info (xlated offsets). */
+export interface ProgramDebugInfo {
+  /** Id of the program's BTF (0 without BTF). */
+  readonly btfId: number;
+  /** `struct bpf_func_info`: first instruction and FUNC type id of each function. */
+  readonly funcInfo: readonly { readonly insnOff: number; readonly typeId: number }[];
+  /** `struct bpf_line_info` records, in instruction order. */
+  readonly lineInfo: readonly ProgramLineInfo[];
+}
+
+/** Reads a program's func and line info (BPF_OBJ_GET_INFO_BY_FD, sized by a first call). */
+export function programDebugInfo(fd: Fd<'prog'>): ProgramDebugInfo {
+  const first = getInfo(fd, PROG_INFO, new StructWriter(PROG_INFO));
+  const nFunc = first.u32('nr_func_info');
+  const nLine = first.u32('nr_line_info');
+  const funcRec = first.u32('func_info_rec_size') || 8;
+  const lineRec = first.u32('line_info_rec_size') || 16;
+  if (nFunc === 0 && nLine === 0) return { btfId: first.u32('btf_id'), funcInfo: [], lineInfo: [] };
+  const fbuf = new Uint8Array(nFunc * funcRec);
+  const lbuf = new Uint8Array(nLine * lineRec);
+  const w = new StructWriter(PROG_INFO);
+  if (nFunc) w.u32('nr_func_info', nFunc).u32('func_info_rec_size', funcRec).ptr('func_info', fbuf, 'out');
+  if (nLine) w.u32('nr_line_info', nLine).u32('line_info_rec_size', lineRec).ptr('line_info', lbuf, 'out');
+  const r = getInfo(fd, PROG_INFO, w);
+  const fv = new DataView(fbuf.buffer);
+  const lv = new DataView(lbuf.buffer);
+  return {
+    btfId: r.u32('btf_id'),
+    funcInfo: Array.from({ length: Math.min(nFunc, r.u32('nr_func_info')) }, (_, i) => ({ insnOff: fv.getUint32(i * funcRec, true), typeId: fv.getUint32(i * funcRec + 4, true) })),
+    lineInfo: Array.from({ length: Math.min(nLine, r.u32('nr_line_info')) }, (_, i) => {
+      const lc = lv.getUint32(i * lineRec + 12, true);
+      return { insnOff: lv.getUint32(i * lineRec, true), fileNameOff: lv.getUint32(i * lineRec + 4, true), lineOff: lv.getUint32(i * lineRec + 8, true), line: lc >>> 10, col: lc & 0x3ff };
+    }),
+  };
+}
