@@ -2,6 +2,7 @@
 // 1.x cannot type) inspected, disassembled, verified, test-run (user and kernel), run and loaded,
 // with the kernel and bpftool as oracles; the untyped and unknown-type errors.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Io } from '../../src/cli/output.js';
 import { buildUdp, writePcap } from '../../src/packet/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { fixturePath } from '../support/fixtures.js';
+import { createVethPair } from '../support/netns.js';
 import { bpftoolLoadAll } from '../support/libbpf-oracle.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -116,4 +118,31 @@ kernelTest('--type on the kernel backend: test-run equals the userspace run; loa
       want.programs.map((p) => [p.name!, p.type, p.tag]).sort(),
     );
   }
+});
+
+kernelTest('attach xdp / tc load untyped programs as xdp / sched_cls (as xdp-loader and tc do), --type still wins', async () => {
+  using pair = createVethPair({ prefix: 'bkty' });
+  const att = await cli('attach', 'xdp', obj, '--dev', pair.a.name, '--prog', 'xdp_parse', '--mode', 'skb', '-j');
+  assert.equal(att.code, 0, att.out + att.err);
+  try {
+    const doc = JSON.parse(att.out) as { prog_id: number };
+    const shown = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(doc.prog_id), '-j'], { encoding: 'utf8' })) as { type: string; name: string };
+    assert.deepEqual([shown.type, shown.name], ['xdp', 'xdp_parse']);
+  } finally {
+    assert.equal((await cli('detach', 'xdp', '--dev', pair.a.name)).code, 0);
+  }
+  // tc: lb_count (SEC("loadbalancer")) as sched_cls on a clsact filter; --type xdp makes it no TC program.
+  const tc = await cli('attach', 'tc', obj, '--dev', pair.a.name, '--prog', 'lb_count', '--direction', 'ingress', '--classic', '-j');
+  assert.equal(tc.code, 0, tc.out + tc.err);
+  try {
+    const doc = JSON.parse(tc.out) as { prog_id?: number; id?: number };
+    const id = doc.prog_id ?? doc.id;
+    const shown = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(id), '-j'], { encoding: 'utf8' })) as { type: string };
+    assert.equal(shown.type, 'sched_cls');
+  } finally {
+    assert.equal((await cli('detach', 'tc', '--dev', pair.a.name, '--direction', 'ingress', '--classic')).code, 0);
+  }
+  const wrong = await cli('attach', 'tc', obj, '--dev', pair.a.name, '--type', 'xdp', '--direction', 'ingress', '--classic');
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.err, /no TC \(sched_cls\) program/);
 });
