@@ -53,9 +53,8 @@ export function writeDynptr(space: AddressSpace, at: number, data: number, size:
   v.setUint32(at + 12, 0, true);
 }
 
-function localKind(vm: HelperContext, d: Dynptr, helper: string): void {
+function localKind(d: Dynptr, helper: string): void {
   if (d.type !== DynptrType.LOCAL && d.type !== DynptrType.RINGBUF) throw new NotSupportedError(`${helper} on a dynptr of type ${d.type} in the userspace runtime`, undefined, 'only local and ring buffer dynptrs are served here');
-  void vm;
 }
 
 /** bpf_dynptr_check_off_len: -E2BIG when [offset, offset + len) leaves the dynptr. */
@@ -94,36 +93,32 @@ export function userRingbufHelpers(env: HelperEnv): Map<number, HelperFn> {
     ],
     [
       BpfFuncId.dynptr_read,
-      (vm, dst, len, src, offset, flags) => {
+      (vm, dst, _len, src, _offset, flags) => {
         const n = argU32(vm, 2);
         const off = argU32(vm, 4);
         const d = readDynptr(vm, src);
         if (d.data === 0 || flags !== 0) return -Errno.EINVAL;
         if (outside(d, off, n)) return -Errno.E2BIG;
-        localKind(vm, d, 'bpf_dynptr_read');
+        localKind(d, 'bpf_dynptr_read');
         const to = helperPtr(vm, dst, n, true);
         const from = helperPtr(vm, d.data + d.offset + off, n, false);
         vm.space.memory.bytes.copyWithin(to, from, from + n);
-        void len;
-        void offset;
         return 0;
       },
     ],
     [
       BpfFuncId.dynptr_write,
-      (vm, dst, offset, src, len, flags) => {
+      (vm, dst, _offset, src, _len, flags) => {
         const off = argU32(vm, 2);
         const n = argU32(vm, 4);
         const d = readDynptr(vm, dst);
         if (d.data === 0 || d.rdonly) return -Errno.EINVAL;
         if (outside(d, off, n)) return -Errno.E2BIG;
-        localKind(vm, d, 'bpf_dynptr_write');
+        localKind(d, 'bpf_dynptr_write');
         if (flags !== 0) return -Errno.EINVAL;
         const from = helperPtr(vm, src, n, false);
         const to = helperPtr(vm, d.data + d.offset + off, n, true);
         vm.space.memory.bytes.copyWithin(to, from, from + n);
-        void offset;
-        void len;
         return 0;
       },
     ],
@@ -134,7 +129,9 @@ export function userRingbufHelpers(env: HelperEnv): Map<number, HelperFn> {
         const n = argU32(vm, 3);
         const d = readDynptr(vm, ptr);
         if (d.data === 0 || outside(d, off, n) || d.rdonly) return 0;
-        localKind(vm, d, 'bpf_dynptr_data');
+        // skb and xdp dynptrs give no direct pointer (bpf_dynptr_slice is for them): NULL, as the kernel.
+        if (d.type === DynptrType.SKB || d.type === DynptrType.XDP) return 0;
+        localKind(d, 'bpf_dynptr_data');
         return d.data + d.offset + off;
       },
     ],
