@@ -13,6 +13,8 @@ import { PcapError, PacketBuildError } from '../src/packet/errors.js';
 import { KernelError, KernelPermissionError, VerifierError, InvalidKeySizeError, InvalidValueSizeError } from '../src/kernel/index.js';
 import { UsageError } from '../src/cli/errors.js';
 import { FileReadError } from '../src/cli/load-file.js';
+import { HelperRefusedError } from '../src/ctx/helpers/refused.js';
+import { ModelError } from '../src/ctx/model-error.js';
 
 const cause = new Error('root cause');
 const table: [BpfkitError, string, string, RegExp, Record<string, unknown>][] = [
@@ -34,6 +36,8 @@ const table: [BpfkitError, string, string, RegExp, Record<string, unknown>][] = 
   [new InvalidValueSizeError(3, 8), 'InvalidValueSizeError', 'ERR_INVALID_VALUE_SIZE', /^value is 3 bytes, expected 8$/, { size: 3, expected: 8 }],
   [new UsageError('missing OBJ'), 'UsageError', 'ERR_USAGE', /^missing OBJ$/, {}],
   [new FileReadError('x.o', 'no such file', { cause }), 'FileReadError', 'ERR_FILE_READ', /^x\.o: no such file$/, { path: 'x.o' }],
+  [new HelperRefusedError('bpf_tcp_gen_syncookie', 110, 'needs the secret'), 'HelperRefusedError', 'ERR_HELPER_REFUSED', /^bpf_tcp_gen_syncookie \(110\) cannot run in userspace: needs the secret$/, { helper: 'bpf_tcp_gen_syncookie', helperId: 110, reason: 'needs the secret' }],
+  [new ModelError('sockets[2]', 'localPort', 'a port is 0..65535, got 70000'), 'ModelError', 'ERR_KERNEL_MODEL', /^sockets\[2\]: localPort: a port is/, { model: 'sockets[2]', field: 'localPort' }],
 ];
 
 test('each error class has its name, stable code, message and structured fields', () => {
