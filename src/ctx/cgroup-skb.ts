@@ -25,12 +25,14 @@ const CG_SKB_WRITABLE: readonly (readonly [number, number])[] = [
 ];
 
 /**
- * cg_skb_is_valid_access (privileged): tc_classid, data_meta and wire_len refused; stores only to
- * mark, priority, cb[] and tstamp; data and data_end load as packet pointers; the rest (the
- * socket fields included) as bpf_skb_is_valid_access.
+ * cg_skb_is_valid_access: tc_classid, data_meta and wire_len refused; stores only to mark,
+ * priority, cb[] and tstamp; data and data_end load as packet pointers; the rest (the socket
+ * fields included) as bpf_skb_is_valid_access. Without CAP_BPF (`privileged` false) data,
+ * data_end and tstamp stores are refused too.
  */
-export function cgroupSkbCheckAccess(off: number, size: number, write: boolean, signExtend = false): CtxAccessCheck {
+export function cgroupSkbCheckAccess(off: number, size: number, write: boolean, signExtend = false, privileged = true): CtxAccessCheck {
   if (within(off, SkBuff.tc_classid) || within(off, SkBuff.data_meta) || within(off, SkBuff.wire_len)) return invalidCtxAccess(off, size);
+  if (!privileged && (within(off, SkBuff.data) || within(off, SkBuff.data_end) || (write && within(off, SkBuff.tstamp, 8)))) return invalidCtxAccess(off, size);
   if (write && !CG_SKB_WRITABLE.some(([start, width]) => within(off, start, width))) return invalidCtxAccess(off, size);
   return skbIsValidAccess(off, size, write, { data: 'pkt', data_end: 'pkt_end' }, signExtend);
 }

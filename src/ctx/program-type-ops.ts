@@ -49,9 +49,10 @@ export interface ProgramTypeOps {
    * is_valid_access: may a program load (`write` false) or store `size` bytes at context
    * offset `off`? Exactly the kernel's rules for this type, including narrow loads.
    * `signExtend`: the load is a sign-extending one (BPF_MEMSX), which the kernel refuses for
-   * the packet pointer fields.
+   * the packet pointer fields. `privileged` (default true): the loader has CAP_BPF (cgroup_skb's
+   * direct packet access and tstamp stores need it).
    */
-  checkAccess(off: number, size: number, write: boolean, signExtend?: boolean): CtxAccessCheck;
+  checkAccess(off: number, size: number, write: boolean, signExtend?: boolean, privileged?: boolean): CtxAccessCheck;
   /** get_func_proto: may this type call helper `id` (privileged program)? */
   helperAllowed(id: number): boolean;
 }
