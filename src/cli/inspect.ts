@@ -67,6 +67,7 @@ export function inspectJson(file: string, spec: ObjectSpec) {
       type: programTypeName(p.type),
       ...(p.expectedAttachType !== undefined ? { attach_type: attachTypeName(p.expectedAttachType) } : {}),
       ...(p.attachTo !== undefined ? { attach_to: p.attachTo } : {}),
+      ...(p.autoload === false ? { autoload: false } : {}),
       insns: p.ownInsnCount,
       insns_linked: p.instructions.reduce((n, i) => n + (i.code === 0x18 ? 2 : 1), 0),
       license: p.license,

@@ -13,6 +13,7 @@ import { buildUdp, writePcap } from '../../src/packet/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { fixturePath } from '../support/fixtures.js';
 import { createVethPair } from '../support/netns.js';
+import { compileBpf } from '../support/clang.js';
 import { bpftoolLoadAll } from '../support/libbpf-oracle.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -145,4 +146,13 @@ kernelTest('attach xdp / tc load untyped programs as xdp / sched_cls (as xdp-loa
   const wrong = await cli('attach', 'tc', obj, '--dev', pair.a.name, '--type', 'xdp', '--direction', 'ingress', '--classic');
   assert.equal(wrong.code, 2);
   assert.match(wrong.err, /no TC \(sched_cls\) program/);
+});
+
+test('inspect reports SEC("?xdp") programs as libbpf opens them: section xdp, type xdp, autoload false', async () => {
+  const src = join(dir, 'lazy.c');
+  writeFileSync(src, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("?xdp") int lazy_xdp(struct xdp_md *c) { return XDP_DROP; }\nchar _l[] SEC("license") = "GPL";\n');
+  const o = join(dir, 'lazy.o');
+  writeFileSync(o, compileBpf(src));
+  const doc = JSON.parse((await cli('inspect', o, '-j')).out);
+  assert.deepEqual(doc.programs.map((p: { name: string; section: string; type: string; autoload?: boolean }) => [p.name, p.section, p.type, p.autoload]), [['lazy_xdp', 'xdp', 'xdp', false]]);
 });
