@@ -110,7 +110,7 @@ function fieldDiff(k: string, m: string, lastSlot = Infinity): string {
 
 interface RealSockets {
   readonly table: SocketTable;
-  readonly ports: { tcp4: number; tcp6: number; udp4: number; udp6: number; client: number; udpConnected: number };
+  readonly ports: { tcp4: number; tcp6: number; udp4: number; udp6: number; client: number; udpConnected: number; timeWait: number };
   close(): Promise<void>;
 }
 
@@ -137,6 +137,15 @@ async function openSockets(): Promise<RealSockets> {
     const client = createConnection({ host: '127.0.0.1', port: tcp4 });
     streams.push(client);
     await once(client, 'connect');
+    // A connection the client closes first: its side lingers in TIME_WAIT (what only skc_lookup finds).
+    const closer = createConnection({ host: '127.0.0.1', port: tcp4 });
+    await once(closer, 'connect');
+    const twPort = closer.localPort!;
+    for (let i = 0; i < 50 && streams.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const accepted = streams.find((c) => c.remotePort === twPort);
+    closer.end();
+    await once(closer, 'close');
+    if (accepted && !accepted.destroyed) await once(accepted, 'close');
     const bindUdp = async (type: 'udp4' | 'udp6', host: string) => {
       const u = createSocket(type);
       udps.push(u);
@@ -151,7 +160,7 @@ async function openSockets(): Promise<RealSockets> {
     await once(conn, 'connect');
     const udpConnected = conn.address().port;
     // Wait until the server has accepted the client (the established socket exists either way).
-    for (let i = 0; i < 50 && streams.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && streams.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     const lo = ip4('127.0.0.1');
     const sockets: ModelSocket[] = [
       { protocol: 'tcp', local: lo, localPort: tcp4 },
@@ -161,8 +170,9 @@ async function openSockets(): Promise<RealSockets> {
       { protocol: 'udp', local: lo, localPort: udp4 },
       { protocol: 'udp', local: LO6, localPort: udp6, v6only: true },
       { protocol: 'udp', local: lo, localPort: udpConnected, remote: lo, remotePort: udp4 },
+      { protocol: 'tcp', local: lo, localPort: twPort, remote: lo, remotePort: tcp4, state: 'time_wait' },
     ];
-    return { table: { sockets }, ports: { tcp4, tcp6, udp4, udp6, client: client.localPort!, udpConnected }, close };
+    return { table: { sockets }, ports: { tcp4, tcp6, udp4, udp6, client: client.localPort!, udpConnected, timeWait: twPort }, close };
   } catch (err) {
     await close();
     throw err;
@@ -186,6 +196,7 @@ kernelTest('socket lookups find what the kernel finds, with the same struct bpf_
       tuple(lo, 4000, lo, ports.udpConnected),
       tuple(lo, 40000, lo, ports.tcp6),
       tuple(lo, 40000, lo, 1),
+      tuple(lo, ports.tcp4, lo, ports.timeWait),
     ];
     const v6 = [tuple(LO6, 40000, LO6, ports.tcp6), tuple(LO6, 40000, LO6, ports.udp6), tuple(LO6, 40000, LO6, ports.tcp4), tuple(LO6, 1, LO6, 1)];
     const netnsChoices = [-1n, 0n, 0x80000000n, 1n << 32n, (1n << 32n) - 1n, 0x7fffffffn];

@@ -64,10 +64,10 @@ function writeSock(space: AddressSpace, at: number, s: ModelSocket): void {
   u32(BpfSock.priority, s.priority ?? 0);
   mem.set(rcvSaddr4(s), at + BpfSock.src_ip4);
   if (s.local.length === 16) mem.set(s.local, at + BpfSock.src_ip6);
-  // A TCP socket of AF_INET that connect() or accept() made (sk_rcv_saddr_set / sk_daddr_set)
-  // also carries its addresses as v4-mapped IPv6 ones; a bound or UDP socket does not.
+  // A full TCP socket of AF_INET that connect() or accept() made (sk_rcv_saddr_set / sk_daddr_set)
+  // also carries its addresses as v4-mapped IPv6 ones; a bound, UDP, timewait or request socket does not.
   const st = socketState(s);
-  const mapped = s.local.length === 4 && s.protocol === 'tcp' && st !== 'listen' && st !== 'close';
+  const mapped = s.local.length === 4 && s.protocol === 'tcp' && st !== 'listen' && st !== 'close' && st !== 'time_wait' && st !== 'new_syn_recv';
   if (mapped) {
     mem.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...s.local], at + BpfSock.src_ip6);
     mem.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...daddr4(s)], at + BpfSock.dst_ip6);
