@@ -13,18 +13,20 @@ import { writeFileAtomic } from './output-file.js';
 import { type Io, json } from './output.js';
 
 /** Usage text of `gen`. */
-export const genUsage = 'bpfkit gen types OBJ [-o FILE.ts] [--import-from MODULE] [--json|-j]';
+export const genUsage = 'bpfkit gen types OBJ [-o FILE.ts] [--import-from MODULE] [--kernel-import-from MODULE] [--json|-j]';
 
 /** Options of `gen`. */
 export const genOptions: OptionSpec = {
   output: { type: 'string', short: 'o' },
   'import-from': { type: 'string' },
+  'kernel-import-from': { type: 'string' },
 };
 
 /**
  * Runs `gen types`: the module goes to stdout, or with `-o` to FILE atomically (a temporary
  * file renamed into place; never over the object itself). `--import-from` names the module the
- * bindings import bpfkit from (default `bpfkit`; the kernel backend from `<it>/kernel`).
+ * bindings import bpfkit from (default `bpfkit`; the kernel backend from `<it>/kernel`, or
+ * `--kernel-import-from`).
  */
 export function gen(args: CommandArgs, io: Io): number {
   const sub = args.positional(0, 'subcommand (types)', genUsage);
@@ -38,7 +40,8 @@ export function gen(args: CommandArgs, io: Io): number {
   if (!spec.btf) throw new NoBtfError(file);
   const bytes = readInput(file);
   const importFrom = args.value('import-from') ?? 'bpfkit';
-  const options = { object: basename(file), objectName: objectNameFromPath(file), importFrom, kernelImportFrom: `${importFrom}/kernel` };
+  const kernelImportFrom = args.value('kernel-import-from') ?? `${importFrom}/kernel`;
+  const options = { object: basename(file), objectName: objectNameFromPath(file), importFrom, kernelImportFrom };
   const text = generateTypes(bytes, options);
   if (output === undefined) {
     io.out(text);

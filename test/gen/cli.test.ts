@@ -42,6 +42,9 @@ test('gen types -o FILE writes the file atomically (no temporary left) and --imp
   const text = readFileSync(out, 'utf8');
   assert.match(text, /from "@me\/bpfkit";/);
   assert.match(text, /await import\("@me\/bpfkit\/kernel"\)/);
+  const both = await run('gen', 'types', fixturePath('xdp_stats'), '--import-from', './core.js', '--kernel-import-from', './kernel.js');
+  assert.match(both.out, /from "\.\/core\.js";/);
+  assert.match(both.out, /await import\("\.\/kernel\.js"\)/);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
   const j = await run('gen', 'types', fixturePath('maps_zoo'), '-o', path.join(dir, 'zoo.ts'), '-j');
   assert.equal(j.code, 0, j.err);
