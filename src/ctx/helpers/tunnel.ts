@@ -5,6 +5,8 @@
 // replaces it with the per-CPU transmit metadata (IP_TUNNEL_INFO_TX) for the rest of the run;
 // set_tunnel_opt works only on that. Every flag, size and reserved-field check and every error
 // return is the kernel's, including which bytes of the program's buffer are cleared on failure.
+// One difference: a test run with repeat > 1 starts every repetition from `env.tunnel`, where the
+// kernel's repetitions share one skb (a key set in the first is still there in the second).
 
 import { BpfFuncId, BpfSetTunnelKeyFlags, BpfTunnelKeyFlags } from '../../isa/uapi.generated.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
