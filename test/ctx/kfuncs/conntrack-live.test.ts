@@ -1,7 +1,8 @@
 // The conntrack model against a live table: in a network namespace of the test's own, kfunc_ct.o's xdp_ct_alloc
 // inserts a real UDP entry (bpf_xdp_ct_alloc + set_timeout + set_status + bpf_ct_insert_entry), then the lookups run
 // in the kernel; the same entry (its status as the kernel reports it) is given to bpfkit's model, and every lookup —
-// original and reply direction, another protocol, a ct->mark store read back by the next run — must agree.
+// original and reply direction, another protocol, a ct->mark store read back by the next run — must agree. Then the
+// whole sequence (allocations and insertions included, a duplicate insertion failing) from an empty table.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -57,7 +58,13 @@ kernelTest('conntrack model: lookups of an entry inserted into a live table agre
       { program: 'xdp_ct_lookup16', packet: packet(17, true) },
       { program: 'xdp_ct_lookup', packet: packet(17) },
     ];
-    const runs = [{ program: 'xdp_ct_lookup', packet: packet(17) }, { program: 'xdp_ct_alloc', packet: packet(17) }, ...after];
+    // Then: the same tuple allocated again (the insertion fails: XDP_ABORTED), a TCP entry inserted and found.
+    const more = [
+      { program: 'xdp_ct_alloc', packet: packet(17, true) },
+      { program: 'xdp_ct_alloc', packet: packet(6) },
+      { program: 'xdp_ct_lookup', packet: packet(6, true) },
+    ];
+    const runs = [{ program: 'xdp_ct_lookup', packet: packet(17) }, { program: 'xdp_ct_alloc', packet: packet(17) }, ...after, ...more];
     const child = fileURLToPath(new URL('./conntrack-live-child.ts', import.meta.url));
     const json = JSON.stringify(runs.map((r) => ({ program: r.program, packet: hex(r.packet) })));
     const kernel = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', child, json], { encoding: 'utf8' })) as { retval: number; stats: string[] }[];
@@ -80,7 +87,20 @@ kernelTest('conntrack model: lookups of an entry inserted into a live table agre
         if (retval !== k.retval || ours.join() !== k.stats.join()) diffs.push(`${engine} run ${i} (${r.program}): kernel ${k.retval} [${k.stats.join(', ')}], bpfkit ${retval} [${ours.join(', ')}]`);
       });
     }
-    console.log(`# conntrack live: status 0x${status.toString(16)}, ${after.length * 2} lookups compared, ${diffs.length} differ`);
+    // The whole sequence from an empty table: bpfkit's alloc and insert make the entries the lookups then find.
+    for (const engine of ['interpreter', 'jit'] as const) {
+      using obj = loadUserspace(spec, { verify: false, engine, programs: [...new Set(runs.map((r) => r.program))] });
+      const stats = obj.map('ct_stats');
+      runs.forEach((r, i) => {
+        const k = kernel[i]!;
+        for (let s = 0; s < 4; s++) stats.write(key(s), new Uint8Array(8), 0);
+        const retval = obj.program(r.program).testRun({ data: r.packet }).retval;
+        const ours = [0, 1, 2, 3].map((s) => new DataView(stats.read(key(s))!.buffer).getBigInt64(0, true).toString());
+        if (retval !== k.retval || ours.join() !== k.stats.join()) diffs.push(`${engine} empty table, run ${i} (${r.program}): kernel ${k.retval} [${k.stats.join(', ')}], bpfkit ${retval} [${ours.join(', ')}]`);
+      });
+    }
+    assert.equal(kernel[7]!.retval, 0, 'the second insertion of a tuple fails (XDP_ABORTED)');
+    console.log(`# conntrack live: status 0x${status.toString(16)}, ${after.length * 2 + runs.length * 2} runs compared, ${diffs.length} differ`);
     assert.deepEqual(diffs, []);
   } finally {
     execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
