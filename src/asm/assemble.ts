@@ -9,7 +9,7 @@ import { type Instruction, splitImm64 } from '../isa/instruction.js';
 import { matchEntry, OPCODES, type OpcodeEntry, opcode, PseudoCall } from '../isa/opcodes.js';
 import { BpfFuncId } from '../isa/uapi.generated.js';
 import { AsmSyntaxError } from './errors.js';
-import { llvmTemplate } from './llvm-syntax.js';
+import { llvmTemplate, mapReferenceTemplate } from './llvm-syntax.js';
 import { LexError, shapeOf, type Token, tokenize } from './tokens.js';
 
 /** Options of `assemble`. */
@@ -55,6 +55,13 @@ function forms(): Map<string, Form[]> {
         list.push({ entry, tokens });
         map.set(shape, list);
       }
+    }
+    // `r1 = map[stats] ll`, `r1 = map_value[.bss] + 0x8 ll`: map loads named by their map.
+    const named = mapReferenceTemplate(entry);
+    if (named) {
+      const tokens = tokenize(named, true);
+      const shape = shapeOf(tokens);
+      map.set(shape, [...(map.get(shape) ?? []), { entry, tokens }]);
     }
   }
   formsByShape = map;
@@ -148,6 +155,11 @@ function fill(ctx: LineCtx, form: Form, input: readonly Token[], labels: readonl
         if ('label' in op) reference = op.label;
         else imm = number(S32, 'jump offset');
         break;
+      case 'ref':
+        if (!('label' in op)) return fail(ctx, op.col, `a map name is expected, got '${op.text}'`);
+        reference = op.label;
+        imm = 0;
+        break;
       case 'imm64':
         if ('label' in op) {
           reference = op.label;
@@ -230,6 +242,8 @@ function assembleInstruction(ctx: LineCtx, body: string, column: number): Instru
     if (t.t !== 'ident') return undefined;
     if (prev?.t === 'ident' && JUMP_WORDS.has(prev.v) && k === toks.length - 1) return t.v;
     if (prev?.t === 'punct' && prev.v === '=' && next?.t === 'ident' && next.v === 'll' && k === toks.length - 2) return t.v;
+    const before = toks[k - 2];
+    if (prev?.t === 'punct' && prev.v === '[' && next?.t === 'punct' && next.v === ']' && before?.t === 'ident' && (before.v === 'map' || before.v === 'map_value')) return t.v;
     return undefined;
   });
   const shape = toks.map((t, k) => (labels[k] !== undefined ? '#' : shapeOf([t]))).join(' ');

@@ -2,7 +2,7 @@
 
 import { invalidReason } from '../isa/decode.js';
 import type { Instruction } from '../isa/instruction.js';
-import { AtomicOp, type OpcodeEntry, OPCODES_BY_CODE, SIZE_TYPE } from '../isa/opcodes.js';
+import { AtomicOp, type OpcodeEntry, OPCODES_BY_CODE, PseudoLd, SIZE_TYPE } from '../isa/opcodes.js';
 import { formatSigned, formatWithSign, imm64Signed, registerTemplate, bits, type Syntax } from './syntax.js';
 
 /** Options of the llvm syntax. */
@@ -172,12 +172,28 @@ function llvm16Atomic(e: OpcodeEntry, insn: Instruction, alu32: boolean): string
   return decoded && decoded.cpu <= 3 ? llvmTemplate(decoded, v) : undefined;
 }
 
+/**
+ * bpfkit's spelling of a map load whose map is known by name (a loader `reference`), where
+ * llvm-objdump prints `r1 = 0x0 ll` and the relocation: `r1 = map[stats] ll` for a map fd
+ * (BPF_PSEUDO_MAP_FD), `r1 = map_value[.bss] + 0x8 ll` for an address inside a map's value
+ * (BPF_PSEUDO_MAP_VALUE, global data). Undefined for other entries. The assembler reads both
+ * back into the same instruction, reference included.
+ */
+export function mapReferenceTemplate(e: OpcodeEntry): string | undefined {
+  if (e.kind !== 'lddw') return undefined;
+  if (e.src === PseudoLd.MAP_FD) return 'r{dst} = map[{ref}] ll';
+  if (e.src === PseudoLd.MAP_VALUE) return 'r{dst} = map_value[{ref}] + {imm2} ll';
+  return undefined;
+}
+
 /** The llvm syntax: llvm-objdump's output for files (`r1 += 0x16`, `if r1 > r2 goto +0x3`). */
 export const llvmSyntax: Syntax<ResolvedLlvmOptions> = {
   template(e, insn, o) {
     if (insn.code === 0x18 && insn.imm2 === undefined) return undefined; // torn lddw
     if (invalidReason(insn, e) !== undefined) return undefined;
     if (o.llvm16) return llvm16Template(e, insn, o);
+    const named = insn.reference !== undefined && /^[A-Za-z_.$][\w.$]*$/.test(insn.reference) ? mapReferenceTemplate(e) : undefined;
+    if (named) return named;
     const full =
       (e.kind === 'lddw' && (insn.imm2 ?? 0) !== 0) || (e.kind === 'ldind' && insn.imm !== 0) || (e.name === 'call.kfunc' && insn.off !== 0);
     return llvmTemplate(e, { alu32: o.alu32, full });
@@ -205,6 +221,8 @@ export const llvmSyntax: Syntax<ResolvedLlvmOptions> = {
         return insn.reference ?? formatWithSign(insn.imm, hex);
       case 'callee':
         return insn.reference ?? `pc${formatWithSign(insn.imm, hex)}`;
+      case 'ref':
+        return insn.reference ?? '';
       case 'asdst':
         return formatSigned(insn.imm >>> 16, hex);
       case 'assrc':
