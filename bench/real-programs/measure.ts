@@ -487,7 +487,9 @@ async function measureProgram(
             const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts);
             if ('setup' in r) {
               runs += inputs.length;
-              causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
+              // The runtime's verifier refusing what bpfkit's verify refused is the verdict's cause, already listed.
+              const sameRejection = verify === 'reject' && r.code === 'ERR_VERIFIER_REJECT';
+              if (!sameRejection) causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
               firstMismatch ??= `${engine}: cannot set up: ${r.setup.message}`;
               continue;
             }
@@ -569,7 +571,7 @@ function userRuns(
   packets: readonly RunInput[],
   seeds: MapSeeds | undefined,
   facts: Record<string, unknown>,
-): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause } {
+): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause; code: string } {
   let obj: ReturnType<typeof loadUserspace>;
   try {
     // The runtime's verify hook with what the kernel comparison needs (its BTF, refused helpers),
@@ -579,11 +581,11 @@ function userRuns(
     const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine, verify };
     obj = loadUserspace(spec, loadOptions);
   } catch (e) {
-    return { setup: classify(e) };
+    return { setup: classify(e), code: errorCode(e) };
   }
   try {
     const prog = obj.programs.get(name);
-    if (!prog) return { setup: classify(new Error(obj.skipped.get(name) ?? `program "${name}" not instantiated`)) };
+    if (!prog) return { setup: classify(new Error(obj.skipped.get(name) ?? `program "${name}" not instantiated`)), code: 'ERR_NOT_INSTANTIATED' };
     for (const [map, entries] of Object.entries(seeds ?? {})) {
       const m = obj.bpfMap(map);
       for (const [key, value] of seedPairs(entries)) m.set(key, value);
