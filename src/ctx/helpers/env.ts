@@ -54,6 +54,11 @@ export interface HelperTask {
   readonly comm: string;
   /** The task's cgroup v2 id (bpf_get_current_cgroup_id). */
   readonly cgroupId?: bigint;
+  /**
+   * Its active pid namespace as `stat /proc/PID/ns/pid` shows it (st_dev, st_ino), for
+   * bpf_get_ns_current_pid_tgid; pid and tgid are taken as seen from it. None: every call -EINVAL.
+   */
+  readonly pidNamespace?: { readonly dev: bigint; readonly ino: bigint };
 }
 
 /** The runtime's side of the helpers. One per program instance; `context` and `redirect` change per run. */

@@ -51,6 +51,7 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   ktime_get_tai_ns: { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'the monotonic counter + 37 s + 1.7e18 ns' },
   jiffies64: { model: 'the monotonic clock and `hz` of createHelperEnv', default: 'monotonic ns × 1000 / 1e9' },
   get_prandom_u32: { model: 'the random source: `random` / `seed` of loadUserspace/createHelperEnv', default: 'xorshift32 seeded with 1' },
+  get_ns_current_pid_tgid: { model: 'the current task and its pid namespace: `task.pidNamespace` (st_dev, st_ino of /proc/PID/ns/pid) of createHelperEnv', default: 'no namespace: -EINVAL, the buffer zeroed' },
   probe_read_kernel: KERNEL_MEMORY,
   probe_read_kernel_str: KERNEL_MEMORY,
   probe_read_user: USER_MEMORY,

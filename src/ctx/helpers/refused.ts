@@ -12,7 +12,6 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   get_current_task: 'returns a kernel pointer to the current task_struct: no userspace meaning',
   get_current_task_btf: 'returns a trusted BTF pointer to the current task_struct: no userspace meaning',
   get_current_ancestor_cgroup_id: "walks the current task's cgroup hierarchy: not modelled (bpf_get_current_cgroup_id is, from the task model)",
-  get_ns_current_pid_tgid: 'checks a pid namespace by device and inode numbers: not modelled',
   timer_init: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_set_callback: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_start: 'BPF timers fire callbacks asynchronously after the run: not modelled',
