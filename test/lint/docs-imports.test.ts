@@ -14,7 +14,7 @@ test('README and docs import only the package entry points', () => {
   let seen = 0;
   for (const f of files) {
     const text = readFileSync(path.join(repoRoot, f), 'utf8');
-    for (const m of text.matchAll(/(?:from|import)\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    for (const m of text.matchAll(/(?:from|import)\s+['"]([^'"\s]+)['"]|import\(\s*['"]([^'"\s]+)['"]\s*\)/g)) {
       const spec = m[1] ?? m[2]!;
       seen++;
       if (!allowed.has(spec) && !spec.startsWith('node:')) bad.push(`${f}: ${spec}`);
