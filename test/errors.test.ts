@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfkitError, NotSupportedError } from '../src/errors.js';
 import { InvalidInstructionError, InvalidOperandError, UnresolvedReferenceError } from '../src/isa/errors.js';
-import { ElfError, UnsupportedElfError } from '../src/elf/errors.js';
+import { ElfError, ProgramTypeTargetError, UnknownProgramTypeError, UnsupportedElfError, UntypedProgramError } from '../src/elf/errors.js';
 import { ObjectError } from '../src/elf/object-error.js';
 import { BtfError } from '../src/btf/errors.js';
 import { AsmSyntaxError } from '../src/asm/errors.js';
@@ -24,6 +24,9 @@ const table: [BpfkitError, string, string, RegExp, Record<string, unknown>][] = 
   [new InvalidOperandError('ldx.w', 'offset 40000 out of range'), 'InvalidOperandError', 'ERR_INVALID_OPERAND', /^ldx\.w: offset 40000/, { instruction: 'ldx.w' }],
   [new ElfError('bad', { sectionIndex: 7, sectionName: '.rel.text', offset: 0x4a8 }), 'ElfError', 'ERR_ELF_MALFORMED', /^bad$/, { section: '.rel.text', offset: 0x4a8 }],
   [new UnsupportedElfError('ELFCLASS32', '32-bit ELF'), 'UnsupportedElfError', 'ERR_ELF_UNSUPPORTED', /32-bit/, { feature: 'ELFCLASS32' }],
+  [new UnknownProgramTypeError('bogus', ['xdp', 'classifier']), 'UnknownProgramTypeError', 'ERR_UNKNOWN_PROGRAM_TYPE', /^unknown program type "bogus"; valid types: xdp, classifier$/, { given: 'bogus', valid: ['xdp', 'classifier'] }],
+  [new ProgramTypeTargetError('nope', ['a', 'b']), 'ProgramTypeTargetError', 'ERR_PROGRAM_TYPE_TARGET', /^programType names program "nope", which the object lacks \(programs: a, b\)$/, { program: 'nope', programs: ['a', 'b'] }],
+  [new UntypedProgramError('p', 'xdp_prog', 'xdp'), 'UntypedProgramError', 'ERR_PROGRAM_UNTYPED', /^program "p": libbpf cannot tell the program type from section "xdp_prog"; pass --type TYPE \(CLI\) or programType \(API\), e\.g\. --type xdp/, { program: 'p', section: 'xdp_prog', suggestion: 'xdp' }],
   [new ObjectError('call target is not a function', 'xdp', 0x48), 'ObjectError', 'ERR_OBJECT_INVALID', /^section "xdp" at offset 0x48: call target/, { section: 'xdp', offset: 0x48 }],
   [new BtfError('.BTF', 0x28, 'member 0 references type 9999', 2), 'BtfError', 'ERR_BTF_MALFORMED', /^\.BTF: type 2 at offset 0x28: member 0/, { section: '.BTF', offset: 0x28, typeId: 2 }],
   [new AsmSyntaxError(3, 5, 'r11 = 1', "unknown register 'r11'"), 'AsmSyntaxError', 'ERR_ASM_SYNTAX', /^line 3: unknown register 'r11'/, { line: 3, column: 5 }],
