@@ -1,6 +1,7 @@
 // The program types bpfkit models, by `enum bpf_prog_type` value and by name: one list.
 
 import { programTypeByName } from '../isa/program-types.js';
+import { BpfProgType } from '../isa/uapi.generated.js';
 import { cgroupSkbOps } from './cgroup-skb.js';
 import { flowDissectorOps } from './flow-dissector.js';
 import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
@@ -21,6 +22,11 @@ export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps
 export function programTypeOps(type: number | string): RunnableProgramType | undefined {
   const value = typeof type === 'number' ? type : programTypeByName(type);
   return PROGRAM_TYPE_OPS.find((o) => o.type === value);
+}
+
+/** The names of the program types the userspace runtime runs (`xdp, sched_cls, ...`), for messages. */
+export function userspaceTypeNames(): string {
+  return PROGRAM_TYPE_OPS.filter((o) => o.type !== BpfProgType.LWT_SEG6LOCAL).map((o) => o.name).join(', ');
 }
 
 /** Whether `ops` can run in userspace (has createContext). */

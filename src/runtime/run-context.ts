@@ -1,7 +1,7 @@
 // The context a program runs with (ctx struct + packet regions), per program type, behind one interface.
 
 import type { ContextInstance, ContextOptions } from '../ctx/program-type-ops.js';
-import { programTypeOps } from '../ctx/registry.js';
+import { programTypeOps, userspaceTypeNames } from '../ctx/registry.js';
 import { SkBuff } from '../ctx/sk-buff.js';
 import { SkbContext } from '../ctx/skb-context.js';
 import { XdpContext } from '../ctx/xdp-buff.js';
@@ -77,6 +77,6 @@ class ContextAdapter implements RunContext {
  */
 export function createRunContext(type: number, space: AddressSpace, program: string, options: ContextOptions = {}): RunContext {
   const ops = programTypeOps(type);
-  if (!ops) throw new InstantiateError(`program "${program}"`, `program type ${type} cannot run in userspace (XDP, TC and socket filters can)`);
+  if (!ops) throw new InstantiateError(`program "${program}"`, `program type ${type} cannot run in userspace (these can: ${userspaceTypeNames()})`);
   return new ContextAdapter(ops.createContext(space, options));
 }

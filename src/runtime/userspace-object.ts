@@ -10,7 +10,7 @@ import { type ConntrackModel, createKfuncs } from '../ctx/kfuncs/index.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog, type HelperTask } from '../ctx/helpers/index.js';
 import type { SocketTable } from '../ctx/socket-model.js';
 import type { TunnelInfo } from '../ctx/tunnel-model.js';
-import { programTypeOps } from '../ctx/registry.js';
+import { programTypeOps, userspaceTypeNames } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
 import { CgroupStorageMap } from '../maps/cgroup-storage.js';
 import { SkStorageMap } from '../maps/sk-storage.js';
@@ -307,7 +307,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     if (wanted && !wanted.has(p.name)) return;
     try {
       assertProgramTyped(p);
-      if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (XDP, TC and socket filters can)`);
+      if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (these can: ${userspaceTypeNames()})`);
       verify?.(p, spec);
       kfuncs ??= createKfuncs(env, { ...(options.conntrack ? { conntrack: options.conntrack } : {}), ...(spec.btf ? { objectBtf: spec.btf } : {}) });
       const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
