@@ -36,6 +36,8 @@ interface Where {
   /** " (`if (x) ...`)" with the source text, or "". */
   readonly code: string;
   readonly insn: Instruction | undefined;
+  /** The whole program (rules that look at another instruction: the acquiring call of a leak). */
+  readonly insns: readonly Instruction[];
 }
 
 function locate(facts: RejectionFacts, insns: readonly Instruction[]): Where {
@@ -47,14 +49,59 @@ function locate(facts: RejectionFacts, insns: readonly Instruction[]): Where {
   const line = facts.line ?? insn?.source;
   if (line && line.line > 0) {
     const text = line.text.trim();
-    return { at: `line ${line.line}`, code: text ? ` (\`${text}\`)` : '', insn };
+    return { at: `line ${line.line}`, code: text ? ` (\`${text}\`)` : '', insn, insns };
   }
-  return { at: facts.insn === undefined ? 'this point' : `instruction ${facts.insn}`, code: '', insn };
+  return { at: facts.insn === undefined ? 'this point' : `instruction ${facts.insn}`, code: '', insn, insns };
 }
 
 type Rule = (m: RegExpExecArray, w: Where, facts: RejectionFacts) => string;
 
+/** `alloc_insn=N` of the first unreleased reference in the log. */
+function acquiredAt(f: RejectionFacts): number | undefined {
+  const m = /Unreleased reference id=\d+ alloc_insn=(\d+)/.exec(f.log ?? f.detail ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The kfunc the leaked reference came from, when the acquiring instruction is a kfunc call. */
+function acquiringKfunc(f: RejectionFacts, w: Where): string | undefined {
+  const at = acquiredAt(f);
+  const insns = w.insns;
+  if (at === undefined) return undefined;
+  const slots = slotOffsets(insns);
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
+    if (slots[i] === at && insn.code === 0x85 && insn.src === 2) return insn.reference;
+  }
+  return undefined;
+}
+
 const RULES: [RegExp, Rule][] = [
+  // Kfuncs (docs/kfuncs.md).
+  [/(?:Unreleased reference|reference leak)/, (_m, w, f) => {
+    const k = acquiringKfunc(f, w);
+    return k
+      ? `the ${k.startsWith('bpf_dynptr') ? 'object' : 'conntrack entry'} ${k}() returned at instruction ${acquiredAt(f)} is not released on every path reaching ${w.at}${w.code}: call bpf_ct_release() on it (or insert it with bpf_ct_insert_entry()) on each path where it is not NULL`
+      : `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`;
+  }],
+  [/invalid mem access '(?:\w+_)?ptr_or_null_'/, (_m, w) => `the kfunc's result may be NULL and is dereferenced at ${w.at}${w.code}: check it against NULL first (if (!ct) ...)`],
+  [/^Possibly NULL pointer passed to trusted arg(\d+)/, (m, w) => `argument ${Number(m[1]) + 1} of the kfunc called at ${w.at}${w.code} may be NULL: check it against NULL before the call (kfunc pointer arguments must be valid)`],
+  [/^calling kernel function (\S+) is not allowed/, (m, w) => `${m[1]} is not available to this program type (${w.at}${w.code}): the conntrack kfuncs are for XDP and TC, bpf_dynptr_from_xdp for XDP, bpf_dynptr_from_skb for skb programs`],
+  [/^metadata kfuncs require device-bound program/, () => 'XDP RX metadata kfuncs need a device-bound program: load it for one interface (BPF_F_XDP_DEV_BOUND_ONLY with its ifindex), as xdp-hints programs are'],
+  [/^Expected an initialized dynptr as arg #(\d+)/, (_m, w) => `the dynptr passed at ${w.at}${w.code} was never initialised (or was overwritten): create it with bpf_dynptr_from_xdp()/bpf_dynptr_from_skb() first and keep its stack slot untouched`],
+  [/^no write support to nf_conn at off (\d+)|^write access at off \d+ with size \d+ beyond the member of nf_conn/, (_m, w) => `only ct->mark of a conntrack entry may be written (${w.at}${w.code}); use bpf_ct_change_status()/bpf_ct_change_timeout() for the rest`],
+  [/^kernel function (\S+) args#(\d+) expected pointer to \w+ (\w+) but R\d+ has a pointer to \w+ (\w+)/, (m, w) =>
+    m[3] === 'nf_conn' && m[4] === 'nf_conn___init'
+      ? `${m[1]} takes an inserted entry (struct nf_conn *) and ${w.at}${w.code} passes an allocated one: insert it with bpf_ct_insert_entry() first, or use the bpf_ct_set_* kfuncs before insertion`
+      : m[3] === 'nf_conn___init'
+        ? `${m[1]} takes an entry from bpf_*_ct_alloc() (struct nf_conn___init *) and ${w.at}${w.code} passes a looked-up one: use bpf_ct_change_* on looked-up entries`
+        : `${m[1]} expects a pointer to ${m[3]} and gets one to ${m[4]} at ${w.at}${w.code}`],
+  [/^arg#\d+ arg#\d+ memory, len pair leads to invalid memory access/, (_m, w, f) =>
+    /packet|pkt/.test(detailOf(f) ?? '')
+      ? `the packet bytes passed with their size at ${w.at}${w.code} are not all known to be in the packet: compare the pointer plus that size with data_end first`
+      : `the buffer passed at ${w.at}${w.code} is smaller than the size passed with it (or not initialised): pass sizeof() of the very buffer`],
+  [/^R(\d+) must be referenced or trusted/, (m, w) => `the pointer in r${m[1]} passed to the kfunc at ${w.at}${w.code} is not one the kernel vouches for (a cast or a field loaded through another pointer): pass the program's context, or a pointer a kfunc returned`],
+  [/^R(\d+) cannot write into rdonly_mem/, (_m, w) => `the memory written at ${w.at}${w.code} is read-only (bpf_dynptr_slice returns read-only slices): take a writable one with bpf_dynptr_slice_rdwr, or copy the bytes`],
+  [/^bpfkit: access to kernel 'struct (\w+)' needs the kernel's BTF/, (m) => `reading struct ${m[1]} needs the kernel's layout: verify with the kernel's BTF (VerifyOptions.kernelBtf, /sys/kernel/btf/vmlinux)`],
   [/^R0 !read_ok/, (_m, w) =>
     w.insn?.code === 0x95
       ? `the program returns without setting r0 (its return value) on this path: assign the return value before \`exit\` at ${w.at}${w.code}`
@@ -103,8 +150,6 @@ const RULES: [RegExp, Rule][] = [
   [/^read from map forbidden/, (_m, w) => `the map is write-only for programs (BPF_F_WRONLY_PROG) and ${w.at}${w.code} reads it: read from a map created without that flag`],
   [/^no direct value access support for this map type/, (_m, w) => `only array maps (global data such as .data, .bss, .rodata) can be addressed directly with ld.map_value (${w.at}): use bpf_map_lookup_elem for other map types`],
   [/^invalid access to map value pointer, value_size=(\d+) off=(\d+)/, (m, w) => `a direct map value address (ld.map_value, ${w.at}) must point inside the value of a one-entry array map: offset ${m[2]} with value size ${m[1]} (or the map has more than one entry)`],
-  [/(?:Unreleased reference|reference leak)/, (_m, w) =>
-    `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`],
   [/^R(\d+) type=(\w+) expected=(.+)/, (m, w) =>
     `argument r${m[1]} of the helper call at ${w.at}${w.code} is a ${m[2]}, but the helper expects ${m[3]!.split(', ').slice(0, 4).join(' or ')}: pass the right kind of pointer (for example a null-checked reservation, a map, the ctx)`],
   [/^cannot pass map_type (\d+) into func (\S+)/, (m, w) => `map type ${m[1]} cannot be used with ${m[2]!.replace(/#\d+$/, '')} (${w.at}${w.code}): use a map of a type that helper accepts`],

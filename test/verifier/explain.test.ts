@@ -1,7 +1,13 @@
 // Hints: every kernel rejection reason in the corpus gets a sentence; the classic mistakes get the right fix.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { parseBtf } from '../../src/btf/index.js';
+import { loadObject } from '../../src/elf/object-loader.js';
 import { explainRejection } from '../../src/verifier/explain.js';
+import { verifyProgram } from '../../src/verifier/verify.js';
+import { fixturesDir } from '../support/fixtures.js';
 import { corpus } from './corpus/index.js';
 import { readGolden } from './golden.js';
 
@@ -50,4 +56,26 @@ test('missing null check, uninitialised register, leaked reservation, unbounded 
   assert.match(hintFor('map/var-jgt-48')!, /can reach bytes 48\.\.48 of a 48-byte map value: the index is not checked tightly enough against the size; check it first, e.g. `if \(idx >= 48\) return 0;` for 1-byte elements/);
   assert.equal(explainRejection({ message: 'something the kernel never said' }, []), undefined);
   assert.equal(explainRejection({}, []), undefined);
+});
+
+test('kfunc mistakes (test/fixtures/kfunc/kfunc_bad.c): each rejection gets the kfunc fix', () => {
+  const spec = loadObject(new Uint8Array(readFileSync(path.join(fixturesDir, 'kfunc', 'kfunc_bad.o'))), { objectName: 'kfunc_bad' });
+  const kernelBtf = existsSync('/sys/kernel/btf/vmlinux') ? parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'))) : undefined;
+  const hint = (name: string): string => {
+    const r = verifyProgram(spec.programs.find((p) => p.name === name)!, spec, { logLevel: 1, ...(kernelBtf ? { kernelBtf } : {}) });
+    return r.hint ?? `(no hint for: ${r.message})`;
+  };
+  assert.match(hint('ct_leak'), /conntrack entry bpf_xdp_ct_lookup\(\) returned at instruction \d+ is not released.*bpf_ct_release/);
+  assert.match(hint('ct_release_maybe_null'), /may be NULL: check it against NULL before the call/);
+  assert.match(hint('ct_set_timeout_inserted'), /bpf_ct_set_timeout takes an entry from bpf_\*_ct_alloc\(\)/);
+  assert.match(hint('ct_change_timeout_alloc'), /insert it with bpf_ct_insert_entry\(\) first/);
+  assert.match(hint('ct_from_socket'), /not available to this program type/);
+  assert.match(hint('dp_uninit'), /never initialised/);
+  assert.match(hint('dp_buffer_too_small'), /smaller than the size passed with it/);
+  assert.match(hint('meta_in_tc'), /device-bound program/);
+  if (kernelBtf) {
+    assert.match(hint('ct_no_null_check'), /may be NULL and is dereferenced/);
+    assert.match(hint('ct_write_status'), /only ct->mark/);
+    assert.match(hint('dp_write_rdonly'), /bpf_dynptr_slice_rdwr/);
+  }
 });
