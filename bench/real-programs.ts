@@ -111,7 +111,7 @@ async function mainCommand(): Promise<number> {
       } catch (e) {
         // The harness must not stop on any object: record what escaped as the object's failure.
         const message = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
-        rows = [{ object: label, program: '(harness)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, causes: [{ kind: 'error', key: `harness: ${message}`, message }] }];
+        rows = [{ object: label, program: '(harness)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, mapChecks: 0, mapChecksAgree: 0, causes: [{ kind: 'error', key: `harness: ${message}`, message }] }];
       }
       results.push(...rows);
       const agree = rows.filter((r) => r.verdictAgrees).length;

@@ -10,6 +10,7 @@ export type CauseKind =
   | 'verifier disagrees'
   | 'tag differs'
   | 'test run differs'
+  | 'map contents differ'
   | 'kernel refuses'
   | 'error';
 

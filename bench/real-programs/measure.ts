@@ -4,13 +4,14 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as api from '../../src/index.js';
-import { assertVerified, loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
+import { assertVerified, loadObject, loadUserspace, objectNameFromPath, programTypeName, verifyProgram, type MapSpec, type ObjectSpec, type ProgramSpec } from '../../src/index.js';
 import * as kernelApi from '../../src/kernel/index.js';
 import { getPinnedObject, KernelError, KernelMap, loadKernelObject, openPinnedMap, testRun, VerifierError, vmlinuxBtf, type KernelObject, type Sys } from '../../src/kernel/index.js';
 import { main as cli } from '../../src/cli/main.js';
 import { bpftoolLoadAll, type BpftoolLoad } from './bpftool.js';
 import { classify, errorCode, errorMessage, type Cause } from './causes.js';
 import { l3Packets, skLookupContexts, type CorpusPacket, type RunInput } from './corpus.js';
+import { comparableMaps, mapDifference, snapshot } from './map-state.js';
 
 /**
  * A program type for an object: one for all its programs (bpftool's `type T`), one per program
@@ -100,6 +101,10 @@ export interface ProgramResult {
   readonly runsSkipped?: string;
   /** The first differing run, for the report. */
   readonly firstMismatch?: string;
+  /** Map contents after the runs compared with the kernel's (one check per engine), and how many were equal. */
+  readonly mapChecks: number;
+  readonly mapChecksAgree: number;
+  readonly firstMapDifference?: string;
   /** Every failure met, classified. */
   readonly causes: readonly Cause[];
 }
@@ -294,7 +299,7 @@ export async function measureObject(file: string, label: string, options: Measur
     spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: objectNameFromPath(file) });
   } catch (e) {
     const c = classify(e);
-    return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, causes: [c] }];
+    return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, mapChecks: 0, mapChecksAgree: 0, causes: [c] }];
   }
   const inspect = await cliWorks(['inspect', file, '--json']);
   const disasm = await cliWorks(['disasm', file, '--json']);
@@ -461,6 +466,9 @@ async function measureProgram(
     let runsSkipped: string | undefined;
     let firstMismatch: string | undefined;
     let mismatchKind: string | undefined;
+    let mapChecks = 0;
+    let mapChecksAgree = 0;
+    let firstMapDifference: string | undefined;
     if (options.noTestRuns) runsSkipped = 'test runs off';
     else if (kernel !== 'accept') runsSkipped = 'the kernel does not load it';
     else if (!PACKET_TYPES.has(type) && !CONTEXT_TYPES.has(type)) runsSkipped = `no test-run inputs for ${type}`;
@@ -481,10 +489,13 @@ async function measureProgram(
         }
         seedKernel(seedMaps, options.seeds);
         const k = kernelRuns(progFd, inputs);
+        // The kernel's maps after its runs (bpfkit's own load: fresh maps for this program alone).
+        const dataMaps = kobj ? comparableMaps(spec.maps).filter((m) => kobj!.maps.has(m.name)) : [];
+        const kernelMaps = new Map(dataMaps.map((m) => [m.name, snapshot(kobj!.maps.get(m.name)!, m)]));
         if (k.unsupported) runsSkipped = k.unsupported;
         else {
           for (const engine of engines) {
-            const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts);
+            const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts, dataMaps);
             if ('setup' in r) {
               runs += inputs.length;
               // The runtime's verifier refusing what bpfkit's verify refused is the verdict's cause, already listed.
@@ -492,6 +503,12 @@ async function measureProgram(
               if (!sameRejection) causes.push({ ...r.setup, key: r.setup.kind === 'error' ? `userspace: ${r.setup.key}` : r.setup.key });
               firstMismatch ??= `${engine}: cannot set up: ${r.setup.message}`;
               continue;
+            }
+            if (dataMaps.length) {
+              mapChecks++;
+              const diff = dataMaps.map((m) => mapDifference(m.name, kernelMaps.get(m.name)!, r.maps.get(m.name)!)).find((d) => d !== undefined);
+              if (diff === undefined) mapChecksAgree++;
+              else firstMapDifference ??= `${engine}: ${diff}`;
             }
             inputs.forEach((pkt, i) => {
               runs++;
@@ -508,6 +525,10 @@ async function measureProgram(
                 }
               }
             });
+          }
+          if (firstMapDifference !== undefined && !causes.some((c) => c.kind.startsWith('missing') || c.key.startsWith('userspace'))) {
+            const clock = nondeterministicHelpers(p);
+            causes.push({ kind: 'map contents differ', key: clock ? `after the runs (calls ${clock}: time/random differ by design)` : 'after the runs', message: firstMapDifference });
           }
           if (runsAgree < runs && !causes.some((c) => c.key.startsWith('userspace') || c.kind.startsWith('missing') || c.kind === 'untyped section' || c.kind === 'test run differs')) {
             const clock = nondeterministicHelpers(p);
@@ -543,6 +564,9 @@ async function measureProgram(
       runsAgree,
       ...(runsSkipped !== undefined ? { runsSkipped } : {}),
       ...(firstMismatch !== undefined ? { firstMismatch } : {}),
+      mapChecks,
+      mapChecksAgree,
+      ...(firstMapDifference !== undefined ? { firstMapDifference } : {}),
       causes: dedupe(causes),
     };
   } finally {
@@ -571,7 +595,8 @@ function userRuns(
   packets: readonly RunInput[],
   seeds: MapSeeds | undefined,
   facts: Record<string, unknown>,
-): { outcomes: Outcome[]; firstError?: unknown } | { setup: Cause; code: string } {
+  dataMaps: readonly MapSpec[],
+): { outcomes: Outcome[]; firstError?: unknown; maps: Map<string, Map<string, string>> } | { setup: Cause; code: string } {
   let obj: ReturnType<typeof loadUserspace>;
   try {
     // The runtime's verify hook with what the kernel comparison needs (its BTF, refused helpers),
@@ -600,7 +625,8 @@ function userRuns(
         return { error: errorCode(e) };
       }
     });
-    return { outcomes, ...(firstError !== undefined ? { firstError } : {}) };
+    const maps = new Map(dataMaps.map((m) => [m.name, snapshot(obj.bpfMap(m.name), m)]));
+    return { outcomes, maps, ...(firstError !== undefined ? { firstError } : {}) };
   } finally {
     obj[Symbol.dispose]();
   }

@@ -24,6 +24,9 @@ export interface Totals {
   /** Userspace test runs and how many equal the kernel's. */
   readonly runs: number;
   readonly runsAgree: number;
+  /** Map-content checks after the runs (program x engine), and how many equal the kernel's maps. */
+  readonly mapChecks: number;
+  readonly mapChecksAgree: number;
   /** Programs every one of whose runs agrees (of those with runs). */
   readonly programsRun: number;
   readonly programsRunAgree: number;
@@ -66,6 +69,8 @@ export function totals(results: readonly ProgramResult[]): Totals {
     bpftoolLoaded: results.filter((r) => r.bpftoolTag !== undefined).length,
     runs: results.reduce((n, r) => n + r.runs, 0),
     runsAgree: results.reduce((n, r) => n + r.runsAgree, 0),
+    mapChecks: results.reduce((n, r) => n + r.mapChecks, 0),
+    mapChecksAgree: results.reduce((n, r) => n + r.mapChecksAgree, 0),
     programsRun: withRuns.length,
     programsRunAgree: withRuns.filter((r) => r.runsAgree === r.runs).length,
   };
@@ -81,6 +86,7 @@ const KIND_ORDER: readonly CauseKind[] = [
   'verifier disagrees',
   'tag differs',
   'test run differs',
+  'map contents differ',
   'error',
 ];
 
@@ -142,6 +148,7 @@ export function formatReport(report: Report): string {
     ['bpfkit verify (CLI) = kernel', `${t.cliAgree} / ${t.verdictKnown} (${pct(t.cliAgree, t.verdictKnown)})`],
     ['tag = bpftool', `${t.tagAgree} / ${t.bpftoolLoaded} loaded by bpftool (${pct(t.tagAgree, t.bpftoolLoaded)}; ${t.tagCompared} compared)`],
     ['test runs = kernel', `${t.runsAgree} / ${t.runs} (${pct(t.runsAgree, t.runs)})`],
+    ['maps after the runs = kernel', `${t.mapChecksAgree} / ${t.mapChecks} (program x engine)`],
     ['programs, all runs equal', `${t.programsRunAgree} / ${t.programsRun}`],
   ]) + '\n\n';
   out += 'failures by cause (programs hit)\n';

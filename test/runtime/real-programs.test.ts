@@ -38,7 +38,7 @@ kernelTest('real-programs harness on the committed objects: verdicts, tags and t
   const sum = totals(typed);
   process.stdout.write(
     `# real-programs on ${sum.objects} committed objects: ${sum.programs} programs (${untyped.length} untyped left out), verdicts ${sum.verdictAgree}/${sum.verdictKnown}, ` +
-      `tags ${sum.tagAgree}/${sum.bpftoolLoaded}, test runs ${sum.runsAgree}/${sum.runs}\n`,
+      `tags ${sum.tagAgree}/${sum.bpftoolLoaded}, test runs ${sum.runsAgree}/${sum.runs}, maps after the runs ${sum.mapChecksAgree}/${sum.mapChecks}\n`,
   );
   for (const g of groupCauses(typed)) process.stdout.write(`#   ${g.kind}: ${g.key} (${g.programs.join(', ')})\n`);
   // Verdicts and tags: every program the kernel settles, bpfkit settles the same way.
@@ -56,6 +56,9 @@ kernelTest('real-programs harness on the committed objects: verdicts, tags and t
     assert.ok(r.causes.some((c) => c.kind.startsWith('missing ')), `${r.object}:${r.program}: runs differ without a named cause: ${r.firstMismatch}`);
   }
   assert.ok(sum.runsAgree >= 10 * packets.length, `only ${sum.runsAgree} equal test runs`);
+  // Map contents after the runs: every data map equals the kernel's, entry by entry.
+  assert.deepEqual(typed.filter((r) => r.firstMapDifference !== undefined).map((r) => `${r.object}:${r.program}: ${r.firstMapDifference}`), []);
+  assert.ok(sum.mapChecks >= 10, `only ${sum.mapChecks} map checks`);
 });
 
 kernelTest('real-programs harness: an object bpfkit cannot parse is a typed failure, nothing left pinned', async (sys) => {
