@@ -8,6 +8,8 @@ import type { ObjectSpec } from '../../src/elf/object-spec.js';
 import { KernelError } from '../../src/kernel/kernel-error.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import { InvalidContextError } from '../../src/vm/errors.js';
+import { parseBtf } from '../../src/btf/index.js';
+import { assertVerified } from '../../src/verifier/verify.js';
 import { loadUserspace } from '../../src/runtime/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { fixturePath } from '../support/fixtures.js';
@@ -104,4 +106,45 @@ kernelTest('flow_dissector: the clang dissector through the JIT equals the kerne
     }
   }
   process.stdout.write(`# flow dissector (JIT): ${runs} runs equal the kernel\n`);
+});
+
+kernelTest('netfilter: a clang-built program reading the hook state (verified with the kernel BTF) equals the kernel, JIT and interpreter', (sys) => {
+  const spec = object('progtype_netfilter');
+  const kernelBtf = parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')));
+  const ip4 = new Uint8Array(40);
+  ip4[0] = 0x45;
+  const ip6 = new Uint8Array(60);
+  ip6[0] = 0x60;
+  const state = (hook: number, pf: number): Uint8Array => {
+    const c = new Uint8Array(48);
+    c[0] = hook;
+    c[1] = pf;
+    return c;
+  };
+  const eth = (type: number, body: Uint8Array): Uint8Array => frame([0, 0, 0, 0, 0, 0], type, body);
+  const inputs: [Uint8Array, Uint8Array | undefined][] = [
+    [ip4, undefined],
+    [ip4, state(3, 2)],
+    [ip6, state(3, 10)],
+    [eth(0x0800, ip4), state(0, 2)],
+    [eth(0x0800, ip4), state(1, 2)],
+    [eth(0x86dd, ip6), state(2, 10)],
+    [eth(0x86dd, ip6), state(4, 10)],
+  ];
+  let runs = 0;
+  for (const engine of ['jit', 'interpreter'] as const) {
+    using kernel = loadKernelObject(sys, spec);
+    using user = loadUserspace(spec, { engine, verify: (p, s) => void assertVerified(p, s, { kernelBtf }) });
+    for (const [data, ctxIn] of inputs) {
+      const k = kernel.program('nf_filter').testRun({ dataIn: data, ...(ctxIn ? { ctxIn } : {}) });
+      const u = user.program('nf_filter').testRun({ data, ...(ctxIn ? { ctxIn } : {}) });
+      assert.equal(u.retval, k.retval, `${engine} on ${hex(data).slice(0, 30)} ctx ${hex(ctxIn).slice(0, 4)}: retval`);
+      for (let slot = 0; slot < 16; slot++) {
+        const key = new Uint8Array([slot, 0, 0, 0]);
+        assert.equal(hex(user.map('seen').read(key)), hex(kernel.map('seen').get(key)), `${engine}: seen[${slot}]`);
+      }
+      runs++;
+    }
+  }
+  process.stdout.write(`# netfilter (JIT and interpreter): ${runs} runs equal the kernel, maps included\n`);
 });
