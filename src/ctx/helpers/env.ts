@@ -55,6 +55,12 @@ export interface HelperTask {
   /** The task's cgroup v2 id (bpf_get_current_cgroup_id). */
   readonly cgroupId?: bigint;
   /**
+   * The cgroup v2 ids from the root (level 0) down to the task's own cgroup, for
+   * bpf_get_current_ancestor_cgroup_id and (a test run's skb->sk belongs to the task) bpf_skb_cgroup_id
+   * and bpf_skb_ancestor_cgroup_id. Default: unknown, every ancestor 0.
+   */
+  readonly cgroupAncestors?: readonly bigint[];
+  /**
    * Its active pid namespace as `stat /proc/PID/ns/pid` shows it (st_dev, st_ino), for
    * bpf_get_ns_current_pid_tgid; pid and tgid are taken as seen from it. None: every call -EINVAL.
    */

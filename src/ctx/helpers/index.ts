@@ -17,6 +17,7 @@ import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
 import { skbRoomHelpers } from './skb-room-helpers.js';
 import { socketHelpers, xdpSocketHelpers } from './socket-lookup.js';
+import { cgroupIdHelpers } from './cgroup-id.js';
 import { pidnsHelpers } from './pidns.js';
 import { probeReadHelpers } from './probe-read.js';
 import { strtolHelpers } from './strtol.js';
@@ -79,7 +80,7 @@ export class HelperSet implements HelperTable {
  * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...strtolHelpers(), ...probeReadHelpers(), ...pidnsHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env), ...skStorageHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...strtolHelpers(), ...probeReadHelpers(), ...pidnsHelpers(env), ...cgroupIdHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env), ...skStorageHelpers(env)]);
   // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
   if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
   if (type) for (const [id, fn] of progTypeHelpers(env, type.type)) all.set(id, fn);

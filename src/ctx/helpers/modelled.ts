@@ -30,6 +30,8 @@ const KERNEL_MEMORY: HelperModel = {
 };
 const USER_MEMORY: HelperModel = { model: 'no user memory is modelled', default: '-EFAULT with the buffer zeroed (a size of 0 at a user address: 0)' };
 
+const CGROUP: HelperModel = { model: "the task's cgroup chain from the root: `task.cgroupAncestors` of createHelperEnv", default: 'unknown: 0 at every level' };
+
 /** The modelled helpers. */
 export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>> = {
   fib_lookup: {
@@ -51,6 +53,9 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   ktime_get_tai_ns: { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'the monotonic counter + 37 s + 1.7e18 ns' },
   jiffies64: { model: 'the monotonic clock and `hz` of createHelperEnv', default: 'monotonic ns × 1000 / 1e9' },
   get_prandom_u32: { model: 'the random source: `random` / `seed` of loadUserspace/createHelperEnv', default: 'xorshift32 seeded with 1' },
+  get_current_ancestor_cgroup_id: CGROUP,
+  skb_cgroup_id: { model: "the task's cgroup (a test run's skb->sk is the caller's): `task.cgroupId` / `task.cgroupAncestors` of createHelperEnv", default: '0' },
+  skb_ancestor_cgroup_id: CGROUP,
   get_ns_current_pid_tgid: { model: 'the current task and its pid namespace: `task.pidNamespace` (st_dev, st_ino of /proc/PID/ns/pid) of createHelperEnv', default: 'no namespace: -EINVAL, the buffer zeroed' },
   probe_read_kernel: KERNEL_MEMORY,
   probe_read_kernel_str: KERNEL_MEMORY,
