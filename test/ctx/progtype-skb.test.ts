@@ -220,11 +220,8 @@ function helperPrograms(ops: RunnableProgramType): { name: string; insns: Instru
   return out;
 }
 
-/**
- * The helper runs use ctx_in without gso_size: bpf_skb_change_tail resets the GSO fields of a
- * GSO skb (skb_gso_reset), which bpfkit's skb helpers do not model yet (tc is affected alike).
- */
-const HELPER_CTXS: readonly (Uint8Array | undefined)[] = [undefined, skbCtx({ mark: 5, priority: 7, ingress_ifindex: 3, tstamp: 99n, wire_len: 1500, gso_segs: 3 }, [1, 2, 3, 4, 5])];
+/** The helper runs: no ctx_in, a GSO one (bpf_skb_change_tail resets its GSO fields: skb_gso_reset), a plain one. */
+const HELPER_CTXS: readonly (Uint8Array | undefined)[] = [...CTXS, skbCtx({ mark: 5, priority: 7, ingress_ifindex: 3, tstamp: 99n, wire_len: 1500, gso_segs: 3 }, [1, 2, 3, 4, 5])];
 
 kernelTest('cgroup_skb and lwt: packet helpers return and change what the kernel does', (sys) => {
   for (const ops of RUNNABLE) {

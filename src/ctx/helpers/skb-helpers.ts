@@ -241,6 +241,11 @@ export function skbHelpers(env: HelperEnv): Map<number, HelperFn> {
         if (newLen > skb.len) vm.space.memory.bytes.fill(0, skb.data + skb.len, skb.data + newLen);
         skb.len = newLen;
         skb.sync();
+        // skb_gso_reset: a GSO skb (a ctx_in's gso_size) loses its GSO size and segment count.
+        if ((skb.u32(SkBuff.gso_size) & 0xffff) !== 0) {
+          skb.setU32(SkBuff.gso_size, 0);
+          skb.setU32(SkBuff.gso_segs, 0);
+        }
         return 0;
       },
     ],
