@@ -1,5 +1,6 @@
 // `bpfkit map list|show|dump|lookup|update|delete|pin`: bpftool's map commands and grammar, on KernelMap.
 import { BpfkitError } from '../errors.js';
+import { mapTypeName } from '../isa/map-types.js';
 import { MapType } from '../kernel/bpf/constants.js';
 import { type MapFd } from '../kernel/bpf/map-fd.js';
 import { mapInfo, toMapFd, type MapInfo } from '../kernel/bpf/obj-info.js';
@@ -93,7 +94,9 @@ export function parseBytes(words: readonly string[], at: number, stop: readonly 
   return { bytes, next: i };
 }
 
-const hexText = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+/** bpftool's fprint_hex: bytes separated by spaces, two spaces after each 8, a new line after each 16. */
+const hexText = (b: Uint8Array): string =>
+  [...b].map((x, i) => `${i === 0 ? '' : i % 16 === 0 ? '\n' : i % 8 === 0 ? '  ' : ' '}${x.toString(16).padStart(2, '0')}`).join('');
 
 function expectSize(what: string, got: number, want: number): void {
   if (got !== want) throw new UsageError(`${what} expected ${want} bytes, got ${got}`, mapUsage);
@@ -233,18 +236,45 @@ function parseValue(sys: Sys, map: KernelMap, words: readonly string[], at: numb
 
 /**
  * `map dump` as bpftool prints it: with -j the hex key/value and the BTF `"formatted"` member;
- * as text, bpftool's pretty BTF dump (`[{ "key": ..., "value": {...} }]`) when the map has
+ * as text, bpftool's pretty BTF dump (`[{ "key": ..., "value": {...} }]`) when every map has
  * BTF, else hex lines and "Found N elements". Keys come from get-next-key and a lookup each; a
  * key whose lookup finds nothing is listed with the error (not for prog arrays and map-in-maps).
+ * Several maps (a name matching several) dump one after another, each under a header (its id,
+ * type, name and flags), inside one array in the JSON and BTF forms, as bpftool does.
  */
-function dumpText(sys: Sys, km: KernelMap, jsonOut: boolean, pretty: boolean): string {
-  const info = mapInfo(km.fd);
-  const plainBtf = !jsonOut && info.btfId !== 0;
-  const btf = jsonOut || plainBtf ? mapBtf(sys, info) : undefined;
+function dumpText(sys: Sys, kms: readonly KernelMap[], jsonOut: boolean, pretty: boolean): string {
+  const infos = kms.map((km) => mapInfo(km.fd));
+  const plainBtf = !jsonOut && infos.every((i) => i.btfId !== 0);
   const w = jsonOut || plainBtf ? new BpftoolJsonWriter(jsonOut ? pretty : true) : undefined;
+  const multi = kms.length > 1;
+  let text = '';
+  if (w && multi) w.startArray();
+  kms.forEach((km, i) => {
+    text += dumpOne(sys, km, infos[i]!, w, jsonOut, multi);
+    if (!w && i !== kms.length - 1) text += '\n';
+  });
+  if (w && multi) w.endArray();
+  return w ? `${w.text()}\n` : text;
+}
+
+/** bpftool's map_dump of one map: to the writer `w` (JSON or BTF text), else returned as hex text. */
+function dumpOne(sys: Sys, km: KernelMap, info: MapInfo, w: BpftoolJsonWriter | undefined, jsonOut: boolean, header: boolean): string {
+  const btf = w ? mapBtf(sys, info) : undefined;
   let text = '';
   let found = 0;
-  w?.startArray();
+  if (w) {
+    if (header) {
+      w.startObject().field('id', info.id);
+      const type = mapTypeName(info.type);
+      if (type.startsWith('type ')) w.field('type', info.type);
+      else w.stringField('type', type);
+      if (info.name) w.stringField('name', info.name);
+      w.field('flags', info.flags).name('elements');
+    }
+    w.startArray();
+  } else if (header) {
+    text += `${info.id}: ${mapTypeName(info.type)}  ${info.name ? `name ${info.name}  ` : ''}flags 0x${info.flags.toString(16)}\n`;
+  }
   for (const k of km.keys()) {
     const v = km.getPerCpu(k);
     if (v === undefined) {
@@ -263,7 +293,11 @@ function dumpText(sys: Sys, km: KernelMap, jsonOut: boolean, pretty: boolean): s
     else if (w) w.verbatim(entryText(km, k, v));
     else text += entryText(km, k, v);
   }
-  if (w) return `${w.endArray().text()}\n`;
+  if (w) {
+    w.endArray();
+    if (header) w.endObject();
+    return '';
+  }
   return `${text}Found ${found} element${found === 1 ? '' : 's'}\n`;
 }
 
@@ -296,14 +330,20 @@ export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
   }
   if (!['dump', 'lookup', 'update', 'delete', 'pin'].includes(verb)) throw new UsageError(`unknown map command '${verb}'`, mapUsage);
   const { ref, next } = parseRef(words, 1, mapUsage, MAP_REF);
+  if (verb === 'dump') {
+    if (next !== words.length) throw new UsageError(`unexpected argument '${words[next]}'`, mapUsage);
+    // A name may match several maps: bpftool dumps each of them.
+    const kms = openMaps(sys, ref).map((fd) => new KernelMap(fd, refText(ref)));
+    try {
+      io.out(dumpText(sys, kms, args.json, args.pretty));
+    } finally {
+      for (const km of kms) km.close();
+    }
+    return 0;
+  }
   using km = new KernelMap(openOneMap(sys, ref), refText(ref));
   const held: Fd[] = [];
   try {
-    if (verb === 'dump') {
-      if (next !== words.length) throw new UsageError(`unexpected argument '${words[next]}'`, mapUsage);
-      io.out(dumpText(sys, km, args.json, args.pretty));
-      return 0;
-    }
     if (verb === 'pin') {
       const path = words[next];
       if (path === undefined) throw new UsageError('missing PATH', mapUsage);

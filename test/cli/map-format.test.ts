@@ -9,6 +9,8 @@ import { CommandArgs } from '../../src/cli/args.js';
 import { mapUsage, runMap } from '../../src/cli/map.js';
 import type { Io } from '../../src/cli/output.js';
 import { loadObject } from '../../src/elf/index.js';
+import { MapType } from '../../src/kernel/bpf/constants.js';
+import { createMap } from '../../src/kernel/bpf/map-create.js';
 import { mapInfo } from '../../src/kernel/bpf/obj-info.js';
 import { KernelMap } from '../../src/kernel/kernel-map.js';
 import { loadKernelObject } from '../../src/kernel/object/load-object.js';
@@ -120,4 +122,30 @@ test('formatBtfValue: btf_dumper rules on hand-built BTF (unsigned enum, CHAR en
   const w2 = new BpftoolJsonWriter();
   assert.equal(writeBtfValue(w2, btf, fl, new Uint8Array(4), 'json'), false);
   assert.equal(w2.text(), '(unsupported-kind');
+});
+
+kernelTest('map dump name X matching several maps dumps each under its header, as bpftool (BTF text, hex text, -j, -p)', (sys) => {
+  // Names unique to this process, so maps of concurrent tests cannot join the match.
+  const objectName = `m${process.pid % 10_000_000}`;
+  const spec = loadObject(compileBpf(BTF_VALUES_C), { objectName });
+  using a = loadKernelObject(sys, spec);
+  using b = loadKernelObject(sys, spec);
+  for (const o of [a, b]) for (const p of o.programs.values()) p.testRun({ dataIn: new Uint8Array(64) });
+  const dataName = mapInfo(a.map('.data').fd).name;
+  assert.equal(mapInfo(b.map('.data').fd).name, dataName);
+  const plainName = `kl_mf${process.pid % 10_000_000}`;
+  using m1 = createMap(sys, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 2, name: plainName });
+  using m2 = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, name: plainName });
+  new KernelMap(m1 as never, 'm1').set(new Uint8Array([1, 0, 0, 0]), new Uint8Array([9, 9, 9, 9]));
+  let n = 0;
+  for (const name of [dataName, plainName]) {
+    for (const flags of [[], ['-j'], ['-p']]) {
+      const want = theirs(['map', 'dump', 'name', name, ...flags]);
+      assert.ok(want !== undefined);
+      assert.equal(ours(sys, ['dump', 'name', name, ...flags]), want, `${name} ${flags.join(' ')}`);
+      n++;
+    }
+  }
+  assert.match(ours(sys, ['dump', 'name', plainName]), new RegExp(`^\\d+: hash  name ${plainName}  flags 0x0\\nkey: 01 00 00 00  value: 09 09 09 09\\nFound 1 element\\n\\n\\d+: array  name ${plainName}  flags 0x0\\n`));
+  process.stdout.write(`# multi-map dumps vs bpftool: ${n} outputs identical\n`);
 });
