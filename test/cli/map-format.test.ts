@@ -135,7 +135,7 @@ kernelTest('map dump name X matching several maps dumps each under its header, a
   assert.equal(mapInfo(b.map('.data').fd).name, dataName);
   const plainName = `kl_mf${process.pid % 10_000_000}`;
   using m1 = createMap(sys, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 2, name: plainName });
-  using m2 = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, name: plainName });
+  using _m2 = createMap(sys, { type: MapType.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, name: plainName });
   new KernelMap(m1 as never, 'm1').set(new Uint8Array([1, 0, 0, 0]), new Uint8Array([9, 9, 9, 9]));
   let n = 0;
   for (const name of [dataName, plainName]) {
