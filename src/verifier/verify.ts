@@ -53,8 +53,9 @@ export interface VerifyOptions {
   kernelBtf?: Btf;
   /**
    * Kfuncs the target kernel refuses (`NAME() is not allowed`) although 6.18's source offers
-   * them: builds differ (this machine's refuses bpf_dynptr_slice_rdwr). The kernel backend's
-   * `probeKfunc` answers it for the running kernel; default: none refused.
+   * them: builds differ (this machine's refuses bpf_dynptr_slice_rdwr). Ask the running kernel by
+   * loading a program that calls the kfunc correctly (test/verifier/kfunc-call.test.ts does);
+   * default: none refused.
    */
   kfuncRefused?: (programType: number, kfunc: string) => boolean;
   /** The program is device-bound (BPF_F_XDP_DEV_BOUND_ONLY or an ifindex): XDP RX metadata kfuncs need it. */
