@@ -1,11 +1,11 @@
-// `--model FILE` for bpfkit run and test-run: the kernel state (FIB, sockets, tunnel metadata) a userspace run answers from.
+// `--model FILE` for bpfkit run and test-run: the kernel state (FIB, sockets, tunnel metadata, current task) a userspace run answers from.
 
 import type { CommandArgs, OptionSpec } from './args.js';
 import { FileReadError, readInput } from './load-file.js';
 import { parseKernelModel, type KernelModel } from '../ctx/kernel-model.js';
 import { BpfkitError } from '../errors.js';
 
-/** `--model FILE`: a JSON file with "fib", "sockets" and/or "tunnel" (src/ctx/kernel-model.ts). */
+/** `--model FILE`: a JSON file with "fib", "sockets", "tunnel" and/or "task" (src/ctx/kernel-model.ts). */
 export const MODEL_OPTION: OptionSpec = {
   model: { type: 'string' },
 };
@@ -14,7 +14,7 @@ export const MODEL_OPTION: OptionSpec = {
 export const MODEL_USAGE = '[--model FILE]';
 
 /**
- * The model `--model FILE` names, as loadUserspace options (`{ fib, sockets, tunnel }`), or `{}`
+ * The model `--model FILE` names, as loadUserspace options (`{ fib, sockets, tunnel, task }`), or `{}`
  * without the option. A file that is not JSON is a FileReadError; a model the kernel could not
  * hold is a ModelError with the path as context.
  */

@@ -1,4 +1,4 @@
-// A model of kernel state as JSON (bpfkit run|test-run --model FILE): the FIB, the sockets and the tunnel metadata, parsed and checked.
+// A model of kernel state as JSON (bpfkit run|test-run --model FILE): the FIB, sockets, tunnel metadata and current task, parsed and checked.
 //
 // {
 //   "fib":     { "routes": [{ "dst": "10.0.0.0/8", "ifindex": 2, "gateway": "10.0.0.1" }],
@@ -6,13 +6,15 @@
 //                "devices": [{ "ifindex": 1 }, { "ifindex": 2, "mac": "02:00:00:00:00:02", "mtu": 1500 }] },
 //   "sockets": [{ "protocol": "tcp", "local": "127.0.0.1:8080" },
 //               { "protocol": "tcp", "local": "10.0.0.2:80", "remote": "10.0.0.9:40000" }],
-//   "tunnel":  { "id": 42, "remote": "192.0.2.1", "local": "198.51.100.7", "ttl": 64, "options": "0102030405060708" }
+//   "tunnel":  { "id": 42, "remote": "192.0.2.1", "local": "198.51.100.7", "ttl": 64, "options": "0102030405060708" },
+//   "task":    { "pid": 4242, "tgid": 4242, "uid": 1000, "gid": 1000, "comm": "nginx", "cgroupAncestors": [1, 7, 9] }
 // }
 //
 // Addresses are text (IPv6 with a port in brackets: "[::1]:53"), MACs colon-separated, option
 // bytes hex. Anything else — an unknown key, a malformed address, a port above 65535, a model the
 // kernel could not hold — is a ModelError naming the field.
 
+import type { HelperTask } from './helpers/env.js';
 import type { FibDevice, FibNeighbour, FibRoute, FibTable } from './helpers/fib.js';
 import { ModelError } from './model-error.js';
 import { TcpState, validateSocketTable, type ModelSocket, type SocketTable, type TcpSockField } from './socket-model.js';
@@ -28,6 +30,8 @@ export interface KernelModel {
   readonly sockets?: SocketTable;
   /** The tunnel metadata every packet arrives with. */
   readonly tunnel?: TunnelInfo;
+  /** The current task the get_current_* helpers report. */
+  readonly task?: HelperTask;
 }
 
 type Json = Record<string, unknown>;
@@ -213,13 +217,45 @@ function parseFib(o: Json): FibTable {
   return { routes, neighbours, devices, ...(f.bool('ipv6Forwarding') !== undefined ? { ipv6Forwarding: f.bool('ipv6Forwarding')! } : {}) };
 }
 
+function parseTask(o: Json): HelperTask {
+  const f = new Fields('task', o, ['pid', 'tgid', 'uid', 'gid', 'comm', 'cgroupId', 'cgroupAncestors', 'pidNamespace']);
+  const comm = f.has('comm') ? f.string('comm') : '';
+  if (new TextEncoder().encode(comm).length > 15) f.fail('comm', 'a task name is at most 15 bytes');
+  const id = (v: unknown, field: string): bigint => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) f.fail(field, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return BigInt(v as number);
+  };
+  let ancestors: bigint[] | undefined;
+  if (f.has('cgroupAncestors')) {
+    const v = (o as Json)['cgroupAncestors'];
+    if (!Array.isArray(v)) f.fail('cgroupAncestors', 'must be an array of cgroup ids, the root first');
+    ancestors = (v as unknown[]).map((x) => id(x, 'cgroupAncestors'));
+  }
+  let pidNamespace: HelperTask['pidNamespace'];
+  if (f.has('pidNamespace')) {
+    const g = new Fields('task.pidNamespace', f.object('pidNamespace'), ['dev', 'ino']);
+    pidNamespace = { dev: BigInt(g.int('dev', 0, 0xffffffff)), ino: BigInt(g.int('ino', 0, Number.MAX_SAFE_INTEGER)) };
+  }
+  return {
+    pid: f.optInt('pid', 0, 0x7fffffff) ?? 0,
+    tgid: f.optInt('tgid', 0, 0x7fffffff) ?? 0,
+    uid: f.optInt('uid', 0, 0xffffffff) ?? 0,
+    gid: f.optInt('gid', 0, 0xffffffff) ?? 0,
+    comm,
+    ...(f.has('cgroupId') ? { cgroupId: id((o as Json)['cgroupId'], 'cgroupId') } : {}),
+    ...(ancestors ? { cgroupAncestors: ancestors } : {}),
+    ...(pidNamespace ? { pidNamespace } : {}),
+  };
+}
+
 /** Parses a model (the JSON value of a `--model` file); ModelError names the first bad field. */
 export function parseKernelModel(json: unknown): KernelModel {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelError('model', '(top level)', 'must be a JSON object with "fib", "sockets" and/or "tunnel"');
-  const f = new Fields('model', json as Json, ['fib', 'sockets', 'tunnel']);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelError('model', '(top level)', 'must be a JSON object with "fib", "sockets", "tunnel" and/or "task"');
+  const f = new Fields('model', json as Json, ['fib', 'sockets', 'tunnel', 'task']);
   return {
     ...(f.has('fib') ? { fib: parseFib(f.object('fib')) } : {}),
     ...(f.has('sockets') ? { sockets: parseSockets(f.array('sockets')) } : {}),
     ...(f.has('tunnel') ? { tunnel: parseTunnel(f.object('tunnel')) } : {}),
+    ...(f.has('task') ? { task: parseTask(f.object('task')) } : {}),
   };
 }

@@ -47,6 +47,8 @@ test('a model file: sockets, tunnel and FIB parsed into the helpers’ models', 
   assert.equal(m.tunnel!.ttl, 9);
   assert.equal(m.fib?.routes[0]!.prefixLen, 8);
   assert.equal(m.fib?.devices?.[1]!.mtu, 1400);
+  const t = parseKernelModel({ task: { pid: 7, tgid: 6, comm: 'nginx', cgroupAncestors: [1, 9], pidNamespace: { dev: 4, ino: 4026531836 } } }).task;
+  assert.deepEqual(t, { pid: 7, tgid: 6, uid: 0, gid: 0, comm: 'nginx', cgroupAncestors: [1n, 9n], pidNamespace: { dev: 4n, ino: 4026531836n } });
 });
 
 test('a model the kernel could not hold is a ModelError naming where and what', () => {
@@ -64,6 +66,9 @@ test('a model the kernel could not hold is a ModelError naming where and what', 
     [{ tunnel: { id: 1, remote: '1.2.3.4', local: '1.2.3.5', options: 'zz' } }, 'tunnel', 'options'],
     [{ fib: { routes: [{ dst: '10.0.0.0/33' }] } }, 'fib.routes[0]', 'dst'],
     [{ fib: { neighbours: [{ ifindex: 2, ip: '10.0.0.1', mac: 'xx' }] } }, 'fib.neighbours[0]', 'mac'],
+    [{ task: { comm: 'a-very-long-task-name' } }, 'task', 'comm'],
+    [{ task: { cgroupAncestors: [1, -2] } }, 'task', 'cgroupAncestors'],
+    [{ task: { pidNamespace: { dev: 2 ** 33, ino: 1 } } }, 'task.pidNamespace', 'dev'],
   ];
   for (const [json, model, field] of cases) {
     assert.throws(() => parseKernelModel(json), (e: unknown) => e instanceof ModelError && e.model === model && e.field === field && e.code === 'ERR_KERNEL_MODEL', `${JSON.stringify(json)}`);

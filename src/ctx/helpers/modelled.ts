@@ -21,7 +21,7 @@ const TUNNEL_GET: HelperModel = {
   model: 'the tunnel metadata of received packets: `tunnel` of loadUserspace/createHelperEnv, `"tunnel"` of `--model FILE` (src/ctx/tunnel-model.ts); what the program set with bpf_skb_set_tunnel_key in the same run',
   default: "none, as a test run's skb (no dst): get_tunnel_key -EINVAL, get_tunnel_opt -ENOENT, the buffer zeroed",
 };
-const TASK: HelperModel = { model: 'the current task: `task` of createHelperEnv', default: 'pid, tgid, uid, gid 0, comm "", cgroup id 0' };
+const TASK: HelperModel = { model: 'the current task: `task` of loadUserspace/createHelperEnv, `"task"` of `--model FILE`', default: 'pid, tgid, uid, gid 0, comm "", cgroup id 0' };
 const CLOCK: HelperModel = { model: 'the clocks: `clock` of loadUserspace/createHelperEnv', default: 'a deterministic counter from 1 s, +1 µs per read' };
 
 const KERNEL_MEMORY: HelperModel = {
