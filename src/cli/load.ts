@@ -10,9 +10,11 @@ import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
+import { FileWriteError, refuseOutputIsInput, writeFileAtomic } from './output-file.js';
+import { VerifierError } from '../kernel/verifier-error.js';
 
 /** Usage text of `load`. */
-export const loadUsage = 'bpfkit load OBJ [--pin DIR] [--prog NAME[,NAME...]] [--type TYPE] [--pin-root DIR] [--log-level N]';
+export const loadUsage = 'bpfkit load OBJ [--pin DIR] [--prog NAME[,NAME...]] [--type TYPE] [--pin-root DIR] [--log-level N] [--log-file F]';
 
 /** Options of `load`. */
 export const loadOptions: OptionSpec = {
@@ -20,6 +22,7 @@ export const loadOptions: OptionSpec = {
   prog: { type: 'string' },
   'pin-root': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
   ...TYPE_OPTION,
 };
 
@@ -37,12 +40,36 @@ export function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
   if (logText !== undefined && !/^[0-2]$/.test(logText)) throw new UsageError(`--log-level must be 0, 1 or 2, got '${logText}'`, loadUsage);
   const spec = readObject(file, args.programType(loadUsage));
   const pinRoot = args.value('pin-root');
+  const logFile = args.value('log-file');
+  if (logFile !== undefined) refuseOutputIsInput(logFile, [file]);
+  // As bpftool: a pin root that does not exist yet is created (inside a mounted bpffs).
+  if (pinRoot) {
+    try {
+      mkdirSync(pinRoot, { recursive: true });
+    } catch (e) {
+      throw new FileWriteError(pinRoot, `cannot create the pin directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+    }
+  }
   const progs = args.value('prog')?.split(',').filter((n) => n !== '');
-  using obj = loadKernelObject(sys, spec, {
-    ...(progs && progs.length ? { programs: progs } : {}),
-    ...(pinRoot ? { pinPath: pinRoot } : {}),
-    ...(logText ? { logLevel: Number(logText) } : {}),
-  });
+  let loaded;
+  try {
+    loaded = loadKernelObject(sys, spec, {
+      ...(progs && progs.length ? { programs: progs } : {}),
+      ...(pinRoot ? { pinPath: pinRoot } : {}),
+      // A log file asks for the log even when no level was given.
+      ...(logText ? { logLevel: Number(logText) } : logFile !== undefined ? { logLevel: 1 } : {}),
+    });
+  } catch (e) {
+    // The error's message keeps the last lines; the whole kernel log is there on request.
+    const log = e instanceof VerifierError ? e.log : undefined;
+    if (log !== undefined && logFile !== undefined) {
+      writeFileAtomic(logFile, new TextEncoder().encode(log));
+      io.err(`bpfkit load: the kernel's whole verifier log (${log.split('\n').length} lines) is in ${logFile}\n`);
+    } else if (log !== undefined && logText !== undefined) io.err(log.endsWith('\n') ? log : `${log}\n`);
+    else if (log !== undefined && /lines? omitted/.test((e as Error).message)) io.err('bpfkit load: the whole verifier log: --log-file F writes it, --log-level 1 (or 2) prints it\n');
+    throw e;
+  }
+  using obj = loaded;
   const pinned = new Map<string, string>();
   if (pin) {
     mkdirSync(`${pin}/maps`, { recursive: true });

@@ -6,12 +6,17 @@ export interface Io {
   out(text: string): void;
   /** Standard error. */
   err(text: string): void;
+  /** Whether standard error is a terminal (progress lines with \r go only there). */
+  readonly errIsTTY?: boolean;
 }
 
 /** The process's own streams. */
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  get errIsTTY() {
+    return process.stderr.isTTY === true;
+  },
 };
 
 /** Formats rows as a left-aligned table with a header, two spaces between columns. */

@@ -1,6 +1,6 @@
 // `bpfkit run OBJ --pcap IN`: a capture through a program on N simulated CPUs (RSS), verdicts and per-CPU maps.
 
-import { closeSync, createReadStream, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { BpfkitError } from '../errors.js';
 import { BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { programTypeName } from '../isa/program-types.js';
@@ -20,10 +20,11 @@ import { UsageError } from './errors.js';
 import { FileReadError, readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 import { MODEL_OPTION, readModelOption } from './model-options.js';
+import { AtomicOutputFile, refuseOutputIsInput } from './output-file.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
+  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--progress] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -36,6 +37,7 @@ export const runOptions: OptionSpec = {
   'map-update': { type: 'string', multiple: true },
   'no-verify': { type: 'boolean' },
   'skip-bad-records': { type: 'boolean' },
+  progress: { type: 'boolean' },
   engine: { type: 'string' },
   ...TYPE_OPTION,
   ...MODEL_OPTION,
@@ -111,52 +113,36 @@ export function applyMapUpdates(obj: UserspaceObject, updates: readonly MapUpdat
   }
 }
 
-/** A pcap file written as packets come: to a temporary name, renamed into place when complete. */
+/** A pcap file written as packets come, atomically (see AtomicOutputFile: temp name, renamed when complete, removed on a signal). */
 class FileSink implements PacketSink {
   private writer: PcapWriter | undefined;
-  private fd = -1;
-  private readonly tmp: string;
+  private readonly file: AtomicOutputFile;
   constructor(
     readonly path: string,
     private readonly linkType: () => number,
   ) {
-    this.tmp = `${path}.tmp-${process.pid}`;
+    this.file = new AtomicOutputFile(path);
   }
   write(data: Uint8Array, meta: PacketMeta): void {
     if (!this.writer) {
       this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
-      this.fd = openSync(this.tmp, 'w');
+      this.file.open();
     }
     this.writer.write(data, meta);
   }
   /** Writes what is buffered. */
   flush(): void {
-    if (this.writer) writeSync(this.fd, this.writer.flush());
+    if (this.writer) this.file.write(this.writer.flush());
   }
   /** Completes the file (an empty capture when nothing was written). */
   finish(): void {
-    if (!this.writer) {
-      this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
-      this.fd = openSync(this.tmp, 'w');
-    }
+    if (!this.writer) this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
     this.flush();
-    closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    this.file.commit();
   }
   /** Removes the partial file after a failure. */
   abort(): void {
-    if (this.fd >= 0) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        /* already closed */
-      }
-    }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      /* never created */
-    }
+    this.file.abort();
   }
 }
 
@@ -230,9 +216,15 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const sinks: Partial<Record<'pass' | 'tx' | 'drop', FileSink>> = {};
   for (const cls of ['pass', 'tx', 'drop'] as const) {
     const path = args.value(`out-${cls}`);
-    if (path !== undefined) sinks[cls] = new FileSink(path, linkType);
+    if (path === undefined) continue;
+    // Never overwrite what is being read: the capture, the object, or another output.
+    refuseOutputIsInput(path, [pcap, file]);
+    const twin = Object.entries(sinks).find(([, s]) => s.path === path);
+    if (twin) throw new UsageError(`--out-${cls} and --out-${twin[0]} name the same file ${path}`, runUsage);
+    sinks[cls] = new FileSink(path, linkType);
   }
-  const showProgress = !args.json;
+  // Progress lines (with \r) only on a terminal, or when asked: never in logs or pipes.
+  const showProgress = !args.json && (args.flag('progress') || io.errIsTTY === true);
   const pipe = new Pipeline(program, {
     cpus,
     sinks,
@@ -249,6 +241,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   });
   holder.pipe = pipe;
   let result: PipelineResult;
+  let badRecord: BpfkitError | undefined;
   try {
     const stream = createReadStream(pcap, { highWaterMark: 1 << 20 });
     try {
@@ -264,11 +257,19 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
     result = pipe.end();
     for (const s of Object.values(sinks)) s.finish();
   } catch (e) {
-    for (const s of Object.values(sinks)) s.abort();
-    throw e instanceof BpfkitError && e.code === 'ERR_PCAP_MALFORMED' ? e.withContext(pcap) : e;
+    if (!(e instanceof BpfkitError && e.code === 'ERR_PCAP_MALFORMED')) {
+      for (const s of Object.values(sinks)) s.abort();
+      throw e;
+    }
+    // A bad record: report what the packets before it did (and keep their outputs), then the error.
+    badRecord = e.withContext(pcap);
+    result = pipe.resultSoFar();
+    for (const s of Object.values(sinks)) s.finish();
   }
   holder.pipe = undefined;
   if (showProgress && result.packets >= 262144) io.err('\n');
+  const code = badRecord ? 1 : 0;
+  const badText = badRecord ? `${badRecord.message}; the results cover the ${result.packets} packets before it (pass --skip-bad-records to skip unreadable records and go on) [${badRecord.code}]` : undefined;
 
   const maps = spec.maps.filter((m) => obj.mapOps.has(m.name) && m.keySize > 0).map((m) => summarizeMap(obj.mapOps.get(m.name)!, m, spec.btf));
   const type = programTypeName(program.type);
@@ -296,6 +297,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
           first_faults: result.faults.slice(0, 10).map((f) => ({ packet: f.index, cpu: f.cpu, pc: f.pc, code: f.code, error: f.message })),
           skipped_records: result.skippedRecords,
           trace_lines: obj.traceLog.length,
+          ...(badRecord ? { error: badText, code: badRecord.code } : {}),
           maps: maps.map((s) => ({
             name: s.name,
             type: s.type,
@@ -310,7 +312,7 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
         args.pretty,
       ),
     );
-    return 0;
+    return code;
   }
   let out = `${file}: program ${program.name} (${type}) on ${pcap}, ${cpus} CPU${cpus === 1 ? '' : 's'} (RSS over ${cpus} queue${cpus === 1 ? '' : 's'}), ${program.engineKind}${program.engineFallback ? ` (the JIT cannot compile it: ${program.engineFallback})` : ''}\n\n`;
   out += `Verdicts (${result.packets} packets, ${result.bytes} bytes):\n`;
@@ -341,5 +343,6 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   if (written.length > 0) out += '\n' + written.map(([cls, s]) => `Wrote ${cls} packets to ${s.path}\n`).join('');
   out += `\n${result.packetsPerSecond} packets/s (${result.elapsedMs.toFixed(1)} ms)\n`;
   io.out(out);
-  return 0;
+  if (badText) io.err(`bpfkit run: ${badText}\n`);
+  return code;
 }

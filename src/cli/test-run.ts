@@ -1,6 +1,5 @@
 // `bpfkit test-run OBJ --prog NAME --data-in FILE`: BPF_PROG_TEST_RUN in userspace (bpftool prog run's counterpart).
 
-import { writeFileSync, renameSync } from 'node:fs';
 import { detectCaptureFormat } from '../packet/capture-format.js';
 import { readCapture } from '../packet/capture-reader.js';
 import { formatByteList } from '../runtime/byte-list.js';
@@ -19,11 +18,12 @@ import { UsageError } from './errors.js';
 import { FileReadError, readInput, readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 import { MODEL_OPTION, readModelOption } from './model-options.js';
+import { refuseOutputIsInput, writeFileAtomic } from './output-file.js';
 import type { KernelModel } from '../ctx/kernel-model.js';
 
 /** Usage text of `test-run`. */
 export const testRunUsage =
-  'bpfkit test-run OBJ --prog NAME --data-in FILE [--type TYPE] [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
+  'bpfkit test-run OBJ [--prog NAME] --data-in FILE [--type TYPE] [--ctx-in FILE] [--data-out FILE] [--ctx-out FILE] [--repeat N] [--cpu N] [--backend user|kernel] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
 
 /** Options of `test-run`. */
 export const testRunOptions: OptionSpec = {
@@ -59,11 +59,6 @@ function intOption(args: CommandArgs, name: string, min: number, max: number, fa
   return n;
 }
 
-function writeAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /** Hex dump, 16 bytes a line, like `xxd` without the text column. */
 export function hexDump(bytes: Uint8Array, indent = '  '): string {
@@ -102,8 +97,6 @@ function kernelTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: 
 export function testRun(args: CommandArgs, io: Io): number {
   const file = args.positional(0, 'OBJ', testRunUsage);
   args.done(testRunUsage);
-  const progName = args.value('prog');
-  if (progName === undefined) throw new UsageError('missing --prog NAME', testRunUsage);
   const dataIn = args.value('data-in');
   if (dataIn === undefined) throw new UsageError('missing --data-in FILE', testRunUsage);
   const repeat = intOption(args, 'repeat', 1, 100_000_000, 1);
@@ -119,15 +112,23 @@ export function testRun(args: CommandArgs, io: Io): number {
   const data = readPacket(dataIn);
   const ctxPath = args.value('ctx-in');
   const ctxIn = ctxPath === undefined ? undefined : readInput(ctxPath);
+  // --prog may be left out when the object has one program, as bpftool's `prog run` needs no name for a pinned one.
+  const progName = args.value('prog') ?? (spec.programs.length === 1 ? spec.programs[0]!.name : undefined);
+  if (progName === undefined) throw new UsageError(`${file} has ${spec.programs.length} programs: choose one with --prog NAME (${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
   const program = spec.programs.find((p) => p.name === progName);
   if (!program) throw new UsageError(`no program named '${progName}' in ${file} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, testRunUsage);
+  // Outputs are checked before the run: never an input, never each other.
+  const inputs = [file, dataIn, ...(ctxPath === undefined ? [] : [ctxPath])];
+  const outPaths = [args.value('data-out'), args.value('ctx-out')].filter((x): x is string => x !== undefined);
+  for (const o of outPaths) refuseOutputIsInput(o, inputs);
+  if (outPaths.length === 2 && outPaths[0] === outPaths[1]) throw new UsageError(`--data-out and --ctx-out name the same file ${outPaths[0]}`, testRunUsage);
   assertProgramTyped(program);
   const r = backend === 'kernel' ? kernelTestRun(spec, progName, data, ctxIn, repeat) : userTestRun(spec, progName, data, ctxIn, repeat, cpu, !args.flag('no-verify'), engine, readModelOption(args));
 
   const dataOut = args.value('data-out');
-  if (dataOut !== undefined) writeAtomic(dataOut, r.dataOut);
+  if (dataOut !== undefined) writeFileAtomic(dataOut, r.dataOut, inputs);
   const ctxOut = args.value('ctx-out');
-  if (ctxOut !== undefined) writeAtomic(ctxOut, r.ctxOut);
+  if (ctxOut !== undefined) writeFileAtomic(ctxOut, r.ctxOut, inputs);
   if (args.json) {
     io.out(
       json(

@@ -192,6 +192,14 @@ export class Pipeline {
     return this.result();
   }
 
+  /**
+   * The results so far: after the capture reader refused a record (a malformed or truncated
+   * capture), what the packets before it did — `bpfkit run` reports them instead of nothing.
+   */
+  resultSoFar(): PipelineResult {
+    return this.result();
+  }
+
   /** Counters so far. */
   progress(): PipelineProgress {
     return { packets: this.packets, bytes: this.bytes, elapsedMs: this.started < 0 ? 0 : nowMs() - this.started };
