@@ -230,6 +230,30 @@ kernelTest('socket lookups find what the kernel finds, with the same struct bpf_
     process.stdout.write(`# socket lookups: ${compared} lookups compared with the kernel (${found} found a socket), ${diffs.length} mismatches\n`);
     assert.deepEqual(diffs.slice(0, 12), []);
     assert.ok(found >= 20, `only ${found} lookups found a socket: the real sockets were not seen`);
+
+    // bpf_sk_assign on a socket found (listener, established, UDP), flags from the packet.
+    const assignProg = program(
+      alu64.mov.reg(r6, r1), ldx.w(r9, r6, SkBuff.data), ldx.w(r3, r6, SkBuff.data_end), alu64.mov.reg(r4, r9), alu64.add.imm(r4, PACKET), alu64.mov.imm(r0, 2), jmp.jgt.reg(r4, r3, 'out'),
+      ...[0, 8].flatMap((i) => [ldx.dw(r4, r9, TUPLE + i), stx.dw(r10, -16 + i, r4)]),
+      alu64.mov.reg(r1, r6), alu64.mov.reg(r2, r10), alu64.add.imm(r2, -16), alu64.mov.imm(r3, 12), alu64.mov.imm(r4, -1), alu64.mov.imm(r5, 0), ldx.dw(r8, r9, NETNS), jmp.jeq.imm(r8, 0, 'tcp'),
+      call.helper('sk_lookup_udp'), jmp.ja('found'), label('tcp'), call.helper('sk_lookup_tcp'), label('found'),
+      alu64.mov.reg(r7, r0), alu64.mov.imm(r0, 99), jmp.jeq.imm(r7, 0, 'out'),
+      alu64.mov.reg(r1, r6), alu64.mov.reg(r2, r7), ldx.dw(r3, r9, FLAGS), call.helper('sk_assign'), alu64.mov.reg(r8, r0),
+      alu64.mov.reg(r1, r7), call.helper('sk_release'), alu64.mov.reg(r0, r8), label('out'), exit(),
+    );
+    using assign = loadProgram(sys, { type: tcOps.type, insns: encode(assignProg), license: 'GPL', name: 'bk_skassign' });
+    let assigned = 0;
+    for (const [t, udp] of [[v4[0]!, false], [v4[3]!, false], [v4[4]!, true]] as const) {
+      for (const flags of [0n, 1n, 1n << 40n]) {
+        const data = packet(t, udp ? 1n : 0n, flags);
+        const k = summary(kernelRunLoaded(assign, tcOps, data));
+        const m = summary(vmRun(tcOps, assignProg, data, undefined, { env: createHelperEnv({ sockets: real.table }) }));
+        assert.equal(m.split(' ')[1], k.split(' ')[1], `sk_assign ${Buffer.from(t).toString('hex')} flags ${flags}`);
+        assert.notEqual(k.split(' ')[1], '99', 'the socket was found');
+        assigned++;
+      }
+    }
+    process.stdout.write(`# sk_assign: ${assigned} calls compared with the kernel\n`);
   } finally {
     await real.close();
   }
