@@ -83,7 +83,7 @@ export interface HelperEnv {
   readonly trace: (line: string) => void;
   /** Finds the map a program passes by pointer (the value `lddw rX, map` loaded). */
   readonly mapByAddress: (address: number) => MapOps | undefined;
-  /** Routes and neighbours for bpf_fib_lookup (none: every lookup is NOT_FWDED). */
+  /** Routes, neighbours and devices for bpf_fib_lookup (none: no input device is known, every lookup -ENODEV). */
   readonly fib?: FibTable;
   /** The current task (default: pid, tgid, uid, gid 0 and comm ''). */
   readonly task?: HelperTask;
