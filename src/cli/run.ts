@@ -21,6 +21,7 @@ import { FileReadError, readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 import { MODEL_OPTION, readModelOption } from './model-options.js';
 import { AtomicOutputFile, refuseOutputIsInput } from './output-file.js';
+import { kernelBtfFor } from './kernel-btf.js';
 
 /** Usage text of `run`. */
 export const runUsage =
@@ -201,7 +202,8 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   const spec = readObject(file, args.programType(runUsage));
   const named = spec.programs.find((p) => p.name === args.value('prog'));
   if (named) assertProgramTyped(named);
-  using obj = loadUserspace(spec, { cpus, engine, ...readModelOption(args), ...(args.flag('no-verify') ? { verify: false as const } : {}) });
+  const kernelBtf = kernelBtfFor(spec);
+  using obj = loadUserspace(spec, { cpus, engine, ...readModelOption(args), ...(kernelBtf ? { verifyOptions: { kernelBtf } } : {}), ...(args.flag('no-verify') ? { verify: false as const } : {}) });
   const program = pickProgram(obj, file, args.value('prog'));
   applyMapUpdates(obj, updates);
 

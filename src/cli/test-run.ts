@@ -19,6 +19,7 @@ import { FileReadError, readInput, readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 import { MODEL_OPTION, readModelOption } from './model-options.js';
 import { refuseOutputIsInput, writeFileAtomic } from './output-file.js';
+import { kernelBtfFor } from './kernel-btf.js';
 import type { KernelModel } from '../ctx/kernel-model.js';
 
 /** Usage text of `test-run`. */
@@ -79,7 +80,8 @@ interface Outcome {
 }
 
 function userTestRun(spec: ObjectSpec, prog: string, data: Uint8Array, ctxIn: Uint8Array | undefined, repeat: number, cpu: number, verify: boolean, engine: EngineKind, model: KernelModel = {}): Outcome {
-  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], engine, ...model, ...(verify ? {} : { verify: false as const }) });
+  const kernelBtf = kernelBtfFor(spec);
+  using obj = loadUserspace(spec, { cpus: cpu + 1, programs: [prog], engine, ...model, ...(kernelBtf ? { verifyOptions: { kernelBtf } } : {}), ...(verify ? {} : { verify: false as const }) });
   const program = obj.programs.get(prog);
   if (!program) throw new InstantiateError(`program "${prog}"`, obj.skipped.get(prog) ?? 'not instantiated');
   return { ...program.testRun({ data, repeat, cpu, ...(ctxIn ? { ctxIn } : {}) }), engine: program.engineKind };

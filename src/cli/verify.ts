@@ -8,6 +8,7 @@ import { type Instruction, type SourceLine, slotOffsets } from '../isa/instructi
 import { programTypeName } from '../isa/program-types.js';
 import { explainRejection } from '../verifier/explain.js';
 import { verifyProgram, type VerifyResult } from '../verifier/verify.js';
+import { kernelBtfFor } from './kernel-btf.js';
 import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 import { assertProgramTyped } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
@@ -113,8 +114,10 @@ export function verify(args: CommandArgs, io: Io): number {
   }
   // The kernel takes no untyped program: say which one and how to type it, before verifying any.
   for (const p of programs) assertProgramTyped(p);
+  // kfuncs and CO-RE are checked against this machine's kernel, as BPF_PROG_LOAD would.
+  const kernelBtf = kernelBtfFor(spec);
   const results = programs.map((p) => {
-    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged') });
+    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged'), ...(kernelBtf ? { kernelBtf } : {}) });
     return { report: verifyReport(p, result), log: result.log };
   });
   if (args.json) {

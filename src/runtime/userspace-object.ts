@@ -1,6 +1,7 @@
 // loadUserspace(): instantiate an ObjectSpec in userspace — one address space, maps, programs, tail calls.
 
-import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
+import { assertVerified, type VerifyOptions } from '../verifier/verify.js';
 import { UntypedProgramError } from '../elf/errors.js';
 import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '../elf/program-type.js';
 import type { Instruction } from '../isa/instruction.js';
@@ -40,6 +41,12 @@ export interface LoadUserspaceOptions {
    * ({@link defaultVerify}), `false` to skip it (experiments), or your own function.
    */
   verify?: VerifyFn | boolean;
+  /**
+   * What the default verifier knows of the target kernel: its BTF (`kernelBtf`: kfunc
+   * prototypes, CO-RE, kernel struct layouts) and the helpers its build refuses
+   * (`helperRefused`). The CLI passes /sys/kernel/btf/vmlinux when the machine has it.
+   */
+  verifyOptions?: Pick<VerifyOptions, 'kernelBtf' | 'helperRefused'>;
   /** Helper implementations by id, replacing the runtime's own (src/ctx/helpers). */
   helpers?: ReadonlyMap<number, HelperFn>;
   /** The conntrack table the conntrack kfuncs see (default: empty, as a test run's namespace; docs/kfuncs.md). */
@@ -299,7 +306,8 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     return t;
   };
   let kfuncs: Map<string, HelperFn> | undefined;
-  const verify = options.verify === false ? undefined : typeof options.verify === 'function' ? options.verify : defaultVerify;
+  const verifyOptions = options.verifyOptions;
+  const verify = options.verify === false ? undefined : typeof options.verify === 'function' ? options.verify : verifyOptions ? (p: ProgramSpec, o: ObjectSpec) => assertVerified(p, o, verifyOptions) : defaultVerify;
   const wanted = options.programs ? new Set(options.programs) : undefined;
   if (wanted) for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new ProgramNotFoundError(n, spec.programs.map((p) => p.name));
 
