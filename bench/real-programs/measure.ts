@@ -530,7 +530,7 @@ async function measureProgram(
             const clock = nondeterministicHelpers(p);
             causes.push({ kind: 'map contents differ', key: clock ? `after the runs (calls ${clock}: time/random differ by design)` : 'after the runs', message: firstMapDifference });
           }
-          if (runsAgree < runs && !causes.some((c) => c.key.startsWith('userspace') || c.kind.startsWith('missing') || c.kind === 'untyped section' || c.kind === 'test run differs')) {
+          if (mismatchKind !== undefined && !causes.some((c) => c.key.startsWith('userspace') || c.kind.startsWith('missing') || c.kind === 'untyped section' || c.kind === 'test run differs')) {
             const clock = nondeterministicHelpers(p);
             causes.push({ kind: 'test run differs', key: clock ? `${mismatchKind ?? 'differs'} (calls ${clock}: time/random differ by design)` : (mismatchKind ?? 'differs'), message: firstMismatch ?? '' });
           }
