@@ -2,7 +2,7 @@
 import { BpfkitError } from '../errors.js';
 import { BpftoolJsonWriter, bpftoolTypeSignature, parseBtf, type Btf } from '../btf/index.js';
 import { programDebugInfo, programInfo, type ProgramDebugInfo, type ProgramLineInfo } from '../kernel/bpf/obj-info.js';
-import { rawBtf } from '../kernel/introspect/info-buffers.js';
+import { programCode, rawBtf } from '../kernel/introspect/info-buffers.js';
 import { fdById } from '../kernel/bpf/obj-id.js';
 import { getPinnedObject } from '../kernel/bpf/obj-pin.js';
 import type { Fd } from '../kernel/fd.js';
@@ -17,7 +17,7 @@ import { type Io, json } from './output.js';
 /** Usage text of `prog`. */
 export const progUsage = [
   'bpfkit prog { list | show } [PROG]',
-  '       bpfkit prog dump xlated PROG [linum]',
+  '       bpfkit prog dump xlated PROG [opcodes] [linum]',
   '       bpfkit prog dump jited PROG',
   '       PROG := { id ID | name NAME | tag TAG | pinned PATH }',
 ].join('\n');
@@ -121,8 +121,15 @@ function lineAt(lines: readonly ProgramLineInfo[], insn: number, skip: number): 
  * instruction (`; return XDP_PASS;`, with `[file:F line_num:N line_col:C]` under `linum`); with
  * -j the same as `proto`, `src`, `file`, `line_num`, `line_col` members beside `disasm`.
  */
-export function xlatedText(sys: Sys, fd: Fd<'prog'>, opts: { json: boolean; pretty: boolean; linum: boolean }): string {
+export function xlatedText(sys: Sys, fd: Fd<'prog'>, opts: { json: boolean; pretty: boolean; linum: boolean; opcodes?: boolean }): string {
   const lines = dumpXlated(fd);
+  const raw = opts.opcodes ? programCode(fd).xlated : undefined;
+  const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  const hexJson = (b: Uint8Array): void => {
+    w.startArray();
+    for (const x of b) w.raw(`"0x${x.toString(16).padStart(2, '0')}"`);
+    w.endArray();
+  };
   const dbg = debugInfo(sys, fd);
   const str = (off: number): string | undefined => dbg?.btf.strings.lookup(off);
   let fi = 0;
@@ -157,8 +164,25 @@ export function xlatedText(sys: Sys, fd: Fd<'prog'>, opts: { json: boolean; pret
         text += opts.linum ? `; ${src} [file:${file ?? ''} line_num:${li.line} line_col:${li.col}]\n` : `; ${src}\n`;
       }
     }
-    if (opts.json) w.stringField('disasm', l.disasm).endObject();
-    else text += `${String(l.pc).padStart(4)}: ${l.disasm}\n`;
+    const wide = l.insn.code === 0x18;
+    const bytes = raw?.subarray(l.pc * 8, l.pc * 8 + (wide ? 16 : 8));
+    if (opts.json) {
+      w.stringField('disasm', l.disasm);
+      if (bytes) {
+        // bpftool's "opcodes": the code, the registers' nibbles, then off and imm (12 bytes for lddw: imm, the zero slot, imm2).
+        w.name('opcodes').startObject().field('code', `"0x${(bytes[0] ?? 0).toString(16).padStart(2, '0')}"`);
+        w.field('src_reg', `"0x${((bytes[1] ?? 0) >> 4).toString(16)}"`).field('dst_reg', `"0x${((bytes[1] ?? 0) & 0xf).toString(16)}"`);
+        w.name('off');
+        hexJson(bytes.subarray(2, 4));
+        w.name('imm');
+        hexJson(bytes.subarray(4, wide ? 16 : 8));
+        w.endObject();
+      }
+      w.endObject();
+    } else {
+      text += `${String(l.pc).padStart(4)}: ${l.disasm}\n`;
+      if (bytes) text += `       ${hex(bytes.subarray(0, 8))}${wide ? ` ${hex(bytes.subarray(8, 16))}` : ''}\n`;
+    }
   }
   return opts.json ? `${w.endArray().text()}\n` : text;
 }
@@ -201,8 +225,10 @@ export function runProg(args: CommandArgs, io: Io, sys: Sys): number {
     if (what !== 'xlated' && what !== 'jited') throw new UsageError(`dump what? expected xlated or jited, got '${what ?? ''}'`, progUsage);
     const { ref, next } = parseRef(words, 2, progUsage);
     let linum = false;
+    let opcodes = false;
     for (const w of words.slice(next)) {
       if (w === 'linum' && what === 'xlated') linum = true;
+      else if (w === 'opcodes' && what === 'xlated') opcodes = true;
       else throw new UsageError(`unexpected argument '${w}'`, progUsage);
     }
     const fds = openPrograms(sys, ref);
@@ -211,7 +237,7 @@ export function runProg(args: CommandArgs, io: Io, sys: Sys): number {
       throw new UsageError(`${refText(ref)} matches ${fds.length} programs; use id`, progUsage);
     }
     const [out] = withFds(fds, (fd) => {
-      if (what === 'xlated') return xlatedText(sys, fd, { json: args.json, pretty: args.pretty, linum });
+      if (what === 'xlated') return xlatedText(sys, fd, { json: args.json, pretty: args.pretty, linum, opcodes });
       const jited = dumpJited(fd);
       if (args.json) return json(jited.functions.map((f) => ({ name: f.name ?? null, opcodes: [...f.bytes].map((b) => `0x${b.toString(16).padStart(2, '0')}`) })), args.pretty);
       return jited.functions

@@ -26,7 +26,7 @@ function theirs(argv: string[]): string {
   return r.stdout;
 }
 
-kernelTest('prog dump xlated [linum] [-j|-p] of every fixture program equals bpftool byte for byte (prototypes, ; source lines, file/line/col)', (sys) => {
+kernelTest('prog dump xlated [linum|opcodes] [-j|-p] of every fixture program equals bpftool byte for byte (prototypes, ; source lines, file/line/col, raw bytes)', (sys) => {
   let programs = 0;
   let sourceLines = 0;
   const objects: [string, Uint8Array][] = readdirSync(fixturesDir)
@@ -41,7 +41,7 @@ kernelTest('prog dump xlated [linum] [-j|-p] of every fixture program equals bpf
     using obj = loadKernelObject(sys, spec);
     for (const [pname, p] of obj.programs) {
       const id = String(p.info().id);
-      for (const flags of [[], ['linum'], ['-j'], ['linum', '-p']]) {
+      for (const flags of [[], ['linum'], ['-j'], ['linum', '-p'], ['opcodes'], ['opcodes', '-j']]) {
         const text = ours(sys, ['dump', 'xlated', 'id', id, ...flags]);
         assert.equal(text, theirs(['prog', 'dump', 'xlated', 'id', id, ...flags]), `${name}: ${pname} ${flags.join(' ')}`);
         if (flags.length === 0) sourceLines += text.split('\n').filter((l) => l.startsWith('; ')).length;
@@ -49,7 +49,7 @@ kernelTest('prog dump xlated [linum] [-j|-p] of every fixture program equals bpf
       programs++;
     }
   }
-  process.stdout.write(`# prog dump xlated vs bpftool: ${programs} programs x 4 forms byte-identical, ${sourceLines} source lines\n`);
+  process.stdout.write(`# prog dump xlated vs bpftool: ${programs} programs x 6 forms byte-identical, ${sourceLines} source lines\n`);
   assert.ok(programs >= 15);
   assert.ok(sourceLines >= 200);
 });
