@@ -41,6 +41,14 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   sk_lookup_tcp: SOCKETS,
   sk_lookup_udp: SOCKETS,
   skc_lookup_tcp: SOCKETS,
+  tcp_sock: {
+    model: "the socket's `tcp` fields in the socket table (struct bpf_tcp_sock: sequence numbers, RTT, counters are live kernel state)",
+    default: "tcp_init_sock's values (snd_cwnd 10, rtt_min ~0, snd_ssthresh 0x7fffffff, mss_cache 536, the rest 0): what a listener reports",
+  },
+  sk_assign: {
+    model: 'where the skb is: a test run\'s skb is not at tc ingress',
+    default: '-EOPNOTSUPP (-EINVAL for flags), as BPF_PROG_TEST_RUN answers; no socket is assigned',
+  },
   skb_get_tunnel_key: TUNNEL_GET,
   skb_get_tunnel_opt: TUNNEL_GET,
   get_current_pid_tgid: TASK,
