@@ -181,6 +181,11 @@ export class UserspaceObject implements Disposable {
     if (this.disposed) throw new InstantiateError('object', 'used after dispose');
   }
 
+  /** Releases the object, as `using` does: for plain JavaScript (`try { ... } finally { obj.close(); }`). */
+  close(): void {
+    this[Symbol.dispose]();
+  }
+
   /** Releases the object: its programs and maps can no longer be used. */
   [Symbol.dispose](): void {
     this.disposed = true;
