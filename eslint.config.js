@@ -54,4 +54,9 @@ export default tseslint.config(
     files: PURE_CORE.map((d) => `src/${d}/**/*.ts`),
     rules: pureCoreRules,
   },
+  {
+    // Plain JavaScript examples run under Node.
+    files: ['examples/**/*.mjs', 'examples/**/*.js'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
+  },
 );
