@@ -61,7 +61,11 @@ test('test-run prints bpftool-like text, writes --data-out, reads a pcap as --da
 });
 
 test('test-run usage errors exit 2; a ctx_in the kernel would refuse exits 1 with ERR_INVALID_CONTEXT', async () => {
-  assert.equal((await cli('test-run', fixturePath('xdp_stats'), '--data-in', packetFile)).code, 2, 'no --prog');
+  // --prog may be left out for a one-program object, not for one with several.
+  assert.equal((await cli('test-run', fixturePath('xdp_stats'), '--data-in', packetFile)).code, 0, 'one program, no --prog');
+  const several = await cli('test-run', fixturePath('tail_calls'), '--data-in', packetFile);
+  assert.equal(several.code, 2, 'several programs, no --prog');
+  assert.match(several.err, /choose one with --prog NAME/);
   assert.equal((await cli('test-run', fixturePath('xdp_stats'), '--prog', 'xdp_stats_prog')).code, 2, 'no --data-in');
   assert.equal((await cli('test-run', fixturePath('xdp_stats'), '--prog', 'nope', '--data-in', packetFile)).code, 2);
   assert.equal((await cli('test-run', fixturePath('xdp_stats'), '--prog', 'xdp_stats_prog', '--data-in', packetFile, '--backend', 'gpu')).code, 2);
