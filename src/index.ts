@@ -2,6 +2,7 @@
 // CLI live behind their own entry points so importing bpfkit never loads FFI.
 
 export { BpfkitError, NotSupportedError, type BpfkitErrorOptions } from './errors.js';
+export { snakeCase, snakeCaseKeys } from './json-names.js';
 export * from './isa/index.js';
 export * from './isa/program-types.js';
 export * from './isa/map-types.js';

@@ -22,7 +22,7 @@ import { applyChanges, captureState, FeatureNotChangedError, kernelNicControl, p
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
 import { readInput } from './load-file.js';
-import { type Io, json, table } from './output.js';
+import { type Io, json, snakeCaseKeys, table } from './output.js';
 
 /** Usage text of `nic`. */
 export const nicUsage = [
@@ -176,7 +176,7 @@ function writeAtomic(path: string, text: string): void {
 /** `bpfkit nic ...` with an injected Sys (tests pass a fake or a counting one). */
 export function runNic(args: CommandArgs, io: Io, sys: Sys): number {
   const sub = args.positional(0, 'subcommand (show, channels, features, rings, coalesce, rss, sysctl, audit, restore)', nicUsage);
-  const out = (text: string, value: unknown) => io.out(args.json ? json(value, args.pretty) : text);
+  const out = (text: string, value: unknown) => io.out(args.json ? json(snakeCaseKeys(value), args.pretty) : text);
   if (sub === 'sysctl') return sysctlCmd(args, sys, out);
   if (sub === 'restore') {
     const file = args.positional(1, 'FILE', nicUsage);

@@ -1,5 +1,7 @@
 // Output helpers shared by the commands: aligned text tables and stable JSON.
 
+export { snakeCase, snakeCaseKeys } from '../json-names.js';
+
 /** Where a command writes; injectable so tests capture output without spawning a process. */
 export interface Io {
   /** Standard output. */

@@ -1,5 +1,5 @@
 // The metrics collector: snapshots the kernel's BPF programs, maps and selected map values through a Sys.
-import { BpfkitError, mapTypeName, parseBtf, programTypeName, type Btf } from '../index.js';
+import { BpfkitError, mapTypeName, parseBtf, programTypeName, snakeCaseKeys, type Btf } from '../index.js';
 import {
   collectRunStats,
   Errno,
@@ -442,7 +442,11 @@ export function collectSnapshot(sys: Sys, options: CollectorOptions = {}): Snaps
   return c.collect();
 }
 
-/** A snapshot as JSON text: bigints as numbers when exact, else as decimal strings. */
+/** Snapshot keys whose values are user data (map selectors as typed), not names to rename. */
+const KEEP_KEYS: ReadonlySet<string> = new Set(['selectors']);
+
+/** A snapshot as JSON text, in bpftool's snake_case names: bigints as numbers when exact, else as decimal strings. */
 export function snapshotJson(snapshot: Snapshot, pretty = false): string {
-  return JSON.stringify(snapshot, (_k, v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), pretty ? 2 : undefined);
+  // bpftool's names (run_count, stats_source); the selectors are what the user typed, kept as is.
+  return JSON.stringify(snakeCaseKeys(snapshot, KEEP_KEYS), (_k, v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), pretty ? 2 : undefined);
 }

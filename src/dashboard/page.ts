@@ -96,21 +96,21 @@ function programs(snap, dt) {
   const before = new Map((prev ? prev.programs : []).map((p) => [p.id, p]));
   const rows = snap.programs.map((p) => {
     const o = before.get(p.id);
-    const dRuns = o && dt > 0 ? p.runCount - o.runCount : null;
+    const dRuns = o && dt > 0 ? p.run_count - o.run_count : null;
     const rate = dRuns !== null ? dRuns / dt : null;
-    const nsPerRun = dRuns ? (p.runTimeNs - o.runTimeNs) / dRuns : null;
+    const nsPerRun = dRuns ? (p.run_time_ns - o.run_time_ns) / dRuns : null;
     const h = push("p" + p.id, rate);
     return el("tr", {}, el("td", { class: "n" }, p.id), el("td", {}, p.name || "(unnamed)"), el("td", {}, p.type), el("td", { class: "muted" }, p.tag),
-      el("td", { class: "n" }, fmt(rate)), el("td", { class: "n" }, fmt(nsPerRun)), el("td", { class: "n" }, fmt(p.runCount)),
-      el("td", { class: "n" }, p.runCount ? fmt(p.runTimeNs / p.runCount) : "–"), el("td", {}, sparkline(h)));
+      el("td", { class: "n" }, fmt(rate)), el("td", { class: "n" }, fmt(nsPerRun)), el("td", { class: "n" }, fmt(p.run_count)),
+      el("td", { class: "n" }, p.run_count ? fmt(p.run_time_ns / p.run_count) : "–"), el("td", {}, sparkline(h)));
   });
   const head = el("tr", {}, ...["id", "name", "type", "tag", "runs/s", "ns/run", "runs", "avg ns/run", "runs/s (history)"].map((t) => el("th", {}, t)));
   $("programs").replaceChildren(el("table", {}, head, ...rows));
 }
 function maps(snap) {
   const head = el("tr", {}, ...["id", "name", "type", "key", "value", "max entries", "memlock"].map((t) => el("th", {}, t)));
-  const rows = snap.maps.map((m) => el("tr", {}, el("td", { class: "n" }, m.id), el("td", {}, m.name), el("td", {}, m.type), el("td", { class: "n" }, m.keySize + "B"),
-    el("td", { class: "n" }, m.valueSize + "B"), el("td", { class: "n" }, m.maxEntries), el("td", { class: "n" }, m.bytesMemlock === undefined ? "–" : fmt(m.bytesMemlock) + "B")));
+  const rows = snap.maps.map((m) => el("tr", {}, el("td", { class: "n" }, m.id), el("td", {}, m.name), el("td", {}, m.type), el("td", { class: "n" }, m.key_size + "B"),
+    el("td", { class: "n" }, m.value_size + "B"), el("td", { class: "n" }, m.max_entries), el("td", { class: "n" }, m.bytes_memlock === undefined ? "–" : fmt(m.bytes_memlock) + "B")));
   $("maps").replaceChildren(el("table", {}, head, ...rows));
   $("mapcount").textContent = String(snap.maps.length);
 }
@@ -119,7 +119,7 @@ function values(snap, dt) {
   const out = snap.values.map((v) => {
     const o = before.get(v.id);
     const old = new Map(o ? o.rows.map((r) => [r.key, r]) : []);
-    const head = el("tr", {}, ...["key", "field", "value", "per second", "history", v.perCpu ? "per CPU" : ""].map((t) => el("th", {}, t)));
+    const head = el("tr", {}, ...["key", "field", "value", "per second", "history", v.per_cpu ? "per CPU" : ""].map((t) => el("th", {}, t)));
     const rows = [];
     for (const r of v.rows) {
       v.fields.forEach((f, i) => {
@@ -128,7 +128,7 @@ function values(snap, dt) {
         const rate = was && dt > 0 ? (cur - num(was.values[i])) / dt : null;
         const h = push("m" + v.id + "/" + r.key + "/" + f, rate);
         rows.push(el("tr", {}, el("td", {}, r.key), el("td", {}, f || "(value)"), el("td", { class: "n" }, fmt(cur)), el("td", { class: "n" }, fmt(rate)),
-          el("td", {}, sparkline(h)), el("td", {}, r.perCpu ? bars(r.perCpu[i]) : "")));
+          el("td", {}, sparkline(h)), el("td", {}, r.per_cpu ? bars(r.per_cpu[i]) : "")));
       });
     }
     if (v.error) return el("section", {}, el("h2", {}, "map " + v.name + " (id " + v.id + ")"), el("p", { class: "err" }, v.error));
@@ -143,8 +143,8 @@ async function poll() {
     const snap = await res.json();
     if (!res.ok) throw new Error(snap.error || res.statusText);
     const dt = prev ? (snap.time - prev.time) / 1000 : 0;
-    $("status").textContent = "updated " + new Date(snap.time).toLocaleTimeString() + " · scrape " + snap.durationMs.toFixed(1) + " ms · " + snap.cpus + " CPUs";
-    $("stats").hidden = snap.statsEnabled;
+    $("status").textContent = "updated " + new Date(snap.time).toLocaleTimeString() + " · scrape " + snap.duration_ms.toFixed(1) + " ms · " + snap.cpus + " CPUs";
+    $("stats").hidden = snap.stats_enabled;
     $("error").hidden = true;
     const missing = Object.entries(snap.selectors).filter(([, n]) => n === 0).map(([s]) => s);
     $("missing").hidden = missing.length === 0;

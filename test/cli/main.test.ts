@@ -53,3 +53,9 @@ test('a closed pipe ends the command quietly (no EPIPE stack trace)', () => {
   assert.doesNotMatch(r.stderr, /EPIPE|internal error|at .*\.ts:\d+/);
   assert.match(r.stdout, /status 0\n$/);
 });
+
+test('one JSON naming everywhere: camelCase keys become snake_case, user data kept', async () => {
+  const { snakeCase, snakeCaseKeys } = await import('../../src/json-names.js');
+  assert.deepEqual(['runCount', 'runTimeNs', 'bytesXlated', 'rxMax', 'id', 'tx-checksum-ipv4', 'net.core.somaxconn', 'XDPFeatures'].map(snakeCase), ['run_count', 'run_time_ns', 'bytes_xlated', 'rx_max', 'id', 'tx-checksum-ipv4', 'net.core.somaxconn', 'xdp_features']);
+  assert.deepEqual(snakeCaseKeys({ statsSource: 'fd', programs: [{ runCount: 1 }], selectors: { myMap: 3 } }, new Set(['selectors'])), { stats_source: 'fd', programs: [{ run_count: 1 }], selectors: { myMap: 3 } });
+});

@@ -67,9 +67,9 @@ kernelTest('GET /metrics, /api/snapshot and / on port 0; 404, 405, HEAD; close()
     const snap = await request(`${server.url}api/snapshot?x=1`, 'GET', keepAlive);
     assert.equal(snap.status, 200);
     assert.equal(snap.headers['content-type'], 'application/json; charset=utf-8');
-    const doc = JSON.parse(snap.body) as { programs: { id: number; name: string; runCount: number }[]; values: { id: number; fields: string[] }[]; statsSource: string };
-    assert.equal(doc.statsSource, 'fd');
-    assert.deepEqual(doc.programs.filter((p) => p.id === programInfo(prog.fd).id).map((p) => [p.name, p.runCount]), [['xdp_stats_prog', 50]]);
+    const doc = JSON.parse(snap.body) as { programs: { id: number; name: string; run_count: number }[]; values: { id: number; fields: string[] }[]; stats_source: string };
+    assert.equal(doc.stats_source, 'fd');
+    assert.deepEqual(doc.programs.filter((p) => p.id === programInfo(prog.fd).id).map((p) => [p.name, p.run_count]), [['xdp_stats_prog', 50]]);
     assert.deepEqual(doc.values.map((v) => [v.id, v.fields]), [[mapId, ['rx_packets', 'rx_bytes']]]);
 
     const page = await request(server.url);
@@ -136,13 +136,13 @@ kernelTest('the page script renders two real snapshots: runs/s and ns/run betwee
   } finally {
     await server.close();
   }
-  const [a, b] = snaps.map((s) => JSON.parse(s) as { time: number; programs: { id: number; name: string; runCount: number; runTimeNs: number }[] });
+  const [a, b] = snaps.map((s) => JSON.parse(s) as { time: number; programs: { id: number; name: string; run_count: number; run_time_ns: number }[] });
   const dt = (b!.time - a!.time) / 1000;
   // By id: other test processes may have their own xdp_stats_prog loaded.
   const progId = programInfo(prog.fd).id;
   const progB = b!.programs.find((p) => p.id === progId)!;
   const progA = a!.programs.find((p) => p.id === progB.id)!;
-  assert.equal(progB.runCount - progA.runCount, 1000);
+  assert.equal(progB.run_count - progA.run_count, 1000);
 
   const { script } = dashboardPage(1000);
   const page = runPage(script, ['status', 'stats', 'error', 'missing', 'programs', 'maps', 'mapcount', 'values'], snaps, 1000);
@@ -156,7 +156,7 @@ kernelTest('the page script renders two real snapshots: runs/s and ns/run betwee
   const cells = row.children.map((c) => c.textContent);
   const fmt = (x: number) => (Math.abs(x) >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) < 10 ? 2 : 1));
   assert.equal(cells[4], fmt(1000 / dt), 'runs/s between the two polls');
-  assert.equal(cells[5], fmt((progB.runTimeNs - progA.runTimeNs) / 1000), 'ns/run between the two polls');
+  assert.equal(cells[5], fmt((progB.run_time_ns - progA.run_time_ns) / 1000), 'ns/run between the two polls');
   assert.equal(row.children[8]!.all('polyline').length, 0, 'one rate so far: no line yet');
   assert.equal(page.byId.get('stats')!.hidden, true, 'statistics are on: no warning');
   // The selected map: a row per key and field, per-CPU bars with one rect per CPU.

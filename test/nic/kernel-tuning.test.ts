@@ -208,8 +208,8 @@ kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both 
       const ipj = JSON.parse(execFileSync('ip', ['-j', '-d', 'link', 'show', v.dev], { encoding: 'utf8' })) as { xdp?: { prog?: { id: number } } }[];
       const id = ipj[0]?.xdp?.prog?.id;
       assert.ok(id);
-      const show = JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { xdp: { mode: string; genericProgId: number; nativeProgId: number } };
-      assert.deepEqual(show.xdp, { mode: 'generic', nativeProgId: 0, genericProgId: id, offloadProgId: 0 });
+      const show = JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { xdp: { mode: string; generic_prog_id: number; native_prog_id: number } };
+      assert.deepEqual(show.xdp, { mode: 'generic', native_prog_id: 0, generic_prog_id: id, offload_prog_id: 0 });
       execFileSync('ip', ['link', 'set', 'dev', v.dev, 'mtu', '9000']);
       const a = await cli('nic', 'audit', v.dev, '--json', '--rules=xdp-generic-could-be-native,mtu-too-large-for-xdp,lro-with-xdp');
       const findings = (JSON.parse(a.out) as { findings: { id: string; evidence: string }[] }).findings;
@@ -219,8 +219,8 @@ kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both 
       execFileSync('tc', ['qdisc', 'add', 'dev', v.dev, 'clsact']);
       execFileSync('tc', ['filter', 'add', 'dev', v.dev, 'ingress', 'bpf', 'da', 'obj', join(ROOT, 'test/fixtures/tc_flow_filter.o'), 'sec', 'tc']);
       const tcId = Number(/ id (\d+) /.exec(execFileSync('tc', ['filter', 'show', 'dev', v.dev, 'ingress'], { encoding: 'utf8' }))?.[1]);
-      const tc = (JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { tc: { direction: string; via: string; progId: number }[] }).tc;
-      assert.deepEqual(tc.map((t) => [t.direction, t.via, t.progId]), [['ingress', 'clsact', tcId]]);
+      const tc = (JSON.parse((await cli('nic', 'show', v.dev, '--json')).out) as { tc: { direction: string; via: string; prog_id: number }[] }).tc;
+      assert.deepEqual(tc.map((t) => [t.direction, t.via, t.prog_id]), [['ingress', 'clsact', tcId]]);
     } finally {
       execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'off']);
     }
