@@ -72,14 +72,37 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
   return [argv[i]!, ...argv.slice(i + 1), ...argv.slice(0, i)];
 }
 
-/** A command's help: its summary, usage, and every option it takes. */
+/** One worked example per command, shown by `bpfkit CMD --help` (the files are the repo's own). */
+const EXAMPLES: Readonly<Record<string, string>> = {
+  inspect: 'bpfkit inspect examples/xdp_stats.o',
+  run: 'bpfkit run examples/xdp_flow_stats.o --pcap examples/traffic.pcap --cpus 4 --out-pass pass.pcap',
+  'test-run': 'bpfkit test-run examples/xdp_stats.o --data-in frame.bin --data-out out.bin --repeat 1000',
+  nic: 'bpfkit nic audit eth0',
+  attach: 'bpfkit attach xdp examples/xdp_stats.o --dev eth0 --mode native --pin /sys/fs/bpf/bk/xdp',
+  detach: 'bpfkit detach xdp --dev eth0',
+  net: 'bpfkit net --dev eth0 -j',
+  disasm: 'bpfkit disasm examples/xdp_stats.o --source',
+  verify: 'bpfkit verify test/fixtures/verifier/missing_bounds.o --log-level 1',
+  load: 'bpfkit load examples/xdp_stats.o --pin /sys/fs/bpf/bk --log-file verifier.log',
+  prog: 'bpfkit prog dump xlated name xdp_stats_prog linum',
+  map: 'bpfkit map dump name xdp_stats_map',
+  link: 'bpfkit link show id 7',
+  feature: 'bpfkit feature probe kernel -j',
+  btf: 'bpfkit btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h',
+  metrics: 'bpfkit metrics --map xdp_stats_map --enable-stats',
+  dashboard: 'bpfkit dashboard --port 9435 --map xdp_stats_map',
+  gen: 'bpfkit gen types examples/xdp_stats.o -o xdp_stats.ts',
+};
+
+/** A command's help: its summary, usage, every option it takes, and an example. */
 function commandHelp(name: string, cmd: Command): string {
   const opts = Object.entries(cmd.options).map(([flag, spec]) => {
     const takes = spec.type === 'string' ? ' VALUE' : '';
     return `  --${flag}${spec.short ? `, -${spec.short}` : ''}${takes}${spec.multiple ? ' (repeatable)' : ''}`;
   });
   const common = ['  --json, -j   one line of JSON (bpftool\'s field names)', '  --pretty, -p indented JSON', '  --help, -h   this help'];
-  return `bpfkit ${name}: ${cmd.summary}\n\nUsage: ${cmd.usage}\n\nOptions:\n${[...opts, ...common].join('\n')}\n`;
+  const example = EXAMPLES[name] ? `\nExample:\n  ${EXAMPLES[name]}\n` : '';
+  return `bpfkit ${name}: ${cmd.summary}\n\nUsage: ${cmd.usage}\n\nOptions:\n${[...opts, ...common].join('\n')}\n${example}`;
 }
 
 /**

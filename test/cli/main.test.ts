@@ -44,6 +44,10 @@ test('bpfkit prog help, bpfkit help verify and verify --help list the options wi
   const viaFlag = await run('verify', '--help');
   assert.equal(viaHelp.out, viaFlag.out);
   for (const flag of ['--prog VALUE', '--log-level VALUE', '--unprivileged', '--json, -j']) assert.ok(viaFlag.out.includes(flag), `verify --help lacks ${flag}`);
+  // Every command's help ends with an example that starts with its own name.
+  const names = [...(await run('--help')).out.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]!);
+  assert.ok(names.length >= 15, names.join(' '));
+  for (const n of names) assert.match((await run(n, '--help')).out, new RegExp(`\nExample:\n  bpfkit ${n} `), `${n} --help has an example`);
 });
 
 test('a closed pipe ends the command quietly (no EPIPE stack trace)', () => {
