@@ -44,6 +44,8 @@ kernelTest('real-programs harness on the committed objects: verdicts, tags and t
   // Verdicts and tags: every program the kernel settles, bpfkit settles the same way.
   assert.equal(sum.verdictKnown, sum.programs, 'every typed program has a kernel verdict');
   assert.deepEqual(typed.filter((r) => r.verdictAgrees !== true).map((r) => `${r.object}:${r.program}: bpfkit ${r.verify} (${r.verifyMessage ?? ''}), kernel ${r.kernel}`), []);
+  // The command a user runs (`bpfkit verify OBJ --json`) gives the same verdicts.
+  assert.deepEqual(typed.filter((r) => r.cliAgrees !== true).map((r) => `${r.object}:${r.program}: bpfkit verify ${r.cliVerify}, kernel ${r.kernel}`), []);
   assert.deepEqual(typed.filter((r) => r.tagAgrees === false).map((r) => `${r.object}:${r.program}: bpftool ${r.bpftoolTag}, bpfkit ${r.bpfkitTag}`), []);
   assert.ok(sum.bpftoolLoaded >= 15, `only ${sum.bpftoolLoaded} programs loaded by bpftool`);
   assert.equal(sum.inspectOk, sum.programs);
