@@ -65,3 +65,18 @@ export class InstantiateError extends BpfkitError {
     super('ERR_INSTANTIATE', `${what}: ${reason}`, options);
   }
 }
+
+/**
+ * A test run the kernel's BPF_PROG_TEST_RUN refuses for this program (EINVAL): an XDP program
+ * for a devmap or cpumap entry runs only as that entry's second stage (`bpfkit run` does run it there).
+ */
+export class TestRunRefusedError extends BpfkitError {
+  constructor(
+    /** The program. */
+    readonly program: string,
+    /** Why the kernel refuses it. */
+    readonly reason: string,
+  ) {
+    super('ERR_TEST_RUN_REFUSED', `program "${program}": ${reason}`);
+  }
+}

@@ -1,6 +1,6 @@
 // Public API of the userspace runtime engine (pure: runs in a browser).
 
-export { ByteListError, InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError } from './errors.js';
+export { ByteListError, InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError, TestRunRefusedError } from './errors.js';
 export { formatByteList, parseByteList } from './byte-list.js';
 export { verdictClass, verdictName, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
 export { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';

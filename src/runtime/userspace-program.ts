@@ -8,7 +8,8 @@ import type { PreparedProgram } from '../vm/program.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import type { AddressSpace } from '../vm/address-space.js';
 import type { RedirectTarget } from '../ctx/helpers/env.js';
-import { InstantiateError } from './errors.js';
+import { InstantiateError, TestRunRefusedError } from './errors.js';
+import { BpfAttachType, BpfProgType } from '../isa/uapi.generated.js';
 import { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
 
 /** Where a packet is run: the simulated CPU (per-CPU map slot, bpf_get_smp_processor_id) and its origin. */
@@ -183,6 +184,11 @@ export class UserspaceProgram {
    * loop) and reports the last retval, data_out, ctx_out and the mean duration.
    */
   testRun(input: TestRunInput): TestRunOutput {
+    // bpf_prog_test_run_xdp: "if (prog->expected_attach_type == BPF_XDP_DEVMAP || ... BPF_XDP_CPUMAP) return -EINVAL".
+    const eat = this.spec.expectedAttachType;
+    if (this.spec.type === BpfProgType.XDP && (eat === BpfAttachType.XDP_DEVMAP || eat === BpfAttachType.XDP_CPUMAP)) {
+      throw new TestRunRefusedError(this.name, `an XDP program for a ${eat === BpfAttachType.XDP_CPUMAP ? 'cpumap' : 'devmap'} entry has no test run (the kernel answers EINVAL); it runs as the entry's second stage in bpfkit run`);
+    }
     const cpu = this.checkCpu(input.cpu ?? 0);
     const repeat = Math.max(1, input.repeat ?? 1);
     const r1 = this.context.setup(input.data, input.ctxIn);
