@@ -1,9 +1,9 @@
 // `bpfkit map dump/lookup` formatted from BTF, text, -j and -p, byte for byte against bpftool on the same maps.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { BpftoolJsonWriter, BtfBuilder, BtfValueFormatError, ExactInt, formatBtfValue, writeBtfValue } from '../../src/btf/index.js';
 import { CommandArgs } from '../../src/cli/args.js';
 import { mapUsage, runMap } from '../../src/cli/map.js';
@@ -18,6 +18,13 @@ import type { Sys } from '../../src/kernel/sys.js';
 import { compileBpf } from '../support/clang.js';
 import { expectedRejections, fixturesDir } from '../support/fixtures.js';
 import { kernelTest } from '../kernel/harness.js';
+
+const PIN_ROOT = `/sys/fs/bpf/bpfkit-mf-${process.pid}`;
+const pinRoot = (): string => {
+  mkdirSync(PIN_ROOT, { recursive: true });
+  return PIN_ROOT;
+};
+after(() => rmSync(PIN_ROOT, { recursive: true, force: true }));
 
 const BTF_VALUES_C = path.join(import.meta.dirname, '..', 'btf', 'fixtures', 'btf_values.c');
 
@@ -75,7 +82,8 @@ kernelTest('map dump text and -p of every fixture map equal bpftool byte for byt
   for (const f of readdirSync(fixturesDir).filter((x) => x.endsWith('.o') && !(x.replace(/\.o$/, '') in expectedRejections))) {
     const spec = loadObject(readFileSync(path.join(fixturesDir, f)), { objectName: f.replace(/\.o$/, '') });
     if (spec.programs.some((p) => p.type === 0)) continue; // a legacy section name needs --type: not a map-format concern
-    using obj = loadKernelObject(sys, spec);
+    // maps_zoo pins a map by name: under our own root, removed at the end, never /sys/fs/bpf itself.
+    using obj = loadKernelObject(sys, spec, { pinPath: pinRoot() });
     for (const p of obj.programs.values()) p.testRun({ dataIn: new Uint8Array(64).fill(3) });
     for (const [name, m] of obj.maps) {
       const id = String(mapInfo(m.fd).id);

@@ -1,7 +1,7 @@
 // `bpfkit prog dump xlated [linum] [-j]` with BTF prototypes and source lines, byte for byte against bpftool on every fixture program.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CommandArgs } from '../../src/cli/args.js';
 import type { Io } from '../../src/cli/output.js';
@@ -12,6 +12,14 @@ import type { Sys } from '../../src/kernel/sys.js';
 import { compileBpf } from '../support/clang.js';
 import { expectedRejections, fixturesDir } from '../support/fixtures.js';
 import { kernelTest } from '../kernel/harness.js';
+import { after } from 'node:test';
+
+const PIN_ROOT = `/sys/fs/bpf/bpfkit-pd-${process.pid}`;
+const pinRoot = (): string => {
+  mkdirSync(PIN_ROOT, { recursive: true });
+  return PIN_ROOT;
+};
+after(() => rmSync(PIN_ROOT, { recursive: true, force: true }));
 
 function ours(sys: Sys, argv: string[]): string {
   let out = '';
@@ -38,7 +46,8 @@ kernelTest('prog dump xlated [linum|opcodes] [-j|-p] of every fixture program eq
   for (const [name, bytes] of objects) {
     const spec = loadObject(bytes, { objectName: name.replace(/\.[co]$/, '') });
     if (spec.programs.some((p) => p.type === 0) || spec.byteOrder !== 'le') continue; // legacy section names need --type; bpfeb cannot load here
-    using obj = loadKernelObject(sys, spec);
+    // maps_zoo pins a map by name: under our own root, removed at the end, never /sys/fs/bpf itself.
+    using obj = loadKernelObject(sys, spec, { pinPath: pinRoot() });
     for (const [pname, p] of obj.programs) {
       const id = String(p.info().id);
       for (const flags of [[], ['linum'], ['-j'], ['linum', '-p'], ['opcodes'], ['opcodes', '-j']]) {
