@@ -6,6 +6,8 @@ import { deleteElem, keys as mapKeys, lookupElem, lookupElemPrefix, updateElem, 
 import { joinPerCpu, possibleCpus, splitPerCpu, type MapFd } from './bpf/map-fd.js';
 import { UpdateFlags } from './bpf/constants.js';
 import { isUnsupportedErrno } from './feature-probe.js';
+import { Errno } from './errno.js';
+import { isErrno } from './kernel-error.js';
 
 const MODE_FLAGS: Readonly<Record<UpdateMode, number>> = { any: UpdateFlags.ANY, noexist: UpdateFlags.NOEXIST, exist: UpdateFlags.EXIST };
 
@@ -108,12 +110,22 @@ export class KernelMap implements BpfMap, Disposable {
     const out: [Uint8Array, Uint8Array[]][] = [];
     try {
       let cursor;
-      do {
-        const r = lookupBatch(this.fd, batchSize, cursor);
+      let size = Math.max(1, batchSize);
+      for (;;) {
+        let r;
+        try {
+          r = lookupBatch(this.fd, size, cursor);
+        } catch (err) {
+          // A hash bucket holds more elements than `size` (the kernel copies whole buckets and
+          // answers ENOSPC without moving the cursor): ask again with room for it.
+          if (!isErrno(err, Errno.ENOSPC) || size >= this.maxEntries) throw err;
+          size = Math.min(size * 2, this.maxEntries);
+          continue;
+        }
         r.keys.forEach((k, i) => out.push([k, this.perCpu ? splitPerCpu(r.values[i]!, this.valueSize).map((s) => s.slice()) : [r.values[i]!]]));
         cursor = r.next;
-      } while (cursor);
-      return out;
+        if (!cursor) return out;
+      }
     } catch (err) {
       if (!isUnsupportedErrno(err) || out.length > 0) throw err;
     }

@@ -67,3 +67,13 @@ kernelTest('per-CPU hash: batch dump splits every CPU value', (sys) => {
     assert.deepEqual(vals, Array.from({ length: m.cpus }, (_, c) => u32(i * 100 + c)));
   }
 });
+
+kernelTest('batch dump grows its batch when a hash bucket holds more than it (the kernel answers ENOSPC)', (sys) => {
+  // 64 keys in 64 buckets: some bucket holds two or more (the chance of none is ~1e-27), and a
+  // batch of 1 cannot take a whole bucket.
+  using m = new KernelMap(createMap(sys, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 64 }), 'kl_enospc');
+  for (let i = 0; i < 64; i++) m.set(u32(i), u32(i * 3));
+  const dump = m.dump(1);
+  assert.equal(dump.length, 64);
+  assert.deepEqual(new Set(dump.map(([k]) => new DataView(k.buffer, k.byteOffset).getUint32(0, true))), new Set(Array.from({ length: 64 }, (_, i) => i)));
+});
