@@ -10,6 +10,7 @@ import { EthtoolSocket } from '../../src/kernel/ethtool/ethtool-socket.js';
 import { ApplyError, applyChanges, kernelNicControl } from '../../src/nic/tuning.js';
 import { NetlinkError } from '../../src/kernel/netlink/netlink-error.js';
 import { kernelTest } from '../kernel/harness.js';
+import { withIproute2Pins } from '../support/bpffs.js';
 import { ethtool, ethtoolChannels, ethtoolFeatures, withNicVeth } from '../kernel/ethtool/veth-support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -202,7 +203,8 @@ kernelTest('nic sysctl inside a namespace: per-namespace values read there, host
 });
 
 kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both with the ids ip and tc report; the audit says native is possible and flags a 9000 MTU', async () => {
-  await withNicVeth(1, async (v) => {
+  // ip and tc load the objects with iproute2's loader, which makes /sys/fs/bpf/{tc/globals,ip,xdp}.
+  await withIproute2Pins(() => withNicVeth(1, async (v) => {
     execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'obj', join(ROOT, 'test/fixtures/xdp_stats.o'), 'sec', 'xdp']);
     try {
       const ipj = JSON.parse(execFileSync('ip', ['-j', '-d', 'link', 'show', v.dev], { encoding: 'utf8' })) as { xdp?: { prog?: { id: number } } }[];
@@ -224,7 +226,7 @@ kernelTest('XDP in generic mode and a cls_bpf filter on veth: show reports both 
     } finally {
       execFileSync('ip', ['link', 'set', 'dev', v.dev, 'xdpgeneric', 'off']);
     }
-  });
+  }));
 });
 
 kernelTest('RPS on a single-queue veth: audit --apply writes rps_cpus for every CPU, restore puts 0 back (sysfs is the oracle)', async () => {

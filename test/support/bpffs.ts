@@ -1,6 +1,6 @@
 // bpffs for tests: /sys/fs/bpf is not mounted on every machine of this kind; root mounts it once, as bpftool would.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 
 /** Whether a test prerequisite is available, and why not. */
 export interface Availability {
@@ -37,4 +37,28 @@ export function ensureBpffs(): Availability {
     state = isBpffsMounted() ? { ok: true } : { ok: false, reason: `no bpffs at /sys/fs/bpf and mounting failed: ${(err as Error).message}` };
   }
   return state;
+}
+
+/** What iproute2's object loader (`ip link ... obj`, `tc filter ... bpf obj`) makes in bpffs for its pinned maps. */
+const IPROUTE2_DIRS = ['/sys/fs/bpf/ip', '/sys/fs/bpf/xdp', '/sys/fs/bpf/tc'];
+
+/**
+ * Runs `fn`, which loads objects with ip or tc, then removes the bpffs entries iproute2 created
+ * for it (`tc/globals` and the `ip`, `xdp` links to it) unless they were there before.
+ */
+export async function withIproute2Pins<T>(fn: () => Promise<T> | T): Promise<T> {
+  const before = new Set(IPROUTE2_DIRS.filter((p) => existsSync(p) || isSymlink(p)));
+  try {
+    return await fn();
+  } finally {
+    for (const p of IPROUTE2_DIRS) if (!before.has(p)) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
