@@ -21,6 +21,7 @@ import { BpfMapFlags, BpfMapType } from '../isa/uapi.generated.js';
 import { MapErrno } from './errors.js';
 import { allocMapRegions, checkFlags, ensure, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+import { KeylessElements } from './keyless.js';
 
 /** Record header size. */
 export const RINGBUF_HDR_SZ = 8;
@@ -48,7 +49,7 @@ export interface RingbufRecord {
 }
 
 /** A live ring buffer. */
-export class RingbufMap implements MapOps {
+export class RingbufMap extends KeylessElements implements MapOps {
   readonly address: number;
   readonly perCpu = false;
   /** Data size in bytes. */
@@ -71,6 +72,7 @@ export class RingbufMap implements MapOps {
     readonly def: MapDef,
     private readonly env: MapEnv,
   ) {
+    super();
     this.size = def.maxEntries;
     this.mask = this.size - 1;
     this.regions = allocMapRegions(env, def, 2 * this.size);
@@ -221,24 +223,6 @@ export class RingbufMap implements MapOps {
     }
   }
 
-  lookup(_key?: Uint8Array, _keyOffset?: number, _cpu?: number): number {
-    return 0;
-  }
-  update(_key?: Uint8Array, _keyOffset?: number, _value?: Uint8Array, _valueOffset?: number, _flags?: number, _cpu?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  delete(_key?: Uint8Array, _keyOffset?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  read(_key?: Uint8Array): Uint8Array | undefined {
-    return undefined;
-  }
-  write(_key?: Uint8Array, _value?: Uint8Array, _flags?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  nextKey(_key?: Uint8Array): Uint8Array | undefined {
-    return undefined;
-  }
   /** Bytes waiting for the consumer. */
   count(): number {
     return this.producerPos - this.consumerPos;

@@ -17,6 +17,7 @@ import { MapErrno, MapOperationError } from './errors.js';
 import { allocMapRegions, checkFlags, ensure, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
 import { RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ, RingbufFlags } from './ringbuf.js';
+import { KeylessElements } from './keyless.js';
 
 /** BPF_MAX_USER_RINGBUF_SAMPLES: most samples one drain takes. */
 export const USER_RINGBUF_MAX_SAMPLES = 128 * 1024;
@@ -33,7 +34,7 @@ export interface UserRingbufSample {
 }
 
 /** A live BPF_MAP_TYPE_USER_RINGBUF. */
-export class UserRingbufMap implements MapOps {
+export class UserRingbufMap extends KeylessElements implements MapOps {
   readonly address: number;
   readonly perCpu = false;
   /** Data size in bytes. */
@@ -50,6 +51,7 @@ export class UserRingbufMap implements MapOps {
     readonly def: MapDef,
     private readonly env: MapEnv,
   ) {
+    super();
     this.size = def.maxEntries;
     this.mask = this.size - 1;
     // Twice the data: a sample that runs past the end is copied behind it for the program (the kernel maps the pages twice).
@@ -185,24 +187,6 @@ export class UserRingbufMap implements MapOps {
   clear(): void {
     this.producerPos = this.consumerPos = 0;
     this.regions.data.bytes().fill(0);
-  }
-  lookup(_key?: Uint8Array, _keyOffset?: number, _cpu?: number): number {
-    return 0;
-  }
-  update(_key?: Uint8Array, _keyOffset?: number, _value?: Uint8Array, _valueOffset?: number, _flags?: number, _cpu?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  delete(_key?: Uint8Array, _keyOffset?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  read(_key?: Uint8Array): Uint8Array | undefined {
-    return undefined;
-  }
-  write(_key?: Uint8Array, _value?: Uint8Array, _flags?: number): number {
-    return -MapErrno.ENOTSUPP;
-  }
-  nextKey(_key?: Uint8Array): Uint8Array | undefined {
-    return undefined;
   }
 }
 
