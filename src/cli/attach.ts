@@ -1,4 +1,4 @@
-// `bpfkit attach xdp|tc OBJ --dev IFACE ...`: load one program of an object and attach it so it outlives the command.
+// `bpfkit attach xdp|tc OBJ --dev IFACE ...` (and tracing/cgroup kinds): load one program of an object and attach it so it outlives the command.
 import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BpfkitError } from '../errors.js';
@@ -15,6 +15,7 @@ import { applyProgramType } from '../elf/program-type.js';
 import { UsageError } from './errors.js';
 import { readObject } from './load-file.js';
 import { type Io, json } from './output.js';
+import { attachTracingUsage, runAttachTracing, TRACING_KINDS, type TracingKind } from './attach-tracing.js';
 
 /** Usage text of `attach`. */
 export const attachUsage = [
@@ -22,6 +23,7 @@ export const attachUsage = [
   '       bpfkit attach tc OBJ --dev IFACE [--direction ingress|egress] [--prog NAME] [--type TYPE] [--classic] [--pin PATH] [--pin-maps DIR]',
   '       (--direction defaults to the one in the section name: tcx/ingress, tc/egress...;',
   '        programs in sections libbpf cannot type load as xdp / sched_cls, as xdp-loader and tc do)',
+  attachTracingUsage,
 ].join('\n');
 
 /** Options of `attach`. */
@@ -34,6 +36,7 @@ export const attachOptions: OptionSpec = {
   direction: { type: 'string' },
   classic: { type: 'boolean' },
   'pin-maps': { type: 'string' },
+  'attach-type': { type: 'string' },
   ...TYPE_OPTION,
 };
 
@@ -113,8 +116,16 @@ function pinMaps(obj: KernelObject, dir: string): string[] {
 
 /** `bpfkit attach ...` with an injected Sys. */
 export function runAttach(args: CommandArgs, io: Io, sys: Sys): number {
-  const kind = args.positional(0, 'what to attach (xdp or tc)', attachUsage);
-  if (kind !== 'xdp' && kind !== 'tc') throw new UsageError(`attach what? expected xdp or tc, got '${kind}'`, attachUsage);
+  const kind = args.positional(0, 'what to attach (xdp, tc, tracepoint, raw_tp, kprobe, kretprobe, fentry, fexit, fmod_ret or cgroup)', attachUsage);
+  if ((TRACING_KINDS as readonly string[]).includes(kind)) {
+    const file = args.positional(1, 'OBJ', attachUsage);
+    for (const o of ['dev', 'mode', 'direction', 'pin-maps']) if (args.value(o) !== undefined) throw new UsageError(`--${o} is for xdp and tc`, attachUsage);
+    if (args.flag('replace') || args.flag('classic')) throw new UsageError('--replace and --classic are for xdp and tc', attachUsage);
+    if (args.value('pin')) ensureBpffsDir(dirname(args.value('pin') as string));
+    return runAttachTracing(kind as TracingKind, args, io, sys, readObject(file, args.programType(attachUsage)));
+  }
+  if (kind !== 'xdp' && kind !== 'tc') throw new UsageError(`attach what? expected xdp, tc, ${TRACING_KINDS.join(', ')}; got '${kind}'`, attachUsage);
+  if (args.value('attach-type') !== undefined) throw new UsageError('--attach-type is for cgroup', attachUsage);
   const file = args.positional(1, 'OBJ', attachUsage);
   args.done(attachUsage);
   const dev = args.value('dev');

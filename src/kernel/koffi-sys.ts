@@ -1,11 +1,14 @@
 // The real Sys: system calls through libc with koffi, loaded lazily so bpfkit imports without it.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, constants as fsConstants, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BpfkitError, NotSupportedError } from '../errors.js';
 import { CallBlockFreedError, checkBlockRange } from './bpf/call-block.js';
 import { bpfCmdName } from './bpf/constants.js';
 import { kernelError } from './kernel-error.js';
 import type { BpfCallBlock, EpollEvent, Mapping, PointerField, Sys } from './sys.js';
+
+/** open(2)'s O_CLOEXEC (Node's fs.constants lacks it). */
+const O_CLOEXEC = 0o2000000;
 
 type Koffi = typeof import('koffi');
 type NativeFn = (...args: unknown[]) => unknown;
@@ -301,10 +304,10 @@ class KoffiSys implements Sys {
     return new KoffiBpfBlock(this.#koffi, this.#bpfFn, this.#sysBpf, size);
   }
 
-  perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number {
+  perfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number, pointers?: readonly PointerField[]): number {
     const nr = SYS_PERF_EVENT_OPEN[process.arch];
     if (nr === undefined) throw new FfiUnavailableError(`perf_event_open(2) syscall number unknown for architecture ${process.arch}`);
-    const m = marshal(this.#scratch, attr, undefined);
+    const m = marshal(this.#scratch, attr, pointers);
     try {
       return this.#call('perf_event_open', 'syscall', (r) => r < 0, nr, 'uint64_t', m.base, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags);
     } finally {
@@ -396,6 +399,23 @@ class KoffiSys implements Sys {
 
   getpid(): number {
     return Number((this.#fn['getpid'] as NativeFn)());
+  }
+
+  appendFile(path: string, data: Uint8Array): void {
+    try {
+      appendFileSync(path, data);
+    } catch (err) {
+      throw kernelError(`append to ${path}`, -((err as NodeJS.ErrnoException).errno ?? -5), { cause: err });
+    }
+  }
+
+  openPath(path: string, flags: number): number {
+    try {
+      return openSync(path, fsConstants.O_RDONLY | O_CLOEXEC | flags);
+    } catch (err) {
+      const errno = -((err as NodeJS.ErrnoException).errno ?? -5);
+      throw kernelError(`open ${path}`, errno, { cause: err });
+    }
   }
 
   readFile(path: string): Uint8Array {

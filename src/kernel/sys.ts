@@ -129,5 +129,16 @@ export interface Sys {
    * perf_event_open(2) with a raw `struct perf_event_attr`; returns the fd. Optional: fakes that
    * do not need it leave it out, and callers report NotSupportedError when it is missing.
    */
-  perfEventOpen?(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): number;
+  perfEventOpen?(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number, pointers?: readonly PointerField[]): number;
+  /**
+   * open(2) of a path for its fd (a cgroup directory for BPF_LINK_CREATE), O_RDONLY | `flags`
+   * (O_DIRECTORY...); returns the fd, closed with {@link close}. Optional: callers report
+   * NotSupportedError when it is missing.
+   */
+  openPath?(path: string, flags: number): number;
+  /**
+   * Appends to a file without truncating it (tracefs `kprobe_events`, where a truncating open
+   * removes every probe). Optional: callers report NotSupportedError when it is missing.
+   */
+  appendFile?(path: string, data: Uint8Array): void;
 }

@@ -89,9 +89,17 @@ export class CountingSys implements Sys {
   readFile = (p: string) => this.inner.readFile(p);
   writeFile = (p: string, d: Uint8Array) => this.inner.writeFile(p, d);
   listDir = (p: string) => this.inner.listDir(p);
-  perfEventOpen = (a: Uint8Array, pid: number, cpu: number, g: number, f: number) => {
+  perfEventOpen = (a: Uint8Array, pid: number, cpu: number, g: number, f: number, p?: readonly PointerField[]) => {
     if (!this.inner.perfEventOpen) throw new Error('the inner Sys has no perfEventOpen');
-    return this.inner.perfEventOpen(a, pid, cpu, g, f);
+    return this.inner.perfEventOpen(a, pid, cpu, g, f, p);
+  };
+  appendFile = (path: string, data: Uint8Array) => {
+    if (!this.inner.appendFile) throw new Error('the inner Sys has no appendFile');
+    this.inner.appendFile(path, data);
+  };
+  openPath = (path: string, flags: number) => {
+    if (!this.inner.openPath) throw new Error('the inner Sys has no openPath');
+    return this.inner.openPath(path, flags);
   };
 }
 

@@ -1,4 +1,4 @@
-// Attaching programs to the network: XDP (link or netlink), TC (TCX or clsact + cls_bpf), queries.
+// Attaching programs: XDP (link or netlink), TC (TCX or clsact + cls_bpf), tracing and cgroup links, queries.
 export { AttachFlags, LinkType } from './constants.js';
 export { AlreadyAttachedError, AttachNotSupportedError, InterfaceNotFoundError, WrongProgramTypeError, type Occupant } from './errors.js';
 export { resolveInterface, type InterfaceRef } from './interface.js';
@@ -8,3 +8,8 @@ export { attachTc, detachTc, queryTc, queryTcx, TcAttachment, type TcAttached, t
 export { queryNet, type NetAttachments } from './net-query.js';
 export { progAttach, progDetach, type ProgAttachOptions } from './prog-attach.js';
 export { tcxFeature } from './features.js';
+export { CgroupNotFoundError, FunctionNotFoundError, TracefsNotMountedError, TracepointNotFoundError, TracingRefusedError } from './tracing-errors.js';
+export { openKprobeEvent, openPerfEvent, openTracepointEvent, parseTracepoint, perfEventAttr, tracefsDir, tracepointId, type KprobeEvent, type KprobeTarget, type PerfAttrFields } from './perf-event.js';
+export { attachKprobe, attachKprobeMulti, attachPerfEvent, attachRawTracepoint, attachTracepoint, attachTracing, tracingKind, tracingRefused, TracingLink, type TracingAttachOptions, type TracingTarget } from './tracing.js';
+export { attachCgroup, cgroupHookProgramType, openCgroup } from './cgroup.js';
+export { linkDetails, type LinkDetails } from './link-details.js';
