@@ -24,6 +24,8 @@ export interface CtxAccess {
   readonly type: CtxValueType;
   /** For `btf_id`: the kernel struct the trusted pointer points to (`sk_buff`, `nf_hook_state`). */
   readonly btf?: string;
+  /** For `sock`/`sock_common`: the pointer is never NULL (PTR_TO_SOCKET, not PTR_TO_SOCKET_OR_NULL: sk_reuseport_md.sk, sk_msg_md.sk). */
+  readonly notNull?: boolean;
 }
 
 /** A context access the type refuses, with the kernel's reason. */

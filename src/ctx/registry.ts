@@ -8,8 +8,10 @@ import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
 import { netfilterOps } from './netfilter.js';
 import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
 import { skLookupOps } from './sk-lookup.js';
+import { skReuseportOps } from './sk-reuseport.js';
 import { socketFilterOps } from './socket-filter.js';
 import { tcActOps, tcOps } from './tc.js';
+import { kprobeOps, perfEventOps, rawTracepointOps, tracepointOps } from './tracing-types.js';
 import { xdpOps } from './xdp.js';
 
 /** Every program type with ops, in `enum bpf_prog_type` order. */
@@ -22,6 +24,19 @@ export const PROGRAM_TYPE_OPS: readonly RunnableProgramType[] = [socketFilterOps
 export function programTypeOps(type: number | string): RunnableProgramType | undefined {
   const value = typeof type === 'number' ? type : programTypeByName(type);
   return PROGRAM_TYPE_OPS.find((o) => o.type === value);
+}
+
+/** Program types the verifier models but userspace cannot run (the kernel has no test run for them, or their context is kernel data). */
+export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, rawTracepointOps, skReuseportOps];
+
+/**
+ * The verifier's ops of a program type (a BpfProgType value or bpftool's name): the runnable
+ * types of {@link PROGRAM_TYPE_OPS} and the verify-only ones (kprobe, tracepoint, perf_event,
+ * raw_tracepoint, sk_reuseport...), or undefined when bpfkit does not model the type.
+ */
+export function verifierOps(type: number | string): ProgramTypeOps | undefined {
+  const value = typeof type === 'number' ? type : programTypeByName(type);
+  return programTypeOps(type) ?? VERIFIER_ONLY_OPS.find((o) => o.type === value);
 }
 
 /** The names of the program types the userspace runtime runs (`xdp, sched_cls, ...`), for messages. */

@@ -6,7 +6,7 @@
 // map, time, string, spin lock and timer protos), kernel/bpf/ringbuf.c, kernel/trace/bpf_trace.c
 // (bpf_tracing_func_proto), net/core/filter.c (xdp_func_proto, tc_cls_act_func_proto,
 // sk_filter_func_proto, bpf_sk_base_func_proto and the packet protos; cg_skb_func_proto,
-// lwt_*_func_proto, flow_dissector_func_proto, sk_lookup_func_proto), net/netfilter/nf_bpf_link.c
+// lwt_*_func_proto, flow_dissector_func_proto, sk_lookup_func_proto, sk_reuseport_func_proto), net/netfilter/nf_bpf_link.c
 // (bpf_nf_func_proto).
 //
 // Argument and return types are written as the kernel writes them ("ARG_PTR_TO_MEM |
@@ -49,6 +49,8 @@ const LWT: readonly ProgramTypeName[] = ['lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_s
 const LWT_XMIT: readonly ProgramTypeName[] = ['lwt_xmit'];
 const FLOW: readonly ProgramTypeName[] = ['flow_dissector'];
 const SK_LOOKUP: readonly ProgramTypeName[] = ['sk_lookup'];
+/** sk_reuseport_func_proto(): its own cases, then bpf_base_func_proto(). */
+const SK_REUSEPORT: readonly ProgramTypeName[] = ['sk_reuseport'];
 /** bpf_nf_func_proto() is bpf_base_func_proto() alone. */
 const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
 /** sk_filter_func_proto() users: socket filters and (after their own cases) cgroup_skb. */
@@ -58,9 +60,9 @@ const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW,
 /** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
 const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
-const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING];
+const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT];
 /** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
-const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER];
+const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT];
 
 const CTX = 'ARG_PTR_TO_CTX';
 const ANY = 'ARG_ANYTHING';
@@ -90,7 +92,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'ktime_get_boot_ns', proto: 'bpf_ktime_get_boot_ns_proto', ret: INT, args: [], progs: BASE },
   { helper: 'ktime_get_tai_ns', proto: 'bpf_ktime_get_tai_ns_proto', ret: INT, args: [], progs: BASE },
   // bpf_tracing_func_proto() returns NULL for ktime_get_coarse_ns: not NMI safe; bpf_sk_base_func_proto() has it.
-  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: SK_BASE },
+  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: [...SK_BASE, ...SK_REUSEPORT] },
   { helper: 'jiffies64', proto: 'bpf_jiffies64_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_pid_tgid', proto: 'bpf_get_current_pid_tgid_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_uid_gid', proto: 'bpf_get_current_uid_gid_proto', ret: INT, args: [], progs: BASE },
@@ -221,6 +223,13 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: SK_LOOKUP },
   { helper: 'sk_assign', proto: 'bpf_sk_lookup_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL', ANY], progs: SK_LOOKUP },
   { helper: 'skb_set_tstamp', proto: 'bpf_skb_set_tstamp_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
+  // tc_cls_act_func_proto() with CONFIG_XFRM.
+  { helper: 'skb_get_xfrm_state', proto: 'bpf_skb_get_xfrm_state_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: TC },
+  // --- net/core/filter.c: sk_reuseport (sk_reuseport_func_proto) -----------------------------
+  { helper: 'sk_select_reuseport', proto: 'sk_select_reuseport_proto', ret: INT, args: [CTX, MAP, 'ARG_PTR_TO_MAP_KEY', ANY], progs: SK_REUSEPORT },
+  { helper: 'skb_load_bytes', proto: 'sk_reuseport_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: SK_REUSEPORT },
+  { helper: 'skb_load_bytes_relative', proto: 'sk_reuseport_load_bytes_relative_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: SK_REUSEPORT },
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_ptr_cookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | PTR_MAYBE_NULL'], progs: SK_REUSEPORT },
 ];
 
 /**

@@ -53,6 +53,8 @@ export const KFUNC_STRUCTS: Readonly<Record<string, { readonly size: number; rea
   'struct bpf_ct_opts': { size: 16, scalar: true },
   'union nf_inet_addr': { size: 16, scalar: true },
   'struct bpf_dynptr': { size: 16, scalar: true },
+  'struct bpf_xfrm_state_opts': { size: 36, scalar: true },
+  'struct xfrm_state': { size: 816, scalar: false },
   'struct nf_conn': { size: 248, scalar: false },
   'struct nf_conn___init': { size: 248, scalar: false },
   'struct xdp_md': { size: 24, scalar: false },
@@ -109,6 +111,9 @@ export const KFUNC_PROTOS: readonly KfuncProto[] = [
   // --- net/core/filter.c: dynptrs over the packet ------------------------------------------------
   { name: 'bpf_dynptr_from_skb', ret: 'int', params: [p('s', 'struct __sk_buff *'), p('flags', 'u64'), p('ptr__uninit', 'struct bpf_dynptr *')], flags: ['KF_TRUSTED_ARGS'], progs: SKB, source: FILTER_SRC },
   { name: 'bpf_dynptr_from_xdp', ret: 'int', params: [p('x', 'struct xdp_md *'), p('flags', 'u64'), p('ptr__uninit', 'struct bpf_dynptr *')], flags: [], progs: XDP, source: FILTER_SRC },
+  // --- net/xfrm/xfrm_state_bpf.c: IPsec states, XDP only ----------------------------------------
+  { name: 'bpf_xdp_get_xfrm_state', ret: 'struct xfrm_state *', params: [p('ctx', 'struct xdp_md *'), p('opts', 'struct bpf_xfrm_state_opts *'), p('opts__sz', 'u32')], flags: ['KF_RET_NULL', 'KF_ACQUIRE'], progs: XDP, source: 'net/xfrm/xfrm_state_bpf.c' },
+  { name: 'bpf_xdp_xfrm_state_release', ret: 'void', params: [p('x', 'struct xfrm_state *')], flags: ['KF_RELEASE'], progs: XDP, source: 'net/xfrm/xfrm_state_bpf.c' },
   // --- kernel/bpf/helpers.c, common_btf_ids (every program type) ----------------------------
   { name: 'bpf_cast_to_kern_ctx', ret: 'void *', params: [p('obj', 'void *')], flags: [], progs: ALL, source: HELPERS_SRC },
   { name: 'bpf_rcu_read_lock', ret: 'void', params: [], flags: [], progs: ALL, source: HELPERS_SRC },

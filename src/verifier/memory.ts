@@ -419,7 +419,7 @@ export function checkMemAccess(
         else {
           const t = res.type === 'sock_common' || res.type === 'sock' ? res.type : res.type;
           copyReg(dst, pointer(t));
-          if (t === 'sock' || t === 'sock_common') dst.maybeNull = true;
+          if ((t === 'sock' || t === 'sock_common') && !res.notNull) dst.maybeNull = true;
           // netfilter's ctx->state / ctx->skb: PTR_TO_BTF_ID | PTR_TRUSTED to the named kernel struct.
           if (t === 'btf_id') {
             dst.btf = res.btf ?? '';

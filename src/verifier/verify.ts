@@ -2,7 +2,7 @@
 import type { Btf } from '../btf/index.js';
 import { applyCoreRelos } from '../btf/core-patch.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
-import { programTypeOps } from '../ctx/registry.js';
+import { verifierOps } from '../ctx/registry.js';
 import { resolveReferences } from '../isa/encode.js';
 import { isLdImm64, type Instruction, slotOffsets, type SourceLine } from '../isa/instruction.js';
 import { OPCODES_BY_CODE, PseudoLd } from '../isa/opcodes.js';
@@ -246,7 +246,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     prog: slots,
     cfg,
     log,
-    ops: programTypeOps(programType),
+    ops: verifierOps(programType),
     progType: programType,
     privileged,
     hasFuncInfo: internal.funcInfo,

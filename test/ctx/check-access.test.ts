@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { alu64, encode, exit, ldx, ldxs, program, r0, r1, r2, stx } from '../../src/isa/index.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
-import { programTypeOps, PROGRAM_TYPE_OPS } from '../../src/ctx/registry.js';
+import { programTypeOps, PROGRAM_TYPE_OPS, VERIFIER_ONLY_OPS } from '../../src/ctx/registry.js';
 import { kernelTest } from '../kernel/harness.js';
 
 const SIZES = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' } as const;
@@ -16,12 +16,18 @@ function access(off: number, size: 1 | 2 | 4 | 8, write: boolean, sx = false) {
   return program(alu64.mov.imm(r2, 0), write ? stx[s](r1, off, r2) : load, alu64.mov.imm(r0, 0), exit());
 }
 
-for (const ops of PROGRAM_TYPE_OPS) {
+/** The offsets swept: all of a small context; a big one's (a tracepoint record, 8 KiB) first and last 260 bytes. */
+function offsets(ctxSize: number): number[] {
+  const all = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  return ctxSize <= 512 ? all(-4, ctxSize + 4) : [...all(-4, 256), ...all(ctxSize - 256, ctxSize + 4)];
+}
+
+for (const ops of [...PROGRAM_TYPE_OPS, ...VERIFIER_ONLY_OPS]) {
   kernelTest(`${ops.name}: checkAccess agrees with the kernel on every offset, size and direction`, (sys) => {
     let compared = 0;
     const disagreements: string[] = [];
     for (const [write, sx] of [[false, false], [true, false], [false, true]] as const) {
-      for (let off = -4; off < ops.ctxSize + 4; off++) {
+      for (const off of offsets(ops.ctxSize)) {
         for (const size of [1, 2, 4, 8] as const) {
           if (sx && size === 8) continue;
           let kernel: string | undefined;
@@ -50,5 +56,6 @@ test('the registry finds types by value and by name', () => {
   assert.equal(programTypeOps('xdp')?.name, 'xdp');
   assert.equal(programTypeOps('sched_cls')?.ctxSize, 192);
   assert.equal(programTypeOps(1)?.name, 'socket_filter');
-  assert.equal(programTypeOps('kprobe'), undefined);
+  assert.equal(programTypeOps('kprobe'), undefined, 'kprobe programs are verified, not run');
+  assert.equal(VERIFIER_ONLY_OPS.find((o) => o.name === 'kprobe')?.ctxSize, 168);
 });

@@ -60,7 +60,7 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   ringbuf_submit_dynptr: 'dynptr helpers: no prototype in bpfkit yet',
   ringbuf_discard_dynptr: 'dynptr helpers: no prototype in bpfkit yet',
   user_ringbuf_drain: 'drains a user ring buffer through a callback: no prototype in bpfkit yet',
-  skb_get_xfrm_state: "reads the skb's IPsec state: xfrm is not modelled (no prototype in bpfkit)",
+  skb_get_xfrm_state: "reads the skb's IPsec state: xfrm is not modelled",
   sk_storage_get: 'socket local storage: no prototype in bpfkit yet',
   sk_storage_delete: 'socket local storage: no prototype in bpfkit yet',
 };
