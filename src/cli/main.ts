@@ -23,6 +23,7 @@ import { metrics, metricsOptions, metricsUsage } from './metrics.js';
 import { dashboard, dashboardOptions, dashboardUsage } from './dashboard.js';
 import { gen, genOptions, genUsage } from './gen.js';
 import { xdp, xdpOptions, xdpUsage } from './xdp.js';
+import { agent, agentOptions, agentUsage } from './agent.js';
 
 /** One CLI command. */
 interface Command {
@@ -51,6 +52,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   metrics: { summary: 'one Prometheus scrape of programs (run counts, times), maps and selected map values (per CPU)', usage: metricsUsage, options: metricsOptions, run: metrics },
   dashboard: { summary: 'serve /metrics, /api/snapshot and a live web page of programs and per-CPU map counters', usage: dashboardUsage, options: dashboardOptions, run: dashboard },
   xdp: { summary: 'several XDP programs on one interface (dispatcher, priorities, chain-call actions), as xdp-loader: load, unload, status, features', usage: xdpUsage, options: xdpOptions, run: xdp },
+  agent: { summary: 'node agent: keep a config\'s programs attached (pinned links, adopt on restart, atomic swaps), serve /metrics and /api/state', usage: agentUsage, options: agentOptions, run: agent },
   gen: { summary: 'gen types: TypeScript bindings of an object from its BTF (typed maps, globals, programs; both backends)', usage: genUsage, options: genOptions, run: gen },
 };
 
@@ -95,6 +97,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   dashboard: 'bpfkit dashboard --port 9435 --map xdp_stats_map',
   gen: 'bpfkit gen types examples/xdp_stats.o -o xdp_stats.ts',
   xdp: 'bpfkit xdp load eth0 counter.o filter.o --mode skb --prio 10',
+  agent: 'bpfkit agent --config deploy/examples/agent.yaml',
 };
 
 /** A command's help: its summary, usage, every option it takes, and an example. */
