@@ -48,3 +48,4 @@ export * from './ethtool/index.js';
 export { NotAPerfEventArrayError, PerfReader, type PerfReaderOptions, type PerfSample } from './perf-reader.js';
 export { objectLoadChannel, progLoadChannel } from './object/load-object.js';
 export { ExactInt, formatBtfValue, stringifyFormatted, type Formatted } from './introspect/btf-value.js';
+export * from './xdp-multi/index.js';

@@ -263,6 +263,7 @@ class KoffiSys implements Sys {
       epoll_wait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
       if_nametoindex: 'unsigned int if_nametoindex(const char *name)',
       getpid: 'int getpid()',
+      flock: 'int flock(int fd, int operation)',
     };
     this.#fn = Object.fromEntries(Object.entries(decl).map(([name, proto]) => [name, libc.func(proto) as NativeFn]));
     this.#bpfFn = this.#fn['syscall_bpf'] as NativeFn;
@@ -416,6 +417,10 @@ class KoffiSys implements Sys {
       const errno = -((err as NodeJS.ErrnoException).errno ?? -5);
       throw kernelError(`open ${path}`, errno, { cause: err });
     }
+  }
+
+  flock(fd: number, operation: number): void {
+    this.#call(`flock(${fd}, ${operation})`, 'flock', (r) => r < 0, fd, operation);
   }
 
   readFile(path: string): Uint8Array {

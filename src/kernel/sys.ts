@@ -141,4 +141,9 @@ export interface Sys {
    * removes every probe). Optional: callers report NotSupportedError when it is missing.
    */
   appendFile?(path: string, data: Uint8Array): void;
+  /**
+   * flock(2) on an open fd (`LOCK_EX` = 2, `LOCK_UN` = 8; blocks until granted). Optional: the
+   * bpffs lock of multi-program XDP (libxdp's protocol) needs it.
+   */
+  flock?(fd: number, operation: number): void;
 }

@@ -13,3 +13,6 @@ export { formatDecoded, summarizeMap, type DecodedValue, type MapSummary, type S
 export {
   Pipeline, runCapture, type CpuCount, type CpumapResult, type PacketFault, type PacketSink, type PipelineOptions, type PipelineProgress, type PipelineResult,
 } from './pipeline.js';
+export {
+  actionNames, continuesChain, DEFAULT_CHAIN_CALL_ACTIONS, DEFAULT_XDP_PRIORITY, parseActions, parsePriority, sortChain, XDP_ACTION_NAMES, XDP_DISPATCHER_RETVAL, xdpRunConfig, XdpRunConfigError, type ChainOrderKey, type XdpRunConfig,
+} from './xdp-run-config.js';

@@ -89,6 +89,10 @@ export class CountingSys implements Sys {
   readFile = (p: string) => this.inner.readFile(p);
   writeFile = (p: string, d: Uint8Array) => this.inner.writeFile(p, d);
   listDir = (p: string) => this.inner.listDir(p);
+  flock = (fd: number, op: number) => {
+    if (!this.inner.flock) throw new Error('the inner Sys has no flock');
+    this.inner.flock(fd, op);
+  };
   perfEventOpen = (a: Uint8Array, pid: number, cpu: number, g: number, f: number, p?: readonly PointerField[]) => {
     if (!this.inner.perfEventOpen) throw new Error('the inner Sys has no perfEventOpen');
     return this.inner.perfEventOpen(a, pid, cpu, g, f, p);
