@@ -27,7 +27,7 @@ export interface HelperRow {
   readonly helper: Helper;
   /** Per covered type: whether bpfkit's verifier lets it call the helper. */
   readonly allowed: readonly boolean[];
-  readonly status: 'implemented' | 'modelled' | 'refused' | 'missing';
+  readonly status: 'implemented' | 'modelled' | 'refused at call' | 'missing';
   /** The model and default, the refusal's reason, or ''. */
   readonly note: string;
 }
@@ -50,7 +50,7 @@ export function helperRows(): HelperRow[] {
     const model = (MODELLED_HELPERS as Readonly<Record<string, { model: string; default: string }>>)[helper.name];
     if (implemented && allowed.some(Boolean)) {
       rows.push({ helper, allowed, status: model ? 'modelled' : 'implemented', note: model ? `${model.model}; default: ${model.default}` : '' });
-    } else if (refused !== undefined) rows.push({ helper, allowed, status: 'refused', note: refused });
+    } else if (refused !== undefined) rows.push({ helper, allowed, status: 'refused at call', note: refused });
     else rows.push({ helper, allowed, status: 'missing', note: 'allowed but neither implemented nor refused' });
   }
   return rows;
@@ -77,9 +77,12 @@ export function render(): string {
     '  differentially tested against `BPF_PROG_TEST_RUN`;',
     '- **modelled**: the answer depends on kernel state with no userspace meaning (routes, sockets, tunnel',
     '  metadata, the task, clocks); it comes from a model the user supplies, with the default given;',
-    '- **refused**: a program calling it fails when it is prepared with `HelperRefusedError`',
-    '  (`ERR_HELPER_REFUSED`) naming the helper and the reason. Helpers marked "no prototype in bpfkit"',
-    "  are allowed by the kernel but not yet by bpfkit's verifier, which refuses the program first.",
+    '- **refused at call**: the program is prepared and runs normally on every path that does not call',
+    '  it; a run that reaches the call faults there with `UnmodelledCallError` (`ERR_UNMODELLED_CALL`:',
+    "  the call's pc, the helper and the reason), counted per packet by `bpfkit run` like any fault.",
+    '  `bpfkit inspect` lists such calls up front (`unmodelled_calls`, and a warning per call), as does',
+    '  `UserspaceProgram.unmodelledCalls` / `unmodelledCalls(programSpec)`. Helpers marked "no prototype',
+    "  in bpfkit\" are allowed by the kernel but not yet by bpfkit's verifier, which refuses the program first.",
     '',
     'The models come through the API (`loadUserspace(spec, { fib, sockets, tunnel, task, clock })`,',
     '`createHelperEnv`) and the CLI: `bpfkit run|test-run --model FILE` reads a JSON file',
@@ -108,7 +111,7 @@ export function render(): string {
     'the metadata every packet arrives with, as from a collect_md tunnel device; `flags` is the TUNNEL_*',
     'bitmap bpf_skb_get_tunnel_key reports (default TUNNEL_KEY, plus GENEVE_OPT with options).',
     '',
-    `${rows.length} helpers: ${count('implemented')} implemented, ${count('modelled')} modelled, ${count('refused')} refused.`,
+    `${rows.length} helpers: ${count('implemented')} implemented, ${count('modelled')} modelled, ${count('refused at call')} refused at call.`,
     '',
     `| id | helper | ${TABLE_TYPES.join(' | ')} | status | model / reason |`,
     `| --: | --- | ${TABLE_TYPES.map(() => ':-:').join(' | ')} | --- | --- |`,

@@ -15,6 +15,7 @@ import { UsageError } from '../src/cli/errors.js';
 import { FileReadError } from '../src/cli/load-file.js';
 import { HelperRefusedError } from '../src/ctx/helpers/refused.js';
 import { ModelError } from '../src/ctx/model-error.js';
+import { UnmodelledCallError } from '../src/vm/errors.js';
 
 const cause = new Error('root cause');
 const table: [BpfkitError, string, string, RegExp, Record<string, unknown>][] = [
@@ -40,6 +41,8 @@ const table: [BpfkitError, string, string, RegExp, Record<string, unknown>][] = 
   [new UsageError('missing OBJ'), 'UsageError', 'ERR_USAGE', /^missing OBJ$/, {}],
   [new FileReadError('x.o', 'no such file', { cause }), 'FileReadError', 'ERR_FILE_READ', /^x\.o: no such file$/, { path: 'x.o' }],
   [new HelperRefusedError('bpf_tcp_gen_syncookie', 110, 'needs the secret'), 'HelperRefusedError', 'ERR_HELPER_REFUSED', /^bpf_tcp_gen_syncookie \(110\) cannot run in userspace: needs the secret$/, { helper: 'bpf_tcp_gen_syncookie', helperId: 110, reason: 'needs the secret' }],
+  [new UnmodelledCallError(17, 'kfunc', 'bpf_ct_set_nat_info', 'NAT is not modelled'), 'UnmodelledCallError', 'ERR_UNMODELLED_CALL', /^pc 17: kfunc bpf_ct_set_nat_info cannot run in userspace: NAT is not modelled$/, { pc: 17, kind: 'kfunc', callee: 'bpf_ct_set_nat_info', helperId: undefined }],
+  [new UnmodelledCallError(3, 'helper', 'bpf_tcp_gen_syncookie', 'needs the secret', 110), 'UnmodelledCallError', 'ERR_UNMODELLED_CALL', /^pc 3: helper bpf_tcp_gen_syncookie \(110\) cannot run in userspace/, { pc: 3, helperId: 110 }],
   [new ModelError('sockets[2]', 'localPort', 'a port is 0..65535, got 70000'), 'ModelError', 'ERR_KERNEL_MODEL', /^sockets\[2\]: localPort: a port is/, { model: 'sockets[2]', field: 'localPort' }],
 ];
 

@@ -4,6 +4,7 @@ import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import { attachTypeName } from '../isa/attach-types.js';
 import { mapTypeName } from '../isa/map-types.js';
 import { programTypeName } from '../isa/program-types.js';
+import { unmodelledCalls } from '../runtime/unmodelled-calls.js';
 import { readObject } from './load-file.js';
 import { hex, type Io, json, table } from './output.js';
 import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
@@ -56,6 +57,7 @@ export function inspectJson(file: string, spec: ObjectSpec) {
   const btf = spec.btf;
   const ext = spec.btfExt;
   const count = (m: ReadonlyMap<string, readonly unknown[]> | undefined) => [...(m?.values() ?? [])].reduce((n, l) => n + l.length, 0);
+  const unmodelled = new Map(spec.programs.map((p) => [p, unmodelledCalls(p)] as const));
   return {
     file,
     byte_order: spec.byteOrder,
@@ -75,6 +77,8 @@ export function inspectJson(file: string, spec: ObjectSpec) {
       functions: p.instructions.filter((i) => i.symbol !== undefined).map((i) => i.symbol!),
       maps: [...p.maps],
       ...(p.externs.length ? { externs: [...p.externs] } : {}),
+      // Calls the userspace runtime does not model: a run that reaches one faults there.
+      ...(unmodelled.get(p)!.length ? { unmodelled_calls: unmodelled.get(p)!.map((c) => ({ pc: c.pc, kind: c.kind, name: c.name, reason: c.reason })) } : {}),
     })),
     maps: spec.maps.map(mapJson),
     externs: spec.externs.map((e) => ({ name: e.name, kind: e.kind, weak: e.weak, ...(e.offset !== undefined ? { offset: e.offset, size: e.size } : {}) })),
@@ -86,7 +90,10 @@ export function inspectJson(file: string, spec: ObjectSpec) {
         }
       : null,
     sections: spec.sections.map((s) => ({ index: s.index, name: s.name, type: s.type, size: s.size, role: s.role })),
-    warnings: [...spec.warnings],
+    warnings: [
+      ...spec.warnings,
+      ...spec.programs.flatMap((p) => unmodelled.get(p)!.map((c) => `program ${p.name}: pc ${c.pc}: ${c.kind} ${c.name} is not modelled in userspace (a run that reaches it faults): ${c.reason}`)),
+    ],
   };
 }
 

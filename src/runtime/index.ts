@@ -1,6 +1,10 @@
 // Public API of the userspace runtime engine (pure: runs in a browser).
 
 export { ByteListError, InstantiateError, MapNotFoundError, ProgramNotFoundError, RelocationError, TestRunRefusedError } from './errors.js';
+export { unmodelledCalls } from './unmodelled-calls.js';
+export { UnmodelledCallError, type CalleeKind } from '../vm/errors.js';
+export type { UnmodelledCall } from '../vm/program.js';
+export type { UnmodelledCallee } from '../vm/helpers.js';
 export { formatByteList, parseByteList } from './byte-list.js';
 export { verdictClass, verdictName, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
 export { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';

@@ -7,7 +7,7 @@ import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '..
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
 import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
-import { type ConntrackModel, createKfuncs } from '../ctx/kfuncs/index.js';
+import { type ConntrackModel, createKfuncs, kfuncReason } from '../ctx/kfuncs/index.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog, type HelperTask } from '../ctx/helpers/index.js';
 import type { SocketTable } from '../ctx/socket-model.js';
 import type { TunnelInfo } from '../ctx/tunnel-model.js';
@@ -304,7 +304,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       const table = new Map<number, HelperFn>();
       for (const id of all.keys()) table.set(id, all.get(id)!);
       for (const [id, fn] of options.helpers ?? []) table.set(id, fn);
-      // A helper refused in userspace throws HelperRefusedError (naming it and why) at prepare time.
+      // A helper refused in userspace is a stand-in that faults (UnmodelledCallError) when a run reaches it.
       t = { get: (id: number) => table.get(id) ?? all.get(id) };
       tables.set(type, t);
     }
@@ -323,7 +323,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (these can: ${userspaceTypeNames()})`);
       verify?.(p, spec);
       kfuncs ??= createKfuncs(env, { ...(options.conntrack ? { conntrack: options.conntrack } : {}), ...(spec.btf ? { objectBtf: spec.btf } : {}) });
-      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
+      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, kfuncReason, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
       if ((e instanceof InstantiateError || e instanceof UntypedProgramError) && !wanted) {

@@ -4,7 +4,7 @@ import type { ProgramSpec } from '../elf/object-spec.js';
 import { DEFAULT_BUDGET } from '../vm/interpreter.js';
 import type { Engine } from '../vm/engine.js';
 import { createEngine, type EngineKind } from '../jit/create-engine.js';
-import type { PreparedProgram } from '../vm/program.js';
+import type { PreparedProgram, UnmodelledCall } from '../vm/program.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import type { AddressSpace } from '../vm/address-space.js';
 import type { RedirectTarget } from '../ctx/helpers/env.js';
@@ -119,6 +119,13 @@ export class UserspaceProgram {
   /** `enum bpf_prog_type`. */
   get type(): number {
     return this.spec.type;
+  }
+  /**
+   * The calls of helpers and kfuncs the userspace runtime does not model, with the reason: a run
+   * that reaches one faults there (UnmodelledCallError); every other path runs.
+   */
+  get unmodelledCalls(): readonly UnmodelledCall[] {
+    return this.prepared.unmodelledCalls;
   }
 
   private checkCpu(cpu: number): number {

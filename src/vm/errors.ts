@@ -108,6 +108,33 @@ export class UnknownHelperError extends BpfkitError {
   }
 }
 
+/** Whether an unmodelled callee is a helper (BPF_FUNC_*) or a kfunc. */
+export type CalleeKind = 'helper' | 'kfunc';
+
+/**
+ * A run reached a call of a helper or kfunc the userspace runtime does not model (it has no
+ * userspace meaning, or is not implemented): the run stops at the call, as at any fault. A
+ * program that contains such a call is prepared and runs normally on every path that does not
+ * reach it; `PreparedProgram.unmodelledCalls` lists the calls up front.
+ */
+export class UnmodelledCallError extends BpfkitError {
+  constructor(
+    /** Slot index of the call. */
+    readonly pc: number,
+    /** Helper or kfunc. */
+    readonly kind: CalleeKind,
+    /** The callee's name (`bpf_tcp_gen_syncookie`, `bpf_ct_set_nat_info`). */
+    readonly callee: string,
+    /** Why userspace does not run it. */
+    readonly reason: string,
+    /** The helper id (BPF_FUNC_*); undefined for a kfunc. */
+    readonly helperId?: number,
+    options?: BpfkitErrorOptions,
+  ) {
+    super('ERR_UNMODELLED_CALL', `pc ${pc}: ${kind} ${callee}${helperId !== undefined ? ` (${helperId})` : ''} cannot run in userspace: ${reason}`, options);
+  }
+}
+
 /** Execution reached an instruction it must not run (fell off the end, jumped into an lddw). */
 export class ExecutionError extends BpfkitError {
   constructor(

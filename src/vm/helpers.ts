@@ -2,6 +2,7 @@
 
 import { BpfFuncId } from '../isa/uapi.generated.js';
 import type { AddressSpace } from './address-space.js';
+import { type CalleeKind, UnmodelledCallError } from './errors.js';
 import type { PreparedProgram } from './program.js';
 
 /** What a helper sees of the running program. */
@@ -87,4 +88,35 @@ export function builtinHelpers(options: BuiltinHelperOptions = {}): Map<number, 
     [BpfFuncId.get_prandom_u32, () => random() >>> 0],
     [BpfFuncId.get_smp_processor_id, () => cpu],
   ]);
+}
+
+/** A helper or kfunc the runtime does not model, and why. */
+export interface UnmodelledCallee {
+  /** Helper or kfunc. */
+  readonly kind: CalleeKind;
+  /** Its name, with the bpf_ prefix. */
+  readonly name: string;
+  /** Why userspace does not run it. */
+  readonly reason: string;
+  /** The helper id (BPF_FUNC_*); undefined for a kfunc. */
+  readonly helperId?: number;
+}
+
+const unmodelled = new WeakMap<HelperFn, UnmodelledCallee>();
+
+/**
+ * A stand-in for a callee the runtime does not model: calling it throws UnmodelledCallError at
+ * the call's pc (a fault of that run only), and `prepareProgram` lists it in `unmodelledCalls`.
+ */
+export function unmodelledCall(callee: UnmodelledCallee): HelperFn {
+  const fn: HelperFn = (vm) => {
+    throw new UnmodelledCallError(vm.pc, callee.kind, callee.name, callee.reason, callee.helperId);
+  };
+  unmodelled.set(fn, callee);
+  return fn;
+}
+
+/** The callee `fn` stands in for when it was made by {@link unmodelledCall}; undefined otherwise. */
+export function unmodelledCallee(fn: HelperFn): UnmodelledCallee | undefined {
+  return unmodelled.get(fn);
 }

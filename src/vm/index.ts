@@ -4,8 +4,8 @@ export * from './errors.js';
 export { AddressSpace, Region, TAG_BASE, REGION_HOOKED, REGION_WRITABLE, REGION_ENTRY_SIZE, REGION_TABLE_HEADER, type LoadHook, type RegionKind, type RegionOptions } from './address-space.js';
 export { LinearMemory, RESERVED_LOW, WASM_PAGE, type WasmMemory } from './memory.js';
 export { divModS64, divModU64, mul64, mulHighU32, splitU64, toBigUint64, toNumber } from './int64.js';
-export { prepareProgram, HANDLERS, FUNC_TAG, type HandlerName, type LdResolver, type PreparedProgram, type PrepareOptions, type ResolvedValue } from './program.js';
-export { builtinHelpers, xorshift32, type BuiltinHelperOptions, type HelperContext, type HelperFn, type HelperTable, type TailCallHook } from './helpers.js';
+export { prepareProgram, HANDLERS, FUNC_TAG, type HandlerName, type LdResolver, type PreparedProgram, type PrepareOptions, type ResolvedValue, type UnmodelledCall } from './program.js';
+export { builtinHelpers, unmodelledCall, unmodelledCallee, xorshift32, type BuiltinHelperOptions, type HelperContext, type HelperFn, type HelperTable, type TailCallHook, type UnmodelledCallee } from './helpers.js';
 export {
   BPF_MAX_LOOPS,
   DEFAULT_BUDGET,

@@ -5,7 +5,7 @@ import { type Instruction, slotOffsets } from '../isa/instruction.js';
 import { matchEntry, type OpcodeEntry, PseudoCall, PseudoLd } from '../isa/opcodes.js';
 import { BpfFuncId } from '../isa/uapi.generated.js';
 import { ExecutionError, InvalidProgramError, UnknownHelperError } from './errors.js';
-import type { HelperFn, HelperTable } from './helpers.js';
+import { type HelperFn, type HelperTable, unmodelledCall, unmodelledCallee, type UnmodelledCallee } from './helpers.js';
 
 /**
  * Handler numbers, in the order the interpreter's `switch` lists its cases. The interpreter
@@ -67,8 +67,19 @@ export interface PrepareOptions {
   helpers?: HelperTable;
   /** Resolves `lddw` pseudo forms other than imm64 and func. */
   resolve?: LdResolver;
-  /** Kfunc implementations by name (src/ctx/kfuncs); a `call kfunc` is bound to its function now, so an unknown one fails here. */
+  /**
+   * Kfunc implementations by name (src/ctx/kfuncs), bound to each `call kfunc` now. A kfunc
+   * missing from it becomes an UnmodelledCallError when a run reaches the call.
+   */
   kfuncs?: ReadonlyMap<string, HelperFn>;
+  /** Why a kfunc missing from `kfuncs` is not modelled (default: "not implemented by the userspace runtime"). */
+  kfuncReason?: (name: string) => string | undefined;
+}
+
+/** A call site of a callee the runtime does not model (it faults when a run reaches it). */
+export interface UnmodelledCall extends UnmodelledCallee {
+  /** Slot index of the call. */
+  readonly pc: number;
 }
 
 /** High word of the values `ld.func` loads (callback pointers): low word = target slot. */
@@ -95,6 +106,8 @@ export interface PreparedProgram {
   readonly helperFns: readonly HelperFn[];
   /** Helper ids, parallel to helperFns. */
   readonly helperIds: readonly number[];
+  /** The calls of helpers and kfuncs the runtime does not model, in program order: a run that reaches one faults there. */
+  readonly unmodelledCalls: readonly UnmodelledCall[];
 }
 
 const ALU_OFFSET: Record<string, number> = {
@@ -195,6 +208,7 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
   const helperFns: HelperFn[] = [];
   const helperIds: number[] = [];
   const helperIndex = new Map<number, number>();
+  const unmodelledCalls: UnmodelledCall[] = [];
 
   const jumpTarget = (pc: number, delta: number): number => {
     const t = pc + delta + 1;
@@ -231,8 +245,9 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
         if (e.src === PseudoCall.CALL) code[b + F_TARGET] = jumpTarget(pc, insn.imm);
         else if (e.src === PseudoCall.KFUNC_CALL) {
           const name = insn.reference ?? `kfunc#${insn.imm}`;
-          const fn = options.kfuncs?.get(name);
-          if (!fn) throw new InvalidProgramError(pc, `kfunc ${name} is not implemented by the userspace runtime`);
+          const fn = options.kfuncs?.get(name) ?? unmodelledCall({ kind: 'kfunc', name, reason: options.kfuncReason?.(name) ?? 'not implemented by the userspace runtime' });
+          const callee = unmodelledCallee(fn);
+          if (callee) unmodelledCalls.push({ ...callee, pc });
           code[b + F_AUX] = helperFns.length;
           helperFns.push(fn);
           helperIds.push(-1);
@@ -246,6 +261,8 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
             helperIds.push(insn.imm);
             helperIndex.set(insn.imm, k);
           }
+          const callee = unmodelledCallee(helperFns[k]!);
+          if (callee) unmodelledCalls.push({ ...callee, pc });
           code[b + F_AUX] = k;
         }
         break;
@@ -281,5 +298,6 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
     constHi: Int32Array.from(constHi),
     helperFns,
     helperIds,
+    unmodelledCalls,
   };
 }

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { alu64, call, encode, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r10, st, stx } from '../../src/isa/index.js';
 import { BpfFuncId, BpfMapType, XdpAction } from '../../src/isa/uapi.generated.js';
-import { createHelperEnv, createHelpers, fibLookup, FibLookup, formatTracePrintk, HelperRefusedError } from '../../src/ctx/helpers/index.js';
+import { createHelperEnv, createHelpers, fibLookup, FibLookup, formatTracePrintk } from '../../src/ctx/helpers/index.js';
 import { tcOps } from '../../src/ctx/tc.js';
 import { socketFilterOps } from '../../src/ctx/socket-filter.js';
 import { xdpOps } from '../../src/ctx/xdp.js';
@@ -15,7 +15,7 @@ import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { testRun } from '../../src/kernel/bpf/prog-test-run.js';
 import { createMap } from '../../src/maps/registry.js';
 import { RingbufMap } from '../../src/maps/ringbuf.js';
-import { AddressSpace, prepareProgram, run, UnknownHelperError } from '../../src/vm/index.js';
+import { AddressSpace, Interpreter, prepareProgram, run, UnknownHelperError, UnmodelledCallError } from '../../src/vm/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { kernelRun, summary, vmRun } from './oracle.js';
 
@@ -246,15 +246,16 @@ test('bpf_fib_lookup against a user FIB: longest prefix, neighbours, reject rout
   assert.equal(fibLookup(fib, p, 0), -19); // unknown input device: -ENODEV
 });
 
-test('a helper outside the program type, or one bpfkit lacks, is refused at prepare time by name', () => {
+test('a helper outside the program type is refused at prepare time by name; one bpfkit refuses faults when reached', () => {
   const env = createHelperEnv();
   assert.throws(
     () => prepareProgram(program(alu64.mov.imm(r2, 0), call.helper('xdp_adjust_head'), exit()), { helpers: createHelpers(env, socketFilterOps) }),
     (err: unknown) => err instanceof UnknownHelperError && /bpf_xdp_adjust_head \(44\)/.test(err.message),
   );
+  const refused = prepareProgram(program(call.helper('tcp_gen_syncookie'), exit()), { helpers: createHelpers(env, tcOps) });
   assert.throws(
-    () => prepareProgram(program(call.helper('tcp_gen_syncookie'), exit()), { helpers: createHelpers(env, tcOps) }),
-    (err: unknown) => err instanceof HelperRefusedError && err.helper === 'bpf_tcp_gen_syncookie' && /boot-time secret/.test(err.message),
+    () => new Interpreter(refused, new AddressSpace()).run(0),
+    (err: unknown) => err instanceof UnmodelledCallError && err.callee === 'bpf_tcp_gen_syncookie' && err.pc === 0 && /boot-time secret/.test(err.message),
   );
   const tc = createHelpers(env, tcOps);
   assert.ok(tc.get(BpfFuncId.skb_vlan_push) && !tc.get(BpfFuncId.xdp_adjust_head));

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { alu64, call, encode, exit, type Instruction, jmp, label, ldx, program, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, stx } from '../../src/isa/index.js';
-import { createHelperEnv, createHelpers, HelperRefusedError } from '../../src/ctx/helpers/index.js';
+import { createHelperEnv, createHelpers } from '../../src/ctx/helpers/index.js';
 import { SkBuff } from '../../src/ctx/sk-buff.js';
 import { tcOps } from '../../src/ctx/tc.js';
 import { xdpOps } from '../../src/ctx/xdp.js';
@@ -16,7 +16,7 @@ import { ModelError } from '../../src/ctx/model-error.js';
 import { lookupSocket, validateSocketTable, type ModelSocket, type SocketTable } from '../../src/ctx/socket-model.js';
 import type { RunnableProgramType } from '../../src/ctx/program-type-ops.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
-import { prepareProgram } from '../../src/vm/index.js';
+import { AddressSpace, Interpreter, prepareProgram, UnmodelledCallError } from '../../src/vm/index.js';
 import { kernelTest } from '../kernel/harness.js';
 import { frame, kernelRunLoaded, summary, vmRun } from './oracle.js';
 
@@ -318,8 +318,10 @@ test('bpf_sk_assign from a test run: -EINVAL for flags, -EOPNOTSUPP otherwise (t
   const data = frame([0, 0, 0, 0, 0, 0], 0x88b5, 60);
   assert.equal(summary(vmRun(tcOps, assign(0), data, undefined, { env })).split(' ')[1], String(2 ** 32 - 95));
   assert.equal(summary(vmRun(tcOps, assign(1), data, undefined, { env })).split(' ')[1], String(2 ** 32 - 22));
+  const refused = prepareProgram(program(call.helper('tcp_raw_gen_syncookie_ipv4'), exit()), { helpers: createHelpers(env, xdpOps) });
+  assert.deepEqual(refused.unmodelledCalls.map((c) => `${c.pc} ${c.name}`), ['0 bpf_tcp_raw_gen_syncookie_ipv4']);
   assert.throws(
-    () => prepareProgram(program(call.helper('tcp_raw_gen_syncookie_ipv4'), exit()), { helpers: createHelpers(env, xdpOps) }),
-    (e: unknown) => e instanceof HelperRefusedError && e.helper === 'bpf_tcp_raw_gen_syncookie_ipv4' && e.code === 'ERR_HELPER_REFUSED',
+    () => new Interpreter(refused, new AddressSpace()).run(0),
+    (e: unknown) => e instanceof UnmodelledCallError && e.callee === 'bpf_tcp_raw_gen_syncookie_ipv4' && e.code === 'ERR_UNMODELLED_CALL' && e.pc === 0,
   );
 });

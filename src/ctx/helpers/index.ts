@@ -2,7 +2,7 @@
 
 import { helperById, helperByName } from '../../isa/helpers.js';
 import { BpfProgType } from '../../isa/uapi.generated.js';
-import type { HelperFn, HelperTable } from '../../vm/helpers.js';
+import { type HelperFn, type HelperTable, unmodelledCall } from '../../vm/helpers.js';
 import type { ProgramTypeOps } from '../program-type-ops.js';
 import { baseHelpers } from './base-helpers.js';
 import { callbackHelpers } from './callback-helpers.js';
@@ -11,7 +11,7 @@ import type { HelperEnv } from './env.js';
 import { fibHelpers } from './fib.js';
 import { mapHelpers } from './map-helpers.js';
 import { perfOutputHelpers } from './perf-output.js';
-import { HelperRefusedError, REFUSED_HELPERS } from './refused.js';
+import { REFUSED_HELPERS } from './refused.js';
 import { ringbufHelpers } from './ringbuf-helpers.js';
 import { skbHelpers } from './skb-helpers.js';
 import { skbMiscHelpers } from './skb-misc-helpers.js';
@@ -37,8 +37,14 @@ export { HelperRefusedError, REFUSED_HELPERS, refusedReason } from './refused.js
 export { BpfTcpSock, BPF_TCP_SOCK_SIZE, TCP_SOCK_DEFAULTS } from './socket-lookup.js';
 export { BpfTunnelKey, currentTunnel, TUNNEL_KEY_SIZE } from './tunnel.js';
 
-/** A helper table built by {@link createHelpers}: the implemented helpers, and a typed refusal for the refused ones. */
+/**
+ * A helper table built by {@link createHelpers}: the implemented helpers, and for the refused
+ * ones a stand-in that faults when a run reaches the call (UnmodelledCallError, naming the
+ * helper and why).
+ */
 export class HelperSet implements HelperTable {
+  private readonly standIns = new Map<number, HelperFn>();
+
   constructor(
     private readonly fns: ReadonlyMap<number, HelperFn>,
     private readonly refused: ReadonlyMap<number, string>,
@@ -59,16 +65,26 @@ export class HelperSet implements HelperTable {
     return this.fns.has(id);
   }
 
+  /** Why helper `id` is refused in userspace, or undefined when it is not. */
+  refusal(id: number): string | undefined {
+    return this.fns.has(id) ? undefined : this.refused.get(id);
+  }
+
   /**
    * The helper with id `id`; undefined when the program type may not call it (the caller reports
-   * UnknownHelperError); HelperRefusedError, naming the helper and why, when it is refused.
+   * UnknownHelperError); for a refused helper, a stand-in that throws UnmodelledCallError (the
+   * call's pc, the helper and why) when a run reaches the call.
    */
   get(id: number): HelperFn | undefined {
     const fn = this.fns.get(id);
     if (fn) return fn;
+    let s = this.standIns.get(id);
+    if (s) return s;
     const reason = this.refused.get(id);
-    if (reason !== undefined) throw new HelperRefusedError(helperLabel(id), id, reason);
-    return undefined;
+    if (reason === undefined) return undefined;
+    s = unmodelledCall({ kind: 'helper', name: helperLabel(id), reason, helperId: id });
+    this.standIns.set(id, s);
+    return s;
   }
 }
 
@@ -76,7 +92,8 @@ export class HelperSet implements HelperTable {
  * Every helper bpfkit implements, bound to `env`; with `type`, only those the kernel lets that
  * program type call (so a call outside the type's set fails at prepare time, naming the helper,
  * as the kernel's verifier would refuse it). A helper refused in userspace (REFUSED_HELPERS)
- * throws HelperRefusedError, with the reason, when a program calling it is prepared.
+ * is bound to a stand-in that throws UnmodelledCallError, with the reason, when a run reaches
+ * the call: the program runs on every path that does not.
  * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {

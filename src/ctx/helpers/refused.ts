@@ -1,4 +1,4 @@
-// Helpers the userspace runtime refuses on purpose, each with the reason: a program calling one fails at prepare time, naming it.
+// Helpers the userspace runtime refuses on purpose, each with the reason: a run that reaches a call of one faults there (UnmodelledCallError), naming it.
 //
 // Every helper a program type may call (src/isa/helper-protos.ts) is either implemented in this
 // folder or listed here; test/ctx/refused.test.ts keeps it so, and docs/helpers.md is generated
@@ -70,7 +70,11 @@ export function refusedReason(name: string): string | undefined {
   return (REFUSED_HELPERS as Readonly<Record<string, string>>)[name];
 }
 
-/** A program calls a helper the userspace runtime refuses (see REFUSED_HELPERS), found when it is prepared. */
+/**
+ * A program calls a helper the userspace runtime refuses (see REFUSED_HELPERS). The runtime no
+ * longer throws it (a run that reaches the call faults with UnmodelledCallError instead); kept
+ * for callers that build it.
+ */
 export class HelperRefusedError extends BpfkitError {
   constructor(
     /** The helper, with its bpf_ prefix (`bpf_tcp_gen_syncookie`). */

@@ -132,9 +132,29 @@ export function createKfuncs(env: HelperEnv, options: KfuncOptions = {}): Map<st
     ['bpf_rcu_read_unlock', () => 0],
   ]);
   for (const [n, fn] of conntrackKfuncs(options.conntrack, options.objectBtf)) m.set(n, fn);
-  // Not here (bpf_ct_set_nat_info, bpf_cast_to_kern_ctx...): preparing a program that calls one
-  // fails naming it (InvalidProgramError), before anything runs.
+  // Not here (UNMODELLED_KFUNCS and any other): a run that reaches the call faults with
+  // UnmodelledCallError naming it and why (kfuncReason); the other paths run.
   return m;
+}
+
+/**
+ * Kfuncs real programs call that the userspace runtime does not model, and why. A run that
+ * reaches a call of one (or of any kfunc createKfuncs lacks) faults there with
+ * UnmodelledCallError; the program runs normally on every other path.
+ */
+export const UNMODELLED_KFUNCS: Readonly<Record<string, string>> = {
+  bpf_ct_set_nat_info: 'sets up NAT on a conntrack entry being allocated: NAT bindings are not modelled',
+  bpf_xdp_get_xfrm_state: "looks up an IPsec (xfrm) state in the kernel's tables: xfrm is not modelled",
+  bpf_xdp_xfrm_state_release: 'releases an IPsec (xfrm) state: xfrm is not modelled',
+  bpf_skb_get_fou_encap: 'reads the skb\'s FOU/GUE tunnel encapsulation: FOU is not modelled',
+  bpf_skb_set_fou_encap: 'sets the skb\'s FOU/GUE tunnel encapsulation: FOU is not modelled',
+  bpf_task_from_pid: 'returns a kernel task_struct: tasks are not modelled',
+  bpf_sock_destroy: 'destroys a kernel socket: no userspace meaning',
+};
+
+/** Why kfunc `name` does not run in userspace (for a kfunc {@link createKfuncs} lacks). */
+export function kfuncReason(name: string): string {
+  return UNMODELLED_KFUNCS[name] ?? 'not implemented by the userspace runtime';
 }
 
 export { type ConntrackEntry, type ConntrackModel, NF_CONN_LAYOUT_6_18, type NfConnLayout, nfConnLayoutFromBtf } from './conntrack.js';

@@ -10,6 +10,7 @@ import { createRunContext } from '../../../src/runtime/run-context.js';
 import { AddressSpace } from '../../../src/vm/address-space.js';
 import { Interpreter } from '../../../src/vm/interpreter.js';
 import { prepareProgram } from '../../../src/vm/program.js';
+import { UnmodelledCallError } from '../../../src/vm/errors.js';
 import type { Instruction } from '../../../src/isa/instruction.js';
 
 const XDP = 6;
@@ -95,6 +96,13 @@ for (const engine of ['interpreter', 'jit'] as const) {
   });
 }
 
-test('kfuncs: a kfunc the runtime lacks is named when the program is prepared', () => {
-  assert.throws(() => prepareProgram(program(call.kfunc(0, 'bpf_no_such'), exit()), { kfuncs: new Map() }), /kfunc bpf_no_such is not implemented/);
+test('kfuncs: a kfunc the runtime lacks is listed when the program is prepared and faults, named, when a run reaches it', () => {
+  const prepared = prepareProgram(program(alu64.mov.imm(r0, 1), call.kfunc(0, 'bpf_no_such'), exit()), { kfuncs: new Map(), kfuncReason: (n) => (n === 'bpf_no_such' ? 'made up' : undefined) });
+  assert.deepEqual(prepared.unmodelledCalls, [{ pc: 1, kind: 'kfunc', name: 'bpf_no_such', reason: 'made up' }]);
+  assert.throws(
+    () => new Interpreter(prepared, new AddressSpace()).run(0),
+    (e: unknown) => e instanceof UnmodelledCallError && e.pc === 1 && e.kind === 'kfunc' && e.callee === 'bpf_no_such' && e.message === 'pc 1: kfunc bpf_no_such cannot run in userspace: made up',
+  );
+  // Without a reason: the default one.
+  assert.match(prepareProgram(program(call.kfunc(0, 'bpf_other'), exit())).unmodelledCalls[0]!.reason, /not implemented by the userspace runtime/);
 });
