@@ -97,7 +97,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   dashboard: 'bpfkit dashboard --port 9435 --map xdp_stats_map',
   gen: 'bpfkit gen types examples/xdp_stats.o -o xdp_stats.ts',
   xdp: 'bpfkit xdp load eth0 counter.o filter.o --mode skb --prio 10',
-  agent: 'bpfkit agent --config deploy/examples/agent.yaml',
+  agent: 'bpfkit agent --config deploy/kubernetes/base/agent.yaml --check',
 };
 
 /** A command's help: its summary, usage, every option it takes, and an example. */
