@@ -1,13 +1,17 @@
 // `bpfkit xdp SUBCOMMAND`: several XDP programs on one interface, in xdp-loader's grammar (load, unload, status, features).
-import { BpfkitError } from '../errors.js';
+import { applyProgramType } from '../elf/program-type.js';
 import { resolveInterface } from '../kernel/attach/interface.js';
 import { getXdpFeatures } from '../kernel/ethtool/xdp-features.js';
 import { NetdevXdpAct } from '../kernel/ethtool/ethtool.generated.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
 import { openRtnetlink } from '../kernel/netlink/rtnetlink.js';
 import type { Sys } from '../kernel/sys.js';
+import { XdpMultiProg, type XdpInterfaceStatus } from '../kernel/xdp-multi/xdp-multi-prog.js';
+import { actionNames, parseActions, parsePriority, XdpRunConfigError } from '../runtime/xdp-run-config.js';
+import { parseXdpMode } from './attach.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
+import { readObject } from './load-file.js';
 import { type Io, json } from './output.js';
 
 /** One `bpfkit xdp` subcommand: its usage line, its options, and what it does. */
@@ -54,11 +58,118 @@ function runFeatures(args: CommandArgs, io: Io, sys: Sys): number {
   return 0;
 }
 
-/** Placeholder for subcommands whose library lands next (src/kernel/xdp-multi). */
-function notYet(name: string): XdpSubcommand['run'] {
-  return () => {
-    throw new BpfkitError('ERR_NOT_IMPLEMENTED', `bpfkit xdp ${name} is not available in this build yet`);
+const ifaceRef = (name: string): string | number => (/^\d+$/.test(name) ? Number(name) : name);
+
+/** A --prio / --actions value turned into a usage error naming the flag. */
+function option<T>(args: CommandArgs, name: string, parse: (text: string) => T, usage: string): T | undefined {
+  const text = args.value(name);
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (err) {
+    if (err instanceof XdpRunConfigError) throw new UsageError(`--${name}: ${err.message}`, usage);
+    throw err;
+  }
+}
+
+/** `bpfkit xdp load IFACE OBJ...`. */
+function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
+  const usage = XDP_SUBCOMMANDS['load']!.usage;
+  const iface = args.positional(1, 'IFACE', usage);
+  const files = args.rest(2);
+  if (files.length === 0) throw new UsageError('missing OBJ (one or more object files)', usage);
+  const mode = parseXdpMode(args.value('mode'), usage);
+  if (mode === 'hw') throw new UsageError('--mode hw: a dispatcher cannot be offloaded; use skb or native', usage);
+  const priority = option(args, 'prio', parsePriority, usage);
+  const chainCallActions = option(args, 'actions', parseActions, usage);
+  const prog = args.value('prog');
+  const programs = files.map((file) => {
+    const given = readObject(file);
+    // As xdp-loader: programs in sections libbpf cannot type load as XDP.
+    const untyped = Object.fromEntries(given.programs.filter((p) => p.type === 0).map((p) => [p.name, 'xdp']));
+    const spec = applyProgramType(given, untyped);
+    return { spec, file, ...(prog !== undefined ? { program: prog } : {}), ...(priority !== undefined ? { priority } : {}), ...(chainCallActions !== undefined ? { chainCallActions } : {}) };
+  });
+  const multi = XdpMultiProg.open(sys, ifaceRef(iface));
+  const loaded = multi.load(programs, mode ? { mode } : {});
+  const st = multi.status();
+  if (args.json) {
+    io.out(json({ loaded: loaded.map((p) => ({ name: p.name, id: p.id, priority: p.priority, chain_call_actions: actionNames(p.chainCallActions) })), status: statusJson(st) }, args.pretty));
+    return 0;
+  }
+  const lines = loaded.map((p) => `loaded ${p.name} (prog id ${p.id}, priority ${p.priority}, chain-call actions ${actionNames(p.chainCallActions).join(',')}) on ${st.ifname}\n`);
+  io.out(`${lines.join('')}${st.ifname}: bpfkit dispatcher prog id ${st.progId ?? '?'} in ${st.mode ?? '?'} mode (link ${st.linkId ?? '?'}), ${st.programs.length} program(s): ${st.programs.map((p) => p.name).join(' -> ')}\n`);
+  return 0;
+}
+
+/** `bpfkit xdp unload IFACE (--id N | --all)`. */
+function runUnload(args: CommandArgs, io: Io, sys: Sys): number {
+  const usage = XDP_SUBCOMMANDS['unload']!.usage;
+  const iface = args.positional(1, 'IFACE', usage);
+  args.done(usage);
+  const all = args.flag('all');
+  const idText = args.value('id');
+  if (all === (idText !== undefined)) throw new UsageError('give exactly one of --id N and --all', usage);
+  if (idText !== undefined && !/^\d+$/.test(idText)) throw new UsageError(`--id must be a program id, got '${idText}'`, usage);
+  const multi = XdpMultiProg.open(sys, ifaceRef(iface));
+  const gone = all ? multi.unloadAll() : multi.unload(Number(idText));
+  if (args.json) io.out(json({ unloaded: gone }, args.pretty));
+  else io.out(gone.length ? gone.map((g) => `unloaded ${g.name} (prog id ${g.id}) from ${iface}\n`).join('') : `${iface}: no XDP program loaded\n`);
+  return 0;
+}
+
+/** One interface's status in JSON (snake_case, bpftool style). */
+function statusJson(s: XdpInterfaceStatus): Record<string, unknown> {
+  return {
+    ifname: s.ifname,
+    ifindex: s.ifindex,
+    kind: s.kind,
+    mode: s.mode ?? null,
+    prog_id: s.progId ?? null,
+    prog_name: s.progName ?? null,
+    link_id: s.linkId ?? null,
+    ...(s.libxdpVersion !== undefined ? { libxdp_version: s.libxdpVersion } : {}),
+    programs: s.programs.map((p) => ({
+      position: p.position,
+      slot: p.slot,
+      name: p.name,
+      id: p.id,
+      tag: p.tag,
+      priority: p.priority,
+      chain_call_actions: p.actions,
+      map_ids: p.mapIds,
+      packets: p.stats.packets,
+      verdicts: p.stats.verdicts,
+      file: p.file ?? null,
+    })),
   };
+}
+
+/** `bpfkit xdp status [IFACE]`: xdp-loader's table. */
+function runStatus(args: CommandArgs, io: Io, sys: Sys): number {
+  const usage = XDP_SUBCOMMANDS['status']!.usage;
+  const iface = args.rest(1)[0];
+  if (args.rest(1).length > 1) throw new UsageError(`unexpected argument '${args.rest(1)[1]}'`, usage);
+  const all = iface === undefined ? XdpMultiProg.statusAll(sys) : [XdpMultiProg.open(sys, ifaceRef(iface)).status()];
+  if (args.json) {
+    io.out(json(all.map(statusJson), args.pretty));
+    return 0;
+  }
+  const row = (c: string[]) => `${c[0]!.padEnd(17)}${c[1]!.padEnd(6)}${c[2]!.padEnd(18)}${c[3]!.padEnd(9)}${c[4]!.padEnd(8)}${c[5]!.padEnd(18)}${c[6]!}`.trimEnd();
+  const out = ['CURRENT XDP PROGRAM STATUS:', '', row(['Interface', 'Prio', 'Program name', 'Mode', 'ID', 'Tag', 'Chain actions']), '-'.repeat(86)];
+  for (const s of all) {
+    if (s.kind === 'none') {
+      out.push(row([s.ifname, '', '<No XDP program loaded!>', '', '', '', '']));
+      continue;
+    }
+    const mode = s.mode ?? '';
+    out.push(row([s.ifname, '', s.progName ?? '', mode, String(s.progId ?? ''), '', s.kind === 'bpfkit' ? '(bpfkit dispatcher)' : s.kind === 'libxdp' ? `(libxdp dispatcher v${s.libxdpVersion ?? '?'})` : '']));
+    for (const p of s.programs) {
+      out.push(row([' =>', String(p.priority), p.name, '', String(p.id), p.tag, p.actions.join(',')]));
+    }
+  }
+  io.out(`${out.join('\n')}\n`);
+  return 0;
 }
 
 /**
@@ -70,19 +181,19 @@ export const XDP_SUBCOMMANDS: Record<string, XdpSubcommand> = {
     summary: 'load programs onto an interface through a multi-program dispatcher',
     usage: 'bpfkit xdp load IFACE OBJ... [--mode skb|native] [--prog NAME] [--prio N] [--actions pass,drop,...]',
     options: { mode: { type: 'string', short: 'm' }, prog: { type: 'string', short: 'n' }, prio: { type: 'string', short: 'P' }, actions: { type: 'string', short: 'A' } },
-    run: notYet('load'),
+    run: runLoad,
   },
   unload: {
     summary: 'unload programs from an interface (one by id, or all)',
     usage: 'bpfkit xdp unload IFACE (--id N | --all)',
     options: { id: { type: 'string', short: 'i' }, all: { type: 'boolean', short: 'a' } },
-    run: notYet('unload'),
+    run: runUnload,
   },
   status: {
     summary: 'list the XDP programs of every interface (or one), with priorities and chain-call actions',
     usage: 'bpfkit xdp status [IFACE] [-j]',
     options: {},
-    run: notYet('status'),
+    run: runStatus,
   },
   features: {
     summary: "an interface's XDP features (netdev NETDEV_CMD_DEV_GET): actions, RX metadata, AF_XDP",
