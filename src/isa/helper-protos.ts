@@ -120,12 +120,20 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'timer_set_callback', proto: 'bpf_timer_set_callback_proto', ret: INT, args: ['ARG_PTR_TO_TIMER', 'ARG_PTR_TO_FUNC'], gpl: true, progs: BASE },
   { helper: 'timer_start', proto: 'bpf_timer_start_proto', ret: INT, args: ['ARG_PTR_TO_TIMER', ANY, ANY], gpl: true, progs: BASE },
   { helper: 'timer_cancel', proto: 'bpf_timer_cancel_proto', ret: INT, args: ['ARG_PTR_TO_TIMER'], gpl: true, progs: BASE },
+  { helper: 'dynptr_from_mem', proto: 'bpf_dynptr_from_mem_proto', ret: INT, args: [UNINIT, SIZE0, ANY, 'ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT | MEM_WRITE'], progs: BASE },
+  { helper: 'dynptr_read', proto: 'bpf_dynptr_read_proto', ret: INT, args: [UNINIT, SIZE0, 'ARG_PTR_TO_DYNPTR | MEM_RDONLY', ANY, ANY], progs: BASE },
+  { helper: 'dynptr_write', proto: 'bpf_dynptr_write_proto', ret: INT, args: ['ARG_PTR_TO_DYNPTR | MEM_RDONLY', ANY, RO_MEM, SIZE0, ANY], progs: BASE },
+  { helper: 'dynptr_data', proto: 'bpf_dynptr_data_proto', ret: 'RET_PTR_TO_DYNPTR_MEM_OR_NULL', args: ['ARG_PTR_TO_DYNPTR | MEM_RDONLY', ANY, 'ARG_CONST_ALLOC_SIZE_OR_ZERO'], progs: BASE },
   // --- kernel/bpf/ringbuf.c ---------------------------------------------------------------
   { helper: 'ringbuf_output', proto: 'bpf_ringbuf_output_proto', ret: INT, args: [MAP, RO_MEM, SIZE0, ANY], progs: BASE },
   { helper: 'ringbuf_reserve', proto: 'bpf_ringbuf_reserve_proto', ret: 'RET_PTR_TO_RINGBUF_MEM_OR_NULL', args: [MAP, 'ARG_CONST_ALLOC_SIZE_OR_ZERO', ANY], progs: BASE },
   { helper: 'ringbuf_submit', proto: 'bpf_ringbuf_submit_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE', ANY], progs: BASE },
   { helper: 'ringbuf_discard', proto: 'bpf_ringbuf_discard_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE', ANY], progs: BASE },
   { helper: 'ringbuf_query', proto: 'bpf_ringbuf_query_proto', ret: INT, args: [MAP, ANY], progs: BASE },
+  { helper: 'ringbuf_reserve_dynptr', proto: 'bpf_ringbuf_reserve_dynptr_proto', ret: INT, args: [MAP, ANY, ANY, 'ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | MEM_UNINIT | MEM_WRITE'], progs: BASE },
+  { helper: 'ringbuf_submit_dynptr', proto: 'bpf_ringbuf_submit_dynptr_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE', ANY], progs: BASE },
+  { helper: 'ringbuf_discard_dynptr', proto: 'bpf_ringbuf_discard_dynptr_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE', ANY], progs: BASE },
+  { helper: 'user_ringbuf_drain', proto: 'bpf_user_ringbuf_drain_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY], progs: BASE },
   // --- kernel/trace/bpf_trace.c, bpf_tracing_func_proto() ---------------------------------
   { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['kprobe'] },
   { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['tracepoint'] },
@@ -208,6 +216,11 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'get_listener_sock', proto: 'bpf_get_listener_sock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
   { helper: 'skb_ecn_set_ce', proto: 'bpf_skb_ecn_set_ce_proto', ret: INT, args: [CTX], progs: [...TC, ...CG_SKB] },
   { helper: 'sk_assign', proto: 'bpf_sk_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: TC },
+  // --- net/core/bpf_sk_storage.c: socket local storage (tc_cls_act and cg_skb_func_proto) -----
+  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB] },
+  { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
+  // --- kernel/bpf/cgroup.c: cgroup_common_func_proto (cgroup program types) ----------------------
+  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: CG_SKB },
   // --- net/core/filter.c: cgroup_skb (cg_skb_func_proto): the non-tc socket lookups ---------
   { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
   { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },

@@ -11,6 +11,7 @@ const ALL_STACK = (1n << 64n) - 1n;
 const ALL_REGS = 0x7ff;
 const BPF_FUNC_LOOP = 181;
 const BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
+const BPF_FUNC_USER_RINGBUF_DRAIN = 209;
 /** histSpi: the instruction does not access the stack. */
 const NOT_STACK = -1;
 /** histSpi: a stack access whose slot is not known (variable offset, another frame, two slots). */
@@ -162,7 +163,7 @@ function backtrackInsn(insn: Instruction, regs: number, stack: bigint, spi: numb
       if (op === 0x90) return false;
       if (op === 0x80) {
         if (insn.src !== 0) return false;
-        if (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM) return false;
+        if (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM || insn.imm === BPF_FUNC_USER_RINGBUF_DRAIN) return false;
         // r1-r5 are dead after a call and r0 is the helper's result: no earlier source.
         r &= ~0x3f;
         break;

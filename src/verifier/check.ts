@@ -67,6 +67,7 @@ const MAX_CALL_FRAMES = 8;
 const MAY_GOTO = 0xe5;
 const BPF_FUNC_LOOP = 181;
 const BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
+const BPF_FUNC_USER_RINGBUF_DRAIN = 209;
 
 /** Scalars of `cur` that differ from `old` become unknown (loop widening). */
 function widenScalars(old: VState, cur: VState): void {
@@ -195,7 +196,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     if (!insn) reject(`invalid insn idx ${idx} insn_cnt ${prog.length}`);
 
     const isMayGoto = insn !== undefined && insn.code === MAY_GOTO;
-    const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM);
+    const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM || insn.imm === BPF_FUNC_USER_RINGBUF_DRAIN);
     if (callsCallback) {
       // Back at a bpf_loop call after its callback: scalars that changed since the previous visit
       // are widened, so the iterations converge (widen_imprecise_scalars).

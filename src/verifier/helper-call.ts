@@ -7,7 +7,8 @@ import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
-import { cloneReg, copyReg, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
 import { cloneState, curFrame, forEachReg, newFrame, ownRegs, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
 
@@ -66,7 +67,19 @@ const COMPATIBLE: Record<string, readonly Expect[]> = {
   ARG_PTR_TO_SPIN_LOCK: [{ type: 'map_value', name: 'map_value' }],
   ARG_PTR_TO_TIMER: [{ type: 'map_value', name: 'map_value' }],
   ARG_PTR_TO_CONST_STR: [{ type: 'map_value', name: 'map_value' }],
+  ARG_PTR_TO_DYNPTR: [
+    { type: 'stack', name: 'fp' },
+    { type: 'dynptr', name: 'dynptr_ptr' },
+  ],
 };
+
+/** DYNPTR_TYPE_* flags of an ARG_PTR_TO_DYNPTR argument, as bpfkit's dynptr kinds. */
+const DYNPTR_FLAG_KINDS: readonly (readonly [string, number])[] = [
+  ['DYNPTR_TYPE_LOCAL', DynptrKind.LOCAL],
+  ['DYNPTR_TYPE_RINGBUF', DynptrKind.RINGBUF],
+  ['DYNPTR_TYPE_SKB', DynptrKind.SKB],
+  ['DYNPTR_TYPE_XDP', DynptrKind.XDP],
+];
 
 /** Map types (enum bpf_map_type). */
 const M = {
@@ -175,6 +188,10 @@ interface Meta {
   msizeMax: bigint;
   releaseRegno: number;
   refObjId: number;
+  /** The dynptr argument (bpf_dynptr_*, bpf_ringbuf_*_dynptr). */
+  dynptr: DynptrArg | undefined;
+  /** The reference a released ring buffer dynptr held. */
+  dynptrRelease: number;
 }
 
 function checkRegType(reg: Reg, regno: number, arg: HelperArg): void {
@@ -190,6 +207,8 @@ function checkRegType(reg: Reg, regno: number, arg: HelperArg): void {
 
 /** check_func_arg_reg_off. */
 function checkFuncArgRegOff(reg: Reg, regno: number, arg: HelperArg): void {
+  // A released dynptr is named by a stack pointer to it, at any fixed offset.
+  if (arg.flags.includes('OBJ_RELEASE') && arg.base === 'ARG_PTR_TO_DYNPTR' && reg.type === 'stack') return;
   if (arg.flags.includes('OBJ_RELEASE')) {
     if (reg.off) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
     checkPtrOffReg(reg, regno, false);
@@ -247,7 +266,8 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     checkFuncArgRegOff(reg, regno, arg);
   }
   if (arg.flags.includes('OBJ_RELEASE')) {
-    if (!reg.refObjId && !isNullScalar(reg)) reject(`R${regno} must be referenced when passed to release function`);
+    if (arg.base === 'ARG_PTR_TO_DYNPTR') meta.dynptrRelease = dynptrReleaseRef(env, reg, regno);
+    else if (!reg.refObjId && !isNullScalar(reg)) reject(`R${regno} must be referenced when passed to release function`);
     meta.releaseRegno = regno;
   }
   if (reg.refObjId) meta.refObjId = reg.refObjId;
@@ -287,6 +307,11 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     case 'ARG_PTR_TO_FUNC':
       meta.subprog = reg.subprog;
       break;
+    case 'ARG_PTR_TO_DYNPTR': {
+      const kind = DYNPTR_FLAG_KINDS.find(([f]) => (arg.flags as readonly string[]).includes(f))?.[1] ?? 0;
+      meta.dynptr = processDynptrArg(env, regno, { uninit: arg.flags.includes('MEM_UNINIT'), rdonly: arg.flags.includes('MEM_RDONLY'), kind });
+      break;
+    }
     default:
       break;
   }
@@ -317,7 +342,7 @@ function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
  * (index and context, or map, key, value and context), returning to the call afterwards; the
  * current path continues past the call.
  */
-function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef | undefined): void {
+function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef | 'dynptr' | undefined): void {
   const st = cloneState(env.cur);
   // The rest of the call changes the caller's registers, now shared with the copy.
   ownRegs(curFrame(env.cur));
@@ -326,7 +351,11 @@ function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef |
   const caller = curFrame(st);
   const callee = newFrame(callsite, st.frames.length, subprog);
   callee.callback = { min: 0n, max: 1n };
-  if (map) {
+  if (map === 'dynptr') {
+    // set_user_ringbuf_callback_state: (a const local dynptr over the sample, ctx).
+    Object.assign(callee.regs[1]!, pointer('dynptr'), { dynptr: DynptrKind.LOCAL | DYNPTR_FIRST, id: env.nextId() });
+    callee.regs[2] = cloneReg(caller.regs[3]!);
+  } else if (map) {
     // set_map_elem_callback_state: (map, key, value, ctx).
     Object.assign(callee.regs[1]!, pointer('map_ptr'), { map });
     Object.assign(callee.regs[2]!, pointer('map_key'), { map });
@@ -393,7 +422,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
   if (!allowed || !proto || !helper || (!env.privileged && UNPRIV_DENIED.has(id)) || env.helperRefused?.(env.progType, id)) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
-  const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0 };
+  const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0, dynptr: undefined, dynptrRelease: 0 };
   for (let i = 0; i < proto.args.length; i++) checkFuncArg(env, i, meta, proto);
   const name = helper.name;
   if (name === 'tail_call' || name === 'map_lookup_elem' || name === 'map_update_elem' || name === 'map_delete_elem' || name === 'map_push_elem' || name === 'map_pop_elem' || name === 'map_peek_elem' || name === 'for_each_map_elem' || name === 'redirect_map' || name === 'map_lookup_percpu_elem') {
@@ -401,15 +430,15 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     if ((meta.map.flags & 0x80) !== 0 && (name === 'map_delete_elem' || name === 'map_update_elem' || name === 'map_push_elem' || name === 'map_pop_elem')) reject('write into map forbidden');
   }
   if (name === 'tail_call' && (!meta.map || meta.map.type !== M.PROG_ARRAY)) reject('expected prog array map for tail call');
-  if (meta.subprog >= 0) {
-    if (name !== 'loop' && name !== 'for_each_map_elem') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
-    pushCallback(env, meta.subprog, insnIdx, name === 'for_each_map_elem' ? meta.map : undefined);
-  }
   const frame = curFrame(env.cur);
   const regs = frame.regs;
   if (meta.releaseRegno) {
     let ok = false;
-    if (meta.refObjId) ok = releaseReference(env, meta.refObjId);
+    if (meta.dynptrRelease) {
+      // unmark_stack_slots_dynptr: the dynptr (and its clones) and its slices are gone.
+      invalidateDynptrSlots(env, regs[meta.releaseRegno]!, meta.dynptrRelease);
+      ok = releaseReference(env, meta.dynptrRelease);
+    } else if (meta.refObjId) ok = releaseReference(env, meta.refObjId);
     else if (isNullScalar(regs[meta.releaseRegno]!)) ok = true;
     if (!ok) reject(`func ${funcIdName(id)}#${id} reference has not been acquired before`);
   }
@@ -417,6 +446,16 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     checkResourceLeak(env, 'tail_call');
     env.tailCallReachable[frame.subprog] = true;
   }
+  if (name === 'get_local_storage') {
+    // It cannot fail, so it takes no flags.
+    if (!isNullScalar(regs[2]!)) reject("get_local_storage() doesn't support non-zero flags");
+    env.preciseDemand |= 1 << 2;
+  }
+  if (meta.subprog >= 0) {
+    if (name !== 'loop' && name !== 'for_each_map_elem' && name !== 'user_ringbuf_drain') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
+    pushCallback(env, meta.subprog, insnIdx, name === 'for_each_map_elem' ? meta.map : name === 'user_ringbuf_drain' ? 'dynptr' : undefined);
+  }
+  if (name === 'dynptr_from_mem' && regs[1]!.type !== 'map_value') reject(`Unsupported reg type ${regTypeStr(regs[1]!)} for bpf_dynptr_from_mem data`);
   for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
   const r0 = regs[0]!;
   const ret = proto.ret;
@@ -458,6 +497,11 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
       r0.ringbuf = ret.flags.includes('MEM_RINGBUF') || ret.base === 'RET_PTR_TO_RINGBUF_MEM_OR_NULL';
       r0.rdonly = ret.flags.includes('MEM_RDONLY');
       r0.maybeNull = maybeNull;
+      if (name === 'dynptr_data' && meta.dynptr) {
+        // is_dynptr_ref_function: the slice dies with its dynptr (and with a ring buffer record's reference).
+        r0.dynptrId = meta.dynptr.id;
+        r0.refObjId = meta.dynptr.refObjId;
+      }
       break;
     }
     case 'RET_PTR_TO_SOCKET':
@@ -495,7 +539,8 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     regBoundsSync(r0);
   }
   checkMapFuncCompatibility(env, meta.map, name, id);
-  if (helper.changesPktData) {
+  // Writing through an skb dynptr may reallocate the packet (changes_data), as bpf_skb_store_bytes does.
+  if (helper.changesPktData || (name === 'dynptr_write' && meta.dynptr?.kind === DynptrKind.SKB)) {
     forEachReg(
       env.cur,
       // Slices of skb/xdp dynptrs point into the packet too (clear_all_pkt_pointers).

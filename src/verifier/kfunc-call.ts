@@ -4,14 +4,14 @@ import { programTypeName } from '../isa/program-types.js';
 import { type Env, Rejected, reject } from './env.js';
 import { type KfuncParamType, kfuncNameById, KfuncNotInKernelError, type ResolvedKfunc, resolveKfunc } from './kfunc-resolve.js';
 import { releaseReference } from './helper-call.js';
-import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg, destroyDynptrSlot, pktWritable, stackFrameOf } from './memory.js';
-import { BTF_RCU, BTF_TRUSTED, BTF_UNTRUSTED, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
-import { curFrame, forEachReg, ownSlot, StackType } from './state.js';
+import { checkHelperMemAccess, checkPtrOffReg, pktWritable } from './memory.js';
+import { processDynptrArg } from './dynptr-arg.js';
+import { BTF_RCU, BTF_TRUSTED, BTF_UNTRUSTED, copyReg, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
+import { curFrame, forEachReg } from './state.js';
 import { tnumIsConst } from './tnum.js';
 import type { Instruction } from '../isa/instruction.js';
 
 const BPF_MAX_VAR_SIZ = 1n << 29n;
-const MAX_BPF_STACK = 512;
 
 interface Meta {
   readonly name: string;
@@ -117,59 +117,10 @@ function checkKfuncMemSize(env: Env, size: Reg, regno: number, i: number): void 
   }
 }
 
-/** The stack slot index of a dynptr at `r` (dynptr_get_spi); -1 when out of the allocated stack (-ERANGE). */
-function dynptrSpi(env: Env, r: Reg): number {
-  if (!tnumIsConst(r.var)) reject('dynptr has to be at a constant offset');
-  const off = r.off + Number(BigInt.asIntN(64, r.var.value));
-  if (off % 8 !== 0) reject(`cannot pass in dynptr at an offset=${off}`);
-  const spi = (-off - 1) >> 3;
-  if (spi + 1 < 2) reject(`cannot pass in dynptr at an offset=${off}`);
-  if (off < -MAX_BPF_STACK) reject(`cannot pass in dynptr at an offset=${off}`);
-  const f = stackFrameOf(env, r);
-  return spi < f.stack.length ? spi : -1;
-}
-
 function processDynptr(env: Env, regno: number, uninit: boolean, kind: number, meta: Meta): void {
-  const reg = curFrame(env.cur).regs[regno]!;
-  if (reg.type !== 'stack' && reg.type !== 'dynptr') reject(`arg#${regno - 1} expected pointer to stack or const struct bpf_dynptr`);
-  if (uninit) {
-    if (reg.type === 'dynptr') reject('Dynptr has to be an uninitialized dynptr');
-    let spi: number;
-    try {
-      spi = dynptrSpi(env, reg);
-    } catch (e) {
-      if (e instanceof Rejected) throw new Rejected(`${e.message}\nDynptr has to be an uninitialized dynptr`);
-      throw e;
-    }
-    // Two 8-byte writes (check_mem_access), then the slots become the dynptr.
-    for (let i = 0; i < 16; i += 8) checkMemAccess(env, regno, i, 8, true, undefined, undefined, undefined, false);
-    const f = stackFrameOf(env, reg);
-    if (spi < 0) spi = dynptrSpi(env, reg);
-    destroyDynptrSlot(env, f, spi);
-    destroyDynptrSlot(env, f, spi - 1);
-    const id = env.nextId();
-    for (const [k, first] of [[spi, true], [spi - 1, false]] as const) {
-      const slot = ownSlot(f, k);
-      for (let i = 0; i < 8; i++) slot.types[i] = StackType.DYNPTR;
-      copyReg(slot.spilled, pointer('dynptr'));
-      slot.spilled.dynptr = kind | (first ? DYNPTR_FIRST : 0);
-      slot.spilled.id = id;
-    }
-    return;
-  }
-  let spilled: Reg | undefined;
-  if (reg.type === 'dynptr') spilled = reg;
-  else {
-    const spi = dynptrSpi(env, reg);
-    const f = stackFrameOf(env, reg);
-    const a = spi >= 0 ? f.stack[spi] : undefined;
-    const b = spi >= 1 ? f.stack[spi - 1] : undefined;
-    const ok = a && b && (a.spilled.dynptr & DYNPTR_FIRST) !== 0 && a.types.every((t) => t === StackType.DYNPTR) && b.types.every((t) => t === StackType.DYNPTR);
-    if (!ok) reject(`Expected an initialized dynptr as arg #${regno - 1}`);
-    spilled = a!.spilled;
-  }
-  meta.dynptrId = spilled.id;
-  meta.dynptrKind = spilled.dynptr & 7;
+  const d = processDynptrArg(env, regno, { uninit, rdonly: true, kind });
+  meta.dynptrId = d.id;
+  meta.dynptrKind = d.kind;
 }
 
 function checkArgs(env: Env, meta: Meta): void {

@@ -52,17 +52,11 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   get_branch_snapshot: 'reads the CPU branch records (LBR): no userspace meaning (no prototype in bpfkit)',
   find_vma: "walks the current task's memory map: no userspace meaning (no prototype in bpfkit)",
   kptr_xchg: 'referenced kernel pointers in map values: no prototype in bpfkit',
-  dynptr_from_mem: 'dynptr helpers: no prototype in bpfkit yet',
-  dynptr_read: 'dynptr helpers: no prototype in bpfkit yet',
-  dynptr_write: 'dynptr helpers: no prototype in bpfkit yet',
-  dynptr_data: 'dynptr helpers: no prototype in bpfkit yet',
-  ringbuf_reserve_dynptr: 'dynptr helpers: no prototype in bpfkit yet',
-  ringbuf_submit_dynptr: 'dynptr helpers: no prototype in bpfkit yet',
-  ringbuf_discard_dynptr: 'dynptr helpers: no prototype in bpfkit yet',
-  user_ringbuf_drain: 'drains a user ring buffer through a callback: no prototype in bpfkit yet',
+  dynptr_from_mem: 'a local dynptr over a map value: not implemented in userspace yet',
+  ringbuf_reserve_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
+  ringbuf_submit_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
+  ringbuf_discard_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
   skb_get_xfrm_state: "reads the skb's IPsec state: xfrm is not modelled",
-  sk_storage_get: 'socket local storage: no prototype in bpfkit yet',
-  sk_storage_delete: 'socket local storage: no prototype in bpfkit yet',
 };
 
 /** The reason `name` is refused, or undefined when it is not. */
