@@ -6,6 +6,7 @@ import { BpfkitError } from '../errors.js';
 import { renderExposition, type MetricFamily } from '../dashboard/prometheus.js';
 import { mapInfo } from '../kernel/bpf/obj-info.js';
 import type { Sys } from '../kernel/sys.js';
+import type { KernelMap } from '../kernel/kernel-map.js';
 import { commit, teardown, type EntryState } from './commit.js';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { AgentConfigError } from './errors.js';
@@ -53,6 +54,7 @@ export class Agent {
   readonly #path: string;
   #config: AgentConfig;
   #plan: Plan | undefined;
+  #dispatcherMaps = new Map<string, Map<string, KernelMap>>();
   #entries: EntryState[] = [];
   #server: AgentServer | undefined;
   #links: LinkWatcher | undefined;
@@ -158,6 +160,8 @@ export class Agent {
       // Programs loaded but not attached (adopted entries, pending ones) need no fd: let them go.
       for (const p of plan.entries) p.prog.close();
       if (old) releasePlan(old);
+      this.#releaseDispatcherMaps();
+      this.#dispatcherMaps = result.dispatcherMaps;
       this.#applies.ok++;
       this.#inSync = true;
       this.#lastApply = Date.now() / 1000;
@@ -168,7 +172,7 @@ export class Agent {
         msg: 'config applied',
         reason,
         generation: this.#generation,
-        entries: result.entries.map((e) => ({ name: e.name, action: e.action, status: e.status, progId: e.progId, tag: e.tag, linkId: e.linkId, ...(e.reason ? { why: e.reason } : {}) })),
+        entries: result.entries.map((e) => ({ name: e.name, attach: e.attach, action: e.action, status: e.status, progId: e.progId, tag: e.tag, linkId: e.linkId, ...(e.reason ? { why: e.reason } : {}) })),
         removed: result.removed,
       });
       return { ok: true, entries: result.entries, removed: result.removed };
@@ -201,7 +205,7 @@ export class Agent {
     const families: MetricFamily[] = [];
     for (const m of this.#config.metrics) {
       const obj = [...(this.#plan?.objects.values() ?? [])].find((o) => (m.object === undefined || o.path === m.object) && o.kobj.maps.has(m.map));
-      if (obj) families.push(mapFamily(m, obj, this.#node));
+      if (obj) families.push(mapFamily(m, obj, this.#node, this.#dispatcherMaps.get(obj.path)?.get(m.map)));
     }
     families.push(...agentFamilies({ entries: this.#entries, applies: this.#applies, configInSync: this.#inSync, lastApplySeconds: Math.round(this.#lastApply) }, this.#node));
     return renderExposition(families);
@@ -250,6 +254,12 @@ export class Agent {
     this.#links?.close();
     if (this.#plan) releasePlan(this.#plan);
     this.#plan = undefined;
+    this.#releaseDispatcherMaps();
+  }
+
+  #releaseDispatcherMaps(): void {
+    for (const maps of this.#dispatcherMaps.values()) for (const m of maps.values()) m.close();
+    this.#dispatcherMaps = new Map();
   }
 }
 

@@ -11,6 +11,8 @@ import type { Fd } from '../kernel/fd.js';
 import { isErrno } from '../kernel/kernel-error.js';
 import type { Sys } from '../kernel/sys.js';
 import { createAttachLink, describeAttachPoint, linkMatches } from './attach-point.js';
+import { commitXdpGroup, dispatcherMaps, multiXdpInterfaces, removeXdpGroups } from './xdp-group.js';
+import type { KernelMap } from '../kernel/kernel-map.js';
 import { AgentCommitError } from './errors.js';
 import { mapPinPath, type Plan, type PreparedEntry, type PreparedObject } from './prepare.js';
 
@@ -41,6 +43,8 @@ export interface CommitResult {
   readonly entries: readonly EntryState[];
   /** Entries detached because the config no longer has them. */
   readonly removed: readonly string[];
+  /** Maps of objects that run only on dispatchers (their programs' own maps), by object path then map name; the caller closes them. */
+  readonly dispatcherMaps: Map<string, Map<string, KernelMap>>;
 }
 
 /** The pin directory of the links. */
@@ -204,23 +208,33 @@ export function commit(sys: Sys, plan: Plan, previous: ReadonlyMap<string, Entry
   mkdirSync(linkDir(bpffs), { recursive: true });
   mkdirSync(`${bpffs}/maps`, { recursive: true });
   for (const obj of plan.objects.values()) commitMaps(bpffs, obj);
-  const entries: EntryState[] = [];
-  for (const p of plan.entries) entries.push(commitEntry(sys, bpffs, p, previous));
-  const wanted = new Set(plan.entries.map((p) => p.entry.name));
+  const multi = multiXdpInterfaces(plan.config.programs);
+  const dispatched = plan.entries.filter((p) => p.entry.attach.kind === 'xdp' && multi.has(p.entry.attach.interface));
+  const plain = plan.entries.filter((p) => !dispatched.includes(p));
+  // Removals first, so what goes frees its hook for what comes (a plain link for a dispatcher...).
+  const wanted = new Set(plain.map((p) => p.entry.name));
   const removed: string[] = [];
   for (const name of listDir(linkDir(bpffs))) {
     if (wanted.has(name)) continue;
     removeLinkPin(sys, `${linkDir(bpffs)}/${name}`);
     removed.push(name);
   }
+  removed.push(...removeXdpGroups(sys, bpffs, multi));
+  const states = new Map<string, EntryState>();
+  for (const p of plain) states.set(p.entry.name, commitEntry(sys, bpffs, p, previous));
+  for (const iface of multi) {
+    const group = dispatched.filter((p) => p.entry.attach.kind === 'xdp' && p.entry.attach.interface === iface);
+    for (const s of commitXdpGroup(sys, bpffs, group, previous)) states.set(s.name, s);
+  }
+  const entries = plan.entries.map((p) => states.get(p.entry.name) as EntryState);
   const keys = new Set([...plan.objects.values()].map((o) => o.key));
   for (const key of listDir(`${bpffs}/maps`)) if (!keys.has(key)) rmSync(`${bpffs}/maps/${key}`, { recursive: true, force: true });
-  return { entries, removed };
+  return { entries, removed, dispatcherMaps: dispatcherMaps(sys, entries, dispatched) };
 }
 
 /** Detaches every link under `bpffs/links` and removes the agent's pins (onExit: detach). */
 export function teardown(sys: Sys, bpffs: string): string[] {
-  const removed: string[] = [];
+  const removed: string[] = removeXdpGroups(sys, bpffs);
   for (const name of listDir(linkDir(bpffs))) {
     removeLinkPin(sys, `${linkDir(bpffs)}/${name}`);
     removed.push(name);

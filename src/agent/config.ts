@@ -37,7 +37,7 @@ export interface ObjectOptions {
 
 /** Where a program is attached. */
 export type AttachPoint =
-  | { readonly kind: 'xdp'; readonly interface: string; readonly mode: XdpMode | undefined; readonly whenPresent: boolean }
+  | { readonly kind: 'xdp'; readonly interface: string; readonly mode: XdpMode | undefined; readonly whenPresent: boolean; readonly priority?: number }
   | { readonly kind: 'tc'; readonly interface: string; readonly direction: 'ingress' | 'egress'; readonly whenPresent: boolean }
   | { readonly kind: 'cgroup'; readonly path: string; readonly attach: CgroupAttach }
   | { readonly kind: 'raw_tracepoint'; readonly name: string };
@@ -171,7 +171,9 @@ export function parseAgentConfig(text: string, options: { file?: string; baseDir
     if (kinds.length !== 1) throw new AgentConfigError(file, at, label, kinds.length === 0 ? 'needs an attach point: one of xdp, tc, cgroup, rawTracepoint' : `has several attach points (${kinds.join(', ')}); use one entry per attach point`);
     const a = p[kinds[0] as string] as Raw;
     let attach: AttachPoint;
-    if (kinds[0] === 'xdp') attach = { kind: 'xdp', interface: a['interface'] as string, mode: a['mode'] === undefined ? undefined : MODE_ALIAS[a['mode'] as string], whenPresent: a['whenPresent'] === true };
+    if (kinds[0] === 'xdp') {
+      attach = { kind: 'xdp', interface: a['interface'] as string, mode: a['mode'] === undefined ? undefined : MODE_ALIAS[a['mode'] as string], whenPresent: a['whenPresent'] === true, ...(a['priority'] !== undefined ? { priority: a['priority'] as number } : {}) };
+    }
     else if (kinds[0] === 'tc') attach = { kind: 'tc', interface: a['interface'] as string, direction: a['direction'] as 'ingress' | 'egress', whenPresent: a['whenPresent'] === true };
     else if (kinds[0] === 'cgroup') attach = { kind: 'cgroup', path: a['path'] as string, attach: a['attach'] as CgroupAttach };
     else attach = { kind: 'raw_tracepoint', name: a['name'] as string };
@@ -183,15 +185,15 @@ export function parseAgentConfig(text: string, options: { file?: string; baseDir
     return { name, object, program: p['program'] as string, type: p['type'] as string | undefined, attach, path: at };
   });
 
-  // One XDP program per interface: several need the multi-program dispatcher.
+  // Several XDP entries on one interface run on one dispatcher (XdpMultiProg): they must agree on mode and whenPresent.
   const xdpOn = new Map<string, ProgramEntry>();
   for (const e of programs) {
     if (e.attach.kind !== 'xdp') continue;
     const other = xdpOn.get(e.attach.interface);
-    if (other) {
-      throw new AgentConfigError(file, `${e.path}.xdp.interface`, e.name, `interface ${e.attach.interface} already has XDP program entry "${other.name}"; several XDP programs on one interface need the multi-program dispatcher (XdpMultiProg), which this build does not have`);
-    }
-    xdpOn.set(e.attach.interface, e);
+    if (other && other.attach.kind === 'xdp') {
+      if (other.attach.mode !== e.attach.mode) throw new AgentConfigError(file, `${e.path}.xdp.mode`, e.name, `XDP entries on ${e.attach.interface} share one dispatcher and must ask for the same mode ("${other.name}" asks ${other.attach.mode ?? 'none'})`);
+      if (other.attach.whenPresent !== e.attach.whenPresent) throw new AgentConfigError(file, `${e.path}.xdp.whenPresent`, e.name, `XDP entries on ${e.attach.interface} share one dispatcher and must agree on whenPresent (see "${other.name}")`);
+    } else xdpOn.set(e.attach.interface, e);
   }
   for (const [path, o] of objects) {
     if (o.configPath && !programs.some((p) => p.object === path)) throw new AgentConfigError(file, `${o.configPath}.path`, path, 'no program entry uses this object');

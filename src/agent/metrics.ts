@@ -5,6 +5,7 @@ import type { MetricEntry } from './config.js';
 import type { EntryState } from './commit.js';
 import type { PreparedObject } from './prepare.js';
 import { keyLabel } from './bytes.js';
+import type { KernelMap } from '../kernel/kernel-map.js';
 
 /** What the agent knows of itself for its own metrics. */
 export interface AgentStatus {
@@ -28,8 +29,8 @@ function fieldsOf(obj: PreparedObject, map: string, valueSize: number): NumericF
 }
 
 /** The family of one exported map (labels: the key label, `field` when the value has several, `cpu` with perCpu: label). */
-export function mapFamily(metric: MetricEntry, obj: PreparedObject, node: string | undefined): MetricFamily {
-  const map = obj.kobj.map(metric.map);
+export function mapFamily(metric: MetricEntry, obj: PreparedObject, node: string | undefined, live?: KernelMap): MetricFamily {
+  const map = live ?? obj.kobj.map(metric.map);
   const fields = fieldsOf(obj, metric.map, map.valueSize);
   const keyLayout = obj.schema?.maps.find((m) => m.name === metric.map)?.key;
   const samples: Sample[] = [];

@@ -105,6 +105,7 @@ export const AGENT_CONFIG_SCHEMA: SchemaNode = {
             interface: iface,
             mode: { enum: ['skb', 'native', 'hw', 'generic', 'driver', 'offload'], description: 'XDP mode; default: what the driver offers.' },
             whenPresent: { type: 'boolean', description: 'Attach when the interface appears instead of refusing the config while it is missing.' },
+            priority: { type: 'integer', minimum: 0, maximum: 1000, description: 'Run order on a shared interface (lower first); default the object\'s .xdp_run_config, else 50. Several XDP entries on one interface run on bpfkit\'s dispatcher (XdpMultiProg).' },
           },
         },
         tc: {

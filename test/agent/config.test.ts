@@ -41,6 +41,11 @@ test('the issue\'s JSON shape parses, and the same document in YAML gives the sa
   assert.ok(j.objects.has('/path/xdp_stats.o'));
 });
 
+test('several XDP entries on one interface are accepted (they share a dispatcher), with their priorities', () => {
+  const c = parseAgentConfig(base(`[${xdp('a', ', "priority": 10')}, {"name": "second", "object": "/y.o", "program": "q", "xdp": {"interface": "a", "priority": 20}}]`));
+  assert.deepEqual(c.programs.map((p) => [p.name, p.attach.kind === 'xdp' ? p.attach.priority : -1]), [['p@a', 10], ['second', 20]]);
+});
+
 test('docs/agent.schema.json is the schema the agent validates with', () => {
   const file = JSON.parse(readFileSync(join(repoRoot, 'docs/agent.schema.json'), 'utf8')) as unknown;
   assert.deepEqual(file, JSON.parse(JSON.stringify(AGENT_CONFIG_SCHEMA)));
@@ -76,7 +81,8 @@ const refusals: [string, string, string, string | undefined, RegExp][] = [
   ['no attach point', base('[{"object": "/x.o", "program": "p"}]'), 'programs[0]', 'p', /needs an attach point/],
   ['two attach points', base('[{"object": "/x.o", "program": "p", "xdp": {"interface": "a"}, "tc": {"interface": "a", "direction": "ingress"}}]'), 'programs[0]', 'p@a', /several attach points/],
   ['a duplicate entry name', base(`[${xdp('a')}, {"object": "/y.o", "program": "p", "xdp": {"interface": "a"}}]`), 'programs[1]', 'p@a', /used twice/],
-  ['two XDP programs on one interface', base(`[${xdp('a')}, {"name": "second", "object": "/y.o", "program": "q", "xdp": {"interface": "a"}}]`), 'programs[1].xdp.interface', 'second', /multi-program dispatcher/],
+  ['two XDP entries on one interface asking for different modes', base(`[${xdp('a', ', "mode": "skb"')}, {"name": "second", "object": "/y.o", "program": "q", "xdp": {"interface": "a", "mode": "native"}}]`), 'programs[1].xdp.mode', 'second', /share one dispatcher and must ask for the same mode \("p@a" asks skb\)/],
+  ['an XDP priority out of range', base(`[${xdp('a', ', "priority": 5000')}]`), 'programs[0].xdp.priority', 'p@a', /must be <= 1000/],
   ['a TC entry without direction', base('[{"object": "/x.o", "program": "p", "tc": {"interface": "a"}}]'), 'programs[0].tc', 'p@a', /missing required key "direction"/],
   ['a metric of an unknown type', base(`[${xdp()}]`, ', "metrics": [{"map": "m", "type": "histogram"}]'), 'metrics[0].type', 'metrics[0] (m)', /must be one of counter, gauge/],
   ['a seed without entries or file', base(`[${xdp()}]`, ', "objects": [{"path": "/x.o", "maps": [{"map": "m"}]}]'), 'objects[0].maps[0]', '/x.o', /needs "entries" or "file"/],
