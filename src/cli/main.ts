@@ -20,6 +20,7 @@ import { type Io, processIo, json } from './output.js';
 import { run, runOptions, runUsage } from './run.js';
 import { testRun, testRunOptions, testRunUsage } from './test-run.js';
 import { metrics, metricsOptions, metricsUsage } from './metrics.js';
+import { trace, traceOptions, traceUsage } from './trace.js';
 import { dashboard, dashboardOptions, dashboardUsage } from './dashboard.js';
 import { gen, genOptions, genUsage } from './gen.js';
 import { xdp, xdpOptions, xdpUsage } from './xdp.js';
@@ -38,7 +39,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: 'run a capture through a program in userspace on N simulated CPUs (RSS): verdicts, per-CPU maps', usage: runUsage, options: runOptions, run },
   'test-run': { summary: 'run a program once (or --repeat N times) on one packet in userspace, like BPF_PROG_TEST_RUN', usage: testRunUsage, options: testRunOptions, run: testRun },
   nic: { summary: 'NIC channels, features, rings, coalescing, RSS, sysctls; audit and tune for XDP (ethtool netlink)', usage: nicUsage, options: nicOptions, run: nic },
-  attach: { summary: 'load one program of an object and attach it to an interface: XDP (skb/native/hw) or TC (TCX, clsact)', usage: attachUsage, options: attachOptions, run: attach },
+  attach: { summary: 'load one program of an object and attach it: XDP (skb/native/hw), TC (TCX, clsact), tracepoint, raw_tp, kprobe, fentry/fexit, cgroup', usage: attachUsage, options: attachOptions, run: attach },
   detach: { summary: 'detach XDP or TC programs from an interface (links, pinned or not, netlink, filters)', usage: detachUsage, options: detachOptions, run: detach },
   net: { summary: 'list XDP and TC attachments, like bpftool net', usage: netUsage, options: netOptions, run: net },
   disasm: { summary: 'disassemble programs, linked as loaded (llvm-objdump or verifier-log syntax)', usage: disasmUsage, options: disasmOptions, run: disasm },
@@ -53,6 +54,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   dashboard: { summary: 'serve /metrics, /api/snapshot and a live web page of programs and per-CPU map counters', usage: dashboardUsage, options: dashboardOptions, run: dashboard },
   xdp: { summary: 'several XDP programs on one interface (dispatcher, priorities, chain-call actions), as xdp-loader: load, unload, status, features', usage: xdpUsage, options: xdpOptions, run: xdp },
   agent: { summary: 'node agent: keep a config\'s programs attached (pinned links, adopt on restart, atomic swaps), serve /metrics and /api/state', usage: agentUsage, options: agentOptions, run: agent },
+  trace: { summary: 'trace drops: where and why the kernel drops packets (skb:kfree_skb by reason, location, device, flow)', usage: traceUsage, options: traceOptions, run: trace },
   gen: { summary: 'gen types: TypeScript bindings of an object from its BTF (typed maps, globals, programs; both backends)', usage: genUsage, options: genOptions, run: gen },
 };
 
@@ -98,6 +100,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   gen: 'bpfkit gen types examples/xdp_stats.o -o xdp_stats.ts',
   xdp: 'bpfkit xdp load eth0 counter.o filter.o --mode skb --prio 10',
   agent: 'bpfkit agent --config deploy/kubernetes/base/agent.yaml --check',
+  trace: 'bpfkit trace drops --dev eth0 --duration 10 -j',
 };
 
 /** A command's help: its summary, usage, every option it takes, and an example. */

@@ -1,4 +1,5 @@
 // A snapshot as Prometheus metric families: the metric names and labels bpfkit exports (docs/dashboard.md lists them).
+import { dropSamples } from './drops.js';
 import type { Snapshot } from './metrics.js';
 import type { MetricFamily, MetricType, Sample, SampleValue } from './prometheus.js';
 
@@ -11,7 +12,8 @@ type Builder = (name: string, type: MetricType, help: string) => Sample[];
  * The families of `snapshot`: programs (`bpfkit_prog_*`, labels `prog_id`, `prog`, `type`),
  * maps (`bpfkit_map_*`, labels `map_id`, `map`, `type`), selected maps' values
  * (`bpfkit_map_value_total` summed over CPUs and `bpfkit_map_value_percpu_total` per CPU,
- * labels `map_id`, `map`, `key`, `field`, and `cpu`), and the collector's own
+ * labels `map_id`, `map`, `key`, `field`, and `cpu`), packet drops by reason
+ * (`bpfkit_packet_drops_total`, label `reason`, from `bpfkit trace drops` counters), and the collector's own
  * (`bpfkit_bpf_stats_enabled`, `bpfkit_map_selector_matches`, `bpfkit_scrape_duration_seconds`).
  */
 export function snapshotFamilies(snapshot: Snapshot): MetricFamily[] {
@@ -79,6 +81,7 @@ export function snapshotFamilies(snapshot: Snapshot): MetricFamily[] {
     }
   }
 
+  family('packet_drops_total', 'counter', 'Packets the kernel dropped (skb:kfree_skb), by drop reason, counted by running or pinned `bpfkit trace drops`.').push(...dropSamples(snapshot.drops ?? []));
   family('bpf_stats_enabled', 'gauge', 'Whether program run statistics are known to be on (kernel.bpf_stats_enabled or a held BPF_ENABLE_STATS fd).').push({ labels: {}, value: snapshot.statsEnabled ? 1 : 0 });
   const sel = family('map_selector_matches', 'gauge', 'Maps matched by each map selector (0: the selected map is gone).');
   for (const [selector, n] of Object.entries(snapshot.selectors)) sel.push({ labels: { selector }, value: n });

@@ -7,3 +7,4 @@ export { addValues, btfNumericFields, MAX_FIELDS, readNumericField, readNumericF
 export { NoSuchMapError, NonNumericMapError } from './errors.js';
 export { DashboardServer, ListenError, type DashboardOptions } from './server.js';
 export { dashboardPage, type DashboardPage } from './page.js';
+export { addDropCounts, dropSamples, isDropCounter, type DropReasonCount } from './drops.js';

@@ -28,6 +28,7 @@ import {
   type RunStatsSource,
   type Sys,
 } from '../kernel/index.js';
+import { addDropCounts, isDropCounter, type DropReasonCount } from './drops.js';
 import { NoSuchMapError, NonNumericMapError } from './errors.js';
 import { addValues, btfNumericFields, readNumericFields, sizedNumericFields, type NumericField } from './map-values.js';
 import type { SampleValue } from './prometheus.js';
@@ -135,6 +136,8 @@ export interface Snapshot {
   readonly values: readonly MapValues[];
   /** How many maps each selector matched (`name xdp_stats_map` -> 1). */
   readonly selectors: Readonly<Record<string, number>>;
+  /** Packet drops by reason, summed over the drop counters of running or pinned `bpfkit trace drops`. */
+  readonly drops?: readonly DropReasonCount[];
 }
 
 /** `name X` / `id N`, as messages and the `selector` label spell a selector. */
@@ -239,6 +242,7 @@ export class MetricsCollector implements Disposable {
     const matched: Record<string, number> = Object.fromEntries(selectors.map((s) => [selectorText(s), 0]));
     const maps: MapSample[] = [];
     const values: MapValues[] = [];
+    const drops = new Map<string, number>();
     const liveBtf = new Set<number>();
     for (const id of ids(sys, 'map')) {
       const fd = openById(sys, 'map', id);
@@ -261,6 +265,13 @@ export class MetricsCollector implements Disposable {
         fd.close();
         if (isErrno(err, Errno.ENOENT)) continue;
         throw err;
+      }
+      if (isDropCounter(info)) {
+        try {
+          addDropCounts(sys, info.id, drops);
+        } catch (err) {
+          if (!isErrno(err, Errno.ENOENT)) throw err;
+        }
       }
       const hits = selectors.filter((s) => ('id' in s ? s.id === info.id : info.name !== '' && (s.name === info.name || s.name.slice(0, 15) === info.name)));
       if (hits.length === 0) {
@@ -296,6 +307,7 @@ export class MetricsCollector implements Disposable {
       maps,
       values,
       selectors: matched,
+      drops: [...drops].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
     };
   }
 

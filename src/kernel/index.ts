@@ -49,3 +49,4 @@ export { NotAPerfEventArrayError, PerfReader, type PerfReaderOptions, type PerfS
 export { objectLoadChannel, progLoadChannel } from './object/load-object.js';
 export { ExactInt, formatBtfValue, stringifyFormatted, type Formatted } from './introspect/btf-value.js';
 export * from './xdp-multi/index.js';
+export * from './trace/index.js';
