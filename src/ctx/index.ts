@@ -55,6 +55,7 @@ export {
 } from './helpers/index.js';
 export { MODELLED_HELPERS, helperModel, type HelperModel } from './helpers/modelled.js';
 export { ModelError } from './model-error.js';
+export { KernCtxFieldError } from './kfuncs/kern-ctx.js';
 export { parseKernelModel, type KernelModel } from './kernel-model.js';
 export { lookupSocket, validateSocketTable, TcpState, type LookupScope, type ModelSocket, type SocketStateName, type SocketTable, type SocketTuple, type TcpSockField } from './socket-model.js';
 export { tunnelInfoFromModel, TunnelFlagBit, TUNNEL_OPTS_MAX, type TunnelInfo, type TunnelModel } from './tunnel-model.js';

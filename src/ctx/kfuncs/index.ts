@@ -2,6 +2,7 @@
 import { ExecutionError } from '../../vm/errors.js';
 import type { Btf } from '../../btf/index.js';
 import { type ConntrackModel, conntrackKfuncs } from './conntrack.js';
+import { castToKernCtx } from './kern-ctx.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
 import type { HelperEnv } from '../helpers/env.js';
 import { argU32, argU64, Errno, helperPtr } from '../helpers/memory.js';
@@ -128,6 +129,8 @@ export function createKfuncs(env: HelperEnv, options: KfuncOptions = {}): Map<st
         return 0;
       },
     ],
+    // The context's kernel struct (sk_buff, xdp_buff) as the object's BTF lays it out, read live.
+    ['bpf_cast_to_kern_ctx', castToKernCtx(env, options.objectBtf)],
     ['bpf_rcu_read_lock', () => 0],
     ['bpf_rcu_read_unlock', () => 0],
   ]);
@@ -157,4 +160,5 @@ export function kfuncReason(name: string): string {
   return UNMODELLED_KFUNCS[name] ?? 'not implemented by the userspace runtime';
 }
 
+export { KernCtxFieldError } from './kern-ctx.js';
 export { type ConntrackEntry, type ConntrackModel, NF_CONN_LAYOUT_6_18, type NfConnLayout, nfConnLayoutFromBtf } from './conntrack.js';
