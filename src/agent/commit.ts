@@ -138,6 +138,21 @@ function commitEntry(sys: Sys, bpffs: string, p: PreparedEntry, previous: Readon
         const action = previous.get(e.name)?.progId === info.id ? 'unchanged' : 'adopted';
         return { ...base, status: 'attached', action, progId: info.id, tag: info.tag, linkId: oldInfo.id };
       }
+      if (e.attach.kind === 'raw_tracepoint') {
+        // Raw tracepoint links can neither swap their program nor be detached (no
+        // BPF_LINK_UPDATE / BPF_LINK_DETACH): the new link is made and pinned first; the old one
+        // goes when its pin is gone and its last fd closed (below) — both run for a moment, none is missing.
+        const fresh = createAttachLink(sys, p.prog.fd, e.attach, target);
+        try {
+          unlinkQuietly(pin);
+          pinObject(fresh, pin);
+          return { ...base, status: 'attached', action: 'updated', progId: p.info.id, tag: p.info.tag, linkId: linkInfo(fresh).id };
+        } catch (err) {
+          throw new AgentCommitError(e.name, `${base.attach}: replace link ${oldInfo.id}: ${(err as Error).message}`, { cause: err });
+        } finally {
+          fresh.close();
+        }
+      }
       try {
         // Atomic: the hook never runs without a program; fails if someone swapped it meanwhile.
         updateLink(old, p.prog.fd, { oldProg: running });

@@ -49,26 +49,42 @@ export async function runAgent(args: CommandArgs, io: Io, sys: Sys): Promise<num
     return 0;
   }
   const log = (r: AgentLogRecord) => io.out(json({ time: new Date().toISOString(), ...r }));
-  const running = await Agent.start({ configPath: path, sys, log });
-  return await new Promise<number>((resolve) => {
-    const onHup = () => running.reload('SIGHUP');
-    const onStop = (signal: string) => {
-      process.off('SIGHUP', onHup);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      log({ level: 'info', msg: 'signal', signal });
-      running.stop((onExit as 'keep' | 'detach' | undefined) ?? running.config.onExit).then(
-        () => resolve(0),
-        (err: unknown) => {
-          io.err(`bpfkit agent: stop: ${(err as Error).message}\n`);
-          resolve(1);
-        },
-      );
-    };
-    const onTerm = () => onStop('SIGTERM');
-    const onInt = () => onStop('SIGINT');
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
+  // Signals are taken from the start: one that arrives while the config is being applied waits for it.
+  let running: Agent | undefined;
+  let pendingStop: string | undefined;
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finish = resolve));
+  const stop = (signal: string) => {
+    process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    log({ level: 'info', msg: 'signal', signal });
+    if (running) shutdown(running);
+    else pendingStop = signal;
+  };
+  const shutdown = (agent: Agent) => {
+    agent.stop((onExit as 'keep' | 'detach' | undefined) ?? agent.config.onExit).then(
+      () => finish(0),
+      (err: unknown) => {
+        io.err(`bpfkit agent: stop: ${(err as Error).message}\n`);
+        finish(1);
+      },
+    );
+  };
+  const onHup = () => running?.reload('SIGHUP');
+  const onTerm = () => stop('SIGTERM');
+  const onInt = () => stop('SIGINT');
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  try {
+    running = await Agent.start({ configPath: path, sys, log });
+  } catch (err) {
+    process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    throw err;
+  }
+  if (pendingStop !== undefined) shutdown(running);
+  return await done;
 }
