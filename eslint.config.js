@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 /** Folders under src/ that form the pure core. */
-export const PURE_CORE = ['isa', 'asm', 'btf', 'elf', 'verifier', 'vm', 'jit', 'runtime', 'packet', 'maps', 'ctx'];
+export const PURE_CORE = ['isa', 'asm', 'btf', 'elf', 'verifier', 'vm', 'jit', 'runtime', 'packet', 'maps', 'ctx', 'debug'];
 /** Folders under src/ that only the OS-facing side may import. */
 export const OS_SIDE = ['kernel', 'nic', 'cli', 'dashboard'];
 

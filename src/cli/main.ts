@@ -25,6 +25,7 @@ import { dashboard, dashboardOptions, dashboardUsage } from './dashboard.js';
 import { gen, genOptions, genUsage } from './gen.js';
 import { xdp, xdpOptions, xdpUsage } from './xdp.js';
 import { agent, agentOptions, agentUsage } from './agent.js';
+import { debug, debugOptions, debugUsage } from './debug.js';
 
 /** One CLI command. */
 interface Command {
@@ -55,6 +56,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   xdp: { summary: 'several XDP programs on one interface (dispatcher, priorities, chain-call actions), as xdp-loader: load, unload, status, features', usage: xdpUsage, options: xdpOptions, run: xdp },
   agent: { summary: 'node agent: keep a config\'s programs attached (pinned links, adopt on restart, atomic swaps), serve /metrics and /api/state', usage: agentUsage, options: agentOptions, run: agent },
   trace: { summary: 'trace drops: where and why the kernel drops packets (skb:kfree_skb by reason, location, device, flow)', usage: traceUsage, options: traceOptions, run: trace },
+  debug: { summary: 'step through a program on packets in userspace: Debug Adapter Protocol (stdio, --port) or --repl; registers with the verifier\'s view', usage: debugUsage, options: debugOptions, run: debug },
   gen: { summary: 'gen types: TypeScript bindings of an object from its BTF (typed maps, globals, programs; both backends)', usage: genUsage, options: genOptions, run: gen },
 };
 
@@ -101,6 +103,7 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   xdp: 'bpfkit xdp load eth0 counter.o filter.o --mode skb --prio 10',
   agent: 'bpfkit agent --config deploy/kubernetes/base/agent.yaml --check',
   trace: 'bpfkit trace drops --dev eth0 --duration 10 -j',
+  debug: 'bpfkit debug examples/xdp_flow_stats.o --pcap examples/traffic.pcap --repl',
 };
 
 /** A command's help: its summary, usage, every option it takes, and an example. */

@@ -104,6 +104,7 @@ function checkRegWrite(regno: number): void {
 /** Verifies the whole program from `env.cur` (the main entry); throws Rejected on the first error. */
 export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0): void {
   const prog = env.prog;
+  const onInsn = env.onInsn;
   const explored: (Checkpoint[] | undefined)[] = new Array<Checkpoint[] | undefined>(prog.length);
   const noCheckpoints: Checkpoint[] = [];
   const decoded: (OpcodeEntry | undefined)[] = new Array<OpcodeEntry | undefined>(prog.length);
@@ -204,6 +205,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       while (prev && prev.state.insn !== idx) prev = prev.parent;
       if (prev) widenScalars(prev.state, env.cur);
     }
+    // Every path's state as it arrives, also one about to be pruned (the debugger's opt-in view).
+    if (onInsn !== undefined && insn !== undefined) onInsn(idx, env.cur, needed.liveRegs[idx]!);
     if (env.cfg.prunePoints[idx] || isMayGoto || callsCallback) {
       let list = explored[idx] ?? noCheckpoints;
       let pruned = false;

@@ -83,6 +83,8 @@ export interface Env {
   entryIsSubprog: boolean;
   /** Queues another path to explore (push_stack), starting at `insn`. */
   pushState(state: VState, insn: number): void;
+  /** Called with the state before each instruction verified on any path (VerifyOptions.onInsn). */
+  readonly onInsn?: ((insn: number, state: VState, liveRegs: number) => void) | undefined;
   /** Registers whose scalar value the current instruction's outcome depended on (set by the checks, consumed by the main loop). */
   preciseDemand: number;
 }

@@ -1,5 +1,5 @@
 // The verifier's public surface.
-export { assertVerified, verifyInstructions, verifyProgram, type VerifyOptions, type VerifyResult } from './verify.js';
+export { assertVerified, verifyInstructions, verifyProgram, type VerifierState, type VerifyOptions, type VerifyResult } from './verify.js';
 export { VerifierRejection, type RejectionFields, type RejectionLine } from './errors.js';
 export type { Tnum } from './tnum.js';
 export { KfuncNotInKernelError, kfuncNameById, resolveKfunc, type KfuncParamType, type KfuncPointee, type ResolvedKfunc } from './kfunc-resolve.js';

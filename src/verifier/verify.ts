@@ -17,7 +17,10 @@ import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
 import { pointer, scalarUnknown } from './reg-state.js';
-import { newFrame } from './state.js';
+import { newFrame, type VState } from './state.js';
+
+/** The verifier's state at one instruction: frames (registers, stack slots), acquired references. */
+export type VerifierState = VState;
 
 /** Options of {@link verifyInstructions} and {@link verifyProgram}. */
 export interface VerifyOptions {
@@ -58,6 +61,14 @@ export interface VerifyOptions {
    * default: none refused.
    */
   kfuncRefused?: (programType: number, kfunc: string) => boolean;
+  /**
+   * Called as each path reaches an instruction (also a path about to be pruned there), with the
+   * slot index, the verifier's state (registers and stack per frame) and the registers live there
+   * (bit r: read before written on some path on; a dead register's state is what pruning
+   * ignores). Opt-in: the debugger records what the verifier believed at each instruction. The
+   * state is live — copy what you keep.
+   */
+  onInsn?: (insn: number, state: VerifierState, liveRegs: number) => void;
   /** The program is device-bound (BPF_F_XDP_DEV_BOUND_ONLY or an ifindex): XDP RX metadata kfuncs need it. */
   devBound?: boolean;
 }
@@ -270,6 +281,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
       throw new Error('pushState before doCheck');
     },
     preciseDemand: 0,
+    onInsn: options.onInsn,
   };
   if (level >= 1) log.print(`func#0 @0\n0:${formatState(env.cur)}\n`);
   try {

@@ -16,6 +16,7 @@ export {
   SKF_NET_OFF,
   STACK_SIZE,
   type InterpreterOptions,
+  type StepHook,
   type SkbData,
 } from './interpreter.js';
 export { XdpContext, XdpMd, XDP_MD_SIZE, XDP_PACKET_HEADROOM, XDP_TAILROOM } from './xdp-context.js';

@@ -46,6 +46,14 @@ export interface SkbData {
   readonly mac?: number;
 }
 
+/**
+ * Called before each instruction runs when set on {@link Interpreter.stepHook} (the debugger's
+ * hook, src/debug): `pc` is the slot about to run, `depth` the call depth (0 = entry frame),
+ * `program` the program running (a tail call changes it). It may read registers and memory, and
+ * throw to stop the run there.
+ */
+export type StepHook = (pc: number, depth: number, program: PreparedProgram) => void;
+
 /** Options of an Interpreter. */
 export interface InterpreterOptions {
   /** Serves `bpf_tail_call`; without it a tail call throws. */
@@ -86,6 +94,11 @@ export class Interpreter implements Engine {
   executed = 0;
   /** Where LD_ABS/LD_IND read from; unset means they fail (r0 = 0, exit). */
   skb: SkbData | undefined;
+  /**
+   * Called before every instruction while set (see {@link StepHook}); read when a run (or a
+   * callback) starts. Unset, it costs nothing: the check shares the instruction budget's test.
+   */
+  stepHook: StepHook | undefined;
 
   private program: PreparedProgram;
   private regs: RegisterFile;
@@ -270,6 +283,10 @@ export class Interpreter implements Engine {
     let hit = 0;
     let pc = startPc;
     let count = this.count;
+    // With a step hook the limit is the current count, so every instruction takes the budget
+    // test's slow path, which calls the hook; without one it is the budget (nothing added).
+    const stepHook = this.stepHook;
+    let limit = stepHook === undefined ? budget : count;
 
     // The three closures below are created per run and passed through `unnamed` so that no name
     // is inferred for them: transpilers that keep function names (esbuild's keepNames, used by
@@ -327,10 +344,16 @@ export class Interpreter implements Engine {
     });
 
     run: for (;;) {
-      if (++count > budget) {
+      if (++count > limit) {
+        if (count > budget) {
+          this.pc = pc;
+          this.executed = this.count = count - 1;
+          throw new BudgetExceeded(pc, budget);
+        }
         this.pc = pc;
-        this.executed = this.count = count - 1;
-        throw new BudgetExceeded(pc, budget);
+        this.count = count;
+        stepHook!(pc, depth, program);
+        limit = count;
       }
       const b = pc * STRIDE;
       const d = code[b + 1]!;
