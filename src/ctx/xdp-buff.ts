@@ -129,6 +129,11 @@ export class XdpContext implements ContextInstance {
   private readonly fragPages: Uint8Array[] = [];
   /** Bytes used in each fragment. */
   private readonly fragLens = new Int32Array(MAX_SKB_FRAGS);
+  /** Memory offsets [low, high) of the page a run may have written (every window since the last zeroing). */
+  private dirtyLow = 0;
+  private dirtyHigh = 0;
+  /** Whether the ctx region's bytes hold a ctx_in (ctxOut reads them): `deliver` zeroes them. */
+  private ctxDirty = false;
   /** Fragments in use: 0 for a linear frame. */
   fragCount = 0;
   /** Bytes in all fragments (skb_shared_info.xdp_frags_size). */
@@ -229,6 +234,7 @@ export class XdpContext implements ContextInstance {
       throw new InvalidContextError('data', `${packet.length} bytes need ${nFrags} fragments past the ${linear}-byte linear part; at most ${MAX_SKB_FRAGS} (ENOMEM)`);
     }
     this.space.memory.bytes.fill(0, this.hardStart, this.hardStart + XDP_FRAME_SIZE);
+    this.ctxDirty = ctxIn !== undefined;
     const from = XDP_PACKET_HEADROOM - meta;
     this.packet.setWindow(from, from + linear);
     this.space.memory.bytes.set(linear === packet.length ? packet : packet.subarray(0, linear), this.hardStart + from);
@@ -246,11 +252,50 @@ export class XdpContext implements ContextInstance {
     this.rxIfindex = ifindex;
     this.rxQueue = queue;
     this.space.memory.bytes.set(md, this.ctx.start);
+    this.dirtyLow = this.dataMeta;
+    this.dirtyHigh = this.dataEnd;
+    return this.ctx.address();
+  }
+
+  /**
+   * Puts a frame in the context as a NIC delivers it (no ctx_in: no metadata, the loopback's
+   * checks skipped): the same page contents, pointers and fields as `setup({ data })` followed by
+   * setting `rxIfindex` / `rxQueue`, but it zeroes only the bytes the last run could have
+   * written (its windows) instead of the whole page, and allocates nothing. Frames that need
+   * fragments, and runts, go through `setup`. Returns the ctx pointer for r1.
+   */
+  deliver(packet: Uint8Array, ifindex: number, rxQueue: number): number {
+    const len = packet.length;
+    if (len < ETH_HLEN || len > XDP_MAX_LINEAR || this.fragCount !== 0) {
+      const r1 = this.setup({ data: packet });
+      this.rxIfindex = ifindex;
+      this.rxQueue = rxQueue;
+      return r1;
+    }
+    const mem = this.space.memory.bytes;
+    mem.fill(0, this.dirtyLow, this.dirtyHigh);
+    if (this.ctxDirty) {
+      mem.fill(0, this.ctx.start, this.ctx.start + XDP_MD_SIZE);
+      this.ctxDirty = false;
+    }
+    const data = this.hardStart + XDP_PACKET_HEADROOM;
+    mem.set(packet, data);
+    this.packet.setWindow(XDP_PACKET_HEADROOM, XDP_PACKET_HEADROOM + len);
+    this.dataMeta = data;
+    this.data = data;
+    this.dataEnd = data + len;
+    this.fragsSize = 0;
+    if (this.#rxIfindex !== ifindex) this.rxIfindex = ifindex;
+    if (this.#rxQueue !== rxQueue) this.rxQueue = rxQueue;
+    this.dirtyLow = data;
+    this.dirtyHigh = data + len;
     return this.ctx.address();
   }
 
   private syncWindow(): void {
     this.packet.setWindow(this.dataMeta - this.hardStart, this.dataEnd - this.hardStart);
+    if (this.dataMeta < this.dirtyLow) this.dirtyLow = this.dataMeta;
+    if (this.dataEnd > this.dirtyHigh) this.dirtyHigh = this.dataEnd;
   }
 
   /** bpf_xdp_adjust_head: 0 or -EINVAL (below the xdp_frame plus metadata, or fewer than ETH_HLEN bytes left). */

@@ -26,17 +26,20 @@
 // or throws the interpreter's MemoryFault.
 
 import { REGION_ENTRY_SIZE, REGION_TABLE_HEADER, TAG_BASE } from '../vm/address-space.js';
-import { BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
-import { FIRST_CONST, type PreparedProgram, STRIDE } from '../vm/program.js';
+import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../vm/interpreter.js';
+import { FIRST_CONST, type InlineMapLookup, type PreparedProgram, STRIDE } from '../vm/program.js';
+import { hashLookupFunction, type Inlined, inlineLookups } from './map-lookup.js';
+import { repeatFunction, runFunction } from './run-function.js';
+import { frameExtent } from './stack-extent.js';
 import { NotSupportedError } from '../errors.js';
 import { analyze, type Block, type Cfg, endsBlock, Hd, isTailCall } from './cfg.js';
 import {
-  IMPORT_MODULE, IMPORT_NAMES, S_BLOCK, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, S_STACK0, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
+  IMPORT_MODULE, IMPORT_NAMES, S_BLOCK, S_CPU, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_REGS, TRAP_BUDGET, TRAP_CALL_DEPTH, TRAP_FELL_OFF,
 } from './layout.js';
 import { ByteWriter, encodeModule, type FuncBody, type FuncType, I32, I64, Op, type ValType, VOID } from './wasm-writer.js';
 
 // Function indexes.
-const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_CELL = 9, F_FIRST_BPF = 10;
+const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_CELL = 9, F_REPEAT = 10, F_FIRST_BPF = 11;
 // Types.
 const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 0 load
@@ -49,8 +52,9 @@ const TYPES: FuncType[] = [
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [] }, // 7 step
   { params: [I32, I32, I32], results: [] }, // 8 run
   { params: [I32, I32], results: [I32] }, // 9 cell
+  { params: [I32, I32], results: [I64] }, // 10 hash map lookup
 ];
-const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8, T_CELL = 9;
+const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8, T_CELL = 9, T_REPEAT = 1, T_HASH = 10;
 const IMPORT_TYPES = [0, 1, 2, 3, 4, 5];
 
 // Locals of BPF functions and `step`: 0..10 registers, then:
@@ -80,6 +84,10 @@ export interface CompiledProgram {
   readonly functions: number;
   /** Callback entry slots (exported as `callback<slot>`). */
   readonly callbacks: readonly number[];
+  /** Bytes of frame 0 a run zeroes when it did not go deeper (stack-extent.ts). */
+  readonly frameExtent: number;
+  /** bpf_map_lookup_elem calls compiled inline (known array maps). */
+  readonly inlinedLookups: number;
 }
 
 type Label = number | string;
@@ -95,6 +103,8 @@ class Emitter {
     private readonly stepping = false,
     /** Every jump through the loop's dispatch (CompileOptions.dispatchAll). */
     private readonly dispatchAll = false,
+    /** Lookups to compile, by the pc of their bpf_map_lookup_elem call (hash maps: with the index of their function). */
+    private readonly inline: ReadonlyMap<number, Inlined> = new Map(),
   ) {
     this.callbacks = cfg.callbacks.length > 0;
   }
@@ -231,16 +241,46 @@ class Emitter {
    * fast path code follows, then `endAccess()`.
    */
   beginAccess(reg: number, off: number, size: number, write: boolean, slow: () => void): void {
+    this.block('done').block('slow');
+    this.check(reg, off, size, write, 'slow');
+    this.pendingSlow = slow;
+  }
+  /** The inline access check of beginAccess: A = the memory offset; branches to `fail` when it fails. */
+  check(reg: number, off: number, size: number, write: boolean, fail: Label): void {
     this.get(reg);
     if (off !== 0) this.i64(off, off >> 31).op(Op.i64_add);
     this.tee(T0).op(Op.i32_wrap_i64).set(A);
-    this.block('done').block('slow');
     this.get(T0).i64(32, 0).op(Op.i64_shr_u, Op.i32_wrap_i64).i32(TAG_BASE).op(Op.i32_sub).tee(B);
-    this.get(CAP).op(Op.i32_ge_u).brIf('slow');
+    this.get(CAP).op(Op.i32_ge_u).brIf(fail);
     this.get(TB).get(B).i32(Math.log2(REGION_ENTRY_SIZE)).op(Op.i32_shl, Op.i32_add).tee(C);
-    this.mem(Op.i32_load, 0).get(A).op(Op.i32_gt_u).brIf('slow');
-    this.get(A).get(C).mem(Op.i32_load, write ? 8 : 4).i32(size).op(Op.i32_sub, Op.i32_gt_u).brIf('slow');
-    this.pendingSlow = slow;
+    this.mem(Op.i32_load, 0).get(A).op(Op.i32_gt_u).brIf(fail);
+    this.get(A).get(C).mem(Op.i32_load, write ? 8 : 4).i32(size).op(Op.i32_sub, Op.i32_gt_u).brIf(fail);
+  }
+
+  /**
+   * bpf_map_lookup_elem on a known array map, inlined as the kernel's map_gen_lookup: the key
+   * read with the inline check, r0 = index < max_entries ? value pointer : NULL. A key the check
+   * rejects goes to the helper itself (which faults as before).
+   */
+  inlineLookup(pc: number, aux: number, inl: Inlined): void {
+    const m = inl.map;
+    this.block('mdone').block('mslow');
+    if (m.kind === 'array') {
+      this.check(2, 0, 4, false, 'mslow');
+      this.get(A).mem(Op.i32_load, 0).tee(B).i32(m.maxEntries | 0).op(Op.i32_ge_u).if_().i64(0, 0).set(0).else_();
+      this.i64(m.dataOffset, m.tag).get(B).op(Op.i64_extend_i32_u).i64(m.indexStride | 0, 0).op(Op.i64_mul, Op.i64_add);
+      if (m.cpuStride !== 0) this.get(SB).mem(Op.i32_load, S_CPU).op(Op.i64_extend_i32_u).i64(m.cpuStride | 0, 0).op(Op.i64_mul, Op.i64_add);
+      this.set(0).end();
+    } else {
+      // The key's key_size bytes checked as one read, then the map's lookup function.
+      this.check(2, 0, m.keySize, false, 'mslow');
+      this.get(A).get(SB).mem(Op.i32_load, S_CPU).call(inl.func).set(0);
+    }
+    this.br('mdone').end(); // mslow
+    this.storeRegs(1, 5);
+    this.i32(pc).i32(aux).get(DEPTH).call(F_HELPER).widenReturn().set(0);
+    this.reloadTables();
+    this.end(); // mdone
   }
   private pendingSlow: (() => void) | undefined;
   endAccess(): void {
@@ -398,6 +438,8 @@ class Emitter {
           if (this.stepping) this.get(SB).mem(Op.i32_load, S_LEFT).i32(1).op(Op.i32_add).set(MG);
           else this.get(SB).mem(Op.i32_load, S_LEFT).set(LEFT);
         } else {
+          const m = this.inline.get(pc);
+          if (m) return this.inlineLookup(pc, aux, m);
           this.storeRegs(1, 5);
           this.i32(pc).i32(aux).get(DEPTH).call(F_HELPER).widenReturn().set(0);
         }
@@ -586,8 +628,8 @@ function isTerminator(p: PreparedProgram, cfg: Cfg, pc: number): boolean {
   return endsBlock(p, pc, cfg.callbacks.length > 0);
 }
 
-function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>, dispatchAll: boolean): FuncBody {
-  const e = new Emitter(p, cfg, false, dispatchAll);
+function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>, dispatchAll: boolean, inline: ReadonlyMap<number, Inlined>): FuncBody {
+  const e = new Emitter(p, cfg, false, dispatchAll, inline);
   e.prologue();
   const blocks = f.blocks.map((i) => cfg.blocks[i]!);
   // Dispatch targets: the entry block, then every target of a backward jump.
@@ -617,8 +659,8 @@ function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: r
   return { type: T_BPF, locals: EXTRA_LOCALS, code: e.w.finish() };
 }
 
-function stepFunction(p: PreparedProgram, cfg: Cfg): FuncBody {
-  const e = new Emitter(p, cfg, true);
+function stepFunction(p: PreparedProgram, cfg: Cfg, inline: ReadonlyMap<number, Inlined>): FuncBody {
+  const e = new Emitter(p, cfg, true, false, inline);
   e.prologue();
   const n = cfg.blocks.length;
   for (let i = n - 1; i >= 0; i--) e.block(i);
@@ -715,67 +757,6 @@ function cellFunction(): FuncBody {
 /** A compiled `WebAssembly.Module` (the project's TS libs do not declare WebAssembly). */
 export type WasmModule = object;
 
-/**
- * `run(r1lo, r1hi, budget)`: a whole run from slot 0 — zeroes the stack frames the last run
- * dirtied (they are contiguous from S_STACK0), sets the budget, r1 = the context, r10 = frame 0,
- * the other registers zero; r0..r5 end in the scratch.
- */
-function runFunction(): FuncBody {
-  // params: r1lo (0), r1hi (1), budget (2); locals: scratch base (3), r0..r5 results (4..9)
-  const e = new ByteWriter();
-  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
-  const get = (i: number): void => {
-    op(Op.local_get);
-    e.u32(i);
-  };
-  const memop = (o: number, offset: number): void => {
-    op(o);
-    e.u32(0).u32(offset);
-  };
-  op(Op.global_get);
-  e.u32(0);
-  op(Op.local_set);
-  e.u32(3);
-  get(3);
-  memop(Op.i32_load, S_STACK0);
-  op(Op.i32_const, 0);
-  get(3);
-  memop(Op.i32_load, S_DIRTY);
-  op(Op.i32_const);
-  e.s32(STACK_SIZE);
-  op(Op.i32_mul, 0xfc);
-  e.u32(11).byte(0); // memory.fill
-  get(3);
-  op(Op.i32_const, 1);
-  memop(Op.i32_store, S_DIRTY);
-  get(3);
-  get(2);
-  memop(Op.i32_store, S_LEFT);
-  op(Op.i64_const, 0); // r0
-  get(1);
-  op(Op.i64_extend_i32_u, Op.i64_const, 32, Op.i64_shl);
-  get(0);
-  op(Op.i64_extend_i32_u, Op.i64_or); // r1
-  for (let r = 2; r <= 9; r++) op(Op.i64_const, 0);
-  get(3);
-  memop(Op.i64_load, S_R10); // r10
-  op(Op.i32_const, 0);
-  op(Op.i32_const);
-  e.s32(BPF_MAX_LOOPS);
-  op(Op.call);
-  e.u32(F_FIRST_BPF);
-  for (let r = 5; r >= 0; r--) {
-    op(Op.local_set);
-    e.u32(4 + r);
-  }
-  for (let r = 0; r <= 5; r++) {
-    get(3);
-    get(4 + r);
-    memop(Op.i64_store, S_REGS + r * 8);
-  }
-  return { type: T_RUN, locals: [I32, I64, I64, I64, I64, I64, I64], code: e.finish() };
-}
-
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
 }
@@ -789,9 +770,13 @@ export function compileProgram(p: PreparedProgram, options: CompileOptions = {})
   const cfg = analyze(p);
   const funcIndex = new Map<number, number>();
   cfg.funcs.forEach((f, i) => funcIndex.set(f.entry, i));
-  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg), runFunction(), cellFunction()];
-  for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex, options.dispatchAll ?? false));
-  const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }];
+  // Hash lookup functions follow the BPF functions.
+  const { sites: inline, hashMaps } = inlineLookups(p, cfg, F_FIRST_BPF + cfg.funcs.length);
+  const extent = frameExtent(p, cfg);
+  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg, inline), runFunction(extent, F_FIRST_BPF, T_RUN), cellFunction(), repeatFunction(F_RUN, T_REPEAT)];
+  for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex, options.dispatchAll ?? false, inline));
+  for (const m of hashMaps) functions.push(hashLookupFunction(m as Extract<InlineMapLookup, { kind: 'hash' }>, T_HASH));
+  const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }, { name: 'repeat', func: F_REPEAT }];
   for (const slot of cfg.callbacks) {
     exports.push({ name: `callback${slot}`, func: IMPORT_TYPES.length + functions.length });
     functions.push(enterFunction(F_FIRST_BPF + funcIndex.get(slot)!));
@@ -804,7 +789,7 @@ export function compileProgram(p: PreparedProgram, options: CompileOptions = {})
     functions,
     exports,
   });
-  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length, callbacks: cfg.callbacks };
+  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length, callbacks: cfg.callbacks, frameExtent: extent, inlinedLookups: inline.size };
 }
 
 export { F_LOAD, F_STORE_FAULT, F_HELPER, F_TAIL, F_TRAP, F_LDABS };

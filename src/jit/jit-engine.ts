@@ -2,6 +2,7 @@
 
 import { type AddressSpace, REGION_HOOKED, type Region, TAG_BASE } from '../vm/address-space.js';
 import type { Engine } from '../vm/engine.js';
+import { BpfFuncId } from '../isa/uapi.generated.js';
 import { BudgetExceeded, CallDepthExceeded, ExecutionError } from '../vm/errors.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import { splitU64, toBigUint64, toNumber } from '../vm/int64.js';
@@ -9,7 +10,7 @@ import { BPF_MAX_LOOPS, DEFAULT_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, SKF_
 import type { PreparedProgram } from '../vm/program.js';
 import { type CompiledProgram, type CompileOptions, compileProgram, type WasmModule } from './compile.js';
 import {
-  IMPORT_MODULE, type JitImports, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_STACK0, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
+  IMPORT_MODULE, type JitImports, S_CPU, S_DIRTY, S_FLAG, S_HI, S_LEFT, S_R10, S_STACK0, SCRATCH_SIZE, TRAP_BUDGET, TRAP_CALL_DEPTH,
 } from './layout.js';
 
 const TWO32 = 4294967296;
@@ -20,9 +21,11 @@ interface WasmInstanceApi {
   Instance: new (
     module: WasmModule,
     imports: Record<string, Record<string, unknown>>,
-  ) => { exports: { enter: (depth: number, mayGoto: number) => void; run: (r1lo: number, r1hi: number, budget: number) => void } };
+  ) => { exports: { enter: (depth: number, mayGoto: number) => void; run: (r1lo: number, r1hi: number, budget: number) => void; repeat: RepeatFn } };
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmInstanceApi }).WebAssembly;
+
+type RepeatFn = (r1lo: number, r1hi: number, budget: number, n: number) => void;
 
 const compiled = new WeakMap<PreparedProgram, CompiledProgram>();
 
@@ -75,6 +78,8 @@ export class JitEngine implements Engine {
   skb: SkbData | undefined;
   /** The compiled entry program. */
   readonly compiled: CompiledProgram;
+  /** Whether the entry program calls bpf_tail_call (its count restarts per run). */
+  private readonly hasTailCalls: boolean;
 
   private readonly scratch: number;
   private readonly s: number; // scratch base in int32 words
@@ -85,6 +90,8 @@ export class JitEngine implements Engine {
   private readonly enterEntry: (depth: number, mayGoto: number) => void;
   private readonly runEntry: (r1lo: number, r1hi: number, budget: number) => void;
   private runExport: ((r1lo: number, r1hi: number, budget: number) => void) | undefined;
+  private repeatExport: RepeatFn | undefined;
+  private readonly repeatEntry: RepeatFn;
   private readonly out = new Int32Array(2);
   private budget = DEFAULT_BUDGET;
   /** Call depth of the helper running now (callbacks go one deeper). */
@@ -100,6 +107,7 @@ export class JitEngine implements Engine {
     this.compiled = options.compile ? compileProgram(program, options.compile) : compileCached(program);
     this.space = space;
     this.tailCalls = options.tailCalls;
+    this.hasTailCalls = program.helperIds.includes(BpfFuncId.tail_call);
     space.enableRegionTable();
     const stacks: Region[] = [];
     for (let i = 0; i < MAX_CALL_FRAMES; i++) stacks.push(space.addRegion(`stack[${i}]`, STACK_SIZE, { kind: 'stack' }));
@@ -120,6 +128,15 @@ export class JitEngine implements Engine {
     w[(this.scratch + S_STACK0) >> 2] = stacks[0]!.base;
     this.enterEntry = this.instance(program, this.compiled);
     this.runEntry = this.runExport!;
+    this.repeatEntry = this.repeatExport!;
+  }
+
+  /** The simulated CPU runs are on: the per-CPU slot an inlined array lookup returns (default 0). */
+  get cpu(): number {
+    return this.view()[(this.scratch + S_CPU) >> 2]!;
+  }
+  set cpu(cpu: number) {
+    this.view()[(this.scratch + S_CPU) >> 2] = cpu;
   }
 
   /** The memory as int32 words (re-created when the memory has grown). */
@@ -172,6 +189,8 @@ export class JitEngine implements Engine {
         const next = this.tailCalls.resolve(this, toNumber(m[s + 4]!, m[s + 5]!), toNumber(m[s + 6]!, m[s + 7]!));
         if (!next || this.tailCount >= MAX_TAIL_CALL_CNT) return 0;
         this.tailCount++;
+        // The target may use more of the frame than the entry program: the next run zeroes them all.
+        this.view()[(this.scratch + S_DIRTY) >> 2] = MAX_CALL_FRAMES;
         let enter = this.instances.get(next);
         if (!enter) enter = this.instance(next, compileCached(next));
         enter(depth, mayGoto);
@@ -203,6 +222,7 @@ export class JitEngine implements Engine {
     for (const slot of c.callbacks) record.callbacks.set(slot, exports[`callback${slot}`]!);
     const enter = inst.exports.enter;
     this.runExport = inst.exports.run;
+    this.repeatExport = inst.exports.repeat;
     this.instances.set(program, enter);
     return enter;
   }
@@ -322,6 +342,30 @@ export class JitEngine implements Engine {
     this.limit = limit;
     this.tailCount = 0;
     this.runEntry(r1 | 0, Math.floor(r1 / TWO32) | 0, limit);
+    const m = this.view();
+    const s = this.s;
+    this.retLo = m[s]!;
+    this.retHi = m[s + 1]!;
+    this.executed = limit - m[s + (S_LEFT >> 2)]!;
+    return this.executed;
+  }
+
+  /**
+   * `n` runs as `run(r1, budget)` does, one after the other on the same context, in one call into
+   * WebAssembly (BPF_PROG_TEST_RUN's repeat loop); r0 and `executed` are the last run's. A run
+   * that throws stops the rest.
+   */
+  runRepeat(r1: number, budget: number, n: number): number {
+    const limit = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
+    this.budget = budget;
+    this.limit = limit;
+    this.tailCount = 0;
+    if (n > 1 && this.hasTailCalls) {
+      // Each run starts its own tail-call count: one JS -> Wasm call per run.
+      for (let i = 0; i < n; i++) this.run(r1, budget);
+      return this.executed;
+    }
+    this.repeatEntry(r1 | 0, Math.floor(r1 / TWO32) | 0, limit, n);
     const m = this.view();
     const s = this.s;
     this.retLo = m[s]!;

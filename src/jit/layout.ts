@@ -16,8 +16,10 @@ export const S_R10 = 104;
 export const S_STACK0 = 168;
 /** Block index `step` replays (set just before calling it). */
 export const S_BLOCK = 172;
+/** The simulated CPU of the run (i32): per-CPU slots of inlined array lookups. */
+export const S_CPU = 176;
 /** Bytes of the scratch area. */
-export const SCRATCH_SIZE = 176;
+export const SCRATCH_SIZE = 192;
 
 /** Trap kinds passed to the `trap` import. */
 export const TRAP_BUDGET = 0;

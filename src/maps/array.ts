@@ -10,6 +10,7 @@ import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.j
 import { MapErrno } from './errors.js';
 import { ACCESS_MASK, allocMapRegions, ensureTableFits, checkFlags, ensure, readU32, stride8, u32Bytes, type MapRegions, nextIndexKey } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+import type { InlineArrayLookup } from '../vm/program.js';
 
 const ARRAY_FLAGS = BpfMapFlags.NUMA_NODE | BpfMapFlags.MMAPABLE | ACCESS_MASK | BpfMapFlags.PRESERVE_ELEMS | BpfMapFlags.INNER_MAP;
 /** PCPU_MIN_UNIT_SIZE: the largest per-CPU value. */
@@ -59,6 +60,15 @@ export class ArrayMap implements MapOps {
   /** The virtual address of index `i`'s value on `cpu` (what lookup returns), for global data. */
   valueAddress(index: number, cpu = 0): number {
     return this.regions.data.address((index * this.cpus + (this.perCpu ? cpu : 0)) * this.stride);
+  }
+
+  /**
+   * This map's lookup as address arithmetic (a compiler inlines it as the kernel's
+   * map_gen_lookup does): value pointer = tag:dataOffset + index * indexStride + cpu * cpuStride.
+   */
+  inlineLookup(): InlineArrayLookup {
+    const data = this.regions.data;
+    return { kind: 'array', dataOffset: data.start, tag: Math.floor(data.address() / 4294967296), maxEntries: this.def.maxEntries, indexStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0 };
   }
 
   lookup(key: Uint8Array, keyOffset: number, cpu: number): number {

@@ -18,6 +18,7 @@ import { MapErrno } from './errors.js';
 import { jhash } from './jhash.js';
 import { ACCESS_MASK, allocMapRegions, bytesEqual, ensureTableFits, checkFlags, ensure, stride8, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
+import type { InlineHashLookup } from '../vm/program.js';
 
 const HTAB_FLAGS = BpfMapFlags.NO_PREALLOC | BpfMapFlags.NO_COMMON_LRU | BpfMapFlags.NUMA_NODE | ACCESS_MASK | BpfMapFlags.ZERO_SEED;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB pages << 10) less sizeof(struct htab_elem); key + value must stay below. */
@@ -62,10 +63,18 @@ export class HashMap implements MapOps {
   readonly seed: number;
   /** Element slots: max_entries plus the spare. */
   protected readonly capacity: number;
-  protected readonly heads: Int32Array;
-  protected readonly next: Int32Array;
-  protected readonly hashes: Uint32Array;
-  protected readonly keyStore: Uint8Array;
+  /**
+   * Memory offsets of the tables a compiled lookup walks, in the address space's memory (outside
+   * every region, so programs cannot reach them): bucket heads (i32, -1 = empty), next links
+   * (i32 per slot), hashes (u32 per slot), keys (key_size bytes per slot).
+   */
+  readonly tables: { readonly heads: number; readonly next: number; readonly hashes: number; readonly keys: number };
+  // Views of the tables, re-made when the memory grows (its buffer is then replaced).
+  private boundTo: ArrayBufferLike | undefined;
+  private headsView!: Int32Array;
+  private nextView!: Int32Array;
+  private hashesView!: Uint32Array;
+  private keysView!: Uint8Array;
   protected readonly freeList: Int32Array;
   protected freeTop = 0;
   protected live = 0;
@@ -91,12 +100,58 @@ export class HashMap implements MapOps {
     ensureTableFits(def, this.capacity, def.keySize + 12);
     this.regions = allocMapRegions(env, def, this.capacity * this.stride * this.cpus);
     this.address = this.regions.address;
-    this.heads = new Int32Array(this.nBuckets).fill(-1);
-    this.next = new Int32Array(this.capacity).fill(-1);
-    this.hashes = new Uint32Array(this.capacity);
-    this.keyStore = new Uint8Array(this.capacity * def.keySize);
+    const memory = env.space.memory;
+    const heads = memory.alloc(this.nBuckets * 4, 8);
+    const next = memory.alloc(this.capacity * 4, 8);
+    const hashes = memory.alloc(this.capacity * 4, 8);
+    const keys = memory.alloc(this.capacity * def.keySize, 8);
+    this.tables = { heads, next, hashes, keys };
+    this.heads.fill(-1);
+    this.next.fill(-1);
     this.freeList = new Int32Array(this.capacity);
     this.resetFreeList();
+  }
+
+  private bind(): void {
+    const buffer = this.env.space.memory.bytes.buffer;
+    const t = this.tables;
+    this.headsView = new Int32Array(buffer, t.heads, this.nBuckets);
+    this.nextView = new Int32Array(buffer, t.next, this.capacity);
+    this.hashesView = new Uint32Array(buffer, t.hashes, this.capacity);
+    this.keysView = new Uint8Array(buffer, t.keys, this.capacity * this.def.keySize);
+    this.boundTo = buffer;
+  }
+  /** Bucket heads: the first slot of each bucket's list, -1 when empty. */
+  protected get heads(): Int32Array {
+    if (this.env.space.memory.bytes.buffer !== this.boundTo) this.bind();
+    return this.headsView;
+  }
+  /** The slot after each slot in its bucket, -1 at the end. */
+  protected get next(): Int32Array {
+    if (this.env.space.memory.bytes.buffer !== this.boundTo) this.bind();
+    return this.nextView;
+  }
+  /** Each slot's key hash. */
+  protected get hashes(): Uint32Array {
+    if (this.env.space.memory.bytes.buffer !== this.boundTo) this.bind();
+    return this.hashesView;
+  }
+  /** Each slot's key, key_size bytes apiece. */
+  protected get keyStore(): Uint8Array {
+    if (this.env.space.memory.bytes.buffer !== this.boundTo) this.bind();
+    return this.keysView;
+  }
+
+  /**
+   * This map's lookup for a compiler to generate (walks `tables` as `find` does): the value
+   * pointer of slot s is tag:dataOffset + s * slotStride + cpu * cpuStride.
+   */
+  inlineLookup(): InlineHashLookup {
+    const data = this.regions.data;
+    return {
+      kind: 'hash', dataOffset: data.start, tag: Math.floor(data.address() / 4294967296), ...this.tables,
+      keySize: this.def.keySize, nBuckets: this.nBuckets, seed: this.seed, slotStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0,
+    };
   }
 
   private resetFreeList(): void {

@@ -47,12 +47,11 @@ class ContextAdapter implements RunContext {
     return this.instance.setup(ctxIn ? { data, ctxIn } : { data });
   }
   setupPacket(data: Uint8Array, origin: PacketOrigin): number {
+    // XDP: the page is set up once and only what a packet changes is written (XdpContext.deliver).
+    if (this.instance instanceof XdpContext) return this.instance.deliver(data, origin.ifindex, origin.rxQueue);
     this.input.data = data;
     const r1 = this.instance.setup(this.input);
-    if (this.instance instanceof XdpContext) {
-      this.instance.rxIfindex = origin.ifindex;
-      this.instance.rxQueue = origin.rxQueue;
-    } else if (this.instance instanceof SkbContext) {
+    if (this.instance instanceof SkbContext) {
       // An skb received on `ifindex`: the driver's skb_record_rx_queue() stores queue + 1.
       this.instance.setU32(SkBuff.ingress_ifindex, origin.ifindex);
       this.instance.setU32(SkBuff.ifindex, origin.ifindex);

@@ -6,7 +6,7 @@ import { UntypedProgramError } from '../elf/errors.js';
 import { applyProgramType, assertProgramTyped, type ProgramTypeOption } from '../elf/program-type.js';
 import type { Instruction } from '../isa/instruction.js';
 import { PseudoLd } from '../isa/opcodes.js';
-import { BpfAttachType, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
+import { BpfAttachType, BpfFuncId, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
 import { type ConntrackModel, createKfuncs, kfuncReason } from '../ctx/kfuncs/index.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog, type HelperTask } from '../ctx/helpers/index.js';
 import type { SocketTable } from '../ctx/socket-model.js';
@@ -14,6 +14,7 @@ import type { TunnelInfo } from '../ctx/tunnel-model.js';
 import { programTypeOps, userspaceTypeNames } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
 import { CgroupStorageMap } from '../maps/cgroup-storage.js';
+import { HashMap } from '../maps/hash.js';
 import { SkStorageMap } from '../maps/sk-storage.js';
 import { SkbContext } from '../ctx/skb-context.js';
 import type { MapInMapOps } from '../maps/map-in-map.js';
@@ -316,6 +317,14 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
   const wanted = options.programs ? new Set(options.programs) : undefined;
   if (wanted) for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new ProgramNotFoundError(n, spec.programs.map((p) => p.name));
 
+  // Array lookups the JIT may compile inline (the kernel's map_gen_lookup), unless the caller replaced the helper.
+  const inlineMap = options.helpers?.has(BpfFuncId.map_lookup_elem)
+    ? undefined
+    : (address: number) => {
+        const m = obj.mapByAddress(address);
+        // Plain hashes only: an LRU lookup also marks the element referenced (JavaScript).
+        return m instanceof ArrayMap || (m instanceof HashMap && m.constructor === HashMap) ? m.inlineLookup() : undefined;
+      };
   spec.programs.forEach((p, i) => {
     if (wanted && !wanted.has(p.name)) return;
     try {
@@ -323,7 +332,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       if (!programTypeOps(p.type)) throw new InstantiateError(`program "${p.name}"`, `program type ${p.type} cannot run in userspace (these can: ${userspaceTypeNames()})`);
       verify?.(p, spec);
       kfuncs ??= createKfuncs(env, { ...(options.conntrack ? { conntrack: options.conntrack } : {}), ...(spec.btf ? { objectBtf: spec.btf } : {}) });
-      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, kfuncReason, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc) });
+      const prepared = prepareProgram(p.instructions, { helpers: helpersFor(p.type), kfuncs, kfuncReason, resolve: (insn, pc) => resolveLd(obj, p.name, insn, pc), ...(inlineMap ? { inlineMap } : {}) });
       obj.programs.set(p.name, new UserspaceProgram(p, i + 1, prepared, host));
     } catch (e) {
       if ((e instanceof InstantiateError || e instanceof UntypedProgramError) && !wanted) {

@@ -74,6 +74,59 @@ export interface PrepareOptions {
   kfuncs?: ReadonlyMap<string, HelperFn>;
   /** Why a kfunc missing from `kfuncs` is not modelled (default: "not implemented by the userspace runtime"). */
   kfuncReason?: (name: string) => string | undefined;
+  /**
+   * Array maps whose `bpf_map_lookup_elem` a compiler may inline, by map pointer (the kernel's
+   * map_gen_lookup). Give it only when the helper table's map_lookup_elem is the runtime's own.
+   */
+  inlineMap?: (address: number) => InlineMapLookup | undefined;
+}
+
+/** A map lookup a compiler may generate instead of calling the helper. */
+export type InlineMapLookup = InlineArrayLookup | InlineHashLookup;
+
+/**
+ * A hash map's lookup over tables in the address space's memory (src/maps/hash.ts): jhash of
+ * the key, its bucket's list walked through `next`, hashes and keys compared.
+ */
+export interface InlineHashLookup {
+  readonly kind: 'hash';
+  /** Memory offset of slot 0's value on CPU 0. */
+  readonly dataOffset: number;
+  /** High word (region tag) of the value pointers. */
+  readonly tag: number;
+  /** Memory offsets of the bucket heads (i32), next links (i32), hashes (u32) and keys. */
+  readonly heads: number;
+  readonly next: number;
+  readonly hashes: number;
+  readonly keys: number;
+  /** key_size. */
+  readonly keySize: number;
+  /** Buckets (a power of two). */
+  readonly nBuckets: number;
+  /** jhash's initval. */
+  readonly seed: number;
+  /** Bytes from one slot's values to the next. */
+  readonly slotStride: number;
+  /** Bytes from one CPU's value to the next within a slot (0 when not per-CPU). */
+  readonly cpuStride: number;
+}
+
+/**
+ * An array map's lookup as address arithmetic, for compilers to inline (the kernel's
+ * map_gen_lookup): index < maxEntries ? value pointer of (index, cpu) : NULL.
+ */
+export interface InlineArrayLookup {
+  readonly kind: 'array';
+  /** Memory offset of index 0's value on CPU 0. */
+  readonly dataOffset: number;
+  /** High word (region tag) of the value pointers. */
+  readonly tag: number;
+  /** max_entries. */
+  readonly maxEntries: number;
+  /** Bytes from one index's values to the next. */
+  readonly indexStride: number;
+  /** Bytes from one CPU's value to the next within an index (0 when not per-CPU). */
+  readonly cpuStride: number;
 }
 
 /** A call site of a callee the runtime does not model (it faults when a run reaches it). */
@@ -108,6 +161,8 @@ export interface PreparedProgram {
   readonly helperIds: readonly number[];
   /** The calls of helpers and kfuncs the runtime does not model, in program order: a run that reaches one faults there. */
   readonly unmodelledCalls: readonly UnmodelledCall[];
+  /** From PrepareOptions.inlineMap. */
+  readonly inlineMap?: (address: number) => InlineMapLookup | undefined;
 }
 
 const ALU_OFFSET: Record<string, number> = {
@@ -299,5 +354,6 @@ export function prepareProgram(source: readonly Instruction[], options: PrepareO
     helperFns,
     helperIds,
     unmodelledCalls,
+    ...(options.inlineMap ? { inlineMap: options.inlineMap } : {}),
   };
 }

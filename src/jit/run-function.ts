@@ -1,0 +1,111 @@
+// The entry functions of a compiled program: `run` (one whole run) and `repeat` (a test run's loop).
+
+import { BPF_MAX_LOOPS, STACK_SIZE } from '../vm/interpreter.js';
+import { S_DIRTY, S_LEFT, S_R10, S_REGS, S_STACK0 } from './layout.js';
+import { ByteWriter, type FuncBody, I32, I64, Op, VOID } from './wasm-writer.js';
+
+/**
+ * `run(r1lo, r1hi, budget)`: a whole run from slot 0 — zeroes what the last run may have
+ * dirtied (every frame up to S_DIRTY when a call, callback or tail call went deeper, else the
+ * top `extent` bytes of frame 0: see stack-extent.ts), sets the budget, r1 = the context, r10 =
+ * frame 0, the other registers zero; r0..r5 end in the scratch.
+ */
+export function runFunction(extent: number, firstBpf: number, type: number): FuncBody {
+  // params: r1lo (0), r1hi (1), budget (2); locals: scratch base (3), r0..r5 results (4..9)
+  const e = new ByteWriter();
+  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
+  const get = (i: number): void => {
+    op(Op.local_get);
+    e.u32(i);
+  };
+  const memop = (o: number, offset: number): void => {
+    op(o);
+    e.u32(0).u32(offset);
+  };
+  const i32 = (v: number): void => {
+    op(Op.i32_const);
+    e.s32(v);
+  };
+  op(Op.global_get);
+  e.u32(0);
+  op(Op.local_set);
+  e.u32(3);
+  get(3);
+  memop(Op.i32_load, S_DIRTY);
+  i32(1);
+  op(Op.i32_gt_s, Op.if, VOID);
+  get(3);
+  memop(Op.i32_load, S_STACK0);
+  i32(0);
+  get(3);
+  memop(Op.i32_load, S_DIRTY);
+  i32(STACK_SIZE);
+  op(Op.i32_mul, 0xfc);
+  e.u32(11).byte(0); // memory.fill
+  if (extent > 0) {
+    op(Op.else);
+    if (extent <= 64) {
+      for (let at = STACK_SIZE - extent; at < STACK_SIZE; at += 8) {
+        get(3);
+        memop(Op.i32_load, S_STACK0);
+        op(Op.i64_const, 0);
+        memop(Op.i64_store, at);
+      }
+    } else {
+      get(3);
+      memop(Op.i32_load, S_STACK0);
+      i32(STACK_SIZE - extent);
+      op(Op.i32_add);
+      i32(0);
+      i32(extent);
+      op(0xfc);
+      e.u32(11).byte(0); // memory.fill
+    }
+  }
+  op(Op.end);
+  get(3);
+  i32(1);
+  memop(Op.i32_store, S_DIRTY);
+  get(3);
+  get(2);
+  memop(Op.i32_store, S_LEFT);
+  op(Op.i64_const, 0); // r0
+  get(1);
+  op(Op.i64_extend_i32_u, Op.i64_const, 32, Op.i64_shl);
+  get(0);
+  op(Op.i64_extend_i32_u, Op.i64_or); // r1
+  for (let r = 2; r <= 9; r++) op(Op.i64_const, 0);
+  get(3);
+  memop(Op.i64_load, S_R10); // r10
+  op(Op.i32_const, 0);
+  op(Op.i32_const);
+  e.s32(BPF_MAX_LOOPS);
+  op(Op.call);
+  e.u32(firstBpf);
+  for (let r = 5; r >= 0; r--) {
+    op(Op.local_set);
+    e.u32(4 + r);
+  }
+  for (let r = 0; r <= 5; r++) {
+    get(3);
+    get(4 + r);
+    memop(Op.i64_store, S_REGS + r * 8);
+  }
+  return { type, locals: [I32, I64, I64, I64, I64, I64, I64], code: e.finish() };
+}
+
+/**
+ * `repeat(r1lo, r1hi, budget, n)`: `n` whole runs on the same context, as BPF_PROG_TEST_RUN's
+ * repeat loop does in the kernel (one call from JavaScript for all of them).
+ */
+export function repeatFunction(run: number, type: number): FuncBody {
+  // params: r1lo (0), r1hi (1), budget (2), n (3)
+  const e = new ByteWriter();
+  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
+  op(Op.block, VOID, Op.loop, VOID);
+  op(Op.local_get, 3, Op.i32_eqz, Op.br_if, 1);
+  op(Op.local_get, 0, Op.local_get, 1, Op.local_get, 2, Op.call);
+  e.u32(run);
+  op(Op.local_get, 3, Op.i32_const, 1, Op.i32_sub, Op.local_set, 3, Op.br, 0, Op.end, Op.end);
+  return { type, locals: [], code: e.finish() };
+}
