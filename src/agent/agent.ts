@@ -97,13 +97,13 @@ export class Agent {
     }
     const a = agent.#server.address;
     agent.#log({ level: 'info', msg: 'listening', address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`, port: a.port });
-    agent.#links = new LinkWatcher(options.sys, (e) => agent.#onLink(e));
+    agent.#links = new LinkWatcher(options.sys, (e) => agent.#onLink(e), 100, (err) => agent.#log({ level: 'error', msg: 'link notifications failed', error: (err as Error).message }));
     if (config.watch) {
       watchFile(options.configPath, { interval: options.watchIntervalMs ?? 500 }, () => {
         if (agent.#stopped) return;
         const h = hashFile(options.configPath);
         if (h === agent.#fileHash) return;
-        agent.reload('file changed');
+        agent.#guard(() => agent.reload('file changed'));
       });
     }
     return agent;
@@ -143,10 +143,10 @@ export class Agent {
   }
 
   /** Prepare as a whole, then commit; the previous plan is released after a successful commit. */
-  #apply(config: AgentConfig, reason: string): ApplyResult {
+  #apply(config: AgentConfig, reason: string, missingInterfacesWait = false): ApplyResult {
     let plan: Plan;
     try {
-      plan = prepare(this.#sys, config);
+      plan = prepare(this.#sys, config, { missingInterfacesWait });
     } catch (err) {
       return this.#refused(err, reason);
     }
@@ -187,6 +187,18 @@ export class Agent {
     }
   }
 
+  /** Runs a re-apply from a timer or watcher: an unexpected error is logged, never thrown into the event loop. */
+  #guard<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.#applies.failed++;
+      this.#lastError = (err as Error).message;
+      this.#log({ level: 'error', msg: 'apply failed unexpectedly', error: (err as Error).message });
+      return undefined;
+    }
+  }
+
   /** An interface came or went: re-apply the current config when it concerns one of ours. */
   #onLink(e: LinkEvent): void {
     const ours = this.#config.programs.some((p) => (p.attach.kind === 'xdp' || p.attach.kind === 'tc') && (e.ifindex === 0 || p.attach.interface === e.name));
@@ -195,7 +207,9 @@ export class Agent {
     this.#relinkTimer = setTimeout(() => {
       if (this.#stopped) return;
       const before = this.#entries.filter((x) => x.status === 'pending').length;
-      const r = this.#apply(this.#config, `interface ${e.name || '(overrun)'} ${e.type === 'new' ? 'changed' : 'removed'}`);
+      // The config was accepted: an interface that went away makes its entries wait, it does not refuse the config.
+      const r = this.#guard(() => this.#apply(this.#config, `interface ${e.name || '(overrun)'} ${e.type === 'new' ? 'changed' : 'removed'}`, true));
+      if (!r) return;
       if (r.ok && before !== r.entries.filter((x) => x.status === 'pending').length) this.#log({ level: 'info', msg: 'interfaces changed', pending: r.entries.filter((x) => x.status === 'pending').map((x) => x.name) });
     }, 100);
   }

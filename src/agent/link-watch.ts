@@ -36,7 +36,7 @@ export class LinkWatcher implements Disposable {
   readonly #timer: NodeJS.Timeout;
   readonly #buf = new Uint8Array(64 * 1024);
 
-  constructor(sys: Sys, onEvent: (e: LinkEvent) => void, intervalMs = 100) {
+  constructor(sys: Sys, onEvent: (e: LinkEvent) => void, intervalMs = 100, onError: (err: unknown) => void = () => {}) {
     this.#sys = sys;
     this.#fd = new Fd(sys, sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE), 'socket');
     try {
@@ -50,7 +50,11 @@ export class LinkWatcher implements Disposable {
       throw err;
     }
     this.#timer = setInterval(() => {
-      for (const e of this.poll()) onEvent(e);
+      try {
+        for (const e of this.poll()) onEvent(e);
+      } catch (err) {
+        onError(err);
+      }
     }, intervalMs);
     this.#timer.unref();
   }

@@ -208,10 +208,12 @@ export function releasePlan(plan: Plan): void {
 
 /**
  * Prepares `config` as a whole: reads and loads every object (reusing compatible map pins under
- * `bpffs/maps/`), applies globals, encodes every seed, resolves every attach point. Any problem
+ * `bpffs/maps/`), applies globals, encodes every seed, resolves every attach point
+ * (`missingInterfacesWait`: a missing interface makes its entries pending instead of refusing the
+ * config — for re-applies after an interface went away). Any problem
  * is an {@link AgentApplyError} naming the entry, and nothing is left loaded or changed.
  */
-export function prepare(sys: Sys, config: AgentConfig): Plan {
+export function prepare(sys: Sys, config: AgentConfig, options: { readonly missingInterfacesWait?: boolean } = {}): Plan {
   const objects = new Map<string, PreparedObject>();
   const entries: PreparedEntry[] = [];
   const plan: Plan = { config, objects, entries };
@@ -230,7 +232,7 @@ export function prepare(sys: Sys, config: AgentConfig): Plan {
       } catch (err) {
         throw new AgentApplyError(e.name, `${describeAttachPoint(e.attach)}: ${firstLine(err)}`, { cause: err });
       }
-      const waits = (e.attach.kind === 'xdp' || e.attach.kind === 'tc') && e.attach.whenPresent;
+      const waits = (e.attach.kind === 'xdp' || e.attach.kind === 'tc') && (e.attach.whenPresent || options.missingInterfacesWait === true);
       if (!resolution.ok && !waits) throw new AgentApplyError(e.name, `${e.path}: ${resolution.reason}${e.attach.kind === 'xdp' || e.attach.kind === 'tc' ? ' (set whenPresent: true to attach when it appears)' : ''}`);
       entries.push({ entry: e, object, prog, info: programInfo(prog.fd), resolution });
     }

@@ -27,7 +27,7 @@ export class AgentServer {
   /** Listens on `host:port` (port 0: a free one). Rejects with {@link ListenError}. */
   static async listen(host: string, port: number, endpoints: AgentEndpoints): Promise<AgentServer> {
     const server = createServer((req, res) => handle(endpoints, req, res));
-    server.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = 30_000; // longer than usual scrape intervals: Prometheus keeps one connection
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new ListenError(host, port, err)));
       server.listen(port, host, () => resolve());

@@ -71,7 +71,13 @@ export async function runAgent(args: CommandArgs, io: Io, sys: Sys): Promise<num
       },
     );
   };
-  const onHup = () => running?.reload('SIGHUP');
+  const onHup = () => {
+    try {
+      running?.reload('SIGHUP');
+    } catch (err) {
+      log({ level: 'error', msg: 'reload failed unexpectedly', error: (err as Error).message });
+    }
+  };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
   process.on('SIGHUP', onHup);

@@ -1,5 +1,6 @@
 // Test helper: `bpfkit agent` as a child process — its JSON log lines, HTTP endpoints, signals, and a sure kill.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { get as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { repoRoot } from '../support/fixtures.js';
 
@@ -30,6 +31,7 @@ export async function startAgent(args: readonly string[], timeoutMs = 60_000): P
   let err = '';
   let buf = '';
   const waiters = new Set<() => void>();
+  const stderrText = () => err;
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString('utf8');
     let i: number;
@@ -83,8 +85,12 @@ export async function startAgent(args: readonly string[], timeoutMs = 60_000): P
     waitFor,
     port: () => Number(lines.find((l) => l.msg === 'listening')?.['port'] ?? 0),
     get: async (path) => {
-      const res = await fetch(`http://127.0.0.1:${proc.port()}${path}`);
-      return { status: res.status, body: await res.text() };
+      try {
+        return await httpGet(proc.port(), path);
+      } catch (err) {
+        const last = lines.slice(-5).map((l) => JSON.stringify(l)).join('\n');
+        throw new Error(`GET ${path} on port ${proc.port()}: ${(err as Error).message} (${String((err as Error).cause ?? '')}); agent ${done ? 'exited' : 'running'}; last lines:\n${last}\nstderr:\n${stderrText()}`, { cause: err });
+      }
     },
     exited,
     kill: () => {
@@ -109,5 +115,20 @@ export function runAgentOnce(args: readonly string[]): Promise<{ code: number; s
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
     child.on('exit', (code) => resolve({ code: code ?? -1, stdout: out, stderr: err }));
+  });
+}
+
+/** GET on 127.0.0.1:`port` over a fresh connection (no keep-alive: no race with the server closing an idle one). */
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
   });
 }

@@ -77,10 +77,10 @@ export function sendUdpCount(ns: Netns, dst: string, port: number, count: number
   nsExec(ns, ['python3', '-c', `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(${count}): s.sendto(b"z"*32,("${dst}",${port}))`]);
 }
 
-/** XDP program ids per interface, as `bpftool net` shows them. */
-export function xdpProgIds(): Map<string, number> {
+/** XDP program ids per interface, as `bpftool net` shows them (of the interfaces `only` names; other tests run beside). */
+export function xdpProgIds(only?: readonly string[]): Map<string, number> {
   const out = bpftool('net') as { xdp: { devname: string; id: number }[] }[];
-  return new Map((out[0]?.xdp ?? []).map((x) => [x.devname, x.id]));
+  return new Map((out[0]?.xdp ?? []).filter((x) => !only || only.includes(x.devname)).map((x) => [x.devname, x.id]));
 }
 
 export function linkById(id: number): { prog_id: number } | undefined {
