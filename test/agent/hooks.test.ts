@@ -1,6 +1,6 @@
 // bpfkit agent on a cgroup (cgroup_skb/egress, a cgroup link) and a raw tracepoint (sys_enter): attached
 // and counting, a config change swapping both (the cgroup link updated in place, the raw tracepoint
-// relinked), kill -9 then adoption, detach on exit.
+// relinked), kill -9 then adoption, an entry removed from the config detached, detach on exit.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -97,6 +97,17 @@ metrics:
       assert.equal(third.get(name)!.action, 'adopted', name);
       assert.equal(third.get(name)!.progId, second.get(name)!.progId, name);
     }
+
+    assert.match((await agent.get('/metrics')).body, /^# TYPE bpfkit_agent_map_hook_counts gauge$/m);
+
+    // An entry taken out of the config is detached; the other stays as it is.
+    writeFileSync(cfgPath, config(3).replace(/ {2}- \{ name: syscalls,.*\n/, ''));
+    agent.child.kill('SIGHUP');
+    const fourth = await agent.waitFor((l) => l.msg === 'config applied' && l['generation'] === 2, 30_000);
+    assert.deepEqual(fourth['removed'], ['syscalls']);
+    assert.equal(entriesOf(fourth).get('egress')!.action, 'unchanged');
+    assert.equal(linkById(second.get('syscalls')!.linkId!), undefined, 'the removed raw tracepoint link is still there');
+    assert.equal(existsSync(`${bpffs}/links/syscalls`), false);
 
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0);
