@@ -22,10 +22,11 @@ import { type Io, json, table } from './output.js';
 import { MODEL_OPTION, readModelOption } from './model-options.js';
 import { AtomicOutputFile, refuseOutputIsInput } from './output-file.js';
 import { kernelBtfFor } from './kernel-btf.js';
+import { chainObjects, runChain } from './xdp.js';
 
 /** Usage text of `run`. */
 export const runUsage =
-  'bpfkit run OBJ --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--progress] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
+  'bpfkit run OBJ [OBJ2...] --pcap IN [--prog NAME] [--type TYPE] [--cpus N] [--out-pass F] [--out-tx F] [--out-drop F] [--map-update NAME KEY VALUE]... [--skip-bad-records] [--progress] [--engine jit|interpreter] [--model FILE] [--no-verify] [--json|-j]';
 
 /** Options of `run`. */
 export const runOptions: OptionSpec = {
@@ -190,6 +191,8 @@ const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d
 
 /** Runs `run`. */
 export async function run(args: CommandArgs, io: Io): Promise<number> {
+  const chain = chainObjects(args); // OBJ1 OBJ2...: an XDP chain, as a dispatcher runs it (src/cli/xdp.ts)
+  if (chain) return runChain(chain, args, io, runUsage);
   const file = args.positional(0, 'OBJ', runUsage);
   const pcap = args.value('pcap');
   if (pcap === undefined) throw new UsageError('missing --pcap IN', runUsage);

@@ -11,7 +11,11 @@ import { actionNames, parseActions, parsePriority, XdpRunConfigError } from '../
 import { parseXdpMode } from './attach.js';
 import type { CommandArgs, OptionSpec } from './args.js';
 import { UsageError } from './errors.js';
-import { readObject } from './load-file.js';
+import { FileReadError, readInput, readObject } from './load-file.js';
+import { loadUserspace } from '../runtime/userspace-object.js';
+import { runChainCapture, XdpChain, type XdpChainMember } from '../runtime/xdp-chain.js';
+import { xdpRunConfig as runConfigOf } from '../runtime/xdp-run-config.js';
+import { ProgType } from '../kernel/bpf/constants.js';
 import { type Io, json } from './output.js';
 
 /** One `bpfkit xdp` subcommand: its usage line, its options, and what it does. */
@@ -222,4 +226,63 @@ export function runXdp(args: CommandArgs, io: Io, sys: Sys): number | Promise<nu
   const sub = XDP_SUBCOMMANDS[name];
   if (!sub) throw new UsageError(`unknown xdp subcommand '${name}' (expected ${Object.keys(XDP_SUBCOMMANDS).join(', ')})`, xdpUsage);
   return sub.run(args, io, sys);
+}
+
+/** The object files of `bpfkit run OBJ1 OBJ2 ... --pcap F` (two or more positionals ending in `.o`), or undefined for a one-object run. */
+export function chainObjects(args: CommandArgs): string[] | undefined {
+  const words = args.rest(0);
+  const objs = words.filter((w) => w.endsWith('.o'));
+  return objs.length >= 2 && objs.length === words.length ? objs : undefined;
+}
+
+/**
+ * `bpfkit run OBJ1 OBJ2 ... --pcap F [--cpus N] [--prog NAME]`: the XDP programs run as a
+ * dispatcher runs them (each object's `.xdp_run_config` priority and chain-call actions), with
+ * per-program verdict counts and the chain's verdicts.
+ */
+export function runChain(files: readonly string[], args: CommandArgs, io: Io, usage: string): number {
+  const pcap = args.value('pcap');
+  if (pcap === undefined) throw new UsageError('missing --pcap IN', usage);
+  const cpusText = args.value('cpus') ?? '1';
+  const cpus = Number(cpusText);
+  if (!/^[0-9]+$/.test(cpusText) || cpus < 1 || cpus > 1024) throw new UsageError(`--cpus must be an integer in 1..1024, got '${cpusText}'`, usage);
+  const objects: Disposable[] = [];
+  try {
+    const members: XdpChainMember[] = files.map((file) => {
+      const given = readObject(file, args.programType(usage));
+      const untyped = Object.fromEntries(given.programs.filter((p) => p.type === 0).map((p) => [p.name, 'xdp']));
+      const spec = applyProgramType(given, untyped);
+      const wanted = args.value('prog');
+      const xdpProgs = spec.programs.filter((p) => p.type === ProgType.XDP);
+      const progSpec = wanted !== undefined ? spec.programs.find((p) => p.name === wanted) : xdpProgs.length === 1 ? xdpProgs[0] : undefined;
+      if (!progSpec) throw new UsageError(`${file}: ${wanted !== undefined ? `no program '${wanted}'` : xdpProgs.length === 0 ? 'no XDP program' : 'several XDP programs; name one with --prog'} (programs: ${spec.programs.map((p) => p.name).join(', ') || 'none'})`, usage);
+      const obj = loadUserspace(spec, { cpus, programs: [progSpec.name] });
+      objects.push(obj);
+      const program = obj.programs.get(progSpec.name);
+      if (!program) throw new UsageError(`${file}: program '${progSpec.name}' cannot run in userspace (${obj.skipped.get(progSpec.name) ?? 'skipped'})`, usage);
+      const rc = runConfigOf(spec, progSpec.name);
+      return { program, name: progSpec.name, priority: rc.priority, chainCallActions: rc.chainCallActions };
+    });
+    const chain = new XdpChain(members);
+    let bytes: Uint8Array;
+    try {
+      bytes = readInput(pcap);
+    } catch (err) {
+      throw err instanceof FileReadError ? err : new FileReadError(pcap, String((err as Error).message));
+    }
+    const r = runChainCapture(chain, bytes, { cpus });
+    if (args.json) {
+      io.out(json({ packets: r.packets, verdicts: r.verdicts, programs: r.programs.map((p) => ({ name: p.name, priority: p.priority, chain_call_actions: actionNames(p.chainCallActions), packets: p.packets, verdicts: p.verdicts })) }, args.pretty));
+      return 0;
+    }
+    const lines = [`${r.packets} packets through ${r.programs.length} XDP programs (run order by priority, as a dispatcher):`];
+    for (const p of r.programs) {
+      lines.push(`  ${p.name} (priority ${p.priority}, chain-call actions ${actionNames(p.chainCallActions).join(',')}): ${p.packets} packets — ${p.verdicts.map((v) => `${v.verdict} ${v.packets}`).join(', ') || 'none'}`);
+    }
+    lines.push(`  chain verdicts: ${r.verdicts.map((v) => `${v.verdict} ${v.packets}`).join(', ') || 'none'}`);
+    io.out(`${lines.join('\n')}\n`);
+    return 0;
+  } finally {
+    for (const o of objects) o[Symbol.dispose]();
+  }
 }

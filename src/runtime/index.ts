@@ -20,3 +20,4 @@ export {
 export {
   actionNames, continuesChain, DEFAULT_CHAIN_CALL_ACTIONS, DEFAULT_XDP_PRIORITY, parseActions, parsePriority, sortChain, XDP_ACTION_NAMES, XDP_DISPATCHER_RETVAL, xdpRunConfig, XdpRunConfigError, type ChainOrderKey, type XdpRunConfig,
 } from './xdp-run-config.js';
+export { runChainCapture, XdpChain, type XdpChainMember, type XdpChainOutcome, type XdpChainProgramCounts, type XdpChainResult } from './xdp-chain.js';
