@@ -138,7 +138,7 @@ test('usage mistakes exit 2 and say what is wrong', async () => {
   const cases: [string[], RegExp][] = [
     [['attach'], /missing what to attach/],
     [['attach', 'xdp', 'x.o'], /missing --dev IFACE/],
-    [['attach', 'sk', 'x.o', '--dev', 'lo'], /expected xdp or tc/],
+    [['attach', 'sk', 'x.o', '--dev', 'lo'], /expected xdp, tc, tracepoint, .*got 'sk'/],
     [['attach', 'xdp', 'x.o', '--dev', 'lo', '--mode', 'fast'], /--mode must be skb, native or hw/],
     [['attach', 'tc', `${repoRoot}/test/fixtures/tc_flow_filter.o`, '--dev', 'lo'], /missing --direction/],
     [['attach', 'tc', 'x.o', '--dev', 'lo', '--direction', 'up'], /--direction must be ingress or egress/],
