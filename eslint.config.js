@@ -40,7 +40,7 @@ export const pureCoreRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'bench/out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'bench/out/**', 'playground/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
