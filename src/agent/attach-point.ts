@@ -1,5 +1,6 @@
 // Attach points on the kernel: resolve a config attach point to a target, create its link, tell whether a live link is on it.
-import { closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync, statSync } from 'node:fs';
+import { NotSupportedError } from '../errors.js';
 import { AttachType } from '../kernel/bpf/constants.js';
 import { createLink } from '../kernel/bpf/link.js';
 import { type LinkInfo } from '../kernel/bpf/obj-info.js';
@@ -18,7 +19,8 @@ export type ResolvedTarget =
   | { readonly kind: 'xdp'; readonly ifindex: number; readonly ifname: string }
   | { readonly kind: 'tc'; readonly ifindex: number; readonly ifname: string }
   | { readonly kind: 'cgroup'; readonly cgroupId: bigint }
-  | { readonly kind: 'raw_tracepoint' };
+  | { readonly kind: 'raw_tracepoint' }
+  | { readonly kind: 'tracepoint'; readonly id: number };
 
 /** What resolving an attach point found: a target, or why there is none yet. */
 export type Resolution = { readonly ok: true; readonly target: ResolvedTarget } | { readonly ok: false; readonly reason: string };
@@ -69,7 +71,37 @@ export function resolveAttachPoint(sys: Sys, point: AttachPoint): Resolution {
       }
     case 'raw_tracepoint':
       return { ok: true, target: { kind: 'raw_tracepoint' } };
+    case 'tracepoint':
+      for (const root of TRACEFS) {
+        try {
+          const id = Number(readFileSync(`${root}/events/${point.category}/${point.name}/id`, 'utf8').trim());
+          if (Number.isInteger(id) && id > 0) return { ok: true, target: { kind: 'tracepoint', id } };
+        } catch {
+          // not this tracefs, or no such event
+        }
+      }
+      return { ok: false, reason: `tracepoint ${point.category}/${point.name} not found (no ${TRACEFS.map((r) => `${r}/events/${point.category}/${point.name}/id`).join(' or ')})` };
   }
+}
+
+/** Where tracefs is mounted, newest place first. */
+const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_ATTR_SIZE = 128;
+const PERF_FLAG_FD_CLOEXEC = 8;
+
+/** perf_event_open(PERF_TYPE_TRACEPOINT, config = tracepoint id) on CPU 0 for every process, as libbpf opens it. */
+function openTracepointEvent(sys: Sys, id: number): Fd<'other'> {
+  if (!sys.perfEventOpen) throw new NotSupportedError('perf_event_open through this Sys');
+  const attr = new Uint8Array(PERF_ATTR_SIZE);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, PERF_TYPE_TRACEPOINT, true);
+  v.setUint32(4, PERF_ATTR_SIZE, true);
+  v.setBigUint64(8, BigInt(id), true); // config
+  v.setBigUint64(16, 1n, true); // sample_period
+  v.setUint32(48, 1, true); // wakeup_events
+  return new Fd(sys, sys.perfEventOpen(attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC), 'other');
 }
 
 /** Creates the link that attaches `prog` at `point` (resolved as `target`). */
@@ -91,6 +123,11 @@ export function createAttachLink(sys: Sys, prog: Fd<'prog'>, point: AttachPoint,
       } finally {
         closeSync(raw);
       }
+    }
+    case 'tracepoint': {
+      // A perf event for the tracepoint, and a BPF_PERF_EVENT link on it (the link holds the event).
+      using event = openTracepointEvent(sys, (target as { id: number }).id);
+      return createLink(sys, { prog, attachType: AttachType.PERF_EVENT, targetFd: event });
     }
     case 'raw_tracepoint': {
       // BPF_RAW_TRACEPOINT_OPEN { u64 name; u32 prog_fd; u32 pad; u64 cookie }: returns a link fd.
@@ -122,6 +159,8 @@ export function linkMatches(sys: Sys, info: LinkInfo, point: AttachPoint, target
     }
     case 'raw_tracepoint':
       return info.type === LinkType.RAW_TRACEPOINT;
+    case 'tracepoint':
+      return info.type === LinkType.PERF_EVENT;
   }
 }
 
@@ -136,5 +175,7 @@ export function describeAttachPoint(point: AttachPoint): string {
       return `cgroup ${point.path} ${point.attach}`;
     case 'raw_tracepoint':
       return `raw_tracepoint ${point.name}`;
+    case 'tracepoint':
+      return `tracepoint ${point.category}/${point.name}`;
   }
 }

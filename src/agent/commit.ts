@@ -138,8 +138,8 @@ function commitEntry(sys: Sys, bpffs: string, p: PreparedEntry, previous: Readon
         const action = previous.get(e.name)?.progId === info.id ? 'unchanged' : 'adopted';
         return { ...base, status: 'attached', action, progId: info.id, tag: info.tag, linkId: oldInfo.id };
       }
-      if (e.attach.kind === 'raw_tracepoint') {
-        // Raw tracepoint links can neither swap their program nor be detached (no
+      if (e.attach.kind === 'raw_tracepoint' || e.attach.kind === 'tracepoint') {
+        // Raw tracepoint and perf event links can neither swap their program nor be detached (no
         // BPF_LINK_UPDATE / BPF_LINK_DETACH): the new link is made and pinned first; the old one
         // goes when its pin is gone and its last fd closed (below) — both run for a moment, none is missing.
         const fresh = createAttachLink(sys, p.prog.fd, e.attach, target);

@@ -40,7 +40,8 @@ export type AttachPoint =
   | { readonly kind: 'xdp'; readonly interface: string; readonly mode: XdpMode | undefined; readonly whenPresent: boolean; readonly priority?: number }
   | { readonly kind: 'tc'; readonly interface: string; readonly direction: 'ingress' | 'egress'; readonly whenPresent: boolean }
   | { readonly kind: 'cgroup'; readonly path: string; readonly attach: CgroupAttach }
-  | { readonly kind: 'raw_tracepoint'; readonly name: string };
+  | { readonly kind: 'raw_tracepoint'; readonly name: string }
+  | { readonly kind: 'tracepoint'; readonly category: string; readonly name: string };
 
 /** Cgroup hooks the agent attaches to. */
 export type CgroupAttach = 'ingress' | 'egress' | 'sock_create' | 'sock_ops' | 'connect4' | 'connect6' | 'bind4' | 'bind6' | 'sendmsg4' | 'recvmsg4' | 'device' | 'sysctl';
@@ -101,6 +102,8 @@ function defaultName(program: string, attach: AttachPoint): string {
       return `${program}@cgroup-${attach.attach}`;
     case 'raw_tracepoint':
       return `${program}@${attach.name}`;
+    case 'tracepoint':
+      return `${program}@${attach.category}-${attach.name}`;
   }
 }
 
@@ -166,9 +169,9 @@ export function parseAgentConfig(text: string, options: { file?: string; baseDir
   const names = new Set<string>();
   const programs = (raw['programs'] as Raw[]).map((p, i): ProgramEntry => {
     const at = `programs[${i}]`;
-    const kinds = ['xdp', 'tc', 'cgroup', 'rawTracepoint'].filter((k) => p[k] !== undefined);
+    const kinds = ['xdp', 'tc', 'cgroup', 'rawTracepoint', 'tracepoint'].filter((k) => p[k] !== undefined);
     const label = entryLabel(raw, 'programs', i);
-    if (kinds.length !== 1) throw new AgentConfigError(file, at, label, kinds.length === 0 ? 'needs an attach point: one of xdp, tc, cgroup, rawTracepoint' : `has several attach points (${kinds.join(', ')}); use one entry per attach point`);
+    if (kinds.length !== 1) throw new AgentConfigError(file, at, label, kinds.length === 0 ? 'needs an attach point: one of xdp, tc, cgroup, rawTracepoint, tracepoint' : `has several attach points (${kinds.join(', ')}); use one entry per attach point`);
     const a = p[kinds[0] as string] as Raw;
     let attach: AttachPoint;
     if (kinds[0] === 'xdp') {
@@ -176,7 +179,8 @@ export function parseAgentConfig(text: string, options: { file?: string; baseDir
     }
     else if (kinds[0] === 'tc') attach = { kind: 'tc', interface: a['interface'] as string, direction: a['direction'] as 'ingress' | 'egress', whenPresent: a['whenPresent'] === true };
     else if (kinds[0] === 'cgroup') attach = { kind: 'cgroup', path: a['path'] as string, attach: a['attach'] as CgroupAttach };
-    else attach = { kind: 'raw_tracepoint', name: a['name'] as string };
+    else if (kinds[0] === 'rawTracepoint') attach = { kind: 'raw_tracepoint', name: a['name'] as string };
+    else attach = { kind: 'tracepoint', category: a['category'] as string, name: a['name'] as string };
     const name = (p['name'] as string | undefined) ?? defaultName(p['program'] as string, attach);
     if (names.has(name)) throw new AgentConfigError(file, p['name'] ? `${at}.name` : at, name, `entry name "${name}" is used twice${p['name'] ? '' : ' (give the entries distinct "name"s)'}`);
     names.add(name);

@@ -133,6 +133,13 @@ export const AGENT_CONFIG_SCHEMA: SchemaNode = {
           required: ['name'],
           properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_]+$' } },
         },
+        tracepoint: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['category', 'name'],
+          description: 'A tracepoint (tracefs events/CATEGORY/NAME) through a perf event and a BPF link.',
+          properties: { category: { type: 'string', pattern: '^[A-Za-z0-9_]+$' }, name: { type: 'string', pattern: '^[A-Za-z0-9_]+$' } },
+        },
       },
     },
     metric: {

@@ -1,4 +1,4 @@
-// bpfkit agent on a cgroup (cgroup_skb/egress, a cgroup link) and a raw tracepoint (sys_enter): attached
+// bpfkit agent on a cgroup (cgroup_skb/egress, a cgroup link), a raw tracepoint and a tracepoint (sys_enter): attached
 // and counting, a config change swapping both (the cgroup link updated in place, the raw tracepoint
 // relinked), kill -9 then adoption, an entry removed from the config detached, detach on exit.
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ function sendFromCgroup(cgroup: string, count: number): void {
 
 const root = cgroup2Root();
 
-kernelTest('agent: cgroup and raw tracepoint attach points — counting, swapped on a config change, adopted after kill -9, detached on exit', async (_sys, t) => {
+kernelTest('agent: cgroup, raw tracepoint and tracepoint attach points — counting, swapped on a config change, adopted after kill -9, detached on exit', async (_sys, t) => {
   if (!root) {
     t.skip('no cgroup2 mount on this machine: the cgroup attach point cannot be tried');
     return;
@@ -54,8 +54,9 @@ objects:
 programs:
   - { name: egress, object: ${HOOKS}, program: count_egress, cgroup: { path: ${cgroup}, attach: egress } }
   - { name: syscalls, object: ${HOOKS}, program: count_sys_enter, rawTracepoint: { name: sys_enter } }
+  - { name: tp, object: ${HOOKS}, program: count_tp_sys_enter, tracepoint: { category: raw_syscalls, name: sys_enter } }
 metrics:
-  - { map: hook_counts, type: gauge, keyLabel: hook, keyNames: { "0": cgroup_egress, "1": sys_enter } }
+  - { map: hook_counts, type: gauge, keyLabel: hook, keyNames: { "0": cgroup_egress, "1": sys_enter, "2": tp_sys_enter } }
 `;
     writeFileSync(cfgPath, config(1));
     let agent = await startAgent(['--config', cfgPath]);
@@ -63,6 +64,8 @@ metrics:
     const first = entriesOf(await agent.waitFor(applied(1)));
     assert.equal(first.get('egress')!.action, 'created');
     assert.equal(first.get('syscalls')!.action, 'created');
+    assert.equal(first.get('tp')!.action, 'created');
+    assert.equal((bpftool('link', 'show', 'id', String(first.get('tp')!.linkId)) as { type: string }).type, 'perf_event');
     const attached = bpftool('cgroup', 'show', cgroup) as { id: number; attach_type: string }[];
     assert.deepEqual(attached.map((a) => [a.id, a.attach_type]), [[first.get('egress')!.progId, 'cgroup_inet_egress']]);
     assert.equal(linkById(first.get('syscalls')!.linkId!)?.prog_id, first.get('syscalls')!.progId);
@@ -72,6 +75,7 @@ metrics:
     const afterSend = await value('cgroup_egress');
     assert.ok(afterSend >= 20n, `cgroup egress counted ${afterSend} of 20 datagrams`);
     assert.ok((await value('sys_enter')) > 0n, 'sys_enter counted nothing');
+    assert.ok((await value('tp_sys_enter')) > 0n, 'the raw_syscalls/sys_enter tracepoint counted nothing');
 
     // step 1 -> 3: .rodata changes, so both programs are replaced.
     writeFileSync(cfgPath, config(3));
@@ -83,6 +87,9 @@ metrics:
     assert.equal(second.get('syscalls')!.action, 'updated');
     assert.notEqual(second.get('syscalls')!.linkId, first.get('syscalls')!.linkId, 'a raw tracepoint gets a new link');
     assert.equal(linkById(first.get('syscalls')!.linkId!), undefined, 'the old raw tracepoint link is gone');
+    assert.equal(second.get('tp')!.action, 'updated');
+    assert.equal(linkById(first.get('tp')!.linkId!), undefined, 'the old perf event link is gone');
+    assert.equal(linkById(second.get('tp')!.linkId!)?.prog_id, second.get('tp')!.progId);
     const base = await value('cgroup_egress');
     sendFromCgroup(cgroup, 10);
     const stepped = (await value('cgroup_egress')) - base;
@@ -93,7 +100,7 @@ metrics:
     agent = await startAgent(['--config', cfgPath]);
     agents.push(agent);
     const third = entriesOf(await agent.waitFor(applied(1)));
-    for (const name of ['egress', 'syscalls']) {
+    for (const name of ['egress', 'syscalls', 'tp']) {
       assert.equal(third.get(name)!.action, 'adopted', name);
       assert.equal(third.get(name)!.progId, second.get(name)!.progId, name);
     }
@@ -106,6 +113,7 @@ metrics:
     const fourth = await agent.waitFor((l) => l.msg === 'config applied' && l['generation'] === 2, 30_000);
     assert.deepEqual(fourth['removed'], ['syscalls']);
     assert.equal(entriesOf(fourth).get('egress')!.action, 'unchanged');
+    assert.equal(entriesOf(fourth).get('tp')!.action, 'unchanged');
     assert.equal(linkById(second.get('syscalls')!.linkId!), undefined, 'the removed raw tracepoint link is still there');
     assert.equal(existsSync(`${bpffs}/links/syscalls`), false);
 
@@ -114,6 +122,7 @@ metrics:
     // bpftool prints nothing at all for a cgroup without programs.
     assert.match(execFileSync('bpftool', ['cgroup', 'show', cgroup, '-j'], { encoding: 'utf8' }), /^(\[\])?\s*$/);
     assert.equal(linkById(second.get('syscalls')!.linkId!), undefined);
+    assert.equal(linkById(second.get('tp')!.linkId!), undefined);
     assert.equal(existsSync(bpffs), false);
   } finally {
     for (const a of agents) a.kill();

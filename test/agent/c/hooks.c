@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* hooks: a cgroup_skb/egress program and a raw tracepoint program counting into one array, for
- * the agent's cgroup and rawTracepoint attach points. `step` (a .rodata global the agent sets) is
+/* hooks: a cgroup_skb/egress program, a raw tracepoint program and a tracepoint program counting
+ * into one array, for the agent's cgroup, rawTracepoint and tracepoint attach points. `step` (a .rodata global the agent sets) is
  * what each event adds, so a config change yields new programs to swap in. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -11,7 +11,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 } hook_counts SEC(".maps");
 
 static void bump(__u32 slot)
@@ -33,6 +33,13 @@ SEC("raw_tp/sys_enter")
 int count_sys_enter(void *ctx)
 {
 	bump(1);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int count_tp_sys_enter(void *ctx)
+{
+	bump(2);
 	return 0;
 }
 
