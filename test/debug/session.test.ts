@@ -11,6 +11,9 @@ import { alu64, exit, ldx } from '../../src/isa/builder.js';
 import { r0, r1, r2 } from '../../src/isa/instruction.js';
 import { repoRoot } from '../support/fixtures.js';
 import { interpreterTrace } from './trace.js';
+import { frameScopes } from '../../src/debug/views.js';
+import { kernelTest } from '../kernel/harness.js';
+import { loadKernelObject } from '../../src/kernel/object/load-object.js';
 import type { ObjectSpec } from '../../src/elf/object-spec.js';
 
 const spec = loadObject(new Uint8Array(readFileSync(join(repoRoot, 'test/debug/c/debug_demo.o'))));
@@ -164,4 +167,35 @@ test('expressions: registers, 32-bit views, arithmetic with BPF division, memory
   assert.throws(() => ev('r1 $ 2'), { message: /column 4/ });
   assert.throws(() => ev('ctx->mark'), { message: /no field 'mark'/ });
   assert.throws(() => ev('foo'), { message: /unknown name 'foo' at column 1/ });
+});
+
+test('the Maps scope shows by_proto decoded with BTF at a stop; --map-update-style setup runs before the first packet', () => {
+  const s = new DebugSession(spec, {
+    program: 'demo',
+    packets: PACKETS.slice(0, 2).map((data) => ({ data })),
+    // proto 17 (UDP) already counted 40 packets: the first packet takes the c != NULL branch.
+    setup: (obj) => void obj.map('by_proto').write(new Uint8Array([17, 0, 0, 0]), new Uint8Array([40, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), 0),
+  });
+  s.setLineBreakpoints('debug_demo.c', [{ line: 82 }]);
+  assert.ok(s.start(false));
+  const maps = frameScopes(s, 0).find((x) => x.name === 'Maps')!.nodes();
+  const byProto = maps.find((m) => m.name === 'by_proto')!;
+  assert.match(byProto.value, /hash: 1 entry/);
+  assert.deepEqual(byProto.children!().map((c) => `${c.name} = ${c.value}`), [`[17] = {packets: 41, bytes: ${256 + PACKETS[0]!.length}}`]);
+  const helper = frameScopes(s, 0).find((x) => x.name === 'Last helper')!.nodes();
+  assert.match(helper[0]!.value, /bpf_map_lookup_elem \(#1\) at demo:41/);
+  s.close();
+});
+
+kernelTest('every packet\'s verdict in a debug session (BPF_PROG_TEST_RUN mode) equals the kernel\'s test run', (sys) => {
+  using kobj = loadKernelObject(sys, spec, {});
+  const kprog = kobj.program('demo');
+  const want = PACKETS.map((data) => kprog.testRun({ dataIn: data }).retval);
+  const s = new DebugSession(spec, { program: 'demo', packets: PACKETS.map((data) => ({ data, mode: 'test-run' as const })) });
+  s.setInstructionBreakpoints([{ pc: 23 }]);
+  let stops = 0;
+  for (let stop = s.start(false); stop; stop = s.continue()) stops++;
+  assert.deepEqual(s.results.map((r) => r.retval), want);
+  assert.deepEqual(want, [2, 1, 2, 0, 2, 1]);
+  assert.equal(stops, 4, 'slot 23 runs on the four IPv4 packets with a full header');
 });
