@@ -48,9 +48,9 @@ export class DapClient {
     return seq;
   }
 
-  /** Waits for the first unconsumed message matching `pred` (10 s). */
+  /** Waits for the first unconsumed message matching `pred` (60 s: the machine may be loaded). */
   async next(pred: (m: Msg) => boolean, what: string): Promise<Msg> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const i = this.inbox.findIndex(pred);
       if (i >= 0) return this.inbox.splice(i, 1)[0]!;

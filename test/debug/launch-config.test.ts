@@ -36,7 +36,7 @@ test('docs/debugger.md: the debugServer command line and launch.json debug demo 
         if (m) resolve(Number(m[1]));
       });
       proc.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-      setTimeout(() => reject(new Error(`no port: ${stderr}`)), 15_000);
+      setTimeout(() => reject(new Error(`no port: ${stderr}`)), 60_000);
     });
     const sock = connect(port, '127.0.0.1');
     const framer = new DapFramer();
@@ -44,7 +44,7 @@ test('docs/debugger.md: the debugServer command line and launch.json debug demo 
     sock.on('data', (c: Buffer) => inbox.push(...(framer.push(new Uint8Array(c)) as Record<string, unknown>[])));
     let seq = 1;
     const wait = async (pred: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 60_000;
       for (;;) {
         const i = inbox.findIndex(pred);
         if (i >= 0) return inbox.splice(i, 1)[0]!;

@@ -23,7 +23,7 @@ const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, 
 const screen = (): string => tmux('capture-pane', '-p', '-J', '-S', '-2000', '-t', 'dbg');
 
 async function waitFor(pred: (text: string) => boolean, what: string): Promise<string> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const s = screen();
     if (pred(s)) return s;
@@ -83,7 +83,7 @@ test('bpfkit debug --repl under tmux: break, continue, regs, print, x, step, bt,
     assert.match(await cmd('frobnicate'), /error: unknown command 'frobnicate'/);
     tmux('send-keys', '-t', 'dbg', '-l', 'quit');
     tmux('send-keys', '-t', 'dbg', 'Enter');
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     let code = '';
     while (Date.now() < deadline) {
       try {

@@ -26,7 +26,7 @@ async function cliJson(...argv: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(out) as Record<string, unknown>;
 }
 
-test('playground in headless Chromium: example run equals bpfkit run --json, debugger, corrupt file error, offline', { skip, timeout: 90_000 }, async () => {
+test('playground in headless Chromium: example run equals bpfkit run --json, debugger, corrupt file error, offline', { skip, timeout: 180_000 }, async () => {
   execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'playground/build.ts')], { stdio: 'pipe', cwd: repoRoot });
   const dist = join(repoRoot, 'playground/dist');
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };
