@@ -117,6 +117,20 @@ metrics:
     assert.equal(linkById(second.get('syscalls')!.linkId!), undefined, 'the removed raw tracepoint link is still there');
     assert.equal(existsSync(`${bpffs}/links/syscalls`), false);
 
+    // SIGINT under --on-exit keep: the agent exits and the programs stay; the next one adopts them.
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    const restarted = await startAgent(['--config', cfgPath, '--on-exit', 'keep']);
+    agents.push(restarted);
+    const kept = entriesOf(await restarted.waitFor(applied(1)));
+    restarted.child.kill('SIGINT');
+    assert.equal(await restarted.exited, 0);
+    assert.equal(linkById(kept.get('egress')!.linkId!)?.prog_id, kept.get('egress')!.progId, 'onExit keep detached the cgroup link');
+    assert.equal(linkById(kept.get('tp')!.linkId!)?.prog_id, kept.get('tp')!.progId, 'onExit keep detached the tracepoint link');
+    agent = await startAgent(['--config', cfgPath]);
+    agents.push(agent);
+    assert.equal(entriesOf(await agent.waitFor(applied(1))).get('egress')!.action, 'adopted');
+
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0);
     // bpftool prints nothing at all for a cgroup without programs.
