@@ -17,6 +17,7 @@ import { runChainCapture, XdpChain, type XdpChainMember } from '../runtime/xdp-c
 import { xdpRunConfig as runConfigOf } from '../runtime/xdp-run-config.js';
 import { ProgType } from '../kernel/bpf/constants.js';
 import { type Io, json } from './output.js';
+import { xdpDumpSubcommand } from './xdp-dump.js';
 
 /** One `bpfkit xdp` subcommand: its usage line, its options, and what it does. */
 export interface XdpSubcommand {
@@ -205,6 +206,7 @@ export const XDP_SUBCOMMANDS: Record<string, XdpSubcommand> = {
     options: {},
     run: runFeatures,
   },
+  dump: xdpDumpSubcommand,
 };
 
 /** Usage of `bpfkit xdp`: one line per subcommand. */

@@ -41,6 +41,10 @@ export const PcapngOption = {
   IF_FCSLEN: 13,
   IF_TSOFFSET: 14,
   EPB_FLAGS: 2,
+  EPB_DROPCOUNT: 4,
+  EPB_PACKETID: 5,
+  EPB_QUEUE: 6,
+  EPB_VERDICT: 7,
 } as const;
 
 /** Which capture format a stream is in. */

@@ -47,6 +47,14 @@ export interface PcapngPacketMeta extends PacketMeta {
   comment?: string;
   /** epb_flags (direction, reception type, FCS length...). */
   flags?: number;
+  /** epb_dropcount: packets lost between this one and the previous (u64). */
+  dropCount?: bigint;
+  /** epb_packetid: an id shared by the records of one packet (u64). */
+  packetId?: bigint;
+  /** epb_queue: the receive queue (u32). */
+  queue?: number;
+  /** epb_verdict: the verdict's type (2: eBPF XDP, 1: TC) and value (an XDP action), as 1 + 8 bytes. */
+  verdict?: { type: number; value: bigint };
 }
 
 /**
@@ -129,13 +137,25 @@ export class PcapngWriter {
     s.u32(meta.origLen ?? data.length, this.le);
     s.bytes(caplen === data.length ? data : data.subarray(0, caplen));
     s.pad(4);
-    if (meta.comment !== undefined || meta.flags !== undefined) {
+    if (meta.comment !== undefined || meta.flags !== undefined || meta.dropCount || meta.packetId !== undefined || meta.queue !== undefined || meta.verdict !== undefined) {
       const opts: [number, Uint8Array][] = [];
       if (meta.comment !== undefined) opts.push([PcapngOption.COMMENT, utf8.encode(meta.comment)]);
-      if (meta.flags !== undefined) {
-        const v = new Uint8Array(4);
-        new DataView(v.buffer).setUint32(0, meta.flags, this.le);
-        opts.push([PcapngOption.EPB_FLAGS, v]);
+      const num = (size: 4 | 8, value: number | bigint): Uint8Array => {
+        const v = new Uint8Array(size);
+        const dv = new DataView(v.buffer);
+        if (size === 4) dv.setUint32(0, Number(value), this.le);
+        else dv.setBigUint64(0, BigInt(value), this.le);
+        return v;
+      };
+      if (meta.flags !== undefined) opts.push([PcapngOption.EPB_FLAGS, num(4, meta.flags)]);
+      if (meta.dropCount) opts.push([PcapngOption.EPB_DROPCOUNT, num(8, meta.dropCount)]);
+      if (meta.packetId !== undefined) opts.push([PcapngOption.EPB_PACKETID, num(8, meta.packetId)]);
+      if (meta.queue !== undefined) opts.push([PcapngOption.EPB_QUEUE, num(4, meta.queue)]);
+      if (meta.verdict !== undefined) {
+        const v = new Uint8Array(9);
+        v[0] = meta.verdict.type;
+        new DataView(v.buffer).setBigInt64(1, meta.verdict.value, this.le);
+        opts.push([PcapngOption.EPB_VERDICT, v]);
       }
       this.options(opts);
     }
