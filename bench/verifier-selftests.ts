@@ -3,7 +3,7 @@
 // kernel meets, and compares bpfkit's verdict with the kernel's. See docs/verifier.md.
 //
 //   node --import tsx bench/verifier-selftests.ts [--only verifier_and,verifier_bounds] [--json OUT]
-//        [--jobs N] [--all-skips]
+//        [--jobs N] [--all-skips] [--progress]
 // Exit 0 when it ran (whatever the agreement), 2 on bad usage or when the suite cannot be built.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { createKernelSys, vmlinuxBtf } from '../src/kernel/index.js';
 import { buildSelftests, cacheDir, findTarball } from './verifier-selftests/build.js';
 import { compareObject, kernelFacts, totals, type ProgramRow, type SkippedRow } from './verifier-selftests/compare.js';
 
-const USAGE = 'usage: node --import tsx bench/verifier-selftests.ts [--only FILE,...] [--json OUT] [--jobs N] [--all-skips]';
+const USAGE = 'usage: node --import tsx bench/verifier-selftests.ts [--only FILE,...] [--json OUT] [--jobs N] [--all-skips] [--progress]';
 
 function line(r: ProgramRow): string {
   const kernel = r.kernel === 'reject' ? `kernel rejects: ${r.kernelMessage ?? ''}` : 'kernel accepts';
@@ -31,7 +31,7 @@ function skipGroups(skipped: readonly SkippedRow[]): [string, number][] {
 }
 
 async function mainCommand(): Promise<number> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, json: { type: 'string' }, jobs: { type: 'string' }, 'all-skips': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, json: { type: 'string' }, jobs: { type: 'string' }, 'all-skips': { type: 'boolean' }, progress: { type: 'boolean' } } });
   const tarball = findTarball();
   if (tarball === undefined) {
     process.stderr.write(`no /usr/src/linux-source-*.tar.xz: apt-get install linux-source-6.12\n${USAGE}\n`);
@@ -56,6 +56,7 @@ async function mainCommand(): Promise<number> {
       skipped.push({ file: b.name, program: '(file)', reason: b.note ?? 'not built' });
       continue;
     }
+    if (values.progress) process.stderr.write(`${b.name}\n`);
     const r = compareObject(facts, b.object);
     rows.push(...r.rows);
     skipped.push(...r.skipped);

@@ -21,6 +21,8 @@ export interface CfgInfo {
   readonly prunePoints: Uint8Array;
   /** Per slot: 1 where a back-edge arrives (loop headers). */
   readonly loopHeads: Uint8Array;
+  /** Per slot: 1 at a jump's target (the kernel's jmp points: their visits enter the path history). */
+  readonly jmpPoints: Uint8Array;
 }
 
 /** A control-flow rejection: the kernel's message and the instruction. */
@@ -88,13 +90,17 @@ export function checkCfg(prog: SlotProgram, privileged: boolean): CfgInfo | CfgE
   const state = new Uint8Array(len);
   const prunePoints = new Uint8Array(len);
   const loopHeads = new Uint8Array(len);
+  const jmpPoints = new Uint8Array(len);
   const stack: number[] = [0];
   state[0] = DISCOVERED;
   const push = (t: number, w: number, e: number): number | CfgError => {
     if (e === FALLTHROUGH && state[t]! >= (DISCOVERED | FALLTHROUGH)) return 0;
     if (e === BRANCH && state[t]! >= (DISCOVERED | BRANCH)) return 0;
     if (w < 0 || w >= len) return { message: `jump out of range from insn ${t} to ${w}`, insn: t };
-    if (e === BRANCH) prunePoints[w] = 1;
+    if (e === BRANCH) {
+      prunePoints[w] = 1;
+      jmpPoints[w] = 1;
+    }
     if (state[w] === 0) {
       state[t] = DISCOVERED | e;
       state[w] = DISCOVERED;
@@ -132,7 +138,10 @@ export function checkCfg(prog: SlotProgram, privileged: boolean): CfgInfo | CfgE
     } else if (opOf(code) === JMP_JA) {
       const w = jumpTarget(insn, t);
       ret = push(t, w, FALLTHROUGH);
-      if (w >= 0 && w < len) prunePoints[w] = 1;
+      if (w >= 0 && w < len) {
+        prunePoints[w] = 1;
+        jmpPoints[w] = 1;
+      }
     } else {
       prunePoints[t] = 1;
       ret = push(t, t + 1, FALLTHROUGH);
@@ -152,7 +161,7 @@ export function checkCfg(prog: SlotProgram, privileged: boolean): CfgInfo | CfgE
       i++;
     }
   }
-  return { subprogs, prunePoints, loopHeads };
+  return { subprogs, prunePoints, loopHeads, jmpPoints };
 }
 
 /** The subprogram index that starts at `start`, or -1. */

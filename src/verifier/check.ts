@@ -12,6 +12,7 @@ import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
+import { returnRange } from './return-code.js';
 import { type SanitizeContext, sanitizeScalar } from './sanitize.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
@@ -61,6 +62,8 @@ interface Pending {
   readonly prev: number;
   readonly logPos: number;
   readonly parent: Checkpoint | undefined;
+  /** Path-history entries since `parent` at the push. */
+  readonly histSince: number;
 }
 
 const MAX_CALL_FRAMES = 8;
@@ -101,6 +104,12 @@ function checkRegWrite(regno: number): void {
   if (regno === 10) reject('frame pointer is read only');
 }
 
+/** A load or store through r10 (the kernel records stack accesses in the path history). */
+function isStackSpillFill(insn: Instruction): boolean {
+  const cls = insn.code & 0x07;
+  return (cls === 0x01 && insn.src === 10) || ((cls === 0x03 || cls === 0x02) && insn.dst === 10);
+}
+
 /** Verifies the whole program from `env.cur` (the main entry); throws Rejected on the first error. */
 export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0): void {
   const prog = env.prog;
@@ -114,6 +123,12 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   let jmps = 0;
   let prevJmps = 0;
   let prevInsns = 0;
+  // Entries of the path history since the path's last checkpoint (the kernel's insn_hist_end -
+  // insn_hist_start): visits of jump targets and stack spills/fills. Past 40 a checkpoint is
+  // forced ("avoid accumulating infinitely long jmp history"): without it a loop whose exit
+  // branch is explored first never gets a new checkpoint, and every precision walk goes back
+  // to the loop's start (quadratic: verifier_search_pruning's short_loop1 took minutes).
+  let histSince = 0;
   let idx = start;
   let lastSource: string | undefined;
   const log = env.log;
@@ -121,7 +136,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   // decided by its value, marked along the path (backtrack.ts) as the kernel does; unprivileged
   // (where the kernel makes every scalar precise) the static analysis counts every such operand.
   const dynamicPrecision = env.privileged;
-  const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision);
+  const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision, env.attachType);
   const history = new PathHistory(prog);
 
   const finishPath = (): void => {
@@ -143,6 +158,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     parent = next.parent;
     idx = next.insn;
     history.length = next.histLen;
+    histSince = next.histSince;
     if (log.level === 1) log.print(`from ${next.prev} to ${next.insn}:${formatState(env.cur)}\n`);
     // Level 2: a blank line, and the popped state again as the scratched state before the
     // next instruction (pop_stack marks every register and slot scratched).
@@ -153,7 +169,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   const pushPath = (state: VState, insn: number): void => {
     if (pending.length >= COMPLEXITY_LIMIT_JMP_SEQ) reject(`The sequence of ${pending.length + 1} jumps is too complex.`);
     if (parent) parent.branches++;
-    pending.push({ histLen: history.length, state, insn, prev: idx, logPos: log.position, parent });
+    pending.push({ histLen: history.length, state, insn, prev: idx, logPos: log.position, parent, histSince });
   };
   env.pushState = pushPath;
   /**
@@ -216,7 +232,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       // a forced checkpoint); a state's miss count grows only when one is going to be added; inside
       // a loop still being explored, states are added less often (20 jumps or 100 instructions);
       // a state that missed more than 3 + 3 * hits times is evicted.
-      const force = isMayGoto || callsCallback;
+      const force = isMayGoto || callsCallback || histSince > 40;
       let addNew = force || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8);
       // Newest first, as the kernel's list (new states are linked at its head).
       for (let k = list.length - 1; k >= 0; k--) {
@@ -270,6 +286,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         }
         list.push(cp);
         parent = cp;
+        histSince = 0;
         prevJmps = jmps;
         prevInsns = stats.processed;
         liveStates++;
@@ -280,6 +297,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
 
     if (dynamicPrecision) history.record(idx, insn, env.cur);
+    if (env.cfg.jmpPoints[idx] || isStackSpillFill(insn)) histSince++;
 
     if (log.level >= 1) {
       const src = insn.source;
@@ -763,16 +781,6 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
   return target;
 }
 
-/**
- * Program types whose return value check_return_code bounds (by type; the default expected
- * attach type): CGROUP_SKB ingress [0, 1], SK_LOOKUP [SK_DROP, SK_PASS], NETFILTER [NF_DROP, NF_ACCEPT].
- */
-export const RETURN_RANGE: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
-  [8, [0n, 1n] as const],
-  [30, [0n, 1n] as const],
-  [32, [0n, 1n] as const],
-]);
-
 function exit(env: Env): number | 'exit' {
   const st = env.cur;
   const frame = curFrame(st);
@@ -801,7 +809,7 @@ function exit(env: Env): number | 'exit' {
   if (r0.type === 'not_init') reject('R0 !read_ok');
   if (env.entryIsSubprog && r0.type !== 'scalar') reject(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`);
   if (!env.privileged && isPointer(r0)) reject('R0 leaks addr as return value');
-  const range = RETURN_RANGE.get(env.progType);
+  const range = returnRange(env.progType, env.attachType);
   if (range) {
     // check_return_code: the value is decided by every path reaching here (mark_chain_precision).
     if (r0.type !== 'scalar') reject(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`);

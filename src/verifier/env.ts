@@ -45,6 +45,8 @@ export interface Env {
   readonly ops: ProgramTypeOps | undefined;
   /** enum bpf_prog_type. */
   readonly progType: number;
+  /** enum bpf_attach_type the program is loaded for (expected_attach_type), when given. */
+  readonly attachType: number | undefined;
   /** Root with CAP_BPF + CAP_PERFMON (allow_ptr_leaks, allow_uninit_stack, bpf_capable). */
   readonly privileged: boolean;
   /** Whether the program came with BTF func info (needed for callbacks, LD_ABS and tail calls in subprograms). */

@@ -171,6 +171,9 @@ const RULES: [RegExp, Rule][] = [
   [/^the call stack of (\d+) frames is too deep/, (m) => `the BPF-to-BPF call chain is ${m[1]} frames deep, more than 8: inline some functions`],
   [/^combined stack size of (\d+) calls is (\d+)/, (m) => `the stack of ${m[1]} nested calls adds up to ${m[2]} bytes, more than 512: move large locals into a per-CPU array map`],
   [/^recursive call/, (_m, w) => `a function calls itself (${w.at}): BPF allows no recursion`],
+  [/^At program exit the register R0 has.* should have been in \[(-?\d+), (-?\d+)\]/, (m, w) =>
+    `the value returned at ${w.at}${w.code} may be outside what this program type (and attach point) allows: it must be in [${m[1]}, ${m[2]}]${m[1] === '1' && m[2] === '1' ? ' (recvmsg, getpeername and getsockname hooks must return 1)' : ''}; return a constant of that range on every path (mask or check a computed value first)`],
+  [/^At program exit the register R0 is not a known value \((\w+)\)/, (m, w) => `the program returns a ${m[1]} pointer at ${w.at}${w.code}, but this program type must return a number in its range: return one of its action codes`],
   [/^At program exit the register R0 (?:has|is not)/, (_m, w) => `the return value at ${w.at} is outside what this program type may return: return one of its action codes`],
   [/leaks addr/, (_m, w) => `a pointer value would leave the program at ${w.at}${w.code}: return or store numbers only`],
   [/^invalid size of register (?:spill|fill)/, (_m, w) => `a pointer is spilled to or filled from the stack with less than 8 bytes at ${w.at}${w.code}: spill whole 64-bit registers`],

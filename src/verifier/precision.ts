@@ -8,9 +8,8 @@ import { helperProto } from '../isa/helpers.js';
 import { programTypeName } from '../isa/program-types.js';
 import { type CfgInfo, jumpTarget, type SlotProgram } from './cfg.js';
 import { isLdImm64 } from '../isa/instruction.js';
+import { returnRange } from './return-code.js';
 
-/** Program types whose return value is range-checked at exit (check.ts RETURN_RANGE): cgroup_skb, sk_lookup, netfilter. */
-const RANGE_CHECKED: ReadonlySet<number> = new Set([8, 30, 32]);
 
 /** What may matter at one instruction: registers (bit r) and stack slots (bit spi of `stack`). */
 export interface Needed {
@@ -334,7 +333,9 @@ function hasFuncArg(args: readonly { readonly base: string }[]): boolean {
  * compared with a constant by a conditional jump counts (false when the caller tracks the jumps
  * that were decided by a value, see check.ts).
  */
-export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number, branchOperands = true): Needed {
+export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number, branchOperands = true, attachType?: number): Needed {
+  // check_return_code range-checks R0 at the main program's exit for these types.
+  const exitChecked = returnRange(progType, attachType) !== undefined;
   const n = prog.length;
   const need = new Uint16Array(n);
   const needStack = new BigUint64Array(n);
@@ -374,7 +375,7 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number,
         if (op === JMP_EXIT) {
           // A subprogram's result matters only if some caller needs R0 after the call; callbacks'
           // results are range-checked. The frame's own stack dies here.
-          inn = subOf[i] === 0 ? (RANGE_CHECKED.has(progType) ? bit(0) : 0) : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
+          inn = subOf[i] === 0 ? (exitChecked ? bit(0) : 0) : exitNeedsR0[subOf[i]!] ? bit(0) : 0;
           innS = 0n;
         } else if (op === JMP_CALL) {
           out = succ(i + 1);

@@ -27,6 +27,12 @@ export interface VerifyOptions {
   /** `enum bpf_prog_type`; default: the program spec's type (XDP for bare instructions). */
   programType?: number;
   /**
+   * `enum bpf_attach_type` the program is loaded for (BPF_PROG_LOAD's expected_attach_type):
+   * return-code ranges depend on it (`cgroup/recvmsg4` must return 1). Default: the program
+   * spec's (from its section name); none for bare instructions.
+   */
+  expectedAttachType?: number;
+  /**
    * Maps by the `reference` (map name) or `imm` (fd) of `ld.map_fd` / `ld.map_value`
    * instructions. {@link verifyProgram} takes them from the object by default.
    */
@@ -259,6 +265,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     log,
     ops: verifierOps(programType),
     progType: programType,
+    attachType: options.expectedAttachType,
     privileged,
     hasFuncInfo: internal.funcInfo,
     gpl: GPL_COMPATIBLE.has(internal.license),
@@ -434,7 +441,9 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
       return run([], type, options, { funcInfo: true, license: 'GPL', failure: `bpfkit: CO-RE relocation: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
-  return run(instructions, type, { ...options, ...(maps ? { maps } : {}) }, {
+  // The section's attach type (cgroup/recvmsg4), unless the caller retyped the program.
+  const attachType = options.expectedAttachType ?? (type === program.type ? program.expectedAttachType : undefined);
+  return run(instructions, type, { ...options, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
     globals,

@@ -25,7 +25,6 @@ const SAMPLE = [
   'verifier_netfilter_ctx',
   'verifier_netfilter_retcode',
   'verifier_raw_tp_writable',
-  'verifier_search_pruning',
   'verifier_spill_fill',
   'verifier_subreg',
   'verifier_value_or_null',
