@@ -14,6 +14,7 @@ export const REPL_HELP = `commands:
   stepi | si, nexti | ni      one instruction, into / over calls
   finish                      run until the current function returns
   continue | c                run to the next breakpoint (through the next packets)
+  packet                      run to the start of the next packet (breakpoints still stop)
   print EXPR | p EXPR         r1, w2, ctx->data_end, *(u32 *)(r10 - 8), r2 + 14 ...
   regs                        registers and what the verifier knew of each here
   x/NFU ADDR                  examine memory: N units, F x|d|u, U b|h|w|g (x/16xb r10-16)
@@ -106,6 +107,8 @@ export class DebugRepl {
       case 'continue':
       case 'c':
         return this.where(s.continue());
+      case 'packet':
+        return this.where(s.nextPacket());
       case 'print':
       case 'p': {
         if (rest === '') return 'error: print EXPR\n';

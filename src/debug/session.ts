@@ -391,6 +391,12 @@ export class DebugSession {
     return this.advance(() => undefined, false);
   }
 
+  /** Runs the rest of this packet (breakpoints still stop) and stops at the first instruction of the next one that runs. */
+  nextPacket(): StopInfo | undefined {
+    const from = this.mustBeStopped('nextPacket');
+    return this.advance((ev) => (ev.packet !== from.packet && ev.step === 1 ? 'packet' : undefined), false);
+  }
+
   /** Steps over calls: to the next C line (or instruction) at this depth or shallower. */
   next(granularity: Granularity = 'line'): StopInfo | undefined {
     const from = this.mustBeStopped('next');

@@ -100,6 +100,17 @@ test('the tail call is followed into tail_drop; stepping off a packet\'s end sto
   assert.equal(s.lastHelper?.tailCallTo, 'tail_drop');
   const want = trace.find((t) => t.program === 'tail_drop');
   assert.deepEqual(s.frames()[0]!.regs, want!.regs);
+  // nextPacket from the middle of packet 1: the entry of packet 2 (no breakpoint on the way).
+  const np = s.nextPacket()!;
+  assert.deepEqual([np.reason, np.packet, np.pc], ['packet', 2, 0]);
+  assert.deepEqual(s.frames()[0]!.regs, trace.find((t) => t.packet === 2)!.regs);
+  s.close();
+});
+
+test('stepping past a tail-call target\'s exit goes on with the next packet', () => {
+  const s = session();
+  s.setInstructionBreakpoints([{ program: 'tail_drop', pc: 0 }]);
+  s.start(false);
   const end = s.next('instruction')!; // exit
   assert.equal(end.pc, 1);
   const nextPacket = s.next('instruction')!;
