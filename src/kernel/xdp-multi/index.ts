@@ -3,5 +3,8 @@ export { BPFKIT_DISPATCHER_NAME, XDP_DISPATCHER_SLOTS, XdpMultiProg, XdpProgram,
 export { dispatcherInstructions, STATS_LAYOUT, type DispatcherSlot } from './dispatcher.js';
 export { type XdpProgramStats } from './state.js';
 export { nodeBpffs, type BpffsPort } from './bpffs.js';
-export { decodeLibxdpConfig, encodeLibxdpConfig, freplaceFeature, inspectLibxdp, LIBXDP_DISPATCHER_NAME, XDP_DISPATCHER_MAGIC, XDP_DISPATCHER_VERSION, type LibxdpDispatcherConfig } from './libxdp.js';
+export {
+  decodeLibxdpConfig, encodeLibxdpConfig, freplaceFeature, inspectLibxdp, LIBXDP_DISPATCHER_NAME, libxdpDispatcherDir, libxdpPins, planLibxdpDispatcher, XDP_DISPATCHER_MAGIC, XDP_DISPATCHER_VERSION,
+  type LibxdpDispatcherConfig, type LibxdpPlan, type LibxdpPlanProgram,
+} from './libxdp.js';
 export { PlainXdpProgramError, TooManyXdpProgramsError, XdpBpffsError, XdpDispatcherVersionError, XdpModeMismatchError, XdpProgramNoBtfError, XdpProgramNotFoundError, XdpStateError } from './errors.js';

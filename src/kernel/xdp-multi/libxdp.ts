@@ -5,7 +5,13 @@ import { fdById, mapFdById } from '../bpf/obj-id.js';
 import { mapInfo, programInfo } from '../bpf/obj-info.js';
 import { type Feature } from '../feature-probe.js';
 import { probeProgramType } from '../feature-report.js';
+import type { ObjectSpec } from '../../elf/object-spec.js';
+import { BpfProgLoadFlags } from '../../isa/program-types.js';
+import { sortChain, XDP_DISPATCHER_RETVAL } from '../../runtime/xdp-run-config.js';
 import type { Sys } from '../sys.js';
+import { TooManyXdpProgramsError, XdpProgramNoBtfError } from './errors.js';
+
+const FRAGS_FLAG = BpfProgLoadFlags.XDP_HAS_FRAGS;
 
 /** libxdp's dispatcher function (and program) name. */
 export const LIBXDP_DISPATCHER_NAME = 'xdp_dispatcher';
@@ -81,3 +87,68 @@ export const freplaceFeature: Feature = {
   minKernel: '5.10',
   probe: (sys) => probeProgramType(sys, ProgType.EXT),
 };
+
+/** One program of a libxdp dispatcher plan. */
+export interface LibxdpPlanProgram {
+  /** Function name (the freplace program's name). */
+  readonly name: string;
+  readonly priority: number;
+  /** Chain-call actions as given (XDP_DISPATCHER_RETVAL's bit is added in the config). */
+  readonly chainCallActions: number;
+  /** BPF_F_XDP_HAS_FRAGS when the program supports frags. */
+  readonly flags: number;
+  /** Already attached to the current dispatcher (sorted before new ones on ties). */
+  readonly loaded: boolean;
+  /** Instruction count (a tie-breaker). */
+  readonly size: number;
+}
+
+/** What a new libxdp dispatcher is loaded with, and which stub each program replaces. */
+export interface LibxdpPlan {
+  /** Programs in run order; program i replaces stub `prog<i>`. */
+  readonly programs: readonly LibxdpPlanProgram[];
+  /** The `.rodata` config of the new dispatcher. */
+  readonly config: Uint8Array;
+  /** The freplace target of each program: `prog0`, `prog1`... */
+  readonly targets: readonly string[];
+  /** Whether the dispatcher is loaded with BPF_F_XDP_HAS_FRAGS (every program has it, and the kernel knows the flag). */
+  readonly frags: boolean;
+}
+
+/**
+ * Plans a libxdp dispatcher (protocol version 2) for `loaded` (read from the current
+ * dispatcher's config: their priorities and actions are kept) plus `adding`: run order by
+ * libxdp's rules, each slot's chain-call actions with the stub's return value (bit 31) added,
+ * `run_prios`, `program_flags`, and frags only when every program has them. Throws
+ * {@link XdpProgramNoBtfError} for a new program without BTF (freplace needs its function's BTF)
+ * and {@link TooManyXdpProgramsError} past 10 programs — before anything is loaded.
+ */
+export function planLibxdpDispatcher(
+  ifname: string,
+  loaded: readonly LibxdpPlanProgram[],
+  adding: readonly { spec: Pick<ObjectSpec, 'btf'>; program: LibxdpPlanProgram }[],
+  kernelHasFrags = true,
+): LibxdpPlan {
+  for (const a of adding) {
+    const func = a.spec.btf?.typesByName(a.program.name).find((t) => t.kind === 'func');
+    if (!func) throw new XdpProgramNoBtfError(a.program.name);
+  }
+  if (loaded.length + adding.length > LIBXDP_SLOTS) throw new TooManyXdpProgramsError(ifname, LIBXDP_SLOTS, loaded.length, adding.length);
+  const all = [...loaded, ...adding.map((a) => ({ ...a.program, loaded: false }))].map((p, sequence) => ({ ...p, sequence }));
+  const programs = sortChain(all).map(({ sequence: _s, ...p }) => p);
+  const frags = kernelHasFrags && programs.every((p) => (p.flags & FRAGS_FLAG) !== 0);
+  const config = encodeLibxdpConfig({
+    numProgsEnabled: programs.length,
+    isXdpFrags: frags,
+    chainCallActions: programs.map((p) => (p.chainCallActions | (1 << XDP_DISPATCHER_RETVAL)) >>> 0),
+    runPrios: programs.map((p) => p.priority),
+    programFlags: programs.map((p) => p.flags & FRAGS_FLAG),
+  });
+  return { programs, config, targets: programs.map((_, i) => `prog${i}`), frags };
+}
+
+/** The pins of a libxdp dispatcher with `n` programs: the directory, then progN-prog and progN-link for each. */
+export function libxdpPins(bpffs: string, ifindex: number, dispatcherId: number, n: number): { dir: string; prog: string[]; link: string[] } {
+  const dir = libxdpDispatcherDir(bpffs, ifindex, dispatcherId);
+  return { dir, prog: [...Array(n).keys()].map((i) => `${dir}/prog${i}-prog`), link: [...Array(n).keys()].map((i) => `${dir}/prog${i}-link`) };
+}
