@@ -2,7 +2,7 @@
 
 import { createHelperEnv } from '../ctx/helpers/env.js';
 import { createHelpers, helperLabel } from '../ctx/helpers/index.js';
-import { createKfuncs, kfuncReason } from '../ctx/kfuncs/index.js';
+import { kfuncNames, kfuncReason } from '../ctx/kfuncs/index.js';
 import { programTypeOps } from '../ctx/registry.js';
 import type { ProgramSpec } from '../elf/object-spec.js';
 import { slotOffsets } from '../isa/instruction.js';
@@ -10,7 +10,7 @@ import { PseudoCall } from '../isa/opcodes.js';
 import type { UnmodelledCall } from '../vm/program.js';
 
 const CALL = 0x85;
-let kfuncNames: ReadonlySet<string> | undefined;
+let implemented: ReadonlySet<string> | undefined;
 
 /**
  * The calls in `program` of helpers and kfuncs the userspace runtime does not model, each with
@@ -22,7 +22,7 @@ export function unmodelledCalls(program: ProgramSpec): UnmodelledCall[] {
   const ops = programTypeOps(program.type);
   if (!ops) return [];
   const helpers = createHelpers(createHelperEnv(), ops);
-  kfuncNames ??= new Set(createKfuncs(createHelperEnv()).keys());
+  implemented ??= new Set(kfuncNames());
   const slots = slotOffsets(program.instructions);
   const out: UnmodelledCall[] = [];
   program.instructions.forEach((insn, i) => {
@@ -30,7 +30,7 @@ export function unmodelledCalls(program: ProgramSpec): UnmodelledCall[] {
     const pc = slots[i]!;
     if (insn.src === PseudoCall.KFUNC_CALL) {
       const name = insn.reference ?? `kfunc#${insn.imm}`;
-      if (!kfuncNames!.has(name)) out.push({ pc, kind: 'kfunc', name, reason: kfuncReason(name) });
+      if (!implemented!.has(name)) out.push({ pc, kind: 'kfunc', name, reason: kfuncReason(name) });
     } else if (insn.src === 0) {
       const reason = helpers.refusal(insn.imm);
       if (reason !== undefined) out.push({ pc, kind: 'helper', name: helperLabel(insn.imm), reason, helperId: insn.imm });

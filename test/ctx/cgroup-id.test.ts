@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alu64, call, encode, exit, type Instruction, jmp, label, ldx, program, r0, r1, r2, r3, r4, r6, r7, stx } from '../../src/isa/index.js';
+import { alu64, call, encode, exit, type Instruction, jmp, label, ld, ldx, program, r0, r1, r2, r3, r4, r6, r7, stx } from '../../src/isa/index.js';
+import { cgroupSkbOps } from '../../src/ctx/cgroup-skb.js';
 import { createHelperEnv } from '../../src/ctx/helpers/index.js';
 import { SkBuff } from '../../src/ctx/sk-buff.js';
 import { tcOps } from '../../src/ctx/tc.js';
@@ -58,6 +59,7 @@ kernelTest('cgroup ids: a task model of this process answers as the kernel at ev
   const place = cgroupPlace();
   if (!place) return t.skip('no cgroup2 hierarchy mounted: the kernel reports no cgroup v2 ids to compare with');
   compareCgroupIds(sys);
+  compareSockCgroupIds(sys);
   // Again two levels down: this process moved into a cgroup of its own for the comparison, and back.
   const top = join(place.root, `bpfkit-cg-${process.pid}`);
   const leaf = join(top, 'leaf');
@@ -70,6 +72,7 @@ kernelTest('cgroup ids: a task model of this process answers as the kernel at ev
   }
   try {
     compareCgroupIds(sys, 2);
+    compareSockCgroupIds(sys);
   } finally {
     writeFileSync(join(place.root, place.path, 'cgroup.procs'), String(process.pid));
     rmdirSync(leaf);
@@ -89,4 +92,40 @@ function compareCgroupIds(sys: Parameters<typeof loadProgram>[0], minDepth = 0):
   process.stdout.write(`# cgroup ids: ${2 + 2 * LEVELS.length} calls compared with the kernel (this process is ${chain.length - 1} levels below the root)\n`);
   assert.equal(m, k);
   assert.match(k, new RegExp(`data ${Buffer.from(data.subarray(0, OUT)).toString('hex')}${Buffer.from(new BigUint64Array([chain.at(-1)!]).buffer).toString('hex')}`), 'the kernel reports this cgroup');
+}
+
+/**
+ * cgroup_skb: bpf_sk_cgroup_id(skb->sk) and bpf_sk_ancestor_cgroup_id(skb->sk, level) compared
+ * with `expect` in the program (cgroup_skb may only return 0 or 1): 1 when equal, 0 when not.
+ */
+function sockCgroupProgram(level: number | undefined, expect: bigint): Instruction[] {
+  return program(
+    ldx.dw(r2, r1, SkBuff.sk), alu64.mov.imm(r0, 0), jmp.jeq.imm(r2, 0, 'out'),
+    alu64.mov.reg(r1, r2),
+    ...(level === undefined ? [call.helper('sk_cgroup_id')] : [alu64.mov.imm(r2, level), call.helper('sk_ancestor_cgroup_id')]),
+    ld.imm64(r3, expect), alu64.mov.reg(r4, r0), alu64.mov.imm(r0, 1), jmp.jeq.reg(r4, r3, 'out'), alu64.mov.imm(r0, 0),
+    label('out'), exit(),
+  );
+}
+
+function compareSockCgroupIds(sys: Parameters<typeof loadProgram>[0]): void {
+  const chain = cgroupChain()!;
+  const env = createHelperEnv({ task: { pid: process.pid, tgid: process.pid, uid: 0, gid: 0, comm: '', cgroupId: chain.at(-1)!, cgroupAncestors: chain } });
+  const data = frame([0, 0, 0, 0, 0, 0], 0x0800, 60).subarray(14);
+  let ones = 0;
+  let compared = 0;
+  for (const level of [undefined, ...LEVELS]) {
+    const right = level === undefined ? chain.at(-1)! : level >= 0 && level < chain.length ? chain[level]! : 0n;
+    for (const expect of [right, right + 1n, 0n]) {
+      const insns = sockCgroupProgram(level, expect);
+      using prog = loadProgram(sys, { type: cgroupSkbOps.type, insns: encode(insns), license: 'GPL', name: 'bk_sk_cgroup' });
+      const k = summary(kernelRunLoaded(prog, cgroupSkbOps, data));
+      assert.equal(summary(vmRun(cgroupSkbOps, insns, data, undefined, { env })), k, `level ${level}, expect ${expect}`);
+      if (k.startsWith('retval 1 ')) ones++;
+      compared++;
+    }
+  }
+  // Each level's right answer gives 1 in the kernel (and 0 equals 0 past the chain, counted twice there).
+  assert.ok(ones >= LEVELS.length + 1, `${ones} of ${compared} matched the expected id in the kernel`);
+  process.stdout.write(`# cgroup_skb sk cgroup ids: ${compared} runs equal the kernel (${ones} where the id was the expected one)\n`);
 }

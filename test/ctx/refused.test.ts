@@ -8,14 +8,14 @@ import { test } from 'node:test';
 import { alu64, call, encode, exit, program, r0, r1 } from '../../src/isa/index.js';
 import { createHelperEnv, createHelpers, REFUSED_HELPERS } from '../../src/ctx/helpers/index.js';
 import { programTypeOps, PROGRAM_TYPE_OPS } from '../../src/ctx/registry.js';
-import { helperById, helperByName, helpersFor } from '../../src/isa/helpers.js';
+import { helperAllowed, helperById, helperByName, helpersFor } from '../../src/isa/helpers.js';
 import type { ProgramTypeName } from '../../src/isa/program-types.js';
-import { BpfFuncId, BpfFuncIdBounds, BpfProgType } from '../../src/isa/uapi.generated.js';
+import { BpfAttachType, BpfFuncId, BpfFuncIdBounds, BpfProgType } from '../../src/isa/uapi.generated.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
 import { KernelError } from '../../src/kernel/kernel-error.js';
 import { AddressSpace, Interpreter, prepareProgram, UnknownHelperError, UnmodelledCallError } from '../../src/vm/index.js';
-import { helperRows, render, TABLE_TYPES } from '../../scripts/gen-helper-table.js';
+import { helperRows, kfuncRows, render, TABLE_TYPES } from '../../scripts/gen-helper-table.js';
 import { kernelTest } from '../kernel/harness.js';
 import { repoRoot } from '../support/fixtures.js';
 
@@ -50,6 +50,9 @@ test('every helper a covered program type allows is implemented or refused when 
   }
   assert.ok(implemented > 200 && refused > 20, `${implemented} implemented, ${refused} refused`);
   assert.deepEqual(helperRows().filter((r) => r.status === 'missing'), []);
+  // Every kfunc of the table a covered type may call is implemented, modelled or refused by name.
+  assert.deepEqual(kfuncRows().filter((r) => r.status === 'missing').map((r) => r.name), []);
+  assert.ok(kfuncRows().some((r) => r.name === 'bpf_cast_to_kern_ctx' && r.status === 'modelled'));
 });
 
 test('no refused helper is implemented for any runnable program type (a stale refusal)', () => {
@@ -66,9 +69,10 @@ test('docs/helpers.md is up to date (node --import tsx scripts/gen-helper-table.
   assert.equal(readFileSync(join(repoRoot, 'docs', 'helpers.md'), 'utf8'), render());
 });
 
-kernelTest("every helper the kernel lets xdp, tc and socket filters call is in the table (implemented, modelled or refused)", (sys) => {
+kernelTest("every helper the kernel lets the table's program types call is in the table (implemented, modelled or refused)", (sys) => {
   const listed = new Set(helperRows().map((r) => r.helper.id));
   const absent: string[] = [];
+  const unprototyped: string[] = [];
   let allowed = 0;
   for (const name of TABLE_TYPES) {
     const type = BpfProgType[name.toUpperCase() as keyof typeof BpfProgType];
@@ -77,7 +81,9 @@ kernelTest("every helper the kernel lets xdp, tc and socket filters call is in t
       // when the type may not call it; any other outcome (an argument complaint) means it may.
       let ok = true;
       try {
-        using prog = loadProgram(sys, { type, insns: encode(program(call.helper(id), alu64.mov.imm(r0, 0), exit())), license: 'GPL', logLevel: 1 });
+        // sk_lookup programs load only with their expected attach type (BPF_SK_LOOKUP), as libbpf's probe sets it.
+        const expectedAttachType = name === 'sk_lookup' ? BpfAttachType.SK_LOOKUP : undefined;
+        using prog = loadProgram(sys, { type, insns: encode(program(call.helper(id), alu64.mov.imm(r0, 0), exit())), license: 'GPL', logLevel: 1, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) });
         void prog;
       } catch (e) {
         if (!(e instanceof VerifierError) && !(e instanceof KernelError)) throw e;
@@ -87,9 +93,13 @@ kernelTest("every helper the kernel lets xdp, tc and socket filters call is in t
       if (!ok) continue;
       allowed++;
       if (!listed.has(id)) absent.push(`${name}: bpf_${helperById(id)?.name ?? id}`);
+      // Allowed by the kernel for this type but not by bpfkit's prototypes (its verifier refuses the call first).
+      const h = helperById(id);
+      if (h && !helperAllowed(id, name) && !(h.name in REFUSED_HELPERS)) unprototyped.push(`${name}: bpf_${h.name}`);
     }
   }
   process.stdout.write(`# helper table: ${allowed} (type, helper) pairs the kernel allows, ${absent.length} absent from docs/helpers.md\n`);
-  assert.ok(allowed > 300, `the probe found only ${allowed} allowed pairs`);
+  if (unprototyped.length) process.stdout.write(`# ${unprototyped.length} pairs the kernel allows that bpfkit's verifier does not yet: ${unprototyped.join(', ')}\n`);
+  assert.ok(allowed > 600, `the probe found only ${allowed} allowed pairs`);
   assert.deepEqual(absent, []);
 });

@@ -1,12 +1,17 @@
-// Cgroup ids from the task model: bpf_get_current_ancestor_cgroup_id, bpf_skb_cgroup_id, bpf_skb_ancestor_cgroup_id.
+// Cgroup ids from the task model: bpf_get_current_ancestor_cgroup_id, bpf_skb_cgroup_id, bpf_skb_ancestor_cgroup_id, bpf_sk_cgroup_id, bpf_sk_ancestor_cgroup_id.
 //
 // A test run's skb carries a socket the calling task allocated (sk_alloc charges it to the task's
-// cgroup), so the skb's cgroup is the task's: the same model answers both families.
+// cgroup), so the skb's cgroup is the task's: the same model answers both families. A socket a
+// program holds (skb->sk, or one a lookup found in the socket model: sockets of the process under
+// test) is charged to the task's cgroup too; a time-wait or request socket has no full socket, so
+// bpf_sk_cgroup_id / bpf_sk_ancestor_cgroup_id give 0 for it (__bpf_sk_cgroup_id's sk_fullsock).
 
 import { BpfFuncId } from '../../isa/uapi.generated.js';
-import type { HelperFn } from '../../vm/helpers.js';
+import type { HelperContext, HelperFn } from '../../vm/helpers.js';
+import { TcpState } from '../socket-model.js';
+import { BpfSock, BPF_SOCK_SIZE } from '../test-run-sock.js';
 import type { HelperEnv } from './env.js';
-import { argS32 } from './memory.js';
+import { argS32, helperPtr } from './memory.js';
 
 /** cgroup_ancestor(task cgroup, level)'s id, 0 when there is none (level < 0 or deeper than the task's cgroup). */
 function ancestor(env: HelperEnv, level: number): bigint {
@@ -15,11 +20,23 @@ function ancestor(env: HelperEnv, level: number): bigint {
   return chain[level]!;
 }
 
-/** The three helpers, bound to `env.task`. */
+/** sk_to_full_sk + sk_fullsock: false for a time-wait or request socket (its bpf_sock state). */
+function fullSock(vm: HelperContext, sk: number): boolean {
+  const at = helperPtr(vm, sk, BPF_SOCK_SIZE, false);
+  const state = vm.space.memory.view.getUint32(at + BpfSock.state, true);
+  return state !== TcpState.time_wait && state !== TcpState.new_syn_recv;
+}
+
+/** The task's cgroup id (the model's cgroupId, else the last of its ancestors), 0 without a model. */
+const taskCgroup = (env: HelperEnv): bigint => env.task?.cgroupId ?? env.task?.cgroupAncestors?.at(-1) ?? 0n;
+
+/** The five helpers, bound to `env.task`. */
 export function cgroupIdHelpers(env: HelperEnv): Map<number, HelperFn> {
   return new Map<number, HelperFn>([
+    [BpfFuncId.sk_cgroup_id, (vm, r1) => (fullSock(vm, r1) ? taskCgroup(env) : 0n)],
+    [BpfFuncId.sk_ancestor_cgroup_id, (vm, r1) => (fullSock(vm, r1) ? ancestor(env, argS32(vm, 2)) : 0n)],
     [BpfFuncId.get_current_ancestor_cgroup_id, (vm) => ancestor(env, argS32(vm, 1))],
-    [BpfFuncId.skb_cgroup_id, () => env.task?.cgroupId ?? env.task?.cgroupAncestors?.at(-1) ?? 0n],
+    [BpfFuncId.skb_cgroup_id, () => taskCgroup(env)],
     [BpfFuncId.skb_ancestor_cgroup_id, (vm) => ancestor(env, argS32(vm, 2))],
   ]);
 }

@@ -64,6 +64,8 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   get_current_ancestor_cgroup_id: CGROUP,
   skb_cgroup_id: { model: "the task's cgroup (a test run's skb->sk is the caller's): `task.cgroupId` / `task.cgroupAncestors` of createHelperEnv", default: '0' },
   skb_ancestor_cgroup_id: CGROUP,
+  sk_cgroup_id: { model: "the task's cgroup: skb->sk and the model's sockets are the caller's (`task.cgroupId` / `task.cgroupAncestors` of createHelperEnv); 0 for a time-wait or request socket", default: '0' },
+  sk_ancestor_cgroup_id: CGROUP,
   get_ns_current_pid_tgid: { model: 'the current task and its pid namespace: `task.pidNamespace` (st_dev, st_ino of /proc/PID/ns/pid) of createHelperEnv', default: 'no namespace: -EINVAL, the buffer zeroed' },
   probe_read_kernel: KERNEL_MEMORY,
   probe_read_kernel_str: KERNEL_MEMORY,

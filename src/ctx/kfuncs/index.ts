@@ -4,7 +4,7 @@ import type { Btf } from '../../btf/index.js';
 import { type ConntrackModel, conntrackKfuncs } from './conntrack.js';
 import { castToKernCtx } from './kern-ctx.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
-import type { HelperEnv } from '../helpers/env.js';
+import { createHelperEnv, type HelperEnv } from '../helpers/env.js';
 import { argU32, argU64, Errno, helperPtr } from '../helpers/memory.js';
 import { SkbContext } from '../skb-context.js';
 import { XdpContext } from '../xdp-buff.js';
@@ -154,6 +154,37 @@ export const UNMODELLED_KFUNCS: Readonly<Record<string, string>> = {
   bpf_task_from_pid: 'returns a kernel task_struct: tasks are not modelled',
   bpf_sock_destroy: 'destroys a kernel socket: no userspace meaning',
 };
+
+/** A kfunc whose answer comes from a model the user supplies: the model and its default. */
+export interface KfuncModel {
+  readonly model: string;
+  readonly default: string;
+}
+
+const CONNTRACK: KfuncModel = { model: 'the conntrack table: `conntrack` of loadUserspace (ConntrackModel, docs/kfuncs.md)', default: "empty, as a test run's namespace" };
+
+/** Kfuncs implemented over a model of kernel state (the rest of createKfuncs is computed from the program's memory and packet). */
+export const MODELLED_KFUNCS: Readonly<Record<string, KfuncModel>> = {
+  bpf_xdp_metadata_rx_timestamp: { model: "the device's RX metadata: a test run's program is bound to no device", default: '-EOPNOTSUPP, outputs untouched' },
+  bpf_xdp_metadata_rx_hash: { model: "the device's RX metadata: a test run's program is bound to no device", default: '-EOPNOTSUPP, outputs untouched' },
+  bpf_xdp_metadata_rx_vlan_tag: { model: "the device's RX metadata: a test run's program is bound to no device", default: '-EOPNOTSUPP, outputs untouched' },
+  bpf_xdp_ct_lookup: CONNTRACK,
+  bpf_skb_ct_lookup: CONNTRACK,
+  bpf_xdp_ct_alloc: CONNTRACK,
+  bpf_skb_ct_alloc: CONNTRACK,
+  bpf_ct_insert_entry: CONNTRACK,
+  bpf_ct_release: CONNTRACK,
+  bpf_ct_set_timeout: CONNTRACK,
+  bpf_ct_set_status: CONNTRACK,
+  bpf_ct_change_timeout: CONNTRACK,
+  bpf_ct_change_status: CONNTRACK,
+  bpf_cast_to_kern_ctx: { model: "the context's struct sk_buff / xdp_buff as the program's BTF lays it out, its fields read live from the run (docs/kfuncs.md)", default: 'a field with no userspace meaning (dev, sk, rxq) faults naming it' },
+};
+
+/** The names of the kfuncs {@link createKfuncs} implements. */
+export function kfuncNames(): string[] {
+  return [...createKfuncs(createHelperEnv()).keys()];
+}
 
 /** Why kfunc `name` does not run in userspace (for a kfunc {@link createKfuncs} lacks). */
 export function kfuncReason(name: string): string {
