@@ -9,6 +9,8 @@ import { netfilterOps } from './netfilter.js';
 import type { ProgramTypeOps, RunnableProgramType } from './program-type-ops.js';
 import { skLookupOps } from './sk-lookup.js';
 import { skReuseportOps } from './sk-reuseport.js';
+import { skMsgOps, skSkbOps } from './sk-msg.js';
+import { sockOpsOps } from './sock-ops.js';
 import { socketFilterOps } from './socket-filter.js';
 import { tcActOps, tcOps } from './tc.js';
 import { kprobeOps, perfEventOps, rawTracepointOps, tracepointOps } from './tracing-types.js';
@@ -27,7 +29,7 @@ export function programTypeOps(type: number | string): RunnableProgramType | und
 }
 
 /** Program types the verifier models but userspace cannot run (the kernel has no test run for them, or their context is kernel data). */
-export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, rawTracepointOps, skReuseportOps];
+export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps];
 
 /**
  * The verifier's ops of a program type (a BpfProgType value or bpftool's name): the runnable

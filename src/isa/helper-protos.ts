@@ -6,7 +6,7 @@
 // map, time, string, spin lock and timer protos), kernel/bpf/ringbuf.c, kernel/trace/bpf_trace.c
 // (bpf_tracing_func_proto), net/core/filter.c (xdp_func_proto, tc_cls_act_func_proto,
 // sk_filter_func_proto, bpf_sk_base_func_proto and the packet protos; cg_skb_func_proto,
-// lwt_*_func_proto, flow_dissector_func_proto, sk_lookup_func_proto, sk_reuseport_func_proto), net/netfilter/nf_bpf_link.c
+// lwt_*_func_proto, flow_dissector_func_proto, sk_lookup_func_proto, sk_reuseport_func_proto, sk_skb/sk_msg/sock_ops_func_proto), net/netfilter/nf_bpf_link.c
 // (bpf_nf_func_proto).
 //
 // Argument and return types are written as the kernel writes them ("ARG_PTR_TO_MEM |
@@ -51,18 +51,23 @@ const FLOW: readonly ProgramTypeName[] = ['flow_dissector'];
 const SK_LOOKUP: readonly ProgramTypeName[] = ['sk_lookup'];
 /** sk_reuseport_func_proto(): its own cases, then bpf_base_func_proto(). */
 const SK_REUSEPORT: readonly ProgramTypeName[] = ['sk_reuseport'];
+/** sk_skb_func_proto(), sk_msg_func_proto(), sock_ops_func_proto(): their own cases, then bpf_sk_base_func_proto(). */
+const SK_SKB: readonly ProgramTypeName[] = ['sk_skb'];
+const SK_MSG: readonly ProgramTypeName[] = ['sk_msg'];
+const SOCK_OPS: readonly ProgramTypeName[] = ['sock_ops'];
+const SOCKMAP_PROGS: readonly ProgramTypeName[] = [...SK_SKB, ...SK_MSG, ...SOCK_OPS];
 /** bpf_nf_func_proto() is bpf_base_func_proto() alone. */
 const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
 /** sk_filter_func_proto() users: socket filters and (after their own cases) cgroup_skb. */
 const SK_FILTER: readonly ProgramTypeName[] = [...SOCKET, ...CG_SKB];
 /** bpf_sk_base_func_proto() users: every networking type but netfilter. */
-const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP];
+const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP, ...SOCKMAP_PROGS];
 /** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
 const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
 const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT];
 /** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
-const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT];
+const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT, ...SOCKMAP_PROGS];
 
 const CTX = 'ARG_PTR_TO_CTX';
 const ANY = 'ARG_ANYTHING';
@@ -161,7 +166,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'skc_lookup_tcp', proto: 'bpf_xdp_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: XDP },
   // --- shared by XDP and TC ------------------------------------------------------------------
   { helper: 'csum_diff', proto: 'bpf_csum_diff_proto', ret: INT, args: ['ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], pkt: true, progs: [...XDP, ...TC, ...LWT] },
-  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP] },
+  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP, ...SK_SKB] },
   { helper: 'tcp_check_syncookie', proto: 'bpf_tcp_check_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_gen_syncookie', proto: 'bpf_tcp_gen_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_raw_gen_syncookie_ipv4', proto: 'bpf_tcp_raw_gen_syncookie_ipv4_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20', RO_MEM, SIZE0], gpl: true, pkt: true, progs: [...XDP, ...TC] },
@@ -169,9 +174,9 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'tcp_raw_check_syncookie_ipv4', proto: 'bpf_tcp_raw_check_syncookie_ipv4_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20', 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20'], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_raw_check_syncookie_ipv6', proto: 'bpf_tcp_raw_check_syncookie_ipv6_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:40', 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20'], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   // --- net/core/filter.c: TC (tc_cls_act_func_proto) -------------------------------------
-  { helper: 'perf_event_output', proto: 'bpf_skb_event_output_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...TC, ...SK_FILTER, ...LWT] },
-  { helper: 'skb_store_bytes', proto: 'bpf_skb_store_bytes_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE, ANY], progs: [...TC, ...LWT_XMIT] },
-  { helper: 'skb_load_bytes', proto: 'bpf_skb_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: [...TC, ...SK_FILTER, ...LWT] },
+  { helper: 'perf_event_output', proto: 'bpf_skb_event_output_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...TC, ...SK_FILTER, ...LWT, ...SK_SKB] },
+  { helper: 'skb_store_bytes', proto: 'bpf_skb_store_bytes_proto', ret: INT, args: [CTX, ANY, RO_MEM, SIZE, ANY], progs: [...TC, ...LWT_XMIT, ...SK_SKB] },
+  { helper: 'skb_load_bytes', proto: 'bpf_skb_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: [...TC, ...SK_FILTER, ...LWT, ...SK_SKB] },
   { helper: 'skb_load_bytes_relative', proto: 'bpf_skb_load_bytes_relative_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: [...TC, ...SK_FILTER] },
   { helper: 'skb_pull_data', proto: 'bpf_skb_pull_data_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...LWT] },
   { helper: 'csum_update', proto: 'bpf_csum_update_proto', ret: INT, args: [CTX, ANY], progs: [...TC, ...LWT_XMIT] },
@@ -200,9 +205,9 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'set_hash_invalid', proto: 'bpf_set_hash_invalid_proto', ret: INT, args: [CTX], progs: [...TC, ...LWT_XMIT] },
   { helper: 'set_hash', proto: 'bpf_set_hash_proto', ret: INT, args: [CTX, ANY], progs: TC },
   { helper: 'skb_under_cgroup', proto: 'bpf_skb_under_cgroup_proto', ret: INT, args: [CTX, MAP, ANY], progs: [...TC, ...LWT] },
-  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER] },
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER, ...SK_SKB] },
   { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: [...TC, ...SK_FILTER] },
-  { helper: 'get_socket_uid', proto: 'bpf_get_socket_uid_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER] },
+  { helper: 'get_socket_uid', proto: 'bpf_get_socket_uid_proto', ret: INT, args: [CTX], progs: [...TC, ...SK_FILTER, ...SK_SKB] },
   { helper: 'fib_lookup', proto: 'bpf_skb_fib_lookup_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_MEM', SIZE, ANY], gpl: true, progs: TC },
   { helper: 'check_mtu', proto: 'bpf_skb_check_mtu_proto', ret: INT, args: [CTX, ANY, 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED:4', ANY, ANY], progs: TC },
   { helper: 'sk_fullsock', proto: 'bpf_sk_fullsock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
@@ -212,19 +217,19 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'sk_lookup_tcp', proto: 'bpf_tc_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'sk_lookup_udp', proto: 'bpf_tc_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'skc_lookup_tcp', proto: 'bpf_tc_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
-  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
+  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SOCK_OPS] },
   { helper: 'get_listener_sock', proto: 'bpf_get_listener_sock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
   { helper: 'skb_ecn_set_ce', proto: 'bpf_skb_ecn_set_ce_proto', ret: INT, args: [CTX], progs: [...TC, ...CG_SKB] },
   { helper: 'sk_assign', proto: 'bpf_sk_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: TC },
   // --- net/core/bpf_sk_storage.c: socket local storage (tc_cls_act and cg_skb_func_proto) -----
-  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB] },
-  { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
+  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
+  { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
   // --- kernel/bpf/cgroup.c: cgroup_common_func_proto (cgroup program types) ----------------------
-  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: CG_SKB },
+  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: [...CG_SKB, ...SOCK_OPS] },
   // --- net/core/filter.c: cgroup_skb (cg_skb_func_proto): the non-tc socket lookups ---------
-  { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
-  { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
-  { helper: 'skc_lookup_tcp', proto: 'bpf_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: CG_SKB },
+  { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
+  { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
+  { helper: 'skc_lookup_tcp', proto: 'bpf_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
   { helper: 'sk_cgroup_id', proto: 'bpf_sk_cgroup_id_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: CG_SKB },
   { helper: 'sk_ancestor_cgroup_id', proto: 'bpf_sk_ancestor_cgroup_id_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: CG_SKB },
   // --- net/core/filter.c: lwt (lwt_in/out/xmit_func_proto) -----------------------------------
@@ -233,7 +238,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   // --- net/core/filter.c: flow dissector (flow_dissector_func_proto) -------------------------
   { helper: 'skb_load_bytes', proto: 'bpf_flow_dissector_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: FLOW },
   // --- net/core/filter.c: sk_lookup (sk_lookup_func_proto) -----------------------------------
-  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: SK_LOOKUP },
+  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...SK_LOOKUP, ...SK_MSG, ...SOCK_OPS] },
   { helper: 'sk_assign', proto: 'bpf_sk_lookup_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL', ANY], progs: SK_LOOKUP },
   { helper: 'skb_set_tstamp', proto: 'bpf_skb_set_tstamp_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
   // tc_cls_act_func_proto() with CONFIG_XFRM.
@@ -243,6 +248,33 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'skb_load_bytes', proto: 'sk_reuseport_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: SK_REUSEPORT },
   { helper: 'skb_load_bytes_relative', proto: 'sk_reuseport_load_bytes_relative_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE, ANY], progs: SK_REUSEPORT },
   { helper: 'get_socket_cookie', proto: 'bpf_get_socket_ptr_cookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | PTR_MAYBE_NULL'], progs: SK_REUSEPORT },
+  // --- net/core/filter.c: sk_skb (sk_skb_func_proto) -----------------------------------------
+  { helper: 'skb_pull_data', proto: 'sk_skb_pull_data_proto', ret: INT, args: [CTX, ANY], progs: SK_SKB },
+  { helper: 'skb_change_tail', proto: 'sk_skb_change_tail_proto', ret: INT, args: [CTX, ANY, ANY], progs: SK_SKB },
+  { helper: 'skb_change_head', proto: 'sk_skb_change_head_proto', ret: INT, args: [CTX, ANY, ANY], progs: SK_SKB },
+  { helper: 'skb_adjust_room', proto: 'sk_skb_adjust_room_proto', ret: INT, args: [CTX, ANY, ANY, ANY], progs: SK_SKB },
+  { helper: 'sk_redirect_map', proto: 'bpf_sk_redirect_map_proto', ret: INT, args: [CTX, MAP, ANY, ANY], progs: SK_SKB },
+  { helper: 'sk_redirect_hash', proto: 'bpf_sk_redirect_hash_proto', ret: INT, args: [CTX, MAP, 'ARG_PTR_TO_MAP_KEY', ANY], progs: SK_SKB },
+  // --- net/core/filter.c: sk_msg (sk_msg_func_proto) -----------------------------------------
+  { helper: 'msg_redirect_map', proto: 'bpf_msg_redirect_map_proto', ret: INT, args: [CTX, MAP, ANY, ANY], progs: SK_MSG },
+  { helper: 'msg_redirect_hash', proto: 'bpf_msg_redirect_hash_proto', ret: INT, args: [CTX, MAP, 'ARG_PTR_TO_MAP_KEY', ANY], progs: SK_MSG },
+  { helper: 'msg_apply_bytes', proto: 'bpf_msg_apply_bytes_proto', ret: INT, args: [CTX, ANY], progs: SK_MSG },
+  { helper: 'msg_cork_bytes', proto: 'bpf_msg_cork_bytes_proto', ret: INT, args: [CTX, ANY], progs: SK_MSG },
+  { helper: 'msg_pull_data', proto: 'bpf_msg_pull_data_proto', ret: INT, args: [CTX, ANY, ANY, ANY], progs: SK_MSG },
+  { helper: 'msg_push_data', proto: 'bpf_msg_push_data_proto', ret: INT, args: [CTX, ANY, ANY, ANY], progs: SK_MSG },
+  { helper: 'msg_pop_data', proto: 'bpf_msg_pop_data_proto', ret: INT, args: [CTX, ANY, ANY, ANY], progs: SK_MSG },
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sk_msg_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: SK_MSG },
+  // --- net/core/filter.c: sock_ops (sock_ops_func_proto) ---------------------------------------
+  { helper: 'setsockopt', proto: 'bpf_sock_ops_setsockopt_proto', ret: INT, args: [CTX, ANY, ANY, RO_MEM, SIZE], progs: SOCK_OPS },
+  { helper: 'getsockopt', proto: 'bpf_sock_ops_getsockopt_proto', ret: INT, args: [CTX, ANY, ANY, UNINIT, SIZE], progs: SOCK_OPS },
+  { helper: 'sock_ops_cb_flags_set', proto: 'bpf_sock_ops_cb_flags_set_proto', ret: INT, args: [CTX, ANY], progs: SOCK_OPS },
+  { helper: 'sock_map_update', proto: 'bpf_sock_map_update_proto', ret: INT, args: [CTX, MAP, 'ARG_PTR_TO_MAP_KEY', ANY], pkt: true, progs: SOCK_OPS },
+  { helper: 'sock_hash_update', proto: 'bpf_sock_hash_update_proto', ret: INT, args: [CTX, MAP, 'ARG_PTR_TO_MAP_KEY', ANY], pkt: true, progs: SOCK_OPS },
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_sock_ops_proto', ret: INT, args: [CTX], progs: SOCK_OPS },
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sock_ops_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: SOCK_OPS },
+  { helper: 'load_hdr_opt', proto: 'bpf_sock_ops_load_hdr_opt_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SIZE, ANY], progs: SOCK_OPS },
+  { helper: 'store_hdr_opt', proto: 'bpf_sock_ops_store_hdr_opt_proto', ret: INT, args: [CTX, RO_MEM, SIZE, ANY], progs: SOCK_OPS },
+  { helper: 'reserve_hdr_opt', proto: 'bpf_sock_ops_reserve_hdr_opt_proto', ret: INT, args: [CTX, ANY, ANY], progs: SOCK_OPS },
 ];
 
 /**

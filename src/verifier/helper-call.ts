@@ -371,10 +371,10 @@ function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef |
   env.pushState(st, start);
 }
 
-/** may_access_direct_pkt_data for helper arguments: XDP, TC, cgroup_skb (8), lwt (10, 11, 12, 19), flow dissector (22). */
+/** may_access_direct_pkt_data for helper arguments: XDP, TC, cgroup_skb (8), lwt (10, 11, 12, 19), sk_skb (14), sk_msg (16), sk_reuseport (21), flow dissector (22). */
 function pktHelperAccess(env: Env): boolean {
   const t = env.progType;
-  return t === 6 || t === 3 || t === 4 || t === 8 || t === 10 || t === 11 || t === 12 || t === 19 || t === 22;
+  return t === 6 || t === 3 || t === 4 || t === 8 || t === 10 || t === 11 || t === 12 || t === 14 || t === 16 || t === 19 || t === 21 || t === 22;
 }
 
 /** Releases reference `id`: every register holding it becomes unusable (release_reference). */

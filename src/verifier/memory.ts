@@ -528,9 +528,9 @@ function sockAccessOk(type: string, off: number, size: number): boolean {
   return size === 4;
 }
 
-/** may_access_direct_pkt_data for writes: XDP, TC and lwt_xmit (12) may write packets; socket filters, cgroup_skb, lwt_in/out/seg6local and flow dissectors may not. */
+/** may_access_direct_pkt_data for writes: XDP, TC, lwt_xmit (12), sk_skb (14) and sk_msg (16) may write packets; socket filters, cgroup_skb, lwt_in/out/seg6local, sk_reuseport and flow dissectors may not. */
 export function pktWritable(env: Env): boolean {
-  return env.progType === 6 || env.progType === 3 || env.progType === 4 || env.progType === 12;
+  return env.progType === 6 || env.progType === 3 || env.progType === 4 || env.progType === 12 || env.progType === 14 || env.progType === 16;
 }
 
 /** check_helper_mem_access: a helper reads or writes `size` bytes through `regs[regno]`. */

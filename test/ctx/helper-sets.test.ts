@@ -1,0 +1,36 @@
+// The helper set of every verify-only program type vs the kernel's get_func_proto: never a helper the kernel refuses.
+import assert from 'node:assert/strict';
+import { VERIFIER_ONLY_OPS } from '../../src/ctx/registry.js';
+import { alu64, call, encode, exit, program, r0 } from '../../src/isa/index.js';
+import { helperById } from '../../src/isa/helpers.js';
+import { BpfFuncIdBounds } from '../../src/isa/uapi.generated.js';
+import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
+import { KernelError } from '../../src/kernel/kernel-error.js';
+import { VerifierError } from '../../src/kernel/verifier-error.js';
+import { kernelTest } from '../kernel/harness.js';
+
+for (const ops of VERIFIER_ONLY_OPS) {
+  kernelTest(`${ops.name}: every helper bpfkit allows, the kernel allows too`, (sys) => {
+    let kernelAllows = 0;
+    let both = 0;
+    const looser: string[] = [];
+    for (let id = 1; id < BpfFuncIdBounds.__BPF_FUNC_MAX_ID; id++) {
+      // `call id; r0 = 0; exit`: "cannot use helper" / "unknown func" when the type may not call it;
+      // any other outcome (an argument complaint) means it may.
+      let ok = true;
+      try {
+        loadProgram(sys, { type: ops.type, insns: encode(program(call.helper(id), alu64.mov.imm(r0, 0), exit())), license: 'GPL', logLevel: 1, ...(ops.expectedAttachType !== undefined ? { expectedAttachType: ops.expectedAttachType } : {}) }).close();
+      } catch (e) {
+        if (!(e instanceof VerifierError) && !(e instanceof KernelError)) throw e;
+        if (!(e instanceof VerifierError) || /cannot use helper|unknown func|invalid func/.test(e.log)) ok = false;
+      }
+      const mine = ops.helperAllowed(id);
+      if (ok) kernelAllows++;
+      if (ok && mine) both++;
+      if (mine && !ok) looser.push(`bpf_${helperById(id)?.name ?? id}`);
+    }
+    process.stdout.write(`# ${ops.name}: the kernel allows ${kernelAllows} helpers, bpfkit models ${both} of them\n`);
+    assert.deepEqual(looser, [], 'helpers bpfkit allows and the kernel refuses');
+    assert.ok(both >= kernelAllows - 30, `only ${both} of the kernel's ${kernelAllows} helpers are modelled`);
+  });
+}
