@@ -342,19 +342,21 @@ export class XdpMultiProg {
         return { position, slot: c.slot, name: c.name, id: c.progId, tag, priority: c.priority, chainCallActions: c.chainCallActions, actions: actionNames(c.chainCallActions), mapIds, stats, file: c.file };
       });
       return { ...base, kind: 'bpfkit', mode: cur.mode, progId: cur.progId, progName: BPFKIT_DISPATCHER_NAME, linkId: linkInfo(cur.link).id, stateDir: cur.dir, programs };
-    });
+    }, false);
   }
 
   /** The programs on the interface's dispatcher, in run order, as handles that open their maps. */
   programs(): XdpProgram[] {
-    return this.#locked((_sock, dev, cur) => (cur.kind === 'bpfkit' ? cur.config.components.map((c) => new XdpProgram(this.#sys, c, dev.name)) : []));
+    return this.#locked((_sock, dev, cur) => (cur.kind === 'bpfkit' ? cur.config.components.map((c) => new XdpProgram(this.#sys, c, dev.name)) : []), false);
   }
 
   /** Runs `fn` with the state lock held, the interface resolved and its occupant read. */
-  #locked<T>(fn: (sock: NetlinkSocket, dev: LinkAttrs, cur: Occupant) => T): T {
+  #locked<T>(fn: (sock: NetlinkSocket, dev: LinkAttrs, cur: Occupant) => T, create = true): T {
     this.#fs.checkBpffs(this.root);
-    this.#fs.mkdirs(this.root);
-    using _lock = this.#fs.lock(this.root);
+    // Reading needs no state directory: without one there is no bpfkit dispatcher to lock.
+    const stateless = !create && !this.#fs.exists(this.root);
+    if (!stateless) this.#fs.mkdirs(this.root);
+    using _lock = stateless ? undefined : this.#fs.lock(this.root);
     using sock = openRtnetlink(this.#sys);
     const dev = resolveInterface(sock, this.#iface);
     const cur = this.#occupant(dev);
