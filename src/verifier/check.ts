@@ -13,6 +13,7 @@ import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.j
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { returnRange } from './return-code.js';
+import { clearPktPointers, subprogChangesPktData } from './pkt-data.js';
 import { type SanitizeContext, sanitizeScalar } from './sanitize.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
@@ -770,6 +771,8 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
     env.calledGlobals.add(subprog);
     for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
     markUnknown(regs[0]!);
+    // A global function that may move the packet invalidates the caller's packet pointers.
+    if (subprogChangesPktData(env, subprog)) clearPktPointers(env);
     return idx + 1;
   }
   if (st.frames.length >= MAX_CALL_FRAMES) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);

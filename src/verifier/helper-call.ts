@@ -8,6 +8,7 @@ import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
 import { cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { clearPktPointers, helperChangesPktData } from './pkt-data.js';
 import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
 import { cloneState, curFrame, forEachReg, newFrame, ownRegs, StackType } from './state.js';
 import { tnumIsConst } from './tnum.js';
@@ -540,15 +541,5 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   }
   checkMapFuncCompatibility(env, meta.map, name, id);
   // Writing through an skb dynptr may reallocate the packet (changes_data), as bpf_skb_store_bytes does.
-  if (helper.changesPktData || (name === 'dynptr_write' && meta.dynptr?.kind === DynptrKind.SKB)) {
-    forEachReg(
-      env.cur,
-      // Slices of skb/xdp dynptrs point into the packet too (clear_all_pkt_pointers).
-      (r) => r.type === 'pkt' || r.type === 'pkt_meta' || r.type === 'pkt_end' || (r.type === 'mem' && (r.dynptr === 3 || r.dynptr === 4)),
-      (r) => {
-        if (env.privileged) markUnknown(r);
-        else markNotInit(r);
-      },
-    );
-  }
+  if (helperChangesPktData(id) || (name === 'dynptr_write' && meta.dynptr?.kind === DynptrKind.SKB)) clearPktPointers(env);
 }

@@ -14,6 +14,7 @@ import { kernelTest } from '../kernel/harness.js';
  * LD_ABS in subprograms, reference tracking...). Fixed, so a change of verdict is a failure.
  */
 const SAMPLE = [
+  'verifier_array_access',
   'verifier_cgroup_skb',
   'verifier_div0',
   'verifier_helper_packet_access',
@@ -25,6 +26,7 @@ const SAMPLE = [
   'verifier_netfilter_ctx',
   'verifier_netfilter_retcode',
   'verifier_raw_tp_writable',
+  'verifier_sock_addr',
   'verifier_spill_fill',
   'verifier_subreg',
   'verifier_value_or_null',
