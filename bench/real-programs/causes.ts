@@ -55,6 +55,11 @@ export function classify(err: unknown): Cause {
   if (code === 'ERR_PROGRAM_UNTYPED' || /cannot tell the program type|does not say which program type|no program type|program type 0\b|unspec/i.test(message)) {
     return { kind: 'untyped section', key: code, message };
   }
+  // A kernel object read through bpf_cast_to_kern_ctx that userspace does not model (skb->dev, xdp->rxq).
+  if (code === 'ERR_KERN_CTX_FIELD' || /read through bpf_cast_to_kern_ctx/.test(message)) {
+    const f = message.match(/struct (\w+) field (\w+)/);
+    return { kind: 'missing kfunc', key: `bpf_cast_to_kern_ctx: struct ${f?.[1] ?? '?'} field ${f?.[2] ?? '?'} not modelled in userspace`, message };
+  }
   if ((m = message.match(/(bpf_\w+) \(\d+\) cannot run in userspace: ([^:]+)/))) {
     return { kind: 'missing helper', key: `${m[1]} refused in userspace: ${m[2]}`, message };
   }
