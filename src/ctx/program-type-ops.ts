@@ -52,9 +52,10 @@ export interface ProgramTypeOps {
    * offset `off`? Exactly the kernel's rules for this type, including narrow loads.
    * `signExtend`: the load is a sign-extending one (BPF_MEMSX), which the kernel refuses for
    * the packet pointer fields. `privileged` (default true): the loader has CAP_BPF (cgroup_skb's
-   * direct packet access and tstamp stores need it).
+   * direct packet access and tstamp stores need it). `attachType`: the program's
+   * expected_attach_type, for types whose rules depend on it (cgroup_sock).
    */
-  checkAccess(off: number, size: number, write: boolean, signExtend?: boolean, privileged?: boolean): CtxAccessCheck;
+  checkAccess(off: number, size: number, write: boolean, signExtend?: boolean, privileged?: boolean, attachType?: number): CtxAccessCheck;
   /** get_func_proto: may this type call helper `id` (privileged program)? */
   helperAllowed(id: number): boolean;
 }

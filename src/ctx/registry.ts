@@ -3,6 +3,7 @@
 import { programTypeByName } from '../isa/program-types.js';
 import { BpfProgType } from '../isa/uapi.generated.js';
 import { cgroupSkbOps } from './cgroup-skb.js';
+import { cgroupSockOps } from './cgroup-sock.js';
 import { flowDissectorOps } from './flow-dissector.js';
 import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
 import { netfilterOps } from './netfilter.js';
@@ -29,7 +30,7 @@ export function programTypeOps(type: number | string): RunnableProgramType | und
 }
 
 /** Program types the verifier models but userspace cannot run (the kernel has no test run for them, or their context is kernel data). */
-export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps];
+export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, cgroupSockOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps];
 
 /**
  * The verifier's ops of a program type (a BpfProgType value or bpftool's name): the runnable

@@ -56,6 +56,8 @@ const SK_SKB: readonly ProgramTypeName[] = ['sk_skb'];
 const SK_MSG: readonly ProgramTypeName[] = ['sk_msg'];
 const SOCK_OPS: readonly ProgramTypeName[] = ['sock_ops'];
 const SOCKMAP_PROGS: readonly ProgramTypeName[] = [...SK_SKB, ...SK_MSG, ...SOCK_OPS];
+/** sock_filter_func_proto(): cgroup_common and cgroup_current protos, its own cases, then bpf_base_func_proto(). */
+const CG_SOCK: readonly ProgramTypeName[] = ['cgroup_sock'];
 /** bpf_nf_func_proto() is bpf_base_func_proto() alone. */
 const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
 /** sk_filter_func_proto() users: socket filters and (after their own cases) cgroup_skb. */
@@ -65,9 +67,9 @@ const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW,
 /** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
 const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
-const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT];
+const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT, ...CG_SOCK];
 /** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
-const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT, ...SOCKMAP_PROGS];
+const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT, ...SOCKMAP_PROGS, ...CG_SOCK];
 
 const CTX = 'ARG_PTR_TO_CTX';
 const ANY = 'ARG_ANYTHING';
@@ -97,7 +99,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'ktime_get_boot_ns', proto: 'bpf_ktime_get_boot_ns_proto', ret: INT, args: [], progs: BASE },
   { helper: 'ktime_get_tai_ns', proto: 'bpf_ktime_get_tai_ns_proto', ret: INT, args: [], progs: BASE },
   // bpf_tracing_func_proto() returns NULL for ktime_get_coarse_ns: not NMI safe; bpf_sk_base_func_proto() has it.
-  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: [...SK_BASE, ...SK_REUSEPORT] },
+  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: [...SK_BASE, ...SK_REUSEPORT, ...CG_SOCK] },
   { helper: 'jiffies64', proto: 'bpf_jiffies64_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_pid_tgid', proto: 'bpf_get_current_pid_tgid_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_uid_gid', proto: 'bpf_get_current_uid_gid_proto', ret: INT, args: [], progs: BASE },
@@ -225,7 +227,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
   { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
   // --- kernel/bpf/cgroup.c: cgroup_common_func_proto (cgroup program types) ----------------------
-  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: [...CG_SKB, ...SOCK_OPS] },
+  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: [...CG_SKB, ...SOCK_OPS, ...CG_SOCK] },
   // --- net/core/filter.c: cgroup_skb (cg_skb_func_proto): the non-tc socket lookups ---------
   { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
   { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
@@ -238,7 +240,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   // --- net/core/filter.c: flow dissector (flow_dissector_func_proto) -------------------------
   { helper: 'skb_load_bytes', proto: 'bpf_flow_dissector_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: FLOW },
   // --- net/core/filter.c: sk_lookup (sk_lookup_func_proto) -----------------------------------
-  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...SK_LOOKUP, ...SK_MSG, ...SOCK_OPS] },
+  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...SK_LOOKUP, ...SK_MSG, ...SOCK_OPS, ...CG_SOCK] },
   { helper: 'sk_assign', proto: 'bpf_sk_lookup_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL', ANY], progs: SK_LOOKUP },
   { helper: 'skb_set_tstamp', proto: 'bpf_skb_set_tstamp_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
   // tc_cls_act_func_proto() with CONFIG_XFRM.
@@ -275,6 +277,10 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'load_hdr_opt', proto: 'bpf_sock_ops_load_hdr_opt_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SIZE, ANY], progs: SOCK_OPS },
   { helper: 'store_hdr_opt', proto: 'bpf_sock_ops_store_hdr_opt_proto', ret: INT, args: [CTX, RO_MEM, SIZE, ANY], progs: SOCK_OPS },
   { helper: 'reserve_hdr_opt', proto: 'bpf_sock_ops_reserve_hdr_opt_proto', ret: INT, args: [CTX, ANY, ANY], progs: SOCK_OPS },
+  // --- net/core/filter.c: cgroup_sock (sock_filter_func_proto): the context is the socket -------
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_sock_proto', ret: INT, args: [CTX], progs: CG_SOCK },
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sock_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: CG_SOCK },
+  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_cg_sock_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, CTX, 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: CG_SOCK },
 ];
 
 /**

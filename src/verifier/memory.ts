@@ -412,7 +412,7 @@ export function checkMemAccess(
       checkPtrOffReg(reg, regno, false);
       const ops = env.ops;
       if (!ops) reject(`invalid bpf_context access off=${off} size=${size}`);
-      const res = ops.checkAccess(off, size, write, signExtend, env.privileged);
+      const res = ops.checkAccess(off, size, write, signExtend, env.privileged, env.attachType);
       if ('reason' in res) reject(res.reason);
       if (!write && dst) {
         if (res.type === 'scalar') markUnknown(dst);

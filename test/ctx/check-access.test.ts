@@ -5,6 +5,10 @@ import { alu64, encode, exit, ldx, ldxs, program, r0, r1, r2, stx } from '../../
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
 import { programTypeOps, PROGRAM_TYPE_OPS, VERIFIER_ONLY_OPS } from '../../src/ctx/registry.js';
+import { cgroupSockOps } from '../../src/ctx/cgroup-sock.js';
+import type { ProgramTypeOps } from '../../src/ctx/program-type-ops.js';
+import { BpfAttachType } from '../../src/isa/uapi.generated.js';
+import type { Sys } from '../../src/kernel/sys.js';
 import { kernelTest } from '../kernel/harness.js';
 
 const SIZES = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' } as const;
@@ -22,34 +26,43 @@ function offsets(ctxSize: number): number[] {
   return ctxSize <= 512 ? all(-4, ctxSize + 4) : [...all(-4, 256), ...all(ctxSize - 256, ctxSize + 4)];
 }
 
-for (const ops of [...PROGRAM_TYPE_OPS, ...VERIFIER_ONLY_OPS]) {
-  kernelTest(`${ops.name}: checkAccess agrees with the kernel on every offset, size and direction`, (sys) => {
-    let compared = 0;
-    const disagreements: string[] = [];
-    for (const [write, sx] of [[false, false], [true, false], [false, true]] as const) {
-      for (const off of offsets(ops.ctxSize)) {
-        for (const size of [1, 2, 4, 8] as const) {
-          if (sx && size === 8) continue;
-          let kernel: string | undefined;
-          try {
-            loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL', ...(ops.expectedAttachType !== undefined ? { expectedAttachType: ops.expectedAttachType } : {}) }).close();
-          } catch (err) {
-            if (!(err instanceof VerifierError)) throw err;
-            const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;
-            kernel = line.trim();
-          }
-          const mine = ops.checkAccess(off, size, write, sx);
-          const myReason = 'reason' in mine ? mine.reason : undefined;
-          compared++;
-          if ((kernel === undefined) !== (myReason === undefined) || (kernel !== undefined && !kernel.includes(myReason!))) {
-            disagreements.push(`${write ? 'store' : sx ? 'sign-extending load' : 'load'} off=${off} size=${size}: kernel ${kernel ?? 'accepts'}, bpfkit ${myReason ?? 'accepts'}`);
-          }
+/** Every access of `ops`'s context compared with the kernel's verdict, loaded with `attachType` (default: the type's own). */
+function sweep(sys: Sys, ops: ProgramTypeOps, attachType?: number): void {
+  let compared = 0;
+  const disagreements: string[] = [];
+  const eat = attachType ?? ops.expectedAttachType;
+  for (const [write, sx] of [[false, false], [true, false], [false, true]] as const) {
+    for (const off of offsets(ops.ctxSize)) {
+      for (const size of [1, 2, 4, 8] as const) {
+        if (sx && size === 8) continue;
+        let kernel: string | undefined;
+        try {
+          loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL', ...(eat !== undefined ? { expectedAttachType: eat } : {}) }).close();
+        } catch (err) {
+          if (!(err instanceof VerifierError)) throw err;
+          const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;
+          kernel = line.trim();
+        }
+        const mine = ops.checkAccess(off, size, write, sx, true, attachType);
+        const myReason = 'reason' in mine ? mine.reason : undefined;
+        compared++;
+        if ((kernel === undefined) !== (myReason === undefined) || (kernel !== undefined && !kernel.includes(myReason!))) {
+          disagreements.push(`${write ? 'store' : sx ? 'sign-extending load' : 'load'} off=${off} size=${size}: kernel ${kernel ?? 'accepts'}, bpfkit ${myReason ?? 'accepts'}`);
         }
       }
     }
-    process.stdout.write(`# ${ops.name}: ${compared} context accesses compared with the kernel\n`);
-    assert.deepEqual(disagreements, []);
-  });
+  }
+  process.stdout.write(`# ${ops.name}${attachType !== undefined ? ` (attach type ${attachType})` : ''}: ${compared} context accesses compared with the kernel\n`);
+  assert.deepEqual(disagreements, []);
+}
+
+for (const ops of [...PROGRAM_TYPE_OPS, ...VERIFIER_ONLY_OPS]) {
+  kernelTest(`${ops.name}: checkAccess agrees with the kernel on every offset, size and direction`, (sys) => sweep(sys, ops));
+}
+
+// Types whose rules depend on the attach type: each attach type with rules of its own.
+for (const at of [BpfAttachType.CGROUP_INET_SOCK_RELEASE, BpfAttachType.CGROUP_INET4_POST_BIND, BpfAttachType.CGROUP_INET6_POST_BIND]) {
+  kernelTest(`cgroup_sock (attach type ${at}): checkAccess agrees with the kernel on every access`, (sys) => sweep(sys, cgroupSockOps, at));
 }
 
 test('the registry finds types by value and by name', () => {
