@@ -14,7 +14,7 @@
 
 import { BpfMapFlags, BpfMapType, BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { PCPU_MIN_UNIT_SIZE } from './array.js';
-import { MapErrno } from './errors.js';
+import { MapAttributeError, MapErrno } from './errors.js';
 import { jhash } from './jhash.js';
 import { ACCESS_MASK, allocMapRegions, bytesEqual, ensureTableFits, checkFlags, ensure, stride8, type MapRegions } from './map-memory.js';
 import type { MapDef, MapEnv, MapFamily, MapOps } from './map-ops.js';
@@ -98,6 +98,12 @@ export class HashMap implements MapOps {
     this.capacity = maxEntries + spare;
     // Values first: a map too big for the address space is refused before the tables are built.
     ensureTableFits(def, this.capacity, def.keySize + 12);
+    // The tables live in the same 4 GiB memory as the values: refused (ENOMEM) before either is allocated.
+    const tableBytes = this.nBuckets * 4 + this.capacity * (8 + def.keySize) + 32;
+    const valueBytes = this.capacity * this.stride * this.cpus;
+    if (tableBytes + valueBytes > 2 ** 32 - env.space.memory.used - 128) {
+      throw new MapAttributeError(def.name, 'maxEntries', def.maxEntries, `${valueBytes} bytes of values and ${tableBytes} bytes of hash tables do not fit in the 4 GiB address space`, MapErrno.ENOMEM);
+    }
     this.regions = allocMapRegions(env, def, this.capacity * this.stride * this.cpus);
     this.address = this.regions.address;
     const memory = env.space.memory;

@@ -53,7 +53,8 @@ export class LinearMemory {
 
   /** Allocates `size` zeroed bytes aligned to `align` (a power of two) and returns their offset. */
   alloc(size: number, align = 16): number {
-    const at = (this.top + align - 1) & ~(align - 1);
+    // Arithmetic, not bitwise: offsets reach 4 GiB, past what a 32-bit mask keeps positive.
+    const at = Math.ceil(this.top / align) * align;
     const end = at + size;
     if (end > this.memory.buffer.byteLength) {
       this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / WASM_PAGE));

@@ -123,6 +123,17 @@ test('a map too big for the 4 GiB address space is a MapAttributeError (ENOMEM),
   );
 });
 
+test('a hash whose values fit in the 4 GiB address space but not with its tables (kept in the same memory) is refused before either is allocated', () => {
+  const space = new AddressSpace();
+  const used = space.memory.used;
+  // 3.6 GB of values (they alone would fit), 0.77 GB of buckets, links, hashes and 200-byte keys.
+  assert.throws(
+    () => createMap({ name: 'both', type: T.HASH, keySize: 200, valueSize: 1000, maxEntries: 3_600_000, flags: 0 }, { space, cpus: 1 }),
+    (e: unknown) => e instanceof MapAttributeError && e.errno === 12 && /hash tables/.test(e.message),
+  );
+  assert.equal(space.memory.used, used);
+});
+
 test('huge hash and LPM maps are refused before any table is built', () => {
   for (const def of [
     { name: 'h', type: T.HASH, keySize: 4, valueSize: 8, maxEntries: 2 ** 31, flags: 0 },
