@@ -149,6 +149,11 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   // raw_tp_prog_func_proto().
   { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['raw_tracepoint'] },
   { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['raw_tracepoint'] },
+  // bpf_get_stack: the program's stack into a buffer (r0 refined to [-MAX_ERRNO, size]); per context flavour.
+  { helper: 'get_stack', proto: 'bpf_get_stack_proto', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['kprobe'] },
+  { helper: 'get_stack', proto: 'bpf_get_stack_proto_tp', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['tracepoint'] },
+  { helper: 'get_stack', proto: 'bpf_get_stack_proto_raw_tp', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['raw_tracepoint'] },
+  { helper: 'get_stack', proto: 'bpf_get_stack_proto_pe', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['perf_event'] },
   { helper: 'probe_read', proto: 'bpf_probe_read_compat_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },
   { helper: 'probe_read_str', proto: 'bpf_probe_read_compat_str_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },
   // --- net/core/filter.c: XDP (xdp_func_proto) -------------------------------------------
