@@ -168,6 +168,7 @@ const RULES: [RegExp, Rule][] = [
   [/^jump into the middle of ldimm64/, (_m, w) => `a jump lands inside a 16-byte lddw instruction (${w.at})`],
   [/^unreachable insn (\d+)/, (m) => `instruction ${m[1]} can never run: remove the dead code (the kernel refuses unreachable instructions)`],
   [/^last insn is not an exit or jmp/, () => 'the program can run past its last instruction: end every path with `exit`'],
+  [/^the call stack of (\d+) frames is too deep !/, (m, w) => `a BPF-to-BPF call chain reaches ${m[1]} frames deep (the call at ${w.at} or a function calling itself): the kernel walks every call chain without running it, so recursion is refused even when bounded; turn recursion into a loop, or inline some functions`],
   [/^the call stack of (\d+) frames is too deep/, (m) => `the BPF-to-BPF call chain is ${m[1]} frames deep, more than 8: inline some functions`],
   [/^combined stack size of (\d+) calls is (\d+)/, (m) => `the stack of ${m[1]} nested calls adds up to ${m[2]} bytes, more than 512: move large locals into a per-CPU array map`],
   [/^recursive call/, (_m, w) => `a function calls itself (${w.at}): BPF allows no recursion`],

@@ -377,25 +377,32 @@ function checkMaxStackDepth(slots: SlotProgram, subprogs: readonly { start: numb
     return out;
   });
   let err: string | undefined;
-  const walk = (k: number, total: number, frames: number, seen: Set<number>): void => {
+  // The kernel walks every call chain, recursive ones too (do_check may have followed a bounded
+  // recursion): a ninth frame is refused ("verifier limitation in detecting max stack depth").
+  // A subprogram already walked at the same frame number with at least this stack found no
+  // error below it: walking it again cannot (keeps the walk linear in wide call graphs).
+  const walked = new Map<number, number>();
+  const walk = (k: number, total: number, frames: number): void => {
     if (err) return;
+    const key = k * 16 + frames;
+    if ((walked.get(key) ?? -1) >= total) return;
+    walked.set(key, total);
     const t = total + round(depth[k] ?? 0);
-    if (frames > 8) {
-      err = `the call stack of ${frames} frames is too deep !`;
-      return;
-    }
     if (t > 512) {
       err = `combined stack size of ${frames} calls is ${t}. Too large`;
       return;
     }
     for (const c of calls[k]!) {
-      if (seen.has(c)) continue;
-      seen.add(c);
-      walk(c, t, frames + 1, seen);
-      seen.delete(c);
+      if (err) return;
+      // `frames` is the new callee's 0-based frame number, as the kernel counts.
+      if (frames >= 8) {
+        err = `the call stack of ${frames} frames is too deep !`;
+        return;
+      }
+      walk(c, t, frames + 1);
     }
   };
-  walk(0, 0, 1, new Set([0]));
+  walk(0, 0, 1);
   return err;
 }
 

@@ -127,6 +127,7 @@ const FIXED: readonly (readonly [string, string])[] = [
   ['verifier_sock_addr', 'recvmsg4_bad_return_code'],
   ['verifier_sock_addr', 'bind6_bad_return_code'],
   ['verifier_cgroup_inv_retcode', 'with_invalid_return_code_test6'],
+  ['verifier_loops1', 'bounded_recursion'],
 ];
 
 const tarball = findTarball();
@@ -153,3 +154,13 @@ if (tarball === undefined) {
     assert.deepEqual(wrong, []);
   });
 }
+
+kernelTest('a recursive subprogram is refused by the static call-depth walk, however shallow the recursion runs (verifier_loops1 bounded_recursion)', (sys) => {
+  // main: r1 = 0; call f; exit.  f: r1 += 1; r0 = r1; if r1 < 4 goto +1; exit; call f; exit.
+  const insns = program(alu64.mov.imm(1, 0), call.func('f'), exit(), label('f'), alu64.add.imm(1, 1), alu64.mov.reg(0, 1), jmp.jlt.imm(1, 4, 'again'), exit(), label('again'), call.func('f'), exit());
+  const k = kernelVerify(sys, BpfProgType.TRACEPOINT, insns, new Map());
+  const b = verifyInstructions(insns, { programType: BpfProgType.TRACEPOINT });
+  assert.equal(k.verdict, 'reject');
+  assert.deepEqual([b.verdict, b.message], [k.verdict, k.message]);
+  assert.match(b.hint ?? '', /8 frames deep/);
+});
