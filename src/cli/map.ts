@@ -19,6 +19,7 @@ import { rawBtf } from '../kernel/introspect/info-buffers.js';
 import type { CommandArgs } from './args.js';
 import { UsageError } from './errors.js';
 import { type Io, json } from './output.js';
+import { eventPipe } from './map-event-pipe.js';
 import { NoSuchObjectError, openPrograms, parseRef, refText, type ObjectRef } from './prog.js';
 
 /** Usage text of `map`. */
@@ -29,6 +30,7 @@ export const mapUsage = [
   '       bpfkit map update MAP key DATA value VALUE [any | exist | noexist]',
   '       bpfkit map delete MAP key DATA',
   '       bpfkit map pin MAP PATH',
+  '       bpfkit map event-pipe MAP [cpu N index M] [type NAME [obj FILE]] [count N] [duration S]',
   '       MAP := { id ID | name NAME | pinned PATH }   DATA := [hex] BYTES',
   '       VALUE := { DATA | PROG (prog arrays) | MAP (map-in-map) }',
 ].join('\n');
@@ -302,14 +304,23 @@ function dumpOne(sys: Sys, km: KernelMap, info: MapInfo, w: BpftoolJsonWriter | 
 }
 
 /** `bpfkit map ...` on the real kernel. */
-export function map(args: CommandArgs, io: Io): number {
+export function map(args: CommandArgs, io: Io): number | Promise<number> {
   return runMap(args, io, createKernelSys());
 }
 
-/** `bpfkit map ...` with an injected Sys. */
-export function runMap(args: CommandArgs, io: Io, sys: Sys): number {
+/** `bpfkit map ...` with an injected Sys (`event-pipe` runs until stopped, so it returns a promise). */
+export function runMap(args: CommandArgs, io: Io, sys: Sys): number | Promise<number> {
   const words = args.rest(0);
   const verb = words[0] ?? 'list';
+  if (verb === 'event-pipe' || verb === 'event_pipe') {
+    const { ref, next } = parseRef(words, 1, mapUsage, MAP_REF);
+    const fds = openMaps(sys, ref);
+    if (fds.length !== 1) {
+      for (const fd of fds) fd.close();
+      throw new UsageError(`${refText(ref)} names ${fds.length} maps; event-pipe reads one (use id N)`, mapUsage);
+    }
+    return eventPipe(fds[0] as MapFd, words.slice(next), args.json, io, sys);
+  }
   if (verb === 'list' || verb === 'show') {
     let records: MapRecord[];
     if (words.length > 1) {

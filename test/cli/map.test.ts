@@ -21,7 +21,8 @@ function run(sys: Sys, ...argv: string[]): { code: number; out: string } {
   let out = '';
   const io: Io = { out: (t) => (out += t), err: (t) => (out += t) };
   const code = runMap(new CommandArgs(argv, {}, mapUsage), io, sys);
-  return { code, out };
+  assert.equal(typeof code, 'number', 'only event-pipe runs asynchronously');
+  return { code: code as number, out };
 }
 
 test('parseBytes: C numbers by default (0x0a, 10, 012), two hex digits after "hex", stops at keywords', () => {
