@@ -13,6 +13,7 @@ import { freezeMap, updateElem } from '../bpf/map-elem.js';
 import { possibleCpus, type MapFd } from '../bpf/map-fd.js';
 import { pinObject } from '../bpf/obj-pin.js';
 import { loadProgram, type ProgFd, type ProgramLoadOptions } from '../bpf/prog-load.js';
+import type { Fd } from '../fd.js';
 import { KernelError } from '../kernel-error.js';
 import { KernelMap } from '../kernel-map.js';
 import { libbpfMaxEntries } from '../../maps/registry.js';
@@ -45,6 +46,11 @@ export interface LoadObjectOptions {
    * bpftool's `prog load OBJ PIN type T` (one type, or one per program name); see applyProgramType.
    */
   readonly programType?: ProgramTypeOption;
+  /**
+   * Programs (by name) to load as freplace (`BPF_PROG_TYPE_EXT`) replacing function `btfId` of
+   * program `target`, as libxdp loads a dispatcher's components.
+   */
+  readonly freplace?: Readonly<Record<string, { readonly target: Fd<'prog'>; readonly btfId: number }>>;
 }
 
 /** What the loader did besides creating objects: warnings a user may want to see. */
@@ -419,17 +425,19 @@ function loadOne(
     if (!t) throw new KernelSymbolError(p.attachTo, 'attach target');
     attachBtfId = t.id;
   }
+  const ext = options.freplace?.[p.name];
   const opts: ProgramLoadOptions = {
-    type: p.type,
+    type: ext ? ProgType.EXT : p.type,
     insns: image.insns,
     license: p.license,
     name: kernelObjectName(p.name),
-    ...(p.expectedAttachType !== undefined ? { expectedAttachType: p.expectedAttachType } : {}),
+    ...(p.expectedAttachType !== undefined && !ext ? { expectedAttachType: p.expectedAttachType } : {}),
     flags: p.flags,
     ...(p.kernelVersion ? { kernVersion: p.kernelVersion } : {}),
     ...(btfFd && image.funcInfo ? { btf: btfFd, funcInfo: image.funcInfo } : {}),
     ...(btfFd && image.funcInfo && image.lineInfo ? { lineInfo: image.lineInfo } : {}),
     ...(attachBtfId !== undefined ? { attachBtfId } : {}),
+    ...(ext ? { attachBtfId: ext.btfId, attachProgFd: ext.target } : {}),
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.logSize !== undefined ? { logSize: options.logSize } : {}),
   };

@@ -107,6 +107,8 @@ export interface LibxdpPlanProgram {
 export interface LibxdpPlan {
   /** Programs in run order; program i replaces stub `prog<i>`. */
   readonly programs: readonly LibxdpPlanProgram[];
+  /** For each slot, the index of its program in `[...loaded, ...adding]`. */
+  readonly order: readonly number[];
   /** The `.rodata` config of the new dispatcher. */
   readonly config: Uint8Array;
   /** The freplace target of each program: `prog0`, `prog1`... */
@@ -135,7 +137,8 @@ export function planLibxdpDispatcher(
   }
   if (loaded.length + adding.length > LIBXDP_SLOTS) throw new TooManyXdpProgramsError(ifname, LIBXDP_SLOTS, loaded.length, adding.length);
   const all = [...loaded, ...adding.map((a) => ({ ...a.program, loaded: false }))].map((p, sequence) => ({ ...p, sequence }));
-  const programs = sortChain(all).map(({ sequence: _s, ...p }) => p);
+  const sorted = sortChain(all);
+  const programs = sorted.map(({ sequence: _s, ...p }) => p);
   const frags = kernelHasFrags && programs.every((p) => (p.flags & FRAGS_FLAG) !== 0);
   const config = encodeLibxdpConfig({
     numProgsEnabled: programs.length,
@@ -144,7 +147,7 @@ export function planLibxdpDispatcher(
     runPrios: programs.map((p) => p.priority),
     programFlags: programs.map((p) => p.flags & FRAGS_FLAG),
   });
-  return { programs, config, targets: programs.map((_, i) => `prog${i}`), frags };
+  return { programs, order: sorted.map((p) => p.sequence), config, targets: programs.map((_, i) => `prog${i}`), frags };
 }
 
 /** The pins of a libxdp dispatcher with `n` programs: the directory, then progN-prog and progN-link for each. */
