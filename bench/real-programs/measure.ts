@@ -175,6 +175,17 @@ function kernelFacts(sys: Sys): Record<string, unknown> {
       }
     };
   }
+  const probeK = optionalApi<(sys: Sys, type: number, kfunc: string) => boolean>(kernelApi, 'probeKfunc');
+  if (probeK) {
+    // Kfuncs this build refuses for the type (bpf_dynptr_slice_rdwr on one 6.18 build); unanswerable: not refused.
+    facts['kfuncRefused'] = (type: number, kfunc: string) => {
+      try {
+        return !probeK(sys, type, kfunc);
+      } catch {
+        return false;
+      }
+    };
+  }
   return facts;
 }
 

@@ -3,11 +3,15 @@
 // statistics (processed insns, states, time); exit code 1 when any program is rejected.
 
 import { formatInstruction } from '../asm/format.js';
+import type { Btf } from '../btf/index.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
 import { type Instruction, type SourceLine, slotOffsets } from '../isa/instruction.js';
 import { programTypeName } from '../isa/program-types.js';
 import { explainRejection } from '../verifier/explain.js';
 import { verifyProgram, type VerifyResult } from '../verifier/verify.js';
+import { createKernelSys } from '../kernel/koffi-sys.js';
+import { probeKfunc } from '../kernel/kfunc-probe.js';
+import type { Sys } from '../kernel/sys.js';
 import { kernelBtfFor } from './kernel-btf.js';
 import { type CommandArgs, type OptionSpec, TYPE_OPTION } from './args.js';
 import { assertProgramTyped } from '../elf/program-type.js';
@@ -99,6 +103,30 @@ function text(r: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The kfuncs this machine's kernel refuses for a program type although its BTF has them (one 6.18
+ * build refuses bpf_dynptr_slice_rdwr), asked through bpf(2) on first use and cached. Where the
+ * kernel cannot answer (no bpf(2) access, no koffi), nothing is refused.
+ */
+function machineKfuncRefused(btf: Btf): (type: number, kfunc: string) => boolean {
+  let sys: Sys | null | undefined;
+  return (type, kfunc) => {
+    if (sys === undefined) {
+      try {
+        sys = createKernelSys();
+      } catch {
+        sys = null;
+      }
+    }
+    if (!sys) return false;
+    try {
+      return !probeKfunc(sys, type, kfunc, btf);
+    } catch {
+      return false;
+    }
+  };
+}
+
 /** Runs `verify`. Exit code 0 when every program is accepted, 1 when any is rejected. */
 export function verify(args: CommandArgs, io: Io): number {
   const file = args.positional(0, 'OBJ', verifyUsage);
@@ -116,8 +144,9 @@ export function verify(args: CommandArgs, io: Io): number {
   for (const p of programs) assertProgramTyped(p);
   // kfuncs and CO-RE are checked against this machine's kernel, as BPF_PROG_LOAD would.
   const kernelBtf = kernelBtfFor(spec);
+  const kfuncRefused = kernelBtf ? machineKfuncRefused(kernelBtf) : undefined;
   const results = programs.map((p) => {
-    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged'), ...(kernelBtf ? { kernelBtf } : {}) });
+    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged'), ...(kernelBtf ? { kernelBtf, kfuncRefused } : {}) });
     return { report: verifyReport(p, result), log: result.log };
   });
   if (args.json) {

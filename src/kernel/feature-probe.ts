@@ -85,7 +85,7 @@ export function progTypeFeature(name: string, minKernel: string, type: number): 
 const helperCache = new WeakMap<Sys, Map<string, boolean>>();
 
 /** Expected attach types libbpf's probe_prog_load gives the types that refuse to load without one. */
-const PROBE_ATTACH_TYPE = new Map<number, number>([
+export const PROBE_ATTACH_TYPE: ReadonlyMap<number, number> = new Map<number, number>([
   [BpfProgType.CGROUP_SOCK_ADDR, BpfAttachType.CGROUP_INET4_CONNECT],
   [BpfProgType.CGROUP_SOCKOPT, BpfAttachType.CGROUP_GETSOCKOPT],
   [BpfProgType.SK_LOOKUP, BpfAttachType.SK_LOOKUP],
