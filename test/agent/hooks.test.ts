@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../support/fixtures.js';
+import { ensureTracefs } from '../support/tracefs.js';
 import { bpftool, kernelTest } from '../kernel/harness.js';
 import { startAgent, type AgentProcess, type LogLine } from './agent-process.js';
 import { linkById, metricValue } from './traffic.js';
@@ -36,6 +37,11 @@ const root = cgroup2Root();
 kernelTest('agent: cgroup, raw tracepoint and tracepoint attach points — counting, swapped on a config change, adopted after kill -9, detached on exit', async (_sys, t) => {
   if (!root) {
     t.skip('no cgroup2 mount on this machine: the cgroup attach point cannot be tried');
+    return;
+  }
+  const tracefs = ensureTracefs();
+  if (!tracefs.ok) {
+    t.skip(`the tracepoint attach point cannot be tried: ${tracefs.reason}`);
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'bpfkit-agent-hooks-'));

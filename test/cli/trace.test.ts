@@ -116,7 +116,8 @@ kernelTest('trace drops: exact counts of NO_SOCKET, TC_INGRESS and NETFILTER_DRO
 kernelTest('trace drops --duration with a live table; --pin keeps counting and bpfkit metrics exports bpfkit_packet_drops_total by reason', async () => {
   await withNetns('bpfkit-tr-', async (ns) => {
     nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-    const { done } = await start(ns, ['trace', 'drops', '--dev', 'lo', '--duration', '2', '--interval', '0.5']);
+    // --duration leaves room for the datagrams to be sent on a loaded machine (spawning the sender took >2 s at load 20).
+    const { done } = await start(ns, ['trace', 'drops', '--dev', 'lo', '--duration', '8', '--interval', '0.5']);
     sendUdp(ns, '127.0.0.1', 9, 5, 8, 41000);
     const r = await done;
     assert.equal(r.code, 0, r.err);

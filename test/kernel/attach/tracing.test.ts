@@ -17,6 +17,7 @@ import { TracepointNotFoundError } from '../../../src/kernel/attach/tracing-erro
 import { WrongProgramTypeError } from '../../../src/kernel/attach/errors.js';
 import { withNetns, nsExec } from '../../support/netns.js';
 import { kernelTest } from '../harness.js';
+import { ensureTracefs } from '../../support/tracefs.js';
 
 const OBJ = path.join(import.meta.dirname, 'c', 'tracing_progs.o');
 const PIN_DIR = `/sys/fs/bpf/bpfkit-trace-${process.pid}`;
@@ -67,13 +68,11 @@ async function udpDrops(count: number): Promise<void> {
   });
 }
 
-function ensureTracefs(): void {
-  if (!existsSync('/sys/kernel/tracing/events')) execFileSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing']);
-}
 
 kernelTest('attach raw_tp and tracepoint: links pinned, programs run on kfree_skb, link show -j / text as bpftool', async (sys) => {
   realSysForIds = sys;
-  ensureTracefs();
+  const tracefs = ensureTracefs();
+  assert.ok(tracefs.ok, tracefs.reason);
   mkdirSync(PIN_DIR, { recursive: true });
   try {
     for (const [kind, prog, offset, tp] of [['raw_tp', 'rawtp_kfree', 8, 'kfree_skb'], ['tracepoint', 'tp_kfree', 0, 'skb:kfree_skb']] as const) {
