@@ -7,6 +7,8 @@ import { createKernelSys } from '../kernel/koffi-sys.js';
 import { openRtnetlink } from '../kernel/netlink/rtnetlink.js';
 import type { Sys } from '../kernel/sys.js';
 import { XdpMultiProg, type XdpInterfaceStatus } from '../kernel/xdp-multi/xdp-multi-prog.js';
+import { freplaceFeature } from '../kernel/xdp-multi/libxdp.js';
+import { haveFeature } from '../kernel/feature-probe.js';
 import { actionNames, parseActions, parsePriority, XdpRunConfigError } from '../runtime/xdp-run-config.js';
 import { parseXdpMode } from './attach.js';
 import type { CommandArgs, OptionSpec } from './args.js';
@@ -103,7 +105,12 @@ function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
     return 0;
   }
   const lines = loaded.map((p) => `loaded ${p.name} (prog id ${p.id}, priority ${p.priority}, chain-call actions ${actionNames(p.chainCallActions).join(',')}) on ${st.ifname}\n`);
-  io.out(`${lines.join('')}${st.ifname}: bpfkit dispatcher prog id ${st.progId ?? '?'} in ${st.mode ?? '?'} mode (link ${st.linkId ?? '?'}), ${st.programs.length} program(s): ${st.programs.map((p) => p.name).join(' -> ')}\n`);
+  if (st.kind === 'libxdp') {
+    io.out(`${lines.join('')}${st.ifname}: libxdp dispatcher prog id ${st.progId ?? '?'} (protocol version ${st.libxdpVersion ?? '?'}) in ${st.mode ?? '?'} mode; xdp-loader status ${st.ifname} lists its programs\n`);
+    return 0;
+  }
+  const why = haveFeature(sys, freplaceFeature) ? '' : ' (this kernel refuses freplace, so not libxdp\'s)';
+  io.out(`${lines.join('')}${st.ifname}: bpfkit dispatcher${why} prog id ${st.progId ?? '?'} in ${st.mode ?? '?'} mode (link ${st.linkId ?? '?'}), ${st.programs.length} program(s): ${st.programs.map((p) => p.name).join(' -> ')}\n`);
   return 0;
 }
 

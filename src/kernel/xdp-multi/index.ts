@@ -7,4 +7,8 @@ export {
   decodeLibxdpConfig, encodeLibxdpConfig, freplaceFeature, inspectLibxdp, LIBXDP_DISPATCHER_NAME, libxdpDispatcherDir, libxdpPins, planLibxdpDispatcher, XDP_DISPATCHER_MAGIC, XDP_DISPATCHER_VERSION,
   type LibxdpDispatcherConfig, type LibxdpPlan, type LibxdpPlanProgram,
 } from './libxdp.js';
+export {
+  defaultLibxdpPorts, LIBXDP_DISPATCHER_OBJECTS, LibxdpMultiProg, loadInstalledDispatcher,
+  type LibxdpComponent, type LibxdpComponentToLoad, type LibxdpPorts, type LibxdpState, type LoadedLibxdpDispatcher,
+} from './libxdp-load.js';
 export { PlainXdpProgramError, TooManyXdpProgramsError, XdpBpffsError, XdpDispatcherVersionError, XdpModeMismatchError, XdpProgramNoBtfError, XdpProgramNotFoundError, XdpStateError } from './errors.js';

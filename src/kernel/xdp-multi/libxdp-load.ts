@@ -174,11 +174,12 @@ export class LibxdpMultiProg {
     return this.#locked((cur) => (cur ? { ...cur, progs: undefined } : undefined));
   }
 
-  /** Adds `programs` (a new dispatcher when none is there, attached in `mode`); returns every component in run order. */
+  /** Adds `programs` (a new dispatcher when none is there, attached in `mode`); returns the added ones, with their slots. */
   load(programs: readonly LibxdpComponentToLoad[], mode?: XdpMode): LibxdpComponent[] {
     return this.#locked((cur, dev) => {
       if (cur && mode && mode !== cur.mode) throw new XdpModeMismatchError(dev.ifname, cur.mode, mode);
-      return this.#rebuild(dev, cur, cur?.components.map((c, i) => ({ c, prog: cur.progs[i]! })) ?? [], programs, cur?.mode ?? mode ?? 'skb');
+      const before = new Set(cur?.components.map((c) => c.id));
+      return this.#rebuild(dev, cur, cur?.components.map((c, i) => ({ c, prog: cur.progs[i]! })) ?? [], programs, cur?.mode ?? mode ?? 'skb').filter((c) => !before.has(c.id));
     });
   }
 

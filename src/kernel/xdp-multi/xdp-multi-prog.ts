@@ -25,6 +25,7 @@ import type { Sys } from '../sys.js';
 import { nodeBpffs, type BpffsPort } from './bpffs.js';
 import { dispatcherInstructions, STATS_LAYOUT } from './dispatcher.js';
 import { PlainXdpProgramError, TooManyXdpProgramsError, XdpDispatcherVersionError, XdpModeMismatchError, XdpProgramNotFoundError, XdpStateError } from './errors.js';
+import { LibxdpMultiProg, type LibxdpComponent, type LibxdpComponentToLoad, type LibxdpPorts } from './libxdp-load.js';
 import { freplaceFeature, inspectLibxdp, LIBXDP_DISPATCHER_NAME, XDP_DISPATCHER_VERSION } from './libxdp.js';
 import {
   type ComponentRecord,
@@ -70,6 +71,8 @@ export interface XdpMultiOptions {
   readonly bpffs?: string;
   /** Filesystem port (tests). */
   readonly fs?: BpffsPort;
+  /** Ports of libxdp's load path, used where the kernel permits freplace (tests). */
+  readonly libxdpPorts?: LibxdpPorts;
 }
 
 /** One program of an interface's dispatcher. */
@@ -149,6 +152,28 @@ function attachedMode(dev: LinkAttrs): { mode: XdpMode; progId: number } | undef
   return undefined;
 }
 
+/** The XDP program of `p` to load: the one named, or the object's only one. */
+function pickXdpProgram(p: XdpProgramToLoad): ObjectSpec['programs'][number] {
+    const xdp = p.spec.programs.filter((x) => x.type === ProgType.XDP);
+    const progSpec = p.program !== undefined ? p.spec.programs.find((x) => x.name === p.program) : xdp.length === 1 ? xdp[0] : undefined;
+    if (!progSpec) {
+      const names = p.spec.programs.map((x) => x.name).join(', ') || 'none';
+      throw new BpfkitError('ERR_XDP_PROGRAM', p.program !== undefined ? `${p.file ?? 'object'}: no program "${p.program}" (it has: ${names})` : `${p.file ?? 'object'}: ${xdp.length === 0 ? 'no XDP program' : 'several XDP programs'} (programs: ${names}); name one (--prog NAME)`);
+    }
+    if (progSpec.type !== ProgType.XDP) throw new BpfkitError('ERR_XDP_PROGRAM', `${p.file ?? 'object'}: program "${progSpec.name}" is not an XDP program (section "${progSpec.section}")`);
+  return progSpec;
+}
+
+/** A program as libxdp's load path takes it: priority and actions from the options, else `.xdp_run_config`. */
+function libxdpComponent(p: XdpProgramToLoad): LibxdpComponentToLoad {
+  const progSpec = pickXdpProgram(p);
+  const rc = xdpRunConfig(p.spec, progSpec.name);
+  return { spec: p.spec, program: progSpec.name, priority: p.priority ?? rc.priority, chainCallActions: p.chainCallActions ?? rc.chainCallActions, flags: progSpec.flags };
+}
+
+/** A libxdp component as the records status and XdpProgram use. */
+const libxdpRecord = (c: LibxdpComponent): ComponentRecord => ({ slot: c.slot, name: c.name, progId: c.id, priority: c.priority, chainCallActions: c.chainCallActions, flags: c.flags, license: '', file: undefined, insns: 0, sequence: c.slot });
+
 /**
  * Several XDP programs on one interface. Programs are loaded on their own (keeping their id and
  * maps) and their code is linked into one dispatcher program that calls them in run order,
@@ -167,6 +192,8 @@ export class XdpMultiProg {
   readonly #sys: Sys;
   readonly #iface: InterfaceRef;
   readonly #fs: BpffsPort;
+  readonly #bpffs: string;
+  readonly #libxdpPorts: LibxdpPorts | undefined;
   /** Directory holding every interface's state (`<bpffs>/bpfkit/xdp`). */
   readonly root: string;
 
@@ -174,7 +201,9 @@ export class XdpMultiProg {
     this.#sys = sys;
     this.#iface = iface;
     this.#fs = options.fs ?? nodeBpffs(sys);
-    this.root = stateRoot(options.bpffs ?? defaultBpffs());
+    this.#bpffs = options.bpffs ?? defaultBpffs();
+    this.#libxdpPorts = options.libxdpPorts;
+    this.root = stateRoot(this.#bpffs);
   }
 
   /** A handle on `iface`'s XDP hook; holds nothing open between calls. */
@@ -202,6 +231,10 @@ export class XdpMultiProg {
     if (programs.length === 0) throw new BpfkitError('ERR_USAGE', 'no program to load');
     const sys = this.#sys;
     return this.#locked((sock, dev, cur) => {
+      if (this.#libxdpPath(cur)) {
+        const added = this.#libxdp(dev.ifindex).load(programs.map(libxdpComponent), options.mode);
+        return added.map((c) => new XdpProgram(sys, libxdpRecord(c), dev.name));
+      }
       this.#refuseForeign(dev, cur);
       const existing = cur.kind === 'bpfkit' ? cur.config.components : [];
       if (existing.length + programs.length > XDP_DISPATCHER_SLOTS) throw new TooManyXdpProgramsError(dev.name, XDP_DISPATCHER_SLOTS, existing.length, programs.length);
@@ -279,6 +312,7 @@ export class XdpMultiProg {
    */
   unload(id: number): XdpUnloaded[] {
     return this.#locked((sock, dev, cur) => {
+      if (cur.kind === 'libxdp' && this.#libxdpPath(cur)) return this.#libxdp(dev.ifindex).unload(id).map((c) => ({ id: c.id, name: c.name }));
       if (cur.kind === 'plain' && cur.progId === id) return this.#detachPlain(dev, cur);
       if (cur.kind !== 'bpfkit') throw new XdpProgramNotFoundError(dev.name, id, cur.kind === 'none' ? [] : [cur.progId]);
       const gone = cur.config.components.find((c) => c.progId === id);
@@ -307,6 +341,7 @@ export class XdpMultiProg {
     return this.#locked((sock, dev, cur) => {
       if (cur.kind === 'bpfkit') return this.#dismantle(cur);
       if (cur.kind === 'plain') return this.#detachPlain(dev, cur);
+      if (cur.kind === 'libxdp' && this.#libxdpPath(cur)) return this.#libxdp(dev.ifindex).unloadAll().map((c) => ({ id: c.id, name: c.name }));
       if (cur.kind === 'libxdp') throw new BpfkitError('ERR_XDP_FOREIGN_DISPATCHER', `${dev.name}: a libxdp dispatcher (prog ${cur.progId}) is attached; unload it with xdp-loader unload ${dev.name} --all`);
       return [];
     });
@@ -438,13 +473,7 @@ export class XdpMultiProg {
 
   /** Loads one new program on its own, with its code and stats maps. */
   #prepare(p: XdpProgramToLoad, slot: number, sequence: number, cleanup: (() => void)[]): { member: Member; obj: KernelObject; prog: Fd<'prog'>; codeMap: MapFd } {
-    const xdp = p.spec.programs.filter((x) => x.type === ProgType.XDP);
-    const progSpec = p.program !== undefined ? p.spec.programs.find((x) => x.name === p.program) : xdp.length === 1 ? xdp[0] : undefined;
-    if (!progSpec) {
-      const names = p.spec.programs.map((x) => x.name).join(', ') || 'none';
-      throw new BpfkitError('ERR_XDP_PROGRAM', p.program !== undefined ? `${p.file ?? 'object'}: no program "${p.program}" (it has: ${names})` : `${p.file ?? 'object'}: ${xdp.length === 0 ? 'no XDP program' : 'several XDP programs'} (programs: ${names}); name one (--prog NAME)`);
-    }
-    if (progSpec.type !== ProgType.XDP) throw new BpfkitError('ERR_XDP_PROGRAM', `${p.file ?? 'object'}: program "${progSpec.name}" is not an XDP program (section "${progSpec.section}")`);
+    const progSpec = pickXdpProgram(p);
     const obj = loadKernelObject(this.#sys, p.spec, { programs: [progSpec.name] });
     cleanup.push(() => obj.close());
     const kp = obj.program(progSpec.name);
@@ -508,6 +537,15 @@ export class XdpMultiProg {
   #detachPlain(dev: LinkAttrs, cur: Extract<Occupant, { kind: 'plain' }>): XdpUnloaded[] {
     detachXdp(this.#sys, dev.ifindex, { mode: cur.mode });
     return [{ id: cur.progId, name: cur.name }];
+  }
+
+  /** libxdp's protocol is used where the kernel permits freplace, on an empty hook or a libxdp dispatcher. */
+  #libxdpPath(cur: Occupant): boolean {
+    return (cur.kind === 'none' || cur.kind === 'libxdp') && haveFeature(this.#sys, freplaceFeature);
+  }
+
+  #libxdp(ifindex: number): LibxdpMultiProg {
+    return new LibxdpMultiProg(this.#sys, ifindex, this.#bpffs, this.#libxdpPorts);
   }
 
   /** Refuses to build on what is attached when it is not a bpfkit dispatcher. */

@@ -259,7 +259,9 @@ test('libxdp add: a new dispatcher, kept programs linked again from their pins, 
   const kept = [...k.pins.entries()].filter(([p]) => p.endsWith('-prog')).map(([, id]) => id);
   k.events.length = 0;
   // A second process (nothing remembered): everything comes from bpffs and the dispatcher's config.
-  const all = new LibxdpMultiProg(k, 7, BPFFS, ports(k)).load([component('tx')]);
+  const second = new LibxdpMultiProg(k, 7, BPFFS, ports(k));
+  assert.deepEqual(second.load([component('tx')]).map((c) => [c.slot, c.name]), [[0, 'mp_soft_drop']]);
+  const all = second.state()!.components;
   const disp = k.attached!.progId;
   assert.notEqual(disp, old);
   assert.deepEqual(all.map((c) => [c.slot, c.name, c.priority]), [[0, 'mp_soft_drop', 5], [1, 'mp_count', 10], [2, 'mp_filter', 20]]);
