@@ -432,7 +432,8 @@ function loadOne(
     license: p.license,
     name: kernelObjectName(p.name),
     ...(p.expectedAttachType !== undefined && !ext ? { expectedAttachType: p.expectedAttachType } : {}),
-    flags: p.flags,
+    // An EXT program takes no BPF_F_XDP_HAS_FRAGS (libxdp's protocol: the dispatcher carries it).
+    flags: ext ? p.flags & ~(1 << 5) : p.flags,
     ...(p.kernelVersion ? { kernVersion: p.kernelVersion } : {}),
     ...(btfFd && image.funcInfo ? { btf: btfFd, funcInfo: image.funcInfo } : {}),
     ...(btfFd && image.funcInfo && image.lineInfo ? { lineInfo: image.lineInfo } : {}),

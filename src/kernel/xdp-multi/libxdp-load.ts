@@ -31,6 +31,7 @@ import { createValueMap } from './state.js';
 export const LIBXDP_DISPATCHER_OBJECTS = ['/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o', '/usr/lib/bpf/xdp-dispatcher.o', '/usr/local/lib/bpf/xdp-dispatcher.o'];
 
 const RETVAL_BIT = 1 << 31;
+const MAX_RETRY = 10;
 
 /** One program to put in a libxdp dispatcher slot. */
 export interface LibxdpComponentToLoad {
@@ -284,12 +285,18 @@ export class LibxdpMultiProg {
     fs.checkBpffs(this.root);
     fs.mkdirs(this.root);
     using _lock = fs.lock(this.root);
-    const dev = this.#ports.attached(this.#iface);
-    const cur = this.#current(dev);
-    try {
-      return fn(cur, dev);
-    } finally {
-      for (const p of cur?.progs ?? []) p.close();
+    // The swap is refused when the hook changed while the new dispatcher was built (a tool not
+    // taking the lock): start over from reading the hook, as libxdp does (at most 10 times).
+    for (let attempt = 1; ; attempt++) {
+      const dev = this.#ports.attached(this.#iface);
+      const cur = this.#current(dev);
+      try {
+        return fn(cur, dev);
+      } catch (err) {
+        if (attempt >= MAX_RETRY || this.#ports.attached(this.#iface).progId === dev.progId) throw err;
+      } finally {
+        for (const p of cur?.progs ?? []) p.close();
+      }
     }
   }
 

@@ -365,3 +365,36 @@ test('libxdp refusals: a plain program, a dispatcher of another protocol version
   assert.equal(k.calls.filter((c) => c.cmd === BpfCmd.PROG_LOAD).length, 0);
   assert.deepEqual([...k.fds.keys()], []);
 });
+
+test('libxdp retry: the hook changed while the new dispatcher was built (refused swap) — the new one is dismantled and the operation starts over from the hook', { skip }, () => {
+  const k = new FakeKernel();
+  const p = ports(k);
+  new LibxdpMultiProg(k, 'veth0', BPFFS, p).load([component('tx')]);
+  const oldDir = `${BPFFS}${dispatcherDir(k)}`;
+  const old = k.attached!.progId;
+  let raced = false;
+  const racing: LibxdpPorts = {
+    ...p,
+    setXdp(ifindex, fd, flags, expectedFd) {
+      if (!raced) {
+        // Another tool unloads everything meanwhile.
+        raced = true;
+        for (const path of [...k.pins.keys()]) if (path.startsWith(`${oldDir}/`)) k.pins.delete(path);
+        k.dirs.delete(oldDir);
+        k.attached = undefined;
+      }
+      p.setXdp(ifindex, fd, flags, expectedFd);
+    },
+  };
+  k.events.length = 0;
+  const added = new LibxdpMultiProg(k, 'veth0', BPFFS, racing).load([component('count')]);
+  assert.deepEqual(added.map((c) => [c.slot, c.name]), [[0, 'mp_count']]);
+  const xdp = k.events.filter((e) => e.startsWith('IFLA_XDP'));
+  assert.equal(xdp.length, 2);
+  assert.match(xdp[0]!, new RegExp(`flags=${XDP_FLAGS.SKB_MODE | XDP_FLAGS.REPLACE} expected=${old}$`));
+  assert.match(xdp[1]!, new RegExp(`flags=${XDP_FLAGS.SKB_MODE | XDP_FLAGS.UPDATE_IF_NOEXIST}$`));
+  assert.equal(k.events.filter((e) => e.startsWith('lock')).length, 1, 'one lock held across the retry');
+  assert.deepEqual(k.pinList(), [`${dispatcherDir(k)}/prog0-link`, `${dispatcherDir(k)}/prog0-prog`]);
+  assert.deepEqual([...k.dirs].sort(), [BPFFS, `${BPFFS}/xdp`, `${BPFFS}${dispatcherDir(k)}`]);
+  assert.deepEqual([...k.fds.keys()], []);
+});
