@@ -11,6 +11,7 @@ import { BpfMapFlags, BpfMapType, BpfMapTypeBounds } from '../isa/uapi.generated
 import { arenaFamily } from './arena.js';
 import { arrayFamily, progArrayFamily } from './array.js';
 import { bloomFilterFamily } from './bloom-filter.js';
+import { cgroupArrayFamily } from './cgroup-array.js';
 import { cgroupStorageFamily } from './cgroup-storage.js';
 import { cpumapFamily } from './cpumap.js';
 import { devmapFamily } from './devmap.js';
@@ -47,6 +48,7 @@ const FAMILIES: MapFamily[] = [
   cgroupStorageFamily,
   userRingbufFamily,
   arenaFamily,
+  cgroupArrayFamily,
 ];
 
 const BY_TYPE = new Map<number, MapFamily>();

@@ -66,6 +66,7 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   skb_ancestor_cgroup_id: CGROUP,
   sk_cgroup_id: { model: "the task's cgroup: skb->sk and the model's sockets are the caller's (`task.cgroupId` / `task.cgroupAncestors` of createHelperEnv); 0 for a time-wait or request socket", default: '0' },
   sk_ancestor_cgroup_id: CGROUP,
+  skb_under_cgroup: { model: "a cgroup array holds cgroup ids in userspace (a user-side write stores the id, the kernel takes a cgroup fd); 1 when the slot's id is the task's cgroup or an ancestor (`task.cgroupId` / `task.cgroupAncestors` of createHelperEnv)", default: 'no task: 0; empty slot -EAGAIN, index past max_entries -E2BIG' },
   get_ns_current_pid_tgid: { model: 'the current task and its pid namespace: `task.pidNamespace` (st_dev, st_ino of /proc/PID/ns/pid) of createHelperEnv', default: 'no namespace: -EINVAL, the buffer zeroed' },
   probe_read_kernel: KERNEL_MEMORY,
   probe_read_kernel_str: KERNEL_MEMORY,

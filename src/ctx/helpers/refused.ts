@@ -16,7 +16,6 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   timer_start: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_cancel: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   get_netns_cookie: "the network namespace's cookie is a kernel-assigned counter value: not modelled",
-  skb_under_cgroup: "tests skb->sk's cgroup against a cgroup array: cgroups are not modelled",
   tcp_check_syncookie: "validates a SYN cookie against the kernel's boot-time secret and clock: a userspace answer would be another cookie",
   tcp_gen_syncookie: "derives a SYN cookie from the kernel's boot-time secret and clock: a userspace answer would be another cookie",
   tcp_raw_gen_syncookie_ipv4: "derives a SYN cookie from the kernel's boot-time secret and clock: a userspace answer would be another cookie",
