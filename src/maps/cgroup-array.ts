@@ -85,7 +85,8 @@ export class CgroupArray implements MapOps {
 export const cgroupArrayFamily: MapFamily = {
   types: [BpfMapType.CGROUP_ARRAY],
   check(def) {
-    checkFlags(def, BpfMapFlags.NUMA_NODE | BpfMapFlags.RDONLY | BpfMapFlags.WRONLY | BpfMapFlags.RDONLY_PROG | BpfMapFlags.WRONLY_PROG, 'a cgroup array');
+    // fd_array_map_alloc_check: no BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG on fd arrays.
+    checkFlags(def, BpfMapFlags.NUMA_NODE | BpfMapFlags.RDONLY | BpfMapFlags.WRONLY, 'a cgroup array');
     ensure(def, def.keySize === 4, 'keySize', 'a cgroup array key is a u32 index');
     ensure(def, def.valueSize === 4, 'valueSize', 'a cgroup array value is a u32 cgroup fd (a cgroup id in userspace)');
     ensure(def, def.maxEntries > 0, 'maxEntries', 'max_entries must be at least 1');

@@ -91,3 +91,28 @@ kernelTest('bpf_skb_under_cgroup: a cgroup array and a task model of this proces
     rmdirSync(sibling);
   }
 });
+
+kernelTest('cgroup array definitions: userspace accepts exactly what BPF_MAP_CREATE accepts (each flag bit, key/value sizes, max_entries 0)', (sys) => {
+  let compared = 0;
+  for (let bit = 0; bit < 20; bit++) {
+    for (const [keySize, valueSize, maxEntries] of [[4, 4, 4], [4, 8, 4], [8, 4, 4], [4, 4, 0]] as const) {
+      const flags = 2 ** bit;
+      const numa = flags === 4 ? { numaNode: 0 } : {};
+      let kernel = true;
+      try {
+        createKernelMap(sys, { type: BpfMapType.CGROUP_ARRAY, keySize, valueSize, maxEntries, flags, ...numa }).close();
+      } catch {
+        kernel = false;
+      }
+      let user = true;
+      try {
+        createMap({ name: 'cg', type: BpfMapType.CGROUP_ARRAY, keySize, valueSize, maxEntries, flags, ...numa }, { space: new AddressSpace(), cpus: 1 });
+      } catch {
+        user = false;
+      }
+      assert.equal(user, kernel, `flags 0x${flags.toString(16)} key ${keySize} value ${valueSize} max_entries ${maxEntries}: bpfkit ${user}, kernel ${kernel}`);
+      compared++;
+    }
+  }
+  process.stdout.write(`# cgroup array definitions: ${compared} compared with BPF_MAP_CREATE\n`);
+});
