@@ -106,7 +106,7 @@ function runLoad(args: CommandArgs, io: Io, sys: Sys): number {
   }
   const lines = loaded.map((p) => `loaded ${p.name} (prog id ${p.id}, priority ${p.priority}, chain-call actions ${actionNames(p.chainCallActions).join(',')}) on ${st.ifname}\n`);
   if (st.kind === 'libxdp') {
-    io.out(`${lines.join('')}${st.ifname}: libxdp dispatcher prog id ${st.progId ?? '?'} (protocol version ${st.libxdpVersion ?? '?'}) in ${st.mode ?? '?'} mode; xdp-loader status ${st.ifname} lists its programs\n`);
+    io.out(`${lines.join('')}${st.ifname}: libxdp dispatcher prog id ${st.progId ?? '?'} (protocol version ${st.libxdpVersion ?? '?'}) in ${st.mode ?? '?'} mode, ${st.programs.length} program(s): ${st.programs.map((p) => p.name).join(' -> ')}\n`);
     return 0;
   }
   const why = haveFeature(sys, freplaceFeature) ? '' : ' (this kernel refuses freplace, so not libxdp\'s)';

@@ -354,7 +354,8 @@ export class XdpMultiProg {
       if (cur.kind === 'none') return { ...base, kind: 'none', mode: undefined, progId: undefined, progName: undefined, linkId: undefined, stateDir: undefined, programs: [] };
       if (cur.kind !== 'bpfkit') {
         const lib = cur.kind === 'libxdp' ? inspectLibxdp(this.#sys, cur.progId) : undefined;
-        return { ...base, kind: cur.kind, mode: cur.mode, progId: cur.progId, progName: cur.name, linkId: undefined, stateDir: undefined, programs: [], ...(lib ? { libxdpVersion: lib.version } : {}) };
+        const programs = lib?.version === XDP_DISPATCHER_VERSION ? this.#libxdpPrograms(dev.ifindex) : [];
+        return { ...base, kind: cur.kind, mode: cur.mode, progId: cur.progId, progName: cur.name, linkId: undefined, stateDir: undefined, programs, ...(lib ? { libxdpVersion: lib.version } : {}) };
       }
       const programs = cur.config.components.map((c, position): XdpProgramStatus => {
         let tag = '';
@@ -542,6 +543,33 @@ export class XdpMultiProg {
   /** libxdp's protocol is used where the kernel permits freplace, on an empty hook or a libxdp dispatcher. */
   #libxdpPath(cur: Occupant): boolean {
     return (cur.kind === 'none' || cur.kind === 'libxdp') && haveFeature(this.#sys, freplaceFeature);
+  }
+
+  /**
+   * The programs of a libxdp dispatcher (loaded by xdp-loader or by bpfkit where freplace works),
+   * read from its slots' pins under `<bpffs>/xdp` as xdp-loader reads them; none when its
+   * directory is not there (another bpffs) or not complete. libxdp counts no per-program stats.
+   */
+  #libxdpPrograms(ifindex: number): XdpProgramStatus[] {
+    let state: ReturnType<LibxdpMultiProg['state']>;
+    try {
+      state = this.#libxdp(ifindex).state();
+    } catch {
+      return [];
+    }
+    return (state?.components ?? []).map((c, position): XdpProgramStatus => {
+      let tag = '';
+      let mapIds: readonly number[] = [];
+      try {
+        using p = fdById(this.#sys, 'prog', c.id);
+        const info = programInfo(p);
+        tag = info.tag;
+        mapIds = info.mapIds;
+      } catch {
+        // gone since the state was read: shown without tag
+      }
+      return { position, slot: c.slot, name: c.name, id: c.id, tag, priority: c.priority, chainCallActions: c.chainCallActions, actions: actionNames(c.chainCallActions), mapIds, stats: { packets: 0n, verdicts: {} }, file: undefined };
+    });
   }
 
   #libxdp(ifindex: number): LibxdpMultiProg {

@@ -1,13 +1,15 @@
 // libxdp's dispatcher as bpfkit meets it on this kernel: recognised by name and config, its version checked, freplace probed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadObject } from '../../../src/elf/object-loader.js';
 import { alu64, exit, ld, program } from '../../../src/isa/builder.js';
 import { encode } from '../../../src/isa/encode.js';
 import { attachXdp, queryXdp } from '../../../src/kernel/attach/xdp.js';
 import { ProgType } from '../../../src/kernel/bpf/constants.js';
 import { loadProgram } from '../../../src/kernel/bpf/prog-load.js';
+import { pinObject } from '../../../src/kernel/bpf/obj-pin.js';
+import { programInfo } from '../../../src/kernel/bpf/obj-info.js';
 import { haveFeature } from '../../../src/kernel/feature-probe.js';
 import { createValueMap } from '../../../src/kernel/xdp-multi/state.js';
 import { encodeLibxdpConfig, freplaceFeature, XdpDispatcherVersionError, XdpMultiProg } from '../../../src/kernel/xdp-multi/index.js';
@@ -37,8 +39,19 @@ kernelTest('libxdp dispatcher on the interface: status names its version; an unk
       for (const version of [3, 2]) {
         using disp = fakeDispatcher(sys, version);
         using att = attachXdp(sys, disp, pair.a.name, { mode: 'skb', link: false });
+        // Its one slot's program pinned where libxdp pins it, as xdp-loader leaves it.
+        using comp = loadProgram(sys, { type: ProgType.XDP, insns: encode(program(alu64.mov.imm(0, 2), exit())), license: 'GPL', name: 'xdp_comp' });
+        const dir = `${bpffs}/xdp/dispatch-${pair.a.ifindex}-${att.progId}`;
+        mkdirSync(dir, { recursive: true });
+        pinObject(comp, `${dir}/prog0-prog`);
+        const compId = programInfo(comp).id;
         const st = multi.status();
         assert.deepEqual([st.kind, st.libxdpVersion, st.progName, st.progId], ['libxdp', version, 'xdp_dispatcher', att.progId]);
+        // A version-2 dispatcher's programs are listed from its slots' pins (what xdp-loader loaded shows in bpfkit xdp status).
+        assert.deepEqual(
+          st.programs.map((p) => [p.slot, p.name, p.id, p.priority, p.actions.join(','), p.tag.length]),
+          version === 2 ? [[0, 'xdp_comp', compId, 50, 'XDP_PASS', 16]] : [],
+        );
         const err = (() => {
           try {
             multi.load([{ spec }]);
@@ -58,6 +71,7 @@ kernelTest('libxdp dispatcher on the interface: status names its version; an unk
         // Refused before anything was made: the libxdp dispatcher is still the one attached, nothing pinned.
         assert.deepEqual(queryXdp(sys, pair.a.name).map((x) => x.progId), [att.progId]);
         att.detach();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   } finally {
