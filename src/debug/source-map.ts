@@ -84,6 +84,9 @@ export function sameFile(recorded: string, asked: string): boolean {
   return tail(a, b.replace(/^\.\//, '')) || tail(b, a.replace(/^\.\//, ''));
 }
 
+/** The last component of a path (either separator). */
+const baseName = (path: string): string => path.replace(/\\/g, '/').replace(/.*\//, '');
+
 /** Where a C-line breakpoint lands. */
 export interface ResolvedLine {
   /** The line with code it moved to (the asked line when that has code). */
@@ -100,8 +103,17 @@ export interface ResolvedLine {
  * does). Undefined when no later line of the file has code.
  */
 export function resolveLine(programs: Iterable<ProgramInfo>, file: string, line: number): ResolvedLine | undefined {
-  let best: { line: number; file: string } | undefined;
   const all = [...programs];
+  // An object built on another machine (a CI builder, a colleague's checkout) records paths that
+  // do not exist here: when no recorded path names the file, its base name does, as long as only
+  // one recorded file has that base name.
+  const recorded = new Set(all.flatMap((p) => p.slots.map((insn) => insn?.source?.file).filter((f): f is string => f !== undefined)));
+  if (![...recorded].some((f) => sameFile(f, file))) {
+    const byBase = [...recorded].filter((f) => baseName(f) === baseName(file));
+    if (byBase.length !== 1) return undefined;
+    file = byBase[0]!;
+  }
+  let best: { line: number; file: string } | undefined;
   for (const p of all) {
     p.slots.forEach((insn, s) => {
       const src = insn?.source;
