@@ -7,27 +7,7 @@ import { helperAllowed } from '../isa/helpers.js';
 import { BpfAttachType, BpfProgType } from '../isa/uapi.generated.js';
 import type { CtxAccessCheck, ProgramTypeOps } from './program-type-ops.js';
 import { invalidCtxAccess } from './sk-buff.js';
-
-/** sizeof(struct bpf_sock). */
-export const BPF_SOCK_SIZE = 80;
-
-/** Field offsets of struct bpf_sock (include/uapi/linux/bpf.h). */
-export const BpfSock = {
-  bound_dev_if: 0,
-  family: 4,
-  type: 8,
-  protocol: 12,
-  mark: 16,
-  priority: 20,
-  src_ip4: 24,
-  src_ip6: 28,
-  src_port: 44,
-  dst_port: 48,
-  dst_ip4: 52,
-  dst_ip6: 56,
-  state: 72,
-  rx_queue_mapping: 76,
-} as const;
+import { BpfSock, BPF_SOCK_SIZE } from './test-run-sock.js';
 
 const narrow = (size: number, width: number): boolean => size <= width && (size & (size - 1)) === 0;
 

@@ -5,7 +5,8 @@ export { DEFAULT_KERNEL_TRAITS, kernelTraits, type KernelTraits, type SockRxQueu
 export { programTypeOps, PROGRAM_TYPE_OPS, isRunnable, verifierOps, VERIFIER_ONLY_OPS } from './registry.js';
 export { skReuseportOps, skReuseportCheckAccess, SkReuseportMd, SK_REUSEPORT_MD_SIZE } from './sk-reuseport.js';
 export { skMsgOps, skSkbOps, skMsgCheckAccess, skSkbCheckAccess, SkMsgMd, SK_MSG_MD_SIZE } from './sk-msg.js';
-export { cgroupSockOps, cgroupSockCheckAccess, BpfSock, BPF_SOCK_SIZE } from './cgroup-sock.js';
+export { cgroupSockOps, cgroupSockCheckAccess } from './cgroup-sock.js';
+export { BpfSock, BPF_SOCK_SIZE } from './test-run-sock.js';
 export { sockOpsOps, sockOpsCheckAccess, BpfSockOps, BPF_SOCK_OPS_SIZE } from './sock-ops.js';
 export { kprobeOps, tracepointOps, rawTracepointOps, perfEventOps, kprobeCheckAccess, tracepointCheckAccess, rawTracepointCheckAccess, perfEventCheckAccess, PT_REGS_SIZE, PERF_MAX_TRACE_SIZE, BPF_PERF_EVENT_DATA_SIZE } from './tracing-types.js';
 export { xdpOps, xdpCheckAccess } from './xdp.js';
