@@ -8,6 +8,11 @@ export { skMsgOps, skSkbOps, skMsgCheckAccess, skSkbCheckAccess, SkMsgMd, SK_MSG
 export { cgroupSockOps, cgroupSockCheckAccess } from './cgroup-sock.js';
 export { BpfSock, BPF_SOCK_SIZE } from './test-run-sock.js';
 export { sockOpsOps, sockOpsCheckAccess, BpfSockOps, BPF_SOCK_OPS_SIZE } from './sock-ops.js';
+export { cgroupSockAddrOps, sockAddrCheckAccess, BpfSockAddr, BPF_SOCK_ADDR_SIZE, SOCK_ADDR_ATTACH_TYPES } from './cgroup-sock-addr.js';
+export { cgroupSysctlOps, sysctlCheckAccess, BPF_SYSCTL_SIZE } from './cgroup-sysctl.js';
+export { cgroupSockoptOps, sockoptCheckAccess, BpfSockopt, BPF_SOCKOPT_SIZE } from './cgroup-sockopt.js';
+export { cgroupDeviceOps, cgroupDevCheckAccess, BPF_CGROUP_DEV_CTX_SIZE } from './cgroup-device.js';
+export { cgroupHelperAllowed } from './cgroup-helpers.js';
 export { kprobeOps, tracepointOps, rawTracepointOps, perfEventOps, kprobeCheckAccess, tracepointCheckAccess, rawTracepointCheckAccess, perfEventCheckAccess, PT_REGS_SIZE, PERF_MAX_TRACE_SIZE, BPF_PERF_EVENT_DATA_SIZE } from './tracing-types.js';
 export { xdpOps, xdpCheckAccess } from './xdp.js';
 export { tcOps, tcActOps, tcCheckAccess } from './tc.js';

@@ -56,8 +56,12 @@ export interface ProgramTypeOps {
    * expected_attach_type, for types whose rules depend on it (cgroup_sock).
    */
   checkAccess(off: number, size: number, write: boolean, signExtend?: boolean, privileged?: boolean, attachType?: number): CtxAccessCheck;
-  /** get_func_proto: may this type call helper `id` (privileged program)? */
-  helperAllowed(id: number): boolean;
+  /**
+   * get_func_proto: may this type call helper `id` (privileged program)? `attachType`: the
+   * program's expected_attach_type, for types whose helper set depends on it (cgroup_sock_addr's
+   * bpf_bind at connect only, bpf_get_retval at the hooks whose result is an errno).
+   */
+  helperAllowed(id: number, attachType?: number): boolean;
 }
 
 /** Input of one run, shaped like BPF_PROG_TEST_RUN's attributes. */

@@ -3,7 +3,11 @@
 import { programTypeByName } from '../isa/program-types.js';
 import { BpfProgType } from '../isa/uapi.generated.js';
 import { cgroupSkbOps } from './cgroup-skb.js';
+import { cgroupDeviceOps } from './cgroup-device.js';
 import { cgroupSockOps } from './cgroup-sock.js';
+import { cgroupSockAddrOps } from './cgroup-sock-addr.js';
+import { cgroupSockoptOps } from './cgroup-sockopt.js';
+import { cgroupSysctlOps } from './cgroup-sysctl.js';
 import { flowDissectorOps } from './flow-dissector.js';
 import { lwtInOps, lwtOutOps, lwtSeg6localOps, lwtXmitOps } from './lwt.js';
 import { netfilterOps } from './netfilter.js';
@@ -30,7 +34,7 @@ export function programTypeOps(type: number | string): RunnableProgramType | und
 }
 
 /** Program types the verifier models but userspace cannot run (the kernel has no test run for them, or their context is kernel data). */
-export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, cgroupSockOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps];
+export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, cgroupSockOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps, cgroupSockAddrOps, cgroupSysctlOps, cgroupSockoptOps, cgroupDeviceOps];
 
 /**
  * The verifier's ops of a program type (a BpfProgType value or bpftool's name): the runnable

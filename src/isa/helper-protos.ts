@@ -58,18 +58,26 @@ const SOCK_OPS: readonly ProgramTypeName[] = ['sock_ops'];
 const SOCKMAP_PROGS: readonly ProgramTypeName[] = [...SK_SKB, ...SK_MSG, ...SOCK_OPS];
 /** sock_filter_func_proto(): cgroup_common and cgroup_current protos, its own cases, then bpf_base_func_proto(). */
 const CG_SOCK: readonly ProgramTypeName[] = ['cgroup_sock'];
+/** sock_addr_func_proto(): cgroup_common and cgroup_current protos, its own cases, then bpf_sk_base_func_proto(). */
+const CG_SOCK_ADDR: readonly ProgramTypeName[] = ['cgroup_sock_addr'];
+/** sysctl_func_proto(), cg_sockopt_func_proto(), cgroup_dev_func_proto() (kernel/bpf/cgroup.c): cgroup_common and cgroup_current protos, their own cases, then bpf_base_func_proto(). */
+const CG_SYSCTL: readonly ProgramTypeName[] = ['cgroup_sysctl'];
+const CG_SOCKOPT: readonly ProgramTypeName[] = ['cgroup_sockopt'];
+const CG_DEVICE: readonly ProgramTypeName[] = ['cgroup_device'];
+/** The cgroup types whose get_func_proto starts with cgroup_current_func_proto() (the hook runs in the process's context). */
+const CG_CURRENT: readonly ProgramTypeName[] = [...CG_SOCK, ...CG_SOCK_ADDR, ...CG_SYSCTL, ...CG_SOCKOPT, ...CG_DEVICE];
 /** bpf_nf_func_proto() is bpf_base_func_proto() alone. */
 const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
 /** sk_filter_func_proto() users: socket filters and (after their own cases) cgroup_skb. */
 const SK_FILTER: readonly ProgramTypeName[] = [...SOCKET, ...CG_SKB];
 /** bpf_sk_base_func_proto() users: every networking type but netfilter. */
-const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP, ...SOCKMAP_PROGS];
+const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP, ...SOCKMAP_PROGS, ...CG_SOCK_ADDR];
 /** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
 const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
-const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT, ...CG_SOCK];
+const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT, ...CG_SOCK, ...CG_SYSCTL, ...CG_SOCKOPT, ...CG_DEVICE];
 /** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
-const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT, ...SOCKMAP_PROGS, ...CG_SOCK];
+const BASE_ONLY_NET: readonly ProgramTypeName[] = [...SK_FILTER, ...FLOW, ...SK_LOOKUP, ...NETFILTER, ...SK_REUSEPORT, ...SOCKMAP_PROGS, ...CG_CURRENT];
 
 const CTX = 'ARG_PTR_TO_CTX';
 const ANY = 'ARG_ANYTHING';
@@ -99,7 +107,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'ktime_get_boot_ns', proto: 'bpf_ktime_get_boot_ns_proto', ret: INT, args: [], progs: BASE },
   { helper: 'ktime_get_tai_ns', proto: 'bpf_ktime_get_tai_ns_proto', ret: INT, args: [], progs: BASE },
   // bpf_tracing_func_proto() returns NULL for ktime_get_coarse_ns: not NMI safe; bpf_sk_base_func_proto() has it.
-  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: [...SK_BASE, ...SK_REUSEPORT, ...CG_SOCK] },
+  { helper: 'ktime_get_coarse_ns', proto: 'bpf_ktime_get_coarse_ns_proto', ret: INT, args: [], progs: [...SK_BASE, ...SK_REUSEPORT, ...CG_SOCK, ...CG_SYSCTL] },
   { helper: 'jiffies64', proto: 'bpf_jiffies64_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_pid_tgid', proto: 'bpf_get_current_pid_tgid_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_uid_gid', proto: 'bpf_get_current_uid_gid_proto', ret: INT, args: [], progs: BASE },
@@ -173,7 +181,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'skc_lookup_tcp', proto: 'bpf_xdp_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: XDP },
   // --- shared by XDP and TC ------------------------------------------------------------------
   { helper: 'csum_diff', proto: 'bpf_csum_diff_proto', ret: INT, args: ['ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], pkt: true, progs: [...XDP, ...TC, ...LWT] },
-  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP, ...SK_SKB] },
+  { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP, ...SK_SKB, ...CG_SOCK_ADDR] },
   { helper: 'tcp_check_syncookie', proto: 'bpf_tcp_check_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_gen_syncookie', proto: 'bpf_tcp_gen_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_raw_gen_syncookie_ipv4', proto: 'bpf_tcp_raw_gen_syncookie_ipv4_proto', ret: INT, args: ['ARG_PTR_TO_FIXED_SIZE_MEM | MEM_RDONLY:20', RO_MEM, SIZE0], gpl: true, pkt: true, progs: [...XDP, ...TC] },
@@ -224,15 +232,15 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'sk_lookup_tcp', proto: 'bpf_tc_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'sk_lookup_udp', proto: 'bpf_tc_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
   { helper: 'skc_lookup_tcp', proto: 'bpf_tc_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: TC },
-  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SOCK_OPS] },
+  { helper: 'tcp_sock', proto: 'bpf_tcp_sock_proto', ret: 'RET_PTR_TO_TCP_SOCK_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SOCK_OPS, ...CG_SOCKOPT] },
   { helper: 'get_listener_sock', proto: 'bpf_get_listener_sock_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: ['ARG_PTR_TO_SOCK_COMMON'], progs: [...TC, ...CG_SKB] },
   { helper: 'skb_ecn_set_ce', proto: 'bpf_skb_ecn_set_ce_proto', ret: INT, args: [CTX], progs: [...TC, ...CG_SKB] },
   { helper: 'sk_assign', proto: 'bpf_sk_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY], progs: TC },
   // --- net/core/bpf_sk_storage.c: socket local storage (tc_cls_act and cg_skb_func_proto) -----
-  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
-  { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS] },
+  { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON', 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS, ...CG_SOCK_ADDR, ...CG_SOCKOPT] },
+  { helper: 'sk_storage_delete', proto: 'bpf_sk_storage_delete_proto', ret: INT, args: [MAP, 'ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: [...TC, ...CG_SKB, ...SK_MSG, ...SOCK_OPS, ...CG_SOCK_ADDR, ...CG_SOCKOPT] },
   // --- kernel/bpf/cgroup.c: cgroup_common_func_proto (cgroup program types) ----------------------
-  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: [...CG_SKB, ...SOCK_OPS, ...CG_SOCK] },
+  { helper: 'get_local_storage', proto: 'bpf_get_local_storage_proto', ret: 'RET_PTR_TO_MAP_VALUE', args: [MAP, ANY], progs: [...CG_SKB, ...SOCK_OPS, ...CG_CURRENT] },
   // --- net/core/filter.c: cgroup_skb (cg_skb_func_proto): the non-tc socket lookups ---------
   { helper: 'sk_lookup_tcp', proto: 'bpf_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
   { helper: 'sk_lookup_udp', proto: 'bpf_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: [...CG_SKB, ...SK_SKB] },
@@ -245,7 +253,7 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   // --- net/core/filter.c: flow dissector (flow_dissector_func_proto) -------------------------
   { helper: 'skb_load_bytes', proto: 'bpf_flow_dissector_load_bytes_proto', ret: INT, args: [CTX, ANY, UNINIT, SIZE], progs: FLOW },
   // --- net/core/filter.c: sk_lookup (sk_lookup_func_proto) -----------------------------------
-  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...SK_LOOKUP, ...SK_MSG, ...SOCK_OPS, ...CG_SOCK] },
+  { helper: 'perf_event_output', proto: 'bpf_event_output_data_proto', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: [...SK_LOOKUP, ...SK_MSG, ...SOCK_OPS, ...CG_CURRENT] },
   { helper: 'sk_assign', proto: 'bpf_sk_lookup_assign_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL', ANY], progs: SK_LOOKUP },
   { helper: 'skb_set_tstamp', proto: 'bpf_skb_set_tstamp_proto', ret: INT, args: [CTX, ANY, ANY], progs: TC },
   // tc_cls_act_func_proto() with CONFIG_XFRM.
@@ -286,6 +294,28 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_sock_proto', ret: INT, args: [CTX], progs: CG_SOCK },
   { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sock_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: CG_SOCK },
   { helper: 'sk_storage_get', proto: 'bpf_sk_storage_get_cg_sock_proto', ret: 'RET_PTR_TO_MAP_VALUE_OR_NULL', args: [MAP, CTX, 'ARG_PTR_TO_MAP_VALUE_OR_NULL', ANY], progs: CG_SOCK },
+  // --- kernel/bpf/cgroup.c: cgroup_common_func_proto (bpf_get_retval/set_retval: the ops gate them by attach type) and cgroup_current_func_proto
+  { helper: 'get_retval', proto: 'bpf_get_retval_proto', ret: INT, args: [], progs: CG_CURRENT },
+  { helper: 'set_retval', proto: 'bpf_set_retval_proto', ret: INT, args: [ANY], progs: CG_CURRENT },
+  { helper: 'current_task_under_cgroup', proto: 'bpf_current_task_under_cgroup_proto', ret: INT, args: [MAP, ANY], progs: CG_CURRENT },
+  // --- net/core/filter.c: cgroup_sock_addr (sock_addr_func_proto; bind, setsockopt and getsockopt gated by attach type in the ops)
+  { helper: 'bind', proto: 'bpf_bind_proto', ret: INT, args: [CTX, RO_MEM, SIZE], progs: CG_SOCK_ADDR },
+  { helper: 'get_socket_cookie', proto: 'bpf_get_socket_cookie_sock_addr_proto', ret: INT, args: [CTX], progs: CG_SOCK_ADDR },
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sock_addr_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: CG_SOCK_ADDR },
+  { helper: 'sk_lookup_tcp', proto: 'bpf_sock_addr_sk_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE0, ANY, ANY], progs: CG_SOCK_ADDR },
+  { helper: 'sk_lookup_udp', proto: 'bpf_sock_addr_sk_lookup_udp_proto', ret: 'RET_PTR_TO_SOCKET_OR_NULL', args: [CTX, RO_MEM, SIZE0, ANY, ANY], progs: CG_SOCK_ADDR },
+  { helper: 'skc_lookup_tcp', proto: 'bpf_sock_addr_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE0, ANY, ANY], progs: CG_SOCK_ADDR },
+  { helper: 'setsockopt', proto: 'bpf_sock_addr_setsockopt_proto', ret: INT, args: [CTX, ANY, ANY, RO_MEM, SIZE], progs: CG_SOCK_ADDR },
+  { helper: 'getsockopt', proto: 'bpf_sock_addr_getsockopt_proto', ret: INT, args: [CTX, ANY, ANY, UNINIT, SIZE], progs: CG_SOCK_ADDR },
+  // --- kernel/bpf/cgroup.c: cgroup_sysctl (sysctl_func_proto)
+  { helper: 'sysctl_get_name', proto: 'bpf_sysctl_get_name_proto', ret: INT, args: [CTX, 'ARG_PTR_TO_MEM', SIZE, ANY], progs: CG_SYSCTL },
+  { helper: 'sysctl_get_current_value', proto: 'bpf_sysctl_get_current_value_proto', ret: INT, args: [CTX, UNINIT, SIZE], progs: CG_SYSCTL },
+  { helper: 'sysctl_get_new_value', proto: 'bpf_sysctl_get_new_value_proto', ret: INT, args: [CTX, UNINIT, SIZE], progs: CG_SYSCTL },
+  { helper: 'sysctl_set_new_value', proto: 'bpf_sysctl_set_new_value_proto', ret: INT, args: [CTX, RO_MEM, SIZE], progs: CG_SYSCTL },
+  // --- kernel/bpf/cgroup.c: cgroup_sockopt (cg_sockopt_func_proto; setsockopt/getsockopt on the socket at cgroup/setsockopt only, gated in the ops)
+  { helper: 'get_netns_cookie', proto: 'bpf_get_netns_cookie_sockopt_proto', ret: INT, args: ['ARG_PTR_TO_CTX_OR_NULL'], progs: CG_SOCKOPT },
+  { helper: 'setsockopt', proto: 'bpf_sk_setsockopt_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY, ANY, RO_MEM, SIZE], progs: CG_SOCKOPT },
+  { helper: 'getsockopt', proto: 'bpf_sk_getsockopt_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', ANY, ANY, UNINIT, SIZE], progs: CG_SOCKOPT },
 ];
 
 /**

@@ -6,7 +6,7 @@ import { BpfArgType, BpfFuncId } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
-import { checkHelperMemAccess, checkPtrOffReg } from './memory.js';
+import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg } from './memory.js';
 import { cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
 import { clearPktPointers, helperChangesPktData } from './pkt-data.js';
 import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
@@ -293,6 +293,8 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
       meta.rawMode = arg.flags.includes('MEM_UNINIT');
       if (arg.flags.includes('MEM_FIXED_SIZE') && arg.size !== undefined) {
         checkHelperMemAccess(env, regno, arg.size, write, false, meta.rawMode);
+        // MEM_ALIGNED (bpf_strtol's result, bpf_check_mtu's mtu_len): the buffer is aligned to its size, strictly.
+        if (arg.flags.includes('MEM_ALIGNED')) checkPtrAlignment(reg, 0, arg.size, true);
       }
       break;
     case 'ARG_CONST_SIZE':
@@ -420,7 +422,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   if (id < 0 || id >= MAX_FUNC_ID) reject(`invalid func unknown#${id}`);
   const helper = helperById(id);
   const proto = helper ? helperProto(id, programTypeName(env.progType)) : undefined;
-  const allowed = env.ops ? env.ops.helperAllowed(id) : proto !== undefined;
+  const allowed = env.ops ? env.ops.helperAllowed(id, env.attachType) : proto !== undefined;
   if (!allowed || !proto || !helper || (!env.privileged && UNPRIV_DENIED.has(id)) || env.helperRefused?.(env.progType, id)) reject(`program of this type cannot use helper ${funcIdName(id)}#${id}`);
   if (!env.gpl && proto.gplOnly) reject('cannot call GPL-restricted function from non-GPL compatible program');
   const meta: Meta = { map: undefined, constKey: -1n, subprog: -1, rawMode: false, memSize: 0, msizeMax: 0n, releaseRegno: 0, refObjId: 0, dynptr: undefined, dynptrRelease: 0 };

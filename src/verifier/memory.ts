@@ -506,7 +506,7 @@ export function checkMemAccess(
 const ALIGN_DESC: Partial<Record<string, string>> = { map_key: 'key ', map_value: 'value ', ctx: 'context ', flow_keys: 'flow keys ', stack: 'stack ', sock: 'sock ', sock_common: 'sock_common ', tcp_sock: 'tcp_sock ' };
 
 /** check_ptr_alignment: the stack is always strict; other pointers when `strict` (atomics, BPF_F_STRICT_ALIGNMENT). */
-function checkPtrAlignment(reg: Reg, off: number, size: number, strict0: boolean): void {
+export function checkPtrAlignment(reg: Reg, off: number, size: number, strict0: boolean): void {
   const strict = strict0 || reg.type === 'stack';
   if (!strict || size === 1) return;
   const varText = tnumIsConst(reg.var) ? BigInt.asIntN(64, reg.var.value).toString() : tnumString(reg.var);
@@ -528,9 +528,10 @@ function sockAccessOk(type: string, off: number, size: number): boolean {
   return size === 4;
 }
 
-/** may_access_direct_pkt_data for writes: XDP, TC, lwt_xmit (12), sk_skb (14) and sk_msg (16) may write packets; socket filters, cgroup_skb, lwt_in/out/seg6local, sk_reuseport and flow dissectors may not. */
+/** may_access_direct_pkt_data for writes: XDP, TC, lwt_xmit (12), sk_skb (14), sk_msg (16) and cgroup_sockopt (25, its option buffer) may write packets; socket filters, cgroup_skb, lwt_in/out/seg6local, sk_reuseport and flow dissectors may not. */
 export function pktWritable(env: Env): boolean {
-  return env.progType === 6 || env.progType === 3 || env.progType === 4 || env.progType === 12 || env.progType === 14 || env.progType === 16;
+  // cgroup_sockopt (25): optval..optval_end is the option buffer, writable.
+  return env.progType === 6 || env.progType === 3 || env.progType === 4 || env.progType === 12 || env.progType === 14 || env.progType === 16 || env.progType === 25;
 }
 
 /** check_helper_mem_access: a helper reads or writes `size` bytes through `regs[regno]`. */

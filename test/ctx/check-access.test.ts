@@ -6,6 +6,8 @@ import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
 import { programTypeOps, PROGRAM_TYPE_OPS, VERIFIER_ONLY_OPS } from '../../src/ctx/registry.js';
 import { cgroupSockOps } from '../../src/ctx/cgroup-sock.js';
+import { cgroupSockAddrOps, SOCK_ADDR_ATTACH_TYPES } from '../../src/ctx/cgroup-sock-addr.js';
+import { cgroupSockoptOps } from '../../src/ctx/cgroup-sockopt.js';
 import type { ProgramTypeOps } from '../../src/ctx/program-type-ops.js';
 import { BpfAttachType } from '../../src/isa/uapi.generated.js';
 import type { Sys } from '../../src/kernel/sys.js';
@@ -13,11 +15,11 @@ import { kernelTest } from '../kernel/harness.js';
 
 const SIZES = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' } as const;
 
-/** r2 = *(size *)(r1 + off) (sign-extending with `sx`) or *(size *)(r1 + off) = r2; r0 = 0; exit. */
+/** r2 = *(size *)(r1 + off) (sign-extending with `sx`) or *(size *)(r1 + off) = r2; r0 = 1 (inside every return range); exit. */
 function access(off: number, size: 1 | 2 | 4 | 8, write: boolean, sx = false) {
   const s = SIZES[size];
   const load = sx && s !== 'dw' ? ldxs[s](r2, r1, off) : ldx[s](r2, r1, off);
-  return program(alu64.mov.imm(r2, 0), write ? stx[s](r1, off, r2) : load, alu64.mov.imm(r0, 0), exit());
+  return program(alu64.mov.imm(r2, 0), write ? stx[s](r1, off, r2) : load, alu64.mov.imm(r0, 1), exit());
 }
 
 /** The offsets swept: all of a small context; a big one's (a tracepoint record, 8 KiB) first and last 260 bytes. */
@@ -43,7 +45,7 @@ function sweep(sys: Sys, ops: ProgramTypeOps, attachType?: number): void {
           const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;
           kernel = line.trim();
         }
-        const mine = ops.checkAccess(off, size, write, sx, true, attachType);
+        const mine = ops.checkAccess(off, size, write, sx, true, eat);
         const myReason = 'reason' in mine ? mine.reason : undefined;
         compared++;
         if ((kernel === undefined) !== (myReason === undefined) || (kernel !== undefined && !kernel.includes(myReason!))) {
@@ -64,6 +66,12 @@ for (const ops of [...PROGRAM_TYPE_OPS, ...VERIFIER_ONLY_OPS]) {
 for (const at of [BpfAttachType.CGROUP_INET_SOCK_RELEASE, BpfAttachType.CGROUP_INET4_POST_BIND, BpfAttachType.CGROUP_INET6_POST_BIND]) {
   kernelTest(`cgroup_sock (attach type ${at}): checkAccess agrees with the kernel on every access`, (sys) => sweep(sys, cgroupSockOps, at));
 }
+// cgroup_sock_addr: the address fields of each hook's family (connect4 is swept above).
+for (const at of SOCK_ADDR_ATTACH_TYPES.filter((t) => t !== cgroupSockAddrOps.expectedAttachType)) {
+  kernelTest(`cgroup_sock_addr (attach type ${at}): checkAccess agrees with the kernel on every access`, (sys) => sweep(sys, cgroupSockAddrOps, at));
+}
+// cgroup_sockopt: level/optname writable at setsockopt, retval at getsockopt (swept above).
+kernelTest(`cgroup_sockopt (attach type ${BpfAttachType.CGROUP_SETSOCKOPT}): checkAccess agrees with the kernel on every access`, (sys) => sweep(sys, cgroupSockoptOps, BpfAttachType.CGROUP_SETSOCKOPT));
 
 test('the registry finds types by value and by name', () => {
   assert.equal(programTypeOps('xdp')?.name, 'xdp');

@@ -1,0 +1,38 @@
+// Context, helper and global-function rules per program type (test/fixtures/verifier-ctx): each
+// program's verdict and message in bpfkit equal the running kernel's BPF_PROG_LOAD, and every
+// rejection comes with its C line and a hint.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadObject } from '../../src/elf/object-loader.js';
+import { verifyProgram } from '../../src/verifier/verify.js';
+import { kernelTest } from '../kernel/harness.js';
+import { fixturesDir } from '../support/fixtures.js';
+import { objectProgramVerdict } from './fixture-oracle.js';
+
+const dir = path.join(fixturesDir, 'verifier-ctx');
+
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.o')).sort()) {
+  const spec = loadObject(new Uint8Array(readFileSync(path.join(dir, file))), { objectName: file.replace(/\.o$/, '') });
+  kernelTest(`${file}: bpfkit's verdicts and messages equal the kernel's (programs named bad_* are rejected, the others accepted)`, (sys) => {
+    const mismatches: string[] = [];
+    let rejected = 0;
+    for (const prog of spec.programs) {
+      const expect = prog.name.startsWith('bad_') ? 'reject' : 'accept';
+      const kernel = objectProgramVerdict(sys, { key: `${file}:${prog.name}`, file: path.join(dir, file), spec, program: prog.name });
+      const mine = verifyProgram(prog, spec, { privileged: true });
+      if (kernel.error) mismatches.push(`${prog.name}: the kernel could not be asked (${kernel.error})`);
+      if (kernel.verdict !== expect) mismatches.push(`${prog.name}: the kernel ${kernel.verdict}s (${kernel.message ?? ''}), the fixture expects ${expect}`);
+      if (mine.verdict !== kernel.verdict || (kernel.verdict === 'reject' && mine.message !== kernel.message)) {
+        mismatches.push(`${prog.name}: kernel ${kernel.verdict} (${kernel.message ?? ''}), bpfkit ${mine.verdict} (${mine.message ?? ''})`);
+      }
+      if (mine.verdict === 'reject') {
+        rejected++;
+        if (!mine.line) mismatches.push(`${prog.name}: the rejection has no C line`);
+        if (!mine.hint) mismatches.push(`${prog.name}: the rejection (${mine.message ?? ''}) has no hint`);
+      }
+    }
+    process.stdout.write(`# ${file}: ${spec.programs.length} programs compared with the kernel, ${rejected} rejected\n`);
+    assert.deepEqual(mismatches, []);
+  });
+}
