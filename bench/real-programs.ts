@@ -86,6 +86,13 @@ async function mainCommand(): Promise<number> {
   const engines = (values.engines ?? 'jit,interpreter').split(',').filter((e): e is 'jit' | 'interpreter' => e === 'jit' || e === 'interpreter');
   const packets = packetCorpus();
   const sys = createKernelSys();
+  // The kernel test-runs on the caller's CPU, userspace on simulated CPU 0: pin every thread to
+  // CPU 0 so bpf_get_smp_processor_id and per-CPU slots agree (as test/runtime/differential does).
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('real-programs: taskset failed; runs that read the CPU id may differ\n');
+  }
   const pinRoot = `/sys/fs/bpf/bpfkit-real-${process.pid}`;
   mkdirSync(pinRoot, { recursive: true });
   const results: ProgramResult[] = [];

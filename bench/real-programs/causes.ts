@@ -60,6 +60,11 @@ export function classify(err: unknown): Cause {
     const f = message.match(/struct (\w+) field (\w+)/);
     return { kind: 'missing kfunc', key: `bpf_cast_to_kern_ctx: struct ${f?.[1] ?? '?'} field ${f?.[2] ?? '?'} not modelled in userspace`, message };
   }
+  // A kernel struct field behind bpf_get_current_task that userspace does not model (task->mm, task->flags).
+  if (code === 'ERR_KERNEL_STRUCT_FIELD') {
+    const f = message.match(/struct (\w+) field (\w+)/);
+    return { kind: 'missing helper', key: `bpf_get_current_task: struct ${f?.[1] ?? '?'} field ${f?.[2] ?? '?'} not modelled in userspace`, message };
+  }
   if ((m = message.match(/(bpf_\w+) \(\d+\) cannot run in userspace: ([^:]+)/))) {
     return { kind: 'missing helper', key: `${m[1]} refused in userspace: ${m[2]}`, message };
   }

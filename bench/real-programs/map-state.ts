@@ -54,11 +54,11 @@ export function snapshot(map: ReadableMap, spec: MapSpec): Map<string, string> {
 }
 
 /** The first difference between two snapshots of map `name`, or undefined when equal. */
-export function mapDifference(name: string, kernel: ReadonlyMap<string, string>, user: ReadonlyMap<string, string>): string | undefined {
+export function mapDifference(name: string, kernel: ReadonlyMap<string, string>, user: ReadonlyMap<string, string>, equalValues?: (kernel: string, user: string) => boolean): string | undefined {
   for (const [k, v] of kernel) {
     const u = user.get(k);
     if (u === undefined) return `map ${name}: key ${k} in the kernel only`;
-    if (u !== v) return `map ${name}: key ${k}: kernel ${v}, bpfkit ${u}`;
+    if (u !== v && !equalValues?.(v, u)) return `map ${name}: key ${k}: kernel ${v}, bpfkit ${u}`;
   }
   for (const k of user.keys()) if (!kernel.has(k)) return `map ${name}: key ${k} in bpfkit only`;
   return undefined;

@@ -11,6 +11,7 @@ import { main as cli } from '../../src/cli/main.js';
 import { bpftoolLoadAll, type BpftoolLoad } from './bpftool.js';
 import { classify, errorCode, errorMessage, type Cause } from './causes.js';
 import { l3Packets, skLookupContexts, type CorpusPacket, type RunInput } from './corpus.js';
+import { equalUpToClock, hexEqualUpToClock, hostClock, timed, type ClockWindow } from './clock-window.js';
 import { comparableMaps, mapDifference, snapshot } from './map-state.js';
 
 /**
@@ -97,6 +98,8 @@ export interface ProgramResult {
   /** Userspace test runs (packet x engine) and how many equal the kernel's. */
   readonly runs: number;
   readonly runsAgree: number;
+  /** Of runsAgree, the runs equal only up to clock values (clock-window.ts). */
+  readonly runsClock?: number;
   /** Why runs were not made (a type outside the packet corpus, the kernel refusing test runs). */
   readonly runsSkipped?: string;
   /** The first differing run, for the report. */
@@ -104,6 +107,8 @@ export interface ProgramResult {
   /** Map contents after the runs compared with the kernel's (one check per engine), and how many were equal. */
   readonly mapChecks: number;
   readonly mapChecksAgree: number;
+  /** Of mapChecksAgree, the checks equal only up to clock values. */
+  readonly mapChecksClock?: number;
   readonly firstMapDifference?: string;
   /** Every failure met, classified. */
   readonly causes: readonly Cause[];
@@ -267,6 +272,16 @@ function mismatchOf(kernel: Outcome, user: Outcome): string {
   if (kernel.retval !== user.retval) return 'return value differs';
   if (kernel.ctx && user.ctx && !equalBytes(kernel.ctx, user.ctx)) return 'same return value, ctx_out differs';
   return kernel.data.length === user.data.length ? 'same return value, output packet bytes differ' : 'same return value, output packet length differs';
+}
+
+/** The clock helpers whose values clock-window.ts can recognise in the output. */
+const CLOCK_HELPERS = ['bpf_ktime_get_ns', 'bpf_ktime_get_boot_ns', 'bpf_ktime_get_coarse_ns'];
+
+/** Same return value and ctx_out, and packets equal up to clock values (clock-window.ts). */
+function sameUpToClock(kernel: Outcome, user: Outcome, kw: ClockWindow, uw: ClockWindow): boolean {
+  if ('error' in kernel || 'error' in user) return false;
+  if (kernel.retval !== user.retval || (kernel.ctx && user.ctx && !equalBytes(kernel.ctx, user.ctx))) return false;
+  return equalUpToClock(kernel.data, user.data, kw, uw);
 }
 
 function sameOutcome(a: Outcome, b: Outcome): boolean {
@@ -474,6 +489,8 @@ async function measureProgram(
     // Test runs: the kernel first (bpfkit's load, else bpftool's pin), then each userspace engine.
     let runs = 0;
     let runsAgree = 0;
+    let runsClock = 0;
+    let mapChecksClock = 0;
     let runsSkipped: string | undefined;
     let firstMismatch: string | undefined;
     let mismatchKind: string | undefined;
@@ -499,14 +516,17 @@ async function measureProgram(
           for (const [name, mp] of ref.mapPins) seedMaps.set(name, new KernelMap(openPinnedMap(options.sys, mp), name));
         }
         seedKernel(seedMaps, options.seeds);
-        const k = kernelRuns(progFd, inputs);
+        const timedKernel = timed(() => kernelRuns(progFd, inputs));
+        const k = timedKernel.value;
+        // A program that stores the time runs in userspace on the host's clocks (clock-window.ts).
+        const clocked = CLOCK_HELPERS.some((h) => nondeterministicHelpers(p)?.includes(h));
         // The kernel's maps after its runs (bpfkit's own load: fresh maps for this program alone).
         const dataMaps = kobj ? comparableMaps(spec.maps).filter((m) => kobj!.maps.has(m.name)) : [];
         const kernelMaps = new Map(dataMaps.map((m) => [m.name, snapshot(kobj!.maps.get(m.name)!, m)]));
         if (k.unsupported) runsSkipped = k.unsupported;
         else {
           for (const engine of engines) {
-            const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts, dataMaps);
+            const r = userRuns(spec, p.name, engine, inputs, options.seeds, facts, dataMaps, clocked);
             if ('setup' in r) {
               runs += inputs.length;
               // The runtime's verifier refusing what bpfkit's verify refused is the verdict's cause, already listed.
@@ -521,15 +541,22 @@ async function measureProgram(
             if (dataMaps.length && !stoppedUnmodelled) {
               mapChecks++;
               const diff = dataMaps.map((m) => mapDifference(m.name, kernelMaps.get(m.name)!, r.maps.get(m.name)!)).find((d) => d !== undefined);
+              const tolerant = (kv: string, uv: string): boolean => hexEqualUpToClock(kv, uv, timedKernel.window, r.window);
               if (diff === undefined) mapChecksAgree++;
-              else firstMapDifference ??= `${engine}: ${diff}`;
+              else if (clocked && dataMaps.every((m) => mapDifference(m.name, kernelMaps.get(m.name)!, r.maps.get(m.name)!, tolerant) === undefined)) {
+                mapChecksAgree++;
+                mapChecksClock++;
+              } else firstMapDifference ??= `${engine}: ${diff}`;
             }
             inputs.forEach((pkt, i) => {
               runs++;
               const want = k.outcomes[i]!;
               const got = r.outcomes[i]!;
               if (sameOutcome(want, got)) runsAgree++;
-              else {
+              else if (clocked && sameUpToClock(want, got, timedKernel.window, r.window)) {
+                runsAgree++;
+                runsClock++;
+              } else {
                 firstMismatch ??= `${engine} ${pkt.name}: kernel ${describe(want, got)}, bpfkit ${describe(got, want)}`;
                 mismatchKind ??= mismatchOf(want, got);
                 // A userspace error where the kernel ran: the error names the cause (a helper, a fault).
@@ -576,6 +603,8 @@ async function measureProgram(
       tagAgrees,
       runs,
       runsAgree,
+      ...(runsClock ? { runsClock } : {}),
+      ...(mapChecksClock ? { mapChecksClock } : {}),
       ...(runsSkipped !== undefined ? { runsSkipped } : {}),
       ...(firstMismatch !== undefined ? { firstMismatch } : {}),
       mapChecks,
@@ -610,14 +639,15 @@ function userRuns(
   seeds: MapSeeds | undefined,
   facts: Record<string, unknown>,
   dataMaps: readonly MapSpec[],
-): { outcomes: Outcome[]; firstError?: unknown; maps: Map<string, Map<string, string>> } | { setup: Cause; code: string } {
+  clocked = false,
+): { outcomes: Outcome[]; firstError?: unknown; maps: Map<string, Map<string, string>>; window: ClockWindow } | { setup: Cause; code: string } {
   let obj: ReturnType<typeof loadUserspace>;
   try {
     // The runtime's verify hook with what the kernel comparison needs (its BTF, refused helpers),
     // as a user of the public API passes it; versions whose loadUserspace takes kernelBtf get it too.
     const kernelBtf: Record<string, unknown> = { kernelBtf: facts['kernelBtf'] };
     const verify = (program: ProgramSpec, object: ObjectSpec): void => void assertVerified(program, object, { ...facts });
-    const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine, verify };
+    const loadOptions: Parameters<typeof loadUserspace>[1] = { ...kernelBtf, programs: [name], engine, verify, ...(clocked ? { clock: hostClock } : {}) };
     obj = loadUserspace(spec, loadOptions);
   } catch (e) {
     return { setup: classify(e), code: errorCode(e) };
@@ -630,6 +660,7 @@ function userRuns(
       for (const [key, value] of seedPairs(entries)) m.set(key, value);
     }
     let firstError: unknown;
+    const lo = process.hrtime.bigint();
     const outcomes: Outcome[] = packets.map((pkt) => {
       try {
         const r = prog.testRun({ data: pkt.data, ...(pkt.ctxIn ? { ctxIn: pkt.ctxIn } : {}) });
@@ -640,7 +671,7 @@ function userRuns(
       }
     });
     const maps = new Map(dataMaps.map((m) => [m.name, snapshot(obj.bpfMap(m.name), m)]));
-    return { outcomes, maps, ...(firstError !== undefined ? { firstError } : {}) };
+    return { outcomes, maps, window: { lo, hi: process.hrtime.bigint() }, ...(firstError !== undefined ? { firstError } : {}) };
   } finally {
     obj[Symbol.dispose]();
   }

@@ -24,9 +24,13 @@ export interface Totals {
   /** Userspace test runs and how many equal the kernel's. */
   readonly runs: number;
   readonly runsAgree: number;
+  /** Of runsAgree, the runs equal only up to clock values (clock-window.ts). */
+  readonly runsClock: number;
   /** Map-content checks after the runs (program x engine), and how many equal the kernel's maps. */
   readonly mapChecks: number;
   readonly mapChecksAgree: number;
+  /** Of mapChecksAgree, the checks equal only up to clock values. */
+  readonly mapChecksClock: number;
   /** Programs every one of whose runs agrees (of those with runs). */
   readonly programsRun: number;
   readonly programsRunAgree: number;
@@ -69,8 +73,10 @@ export function totals(results: readonly ProgramResult[]): Totals {
     bpftoolLoaded: results.filter((r) => r.bpftoolTag !== undefined).length,
     runs: results.reduce((n, r) => n + r.runs, 0),
     runsAgree: results.reduce((n, r) => n + r.runsAgree, 0),
+    runsClock: results.reduce((n, r) => n + (r.runsClock ?? 0), 0),
     mapChecks: results.reduce((n, r) => n + r.mapChecks, 0),
     mapChecksAgree: results.reduce((n, r) => n + r.mapChecksAgree, 0),
+    mapChecksClock: results.reduce((n, r) => n + (r.mapChecksClock ?? 0), 0),
     programsRun: withRuns.length,
     programsRunAgree: withRuns.filter((r) => r.runsAgree === r.runs).length,
   };
@@ -147,8 +153,8 @@ export function formatReport(report: Report): string {
     ['verdict = kernel (library)', `${t.verdictAgree} / ${t.verdictKnown} (${pct(t.verdictAgree, t.verdictKnown)}; ${t.programs - t.verdictKnown} with no kernel verdict; the kernel accepts ${t.kernelAccepts})`],
     ['bpfkit verify (CLI) = kernel', `${t.cliAgree} / ${t.verdictKnown} (${pct(t.cliAgree, t.verdictKnown)})`],
     ['tag = bpftool', `${t.tagAgree} / ${t.bpftoolLoaded} loaded by bpftool (${pct(t.tagAgree, t.bpftoolLoaded)}; ${t.tagCompared} compared)`],
-    ['test runs = kernel', `${t.runsAgree} / ${t.runs} (${pct(t.runsAgree, t.runs)})`],
-    ['maps after the runs = kernel', `${t.mapChecksAgree} / ${t.mapChecks} (program x engine)`],
+    ['test runs = kernel', `${t.runsAgree} / ${t.runs} (${pct(t.runsAgree, t.runs)}${t.runsClock ? `; ${t.runsClock} of them equal up to clock values` : ''})`],
+    ['maps after the runs = kernel', `${t.mapChecksAgree} / ${t.mapChecks} (program x engine${t.mapChecksClock ? `; ${t.mapChecksClock} of them equal up to clock values` : ''})`],
     ['programs, all runs equal', `${t.programsRunAgree} / ${t.programsRun}`],
   ]) + '\n\n';
   out += 'failures by cause (programs hit)\n';

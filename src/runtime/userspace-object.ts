@@ -267,6 +267,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     ...(options.sockets ? { sockets: options.sockets } : {}),
     ...(options.tunnel ? { tunnel: options.tunnel } : {}),
     ...(options.task ? { task: options.task } : {}),
+    ...(spec.btf ? { objectBtf: spec.btf } : {}),
   });
   obj.env = env;
   const host: ProgramHost = {

@@ -1,5 +1,6 @@
 // HelperEnv: everything the helpers need from the runtime that runs a program — one object it supplies.
 
+import type { Btf } from '../../btf/index.js';
 import type { MapOps } from '../../maps/map-ops.js';
 import { xorshift32 } from '../../vm/helpers.js';
 import type { ContextInstance } from '../program-type-ops.js';
@@ -91,6 +92,8 @@ export interface HelperEnv {
   readonly sockets?: SocketTable;
   /** Tunnel metadata every packet arrives with (none: as BPF_PROG_TEST_RUN's skb, which has no tunnel dst). */
   readonly tunnel?: TunnelInfo;
+  /** The object's BTF, for helpers that lay out kernel structs as the program was compiled against them (bpf_get_current_task). */
+  readonly objectBtf?: Btf;
   /** The running program's context (set by the runtime before each run). */
   context: ContextInstance | undefined;
   /**
@@ -140,6 +143,8 @@ export interface HelperEnvOptions {
   sockets?: SocketTable;
   /** Tunnel metadata of received packets (see tunnel-model.ts; `tunnelInfoFromModel` builds it). */
   tunnel?: TunnelInfo;
+  /** The object's BTF (loadUserspace passes it): struct task_struct's layout for bpf_get_current_task. */
+  objectBtf?: Btf;
 }
 
 /** A HelperEnv that also keeps the trace lines it was given. */
@@ -171,6 +176,7 @@ export function createHelperEnv(options: HelperEnvOptions = {}): HelperEnvWithLo
     ...(options.task ? { task: options.task } : {}),
     ...(options.sockets ? { sockets: options.sockets } : {}),
     ...(options.tunnel ? { tunnel: options.tunnel } : {}),
+    ...(options.objectBtf ? { objectBtf: options.objectBtf } : {}),
     get context() {
       return context;
     },

@@ -27,12 +27,14 @@ import { xdpHelpers } from './xdp-helpers.js';
 import { userRingbufHelpers } from './user-ringbuf-helpers.js';
 import { localStorageHelpers } from './local-storage-helpers.js';
 import { skStorageHelpers } from './sk-storage-helpers.js';
+import { currentTaskHelpers } from './task-struct.js';
 import { progTypeHelpers } from './progtype-helpers.js';
 
 export * from './env.js';
 export { fibLookup, FibLookup, FIB_LOOKUP_SIZE, type FibDevice, type FibNeighbour, type FibRoute, type FibTable } from './fib.js';
 export { progArrayTailCalls } from './tail-calls.js';
 export { formatTracePrintk, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS, type TracePrintkResult } from './trace-printk.js';
+export { checkKernelStructRead, KernelStructFieldError } from './task-struct.js';
 export { HelperRefusedError, REFUSED_HELPERS, refusedReason } from './refused.js';
 export { BpfTcpSock, BPF_TCP_SOCK_SIZE, TCP_SOCK_DEFAULTS } from './socket-lookup.js';
 export { BpfTunnelKey, currentTunnel, TUNNEL_KEY_SIZE } from './tunnel.js';
@@ -97,7 +99,7 @@ export class HelperSet implements HelperTable {
  * bpf_tail_call is served by the interpreter's TailCallHook, not by this table.
  */
 export function createHelpers(env: HelperEnv, type?: ProgramTypeOps): HelperSet {
-  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...strtolHelpers(), ...probeReadHelpers(), ...pidnsHelpers(env), ...cgroupIdHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env), ...skStorageHelpers(env)]);
+  const all = new Map<number, HelperFn>([...baseHelpers(env), ...mapHelpers(env), ...ringbufHelpers(env), ...csumDiffHelpers(), ...xdpHelpers(env), ...skbHelpers(env), ...skbMiscHelpers(env), ...skbRoomHelpers(env), ...fibHelpers(env), ...callbackHelpers(env), ...perfOutputHelpers(env), ...tracePrintkHelpers(env), ...strtolHelpers(), ...probeReadHelpers(), ...pidnsHelpers(env), ...cgroupIdHelpers(env), ...tunnelHelpers(env), ...socketHelpers(env), ...userRingbufHelpers(env), ...localStorageHelpers(env), ...skStorageHelpers(env), ...currentTaskHelpers(env)]);
   // XDP's socket lookups take the device from the xdp_buff and a u32 netns id.
   if (type?.type === BpfProgType.XDP) for (const [id, fn] of xdpSocketHelpers(env)) all.set(id, fn);
   if (type) for (const [id, fn] of progTypeHelpers(env, type.type)) all.set(id, fn);

@@ -55,6 +55,10 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   get_current_uid_gid: TASK,
   get_current_comm: TASK,
   get_current_cgroup_id: TASK,
+  get_current_task: {
+    model: "the current task's struct task_struct as the object's BTF lays it out: `pid`, `tgid`, `comm` from `task` of loadUserspace/createHelperEnv (src/ctx/helpers/task-struct.ts)",
+    default: 'pid, tgid 0, comm ""; a probe read of any other task_struct field faults (ERR_KERNEL_STRUCT_FIELD), an object without struct task_struct in its BTF faults at the call',
+  },
   ktime_get_ns: CLOCK,
   ktime_get_boot_ns: CLOCK,
   ktime_get_coarse_ns: CLOCK,
@@ -72,6 +76,11 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
   probe_read_kernel_str: KERNEL_MEMORY,
   probe_read_user: USER_MEMORY,
   probe_read_user_str: { model: 'no user memory is modelled', default: '-EFAULT with the buffer zeroed (size 0: 0)' },
+  lwt_push_encap: {
+    model: "BPF_LWT_ENCAP_IP: the route's device, which sets the headroom asked for (a test run's lwt_xmit skb routes to the IPv6 null entry on loopback) (src/ctx/helpers/lwt-encap.ts)",
+    default: 'loopback; BPF_LWT_ENCAP_SEG6 / SEG6_INLINE (lwt_in) fault at the call (ERR_UNMODELLED_CALL): segment routing is not modelled',
+  },
+  skb_get_xfrm_state: { model: 'no packet carries IPsec state in userspace (no sec_path), as a test run\'s skb', default: '-EINVAL, the buffer zeroed' },
   get_smp_processor_id: { model: 'the simulated CPU a run is on (`cpu` of a run, `cpus` of loadUserspace)', default: 'CPU 0' },
 };
 

@@ -11,6 +11,7 @@
 import { BpfFuncId } from '../../isa/uapi.generated.js';
 import type { HelperContext, HelperFn } from '../../vm/helpers.js';
 import { argU32, argU64, Errno, helperPtr } from './memory.js';
+import { checkKernelStructRead } from './task-struct.js';
 
 const TWO32 = 4294967296;
 /** TASK_SIZE_MAX + PAGE_SIZE with 4-level paging: below it is user space. */
@@ -45,6 +46,7 @@ function probeReadKernel(vm: HelperContext, r1: number): number {
   const at = translate(vm, src, size);
   const dst = dest(vm, r1, size);
   if (at >= 0) {
+    checkKernelStructRead(vm.space, at, size);
     dst.set(vm.space.memory.bytes.subarray(at, at + size));
     return 0;
   }
@@ -64,6 +66,7 @@ function probeReadKernelStr(vm: HelperContext, r1: number): number {
   const mem = vm.space.memory.bytes;
   for (let n = 0; n < size; n++) {
     const at = translate(vm, src + BigInt(n), 1);
+    if (at >= 0) checkKernelStructRead(vm.space, at, 1);
     if (at < 0) {
       dst.fill(0);
       return -Errno.EFAULT;

@@ -1,8 +1,9 @@
-// Helper flavours specific to one program type: the flow dissector's bpf_skb_load_bytes, sk_lookup's bpf_sk_assign.
+// Helper flavours specific to one program type: the flow dissector's bpf_skb_load_bytes, sk_lookup's bpf_sk_assign, lwt_in/lwt_xmit's bpf_lwt_push_encap.
 
 import { BpfFuncId, BpfProgType } from '../../isa/uapi.generated.js';
 import type { HelperFn } from '../../vm/helpers.js';
 import type { HelperEnv } from './env.js';
+import { lwtEncapHelpers } from './lwt-encap.js';
 import { argU32, Errno, helperPtr } from './memory.js';
 import { skLookupAssign } from '../sk-lookup.js';
 
@@ -25,6 +26,9 @@ export function progTypeHelpers(env: HelperEnv, type: number): Map<number, Helpe
       return new Map([[BpfFuncId.skb_load_bytes, flowDissectorLoadBytes]]);
     case BpfProgType.SK_LOOKUP:
       return new Map([[BpfFuncId.sk_assign, (vm) => skLookupAssign(vm, env)]]);
+    case BpfProgType.LWT_IN:
+    case BpfProgType.LWT_XMIT:
+      return lwtEncapHelpers(env, type);
     default:
       return new Map();
   }

@@ -9,7 +9,6 @@ import type { HelperName } from '../../isa/helpers.js';
 
 /** Why a helper has no userspace implementation. */
 export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
-  get_current_task: 'returns a kernel pointer to the current task_struct: no userspace meaning',
   get_current_task_btf: 'returns a trusted BTF pointer to the current task_struct: no userspace meaning',
   timer_init: 'BPF timers fire callbacks asynchronously after the run: not modelled',
   timer_set_callback: 'BPF timers fire callbacks asynchronously after the run: not modelled',
@@ -22,7 +21,6 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   tcp_raw_gen_syncookie_ipv6: "derives a SYN cookie from the kernel's boot-time secret and clock: a userspace answer would be another cookie",
   tcp_raw_check_syncookie_ipv4: "validates a SYN cookie against the kernel's boot-time secret and clock: a userspace answer would be another cookie",
   tcp_raw_check_syncookie_ipv6: "validates a SYN cookie against the kernel's boot-time secret and clock: a userspace answer would be another cookie",
-  lwt_push_encap: 'encapsulates through the lightweight-tunnel subsystem: not implemented',
   // Helpers the 6.18 kernel lets xdp, tc or socket filters call for which bpfkit's verifier has
   // no prototype yet (src/isa/helper-protos.ts): a program calling one is refused at verify time.
   perf_event_read: 'reads a hardware perf counter: no userspace meaning (no prototype in bpfkit)',
@@ -55,7 +53,6 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   ringbuf_reserve_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
   ringbuf_submit_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
   ringbuf_discard_dynptr: 'ring buffer records through a dynptr: not implemented in userspace yet',
-  skb_get_xfrm_state: "reads the skb's IPsec state: xfrm is not modelled",
 };
 
 /** The reason `name` is refused, or undefined when it is not. */

@@ -1,5 +1,5 @@
 // Smaller skb helpers (tc): csum_update, csum_level, skb_change_type, skb_ecn_set_ce, and the
-// classid/realm queries a test run answers with 0.
+// classid/realm/xfrm queries a test run answers with nothing found.
 
 import { BpfCsumLevel, BpfFuncId } from '../../isa/uapi.generated.js';
 import { ExecutionError } from '../../vm/errors.js';
@@ -8,7 +8,7 @@ import { SkBuff } from '../sk-buff.js';
 import { PacketType, SkbContext, swap16 } from '../skb-context.js';
 import { csum16Add } from './csum.js';
 import type { HelperEnv } from './env.js';
-import { argU32, argU64, Errno } from './memory.js';
+import { argU32, argU64, Errno, helperPtr } from './memory.js';
 
 /** SKB_MAX_CSUM_LEVEL. */
 const MAX_CSUM_LEVEL = 3;
@@ -146,5 +146,19 @@ export function skbMiscHelpers(env: HelperEnv): Map<number, HelperFn> {
     [BpfFuncId.get_cgroup_classid, () => 0],
     [BpfFuncId.skb_cgroup_classid, () => 0],
     [BpfFuncId.get_route_realm, () => 0],
+    // A test run's skb (and every packet of the userspace runtime) has no IPsec sec_path:
+    // bpf_skb_get_xfrm_state zeroes the buffer and answers -EINVAL, as the kernel does then.
+    [
+      BpfFuncId.skb_get_xfrm_state,
+      (vm, _r1, _r2, r3) => {
+        skbOf(vm, env, 'bpf_skb_get_xfrm_state');
+        const size = argU32(vm, 4);
+        if (size > 0) {
+          const at = helperPtr(vm, r3, size, true);
+          vm.space.memory.bytes.fill(0, at, at + size);
+        }
+        return -Errno.EINVAL;
+      },
+    ],
   ]);
 }
