@@ -34,6 +34,8 @@ export interface RawHelperProto {
   readonly pkt?: boolean;
   /** `.might_sleep`. */
   readonly sleep?: boolean;
+  /** `.ret_btf_id` of a RET_PTR_TO_BTF_ID return: the kernel struct (`task_struct`). */
+  readonly retBtf?: string;
   /** Program types whose get_func_proto() returns this proto. */
   readonly progs: readonly ProgramTypeName[];
 }
@@ -115,7 +117,8 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'get_current_cgroup_id', proto: 'bpf_get_current_cgroup_id_proto', ret: INT, args: [], progs: BASE },
   { helper: 'get_current_ancestor_cgroup_id', proto: 'bpf_get_current_ancestor_cgroup_id_proto', ret: INT, args: [ANY], progs: BASE },
   { helper: 'get_current_task', proto: 'bpf_get_current_task_proto', ret: INT, args: [], gpl: true, progs: BASE },
-  { helper: 'get_current_task_btf', proto: 'bpf_get_current_task_btf_proto', ret: 'RET_PTR_TO_BTF_ID_TRUSTED', args: [], gpl: true, progs: BASE },
+  // tracing_prog_func_proto (tracing programs, and syscall programs through syscall_prog_func_proto) has it too.
+  { helper: 'get_current_task_btf', proto: 'bpf_get_current_task_btf_proto', ret: 'RET_PTR_TO_BTF_ID_TRUSTED', retBtf: 'task_struct', args: [], gpl: true, progs: [...BASE, 'tracing', 'syscall'] },
   { helper: 'get_ns_current_pid_tgid', proto: 'bpf_get_ns_current_pid_tgid_proto', ret: INT, args: [ANY, ANY, UNINIT, SIZE], progs: BASE },
   { helper: 'spin_lock', proto: 'bpf_spin_lock_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_SPIN_LOCK'], progs: BASE },
   { helper: 'spin_unlock', proto: 'bpf_spin_unlock_proto', ret: 'RET_VOID', args: ['ARG_PTR_TO_SPIN_LOCK'], progs: BASE },
@@ -181,6 +184,8 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'skc_lookup_tcp', proto: 'bpf_xdp_skc_lookup_tcp_proto', ret: 'RET_PTR_TO_SOCK_COMMON_OR_NULL', args: [CTX, RO_MEM, SIZE, ANY, ANY], pkt: true, progs: XDP },
   // --- shared by XDP and TC ------------------------------------------------------------------
   { helper: 'csum_diff', proto: 'bpf_csum_diff_proto', ret: INT, args: ['ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, 'ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY', SIZE0, ANY], pkt: true, progs: [...XDP, ...TC, ...LWT] },
+  // bpf_sk_base_func_proto (CAP_PERFMON): a socket's BTF-typed view as a TCP socket, NULL when it is not one.
+  { helper: 'skc_to_tcp_sock', proto: 'bpf_skc_to_tcp_sock_proto', ret: 'RET_PTR_TO_BTF_ID_OR_NULL', retBtf: 'tcp_sock', args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON'], progs: SK_BASE },
   { helper: 'sk_release', proto: 'bpf_sk_release_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE'], progs: [...XDP, ...TC, ...CG_SKB, ...SK_LOOKUP, ...SK_SKB, ...CG_SOCK_ADDR] },
   { helper: 'tcp_check_syncookie', proto: 'bpf_tcp_check_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },
   { helper: 'tcp_gen_syncookie', proto: 'bpf_tcp_gen_syncookie_proto', ret: INT, args: ['ARG_PTR_TO_BTF_ID_SOCK_COMMON', RO_MEM, SIZE, RO_MEM, SIZE], gpl: true, pkt: true, progs: [...XDP, ...TC] },

@@ -52,6 +52,8 @@ export interface HelperProto {
   readonly pktAccess: boolean;
   /** `.might_sleep`: callable only from sleepable programs. */
   readonly mightSleep: boolean;
+  /** `.ret_btf_id` of a RET_PTR_TO_BTF_ID return: the kernel struct the result points to. */
+  readonly retBtf?: string;
   /** Program types whose get_func_proto() returns this prototype. */
   readonly progTypes: readonly ProgramTypeName[];
 }
@@ -120,6 +122,7 @@ function parseProto(raw: RawHelperProto): HelperProto {
     gplOnly: raw.gpl === true,
     pktAccess: raw.pkt === true,
     mightSleep: raw.sleep === true,
+    ...(raw.retBtf !== undefined ? { retBtf: raw.retBtf } : {}),
     progTypes: raw.progs,
   };
 }

@@ -17,7 +17,7 @@
 import type { ProgramTypeName } from './program-types.js';
 
 /** BTF_ID_FLAGS of a kfunc (include/linux/btf.h). */
-export type KfuncFlag = 'KF_ACQUIRE' | 'KF_RELEASE' | 'KF_RET_NULL' | 'KF_TRUSTED_ARGS' | 'KF_SLEEPABLE' | 'KF_DESTRUCTIVE' | 'KF_RCU';
+export type KfuncFlag = 'KF_ACQUIRE' | 'KF_RELEASE' | 'KF_RET_NULL' | 'KF_TRUSTED_ARGS' | 'KF_SLEEPABLE' | 'KF_DESTRUCTIVE' | 'KF_RCU' | 'KF_ITER_NEW' | 'KF_ITER_NEXT' | 'KF_ITER_DESTROY';
 
 /** One parameter as the kernel declares it. */
 export interface KfuncParam {
@@ -59,12 +59,26 @@ export const KFUNC_STRUCTS: Readonly<Record<string, { readonly size: number; rea
   'struct nf_conn___init': { size: 248, scalar: false },
   'struct xdp_md': { size: 24, scalar: false },
   'struct __sk_buff': { size: 192, scalar: false },
+  'struct task_struct': { size: 9792, scalar: false },
+  'struct cgroup': { size: 2048, scalar: false },
+  'struct bpf_cpumask': { size: 24, scalar: false },
+  'struct cpumask': { size: 16, scalar: true },
+  'struct bpf_iter_num': { size: 8, scalar: true },
+  'struct bpf_iter_bits': { size: 16, scalar: true },
+};
+
+/**
+ * The struct at offset 0 of a kernel struct, for btf_struct_ids_match without the kernel's BTF
+ * (with it, the first members are read from it): a `struct bpf_cpumask *` is a `struct cpumask *`.
+ */
+export const KFUNC_FIRST_MEMBER: Readonly<Record<string, string>> = {
+  bpf_cpumask: 'cpumask',
 };
 
 /** Sizes of the scalar types the prototypes use. */
 export const KFUNC_SCALAR_SIZES: Readonly<Record<string, number>> = {
   u8: 1, u16: 2, __be16: 2, u32: 4, __u32: 4, s32: 4, int: 4, u64: 8, __u64: 8, bool: 1,
-  'enum xdp_rss_hash_type': 4, 'enum nf_nat_manip_type': 4,
+  'enum xdp_rss_hash_type': 4, 'enum nf_nat_manip_type': 4, 'unsigned long long': 8,
 };
 
 const XDP: readonly ProgramTypeName[] = ['xdp'];
@@ -74,11 +88,22 @@ const SKB: readonly ProgramTypeName[] = ['sched_cls', 'sched_act', 'sk_skb', 'so
 /** common_btf_ids: registered for BPF_PROG_TYPE_UNSPEC, so every program type. */
 const ALL: readonly ProgramTypeName[] = ['socket_filter', 'kprobe', 'sched_cls', 'sched_act', 'tracepoint', 'xdp', 'perf_event', 'cgroup_skb', 'cgroup_sock', 'lwt_in', 'lwt_out', 'lwt_xmit', 'sock_ops', 'sk_skb', 'cgroup_device', 'sk_msg', 'raw_tracepoint', 'cgroup_sock_addr', 'lwt_seg6local', 'lirc_mode2', 'sk_reuseport', 'flow_dissector', 'cgroup_sysctl', 'raw_tracepoint_writable', 'cgroup_sockopt', 'tracing', 'struct_ops', 'ext', 'lsm', 'sk_lookup', 'syscall', 'netfilter'];
 
+/**
+ * generic_btf_ids (kernel/bpf/helpers.c): registered for TRACING, SCHED_CLS, XDP, STRUCT_OPS,
+ * SYSCALL and CGROUP_SKB; the kernel's bpf_prog_type_to_kfunc_hook shares the TRACING hook with
+ * tracepoint, perf_event and lsm programs and the CGROUP hook with every cgroup type (6.18 adds
+ * sock_ops). Checked against the 6.18 kernel with probeKfunc: the same list.
+ */
+const GENERIC: readonly ProgramTypeName[] = ['sched_cls', 'xdp', 'cgroup_skb', 'cgroup_sock', 'sock_ops', 'cgroup_device', 'cgroup_sock_addr', 'cgroup_sysctl', 'cgroup_sockopt', 'tracepoint', 'perf_event', 'tracing', 'lsm', 'struct_ops', 'syscall'];
+/** cpumask_kfunc_set (kernel/bpf/cpumask.c): TRACING (with tracepoint, perf_event, lsm), STRUCT_OPS, SYSCALL. */
+const CPUMASK: readonly ProgramTypeName[] = ['tracepoint', 'perf_event', 'tracing', 'lsm', 'struct_ops', 'syscall'];
+
 const p = (name: string, type: string): KfuncParam => ({ name, type });
 const CT_SRC = 'net/netfilter/nf_conntrack_bpf.c';
 const META_SRC = 'net/core/xdp.c';
 const HELPERS_SRC = 'kernel/bpf/helpers.c';
 const FILTER_SRC = 'net/core/filter.c';
+const CPUMASK_SRC = 'kernel/bpf/cpumask.c';
 
 const ctLookup = (name: string, ctx: string, ret: string, flags: readonly KfuncFlag[]): KfuncProto => ({
   name,
@@ -124,6 +149,35 @@ export const KFUNC_PROTOS: readonly KfuncProto[] = [
   { name: 'bpf_dynptr_is_null', ret: 'bool', params: [p('p', 'const struct bpf_dynptr *')], flags: [], progs: ALL, source: HELPERS_SRC },
   { name: 'bpf_dynptr_is_rdonly', ret: 'bool', params: [p('p', 'const struct bpf_dynptr *')], flags: [], progs: ALL, source: HELPERS_SRC },
   { name: 'bpf_dynptr_size', ret: '__u32', params: [p('p', 'const struct bpf_dynptr *')], flags: [], progs: ALL, source: HELPERS_SRC },
+  // bpf_rdonly_cast: an untrusted read-only view of any kernel struct (id 0: of plain memory).
+  { name: 'bpf_rdonly_cast', ret: 'void *', params: [p('obj__ign', 'const void *'), p('btf_id__k', 'u32')], flags: [], progs: ALL, source: HELPERS_SRC },
+  // Open-coded iterators: state on the stack, new/next/destroy (process_iter_arg, process_iter_next_call).
+  { name: 'bpf_iter_num_new', ret: 'int', params: [p('it', 'struct bpf_iter_num *'), p('start', 'int'), p('end', 'int')], flags: ['KF_ITER_NEW'], progs: ALL, source: HELPERS_SRC },
+  { name: 'bpf_iter_num_next', ret: 'int *', params: [p('it', 'struct bpf_iter_num *')], flags: ['KF_ITER_NEXT', 'KF_RET_NULL'], progs: ALL, source: HELPERS_SRC },
+  { name: 'bpf_iter_num_destroy', ret: 'void', params: [p('it', 'struct bpf_iter_num *')], flags: ['KF_ITER_DESTROY'], progs: ALL, source: HELPERS_SRC },
+  { name: 'bpf_iter_bits_new', ret: 'int', params: [p('it', 'struct bpf_iter_bits *'), p('unsafe_ptr__ign', 'const u64 *'), p('nr_words', 'u32')], flags: ['KF_ITER_NEW'], progs: ALL, source: HELPERS_SRC },
+  { name: 'bpf_iter_bits_next', ret: 'int *', params: [p('it', 'struct bpf_iter_bits *')], flags: ['KF_ITER_NEXT', 'KF_RET_NULL'], progs: ALL, source: HELPERS_SRC },
+  { name: 'bpf_iter_bits_destroy', ret: 'void', params: [p('it', 'struct bpf_iter_bits *')], flags: ['KF_ITER_DESTROY'], progs: ALL, source: HELPERS_SRC },
+  // --- kernel/bpf/helpers.c, generic_btf_ids: tasks and cgroups ------------------------------
+  { name: 'bpf_task_acquire', ret: 'struct task_struct *', params: [p('p', 'struct task_struct *')], flags: ['KF_ACQUIRE', 'KF_RCU', 'KF_RET_NULL'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_task_release', ret: 'void', params: [p('p', 'struct task_struct *')], flags: ['KF_RELEASE'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_task_from_pid', ret: 'struct task_struct *', params: [p('pid', 's32')], flags: ['KF_ACQUIRE', 'KF_RET_NULL'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_cgroup_acquire', ret: 'struct cgroup *', params: [p('cgrp', 'struct cgroup *')], flags: ['KF_ACQUIRE', 'KF_RCU', 'KF_RET_NULL'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_cgroup_release', ret: 'void', params: [p('cgrp', 'struct cgroup *')], flags: ['KF_RELEASE'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_cgroup_ancestor', ret: 'struct cgroup *', params: [p('cgrp', 'struct cgroup *'), p('level', 'int')], flags: ['KF_ACQUIRE', 'KF_RCU', 'KF_RET_NULL'], progs: GENERIC, source: HELPERS_SRC },
+  { name: 'bpf_cgroup_from_id', ret: 'struct cgroup *', params: [p('cgid', 'u64')], flags: ['KF_ACQUIRE', 'KF_RET_NULL'], progs: GENERIC, source: HELPERS_SRC },
+  // --- kernel/bpf/cpumask.c: cpumask_kfunc_set ---------------------------------------------------
+  { name: 'bpf_cpumask_create', ret: 'struct bpf_cpumask *', params: [], flags: ['KF_ACQUIRE', 'KF_RET_NULL'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_release', ret: 'void', params: [p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_RELEASE'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_acquire', ret: 'struct bpf_cpumask *', params: [p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_ACQUIRE', 'KF_TRUSTED_ARGS'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_first', ret: 'u32', params: [p('cpumask', 'const struct cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_set_cpu', ret: 'void', params: [p('cpu', 'u32'), p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_clear_cpu', ret: 'void', params: [p('cpu', 'u32'), p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_test_cpu', ret: 'bool', params: [p('cpu', 'u32'), p('cpumask', 'const struct cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_setall', ret: 'void', params: [p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_clear', ret: 'void', params: [p('cpumask', 'struct bpf_cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_empty', ret: 'bool', params: [p('cpumask', 'const struct cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
+  { name: 'bpf_cpumask_weight', ret: 'u32', params: [p('cpumask', 'const struct cpumask *')], flags: ['KF_RCU'], progs: CPUMASK, source: CPUMASK_SRC },
 ];
 
 const byName = new Map(KFUNC_PROTOS.map((k) => [k.name, k] as const));

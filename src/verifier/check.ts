@@ -7,7 +7,8 @@ import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinke
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
-import { checkKfuncCall } from './kfunc-call.js';
+import { checkKfuncCall, isIterNextCall } from './kfunc-call.js';
+import { iterActiveAtR1, iterActiveDepthsDiffer } from './iter.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
@@ -118,6 +119,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   const explored: (Checkpoint[] | undefined)[] = new Array<Checkpoint[] | undefined>(prog.length);
   const noCheckpoints: Checkpoint[] = [];
   const decoded: (OpcodeEntry | undefined)[] = new Array<OpcodeEntry | undefined>(prog.length);
+  // Per instruction: a call of an iterator's `_next` kfunc (is_iter_next_insn), computed once.
+  const iterNext: (boolean | undefined)[] = new Array<boolean | undefined>(prog.length);
   const pending: Pending[] = [];
   let parent: Checkpoint | undefined;
   let liveStates = 0;
@@ -215,6 +218,11 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
 
     const isMayGoto = insn !== undefined && insn.code === MAY_GOTO;
     const callsCallback = insn !== undefined && insn.code === 0x85 && insn.src === 0 && (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM || insn.imm === BPF_FUNC_USER_RINGBUF_DRAIN);
+    let isIterNext = iterNext[idx];
+    if (isIterNext === undefined) {
+      isIterNext = insn !== undefined && insn.code === 0x85 && insn.src === 2 && isIterNextCall(env, insn);
+      iterNext[idx] = isIterNext;
+    }
     if (callsCallback) {
       // Back at a bpf_loop call after its callback: scalars that changed since the previous visit
       // are widened, so the iterations converge (widen_imprecise_scalars).
@@ -224,7 +232,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
     // Every path's state as it arrives, also one about to be pruned (the debugger's opt-in view).
     if (onInsn !== undefined && insn !== undefined) onInsn(idx, env.cur, needed.liveRegs[idx]!);
-    if (env.cfg.prunePoints[idx] || isMayGoto || callsCallback) {
+    if (env.cfg.prunePoints[idx] || isMayGoto || callsCallback || isIterNext) {
       let list = explored[idx] ?? noCheckpoints;
       let pruned = false;
       let evict = false;
@@ -233,7 +241,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       // a forced checkpoint); a state's miss count grows only when one is going to be added; inside
       // a loop still being explored, states are added less often (20 jumps or 100 instructions);
       // a state that missed more than 3 + 3 * hits times is evicted.
-      const force = isMayGoto || callsCallback || histSince > 40;
+      const force = isMayGoto || callsCallback || isIterNext || histSince > 40;
       let addNew = force || (jmps - prevJmps >= 2 && stats.processed - prevInsns >= 8);
       // Newest first, as the kernel's list (new states are linked at its head).
       for (let k = list.length - 1; k >= 0; k--) {
@@ -243,8 +251,16 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
           pruned = true;
           break;
         }
-        if (cp.branches > 0) {
-          if (cp.state.mayGotoDepth === env.cur.mayGotoDepth && cp.state.callbackDepth === env.cur.callbackDepth && statesEqual(cp.state, env.cur, true, env.privileged)) {
+        if (cp.branches > 0 && isIterNext) {
+          // An iterator loop converges when an iteration comes back to `_next` in a state the
+          // open one covers (range within), its iterator still ACTIVE; no infinite-loop check.
+          if (statesEqual(cp.state, env.cur, false, env.privileged) && iterActiveAtR1(env.cur)) {
+            cp.hit++;
+            pruned = true;
+            break;
+          }
+        } else if (cp.branches > 0) {
+          if (!iterActiveDepthsDiffer(cp.state, env.cur) && cp.state.mayGotoDepth === env.cur.mayGotoDepth && cp.state.callbackDepth === env.cur.callbackDepth && statesEqual(cp.state, env.cur, true, env.privileged)) {
             reject(`infinite loop detected at insn ${idx}`);
           }
           if (!force && jmps - prevJmps < 20 && stats.processed - prevInsns < 100) addNew = false;
@@ -311,6 +327,12 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
     }
     const before = log.level === 2 ? snapshot(env.cur) : undefined;
 
+    if (isIterNext) {
+      // find_prev_entry: the previous visit of this call on the path (the checkpoint just made is `parent`).
+      let prev = parent?.parent;
+      while (prev && (prev.state.insn !== idx || prev.branches === 0)) prev = prev.parent;
+      env.loopEntry = prev?.state;
+    }
     if (isMayGoto) {
       // may_goto: explore the fall-through with one more depth, scalars that changed since the
       // previous visit of this may_goto widened (the kernel's widen_imprecise_scalars).
@@ -733,6 +755,13 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   if (dst.type === 'scalar' && dst.id) {
     syncLinkedRegs(env.cur, dst);
     syncLinkedRegs(other, oDst);
+  }
+  // Two pointers, one maybe-NULL and one not: the maybe-NULL one is not NULL where they are
+  // equal (the kernel's check_cond_jmp_op; not for PTR_TO_BTF_ID, which may be NULL unmarked).
+  if (!is32 && isX && isPointer(src) && isPointer(dst) && src.maybeNull !== dst.maybeNull && src.type !== 'btf_id' && dst.type !== 'btf_id' && (op === J.JEQ || op === J.JNE)) {
+    const eqFrame = op === J.JEQ ? otherFrame : frame;
+    const regno = src.maybeNull ? insn.src : insn.dst;
+    ownReg(eqFrame, regno).maybeNull = false;
   }
   if (!is32 && !isX && insn.imm === 0 && (op === J.JEQ || op === J.JNE) && dst.maybeNull && isPointer(dst)) {
     markPtrOrNullRegs(env.cur, dst, op === J.JNE);

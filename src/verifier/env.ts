@@ -87,6 +87,8 @@ export interface Env {
   pushState(state: VState, insn: number): void;
   /** Called with the state before each instruction verified on any path (VerifyOptions.onInsn). */
   readonly onInsn?: ((insn: number, state: VState, liveRegs: number) => void) | undefined;
+  /** At an iterator `_next` call: the state of the previous visit of that call on this path (find_prev_entry), for widening. */
+  loopEntry?: VState | undefined;
   /** Registers whose scalar value the current instruction's outcome depended on (set by the checks, consumed by the main loop). */
   preciseDemand: number;
 }

@@ -79,14 +79,24 @@ const RULES: [RegExp, Rule][] = [
   // Kfuncs (docs/kfuncs.md).
   [/(?:Unreleased reference|reference leak)/, (_m, w, f) => {
     const k = acquiringKfunc(f, w);
+    const iter = k ? /^bpf_iter_(\w+)_new$/.exec(k) : null;
+    if (iter) return `the iterator ${k}() created at instruction ${acquiredAt(f)} is not destroyed on every path reaching ${w.at}${w.code}: call bpf_iter_${iter[1]}_destroy() on it after the loop, on each path`;
+    const obj = k ? /^bpf_(task|cgroup|cpumask)_/.exec(k) : null;
+    if (obj) return `the ${obj[1]} reference ${k}() returned at instruction ${acquiredAt(f)} is not released on every path reaching ${w.at}${w.code}: call bpf_${obj[1]}_release() on it on each path where it is not NULL`;
     return k
       ? `the ${k.startsWith('bpf_dynptr') ? 'object' : 'conntrack entry'} ${k}() returned at instruction ${acquiredAt(f)} is not released on every path reaching ${w.at}${w.code}: call bpf_ct_release() on it (or insert it with bpf_ct_insert_entry()) on each path where it is not NULL`
       : `a ring buffer reservation (or another acquired reference) is not released on every path reaching ${w.at}${w.code}: call bpf_ringbuf_submit() or bpf_ringbuf_discard() on each path after a successful bpf_ringbuf_reserve()`;
   }],
   [/invalid mem access '(?:\w+_)?ptr_or_null_'/, (_m, w) => `the kfunc's result may be NULL and is dereferenced at ${w.at}${w.code}: check it against NULL first (if (!ct) ...)`],
   [/^Possibly NULL pointer passed to trusted arg(\d+)/, (m, w) => `argument ${Number(m[1]) + 1} of the kfunc called at ${w.at}${w.code} may be NULL: check it against NULL before the call (kfunc pointer arguments must be valid)`],
-  [/^calling kernel function (\S+) is not allowed/, (m, w) => `${m[1]} is not available to this program type (${w.at}${w.code}): the conntrack kfuncs are for XDP and TC, bpf_dynptr_from_xdp for XDP, bpf_dynptr_from_skb for skb programs`],
+  [/^calling kernel function (\S+) is not allowed/, (m, w) => `${m[1]} is not available to this program type (${w.at}${w.code}): the conntrack kfuncs are for XDP and TC, bpf_dynptr_from_xdp for XDP, bpf_dynptr_from_skb for skb programs, the task and cgroup kfuncs for XDP, TC, cgroup, tracepoint, perf_event and syscall programs, the cpumask kfuncs for tracepoint, perf_event and syscall programs (docs/kfuncs.md)`],
   [/^metadata kfuncs require device-bound program/, () => 'XDP RX metadata kfuncs need a device-bound program: load it for one interface (BPF_F_XDP_DEV_BOUND_ONLY with its ifindex), as xdp-hints programs are'],
+  [/^expected an initialized iter_(\w+) as arg #\d+/, (m, w) => `the iterator passed at ${w.at}${w.code} is not a live bpf_iter_${m[1]}: create it with bpf_iter_${m[1]}_new() first, do not use it after bpf_iter_${m[1]}_destroy(), and keep its stack slots untouched`],
+  [/^expected uninitialized iter_(\w+) as arg #\d+/, (m, w) => `bpf_iter_${m[1]}_new() at ${w.at}${w.code} is given an iterator that is still live: destroy it with bpf_iter_${m[1]}_destroy() before creating it again, or use another stack variable`],
+  [/^arg#\d+ expected pointer to an iterator on stack/, (_m, w) => `the iterator passed at ${w.at}${w.code} must be a variable on the BPF stack (struct bpf_iter_* it; then &it)`],
+  [/^R(\d+) must be a rcu pointer/, (m, w) => `the pointer in r${m[1]} passed at ${w.at}${w.code} is neither trusted nor RCU-protected: pass one the kernel vouches for (bpf_get_current_task_btf(), a kfunc's result) or call the kfunc inside bpf_rcu_read_lock()`],
+  [/^R(\d+) is of type (\w+) but sock_common is expected/, (m, w) => `r${m[1]} points to a struct ${m[2]}, which is no socket (${w.at}${w.code}): pass a socket pointer`],
+  [/^release kernel function (\S+) expects refcounted PTR_TO_BTF_ID/, (m, w) => `${m[1]} at ${w.at}${w.code} releases a reference the program does not hold: pass only what an acquiring kfunc (bpf_*_acquire, bpf_task_from_pid, bpf_cgroup_from_id, bpf_cpumask_create) returned`],
   [/^Expected an initialized dynptr as arg #(\d+)/, (_m, w) => `the dynptr passed at ${w.at}${w.code} was never initialised (or was overwritten): create it with bpf_dynptr_from_xdp()/bpf_dynptr_from_skb() first and keep its stack slot untouched`],
   [/^no write support to nf_conn at off (\d+)|^write access at off \d+ with size \d+ beyond the member of nf_conn/, (_m, w) => `only ct->mark of a conntrack entry may be written (${w.at}${w.code}); use bpf_ct_change_status()/bpf_ct_change_timeout() for the rest`],
   [/^kernel function (\S+) args#(\d+) expected pointer to \w+ (\w+) but R\d+ has a pointer to \w+ (\w+)/, (m, w) =>

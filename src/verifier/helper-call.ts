@@ -7,7 +7,8 @@ import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
 import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg } from './memory.js';
-import { cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
+import { structsMatch } from './kfunc-call.js';
+import { BTF_TRUSTED, cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
 import { clearPktPointers, helperChangesPktData } from './pkt-data.js';
 import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
 import { cloneState, curFrame, forEachReg, newFrame, ownRegs, StackType } from './state.js';
@@ -23,7 +24,12 @@ interface Expect {
   readonly name: string;
   /** Named in the kernel's list (and so in its message) but not accepted here: a register type bpfkit does not model yet (stricter). */
   readonly unmodelled?: boolean;
+  /** PTR_TO_BTF_ID | PTR_TRUSTED (`trusted_ptr_`) rather than plain PTR_TO_BTF_ID. */
+  readonly trusted?: boolean;
 }
+
+/** Kernel socket structs that begin with a struct sock_common (when the kernel's BTF is not there to say). */
+const SOCK_COMMON_STRUCTS: ReadonlySet<string> = new Set(['sock_common', 'sock', 'inet_sock', 'inet_connection_sock', 'tcp_sock', 'tcp6_sock', 'udp_sock', 'udp6_sock', 'inet_timewait_sock', 'tcp_timewait_sock', 'request_sock', 'inet_request_sock', 'tcp_request_sock', 'unix_sock', 'mptcp_sock']);
 
 const MEM_TYPES: readonly Expect[] = [
   { type: 'stack', name: 'fp' },
@@ -61,8 +67,8 @@ const COMPATIBLE: Record<string, readonly Expect[]> = {
     { type: 'sock', name: 'sock' },
     { type: 'tcp_sock', name: 'tcp_sock' },
     { type: 'not_init', name: 'xdp_sock', unmodelled: true },
-    { type: 'not_init', name: 'ptr_', unmodelled: true },
-    { type: 'not_init', name: 'trusted_ptr_', unmodelled: true },
+    { type: 'btf_id', name: 'ptr_' },
+    { type: 'btf_id', name: 'trusted_ptr_', trusted: true },
   ],
   ARG_PTR_TO_SOCKET: [{ type: 'sock', name: 'sock' }],
   ARG_PTR_TO_SPIN_LOCK: [{ type: 'map_value', name: 'map_value' }],
@@ -195,15 +201,19 @@ interface Meta {
   dynptrRelease: number;
 }
 
-function checkRegType(reg: Reg, regno: number, arg: HelperArg): void {
+function checkRegType(env: Env, reg: Reg, regno: number, arg: HelperArg): void {
   const list = COMPATIBLE[arg.base];
   if (!list) reject(`bpfkit: helper argument type ${arg.text} is not modelled`);
   const foldRdonly = arg.flags.includes('MEM_RDONLY');
   const foldNull = arg.flags.includes('PTR_MAYBE_NULL');
   const rdonly = reg.rdonly && !foldRdonly;
   const maybeNull = reg.maybeNull && !foldNull;
-  const ok = list.some((e) => !e.unmodelled && e.type === reg.type && (e.ringbuf ?? false) === reg.ringbuf && !rdonly && !maybeNull);
+  // PTR_TO_BTF_ID matches with its exact flags: plain (`ptr_`) or PTR_TRUSTED (`trusted_ptr_`).
+  const btfOk = (e: Expect): boolean => e.type !== 'btf_id' || reg.btfFlags === (e.trusted ? BTF_TRUSTED : 0);
+  const ok = list.some((e) => !e.unmodelled && e.type === reg.type && (e.ringbuf ?? false) === reg.ringbuf && !rdonly && !maybeNull && btfOk(e));
   if (!ok) reject(`R${regno} type=${regTypeStr(reg)} expected=${list.map((e) => e.name).join(', ')}`);
+  // btf_struct_ids_match: a BTF-typed socket must begin with a struct sock_common.
+  if (reg.type === 'btf_id' && arg.base === 'ARG_PTR_TO_BTF_ID_SOCK_COMMON' && !(env.kernelBtf ? structsMatch(env, reg.btf, 'sock_common', false) : SOCK_COMMON_STRUCTS.has(reg.btf))) reject(`R${regno} is of type ${reg.btf} but sock_common is expected`);
 }
 
 /** check_func_arg_reg_off. */
@@ -263,7 +273,7 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
   const nullOk = isNullScalar(reg) && maybeNullArg;
   if (!nullOk) {
     const base = arg.base === 'ARG_PTR_TO_CTX_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_CTX' as const } : arg.base === 'ARG_PTR_TO_STACK_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_STACK' as const } : arg.base === 'ARG_PTR_TO_MEM_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_MEM' as const } : arg;
-    checkRegType(reg, regno, base);
+    checkRegType(env, reg, regno, base);
     checkFuncArgRegOff(reg, regno, arg);
   }
   if (arg.flags.includes('OBJ_RELEASE')) {
@@ -521,6 +531,16 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     case 'RET_PTR_TO_TCP_SOCK_OR_NULL':
       copyReg(r0, pointer('tcp_sock'));
       r0.maybeNull = maybeNull;
+      break;
+    case 'RET_PTR_TO_BTF_ID':
+      // ret_btf_id: a kernel struct pointer (PTR_TRUSTED when the proto says so).
+      if (proto.retBtf === undefined) reject(`bpfkit: helper ${funcIdName(id)} returns a BTF pointer of no known struct`);
+      copyReg(r0, pointer('btf_id'));
+      r0.btf = proto.retBtf;
+      r0.btfFlags = ret.flags.includes('PTR_TRUSTED') ? BTF_TRUSTED : 0;
+      r0.maybeNull = maybeNull;
+      // is_ptr_cast_function: the view holds its argument's reference.
+      if (name.startsWith('skc_to_') && meta.refObjId) r0.refObjId = meta.refObjId;
       break;
     default:
       reject(`bpfkit: helper return type ${ret.text} is not modelled`);

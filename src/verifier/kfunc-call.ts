@@ -6,6 +6,8 @@ import { type KfuncParamType, kfuncNameById, KfuncNotInKernelError, type Resolve
 import { releaseReference } from './helper-call.js';
 import { checkHelperMemAccess, checkPtrOffReg, pktWritable } from './memory.js';
 import { processDynptrArg } from './dynptr-arg.js';
+import { type IterArg, processIterArg, processIterNextCall } from './iter.js';
+import { KFUNC_FIRST_MEMBER, kfuncProto } from '../isa/kfunc-protos.js';
 import { BTF_RCU, BTF_TRUSTED, BTF_UNTRUSTED, copyReg, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, regTypeStr } from './reg-state.js';
 import { curFrame, forEachReg } from './state.js';
 import { tnumIsConst } from './tnum.js';
@@ -25,10 +27,19 @@ interface Meta {
   dynptrKind: number;
   /** bpf_cast_to_kern_ctx: the kernel context struct. */
   kernCtx: string;
+  /** The iterator of a KF_ITER_NEXT / KF_ITER_DESTROY call. */
+  iter: IterArg | undefined;
 }
 
 const has = (k: ResolvedKfunc, f: string): boolean => (k.proto.flags as readonly string[]).includes(f);
 const isRelease = (k: ResolvedKfunc): boolean => has(k, 'KF_RELEASE');
+/** The KF_ITER_* kind of a kfunc, if it is an iterator method. */
+function iterKind(k: ResolvedKfunc): 'new' | 'next' | 'destroy' | undefined {
+  if (has(k, 'KF_ITER_NEW')) return 'new';
+  if (has(k, 'KF_ITER_NEXT')) return 'next';
+  if (has(k, 'KF_ITER_DESTROY')) return 'destroy';
+  return undefined;
+}
 /**
  * is_kfunc_trusted_args. In 6.18 every kfunc's pointer arguments are trusted (checked against
  * the kernel: a NULL opts to bpf_xdp_ct_lookup is "Possibly NULL pointer passed to trusted
@@ -66,6 +77,9 @@ function regStruct(r: Reg): string | undefined {
   }
 }
 
+/** is_rcu_reg: a MEM_RCU pointer (KF_RCU kfuncs accept it). */
+const isRcuReg = (r: Reg): boolean => r.type === 'btf_id' && (r.btfFlags & BTF_RCU) !== 0;
+
 /** is_trusted_reg. */
 function isTrustedReg(r: Reg): boolean {
   if (r.refObjId) return true;
@@ -77,11 +91,14 @@ function isTrustedReg(r: Reg): boolean {
  * btf_struct_ids_match: `have` is `want`, or (unless strict) its first member at offset 0 is,
  * recursively — `struct nf_conn___init` begins with a `struct nf_conn`.
  */
-function structsMatch(env: Env, have: string, want: string, strict: boolean): boolean {
+export function structsMatch(env: Pick<Env, 'kernelBtf'>, have: string, want: string, strict: boolean): boolean {
   if (have === want) return true;
   if (strict) return false;
   const btf = env.kernelBtf;
-  if (!btf) return have === `${want}___init`;
+  if (!btf) {
+    for (let cur: string | undefined = have, depth = 0; cur !== undefined && depth < 8; cur = KFUNC_FIRST_MEMBER[cur], depth++) if (cur === want) return true;
+    return have === `${want}___init`;
+  }
   let cur = have;
   for (let depth = 0; depth < 8; depth++) {
     const t = btf.typesByName(cur).find((x) => x.kind === 'struct');
@@ -143,6 +160,7 @@ function checkArgs(env: Env, meta: Meta): void {
       continue;
     }
     // No read_ok check: an uninitialised register fails the argument's own check, as in the kernel.
+    if (a.name.endsWith('__ign')) continue;
     const nullable = a.name.endsWith('__nullable') || a.name.endsWith('__opt');
     if (trustedArgs(k) && (isNullScalar(reg) || reg.maybeNull) && !nullable) reject(`Possibly NULL pointer passed to trusted arg${i}`);
     if (reg.refObjId) {
@@ -152,7 +170,17 @@ function checkArgs(env: Env, meta: Meta): void {
     }
     const kind = argKind(env, meta, a, params, i, reg);
     if (kind === 'null') continue;
-    if (kind === 'btf_id' && trustedArgs(k) && !isTrustedReg(reg)) reject(`R${regno} must be referenced or trusted`);
+    if (kind === 'btf_id' && trustedArgs(k) && !isTrustedReg(reg)) {
+      if (!has(k, 'KF_RCU')) reject(`R${regno} must be referenced or trusted`);
+      if (!isRcuReg(reg)) reject(`R${regno} must be a rcu pointer`);
+    }
+    if (kind === 'iter') {
+      const it = iterKind(k)!;
+      const size = a.pointee!.size ?? 0;
+      meta.iter = processIterArg(env, regno, a.pointee!.name, size, it);
+      if (meta.iter && it === 'next') meta.refObjId = meta.iter.refObjId;
+      continue;
+    }
     // check_func_arg_reg_off
     if (isRelease(k) && reg.refObjId) {
       if (reg.off) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
@@ -221,7 +249,7 @@ function checkArgs(env: Env, meta: Meta): void {
   if (isRelease(k) && !meta.releaseRegno) reject(`release kernel function ${name} expects refcounted PTR_TO_BTF_ID`);
 }
 
-type ArgKind = 'ctx' | 'null' | 'dynptr' | 'btf_id' | 'mem' | 'mem_size';
+type ArgKind = 'ctx' | 'null' | 'dynptr' | 'iter' | 'btf_id' | 'mem' | 'mem_size';
 
 /** get_kfunc_ptr_arg_type. */
 function argKind(env: Env, meta: Meta, a: KfuncParamType, params: readonly KfuncParamType[], i: number, reg: Reg): ArgKind {
@@ -230,6 +258,8 @@ function argKind(env: Env, meta: Meta, a: KfuncParamType, params: readonly Kfunc
   if (p.kind === 'struct' && ctxStructs(env.progType).includes(p.name)) return 'ctx';
   if (a.name.endsWith('__nullable') && isNullScalar(reg)) return 'null';
   if (p.kind === 'struct' && p.name === 'bpf_dynptr') return 'dynptr';
+  // is_kfunc_arg_iter: the first argument of an iterator method.
+  if (i === 0 && iterKind(meta.k) !== undefined) return 'iter';
   // A context pointer where another struct is expected is checked as a kernel pointer (and is not trusted).
   if (reg.type === 'btf_id' || regStruct(reg) || (reg.type === 'ctx' && p.kind === 'struct')) {
     if (p.kind !== 'struct') reject(`kernel function ${meta.name} args#${i} pointer type ${p.str} ${p.name} is not supported`);
@@ -252,6 +282,12 @@ function kfuncName(insn: Instruction, kernelBtf: Env['kernelBtf']): string {
     reject(`kernel btf_id ${insn.imm} is not a function`);
   }
   return name;
+}
+
+/** Whether `insn` (a `call kfunc`) calls an iterator's `_next` method (KF_ITER_NEXT). */
+export function isIterNextCall(env: Env, insn: Instruction): boolean {
+  const name = insn.reference ?? kfuncNameById(env.kernelBtf, insn.imm);
+  return name !== undefined && (kfuncProto(name)?.flags.includes('KF_ITER_NEXT') ?? false);
 }
 
 /** XDP RX metadata kfuncs (bpf_dev_bound_kfunc_id). */
@@ -289,7 +325,7 @@ export function checkKfuncCall(env: Env, insn: Instruction, insnIdx: number): vo
   }
   if (!k) reject(`bpfkit: kfunc ${name} is not modelled (docs/kfuncs.md lists the ones that are)`);
   if (!(k.proto.progs as readonly string[]).includes(programTypeName(env.progType))) reject(`calling kernel function ${name} is not allowed`);
-  const meta: Meta = { name, k, refObjId: 0, releaseRegno: 0, constFound: false, constValue: 0n, dynptrId: 0, dynptrKind: 0, kernCtx: '' };
+  const meta: Meta = { name, k, refObjId: 0, releaseRegno: 0, constFound: false, constValue: 0n, dynptrId: 0, dynptrKind: 0, kernCtx: '', iter: undefined };
   checkArgs(env, meta);
   // Builds differ: this kernel refuses bpf_dynptr_slice_rdwr after checking its arguments.
   if (env.kfuncRefused?.(env.progType, name)) reject(`${name}() is not allowed`);
@@ -325,6 +361,8 @@ export function checkKfuncCall(env: Env, insn: Instruction, insnIdx: number): vo
     copyReg(r0, pointer('btf_id'));
     r0.btf = meta.kernCtx;
     r0.btfFlags = BTF_TRUSTED;
+  } else if (name === 'bpf_rdonly_cast') {
+    rdonlyCast(env, r0, meta.constValue);
   } else if (name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr') {
     copyReg(r0, pointer('mem'));
     r0.memSize = Number(meta.constValue);
@@ -349,10 +387,37 @@ export function checkKfuncCall(env: Env, insn: Instruction, insnIdx: number): vo
     r0.maybeNull = true;
     r0.id = env.nextId();
   }
+  if (meta.iter && iterKind(k) === 'next') processIterNextCall(env, meta.iter, env.loopEntry);
   if (acquire) {
     const id = env.nextId();
     st.refs.push({ id, insn: insnIdx });
     if (has(k, 'KF_RET_NULL')) r0.id = id;
     r0.refObjId = id;
   }
+}
+
+/**
+ * bpf_rdonly_cast's return: an untrusted pointer to the struct the constant BTF id names (loads
+ * only, each checked against the kernel's layout), or with id 0 untrusted read-only memory of no
+ * size (6.18's PTR_TO_MEM | MEM_RDONLY | PTR_UNTRUSTED).
+ */
+function rdonlyCast(env: Env, r0: Reg, id: bigint): void {
+  if (id === 0n) {
+    copyReg(r0, pointer('mem'));
+    r0.rdonly = true;
+    r0.btfFlags = BTF_UNTRUSTED;
+    return;
+  }
+  const btf = env.kernelBtf;
+  if (!btf) reject(`bpfkit: bpf_rdonly_cast to BTF id ${id} needs the kernel's BTF (pass kernelBtf)`);
+  let t;
+  try {
+    t = btf.typeById(Number(id));
+  } catch {
+    t = undefined;
+  }
+  if (!t || (t.kind !== 'struct' && t.kind !== 'union')) reject('kfunc bpf_rdonly_cast type ID argument must be of a struct or void');
+  copyReg(r0, pointer('btf_id'));
+  r0.btf = t.name;
+  r0.btfFlags = BTF_UNTRUSTED;
 }

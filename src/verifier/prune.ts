@@ -150,6 +150,12 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privi
       if (!cs || !regSafe(os.spilled, cs.spilled, ids, true)) return false;
       continue;
     }
+    // An iterator: the same type and state, its reference mapped consistently; the depth is not
+    // compared (stacksafe's STACK_ITER case: it would keep iterations from converging).
+    if (os !== undefined && os.types[0] === StackType.ITER) {
+      if (!cs || cs.types[0] !== StackType.ITER || os.spilled.btf !== cs.spilled.btf || os.spilled.subprog !== cs.spilled.subprog || !ids.check(os.spilled.refObjId, cs.spilled.refObjId)) return false;
+      continue;
+    }
     const oSpill = os !== undefined && os.types[7] === StackType.SPILL;
     if (oSpill || (exact && cs !== undefined && cs.types[7] === StackType.SPILL)) {
       if (!cs || !os) return false;

@@ -2,7 +2,7 @@
 import { cloneReg, notInit, pointer, type Reg } from './reg-state.js';
 
 /** Stack byte types (the kernel's STACK_* slot types). */
-export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3, DYNPTR: 4 } as const;
+export const StackType = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3, DYNPTR: 4, ITER: 5 } as const;
 /** A value of {@link StackType}. */
 export type StackType = (typeof StackType)[keyof typeof StackType];
 

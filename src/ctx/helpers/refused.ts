@@ -29,7 +29,7 @@ export const REFUSED_HELPERS: Readonly<Partial<Record<HelperName, string>>> = {
   send_signal: 'signals the current task: no userspace meaning (no prototype in bpfkit)',
   send_signal_thread: 'signals the current thread: no userspace meaning (no prototype in bpfkit)',
   skc_to_tcp6_sock: 'a BTF-typed cast of a kernel socket: no prototype in bpfkit',
-  skc_to_tcp_sock: 'a BTF-typed cast of a kernel socket: no prototype in bpfkit',
+  skc_to_tcp_sock: 'a BTF-typed cast of a kernel socket: the runtime has no kernel sockets',
   skc_to_tcp_timewait_sock: 'a BTF-typed cast of a kernel socket: no prototype in bpfkit',
   skc_to_tcp_request_sock: 'a BTF-typed cast of a kernel socket: no prototype in bpfkit',
   skc_to_udp6_sock: 'a BTF-typed cast of a kernel socket: no prototype in bpfkit',

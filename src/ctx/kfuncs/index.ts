@@ -153,6 +153,19 @@ export const UNMODELLED_KFUNCS: Readonly<Record<string, string>> = {
   bpf_skb_set_fou_encap: 'sets the skb\'s FOU/GUE tunnel encapsulation: FOU is not modelled',
   bpf_task_from_pid: 'returns a kernel task_struct: tasks are not modelled',
   bpf_sock_destroy: 'destroys a kernel socket: no userspace meaning',
+  bpf_task_acquire: 'takes a reference on a kernel task_struct: tasks are not modelled',
+  bpf_task_release: 'releases a kernel task_struct: tasks are not modelled',
+  bpf_cgroup_acquire: 'takes a reference on a kernel cgroup: cgroup objects are not modelled',
+  bpf_cgroup_release: 'releases a kernel cgroup: cgroup objects are not modelled',
+  bpf_cgroup_ancestor: 'returns a kernel cgroup: cgroup objects are not modelled',
+  bpf_cgroup_from_id: 'returns a kernel cgroup: cgroup objects are not modelled',
+  bpf_rdonly_cast: 'a read-only view of kernel memory: no userspace meaning',
+  bpf_iter_num_new: 'open-coded iterators are verified, not yet run by the userspace runtime',
+  bpf_iter_num_next: 'open-coded iterators are verified, not yet run by the userspace runtime',
+  bpf_iter_num_destroy: 'open-coded iterators are verified, not yet run by the userspace runtime',
+  bpf_iter_bits_new: 'open-coded iterators are verified, not yet run by the userspace runtime',
+  bpf_iter_bits_next: 'open-coded iterators are verified, not yet run by the userspace runtime',
+  bpf_iter_bits_destroy: 'open-coded iterators are verified, not yet run by the userspace runtime',
 };
 
 /** A kfunc whose answer comes from a model the user supplies: the model and its default. */
