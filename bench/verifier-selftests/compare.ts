@@ -140,7 +140,8 @@ export function compareObject(facts: KernelFacts, file: string, filter?: (progra
     let bpfkitMessage: string | undefined;
     let bpfkitInsn: number | undefined;
     try {
-      const r = verifyProgram(p, spec, { privileged: true, helperRefused: facts.helperRefused, ...(facts.kernelBtf ? { kernelBtf: facts.kernelBtf } : {}) });
+      // The program as loaded: its __flag()s (BPF_F_STRICT_ALIGNMENT) are the verifier's too.
+      const r = verifyProgram({ ...p, flags: p.flags | loadFlags(e) }, spec, { privileged: true, helperRefused: facts.helperRefused, ...(facts.kernelBtf ? { kernelBtf: facts.kernelBtf } : {}) });
       bpfkit = r.verdict;
       bpfkitMessage = r.message;
       bpfkitInsn = r.insn;

@@ -76,7 +76,7 @@ export function collectFunctions(elf: ElfFile, execSections: readonly ElfSection
       if (r.size === 0) continue;
       let insns: Instruction[];
       try {
-        insns = decode(data.subarray(r.start, r.start + r.size), { byteOrder, baseIndex: r.start / 8 });
+        insns = decode(data.subarray(r.start, r.start + r.size), { byteOrder, baseIndex: r.start / 8, anyRegister: true });
       } catch (e) {
         throw e instanceof BpfkitError ? e.withContext(`section "${sec.name}": function "${r.name}"`) : e;
       }

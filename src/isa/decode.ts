@@ -19,6 +19,11 @@ export interface DecodeOptions {
   strict?: boolean;
   /** Slot index of the first instruction, for error messages (default 0). */
   baseIndex?: number;
+  /**
+   * Keep instructions naming registers r11..r15 even when strict: the kernel's verifier, not its
+   * loader, refuses them ("R15 is invalid"), so an object loader keeps them for the verifier.
+   */
+  anyRegister?: boolean;
 }
 
 const MAX_REG = 10;
@@ -28,13 +33,14 @@ const MAX_REG = 10;
  * "reserved" must be zero, registers must exist. Returns the reason it is invalid, or
  * undefined when it is valid.
  */
-export function invalidReason(insn: Instruction, entry: OpcodeEntry | undefined = matchEntry(insn.code, insn.src, insn.off, insn.imm)): string | undefined {
+export function invalidReason(insn: Instruction, entry: OpcodeEntry | undefined = matchEntry(insn.code, insn.src, insn.off, insn.imm), anyRegister = false): string | undefined {
   if (!entry) return describeUnknown(insn);
   const f = entry.fields;
+  const maxReg = anyRegister ? 15 : MAX_REG;
   if (f.dst === 'zero' && insn.dst !== 0) return `${entry.name} uses reserved fields: dst_reg must be 0, got ${insn.dst}`;
-  if (f.dst === 'reg' && insn.dst > MAX_REG) return `${entry.name}: dst_reg r${insn.dst} does not exist`;
+  if (f.dst === 'reg' && insn.dst > maxReg) return `${entry.name}: dst_reg r${insn.dst} does not exist`;
   if (f.src === 'zero' && insn.src !== 0) return `${entry.name} uses reserved fields: src_reg must be 0, got ${insn.src}`;
-  if (f.src === 'reg' && insn.src > MAX_REG) return `${entry.name}: src_reg r${insn.src} does not exist`;
+  if (f.src === 'reg' && insn.src > maxReg) return `${entry.name}: src_reg r${insn.src} does not exist`;
   if (f.off === 'zero' && insn.off !== 0) return `${entry.name} uses reserved fields: offset must be 0, got ${insn.off}`;
   if (f.imm === 'zero' && insn.imm !== 0) return `${entry.name} uses reserved fields: imm must be 0, got ${insn.imm}`;
   if (entry.kind === 'addr_space_cast' && insn.imm !== 1 && insn.imm !== 1 << 16) {
@@ -73,6 +79,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Instruct
   const le = (options.byteOrder ?? 'le') === 'le';
   const strict = options.strict ?? true;
   const base = options.baseIndex ?? 0;
+  const anyRegister = options.anyRegister ?? false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const total = Math.floor(bytes.byteLength / 8);
   if (bytes.byteLength % 8 !== 0 && strict) {
@@ -97,7 +104,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Instruct
       if (reason === undefined) {
         const insn: Instruction = { code, dst, src, off, imm, imm2: view.getInt32(next + 4, le) };
         if (strict) {
-          const why = invalidReason(insn);
+          const why = invalidReason(insn, undefined, anyRegister);
           if (why) throw new InvalidInstructionError(base + slot, code, why);
         }
         out.push(insn);
@@ -110,7 +117,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Instruct
     }
     const insn: Instruction = { code, dst, src, off, imm };
     if (strict) {
-      const why = invalidReason(insn);
+      const why = invalidReason(insn, undefined, anyRegister);
       if (why) throw new InvalidInstructionError(base + slot, code, why);
     }
     out.push(insn);

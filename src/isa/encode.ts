@@ -58,7 +58,8 @@ function checkRange(name: string, field: string, v: number, min: number, max: nu
 /**
  * Encodes instructions into the raw stream the kernel loads. Code references are resolved
  * first; every instruction is checked against the opcode table (an invalid one throws
- * InvalidInstructionError naming its slot index) and every field against its width.
+ * InvalidInstructionError naming its slot index) and every field against its width (registers
+ * r11..r15 are encoded: the verifier, as the kernel's, refuses them).
  * Immediates may be given signed or unsigned (0xffffffff and -1 encode the same).
  */
 export function encode(insns: readonly Instruction[], options: EncodeOptions = {}): Uint8Array {
@@ -75,7 +76,8 @@ export function encode(insns: readonly Instruction[], options: EncodeOptions = {
     checkRange(name, 'offset', insn.off, -0x8000, 0x7fff);
     checkRange(name, 'imm', insn.imm, -0x80000000, 0xffffffff);
     const norm = { ...insn, imm: insn.imm | 0 };
-    const why = invalidReason(norm);
+    // Registers r11..r15 fit the 4-bit fields: the kernel's verifier, not the encoding, refuses them ("R15 is invalid").
+    const why = invalidReason(norm, undefined, true);
     if (why) throw new InvalidInstructionError(slotOf[i]!, insn.code, why);
     const at = slotOf[i]! * 8;
     out[at] = insn.code;

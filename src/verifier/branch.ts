@@ -15,6 +15,7 @@ import {
   U32_MAX,
   U64_MAX,
 } from './reg-state.js';
+import { hasSpinLock } from './map-fields.js';
 import { forEachReg, type VState } from './state.js';
 import { tnumAnd, tnumConst, tnumOverlap, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg } from './tnum.js';
 
@@ -371,7 +372,8 @@ export function markPtrOrNullRegs(s: VState, reg: Reg, isNull: boolean): void {
       return;
     }
     r.maybeNull = false;
-    r.id = 0;
+    // A map value pointer that may point to a bpf_spin_lock keeps its id: it names the locked value.
+    if (!(r.type === 'map_value' && hasSpinLock(r.map))) r.id = 0;
   });
 }
 

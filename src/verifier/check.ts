@@ -9,6 +9,7 @@ import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
 import { checkKfuncCall, isIterNextCall } from './kfunc-call.js';
 import { iterActiveAtR1, iterActiveDepthsDiffer } from './iter.js';
+import { kfuncNameById } from './kfunc-resolve.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
@@ -483,6 +484,7 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
     case 'ldind':
       ownRegs(frame, R0_R5);
       ldAbs(env, insn, entry.kind, regs);
+      if (env.cur.frames.length > 1) return ldAbsSubprogExit(env, idx, push);
       return idx + 1;
     case 'ja':
     case 'gotol':
@@ -496,6 +498,7 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
     case 'call':
       jumped();
       ownRegs(frame, R0_R5);
+      if (env.cur.activeLock) checkCallUnderLock(env, insn);
       if (insn.src === PseudoCall.HELPER) {
         checkHelperCall(env, insn.imm, idx);
         return idx + 1;
@@ -506,6 +509,25 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
     case 'exit':
       jumped();
       return exit(env);
+  }
+}
+
+const BPF_FUNC_SPIN_UNLOCK = 94;
+
+/** Kfuncs a program may call while holding a bpf_spin_lock (kfunc_spin_allowed: graph API, bpf_iter_num_*, resilient locks). */
+const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set([
+  'bpf_list_push_front_impl', 'bpf_list_push_back_impl', 'bpf_list_pop_front', 'bpf_list_pop_back', 'bpf_list_front', 'bpf_list_back',
+  'bpf_rbtree_add_impl', 'bpf_rbtree_remove', 'bpf_rbtree_first', 'bpf_rbtree_root', 'bpf_rbtree_left', 'bpf_rbtree_right', 'bpf_refcount_acquire_impl',
+  'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
+  'bpf_res_spin_lock', 'bpf_res_spin_unlock', 'bpf_res_spin_lock_irqsave', 'bpf_res_spin_unlock_irqrestore',
+]);
+
+/** do_check: under a bpf_spin_lock only bpf_spin_unlock, the kfuncs above and static bpf-to-bpf calls are allowed. */
+function checkCallUnderLock(env: Env, insn: Instruction): void {
+  if (insn.src === PseudoCall.HELPER && insn.imm !== BPF_FUNC_SPIN_UNLOCK) reject('function calls are not allowed while holding a lock');
+  if (insn.src === PseudoCall.KFUNC_CALL) {
+    const name = insn.off === 0 ? (insn.reference ?? kfuncNameById(env.kernelBtf, insn.imm)) : undefined;
+    if (name === undefined || !SPIN_ALLOWED_KFUNCS.has(name)) reject('function calls are not allowed while holding a lock');
   }
 }
 
@@ -697,13 +719,27 @@ function ldImm64(env: Env, insn: Instruction, idx: number, regs: Reg[]): void {
 
 function ldAbs(env: Env, insn: Instruction, kind: string, regs: Reg[]): void {
   if (env.progType !== 1 && env.progType !== 3 && env.progType !== 4) reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  if (env.cur.frames.some((f) => f.callback)) reject('cannot use BPF_LD_[ABS|IND] within callback');
   checkRegRead(regs, 6);
-  checkResourceLeak(env, 'BPF_LD_[ABS|IND]');
+  checkResourceLeak(env, 'BPF_LD_[ABS|IND]', true);
   if (regs[6]!.type !== 'ctx') reject('at the time of BPF_LD_ABS|IND R6 !=ctx');
   if (kind === 'ldind') checkRegRead(regs, insn.src);
   checkPtrOffReg(regs[6]!, 6, false);
   for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);
   markUnknown(regs[0]!);
+}
+
+/**
+ * The hidden exit of LD_ABS/LD_IND in a subprogram: a load outside the packet returns 0 from the
+ * function (bpf_gen_ld_abs). The path that loaded goes on at `idx + 1`; this one leaves the
+ * function with R0 = 0 (the caller's r1-r5 clobbered, as at any return).
+ */
+function ldAbsSubprogExit(env: Env, idx: number, push: (s: VState, insn: number) => void): number | 'exit' {
+  push(cloneState(env.cur), idx + 1);
+  const frame = curFrame(env.cur);
+  ownRegs(frame, 1);
+  markKnown(frame.regs[0]!, 0n);
+  return exit(env);
 }
 
 const LOAD_SCRATCH = notInit();
@@ -781,6 +817,7 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
   const st = env.cur;
   const global = env.globalFuncs.get(subprog);
   if (global) {
+    if (st.activeLock) reject('global function calls are not allowed while holding a lock,\nuse static function instead');
     // btf_check_subprog_call: the arguments must match the prototype; the callee is assumed valid.
     const regs = curFrame(st).regs;
     global.args.forEach((a, i) => {
@@ -835,6 +872,7 @@ function exit(env: Env): number | 'exit' {
     caller.regs[0] = cloneReg(r0);
     return frame.callsite + 1;
   }
+  if (st.activeLock) reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region');
   if (st.rcuLock) reject('bpf_rcu_read_unlock is missing');
   checkResourceLeak(env, 'BPF_EXIT instruction in main prog');
   const r0 = frame.regs[0]!;

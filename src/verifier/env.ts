@@ -51,6 +51,8 @@ export interface Env {
   readonly privileged: boolean;
   /** Whether the program came with BTF func info (needed for callbacks, LD_ABS and tail calls in subprograms). */
   readonly hasFuncInfo: boolean;
+  /** BPF_F_STRICT_ALIGNMENT: every access aligned to its size (env->strict_alignment). */
+  readonly strictAlignment: boolean;
   /** Whether the program's license is GPL-compatible. */
   readonly gpl: boolean;
   /** The kernel's BTF (kfunc prototypes, kernel struct layouts), when the caller has it. */

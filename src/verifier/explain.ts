@@ -194,6 +194,21 @@ const RULES: [RegExp, Rule][] = [
   [/^cannot return stack pointer to the caller/, (_m, w) => `a function returns a pointer to its own stack (${w.at}), which is gone after it returns: return a value or write through a pointer the caller passed`],
   [/^R(\d+) is not a known constant/, (m, w) => `r${m[1]} must be a compile-time constant at ${w.at}${w.code} (bpf_ringbuf_reserve needs a constant size): use sizeof() of a fixed struct`],
   [/must have zero offset when passed to release func/, (_m, w) => `the pointer released at ${w.at}${w.code} was moved: pass bpf_ringbuf_submit/discard the exact pointer bpf_ringbuf_reserve returned`],
+  // bpf_spin_lock rules (process_spin_lock, check_map_access, do_check).
+  [/^(bpf_\w+) cannot be accessed directly by load\/store/, (m, w) => `the ${m[1]} inside the map value is touched by a load or store at ${w.at}${w.code}: leave it to bpf_spin_lock()/bpf_spin_unlock() (or its own helpers) and access only the other fields`],
+  [/^function calls are not allowed while holding a lock/, (_m, w) => `a function is called at ${w.at}${w.code} between bpf_spin_lock() and bpf_spin_unlock(): only bpf_spin_unlock and static functions may be called there; move the call after the unlock`],
+  [/^(.+) cannot be used inside bpf_spin_lock-ed region/, (m, w) => `${m[1]!.startsWith('BPF_EXIT') ? 'the program returns' : m[1]!.startsWith('BPF_LD') ? 'a legacy packet load (LD_ABS/LD_IND, load_byte()...) runs' : `${m[1]} runs`} at ${w.at}${w.code} while a bpf_spin_lock is held: call bpf_spin_unlock() first on every path`],
+  [/^use static function instead/, (_m, w) => `a global function is called at ${w.at}${w.code} while a bpf_spin_lock is held: make it static (__attribute__((noinline)) static) or call it after the unlock`],
+  [/^bpf_spin_unlock without taking a lock/, (_m, w) => `bpf_spin_unlock() at ${w.at}${w.code} is reached on a path that never called bpf_spin_lock(): unlock only what this path locked`],
+  [/^bpf_spin_unlock of different lock/, (_m, w) => `bpf_spin_unlock() at ${w.at}${w.code} releases another lock than the one bpf_spin_lock() took (another map value, or another lookup of it): unlock through the same pointer that locked`],
+  [/^Locking two bpf_spin_locks are not allowed/, (_m, w) => `a second bpf_spin_lock() is taken at ${w.at}${w.code} while one is held: a program holds one lock at a time`],
+  [/^map '(.+)' has (?:no valid bpf_spin_lock|to have BTF)/, (m, w) => `map ${m[1]} has no struct bpf_spin_lock in its BTF value type (${w.at}${w.code}): declare the value with __type(value, struct ...) holding a struct bpf_spin_lock, compiled with -g`],
+  [/doesn't point to 'struct bpf_spin_lock'|bpf_spin_lock has to be at the constant offset/, (_m, w) => `the pointer passed to bpf_spin_lock/unlock at ${w.at}${w.code} is not the address of the value's struct bpf_spin_lock: pass &value->lock`],
+  // LD_ABS/LD_IND and registers.
+  [/^(LD_ABS|tail_call) is only allowed in functions that return 'int'/, (m) => `a function using ${m[1] === 'LD_ABS' ? 'legacy packet loads (LD_ABS/LD_IND)' : 'bpf_tail_call'} may leave it returning 0, so it must be declared to return int, not void`],
+  [/^cannot use BPF_LD_\[ABS\|IND\] within callback/, (_m, w) => `legacy packet loads (LD_ABS/LD_IND) cannot run in a bpf_loop/for_each callback (${w.at}): read the packet with bpf_skb_load_bytes()`],
+  [/^R(1[1-5]) is invalid/, (m, w) => `the instruction at ${w.at} names register r${m[1]}; BPF has r0-r10 only (hand-written or corrupted bytecode)`],
+  [/^R(\d+) invalid (sock|sock_common|tcp_sock) access off=(-?\d+) size=(\d+)/, (m, w) => `struct bpf_${m[2]} has no field readable at offset ${m[3]} as ${m[4]} bytes (${w.at}${w.code}): read its fields through their declared types`],
   [/^expected prog array map for tail call/, (_m, w) => `bpf_tail_call needs a BPF_MAP_TYPE_PROG_ARRAY map (${w.at}${w.code})`],
   [/tail_call is not allowed in subprogs without BTF|missing btf func_info/, () => 'this needs BTF function info: compile with clang -g so the object carries .BTF.ext'],
 ];

@@ -6,8 +6,9 @@ import { BpfArgType, BpfFuncId } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
-import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg } from './memory.js';
+import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg, type VerifierMap } from './memory.js';
 import { structsMatch } from './kfunc-call.js';
+import { hasSpinLock } from './map-fields.js';
 import { BTF_TRUSTED, cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
 import { clearPktPointers, helperChangesPktData } from './pkt-data.js';
 import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
@@ -320,6 +321,9 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     case 'ARG_PTR_TO_FUNC':
       meta.subprog = reg.subprog;
       break;
+    case 'ARG_PTR_TO_SPIN_LOCK':
+      processSpinLock(env, reg, regno, proto === helperProto(BpfFuncId.spin_lock, programTypeName(env.progType)));
+      break;
     case 'ARG_PTR_TO_DYNPTR': {
       const kind = DYNPTR_FLAG_KINDS.find(([f]) => (arg.flags as readonly string[]).includes(f))?.[1] ?? 0;
       meta.dynptr = processDynptrArg(env, regno, { uninit: arg.flags.includes('MEM_UNINIT'), rdonly: arg.flags.includes('MEM_RDONLY'), kind });
@@ -328,6 +332,30 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     default:
       break;
   }
+}
+
+/**
+ * process_spin_lock: bpf_spin_lock/bpf_spin_unlock on a map value's lock at its constant offset.
+ * One lock at a time; the unlock must name the same value (map, and the pointer's id).
+ */
+function processSpinLock(env: Env, reg: Reg, regno: number, isLock: boolean): void {
+  if (!tnumIsConst(reg.var)) reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
+  const map = reg.map!;
+  const fields = (map as VerifierMap).fields;
+  if (fields === undefined && !map.btfValueTypeId) reject(`map '${map.name}' has to have BTF in order to use bpf_spin_lock`);
+  const lock = (fields ?? []).find((f) => f.name === 'bpf_spin_lock');
+  if (!lock) reject(`map '${map.name}' has no valid bpf_spin_lock`);
+  const off = BigInt.asIntN(64, reg.var.value) + BigInt(reg.off);
+  if (off !== BigInt(lock.off)) reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${lock.off}`);
+  const cur = env.cur;
+  if (isLock) {
+    if (cur.activeLock) reject('Locking two bpf_spin_locks are not allowed');
+    cur.activeLock = { map, id: reg.id };
+    return;
+  }
+  if (!cur.activeLock) reject('bpf_spin_unlock without taking a lock');
+  if (cur.activeLock.map !== map || cur.activeLock.id !== reg.id) reject('bpf_spin_unlock of different lock');
+  cur.activeLock = undefined;
 }
 
 /** get_constant_map_key: the key a stack pointer points to, when it is a known constant (else -1). */
@@ -406,8 +434,9 @@ export function releaseReference(env: Env, id: number): boolean {
   return true;
 }
 
-/** check_resource_leak: unreleased references at exit or tail call. */
-export function checkResourceLeak(env: Env, prefix: string): void {
+/** check_resource_leak: a held bpf_spin_lock (`checkLock`), then unreleased references, at exit, tail call or LD_ABS. */
+export function checkResourceLeak(env: Env, prefix: string, checkLock = false): void {
+  if (checkLock && env.cur.activeLock) reject(`${prefix} cannot be used inside bpf_spin_lock-ed region`);
   if (env.cur.refs.length === 0) return;
   const lines = env.cur.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insn}`).join('\n');
   reject(`${lines}\n${prefix} would lead to reference leak`);
@@ -426,6 +455,9 @@ const UNPRIV_DENIED: ReadonlySet<number> = new Set(
     'probe_read_kernel_str', 'snprintf_btf', 'snprintf', 'trace_vprintk',
   ].map((n) => (BpfFuncId as Record<string, number>)[n]!),
 );
+
+/** is_ptr_cast_function: helpers returning a view of their socket argument, which shares its reference. */
+const PTR_CAST: ReadonlySet<string> = new Set(['tcp_sock', 'sk_fullsock', 'skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_udp6_sock', 'skc_to_mptcp_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock']);
 
 /** check_helper_call: a `call helper#imm` at the current instruction. */
 export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
@@ -456,7 +488,7 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     if (!ok) reject(`func ${funcIdName(id)}#${id} reference has not been acquired before`);
   }
   if (name === 'tail_call') {
-    checkResourceLeak(env, 'tail_call');
+    checkResourceLeak(env, 'tail_call', true);
     env.tailCallReachable[frame.subprog] = true;
   }
   if (name === 'get_local_storage') {
@@ -546,6 +578,10 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
       reject(`bpfkit: helper return type ${ret.text} is not modelled`);
   }
   if (r0.maybeNull) r0.id = env.nextId();
+  // A map value with a bpf_spin_lock keeps an id naming the value (the lock's identity).
+  else if (r0.type === 'map_value' && hasSpinLock(r0.map)) r0.id = env.nextId();
+  // is_ptr_cast_function: a socket derived from a referenced one dies with it (release_reference).
+  if (PTR_CAST.has(name)) r0.refObjId = meta.refObjId;
   // is_acquire_function: a socket from a sockmap/sockhash lookup is referenced until bpf_sk_release.
   const acquire = name === 'ringbuf_reserve' || name === 'sk_lookup_tcp' || name === 'sk_lookup_udp' || name === 'skc_lookup_tcp' || (name === 'map_lookup_elem' && isSockMap(meta.map));
   if (acquire) {

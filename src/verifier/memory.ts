@@ -3,6 +3,7 @@ import type { MapDef } from '../maps/map-ops.js';
 import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
 import { checkPtrToBtfAccess } from './btf-access.js';
 import { type Env, reject } from './env.js';
+import type { MapField } from './map-fields.js';
 import {
   BTF_TRUSTED,
   DYNPTR_FIRST,
@@ -28,6 +29,19 @@ import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tn
 export interface VerifierMap extends MapDef {
   /** Initial value bytes of a read-only global data map (.rodata): loads from it are constants. */
   readonly frozenData?: Uint8Array;
+  /** Special fields of the value (bpf_spin_lock, bpf_timer...) from the object's BTF; absent when the map has no BTF. */
+  readonly fields?: readonly MapField[];
+}
+
+/** check_map_access's btf_record walk: no load, store or helper access may touch a special field (kptrs are not recorded). */
+function checkMapFields(reg: Reg, off: number, size: number): void {
+  const fields = (reg.map as VerifierMap | undefined)?.fields;
+  if (!fields) return;
+  const o = BigInt(off);
+  for (const f of fields) {
+    const p = BigInt(f.off);
+    if (reg.smin + o < p + BigInt(f.size) && p < reg.umax + o + BigInt(size)) reject(`${f.name} cannot be accessed directly by load/store`);
+  }
 }
 
 const BPF_MAX_VAR_OFF = 1n << 29n;
@@ -368,7 +382,7 @@ export function checkMemAccess(
   const leaks = (where: string): void => {
     if (write && value && !env.privileged && isPointer(value)) reject(`R${valueRegno} leaks addr into ${where}`);
   };
-  checkPtrAlignment(reg, off0, size, strictAlignment);
+  checkPtrAlignment(reg, off0, size, strictAlignment || env.strictAlignment);
   const off = off0 + reg.off;
   let loaded = false;
   if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
@@ -378,6 +392,7 @@ export function checkMemAccess(
       const map = reg.map!;
       checkMapAccessType(map, off, size, write);
       checkMemRegionAccess(env, reg, regno, off, size, map.valueSize, false);
+      checkMapFields(reg, off, size);
       if (!write && dst) {
         const frozen = (map as VerifierMap).frozenData;
         const v = frozen && tnumIsConst(reg.var) && (map.flags & BPF_F_RDONLY_PROG) !== 0 ? directRead(frozen, off + Number(reg.var.value), size) : undefined;
@@ -519,7 +534,8 @@ export function checkPtrAlignment(reg: Reg, off: number, size: number, strict0: 
 
 /** bpf_sock_is_valid_access / bpf_sock_common_is_valid_access (struct bpf_sock, 80 bytes). */
 function sockAccessOk(type: string, off: number, size: number): boolean {
-  if (type === 'tcp_sock') return off >= 0 && off + size <= 112 && off % size === 0 && (size === 4 || size === 8);
+  // bpf_tcp_sock_is_valid_access: u64 only at bytes_received (80) and bytes_acked (88), u32 elsewhere up to icsk_retransmits.
+  if (type === 'tcp_sock') return off >= 0 && off < 112 && off % size === 0 && size === (off === 80 || off === 88 ? 8 : 4);
   if (off < 0 || off >= 80 || off % size !== 0) return false;
   if (type === 'sock_common' && off >= 8 && off < 24) return false;
   const narrow = size <= 4 && (size & (size - 1)) === 0;
@@ -549,6 +565,7 @@ export function checkHelperMemAccess(env: Env, regno: number, size: number, writ
     case 'map_value':
       checkMapAccessType(reg.map!, reg.off, size, write);
       checkMemRegionAccess(env, reg, regno, reg.off, size, reg.map!.valueSize, zeroOk);
+      checkMapFields(reg, reg.off, size);
       return;
     case 'mem':
       if (reg.rdonly && write) reject(`R${regno} cannot write into ${regTypeStr(reg)}`);

@@ -333,6 +333,13 @@ function cover(o: VState, c: VState, exact: boolean, privileged: boolean, need: 
   if (!exact && !quickRegsMatch(o.frames[o.frames.length - 1]!, c.frames[c.frames.length - 1]!, liveRegs, need)) return false;
   const ids = sharedIds;
   ids.reset();
+  // The same lock held, its id mapped consistently (states_equal's active_lock test, before the registers).
+  const ol = o.activeLock;
+  const cl = c.activeLock;
+  if (ol || cl) {
+    if (!ol || !cl || ol.map !== cl.map || !ol.id !== !cl.id) return false;
+    if (ol.id && !ids.check(ol.id, cl.id)) return false;
+  }
   for (let i = 0; i < o.frames.length; i++) {
     const of = o.frames[i]!;
     const cf = c.frames[i]!;

@@ -1,4 +1,5 @@
 // Verifier state: registers and stack per call frame, acquired references — the kernel's bpf_verifier_state.
+import type { MapDef } from '../maps/map-ops.js';
 import { cloneReg, notInit, pointer, type Reg } from './reg-state.js';
 
 /** Stack byte types (the kernel's STACK_* slot types). */
@@ -62,6 +63,16 @@ export interface VState {
   callbackDepth: number;
   /** Inside bpf_rcu_read_lock() (active_rcu_lock). */
   rcuLock?: boolean;
+  /** The bpf_spin_lock held (active_lock): the map of the locked value and the value pointer's id (0: a global-data value). */
+  activeLock?: ActiveLock | undefined;
+}
+
+/** A held bpf_spin_lock: its identity is the map and the id of the map value pointer it was taken through (reg_id_for_map_value). */
+export interface ActiveLock {
+  /** The map the locked value is in. */
+  readonly map: MapDef;
+  /** The map value pointer's id (0 for a direct value address: one value per map). */
+  readonly id: number;
 }
 
 let lastGen = 0;
@@ -148,7 +159,7 @@ export function cloneState(s: VState): VState {
   for (let i = 0; i < s.frames.length; i++) frames.push(cloneFrame(s.frames[i]!));
   const refs: RefState[] = [];
   for (let i = 0; i < s.refs.length; i++) refs.push({ id: s.refs[i]!.id, insn: s.refs[i]!.insn });
-  return { frames, refs, insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth, rcuLock: s.rcuLock ?? false };
+  return { frames, refs, insn: s.insn, mayGotoDepth: s.mayGotoDepth, callbackDepth: s.callbackDepth, rcuLock: s.rcuLock ?? false, activeLock: s.activeLock };
 }
 
 /** The current (innermost) frame. */

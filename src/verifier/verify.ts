@@ -16,6 +16,7 @@ import { VerifierRejection } from './errors.js';
 import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
+import { mapValueFields } from './map-fields.js';
 import { pointer, scalarUnknown } from './reg-state.js';
 import { newFrame, type VState } from './state.js';
 
@@ -77,6 +78,12 @@ export interface VerifyOptions {
   onInsn?: (insn: number, state: VerifierState, liveRegs: number) => void;
   /** The program is device-bound (BPF_F_XDP_DEV_BOUND_ONLY or an ifindex): XDP RX metadata kfuncs need it. */
   devBound?: boolean;
+  /**
+   * BPF_F_STRICT_ALIGNMENT: every load and store aligned to its size (packet accesses counting
+   * NET_IP_ALIGN), as on an architecture without efficient unaligned access. Default: the
+   * program spec's flags ({@link verifyProgram}), else false.
+   */
+  strictAlignment?: boolean;
 }
 
 /** The verdict with what veristat reports. */
@@ -267,6 +274,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     progType: programType,
     attachType: options.expectedAttachType,
     privileged,
+    strictAlignment: options.strictAlignment ?? false,
     hasFuncInfo: internal.funcInfo,
     gpl: GPL_COMPATIBLE.has(internal.license),
     helperRefused: options.helperRefused,
@@ -424,7 +432,9 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
   if (!maps && object) {
     const m = new Map<string | number, MapDef>();
     for (const spec of object.maps) {
-      const def: VerifierMap = spec.readOnly && spec.data ? { ...spec, frozenData: spec.data } : spec;
+      // The value's special fields (bpf_spin_lock...), as the kernel reads them from the map's BTF.
+      const fields = object.btf && spec.valueTypeId ? mapValueFields(object.btf, spec.valueTypeId) : undefined;
+      const def: VerifierMap = { ...spec, ...(spec.readOnly && spec.data ? { frozenData: spec.data } : {}), ...(fields ? { fields } : {}) };
       m.set(spec.name, def);
     }
     maps = m;
@@ -448,13 +458,53 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
       return run([], type, options, { funcInfo: true, license: 'GPL', failure: `bpfkit: CO-RE relocation: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
+  const returnFailure = subprogReturnFailure(program, object);
+  if (returnFailure) return run([], type, options, { funcInfo: true, license: 'GPL', failure: returnFailure });
   // The section's attach type (cgroup/recvmsg4), unless the caller retyped the program.
   const attachType = options.expectedAttachType ?? (type === program.type ? program.expectedAttachType : undefined);
-  return run(instructions, type, { ...options, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
+  const strictAlignment = options.strictAlignment ?? (program.flags & BPF_F_STRICT_ALIGNMENT) !== 0;
+  return run(instructions, type, { ...options, strictAlignment, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
     globals,
   });
+}
+
+const BPF_F_STRICT_ALIGNMENT = 1;
+
+/**
+ * check_btf_func: a subprogram using LD_ABS/LD_IND or a tail call must return an integer in its
+ * BTF prototype (their hidden exits return 0 from it).
+ */
+function subprogReturnFailure(program: ProgramSpec, object: ObjectSpec | undefined): string | undefined {
+  const btf = object?.btf;
+  if (!btf || program.funcInfo.length < 2) return undefined;
+  const slotOf = slotOffsets(program.instructions);
+  const slots = toSlots(program.instructions);
+  const starts = program.funcInfo.map((fi) => slotOf[fi.insn] ?? slots.length);
+  for (let k = 1; k < program.funcInfo.length; k++) {
+    let t;
+    try {
+      const fn = btf.typeById(program.funcInfo[k]!.typeId);
+      const proto = fn.kind === 'func' ? btf.typeById(fn.type) : undefined;
+      if (!proto || proto.kind !== 'func_proto') continue;
+      t = btf.skipTypedefs(proto.returnType);
+    } catch {
+      continue;
+    }
+    if ((t.kind === 'int' && t.size <= 8) || t.kind === 'enum' || t.kind === 'enum64') continue;
+    let ldAbs = false;
+    let tailCall = false;
+    for (let i = starts[k]!; i < (starts[k + 1] ?? slots.length); i++) {
+      const insn = slots[i];
+      if (!insn) continue;
+      if ((insn.code & 0x07) === 0 && ((insn.code & 0xe0) === 0x20 || (insn.code & 0xe0) === 0x40)) ldAbs = true;
+      if (insn.code === 0x85 && insn.src === 0 && insn.imm === 12) tailCall = true;
+    }
+    if (ldAbs) return "LD_ABS is only allowed in functions that return 'int'.";
+    if (tailCall) return "tail_call is only allowed in functions that return 'int'.";
+  }
+  return undefined;
 }
 
 /** Like {@link verifyProgram}, but throws a {@link VerifierRejection} when the program is rejected. */

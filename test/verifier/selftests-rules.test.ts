@@ -128,6 +128,17 @@ const FIXED: readonly (readonly [string, string])[] = [
   ['verifier_sock_addr', 'bind6_bad_return_code'],
   ['verifier_cgroup_inv_retcode', 'with_invalid_return_code_test6'],
   ['verifier_loops1', 'bounded_recursion'],
+  // bpf_spin_lock (process_spin_lock, check_map_access's fields, calls and exits under a lock).
+  ...['lock_test2_direct_ld_st', 'lock_test3_direct_ld_st', 'lock_test4_direct_ld_st', 'call_within_a_locked_region', 'spin_lock_test6_missing_unlock', 'lock_test7_unlock_without_lock', 'spin_lock_test8_double_lock', 'spin_lock_test9_different_lock', 'test11_ld_abs_under_lock', 'reg_id_for_map_value'].map((p) => ['verifier_spin_lock', p] as const),
+  // LD_ABS/LD_IND in subprograms: int return type, the hidden exit returning 0.
+  ...['ld_abs_subprog_early_exit', 'ld_ind_subprog_early_exit', 'ld_abs_void_subprog_reject', 'ld_ind_void_subprog_reject'].map((p) => ['verifier_ld_ind', p] as const),
+  // Sockets derived from a released reference.
+  ...['bpf_tcp_sock_after_release', 'bpf_sk_fullsock_after_release', 'sk_fullsock_tp_after_release'].map((p) => ['verifier_ref_tracking', p] as const),
+  ['verifier_sock', 'skb_sk_beyond_last_field_2'],
+  // BPF_F_STRICT_ALIGNMENT from the program's flags.
+  ['verifier_direct_packet_access', 'packet_access_test17_pruning_alignment'],
+  // A register past r10 is the verifier's rejection, not the loader's.
+  ['verifier_uninit', 'read_invalid_register'],
 ];
 
 const tarball = findTarball();
