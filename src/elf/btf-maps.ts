@@ -26,9 +26,13 @@ const BPF_MAP_TYPE_ARRAY_OF_MAPS = 12;
 const BPF_MAP_TYPE_HASH_OF_MAPS = 13;
 const isMapInMap = (t: number) => t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS;
 
-/** Skips typedefs and qualifiers (const, volatile, restrict, type tags). */
+/**
+ * Skips typedefs and qualifiers (const, volatile, restrict, type tags), as libbpf's
+ * skip_mods_and_typedefs does: a definition may be a typedef'd struct (xdp-tools'
+ * `typedef struct { ... } array_map; array_map rx_cnt SEC(".maps");`).
+ */
 function resolve(btf: Btf, id: number): BtfType {
-  return btf.skipQualifiers(id);
+  return btf.skipTypedefs(id);
 }
 
 function intField(btf: Btf, map: string, m: BtfMember): number {

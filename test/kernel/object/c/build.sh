@@ -3,6 +3,6 @@
 # this directory with -fdebug-compilation-dir=.). Usage: test/kernel/object/c/build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-for src in map_families.c arena_map.c; do
+for src in map_families.c arena_map.c map_typedef.c; do
   clang-16 -O2 -g -fdebug-compilation-dir=. -Wall -Werror -target bpf -I/usr/include/x86_64-linux-gnu -c "$src" -o "${src%.c}.o"
 done
