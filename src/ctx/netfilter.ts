@@ -4,18 +4,26 @@
 // both load as trusted pointers to kernel structs (PTR_TO_BTF_ID), which the verifier checks
 // against the kernel's BTF. A test run takes an L3 packet (LOCAL_OUT, the default hook) or an
 // Ethernet frame (the other hooks) and, as ctx_in, the hook state's `hook` and `pf`; it reports
-// the verdict only (NF_DROP 0 / NF_ACCEPT 1). bpfkit models the hook state's hook and pf; the
-// other kernel struct fields (the devices, struct sk_buff) have no userspace layout: reading them
-// fails with NotSupportedError rather than yielding made-up values.
+// the verdict only (NF_DROP 0 / NF_ACCEPT 1). bpfkit models the hook state (hook, pf, `out` =
+// the namespace's loopback as the test run sets it; in, sk, net, okfn NULL) and, laid out as the
+// object's BTF declares them (programs run as compiled), the struct sk_buff the test run builds —
+// len, protocol, dev (loopback once eth_type_trans ran, i.e. for hooks other than LOCAL_OUT;
+// NULL for LOCAL_OUT), pkt_type, the header offsets, and the fields a fresh skb has zeroed —
+// and struct net_device for loopback (ifindex 1, name "lo", mtu 65536, type ARPHRD_LOOPBACK,
+// addr_len 6, hard_header_len 14). Any other field is live kernel state: a load of it faults
+// with KernCtxFieldError naming it; without the structs in the object's BTF every load through
+// those pointers fails with NotSupportedError rather than yielding made-up values.
 
 import { NotSupportedError } from '../errors.js';
 import { helperAllowed } from '../isa/helpers.js';
 import { BpfAttachType, BpfProgType } from '../isa/uapi.generated.js';
 import type { AddressSpace, Region } from '../vm/address-space.js';
 import { InvalidContextError } from '../vm/errors.js';
-import type { ContextInstance, CtxAccessCheck, RunInput, RunnableProgramType } from './program-type-ops.js';
+import { structLayout, structView, type FieldGetter } from './btf-struct-view.js';
+import { LOOPBACK } from './net-device.js';
+import type { ContextInstance, ContextOptions, CtxAccessCheck, RunInput, RunnableProgramType } from './program-type-ops.js';
 import { invalidCtxAccess } from './sk-buff.js';
-import { ethTypeTrans, SKB_MAX_DATA } from './skb-context.js';
+import { ethTypeTrans, packetType, SKB_HEADROOM, SKB_MAX_DATA } from './skb-context.js';
 
 /** sizeof(struct bpf_nf_ctx). */
 export const BPF_NF_CTX_SIZE = 16;
@@ -70,11 +78,20 @@ export class NetfilterContext implements ContextInstance {
   /** skb->protocol (network byte order read little-endian) after the test run's setup. */
   protocol = 0;
 
-  constructor(private readonly space: AddressSpace) {
+  /** The hook of the current run. */
+  private hook: number = NfInetHook.LOCAL_OUT;
+
+  constructor(
+    private readonly space: AddressSpace,
+    options: ContextOptions = {},
+  ) {
     this.ctx = space.addRegion('ctx', BPF_NF_CTX_SIZE, { kind: 'ctx', writable: false });
     this.state = space.addRegion('nf_hook_state', NF_HOOK_STATE_SIZE, { kind: 'other', writable: false });
-    this.skbRegion = opaqueRegion(space, 'sk_buff', 256);
-    this.device = opaqueRegion(space, 'net_device', 256);
+    const skbLayout = structLayout(options.btf, 'sk_buff');
+    const devLayout = structLayout(options.btf, 'net_device');
+    const via = 'the netfilter context';
+    this.skbRegion = skbLayout ? structView(space, 'sk_buff', skbLayout, () => this.skbFields(), via) : opaqueRegion(space, 'sk_buff', 256);
+    this.device = devLayout ? structView(space, 'net_device', devLayout, () => LOOPBACK_FIELDS, via) : opaqueRegion(space, 'net_device', 256);
     space.setLoadHook(this.state, (offset, size, out) => {
       // hook and pf are u8s; a wider load at 0 reads both, and the padding after them is 0.
       if (offset < NfHookState.in) {
@@ -127,6 +144,7 @@ export class NetfilterContext implements ContextInstance {
     }
     this.frame = data.slice();
     this.protocol = protocol;
+    this.hook = hook;
 
     // The hook state: without ctx_in, { LOCAL_OUT, IPV4 } and no devices; with one,
     // verify_and_copy_hook_state picks in/out by the default hook (LOCAL_OUT: out = loopback),
@@ -166,15 +184,50 @@ export class NetfilterContext implements ContextInstance {
   packet(): Uint8Array {
     return this.frame;
   }
+
+  /**
+   * The test run's struct sk_buff (slab_build_skb, NET_SKB_PAD of headroom): for LOCAL_OUT the
+   * L3 packet with no device and no header reset (network_header 0, mac_header unset); for the
+   * other hooks eth_type_trans ran (dev = loopback, the MAC header at the headroom, pulled) and
+   * the network header was reset after it.
+   */
+  private skbFields(): Record<string, FieldGetter> {
+    const l2 = this.hook !== NfInetHook.LOCAL_OUT;
+    const size = this.frame.length;
+    const zero = (): number => 0;
+    const fields: Record<string, FieldGetter> = {
+      len: () => (l2 ? size - ETH_HLEN : size),
+      protocol: () => this.protocol,
+      dev: () => (l2 ? this.device.address() : 0),
+      pkt_type: () => (l2 ? packetType(this.frame, LOOPBACK) : 0),
+      mac_header: () => (l2 ? SKB_HEADROOM : 0xffff),
+      network_header: () => (l2 ? SKB_HEADROOM + ETH_HLEN : 0),
+      transport_header: () => 0xffff,
+      tail: () => SKB_HEADROOM + size,
+    };
+    for (const f of ['data_len', 'mac_len', 'hdr_len', 'sk', 'mark', 'priority', 'hash', 'queue_mapping', 'vlan_tci', 'vlan_proto', 'tc_index', 'skb_iif', 'tstamp', 'ip_summed', 'csum_level', 'encapsulation', 'csum', 'csum_start', 'csum_offset', 'inner_protocol', 'inner_mac_header', 'inner_network_header', 'inner_transport_header']) fields[f] = zero;
+    return fields;
+  }
 }
 
+/** struct net_device of the namespace's loopback, the fields a test run can rely on. */
+const LOOPBACK_FIELDS: Readonly<Record<string, FieldGetter>> = {
+  ifindex: () => LOOPBACK.ifindex,
+  // "lo" as char[IFNAMSIZ], little-endian.
+  name: () => 0x6f6cn,
+  mtu: () => LOOPBACK.mtu ?? 65536,
+  type: () => 772,
+  addr_len: () => 6,
+  hard_header_len: () => 14,
+};
+
 /** BPF_PROG_TYPE_NETFILTER (loaded with expected attach type BPF_NETFILTER). */
-export const netfilterOps: RunnableProgramType & { createContext(space: AddressSpace): NetfilterContext } = {
+export const netfilterOps: RunnableProgramType & { createContext(space: AddressSpace, options?: ContextOptions): NetfilterContext } = {
   type: BpfProgType.NETFILTER,
   name: 'netfilter',
   ctxSize: BPF_NF_CTX_SIZE,
   expectedAttachType: BpfAttachType.NETFILTER,
   checkAccess: netfilterCheckAccess,
   helperAllowed: (id) => helperAllowed(id, 'netfilter'),
-  createContext: (space) => new NetfilterContext(space),
+  createContext: (space, options) => new NetfilterContext(space, options),
 };

@@ -5,6 +5,7 @@
 // convert_ctx_access }` and `xdp_prog_ops = { test_run }`. One file per type in src/ctx
 // (xdp.ts, tc.ts, socket-filter.ts) exports one ProgramTypeOps; registry.ts lists them.
 
+import type { Btf } from '../btf/index.js';
 import type { AddressSpace } from '../vm/address-space.js';
 import type { SkbData } from '../vm/interpreter.js';
 import type { KernelTraits } from './kernel-traits.js';
@@ -90,6 +91,8 @@ export interface ContextOptions {
   readonly devices?: (ifindex: number) => NetDevice | undefined;
   /** Build-dependent behaviours of the kernel being reproduced (default: {@link DEFAULT_KERNEL_TRAITS}). */
   readonly kernel?: Partial<KernelTraits>;
+  /** The object's BTF: the layout of kernel structs a context hands out by pointer (netfilter's sk_buff and net_device). */
+  readonly btf?: Btf;
 }
 
 /** Program types that run in userspace add how to build their context in an address space. */

@@ -275,6 +275,7 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
       return obj.disposed;
     },
     space: obj.space,
+    ...(spec.btf ? { objectBtf: spec.btf } : {}),
     cpus: obj.cpus,
     tailCalls: progArrayTailCalls(env),
     budget: options.budget ?? DEFAULT_BUDGET,

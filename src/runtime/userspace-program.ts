@@ -1,5 +1,6 @@
 // One program of a userspace object: prepared once, run on packets (Program.run) or as BPF_PROG_TEST_RUN.
 
+import type { Btf } from '../btf/index.js';
 import type { ProgramSpec } from '../elf/object-spec.js';
 import { DEFAULT_BUDGET } from '../vm/interpreter.js';
 import type { Engine } from '../vm/engine.js';
@@ -58,6 +59,8 @@ export interface TestRunOutput {
 export interface ProgramHost {
   /** The object's address space. */
   readonly space: AddressSpace;
+  /** The object's BTF (the layout of kernel structs contexts hand out by pointer). */
+  readonly objectBtf?: Btf;
   /** Number of simulated CPUs. */
   readonly cpus: number;
   /** Serves tail calls from the object's prog arrays. */
@@ -124,7 +127,7 @@ export class UserspaceProgram {
     this.engine = created.engine;
     this.engineKind = created.kind;
     this.engineFallback = created.fallback;
-    this.context = createRunContext(spec.type, host.space, spec.name);
+    this.context = createRunContext(spec.type, host.space, spec.name, host.objectBtf ? { btf: host.objectBtf } : {});
     this.jit = this.engine instanceof JitEngine ? this.engine : undefined;
     this.wasmRepeat = this.jit !== undefined && !prepared.helperIds.some((id) => REDIRECTS.includes(id));
   }

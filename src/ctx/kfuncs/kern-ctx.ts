@@ -11,75 +11,18 @@
 // field (skb->dev, skb->sk, xdp->rxq: kernel objects with no userspace meaning) faults with
 // KernCtxFieldError naming it, rather than reading a made-up value.
 import type { Btf } from '../../btf/index.js';
-import { resolveSize } from '../../btf/resolve.js';
-import type { CompositeType } from '../../btf/types.js';
-import { BpfkitError, type BpfkitErrorOptions } from '../../errors.js';
 import type { AddressSpace, Region } from '../../vm/address-space.js';
 import { ExecutionError } from '../../vm/errors.js';
 import type { HelperFn } from '../../vm/helpers.js';
+import { structLayout, structView, type FieldGetter, type StructLayout } from '../btf-struct-view.js';
 import type { HelperEnv } from '../helpers/env.js';
 import { SkBuff } from '../sk-buff.js';
 import { SkbContext } from '../skb-context.js';
 import { XDP_FRAME_SIZE, XdpContext } from '../xdp-buff.js';
 
-/** A load through bpf_cast_to_kern_ctx's pointer of a kernel field the runtime does not model. */
-export class KernCtxFieldError extends BpfkitError {
-  constructor(
-    /** The kernel struct (`sk_buff`, `xdp_buff`). */
-    readonly struct: string,
-    /** The field (or fields) the load covers. */
-    readonly field: string,
-    /** Byte offset of the load in the struct. */
-    readonly offset: number,
-    options?: BpfkitErrorOptions,
-  ) {
-    super('ERR_KERN_CTX_FIELD', `struct ${struct} field ${field} (offset ${offset}), read through bpf_cast_to_kern_ctx, is not modelled in userspace (a kernel object with no userspace meaning)`, options);
-  }
-}
+export { KernCtxFieldError } from '../btf-struct-view.js';
 
-/** One leaf member of a struct with anonymous members flattened: absolute bit offset and width. */
-interface Leaf {
-  readonly name: string;
-  readonly bitOffset: number;
-  /** Width in bits (bitfields) or bytes * 8. */
-  readonly bits: number;
-  readonly bitfield: boolean;
-}
-
-function leaves(btf: Btf, t: CompositeType<'struct' | 'union'>, base: number, out: Leaf[]): void {
-  for (const m of t.members) {
-    const at = base + m.bitOffset;
-    if (m.name === '') {
-      let inner = btf.typeById(m.type);
-      while (inner.kind === 'typedef' || inner.kind === 'const' || inner.kind === 'volatile') inner = btf.typeById(inner.type);
-      if (inner.kind === 'struct' || inner.kind === 'union') leaves(btf, inner, at, out);
-      continue;
-    }
-    const bits = m.bitfieldSize || resolveSize(btf, m.type) * 8;
-    out.push({ name: m.name, bitOffset: at, bits, bitfield: m.bitfieldSize > 0 });
-  }
-}
-
-/** The program's view of struct `name` (or a flavour `name___x`): its size and leaves; undefined when its BTF has none. */
-function layoutOf(btf: Btf | undefined, name: string): { size: number; leaves: Leaf[] } | undefined {
-  if (!btf) return undefined;
-  const re = new RegExp(`^${name}(___\\w+)?$`);
-  let best: { size: number; leaves: Leaf[] } | undefined;
-  for (let id = 1; ; id++) {
-    let t;
-    try {
-      t = btf.typeById(id);
-    } catch {
-      return best;
-    }
-    if (t.kind !== 'struct' || !re.test(t.name) || t.members.length === 0) continue;
-    const out: Leaf[] = [];
-    leaves(btf, t, 0, out);
-    if (!best || out.length > best.leaves.length) best = { size: t.size, leaves: out };
-  }
-}
-
-type Getter = () => number | bigint;
+type Getter = FieldGetter;
 
 /** The modelled fields of a test run's struct sk_buff, read from the SkbContext. */
 function skbFields(c: SkbContext): Record<string, Getter> {
@@ -151,49 +94,21 @@ interface KernCtxView {
  */
 export function castToKernCtx(env: HelperEnv, objectBtf: Btf | undefined): HelperFn {
   const views = new WeakMap<AddressSpace, Map<string, KernCtxView>>();
-  const layouts = new Map<string, { size: number; leaves: Leaf[] } | undefined>();
+  const layouts = new Map<string, StructLayout | undefined>();
   return (vm) => {
     const c = env.context;
     const struct = c instanceof SkbContext ? 'sk_buff' : c instanceof XdpContext ? 'xdp_buff' : undefined;
     if (!struct) throw new ExecutionError(vm.pc, 'bpf_cast_to_kern_ctx: the kernel context of this program type is not modelled (sk_buff and xdp_buff are)');
-    if (!layouts.has(struct)) layouts.set(struct, layoutOf(objectBtf, struct));
+    if (!layouts.has(struct)) layouts.set(struct, structLayout(objectBtf, struct));
     const layout = layouts.get(struct);
     if (!layout) throw new ExecutionError(vm.pc, `bpf_cast_to_kern_ctx: the object's BTF has no struct ${struct}, so its fields' offsets are unknown`);
     let byStruct = views.get(vm.space);
     if (!byStruct) views.set(vm.space, (byStruct = new Map()));
     let view = byStruct.get(struct);
     if (!view) {
-      const region = vm.space.addRegion(`kern_ctx:${struct}`, layout.size, { kind: 'other', writable: false });
-      const v: KernCtxView = { region, struct, context: c };
-      const image = new Uint8Array(8);
-      vm.space.setLoadHook(region, (offset, size, out) => {
-        const fields = v.context instanceof SkbContext ? skbFields(v.context) : xdpFields(v.context as XdpContext);
-        const lo = offset * 8;
-        const hi = (offset + size) * 8;
-        image.fill(0);
-        for (const leaf of layout.leaves) {
-          if (leaf.bitOffset >= hi || leaf.bitOffset + leaf.bits <= lo) continue;
-          const get = fields[leaf.name];
-          if (!get) {
-            if (leaf.bitfield) continue;
-            throw new KernCtxFieldError(struct, leaf.name, offset);
-          }
-          const value = BigInt.asUintN(leaf.bits, BigInt(get()));
-          for (let bit = 0; bit < leaf.bits; bit++) {
-            const at = leaf.bitOffset + bit;
-            if (at < lo || at >= hi || ((value >> BigInt(bit)) & 1n) === 0n) continue;
-            image[(at - lo) >> 3]! |= 1 << ((at - lo) & 7);
-          }
-        }
-        // A load that covers no field at all (padding) reads 0, as the kernel's zeroed struct.
-        const dv = new DataView(image.buffer);
-        out[0] = dv.getInt32(0, true);
-        out[1] = size === 8 ? dv.getInt32(4, true) : 0;
-        if (size === 1) out[0] = image[0]!;
-        else if (size === 2) out[0] = dv.getUint16(0, true);
-        return true;
-      });
-      view = v;
+      const v: { context: unknown } = { context: c };
+      const region = structView(vm.space, struct, layout, () => (v.context instanceof SkbContext ? skbFields(v.context) : xdpFields(v.context as XdpContext)));
+      view = Object.assign(v, { region, struct });
       byStruct.set(struct, view);
     }
     view.context = c;
