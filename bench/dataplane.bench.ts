@@ -10,6 +10,8 @@
 //   cli      `bpfkit test-run --repeat N -j` in a child process (its duration_ns; one run);
 //   run      Program.run(packet) in a loop: what `bpfkit run` did per packet before batches;
 //   interp   the reference interpreter's testRun.
+// Then the pipeline part (bench/pipeline-64.ts): `bpfkit run` on 1,000,000 64-byte frames against
+// tcpdump, start-up, --cpus 2, and the peak RSS on 10,000,000 frames (`--no-pipeline` skips it).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import type { Sys } from '../src/kernel/sys.js';
 import { buildUdp } from '../src/packet/index.js';
 import type { EngineKind } from '../src/jit/create-engine.js';
 import { codeLabel, load, useDist } from './code-under-test.js';
+import { pipelineFigures } from './pipeline-64.js';
 
 const { loadUserspace } = await load<typeof import('../src/runtime/userspace-object.js')>('runtime/userspace-object.js');
 console.log(`# code under test: ${codeLabel}`);
@@ -118,3 +121,4 @@ for (const c of cases) {
   const cl = cli(c);
   console.log(line([c.name, String(jit.insns), ns(k), ns(jit.testRun), x(jit.testRun, k), ns(cl), x(cl, k), x(cl, jit.testRun), ns(jit.run), x(jit.run, k), ns(interp.testRun), x(interp.testRun, k)]));
 }
+if (!process.argv.includes('--no-pipeline')) await pipelineFigures();

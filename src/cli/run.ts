@@ -132,6 +132,13 @@ class FileSink implements PacketSink {
     }
     this.writer.write(data, meta);
   }
+  writeRange(bytes: Uint8Array, offset: number, length: number, meta: PacketMeta): void {
+    if (!this.writer) {
+      this.writer = new PcapWriter({ linkType: this.linkType(), nanosecond: true });
+      this.file.open();
+    }
+    this.writer.writeRange(bytes, offset, length, meta);
+  }
   /** Writes what is buffered. */
   flush(): void {
     if (this.writer) this.file.write(this.writer.flush());

@@ -292,6 +292,50 @@ export class XdpContext implements ContextInstance {
     return this.ctx.address();
   }
 
+  /** The load cells of xdp_md.data_end and rx_queue_index (memory offsets), which a batch driver writes per frame. */
+  batchCells(): { readonly dataEnd: number; readonly rxQueue: number } {
+    return { dataEnd: this.cells[1]!, rxQueue: this.cells[4]! };
+  }
+
+  /**
+   * Prepares the page for a batch of linear frames that a driver copies to `data` itself
+   * (src/jit/batch-driver.ts), the first `firstLen` bytes long: zeroes what the last run may
+   * have dirtied (the whole page after a multi-buffer frame) and a ctx_in, as deliver does;
+   * data_meta = data (no metadata). Returns the memory offset of data.
+   */
+  beginBatch(ifindex: number, firstLen: number): number {
+    const mem = this.space.memory.bytes;
+    if (this.fragCount !== 0) {
+      mem.fill(0, this.hardStart, this.hardStart + XDP_FRAME_SIZE);
+      this.fragCount = 0;
+    } else mem.fill(0, this.dirtyLow, this.dirtyHigh);
+    this.fragsSize = 0;
+    if (this.ctxDirty) {
+      mem.fill(0, this.ctx.start, this.ctx.start + XDP_MD_SIZE);
+      this.ctxDirty = false;
+    }
+    const data = this.hardStart + XDP_PACKET_HEADROOM;
+    this.packet.setWindow(XDP_PACKET_HEADROOM, XDP_PACKET_HEADROOM + firstLen);
+    this.dataMeta = data;
+    this.data = data;
+    this.dataEnd = data + firstLen;
+    if (this.#rxIfindex !== ifindex) this.rxIfindex = ifindex;
+    this.dirtyLow = data;
+    this.dirtyHigh = data + firstLen;
+    return data;
+  }
+
+  /**
+   * After a batch: the pointers, window and rx_queue_index as the last frame run (`len` bytes,
+   * queue `rxQueue`) left them, and every byte up to `longest` past data counted as dirty.
+   */
+  endBatch(len: number, longest: number, rxQueue: number): void {
+    this.packet.setWindow(XDP_PACKET_HEADROOM, XDP_PACKET_HEADROOM + len);
+    this.dataEnd = this.data + len;
+    this.rxQueue = rxQueue;
+    this.dirtyHigh = this.data + Math.max(len, longest);
+  }
+
   private syncWindow(): void {
     this.packet.setWindow(this.dataMeta - this.hardStart, this.dataEnd - this.hardStart);
     if (this.dataMeta < this.dirtyLow) this.dirtyLow = this.dataMeta;

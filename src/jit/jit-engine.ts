@@ -78,6 +78,12 @@ export class JitEngine implements Engine {
   skb: SkbData | undefined;
   /** The compiled entry program. */
   readonly compiled: CompiledProgram;
+  /**
+   * Set while a batch driver runs (batch-driver.ts), which moves the packet's window in the
+   * in-memory region table only: called before a load, store fault, helper or tail call reaches
+   * JavaScript, it brings the JavaScript side (region tables, context) up to date.
+   */
+  beforeHost: (() => void) | undefined;
   /** Whether the entry program calls bpf_tail_call (its count restarts per run). */
   private readonly hasTailCalls: boolean;
 
@@ -164,12 +170,17 @@ export class JitEngine implements Engine {
       m[s + 1] = this.out[1]!;
     };
     const imports: JitImports = {
-      load: (pc, hi, lo, size, signed) => this.slowLoad(pc, hi, lo, size, signed),
+      load: (pc, hi, lo, size, signed) => {
+        this.beforeHost?.();
+        return this.slowLoad(pc, hi, lo, size, signed);
+      },
       storeFault: (pc, hi, lo, size) => {
+        this.beforeHost?.();
         this.pc = pc;
         throw space.fault(pc, hi, lo >>> 0, size, 'write');
       },
       helper: (pc, k, depth) => {
+        this.beforeHost?.();
         this.pc = pc;
         this.depth = depth;
         this.current = record;
@@ -180,6 +191,7 @@ export class JitEngine implements Engine {
         return this.out[0]!;
       },
       tail: (pc, k, depth, mayGoto) => {
+        this.beforeHost?.();
         this.pc = pc;
         if (!this.tailCalls) {
           callHelper(k);
@@ -313,6 +325,21 @@ export class JitEngine implements Engine {
     this.pc = pc;
     this.current = rec;
     return ret;
+  }
+
+  /**
+   * What a driver looping in WebAssembly over many runs needs (src/jit/batch-driver.ts): the
+   * entry program's `run(r1lo, r1hi, budget)` export, the scratch area's memory offset (r0 after
+   * a run; the CPU cell) and the memory. Runs made that way leave `retLo`, `retHi` and `executed`
+   * as they were; a run that traps throws out of the driver as out of `run`. Call it before each
+   * batch with the budget every run of the batch gets: it returns the limit to pass to `run`.
+   */
+  batchEntry(budget: number): { readonly run: (r1lo: number, r1hi: number, budget: number) => void; readonly scratch: number; readonly memory: object; readonly limit: number } {
+    const limit = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
+    this.budget = budget;
+    this.limit = limit;
+    this.tailCount = 0;
+    return { run: this.runEntry, scratch: this.scratch, memory: this.space.memory.memory, limit };
   }
 
   /** Low 32 bits of register i (r1..r5 inside a helper; r0 after a run). */

@@ -50,6 +50,16 @@ export class ByteSink {
     this.length += b.length;
   }
 
+  /** Appends `b[offset, offset + n)` (a short range byte by byte: no view object). */
+  range(b: Uint8Array, offset: number, n: number): void {
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.length;
+    if (n <= 128) for (let i = offset, end = offset + n; i < end; i++) buf[at++] = b[i]!;
+    else buf.set(b.subarray(offset, offset + n), at);
+    this.length += n;
+  }
+
   /** Appends zero bytes until the length is a multiple of `align`. */
   pad(align: number): void {
     const n = (align - (this.length % align)) % align;

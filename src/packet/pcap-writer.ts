@@ -67,6 +67,20 @@ export class PcapWriter {
     return this;
   }
 
+  /** Appends the packet `bytes[offset, offset + length)` (truncated to snaplen), as `write` does, without a view of it. */
+  writeRange(bytes: Uint8Array, offset: number, length: number, meta: PacketMeta = {}): this {
+    const caplen = Math.min(length, this.snaplen);
+    const s = this.sink;
+    const ns = meta.nanoseconds ?? 0;
+    s.u32(meta.seconds ?? 0, this.le);
+    s.u32(this.nano ? ns : Math.floor(ns / 1000), this.le);
+    s.u32(caplen, this.le);
+    s.u32(meta.origLen ?? length, this.le);
+    s.range(bytes, offset, caplen);
+    this.packetCount++;
+    return this;
+  }
+
   /** Returns the bytes written since the last flush. */
   flush(): Uint8Array {
     return this.sink.take();

@@ -23,12 +23,18 @@ import { RssSpreader, type RssSpreaderOptions } from '../packet/rss-spreader.js'
 import { BpfProgType, XdpAction } from '../isa/uapi.generated.js';
 import { CpuMap } from '../maps/cpumap.js';
 import { UserspaceProgram } from './userspace-program.js';
+import { PacketBatch } from './packet-batch.js';
 import { verdictClass, VerdictCounter, type VerdictClass, type VerdictRow } from './verdicts.js';
 
 /** Where packets of one verdict class are written (a PcapWriter is one). */
 export interface PacketSink {
-  /** Appends one packet. */
+  /** Appends one packet (the sink may keep `data`: it is not reused). */
   write(data: Uint8Array, meta: PacketMeta): unknown;
+  /**
+   * Appends `bytes[offset, offset + length)`, copying them before it returns (the bytes are
+   * reused afterwards); optional — without it the pipeline passes `write` a copy.
+   */
+  writeRange?(bytes: Uint8Array, offset: number, length: number, meta: PacketMeta): unknown;
 }
 
 /** A packet whose run stopped with an error, or that could not be delivered to the program. */
@@ -123,6 +129,12 @@ export interface PipelineOptions {
   maxFaults?: number;
   /** Capture reader options (limits, skipping bad records). */
   reader?: CaptureReaderOptions;
+  /**
+   * Run frames in batches through the program's batch entry when it has one (default true; see
+   * packet-batch.ts). The results are the same either way; false runs every packet from
+   * JavaScript (measurements, tests).
+   */
+  batch?: boolean;
 }
 
 type Clock = () => number;
@@ -161,6 +173,10 @@ export class Pipeline {
   private bytes = 0;
   private started = -1;
   private nextProgress: number;
+  /** The program's batch entry, when it has one (see packet-batch.ts); else packets run one by one. */
+  private readonly batch: PacketBatch | undefined;
+  /** Verdicts (bits below 32) whose frame the batch copies back after the run: those whose sink writes the frame out. */
+  private readonly copyBack: number;
 
   constructor(
     /** The program every packet runs through. */
@@ -174,6 +190,13 @@ export class Pipeline {
     this.cpuBytes = new Float64Array(this.cpus);
     this.runOptions.ifindex = options.ifindex ?? 1;
     this.nextProgress = options.progressEvery ?? 65536;
+    this.batch = options.batch === false ? undefined : program.packetBatch();
+    let copyBack = 0;
+    for (let r = 0; r < 32; r++) {
+      const cls = verdictClass(program.type, r);
+      if ((cls === 'pass' || cls === 'tx') && options.sinks?.[cls]) copyBack |= 1 << r;
+    }
+    this.copyBack = copyBack;
   }
 
   /** Feeds capture bytes; runs every packet completed by them. Do not modify `chunk` afterwards. */
@@ -181,6 +204,7 @@ export class Pipeline {
     if (this.started < 0) this.started = nowMs();
     this.reader.push(chunk);
     for (let p = this.reader.read(); p !== null; p = this.reader.read()) this.runOne(p);
+    this.flushBatch();
     return this;
   }
 
@@ -189,6 +213,7 @@ export class Pipeline {
     if (this.started < 0) this.started = nowMs();
     this.reader.end();
     for (const p of this.reader) this.runOne(p);
+    this.flushBatch();
     return this.result();
   }
 
@@ -197,6 +222,7 @@ export class Pipeline {
    * capture), what the packets before it did — `bpfkit run` reports them instead of nothing.
    */
   resultSoFar(): PipelineResult {
+    this.flushBatch();
     return this.result();
   }
 
@@ -206,8 +232,25 @@ export class Pipeline {
   }
 
   private runOne(p: PacketRecord): void {
+    const queue = this.cpus === 1 ? 0 : this.rss.queueOf(p.buffer, p.offset, p.caplen, p.linkType);
+    const batch = this.batch;
+    if (batch !== undefined) {
+      if (PacketBatch.fits(p.caplen)) {
+        let slot = batch.add(p.buffer, p.offset, p.caplen, queue);
+        if (slot < 0) {
+          this.runBatch();
+          slot = batch.add(p.buffer, p.offset, p.caplen, queue);
+        }
+        batch.index[slot] = p.index;
+        batch.seconds[slot] = p.seconds;
+        batch.nanoseconds[slot] = p.nanoseconds;
+        batch.origLen[slot] = p.origLen;
+        return;
+      }
+      // Packets run in capture order: the batch before this one.
+      this.runBatch();
+    }
     const data = p.buffer.subarray(p.offset, p.offset + p.caplen);
-    const queue = this.rss.queueOf(p.buffer, p.offset, p.caplen, p.linkType);
     const o = this.runOptions;
     o.cpu = queue;
     o.rxQueue = queue;
@@ -300,6 +343,58 @@ export class Pipeline {
     return { cls: 'drop', out: undefined };
   }
 
+  /** Runs the frames batched so far and accounts for them in order: verdicts, sinks, faults, progress. */
+  private runBatch(): void {
+    const b = this.batch!;
+    const n = b.length;
+    if (n === 0) return;
+    b.run(this.runOptions.ifindex, this.copyBack);
+    const sinks = this.options.sinks;
+    const type = this.program.type;
+    const faults = b.faults.size > 0 ? b.faults : undefined;
+    const bytes = b.bytes();
+    const m = this.meta;
+    for (let i = 0; i < n; i++) {
+      const len = b.frameLength(i);
+      const cpu = b.cpu(i);
+      this.packets++;
+      this.bytes += len;
+      this.cpuPackets[cpu]!++;
+      this.cpuBytes[cpu]! += len;
+      const f = faults?.get(i);
+      if (f) {
+        this.faultAt(b.index[i]!, cpu, f.pc, f.error);
+        this.tick();
+        continue;
+      }
+      const retval = b.verdict(i);
+      this.verdicts.add(retval, len);
+      if (sinks) {
+        const cls = verdictClass(type, retval);
+        const sink = cls === 'other' ? undefined : sinks[cls];
+        if (sink) {
+          // A dropped frame is written as it came in; a passed or sent one as the program left it
+          // (copied back over its input bytes): the same length, since no helper could change it.
+          m.seconds = b.seconds[i]!;
+          m.nanoseconds = b.nanoseconds[i]!;
+          m.origLen = b.origLen[i]!;
+          const at = b.frameOffset(i);
+          if (sink.writeRange) sink.writeRange(bytes, at, len, m);
+          else sink.write(bytes.slice(at, at + len), m);
+        }
+      }
+      this.tick();
+    }
+    b.clear();
+  }
+
+  /** Runs what is batched and lets go of the staged bytes (the caller's chunk may change after push returns). */
+  private flushBatch(): void {
+    if (this.batch === undefined) return;
+    this.runBatch();
+    this.batch.release();
+  }
+
   private tick(): void {
     if (this.packets >= this.nextProgress) {
       this.nextProgress += this.options.progressEvery ?? 65536;
@@ -308,8 +403,11 @@ export class Pipeline {
   }
 
   private fault(index: number, cpu: number, e: BpfkitError): void {
+    this.faultAt(index, cpu, typeof (e as { pc?: unknown }).pc === 'number' ? (e as unknown as { pc: number }).pc : this.program.engine.pc, e);
+  }
+
+  private faultAt(index: number, cpu: number, pc: number, e: BpfkitError): void {
     this.faultCount++;
-    const pc = typeof (e as { pc?: unknown }).pc === 'number' ? (e as unknown as { pc: number }).pc : this.program.engine.pc;
     const f: PacketFault = { index, cpu, pc, code: e.code, message: e.message };
     if (this.faults.length < (this.options.maxFaults ?? 100)) this.faults.push(f);
     this.options.onFault?.(f);

@@ -14,6 +14,9 @@ import type { RedirectTarget } from '../ctx/helpers/env.js';
 import { InstantiateError, TestRunRefusedError } from './errors.js';
 import { BpfAttachType, BpfProgType } from '../isa/uapi.generated.js';
 import { createRunContext, type PacketOrigin, type RunContext } from './run-context.js';
+import { batchable } from '../jit/batch-driver.js';
+import { XdpContext } from '../ctx/xdp-buff.js';
+import { PacketBatch } from './packet-batch.js';
 
 /** Where a packet is run: the simulated CPU (per-CPU map slot, bpf_get_smp_processor_id) and its origin. */
 export interface ProgramRunOptions {
@@ -206,6 +209,30 @@ export class UserspaceProgram {
     jit.runRepeat(r1, this.host.budget, n);
     return jit.retLo >>> 0;
   }
+
+  /**
+   * The batch entry of this program (src/runtime/packet-batch.ts), created on first use: an XDP
+   * program on the JIT whose helper calls are all compiled in WebAssembly runs a batch of frames
+   * in one call. Undefined for any other program (it runs packet by packet).
+   */
+  packetBatch(): PacketBatch | undefined {
+    if (this.batch === undefined) {
+      const ctx = this.context.instance;
+      const jit = this.jit;
+      this.batch =
+        jit && this.spec.type === BpfProgType.XDP && ctx instanceof XdpContext && batchable(this.prepared, jit.compiled.inlinedLookups)
+          ? new PacketBatch(this.host.space, jit, ctx, {
+              enter: (cpu) => {
+                if (this.host.disposed) throw new InstantiateError(`program "${this.name}"`, 'its object was disposed');
+                this.host.enter(this, this.checkCpu(cpu));
+              },
+              budget: this.host.budget,
+            })
+          : null;
+    }
+    return this.batch ?? undefined;
+  }
+  private batch: PacketBatch | null | undefined;
 
   /** Where the last run asked to send its packet (bpf_redirect / bpf_redirect_map), or undefined. */
   redirectTarget(): RedirectTarget | undefined {
