@@ -11,7 +11,8 @@ import { checkKfuncCall, isIterNextCall } from './kfunc-call.js';
 import { iterActiveAtR1, iterActiveDepthsDiffer } from './iter.js';
 import { kfuncNameById } from './kfunc-resolve.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
-import { checkHelperMemAccess, checkMemAccess, checkPtrOffReg } from './memory.js';
+import { checkMemAccess, checkPtrOffReg } from './memory.js';
+import { checkGlobalCallArgs } from './global-args.js';
 import { PathHistory, type PreciseMarks } from './backtrack.js';
 import { computeNeeded } from './precision.js';
 import { returnRange } from './return-code.js';
@@ -820,19 +821,8 @@ function funcCall(env: Env, insn: Instruction, idx: number): number {
     if (st.activeLock) reject('global function calls are not allowed while holding a lock,\nuse static function instead');
     // btf_check_subprog_call: the arguments must match the prototype; the callee is assumed valid.
     const regs = curFrame(st).regs;
-    global.args.forEach((a, i) => {
-      const regno = i + 1;
-      const r = checkRegRead(regs, regno);
-      if (a.kind === 'scalar' && r.type !== 'scalar') reject(`R${regno} is not a scalar`);
-      if (a.kind === 'ctx') {
-        if (r.type !== 'ctx') reject(`arg#${i} expects pointer to ctx`);
-        checkPtrOffReg(r, regno, false);
-      }
-      if (a.kind === 'mem' && !(r.type === 'scalar' && r.var.mask === 0n && r.var.value === 0n)) {
-        if (r.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(r)}'`);
-        checkHelperMemAccess(env, regno, a.size, false, false, false);
-      }
-    });
+    for (let i = 1; i <= global.args.length; i++) checkRegRead(regs, i);
+    checkGlobalCallArgs(env, subprog, global);
     if (env.log.level >= 1) env.log.print(`Func#${subprog} ('${global.name}') is global and assumed valid.\n`);
     env.calledGlobals.add(subprog);
     for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);

@@ -22,8 +22,18 @@ export function reject(message: string): never {
   throw new Rejected(message);
 }
 
-/** A global function's argument, from its BTF prototype (btf_prepare_func_args). */
-export type GlobalArg = { readonly kind: 'scalar' } | { readonly kind: 'ctx' } | { readonly kind: 'mem'; readonly size: number };
+/**
+ * A global function's argument, from its BTF prototype and `arg:` tags (btf_prepare_func_args):
+ * a scalar, the context, memory of `size` bytes (NULL allowed unless `__arg_nonnull`), a dynptr
+ * (CONST_PTR_TO_DYNPTR inside), or a trusted kernel object `btf` (`__arg_trusted`, NULL allowed
+ * with `__arg_nullable`).
+ */
+export type GlobalArg =
+  | { readonly kind: 'scalar' }
+  | { readonly kind: 'ctx' }
+  | { readonly kind: 'mem'; readonly size: number; readonly nullable: boolean }
+  | { readonly kind: 'dynptr' }
+  | { readonly kind: 'btf_id'; readonly btf: string; readonly nullable: boolean };
 
 /** A global (BTF_FUNC_GLOBAL) subprogram: verified once on its own, assumed valid at calls. */
 export interface GlobalFunc {
@@ -31,6 +41,8 @@ export interface GlobalFunc {
   readonly name: string;
   /** R1.. as the prototype declares them. */
   readonly args: readonly GlobalArg[];
+  /** The kernel's complaint about the prototype (`arg#0 has invalid combination of tags`): a call is refused with it. */
+  readonly invalid?: string;
 }
 
 /** Everything the checks share. */

@@ -75,6 +75,29 @@ function acquiringKfunc(f: RejectionFacts, w: Where): string | undefined {
   return undefined;
 }
 
+/** Where the attach-type-dependent cgroup helpers are available. */
+const ATTACH_HELPERS: Readonly<Record<string, string>> = {
+  bind: 'cgroup_sock_addr programs may call it at cgroup/connect4 and cgroup/connect6 only',
+  setsockopt: 'cgroup_sockopt programs may call it at cgroup/setsockopt only (cgroup_sock_addr at every hook but the unix getpeername/getsockname ones)',
+  getsockopt: 'cgroup_sockopt programs may call it at cgroup/setsockopt only (cgroup_sock_addr at every hook but the unix getpeername/getsockname ones)',
+  get_retval: 'hooks whose result is not an errno (cgroup_skb ingress/egress, sock_ops, recvmsg, getpeername, getsockname) have no return value to read or set',
+  set_retval: 'hooks whose result is not an errno (cgroup_skb ingress/egress, sock_ops, recvmsg, getpeername, getsockname) have no return value to read or set',
+};
+
+/** The hint for a call whose arguments do not match the global function's prototype, from the kernel's reason `why`. */
+function globalArgHint(fn: string, why: string, w: Where): string {
+  const at = `the call of ${fn}() at ${w.at}${w.code}`;
+  const n = (s: string | undefined): number => Number(s ?? 0) + 1;
+  let m: RegExpExecArray | null;
+  if ((m = /^arg#(\d+) expects pointer to ctx/.exec(why))) return `argument ${n(m[1])} of ${fn}() is the program's context (declared as the type's context struct, or tagged __arg_ctx), and ${at} passes something else: pass the ctx pointer the program got`;
+  if ((m = /^arg#(\d+) should be (?:`(struct \w+) \*`|void pointer)/.exec(why))) return `argument ${n(m[1])} of ${fn}() is tagged __arg_ctx but its type is not this program type's context: declare it as ${m[2] ? `${m[2]} *` : 'void *'} (or void *)`;
+  if ((m = /^arg#(\d+) is expected to be non-NULL/.exec(why))) return `argument ${n(m[1])} of ${fn}() is tagged __arg_nonnull and ${at} passes a pointer that may be NULL: check it against NULL before the call`;
+  if ((m = /^arg#(\d+) has (?:invalid combination of tags|unsupported set of tags|pointer tag, but is not a pointer type)/.exec(why))) return `the arg: tags of argument ${n(m[1])} of ${fn}() do not go together (__arg_nullable only with __arg_trusted, __arg_ctx alone, pointer tags only on pointers): fix the prototype`;
+  if ((m = /^R(\d+) type=\w+ expected=ptr_, trusted_ptr_/.exec(why))) return `argument ${m[1]} of ${fn}() is tagged __arg_trusted and ${at} passes something else (or NULL without __arg_nullable): pass a trusted kernel pointer (a tp_btf/fentry argument, bpf_get_current_task_btf())`;
+  if (/dynptr/.test(why)) return `${at} passes a struct bpf_dynptr that was never initialised: create it (bpf_dynptr_from_mem, bpf_ringbuf_reserve_dynptr...) before the call`;
+  return `${at} passes arguments its prototype does not allow (${why || 'see the log'}): pass what each declared parameter type says`;
+}
+
 const RULES: [RegExp, Rule][] = [
   // Kfuncs (docs/kfuncs.md).
   [/(?:Unreleased reference|reference leak)/, (_m, w, f) => {
@@ -160,6 +183,10 @@ const RULES: [RegExp, Rule][] = [
   [/^read from map forbidden/, (_m, w) => `the map is write-only for programs (BPF_F_WRONLY_PROG) and ${w.at}${w.code} reads it: read from a map created without that flag`],
   [/^no direct value access support for this map type/, (_m, w) => `only array maps (global data such as .data, .bss, .rodata) can be addressed directly with ld.map_value (${w.at}): use bpf_map_lookup_elem for other map types`],
   [/^invalid access to map value pointer, value_size=(\d+) off=(\d+)/, (m, w) => `a direct map value address (ld.map_value, ${w.at}) must point inside the value of a one-entry array map: offset ${m[2]} with value size ${m[1]} (or the map has more than one entry)`],
+  // Global functions' arguments (btf_prepare_func_args / btf_check_func_arg_match): the reason is the line before.
+  [/^Caller passes invalid args into func#\d+ \('(\w+)'\)/, (m, w, f) => globalArgHint(m[1]!, detailOf(f) ?? '', w)],
+  // Helpers a cgroup hook has only at some attach types.
+  [/^program of this type cannot use helper bpf_(bind|setsockopt|getsockopt|get_retval|set_retval)#/, (m, w) => `bpf_${m[1]} is not available at this attach point (${w.at}${w.code}): ${ATTACH_HELPERS[m[1]!]}`],
   [/^R(\d+) type=(\w+) expected=(.+)/, (m, w) =>
     `argument r${m[1]} of the helper call at ${w.at}${w.code} is a ${m[2]}, but the helper expects ${m[3]!.split(', ').slice(0, 4).join(' or ')}: pass the right kind of pointer (for example a null-checked reservation, a map, the ctx)`],
   [/^cannot pass map_type (\d+) into func (\S+)/, (m, w) => `map type ${m[1]} cannot be used with ${m[2]!.replace(/#\d+$/, '')} (${w.at}${w.code}): use a map of a type that helper accepts`],

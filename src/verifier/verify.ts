@@ -12,12 +12,13 @@ import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
 import { kfuncPrecheck } from './kfunc-call.js';
 import { type Env, type GlobalArg, type GlobalFunc, Rejected } from './env.js';
+import { globalFunctions } from './global-args.js';
 import { VerifierRejection } from './errors.js';
 import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
 import { mapValueFields } from './map-fields.js';
-import { pointer, scalarUnknown } from './reg-state.js';
+import { BTF_TRUSTED, DYNPTR_FIRST, DynptrKind, pointer, type Reg, scalarUnknown } from './reg-state.js';
 import { newFrame, type VState } from './state.js';
 
 /** The verifier's state at one instruction: frames (registers, stack slots), acquired references. */
@@ -308,13 +309,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
       const g = env.globalFuncs.get(k)!;
       const frame = newFrame(-1, 0, k);
       g.args.forEach((a, i) => {
-        const r = a.kind === 'scalar' ? scalarUnknown() : a.kind === 'ctx' ? pointer('ctx') : pointer('mem');
-        if (a.kind === 'mem') {
-          r.memSize = a.size;
-          r.maybeNull = true;
-          r.id = ++idGen;
-        }
-        frame.regs[i + 1] = r;
+        frame.regs[i + 1] = globalArgReg(a, () => ++idGen);
       });
       env.cur = { frames: [frame], refs: [], insn: cfg.subprogs[k]!.start, mayGotoDepth: 0, callbackDepth: 0 };
       env.entryIsSubprog = true;
@@ -330,43 +325,41 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
   return finish();
 }
 
+/** The register a global function starts with for argument `a` (do_check_common). */
+function globalArgReg(a: GlobalArg, nextId: () => number): Reg {
+  switch (a.kind) {
+    case 'scalar':
+      return scalarUnknown();
+    case 'ctx':
+      return pointer('ctx');
+    case 'dynptr':
+      // CONST_PTR_TO_DYNPTR to a local dynptr (mark_dynptr_cb_reg).
+      return Object.assign(pointer('dynptr'), { dynptr: DynptrKind.LOCAL | DYNPTR_FIRST, id: nextId() });
+    case 'btf_id': {
+      const r = pointer('btf_id');
+      r.btf = a.btf;
+      r.btfFlags = BTF_TRUSTED;
+      if (a.nullable) {
+        r.maybeNull = true;
+        r.id = nextId();
+      }
+      return r;
+    }
+    case 'mem': {
+      const r = pointer('mem');
+      r.memSize = a.size;
+      if (a.nullable) {
+        r.maybeNull = true;
+        r.id = nextId();
+      }
+      return r;
+    }
+  }
+}
+
 function nextGlobal(env: Env, done: ReadonlySet<number>): number | undefined {
   for (const k of env.calledGlobals) if (!done.has(k)) return k;
   return undefined;
-}
-
-/** The global functions of a program, from its BTF func info (btf_prepare_func_args, simplified). */
-function globalFunctions(program: ProgramSpec, object: ObjectSpec | undefined, progType: number): ReadonlyMap<number, GlobalFunc> | Rejected {
-  const out = new Map<number, GlobalFunc>();
-  const btf = object?.btf;
-  if (!btf) return out;
-  const slotOf = slotOffsets(program.instructions);
-  const ctxName = progType === BpfProgType.XDP ? 'xdp_md' : '__sk_buff';
-  for (const fi of program.funcInfo) {
-    if (fi.insn === 0) continue;
-    const fn = btf.typeById(fi.typeId);
-    if (fn.kind !== 'func' || fn.linkage !== 'global') continue;
-    const proto = btf.typeById(fn.type);
-    if (proto.kind !== 'func_proto') continue;
-    const args: GlobalArg[] = [];
-    for (const p of proto.params) {
-      const t = btf.skipTypedefs(p.type);
-      const base = t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' ? btf.skipTypedefs(t.type) : t;
-      if (base.kind === 'int' || base.kind === 'enum' || base.kind === 'enum64') args.push({ kind: 'scalar' });
-      else if (base.kind === 'ptr') {
-        const pointee = btf.skipTypedefs(base.type);
-        const target = pointee.kind === 'const' || pointee.kind === 'volatile' ? btf.skipTypedefs(pointee.type) : pointee;
-        if (target.kind === 'struct' && target.name === ctxName) args.push({ kind: 'ctx' });
-        else {
-          const size = target.kind === 'void' ? 0 : btf.resolveSize(target.id);
-          if (!size) return new Rejected(`bpfkit: argument ${p.name} of global function ${fn.name}() is not modelled`);
-          args.push({ kind: 'mem', size });
-        }
-      } else return new Rejected(`bpfkit: argument ${p.name} of global function ${fn.name}() is not modelled`);
-    }
-    out.set(slotOf[fi.insn]!, { name: fn.name, args });
-  }
-  return out;
 }
 
 /** check_max_stack_depth: the combined stack of a call chain (each frame rounded up to 16) must fit 512 bytes. */
@@ -442,7 +435,8 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
   const type = options.programType ?? program.type;
   let globals: ReadonlyMap<number, GlobalFunc> | Rejected;
   try {
-    globals = globalFunctions(program, object, type);
+    const attach = options.expectedAttachType ?? (type === program.type ? program.expectedAttachType : undefined);
+    globals = globalFunctions(program, object, type, attach, options.kernelBtf, slotOffsets(program.instructions));
   } catch (e) {
     globals = new Rejected(`bpfkit: BTF of the global functions: ${e instanceof Error ? e.message : String(e)}`);
   }

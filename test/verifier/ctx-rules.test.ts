@@ -2,8 +2,9 @@
 // program's verdict and message in bpfkit equal the running kernel's BPF_PROG_LOAD, and every
 // rejection comes with its C line and a hint.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseBtf } from '../../src/btf/index.js';
 import { loadObject } from '../../src/elf/object-loader.js';
 import { verifyProgram } from '../../src/verifier/verify.js';
 import { kernelTest } from '../kernel/harness.js';
@@ -11,6 +12,8 @@ import { fixturesDir } from '../support/fixtures.js';
 import { objectProgramVerdict } from './fixture-oracle.js';
 
 const dir = path.join(fixturesDir, 'verifier-ctx');
+/** The running kernel's BTF, as the loader has it (trusted arguments name kernel structs). */
+const kernelBtf = existsSync('/sys/kernel/btf/vmlinux') ? parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux'))) : undefined;
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.o')).sort()) {
   const spec = loadObject(new Uint8Array(readFileSync(path.join(dir, file))), { objectName: file.replace(/\.o$/, '') });
@@ -20,7 +23,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.o')).sort()) {
     for (const prog of spec.programs) {
       const expect = prog.name.startsWith('bad_') ? 'reject' : 'accept';
       const kernel = objectProgramVerdict(sys, { key: `${file}:${prog.name}`, file: path.join(dir, file), spec, program: prog.name });
-      const mine = verifyProgram(prog, spec, { privileged: true });
+      const mine = verifyProgram(prog, spec, { privileged: true, ...(kernelBtf ? { kernelBtf } : {}) });
       if (kernel.error) mismatches.push(`${prog.name}: the kernel could not be asked (${kernel.error})`);
       if (kernel.verdict !== expect) mismatches.push(`${prog.name}: the kernel ${kernel.verdict}s (${kernel.message ?? ''}), the fixture expects ${expect}`);
       if (mine.verdict !== kernel.verdict || (kernel.verdict === 'reject' && mine.message !== kernel.message)) {
