@@ -30,7 +30,8 @@ import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../vm/interpreter.js';
 import { FIRST_CONST, type InlineMapLookup, type PreparedProgram, STRIDE } from '../vm/program.js';
 import { hashLookupFunction, type Inlined, inlineLookups } from './map-lookup.js';
 import { repeatFunction, runFunction } from './run-function.js';
-import { frameExtent } from './stack-extent.js';
+import { frameExtent, frameSafe, stackBases } from './stack-extent.js';
+import { type ValueBase, valueBases } from './value-bounds.js';
 import { NotSupportedError } from '../errors.js';
 import { analyze, type Block, type Cfg, endsBlock, Hd, isTailCall } from './cfg.js';
 import {
@@ -39,7 +40,7 @@ import {
 import { ByteWriter, encodeModule, type FuncBody, type FuncType, I32, I64, Op, type ValType, VOID } from './wasm-writer.js';
 
 // Function indexes.
-const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_CELL = 9, F_REPEAT = 10, F_FIRST_BPF = 11;
+const F_LOAD = 0, F_STORE_FAULT = 1, F_HELPER = 2, F_TAIL = 3, F_TRAP = 4, F_LDABS = 5, F_ENTER = 6, F_STEP = 7, F_RUN = 8, F_REPEAT = 9, F_FIRST_BPF = 10;
 // Types.
 const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 0 load
@@ -51,17 +52,16 @@ const TYPES: FuncType[] = [
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [I64, I64, I64, I64, I64, I64] }, // 6 bpf function
   { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [] }, // 7 step
   { params: [I32, I32, I32], results: [] }, // 8 run
-  { params: [I32, I32], results: [I32] }, // 9 cell
-  { params: [I32, I32], results: [I64] }, // 10 hash map lookup
+  { params: [I32, I32], results: [I64] }, // 9 hash map lookup
 ];
-const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8, T_CELL = 9, T_REPEAT = 1, T_HASH = 10;
+const T_BPF = 6, T_STEP = 7, T_ENTER = 4, T_RUN = 8, T_REPEAT = 1, T_HASH = 9;
 const IMPORT_TYPES = [0, 1, 2, 3, 4, 5];
 
 // Locals of BPF functions and `step`: 0..10 registers, then:
 const DEPTH = 11;
 const MG = 12; // step: instructions left before the budget runs out
-const TB = 13, CAP = 14, LEFT = 15, NEXT = 16, A = 17, B = 18, C = 19, SB = 20, T0 = 21, T1 = 22;
-const EXTRA_LOCALS: ValType[] = [I32, I32, I32, I32, I32, I32, I32, I32, I64, I64];
+const TB = 13, CAP = 14, LEFT = 15, NEXT = 16, A = 17, B = 18, C = 19, SB = 20, T0 = 21, T1 = 22, D = 23;
+const EXTRA_LOCALS: ValType[] = [I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I32];
 
 /** Options of compileProgram. */
 export interface CompileOptions {
@@ -88,6 +88,8 @@ export interface CompiledProgram {
   readonly frameExtent: number;
   /** bpf_map_lookup_elem calls compiled inline (known array maps). */
   readonly inlinedLookups: number;
+  /** Loads, stores and atomics compiled without a bounds check: inside the stack frame or a map value (counted once per BPF function they are compiled in). */
+  readonly uncheckedAccesses: number;
 }
 
 type Label = number | string;
@@ -105,11 +107,17 @@ class Emitter {
     private readonly dispatchAll = false,
     /** Lookups to compile, by the pc of their bpf_map_lookup_elem call (hash maps: with the index of their function). */
     private readonly inline: ReadonlyMap<number, Inlined> = new Map(),
+    /** Stack accesses by pc whose base is the frame pointer + k (stack-extent.ts's stackBases): no check when inside the frame. */
+    private readonly bases: ReadonlyMap<number, number> = new Map(),
+    /** Accesses by pc through a non-NULL value pointer of an inlined lookup (value-bounds.ts): no check when inside the value. */
+    private readonly values: ReadonlyMap<number, ValueBase> = new Map(),
   ) {
     this.callbacks = cfg.callbacks.length > 0;
   }
   /** Whether the program has callbacks (see the helper call). */
   private readonly callbacks: boolean;
+  /** Loads, stores and atomics emitted without a bounds check (stack-extent.ts, value-bounds.ts). */
+  unchecked = 0;
 
   op(...codes: number[]): this {
     for (const c of codes) this.w.byte(c);
@@ -240,10 +248,34 @@ class Emitter {
    * failure (or a hooked region for loads), runs `slow` with the address in T0. After this, the
    * fast path code follows, then `endAccess()`.
    */
-  beginAccess(reg: number, off: number, size: number, write: boolean, slow: () => void): void {
+  beginAccess(pc: number, reg: number, off: number, size: number, write: boolean, slow: () => void): void {
+    if (this.inFrame(pc, off, size) || this.inValue(pc, off, size, write)) {
+      // Inside the engine's own stack frame (r10's region, always mapped and writable) or
+      // inside a map value the verifier's reasoning puts it in.
+      if (!this.stepping) this.unchecked++;
+      this.frameAddress(reg, off);
+      this.pendingSlow = undefined;
+      return;
+    }
     this.block('done').block('slow');
     this.check(reg, off, size, write, 'slow');
     this.pendingSlow = slow;
+  }
+  /** Whether the access at `pc` (base + off, `size` bytes) is known to lie inside the stack frame. */
+  private inFrame(pc: number, off: number, size: number): boolean {
+    const k = this.bases.get(pc);
+    return k !== undefined && frameSafe(k + off, size);
+  }
+  /** Whether the access at `pc` goes through a non-NULL map value pointer and stays inside the value (stores: a writable one). */
+  private inValue(pc: number, off: number, size: number, write: boolean): boolean {
+    const v = this.values.get(pc);
+    return v !== undefined && v.k + off >= 0 && v.k + off + size <= v.size && (!write || v.writable);
+  }
+  /** A = the memory offset of reg + off (no check). */
+  private frameAddress(reg: number, off: number): void {
+    this.get(reg).op(Op.i32_wrap_i64);
+    if (off !== 0) this.i32(off).op(Op.i32_add);
+    this.set(A);
   }
   /** The inline access check of beginAccess: A = the memory offset; branches to `fail` when it fails. */
   check(reg: number, off: number, size: number, write: boolean, fail: Label): void {
@@ -266,11 +298,16 @@ class Emitter {
     const m = inl.map;
     this.block('mdone').block('mslow');
     if (m.kind === 'array') {
-      this.check(2, 0, 4, false, 'mslow');
+      if (this.inFrame(pc, 0, 4)) this.frameAddress(2, 0);
+      else this.check(2, 0, 4, false, 'mslow');
       this.get(A).mem(Op.i32_load, 0).tee(B).i32(m.maxEntries | 0).op(Op.i32_ge_u).if_().i64(0, 0).set(0).else_();
       this.i64(m.dataOffset, m.tag).get(B).op(Op.i64_extend_i32_u).i64(m.indexStride | 0, 0).op(Op.i64_mul, Op.i64_add);
       if (m.cpuStride !== 0) this.get(SB).mem(Op.i32_load, S_CPU).op(Op.i64_extend_i32_u).i64(m.cpuStride | 0, 0).op(Op.i64_mul, Op.i64_add);
       this.set(0).end();
+    } else if (this.inFrame(pc, 0, m.keySize)) {
+      // The key on the stack: no check.
+      this.frameAddress(2, 0);
+      this.get(A).get(SB).mem(Op.i32_load, S_CPU).call(inl.func).set(0);
     } else {
       // The key's key_size bytes checked as one read, then the map's lookup function.
       this.check(2, 0, m.keySize, false, 'mslow');
@@ -284,6 +321,7 @@ class Emitter {
   }
   private pendingSlow: (() => void) | undefined;
   endAccess(): void {
+    if (!this.pendingSlow) return;
     this.br('done').end(); // 'slow'
     this.pendingSlow!();
     this.end(); // 'done'
@@ -292,10 +330,16 @@ class Emitter {
     return this.get(T0).i64(32, 0).op(Op.i64_shr_u, Op.i32_wrap_i64);
   }
   load(pc: number, d: number, reg: number, off: number, size: number, signed: boolean): void {
-    this.beginAccess(reg, off, size, false, () => {
+    this.beginAccess(pc, reg, off, size, false, () => {
       if (size === 4 && !signed) {
         // A hooked field its region keeps in a load cell (AddressSpace.loadCell): no call out.
-        this.block('js').get(B).get(A).call(F_CELL).tee(C).op(Op.i32_eqz).brIf('js');
+        // Inline: B = region id, A = the offset; the entry's directory (entry + 12), the field's
+        // offset in the window (4-aligned, below the directory's count), its cell (0 = none).
+        this.block('js').get(B).get(CAP).op(Op.i32_ge_u).brIf('js');
+        this.get(TB).get(B).i32(Math.log2(REGION_ENTRY_SIZE)).op(Op.i32_shl, Op.i32_add).tee(C).mem(Op.i32_load, 12).tee(D).op(Op.i32_eqz).brIf('js');
+        this.get(A).get(C).mem(Op.i32_load, 0).op(Op.i32_sub).tee(C).i32(3).op(Op.i32_and).brIf('js');
+        this.get(C).i32(2).op(Op.i32_shr_u).get(D).mem(Op.i32_load, 0).op(Op.i32_ge_u).brIf('js');
+        this.get(D).get(C).op(Op.i32_add).mem(Op.i32_load, 4).tee(C).op(Op.i32_eqz).brIf('js');
         this.get(C).mem(Op.i64_load, 0).set(d).br('done').end();
       }
       this.i32(pc).hiOfT0().get(A).i32(size).i32(signed ? 1 : 0).call(F_LOAD).widenReturn().set(d);
@@ -311,7 +355,7 @@ class Emitter {
     };
   }
   store(pc: number, reg: number, off: number, size: number, value: () => void): void {
-    this.beginAccess(reg, off, size, true, this.storeFault(pc, size));
+    this.beginAccess(pc, reg, off, size, true, this.storeFault(pc, size));
     this.get(A);
     value();
     this.mem(size === 1 ? Op.i64_store8 : size === 2 ? Op.i64_store16 : size === 4 ? Op.i64_store32 : Op.i64_store, 0);
@@ -477,7 +521,7 @@ class Emitter {
     const kind = op & 0xf0;
     if (![0x00, 0x40, 0x50, 0xa0, 0xe0, 0xf0].includes(kind)) throw new NotSupportedError(`JIT compilation of atomic op 0x${op.toString(16)}`, undefined, `pc ${pc}`);
     const w = size === 8;
-    this.beginAccess(d, off, size, true, this.storeFault(pc, size));
+    this.beginAccess(pc, d, off, size, true, this.storeFault(pc, size));
     this.get(A).mem(w ? Op.i64_load : Op.i64_load32_u, 0).set(T1);
     const value = (): void => {
       this.get(s);
@@ -628,8 +672,8 @@ function isTerminator(p: PreparedProgram, cfg: Cfg, pc: number): boolean {
   return endsBlock(p, pc, cfg.callbacks.length > 0);
 }
 
-function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>, dispatchAll: boolean, inline: ReadonlyMap<number, Inlined>): FuncBody {
-  const e = new Emitter(p, cfg, false, dispatchAll, inline);
+function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: readonly number[] }, funcIndex: ReadonlyMap<number, number>, dispatchAll: boolean, inline: ReadonlyMap<number, Inlined>, bases: ReadonlyMap<number, number>, values: ReadonlyMap<number, ValueBase>): FuncBody & { unchecked: number } {
+  const e = new Emitter(p, cfg, false, dispatchAll, inline, bases, values);
   e.prologue();
   const blocks = f.blocks.map((i) => cfg.blocks[i]!);
   // Dispatch targets: the entry block, then every target of a backward jump.
@@ -656,11 +700,11 @@ function bpfFunction(p: PreparedProgram, cfg: Cfg, f: { entry: number; blocks: r
   }
   e.end(); // loop
   e.op(Op.unreachable);
-  return { type: T_BPF, locals: EXTRA_LOCALS, code: e.w.finish() };
+  return { type: T_BPF, locals: EXTRA_LOCALS, code: e.w.finish(), unchecked: e.unchecked };
 }
 
-function stepFunction(p: PreparedProgram, cfg: Cfg, inline: ReadonlyMap<number, Inlined>): FuncBody {
-  const e = new Emitter(p, cfg, true, false, inline);
+function stepFunction(p: PreparedProgram, cfg: Cfg, inline: ReadonlyMap<number, Inlined>, bases: ReadonlyMap<number, number>, values: ReadonlyMap<number, ValueBase>): FuncBody {
+  const e = new Emitter(p, cfg, true, false, inline, bases, values);
   e.prologue();
   const n = cfg.blocks.length;
   for (let i = n - 1; i >= 0; i--) e.block(i);
@@ -710,50 +754,6 @@ function enterFunction(func: number): FuncBody {
   return { type: T_ENTER, locals: [I32, I64, I64, I64, I64, I64, I64], code: w.finish() };
 }
 
-/**
- * `cell(id, lo) -> i32`: the memory offset of the load cell serving a 4-byte load at `lo` in
- * region `id` (AddressSpace.loadCell), or 0 when there is none (the load goes to the hook).
- */
-function cellFunction(): FuncBody {
-  // params: id (0), lo (1); locals: entry (2), directory (3), offset in the window (4)
-  const e = new ByteWriter();
-  const op = (...c: number[]): void => void c.forEach((x) => e.byte(x));
-  const get = (i: number): void => void op(Op.local_get, i);
-  const mem = (o: number, offset: number): void => {
-    op(o);
-    e.u32(0).u32(offset);
-  };
-  const miss = (): void => op(Op.if, VOID, Op.i32_const, 0, Op.return, Op.end);
-  get(0);
-  op(Op.i32_const, 0);
-  mem(Op.i32_load, REGION_TABLE_HEADER + 4);
-  op(Op.i32_ge_u);
-  miss();
-  op(Op.i32_const, 0);
-  mem(Op.i32_load, REGION_TABLE_HEADER);
-  get(0);
-  op(Op.i32_const, 4, Op.i32_shl, Op.i32_add, Op.local_tee, 2);
-  mem(Op.i32_load, 12);
-  op(Op.local_tee, 3, Op.i32_eqz);
-  miss();
-  get(1);
-  get(2);
-  mem(Op.i32_load, 0);
-  op(Op.i32_sub, Op.local_tee, 4, Op.i32_const, 3, Op.i32_and);
-  miss();
-  get(4);
-  op(Op.i32_const, 2, Op.i32_shr_u);
-  get(3);
-  mem(Op.i32_load, 0);
-  op(Op.i32_ge_u);
-  miss();
-  get(3);
-  get(4);
-  op(Op.i32_add);
-  mem(Op.i32_load, 4);
-  return { type: T_CELL, locals: [I32, I32, I32], code: e.finish() };
-}
-
 /** A compiled `WebAssembly.Module` (the project's TS libs do not declare WebAssembly). */
 export type WasmModule = object;
 
@@ -773,8 +773,15 @@ export function compileProgram(p: PreparedProgram, options: CompileOptions = {})
   // Hash lookup functions follow the BPF functions.
   const { sites: inline, hashMaps } = inlineLookups(p, cfg, F_FIRST_BPF + cfg.funcs.length);
   const extent = frameExtent(p, cfg);
-  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg, inline), runFunction(extent, F_FIRST_BPF, T_RUN), cellFunction(), repeatFunction(F_RUN, T_REPEAT)];
-  for (const f of cfg.funcs) functions.push(bpfFunction(p, cfg, f, funcIndex, options.dispatchAll ?? false, inline));
+  const bases = stackBases(p, cfg);
+  const values = valueBases(p, cfg, inline);
+  const functions: FuncBody[] = [enterFunction(F_FIRST_BPF), stepFunction(p, cfg, inline, bases, values), runFunction(extent, F_FIRST_BPF, T_RUN), repeatFunction(extent, F_FIRST_BPF, T_REPEAT)];
+  let unchecked = 0;
+  for (const f of cfg.funcs) {
+    const body = bpfFunction(p, cfg, f, funcIndex, options.dispatchAll ?? false, inline, bases, values);
+    unchecked += body.unchecked;
+    functions.push(body);
+  }
   for (const m of hashMaps) functions.push(hashLookupFunction(m as Extract<InlineMapLookup, { kind: 'hash' }>, T_HASH));
   const exports = [{ name: 'enter', func: F_ENTER }, { name: 'run', func: F_RUN }, { name: 'repeat', func: F_REPEAT }];
   for (const slot of cfg.callbacks) {
@@ -789,7 +796,7 @@ export function compileProgram(p: PreparedProgram, options: CompileOptions = {})
     functions,
     exports,
   });
-  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length, callbacks: cfg.callbacks, frameExtent: extent, inlinedLookups: inline.size };
+  return { module: new Wasm.Module(wasm), wasm, blocks: cfg.blocks.length, functions: cfg.funcs.length, callbacks: cfg.callbacks, frameExtent: extent, inlinedLookups: inline.size, uncheckedAccesses: unchecked };
 }
 
 export { F_LOAD, F_STORE_FAULT, F_HELPER, F_TAIL, F_TRAP, F_LDABS };

@@ -31,7 +31,7 @@ class GiveUp extends Error {}
 export function frameExtent(p: PreparedProgram, cfg: Cfg): number {
   if (cfg.funcs.length !== 1 || cfg.callbacks.length > 0) return STACK_SIZE;
   try {
-    const low = lowestOffset(p, cfg);
+    const low = lowestOffset(p, cfg, undefined);
     if (low >= 0) return 0;
     return Math.min(STACK_SIZE, (-low + 7) & ~7);
   } catch (e) {
@@ -40,7 +40,48 @@ export function frameExtent(p: PreparedProgram, cfg: Cfg): number {
   }
 }
 
-function lowestOffset(p: PreparedProgram, cfg: Cfg): number {
+/**
+ * The stack accesses whose bounds need no run-time check: by pc, each load, store or atomic
+ * whose base register certainly holds the frame pointer plus k, with the whole access inside
+ * the 512-byte frame (and, at a helper call, r2's offset for a key pointer of up to 512 bytes
+ * there: see frameSafe). From the dataflow above when it settles (one function, no callbacks);
+ * otherwise, when no instruction writes r10, the accesses through r10 itself. The frame is the
+ * engine's, r10 always its end, so an access there never faults.
+ */
+export function stackBases(p: PreparedProgram, cfg: Cfg): ReadonlyMap<number, number> {
+  const bases = new Map<number, number>();
+  if (cfg.funcs.length === 1 && cfg.callbacks.length === 0) {
+    try {
+      lowestOffset(p, cfg, bases);
+      return bases;
+    } catch (e) {
+      if (!(e instanceof GiveUp)) throw e;
+      bases.clear();
+    }
+  }
+  const code = p.code;
+  for (let pc = 0; pc < p.slots; pc++) {
+    const b = pc * STRIDE;
+    const h = code[b]!;
+    const d = code[b + 1]!;
+    if ((h <= 43 || h === Hd.lddw || (h >= 75 && h <= 81) || h === 92) && d === 10) return new Map();
+    if ((h === 90 || h === 91) && code[b + 2] === 10) return new Map();
+  }
+  for (let pc = 0; pc < p.slots; pc++) {
+    const b = pc * STRIDE;
+    const h = code[b]!;
+    if (((h >= 75 && h <= 81) || h === 92) && code[b + 2] === 10) bases.set(pc, 0);
+    else if (((h >= 82 && h <= 91) || h === 93) && code[b + 1] === 10) bases.set(pc, 0);
+  }
+  return bases;
+}
+
+/** Whether `size` bytes at frame pointer + `at` lie inside the frame. */
+export function frameSafe(at: number, size: number): boolean {
+  return at >= -STACK_SIZE && at + size <= 0;
+}
+
+function lowestOffset(p: PreparedProgram, cfg: Cfg, bases: Map<number, number> | undefined): number {
   const code = p.code;
   const n = cfg.blocks.length;
   const entry: (State | undefined)[] = new Array<State | undefined>(n).fill(undefined);
@@ -51,6 +92,12 @@ function lowestOffset(p: PreparedProgram, cfg: Cfg): number {
   const touch = (base: number, off: number): void => {
     if (Number.isNaN(base)) throw new GiveUp();
     if (base !== NOT_FP) low = Math.min(low, base + off);
+  };
+  // Records the base of the access at `pc` (the last round's, the settled one, wins).
+  const note = (pc: number, base: number): void => {
+    if (!bases) return;
+    if (base !== NOT_FP && !Number.isNaN(base)) bases.set(pc, base);
+    else bases.delete(pc);
   };
   const value = (st: State, s: number): number => (s >= FIRST_CONST ? NOT_FP : st[s]!);
   const isFpOrTop = (v: number): boolean => v !== NOT_FP;
@@ -94,10 +141,14 @@ function lowestOffset(p: PreparedProgram, cfg: Cfg): number {
         } else if (h === Hd.lddw) st[d] = NOT_FP;
         else if ((h >= 75 && h <= 81) || h === 92) {
           touch(st[s]!, off);
+          note(pc, st[s]!);
           st[d] = NOT_FP;
-        } else if (h >= 82 && h <= 85) touch(st[d]!, off);
-        else if ((h >= 86 && h <= 89) || h === 93 || h === 90 || h === 91) {
+        } else if (h >= 82 && h <= 85) {
           touch(st[d]!, off);
+          note(pc, st[d]!);
+        } else if ((h >= 86 && h <= 89) || h === 93 || h === 90 || h === 91) {
+          touch(st[d]!, off);
+          note(pc, st[d]!);
           if (isFpOrTop(st[s]!)) throw new GiveUp(); // a stack pointer stored to memory
           if (h === 90 || h === 91) {
             st[0] = NOT_FP; // cmpxchg's r0
@@ -105,6 +156,7 @@ function lowestOffset(p: PreparedProgram, cfg: Cfg): number {
           }
         } else if (h === Hd.callHelper) {
           for (let r = 1; r <= 5; r++) touch(st[r]!, 0);
+          note(pc, st[2]!);
           st[0] = NOT_FP;
         } else if (h === Hd.ldabs || h === Hd.ldind) st[0] = NOT_FP;
         else if ((h >= Hd.ja && h <= Hd.mayGoto) || h === Hd.exit || h === Hd.trap) {

@@ -68,7 +68,7 @@ export class ArrayMap implements MapOps {
    */
   inlineLookup(): InlineArrayLookup {
     const data = this.regions.data;
-    return { kind: 'array', dataOffset: data.start, tag: Math.floor(data.address() / 4294967296), maxEntries: this.def.maxEntries, indexStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0 };
+    return { kind: 'array', dataOffset: data.start, tag: Math.floor(data.address() / 4294967296), maxEntries: this.def.maxEntries, indexStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0, valueSize: this.def.valueSize, writable: data.writable };
   }
 
   lookup(key: Uint8Array, keyOffset: number, cpu: number): number {

@@ -156,7 +156,7 @@ export class HashMap implements MapOps {
     const data = this.regions.data;
     return {
       kind: 'hash', dataOffset: data.start, tag: Math.floor(data.address() / 4294967296), ...this.tables,
-      keySize: this.def.keySize, nBuckets: this.nBuckets, seed: this.seed, slotStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0,
+      keySize: this.def.keySize, nBuckets: this.nBuckets, seed: this.seed, slotStride: this.stride * this.cpus, cpuStride: this.perCpu ? this.stride : 0, valueSize: this.def.valueSize, writable: data.writable,
     };
   }
 

@@ -109,6 +109,10 @@ export interface InlineHashLookup {
   readonly slotStride: number;
   /** Bytes from one CPU's value to the next within a slot (0 when not per-CPU). */
   readonly cpuStride: number;
+  /** value_size: the bytes a program may reach through a value pointer. */
+  readonly valueSize: number;
+  /** Whether programs may store to the values (not BPF_F_RDONLY_PROG). */
+  readonly writable: boolean;
 }
 
 /**
@@ -127,6 +131,10 @@ export interface InlineArrayLookup {
   readonly indexStride: number;
   /** Bytes from one CPU's value to the next within an index (0 when not per-CPU). */
   readonly cpuStride: number;
+  /** value_size: the bytes a program may reach through a value pointer. */
+  readonly valueSize: number;
+  /** Whether programs may store to the values (not .rodata, not BPF_F_RDONLY_PROG). */
+  readonly writable: boolean;
 }
 
 /** A call site of a callee the runtime does not model (it faults when a run reaches it). */

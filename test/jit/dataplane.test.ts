@@ -162,3 +162,39 @@ test('hash lookups generated in Wasm (jhash and the bucket walk): 4, 13 (per-CPU
   assert.deepEqual({ ...jit, inlined: 0 }, interp);
   assert.ok(jit.verdicts.includes(16) && jit.verdicts.includes(16 + 7) && jit.verdicts.includes(16 + 4), 'misses, hits in all three, a hit after the update');
 });
+
+test('accesses without a check: stack slots at known offsets, map values past their NULL check; the rest still fault as in the interpreter', () => {
+  const unchecked = (insns: Parameters<typeof prepareProgram>[0]): number => compileProgram(prepareProgram(insns, { helpers: builtinHelpers() })).uncheckedAccesses;
+  // r10 + k inside the frame, also through a copy; outside the frame (r10 + 0, below -512) checked.
+  assert.equal(unchecked(program(st.dw(r10, -8, 1), alu64.mov.reg(r2, r10), alu64.add.imm(r2, -16), stx.dw(r2, 0, r1), ldx.dw(r0, r2, 8), exit())), 3);
+  assert.equal(unchecked(program(st.dw(r10, 0, 1), st.dw(r10, -520, 1), alu64.mov.imm(r0, 0), exit())), 0);
+  // A program that overwrites r10: its accesses keep the check.
+  assert.equal(unchecked(program(alu64.mov.reg(r10, r1), st.dw(r10, -8, 1), alu64.mov.imm(r0, 0), exit())), 0);
+  const runs = (engine: 'jit' | 'interpreter'): { outcomes: (number | string)[]; shared: string; unchecked: number } => {
+    using u = loadUserspace(obj, { engine, programs: ['xdp_value_bounds'], verify: false });
+    const prog = u.program('xdp_value_bounds');
+    const outcomes: (number | string)[] = [];
+    for (const [index, mode] of [[0, 0], [2, 1], [3, 1], [4, 0], [1, 2], [3, 0]] as const) {
+      const packet = new Uint8Array(60).fill(0);
+      packet[0] = index;
+      packet[1] = mode;
+      try {
+        outcomes.push(prog.run(packet));
+      } catch (e) {
+        outcomes.push(`${(e as { code?: string }).code} ${(e as Error).message}`);
+      }
+    }
+    const shared = JSON.stringify([...u.bpfMap('shared').entries()].map(([k, v]) => [[...k], [...v]]));
+    return { outcomes, shared, unchecked: engine === 'jit' ? (prog.engine as unknown as { compiled: { uncheckedAccesses: number } }).compiled.uncheckedAccesses : 0 };
+  };
+  const jit = runs('jit');
+  const interp = runs('interpreter');
+  assert.deepEqual(jit.outcomes, interp.outcomes);
+  assert.equal(jit.shared, interp.shared);
+  // Index 3 reading past its value leaves the map's region; the store to the read-only map faults.
+  assert.match(String(jit.outcomes[2]), /ERR_MEMORY_FAULT/);
+  assert.match(String(jit.outcomes[4]), /ERR_MEMORY_FAULT.*write/);
+  assert.deepEqual([jit.outcomes[0], jit.outcomes[3], jit.outcomes[5]], [2, 1, 2]);
+  // The key's stack store, the loads of *v and *r, the store to *v: no check; the read at v + 8 and the store to r keep theirs.
+  assert.equal(jit.unchecked, 4);
+});

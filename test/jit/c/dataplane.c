@@ -134,3 +134,37 @@ int xdp_hash(struct xdp_md *ctx)
 	}
 	return ret;
 }
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 4);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+} ro SEC(".maps");
+
+/* Value accesses the JIT compiles without a check (inside the value, past the NULL check) next to
+ * ones it must keep: a store to a BPF_F_RDONLY_PROG value (the verifier refuses it; loaded with
+ * verification off, it must fault in both engines) and a read past the value (packet byte 1 = 1).
+ * The index is packet byte 0. */
+SEC("xdp")
+int xdp_value_bounds(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u32 key;
+	__u64 *v, *r;
+
+	if (data + 2 > data_end)
+		return XDP_ABORTED;
+	key = *(__u8 *)data;
+	v = bpf_map_lookup_elem(&shared, &key);
+	r = bpf_map_lookup_elem(&ro, &key);
+	if (!v || !r)
+		return XDP_DROP;
+	*v += *r + 1;
+	if (*(__u8 *)(data + 1) == 1)
+		return ((volatile __u64 *)v)[1] ? XDP_TX : XDP_PASS;
+	if (*(__u8 *)(data + 1) == 2)
+		*(volatile __u64 *)r = 7;
+	return XDP_PASS;
+}
