@@ -7,6 +7,7 @@ import { BpfProgType } from '../isa/uapi.generated.js';
 import { collectExterns, dataSectionKind, dataSectionMap, internalMapName } from './global-data.js';
 import { parseBtfMaps, type BtfMapDef } from './btf-maps.js';
 import { parseElf, type ElfFile, type ElfSection } from './elf-file.js';
+import { legacyMaps } from './legacy-maps.js';
 import { EM_BPF, ET_REL, SECTION_TYPE_NAMES, SHF_EXECINSTR, SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_NOBITS, SHN_UNDEF } from './elf-constants.js';
 import { ObjectError } from './object-error.js';
 import type { ExternSpec, MapSpec, ObjectSpec, ProgramSpec, SectionSummary } from './object-spec.js';
@@ -55,38 +56,6 @@ function wrap<T>(context: string, fn: () => T): T {
 }
 
 const isExec = (s: ElfSection) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0;
-
-/** Reads the legacy `SEC("maps")` definitions (struct bpf_map_def), one per symbol. */
-function legacyMaps(elf: ElfFile, sec: ElfSection, byteOrder: 'le' | 'be'): { spec: MapSpec; offset: number }[] {
-  const syms = elf.symbols.filter((s) => s.shndx === sec.index && s.name !== '').sort((a, b) => Number(a.value - b.value));
-  if (syms.length === 0) return [];
-  const defSize = Math.floor(sec.size / syms.length);
-  if (defSize < 16 || defSize % 4 !== 0) throw new ObjectError(`legacy map definitions of ${defSize} bytes: expected struct bpf_map_def (at least 16 bytes)`, sec.name);
-  const data = sec.data();
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const le = byteOrder === 'le';
-  return syms.map((s) => {
-    const at = Number(s.value);
-    if (at + defSize > data.byteLength) throw new ObjectError(`map "${s.name}" definition runs past the end of the section`, sec.name, at);
-    const u32 = (i: number) => (i * 4 < defSize ? view.getUint32(at + i * 4, le) : 0);
-    return {
-      offset: at,
-      spec: {
-        name: s.name,
-        type: u32(0),
-        keySize: u32(1),
-        valueSize: u32(2),
-        maxEntries: u32(3),
-        flags: u32(4),
-        pinning: 'none',
-        initEntries: [],
-        readOnly: false,
-        section: sec.name,
-        origin: 'legacy',
-      } satisfies MapSpec,
-    };
-  });
-}
 
 /** Fills prog-array and map-in-map initial values from the relocations of the `.maps` section. */
 function btfMapInitEntries(elf: ElfFile, mapsSec: ElfSection, defs: BtfMapDef[]): BtfMapDef[] {
@@ -170,7 +139,7 @@ export function loadObject(bytes: Uint8Array, options: LoadObjectOptions = {}): 
   }
   const legacySec = elf.sections.find((s) => s.name === 'maps');
   if (legacySec) {
-    const defs = legacyMaps(elf, legacySec, byteOrder);
+    const defs = legacyMaps(elf, legacySec, byteOrder, btf, warnings);
     maps.push(...defs.map((d) => d.spec));
     mapOffsets.set(legacySec.index, defs.map((d, i) => ({ offset: d.offset, size: (defs[i + 1]?.offset ?? legacySec.size) - d.offset, name: d.spec.name })));
     roles.set(legacySec.index, 'legacy-maps');

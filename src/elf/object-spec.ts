@@ -8,7 +8,7 @@ import type { Btf, BtfExt, CoreReloKind } from '../btf/index.js';
 import type { ByteOrder } from '../isa/decode.js';
 import type { Instruction } from '../isa/instruction.js';
 
-/** How a map is pinned, from the BTF `pinning` attribute (`LIBBPF_PIN_*`). */
+/** How a map is pinned, from the BTF `pinning` attribute (`LIBBPF_PIN_*`) or iproute2's `PIN_GLOBAL_NS` (struct bpf_elf_map). */
 export type PinType = 'none' | 'by_name';
 
 /** An initial entry of a map: prog arrays and map-in-map name their values by symbol. */
@@ -33,7 +33,7 @@ export interface MapSpec {
   readonly maxEntries: number;
   /** `map_flags` (BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_F_MMAPABLE...). */
   readonly flags: number;
-  /** Pinning by name in bpffs (libbpf's LIBBPF_PIN_BY_NAME). */
+  /** Pinning by name in bpffs (libbpf's LIBBPF_PIN_BY_NAME; iproute2's PIN_GLOBAL_NS, which tc pins in `<bpffs>/tc/globals`). */
   readonly pinning: PinType;
   /** NUMA node, when given. */
   readonly numaNode?: number;
