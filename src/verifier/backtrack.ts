@@ -3,7 +3,7 @@
 // a conditional jump against a constant whose outcome the register's value decided.
 import { isLdImm64, type Instruction } from '../isa/instruction.js';
 import { Class, classOf, Mode, modeOf, opOf, SIZE_BYTES, sizeOf, Source } from '../isa/opcodes.js';
-import type { VState } from './state.js';
+import { type FuncState, StackType, type VState } from './state.js';
 
 /** All 64 stack slots. */
 const ALL_STACK = (1n << 64n) - 1n;
@@ -27,6 +27,19 @@ export interface PreciseMarks {
   preciseStack: bigint;
   /** The previous checkpoint of the path. */
   readonly parent: PreciseMarks | undefined;
+  /** The checkpoint's state. */
+  readonly state: VState;
+}
+
+/** The slots (bit spi) of `f` holding a spilled scalar (is_spilled_scalar_reg). */
+function scalarSlots(f: FuncState): bigint {
+  let m = 0n;
+  const n = Math.min(f.stack.length, 64);
+  for (let spi = 0; spi < n; spi++) {
+    const st = f.stack[spi];
+    if (st !== undefined && st.types[7] === StackType.SPILL && st.spilled.type === 'scalar') m |= 1n << BigInt(spi);
+  }
+  return m;
 }
 
 /**
@@ -71,7 +84,17 @@ export class PathHistory {
         s = btStack;
       }
       if (r === 0 && s === 0n) return;
-      if ((r & ~cp.preciseRegs) === 0 && (s & ~cp.preciseStack) === 0n) return;
+      // What this checkpoint already had marked was walked back from it then: only the new
+      // marks go on (__mark_chain_precision clears already-precise registers from its set).
+      r &= ~cp.preciseRegs;
+      s &= ~cp.preciseStack;
+      // Only scalars carry precision: a pointer register or slot there is dropped from the walk.
+      if (r !== 0 || s !== 0n) {
+        const f = cp.state.frames[cp.state.frames.length - 1]!;
+        for (let k = 0; k <= 10; k++) if ((r & (1 << k)) !== 0 && f.regs[k]!.type !== 'scalar') r &= ~(1 << k);
+        if (s !== 0n) s &= scalarSlots(f);
+      }
+      if (r === 0 && s === 0n) return;
       cp.preciseRegs |= r;
       cp.preciseStack |= s;
       q = cp.histPos - 1;
@@ -149,8 +172,10 @@ function backtrackInsn(insn: Instruction, regs: number, stack: bigint, spi: numb
       const slot = 1n << BigInt(spi);
       if ((s & slot) === 0n) break;
       if (cls === Class.STX) r |= sb;
-      // A whole aligned 8-byte store replaces the slot: what was there before does not matter.
-      if (SIZE_BYTES[sizeOf(code)] === 8 && insn.off % 8 === 0) s &= ~slot;
+      // A store into one slot replaces what it held: a register spill (any size) becomes its
+      // spilled value, any other write makes it unknown data (MISC) or zeros whose store was
+      // made precise then. What was there before does not matter (backtrack_insn clears it).
+      s &= ~slot;
       break;
     }
     case Class.LD:

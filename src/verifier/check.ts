@@ -36,6 +36,8 @@ export interface CheckStats {
 
 interface Checkpoint extends PreciseMarks {
   readonly state: VState;
+  /** Taken inside a callback or a may_goto loop: compared with every scalar precise (see coversCur). */
+  readonly inLoop: boolean;
   branches: number;
   hit: number;
   miss: number;
@@ -95,6 +97,7 @@ function widenScalars(old: VState, cur: VState): void {
 const regsIdentical = (a: Reg, b: Reg): boolean =>
   a.var.value === b.var.value && a.var.mask === b.var.mask && a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.u32min === b.u32min && a.u32max === b.u32max && a.s32min === b.s32min && a.s32max === b.s32max;
 const COMPLEXITY_LIMIT_JMP_SEQ = 8192;
+const ALL_SLOTS = (1n << 64n) - 1n;
 
 function checkRegRead(regs: readonly Reg[], regno: number): Reg {
   if (regno > 10) reject(`R${regno} is invalid`);
@@ -142,7 +145,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   // decided by its value, marked along the path (backtrack.ts) as the kernel does; unprivileged
   // (where the kernel makes every scalar precise) the static analysis counts every such operand.
   const dynamicPrecision = env.privileged;
-  const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision, env.attachType);
+  const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision, env.attachType, dynamicPrecision);
   const history = new PathHistory(prog);
 
   const finishPath = (): void => {
@@ -193,6 +196,10 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       curKey = regsKey(curFrame(env.cur), curKeyMask);
     }
     if (cp.key !== curKey) return false;
+    // Inside a bpf_loop callback or a may_goto loop, a checkpoint's precision marks may not be
+    // final while the loop is still being explored (the kernel compares such states with
+    // RANGE_WITHIN, force_exact): every scalar is compared as precise there.
+    if (cp.inLoop) return statesEqual(cp.state, env.cur, false, env.privileged, 0x7ff, ALL_SLOTS, needed.liveRegs[at]!, needed.liveStack[at]!);
     if (cp.lnKeyRegs !== cp.preciseRegs || cp.lnKeyStack !== cp.preciseStack) {
       const ps = cp.preciseStack;
       const lo = ps === 0n ? needed.stackLo[at]! : (needed.stackLo[at]! | maskLo(ps)) >>> 0;
@@ -298,7 +305,8 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         const state = cloneState(env.cur);
         const inner = curFrame(state);
         const keyMask = initRegs(inner, needed.liveRegs[idx]!);
-        const cp: Checkpoint = { state, branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0, keyMask, key: regsKey(inner, keyMask) };
+        const inLoop = state.mayGotoDepth > 0 || state.callbackDepth > 0 || state.frames.some((f) => f.callback !== undefined);
+        const cp: Checkpoint = { state, inLoop, branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0, keyMask, key: regsKey(inner, keyMask) };
         if (list === noCheckpoints) {
           list = [];
           explored[idx] = list;
@@ -361,10 +369,12 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       if (before) log.print(`${idx}: ${formatInsn(insn)}\n`);
       throw e;
     }
-    if (env.preciseDemand !== 0) {
-      // The instruction needed these registers' values (a jump decided by one): mark them.
-      if (dynamicPrecision) history.markPrecise(parent, history.length - 1, env.preciseDemand, 0n);
+    if (env.preciseDemand !== 0 || env.preciseDemandStack) {
+      // The instruction needed these registers' (slots') values (a jump decided by one, a
+      // pointer offset, a helper's size or constant argument): mark them along the path.
+      if (dynamicPrecision) history.markPrecise(parent, history.length - 1, env.preciseDemand, env.preciseDemandStack ?? 0n);
       env.preciseDemand = 0;
+      env.preciseDemandStack = 0n;
     }
     if (before) log.print(insnStateLine(`${idx}: ${formatInsn(insn)}`, before, env.cur, insn));
     if (next === 'exit') {
@@ -601,10 +611,13 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
         }
         reject(`R${insn.dst} pointer ${ALU_STRING[op]} pointer prohibited`);
       }
+      // scalar += pointer, pointer += scalar: the offset's value matters (adjust_reg_min_max_vals).
+      env.preciseDemand |= 1 << insn.dst;
       pointerAlu(op, insn.dst, d, s, d, !alu32, env.nextId, env.privileged, sanitizeContext(env, insn, false));
       return;
     }
     if (isPointer(d)) {
+      env.preciseDemand |= 1 << insn.src;
       pointerAlu(op, insn.dst, d, d, s, !alu32, env.nextId, env.privileged, sanitizeContext(env, insn, false));
       return;
     }
@@ -762,7 +775,11 @@ function condJmp(env: Env, insn: Instruction, idx: number, opName: string, is32:
   } else src = immReg(insn.imm);
   const target = jumpTarget(insn, idx);
   const pred = isBranchTaken(dst, src, op, is32);
-  if (pred !== -1 && !isX && dst.type === 'scalar') env.preciseDemand |= 1 << insn.dst;
+  // A decided jump relied on its scalar operands' values (check_cond_jmp_op's mark_chain_precision).
+  if (pred !== -1) {
+    if (dst.type === 'scalar') env.preciseDemand |= 1 << insn.dst;
+    if (isX && src.type === 'scalar') env.preciseDemand |= 1 << insn.src;
+  }
   if (pred === 1) return target;
   if (pred === 0) return idx + 1;
   const other = cloneState(env.cur);
@@ -848,6 +865,8 @@ function exit(env: Env): number | 'exit' {
     if (frame.callback) {
       // A callback returns to its helper call, which is explored again (the next iteration).
       if (r0.type !== 'scalar') reject('R0 not a scalar value');
+      // The range check relies on R0's value (prepare_func_exit's mark_chain_precision).
+      env.preciseDemand |= 1;
       const { min, max } = frame.callback;
       if (r0.smin < min || r0.smax > max) {
         const parts = `${r0.smin > S64_MIN ? ` smin=${r0.smin}` : ''}${r0.smax < S64_MAX ? ` smax=${r0.smax}` : ''}`;

@@ -105,4 +105,6 @@ export interface Env {
   loopEntry?: VState | undefined;
   /** Registers whose scalar value the current instruction's outcome depended on (set by the checks, consumed by the main loop). */
   preciseDemand: number;
+  /** Stack slots (bit spi) of the innermost frame whose spilled scalar the current instruction relied on (a constant map key). */
+  preciseDemandStack?: bigint;
 }

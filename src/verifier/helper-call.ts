@@ -237,6 +237,7 @@ function checkFuncArgRegOff(reg: Reg, regno: number, arg: HelperArg): void {
 /** check_mem_size_reg. */
 function checkMemSizeReg(env: Env, reg: Reg, regno: number, write: boolean, zeroOk: boolean, meta: Meta): void {
   meta.msizeMax = reg.umax;
+  env.preciseDemand |= 1 << regno;
   const rawMode = tnumIsConst(reg.var) ? meta.rawMode : false;
   if (reg.smin < 0n) reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
   if (reg.umin === 0n && !zeroOk) reject(`R${regno} invalid zero-sized read: u64=[${BigInt.asIntN(64, reg.umin)},${BigInt.asIntN(64, reg.umax)}]`);
@@ -272,6 +273,8 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
   if (arg.base === 'ARG_PTR_TO_MAP_VALUE') arg = resolveMapArgType(meta, arg);
   const maybeNullArg = arg.flags.includes('PTR_MAYBE_NULL') || arg.base === 'ARG_PTR_TO_CTX_OR_NULL' || arg.base === 'ARG_PTR_TO_STACK_OR_NULL' || arg.base === 'ARG_PTR_TO_MEM_OR_NULL';
   const nullOk = isNullScalar(reg) && maybeNullArg;
+  // A NULL passed for a pointer: its value decided it (check_func_arg's mark_chain_precision).
+  if (nullOk) env.preciseDemand |= 1 << regno;
   if (!nullOk) {
     const base = arg.base === 'ARG_PTR_TO_CTX_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_CTX' as const } : arg.base === 'ARG_PTR_TO_STACK_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_STACK' as const } : arg.base === 'ARG_PTR_TO_MEM_OR_NULL' ? { ...arg, base: 'ARG_PTR_TO_MEM' as const } : arg;
     checkRegType(env, reg, regno, base);
@@ -316,6 +319,7 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     }
     case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
       if (!tnumIsConst(reg.var)) reject(`R${regno} is not a known constant'`);
+      env.preciseDemand |= 1 << regno;
       meta.memSize = Number(reg.var.value);
       break;
     case 'ARG_PTR_TO_FUNC':
@@ -375,6 +379,8 @@ function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
   let spill = 0;
   for (let i = off; i >= 0 && st.types[i] === StackType.SPILL; i--) spill++;
   if (spill !== keySize || !tnumIsConst(st.spilled.var)) return -1n;
+  // The lookup's NULL-ness relies on the key's value: its slot is precise (6.13's get_constant_map_key).
+  if (f === curFrame(env.cur)) env.preciseDemandStack = (env.preciseDemandStack ?? 0n) | (1n << BigInt(spi));
   return BigInt.asIntN(64, st.spilled.var.value);
 }
 
@@ -487,6 +493,10 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
     else if (isNullScalar(regs[meta.releaseRegno]!)) ok = true;
     if (!ok) reject(`func ${funcIdName(id)}#${id} reference has not been acquired before`);
   }
+  // The kernel relies on these values (record_func_key's constant index, bpf_loop's count and
+  // inlining flags) and marks them precise: the same marks keep pruning the same.
+  if (name === 'tail_call' && meta.map && tnumIsConst(regs[3]!.var) && regs[3]!.var.value < BigInt(meta.map.maxEntries)) env.preciseDemand |= 1 << 3;
+  if (name === 'loop') env.preciseDemand |= (1 << 1) | (isNullScalar(regs[4]!) ? 1 << 4 : 0);
   if (name === 'tail_call') {
     checkResourceLeak(env, 'tail_call', true);
     env.tailCallReachable[frame.subprog] = true;

@@ -116,6 +116,8 @@ export function structsMatch(env: Pick<Env, 'kernelBtf'>, have: string, want: st
 
 /** check_mem_size_reg for a kfunc size argument (read, then write, zero allowed). */
 function checkKfuncMemSize(env: Env, size: Reg, regno: number, i: number): void {
+  // check_mem_size_reg relies on the size's bounds: precise.
+  env.preciseDemand |= 1 << regno;
   try {
     const mem = curFrame(env.cur).regs[regno - 1]!;
     const wasNull = mem.maybeNull;
@@ -221,7 +223,10 @@ function checkArgs(env: Env, meta: Meta): void {
       case 'mem': {
         const size = a.pointee!.size;
         if (size === undefined) reject(`arg#${i} reference type('${a.pointee!.str} ${a.pointee!.name}') size cannot be determined: -22`);
-        if (isNullScalar(reg)) break;
+        if (isNullScalar(reg)) {
+          env.preciseDemand |= 1 << regno;
+          break;
+        }
         const wasNull = reg.maybeNull;
         reg.maybeNull = false;
         try {
@@ -238,6 +243,7 @@ function checkArgs(env: Env, meta: Meta): void {
         if (!isNullScalar(reg) || !a.name.endsWith('__opt')) checkKfuncMemSize(env, sizeReg, regno + 1, i);
         if (sizeArg.name.endsWith('__szk')) {
           if (!tnumIsConst(sizeReg.var)) reject(`R${regno + 1} must be a known constant`);
+          env.preciseDemand |= 1 << (regno + 1);
           meta.constFound = true;
           meta.constValue = sizeReg.var.value;
         }
@@ -256,7 +262,11 @@ function argKind(env: Env, meta: Meta, a: KfuncParamType, params: readonly Kfunc
   const p = a.pointee!;
   if (meta.name === 'bpf_cast_to_kern_ctx') return 'ctx';
   if (p.kind === 'struct' && ctxStructs(env.progType).includes(p.name)) return 'ctx';
-  if (a.name.endsWith('__nullable') && isNullScalar(reg)) return 'null';
+  if (a.name.endsWith('__nullable') && isNullScalar(reg)) {
+    // A NULL decided by the register's value: precise, as a helper's NULL argument.
+    env.preciseDemand |= 1 << (i + 1);
+    return 'null';
+  }
   if (p.kind === 'struct' && p.name === 'bpf_dynptr') return 'dynptr';
   // is_kfunc_arg_iter: the first argument of an iterator method.
   if (i === 0 && iterKind(meta.k) !== undefined) return 'iter';

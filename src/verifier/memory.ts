@@ -258,7 +258,7 @@ function saveSpill(s: StackSlot, r: Reg, size: number): void {
 }
 
 /** check_stack_write_fixed_off. `value` is the stored register (undefined for BPF_ST), `imm` the ST immediate. */
-function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, value: Reg | undefined, imm: number | undefined): void {
+function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, value: Reg | undefined, imm: number | undefined, valueRegno = -1): void {
   const slot = -off - 1;
   const spi = Math.floor(slot / 8);
   destroyDynptrSlot(env, f, spi);
@@ -287,13 +287,19 @@ function stackWriteFixed(env: Env, f: FuncState, off: number, size: number, valu
   // A slot that held a spilled register is scrubbed (is_stack_slot_special + scrub_spilled_slot).
   if (s.types[7] === StackType.SPILL) for (let i = 0; i < 8; i++) if (s.types[i] !== StackType.INVALID) s.types[i] = StackType.MISC;
   let type: number = StackType.MISC;
-  if ((value && isNullScalar(value)) || (!value && imm === 0)) type = StackType.ZERO;
+  if ((value && isNullScalar(value)) || (!value && imm === 0)) {
+    type = StackType.ZERO;
+    // STACK_ZERO records the value: the stored register is precise (backtracking cannot follow it).
+    if (value && valueRegno >= 0) env.preciseDemand |= 1 << valueRegno;
+  }
   for (let i = 0; i < size; i++) s.types[(slot - i) % 8] = type as StackType;
 }
 
 /** check_stack_write_var_off (privileged rules). */
-function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined): void {
+function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined, valueRegno = -1): void {
   const writingZero = (value && isNullScalar(value)) || (!value && imm === 0);
+  // Zeros recorded as STACK_ZERO: the stored register is precise (check_stack_write_var_off).
+  if (writingZero && value && valueRegno >= 0) env.preciseDemand |= 1 << valueRegno;
   for (let i = minOff; i < maxOff; i++) destroyDynptrSlot(env, f, Math.floor((-i - 1) / 8));
   for (let i = minOff; i < maxOff; i++) {
     const slot = -i - 1;
@@ -461,9 +467,9 @@ export function checkMemAccess(
       const f = stackFrameOf(env, reg);
       if (tnumIsConst(reg.var)) {
         const o = off + Number(BigInt.asIntN(64, reg.var.value));
-        if (write) stackWriteFixed(env, f, o, size, value, imm);
+        if (write) stackWriteFixed(env, f, o, size, value, imm, valueRegno);
         else stackReadFixed(env, f, o, size, dst, regno);
-      } else if (write) stackWriteVar(env, f, minOff, maxOff, value, imm);
+      } else if (write) stackWriteVar(env, f, minOff, maxOff, value, imm, valueRegno);
       else stackReadVar(env, f, reg, regno, minOff, maxOff, size, dst);
       loaded = !write && dst !== undefined;
       break;

@@ -331,9 +331,11 @@ function hasFuncArg(args: readonly { readonly base: string }[]): boolean {
  * Per instruction: the registers and stack slots whose scalar value may matter from there on.
  * Computed backwards to a fixpoint inside each subprogram. `branchOperands`: whether the register
  * compared with a constant by a conditional jump counts (false when the caller tracks the jumps
- * that were decided by a value, see check.ts).
+ * that were decided by a value, see check.ts). `dynamic`: the caller marks every demand along
+ * the path (backtrack.ts, the kernel's mark_chain_precision): no register or slot is needed
+ * statically, only liveness is computed.
  */
-export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number, branchOperands = true, attachType?: number): Needed {
+export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number, branchOperands = true, attachType?: number, dynamic = false): Needed {
   // check_return_code range-checks R0 at the main program's exit for these types.
   const exitChecked = returnRange(progType, attachType) !== undefined;
   const n = prog.length;
@@ -356,7 +358,9 @@ export function computeNeeded(prog: SlotProgram, cfg: CfgInfo, progType: number,
   }
   const succ = (j: number): number => (j >= 0 && j < n ? need[j]! : 0);
   const succS = (j: number): bigint => (j >= 0 && j < n ? needStack[j]! : 0n);
-  let changed = true;
+  // Dynamic precision (privileged, check.ts): nothing is needed statically; every demand is
+  // marked along the path where the verifier relies on a scalar's value, as the kernel does.
+  let changed = !dynamic;
   let rounds = 0;
   while (changed && rounds < 64) {
     changed = false;

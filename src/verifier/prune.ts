@@ -1,6 +1,6 @@
 // State pruning: the kernel's states_equal / regsafe / stacksafe — an explored safe state subsumes the current one.
-import type { Reg, RegType } from './reg-state.js';
-import { type FuncState, StackType, type VState } from './state.js';
+import { type Reg, type RegType, scalarUnknown } from './reg-state.js';
+import { type FuncState, type StackSlot, StackType, type VState } from './state.js';
 import { tnumIn } from './tnum.js';
 
 /**
@@ -126,12 +126,34 @@ export const maskLo = (m: bigint): number => Number(m & 0xffffffffn);
 /** The high 32 bits of a 64-bit slot mask, as a number. */
 export const maskHi = (m: bigint): number => Number(m >> 32n);
 
+/** An unknown scalar: what 8 bytes of unknown stack data read as (the kernel's unbound_reg). */
+const UNBOUND: Reg = Object.freeze(scalarUnknown());
+
+/** scalar_reg_for_stack: a slot's 64-bit spilled scalar, {@link UNBOUND} when all 8 bytes are unknown data, else undefined. */
+function scalarForStack(s: StackSlot | undefined, privileged: boolean): Reg | undefined {
+  if (s === undefined) return privileged ? UNBOUND : undefined;
+  const t = s.types;
+  if (t[0] === StackType.SPILL && s.spilled.type === 'scalar') return s.spilled;
+  for (let i = 0; i < 8; i++) if (t[i] !== StackType.MISC && !(t[i] === StackType.INVALID && privileged)) return undefined;
+  return UNBOUND;
+}
+
 function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, privileged: boolean, preciseLo: number, preciseHi: number, liveLo: number, liveHi: number): boolean {
   const n = Math.max(o.stack.length, exact ? c.stack.length : 0);
   for (let spi = 0; spi < n; spi++) {
     if (!exact && !bitAt(liveLo, liveHi, spi)) continue;
     const os = o.stack[spi];
     const cs = c.stack[spi];
+    if (!exact) {
+      // A 64-bit scalar spill against 8 bytes of unknown data (MISC; also INVALID, privileged)
+      // or the reverse: both read as scalars, compared as such (stacksafe's scalar_reg_for_stack).
+      const oReg = scalarForStack(os, privileged);
+      const cReg = oReg === undefined ? undefined : scalarForStack(cs, privileged);
+      if (oReg !== undefined && cReg !== undefined && (oReg === UNBOUND || cReg === UNBOUND)) {
+        if (!regSafe(oReg, cReg, ids, false, oReg === UNBOUND || bitAt(preciseLo, preciseHi, spi))) return false;
+        continue;
+      }
+    }
     for (let i = 0; i < 8; i++) {
       const ot = os?.types[i] ?? StackType.INVALID;
       const ct = cs?.types[i] ?? StackType.INVALID;
