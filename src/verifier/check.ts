@@ -20,7 +20,7 @@ import { clearPktPointers, subprogChangesPktData } from './pkt-data.js';
 import { type SanitizeContext, sanitizeScalar } from './sanitize.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
-import { cloneState, curFrame, newFrame, ownReg, ownRegs, ownSlot, type VState } from './state.js';
+import { cloneState, curFrame, newFrame, ownReg, ownRegs, ownSlot, StackType, type VState } from './state.js';
 
 /** Statistics veristat prints. */
 export interface CheckStats {
@@ -36,7 +36,7 @@ export interface CheckStats {
 
 interface Checkpoint extends PreciseMarks {
   readonly state: VState;
-  /** Taken inside a callback or a may_goto loop: compared with every scalar precise (see coversCur). */
+  /** Taken inside a callback, a may_goto loop or with an open-coded iterator alive: compared with every scalar precise (see coversCur). */
   readonly inLoop: boolean;
   branches: number;
   hit: number;
@@ -196,7 +196,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       curKey = regsKey(curFrame(env.cur), curKeyMask);
     }
     if (cp.key !== curKey) return false;
-    // Inside a bpf_loop callback or a may_goto loop, a checkpoint's precision marks may not be
+    // Inside a bpf_loop callback, a may_goto or an iterator loop, a checkpoint's precision marks may not be
     // final while the loop is still being explored (the kernel compares such states with
     // RANGE_WITHIN, force_exact): every scalar is compared as precise there.
     if (cp.inLoop) return statesEqual(cp.state, env.cur, false, env.privileged, 0x7ff, ALL_SLOTS, needed.liveRegs[at]!, needed.liveStack[at]!);
@@ -305,7 +305,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
         const state = cloneState(env.cur);
         const inner = curFrame(state);
         const keyMask = initRegs(inner, needed.liveRegs[idx]!);
-        const inLoop = state.mayGotoDepth > 0 || state.callbackDepth > 0 || state.frames.some((f) => f.callback !== undefined);
+        const inLoop = state.mayGotoDepth > 0 || state.callbackDepth > 0 || state.frames.some((f) => f.callback !== undefined || f.stack.some((slot) => slot !== undefined && slot.types[0] === StackType.ITER));
         const cp: Checkpoint = { state, inLoop, branches: 1, hit: 0, miss: 0, evicted: false, parent, histPos: history.length, preciseRegs: 0, preciseStack: 0n, lnKeyRegs: -1, lnKeyStack: 0n, lnRegs: 0, lnLo: 0, lnHi: 0, keyMask, key: regsKey(inner, keyMask) };
         if (list === noCheckpoints) {
           list = [];
