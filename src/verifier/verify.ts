@@ -12,6 +12,7 @@ import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
 import { kfuncPrecheck } from './kfunc-call.js';
 import { type Env, type GlobalArg, type GlobalFunc, Rejected } from './env.js';
+import { fastcallStackDepths } from './fastcall.js';
 import { globalFunctions } from './global-args.js';
 import { VerifierRejection } from './errors.js';
 import { explainRejection } from './explain.js';
@@ -316,7 +317,8 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
       if (level >= 1) log.print(`Validating ${g.name}() func#${k}...\n${cfg.subprogs[k]!.start}:${formatState(env.cur)}\n`);
       doCheck(env, (options.maxProcessedInsns ?? 1_000_000) - stats.processed, stats, cfg.subprogs[k]!.start);
     }
-    const depth = checkMaxStackDepth(slots, cfg.subprogs, env.stackDepth);
+    // remove_fastcall_spills_fills runs first: spill slots of inlined bpf_fastcall calls do not count.
+    const depth = checkMaxStackDepth(slots, cfg.subprogs, fastcallStackDepths(slots, cfg.subprogs, env.stackDepth));
     if (depth) failure = { message: depth };
   } catch (e) {
     // Anything but a rejection is a bpfkit bug; it still ends in a (stricter) verdict, never a throw.
