@@ -10,6 +10,7 @@ import { programTypeName } from '../isa/program-types.js';
 import { explainRejection } from '../verifier/explain.js';
 import { verifyProgram, type VerifyResult } from '../verifier/verify.js';
 import { createKernelSys } from '../kernel/koffi-sys.js';
+import { HostProbeError, hostTarget } from '../kernel/host-target.js';
 import { probeKfunc } from '../kernel/kfunc-probe.js';
 import type { Sys } from '../kernel/sys.js';
 import { kernelBtfFor } from './kernel-btf.js';
@@ -20,7 +21,7 @@ import { readObject } from './load-file.js';
 import { type Io, json, table } from './output.js';
 
 /** Usage text of `verify`. */
-export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--type TYPE] [--log-level 1|2] [--unprivileged] [--json|-j]';
+export const verifyUsage = 'bpfkit verify OBJ [--prog NAME] [--type TYPE] [--log-level 1|2] [--unprivileged] [--target upstream|host] [--json|-j]';
 
 /** Options of `verify`. */
 export const verifyOptions: OptionSpec = {
@@ -28,6 +29,8 @@ export const verifyOptions: OptionSpec = {
   'log-level': { type: 'string' },
   // The rules the kernel applies to a loader without CAP_BPF/CAP_PERFMON (pointer leaks, Spectre masking...).
   unprivileged: { type: 'boolean' },
+  // upstream (default): bpfkit's 6.18 model; host: what the running kernel permits, probed (cached per boot).
+  target: { type: 'string' },
   ...TYPE_OPTION,
 };
 
@@ -127,6 +130,15 @@ function machineKfuncRefused(btf: Btf): (type: number, kfunc: string) => boolean
   };
 }
 
+/** The running kernel's Sys for --target host; HostProbeError when bpf(2) cannot be reached at all. */
+function hostSys(): Sys {
+  try {
+    return createKernelSys();
+  } catch (e) {
+    throw new HostProbeError(`bpf(2) is not reachable from this process: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
 /** Runs `verify`. Exit code 0 when every program is accepted, 1 when any is rejected. */
 export function verify(args: CommandArgs, io: Io): number {
   const file = args.positional(0, 'OBJ', verifyUsage);
@@ -134,6 +146,8 @@ export function verify(args: CommandArgs, io: Io): number {
   const levelText = args.value('log-level') ?? '0';
   if (!['0', '1', '2'].includes(levelText)) throw new UsageError(`--log-level must be 1 or 2, got '${levelText}'`, verifyUsage);
   const logLevel = Number(levelText) as 0 | 1 | 2;
+  const targetName = args.value('target') ?? 'upstream';
+  if (targetName !== 'upstream' && targetName !== 'host') throw new UsageError(`--target must be upstream or host, got '${targetName}'`, verifyUsage);
   const spec: ObjectSpec = readObject(file, args.programType(verifyUsage));
   const wanted = args.value('prog');
   const programs = wanted === undefined ? spec.programs : spec.programs.filter((p) => p.name === wanted);
@@ -144,11 +158,14 @@ export function verify(args: CommandArgs, io: Io): number {
   for (const p of programs) assertProgramTyped(p);
   // kfuncs and CO-RE are checked against this machine's kernel, as BPF_PROG_LOAD would.
   const kernelBtf = kernelBtfFor(spec);
-  const kfuncRefused = kernelBtf ? machineKfuncRefused(kernelBtf) : undefined;
+  // --target host: program types, maps, helpers and kfuncs as the running kernel permits them (HostProbeError when it cannot be asked).
+  const target = targetName === 'host' ? hostTarget(hostSys(), kernelBtf ? { kernelBtf } : {}) : undefined;
+  const kfuncRefused = kernelBtf && !target ? machineKfuncRefused(kernelBtf) : undefined;
   const results = programs.map((p) => {
-    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged'), ...(kernelBtf ? { kernelBtf, kfuncRefused } : {}) });
+    const result = verifyProgram(p, spec, { logLevel, privileged: !args.flag('unprivileged'), ...(kernelBtf ? { kernelBtf } : {}), ...(kfuncRefused ? { kfuncRefused } : {}), ...(target ? { target } : {}) });
     return { report: verifyReport(p, result), log: result.log };
   });
+  target?.save();
   if (args.json) {
     io.out(json(results.map((r) => (logLevel > 0 ? { ...r.report, log: r.log } : r.report)), args.pretty));
   } else {

@@ -9,6 +9,7 @@ export type { FieldLayout, FieldName, StructLayout } from './layout.js';
 export { cString, StructFieldError, StructReader, StructWriter } from './struct-codec.js';
 export { Features, haveFeature, isUnsupportedErrno, mapTypeFeature, probeHelper, progTypeFeature, requireFeature, type Feature } from './feature-probe.js';
 export { probeKfunc } from './kfunc-probe.js';
+export { HostProbeError, hostTarget, type HostTarget, type HostTargetOptions } from './host-target.js';
 export { probeKernelTraits } from './kernel-traits.js';
 export { AttachType, BpfCmd, bpfCmdName, MapFlags, MapType, ObjFlags, PERCPU_MAP_TYPES, ProgType, UpdateFlags } from './bpf/constants.js';
 export { InvalidArgumentError, InvalidKeySizeError, InvalidValueSizeError } from './bpf/input-errors.js';

@@ -19,6 +19,7 @@ import { explainRejection } from './explain.js';
 import { formatState, VerifierLog } from './log.js';
 import type { VerifierMap } from './memory.js';
 import { mapValueFields } from './map-fields.js';
+import { targetRefusal, type VerifierTarget } from './target.js';
 import { BTF_TRUSTED, DYNPTR_FIRST, DynptrKind, pointer, type Reg, scalarUnknown } from './reg-state.js';
 import { newFrame, type VState } from './state.js';
 
@@ -86,6 +87,14 @@ export interface VerifyOptions {
    * program spec's flags ({@link verifyProgram}), else false.
    */
   strictAlignment?: boolean;
+  /**
+   * The kernel to verify for: `'upstream'` (default) is bpfkit's model of upstream 6.18; a
+   * {@link VerifierTarget} takes away what that kernel lacks — program types, map types, helpers
+   * and kfuncs per program type (`hostTarget(sys)` in the kernel layer probes the running kernel,
+   * as `bpfkit verify --target host` does). Combined with {@link helperRefused} and
+   * {@link kfuncRefused} when those are given too.
+   */
+  target?: 'upstream' | VerifierTarget;
 }
 
 /** The verdict with what veristat reports. */
@@ -265,6 +274,14 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     failure = { message: prepared.message };
     return finish();
   }
+  const target = options.target === 'upstream' ? undefined : options.target;
+  if (target) {
+    const refused = targetRefusal(target, programType, new Set(prepared.maps.filter((m): m is VerifierMap => m !== undefined)));
+    if (refused) {
+      failure = { message: refused };
+      return finish();
+    }
+  }
   let idGen = 0;
   const main = newFrame(-1, 0, 0);
   main.regs[1] = pointer('ctx');
@@ -279,9 +296,9 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     strictAlignment: options.strictAlignment ?? false,
     hasFuncInfo: internal.funcInfo,
     gpl: GPL_COMPATIBLE.has(internal.license),
-    helperRefused: options.helperRefused,
+    helperRefused: combineRefusals(options.helperRefused, target?.helperAllowed?.bind(target)),
     kernelBtf: options.kernelBtf,
-    kfuncRefused: options.kfuncRefused,
+    kfuncRefused: combineRefusals(options.kfuncRefused, target?.kfuncAllowed?.bind(target)),
     mapOf: (i) => prepared.maps[i],
     nextId: () => ++idGen,
     cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0, callbackDepth: 0 },
@@ -357,6 +374,13 @@ function globalArgReg(a: GlobalArg, nextId: () => number): Reg {
       return r;
     }
   }
+}
+
+/** A refusal callback that refuses what `refused` refuses or `allowed` does not allow (undefined when neither is given). */
+function combineRefusals<K>(refused: ((type: number, what: K) => boolean) | undefined, allowed: ((type: number, what: K) => boolean) | undefined): ((type: number, what: K) => boolean) | undefined {
+  if (!allowed) return refused;
+  if (!refused) return (t, w) => !allowed(t, w);
+  return (t, w) => refused(t, w) || !allowed(t, w);
 }
 
 function nextGlobal(env: Env, done: ReadonlySet<number>): number | undefined {
