@@ -1,6 +1,7 @@
 // `bpfkit run OBJ --pcap IN`: a capture through a program on N simulated CPUs (RSS), verdicts and per-CPU maps.
 
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { BpfkitError } from '../errors.js';
 import { BpfUpdateFlags } from '../isa/uapi.generated.js';
 import { programTypeName } from '../isa/program-types.js';
@@ -196,6 +197,9 @@ function mapText(s: MapSummary): string {
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 
+/** Bytes read from the capture at a time. */
+const READ_CHUNK = 1 << 20;
+
 /** Runs `run`. */
 export async function run(args: CommandArgs, io: Io): Promise<number> {
   const chain = chainObjects(args); // OBJ1 OBJ2...: an XDP chain, as a dispatcher runs it (src/cli/xdp.ts)
@@ -255,12 +259,27 @@ export async function run(args: CommandArgs, io: Io): Promise<number> {
   let result: PipelineResult;
   let badRecord: BpfkitError | undefined;
   try {
-    const stream = createReadStream(pcap, { highWaterMark: 1 << 20 });
     try {
-      for await (const chunk of stream) {
-        const b = chunk as Uint8Array;
-        pipe.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-        for (const s of Object.values(sinks)) s.flush();
+      const fh = await open(pcap, 'r');
+      try {
+        // Two 1 MiB buffers read into in turn: one is reused once the reader holds no byte of it
+        // (a record longer than a chunk keeps it: a fresh one is taken), so a capture of any size
+        // streams through a few MiB without an allocation per chunk.
+        const bufs = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+        let pushed = 0;
+        let last = 0;
+        for (let k = 0; ; k ^= 1) {
+          if (pushed - pipe.reader.bytesConsumed > last) bufs[k] = new Uint8Array(READ_CHUNK);
+          const buf = bufs[k]!;
+          const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+          if (bytesRead === 0) break;
+          pipe.push(buf.subarray(0, bytesRead));
+          pushed += bytesRead;
+          last = bytesRead;
+          for (const s of Object.values(sinks)) s.flush();
+        }
+      } finally {
+        await fh.close();
       }
     } catch (e) {
       if (!(e instanceof BpfkitError) && (e as NodeJS.ErrnoException).code !== undefined) throw new FileReadError(pcap, String((e as Error).message), { cause: e });
