@@ -2,7 +2,7 @@
 // disasm work, bpfkit's verdict vs BPF_PROG_LOAD's, bpfkit's load tag vs bpftool's, and userspace
 // test runs vs BPF_PROG_TEST_RUN over a packet corpus; failures grouped by cause. See docs/real-programs.md.
 //
-//   node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--json OUT]
+//   node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--max-entries FILE] [--json OUT]
 //        [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs] [--commit LABEL]
 
 import { execFileSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { packetCorpus } from './real-programs/corpus.js';
 import { measureObject, objectLabel, type MapSeeds, type ProgramResult, type TypeChoice } from './real-programs/measure.js';
 import { formatReport, groupCauses, totals, type Report } from './real-programs/report.js';
 
-const USAGE = 'usage: node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--json OUT] [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs] [--commit LABEL]';
+const USAGE = 'usage: node --import tsx bench/real-programs.ts DIR [--type-map FILE] [--seeds FILE] [--max-entries FILE] [--json OUT] [--only SUBSTRING] [--engines jit,interpreter] [--no-test-runs] [--commit LABEL]';
 
 /** Every .o under `dir`, sorted. */
 function objects(dir: string): string[] {
@@ -64,6 +64,7 @@ async function mainCommand(): Promise<number> {
     options: {
       'type-map': { type: 'string' },
       seeds: { type: 'string' },
+      'max-entries': { type: 'string' },
       json: { type: 'string' },
       only: { type: 'string' },
       engines: { type: 'string' },
@@ -83,6 +84,7 @@ async function mainCommand(): Promise<number> {
   }
   const typeMap = readJson<Record<string, TypeChoice>>(values['type-map']) ?? {};
   const seedMap = readJson<Record<string, MapSeeds>>(values.seeds) ?? {};
+  const sizeMap = readJson<Record<string, Record<string, number>>>(values['max-entries']) ?? {};
   const engines = (values.engines ?? 'jit,interpreter').split(',').filter((e): e is 'jit' | 'interpreter' => e === 'jit' || e === 'interpreter');
   const packets = packetCorpus();
   const sys = createKernelSys();
@@ -106,6 +108,7 @@ async function mainCommand(): Promise<number> {
       try {
         const type = lookup(typeMap, label);
         const seeds = lookup(seedMap, label);
+        const maxEntries = lookup(sizeMap, label);
         rows = await measureObject(file, label, {
           sys,
           pinRoot,
@@ -113,6 +116,7 @@ async function mainCommand(): Promise<number> {
           engines,
           ...(type !== undefined ? { type } : {}),
           ...(seeds !== undefined ? { seeds } : {}),
+          ...(maxEntries !== undefined ? { maxEntries } : {}),
           ...(values['no-test-runs'] ? { noTestRuns: true } : {}),
         });
       } catch (e) {

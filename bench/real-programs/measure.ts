@@ -60,6 +60,12 @@ export interface MeasureOptions {
   readonly type?: TypeChoice;
   /** Map entries for the test runs (both sides). */
   readonly seeds?: MapSeeds;
+  /**
+   * max_entries per map name, set before anything loads, as the project's own loader sets them
+   * (libbpf's bpf_map__set_max_entries: xdp-tools' xdp-bench leaves them 0 in the object).
+   * bpftool cannot resize, so the kernel's verdict then comes from bpfkit's kernel load.
+   */
+  readonly maxEntries?: Readonly<Record<string, number>>;
   /** Skip the test runs (verdicts and tags only). */
   readonly noTestRuns?: boolean;
 }
@@ -323,6 +329,8 @@ export async function measureObject(file: string, label: string, options: Measur
   let spec: ObjectSpec;
   try {
     spec = loadObject(new Uint8Array(readFileSync(file)), { objectName: objectNameFromPath(file) });
+    const sizes = options.maxEntries;
+    if (sizes) spec = { ...spec, maps: spec.maps.map((m) => (sizes[m.name] !== undefined ? { ...m, maxEntries: sizes[m.name]! } : m)) };
   } catch (e) {
     const c = classify(e);
     return [{ object: label, program: '(object)', section: '', type: '', inspect: false, disasm: false, verify: 'error', cliVerify: 'error', cliAgrees: undefined, verifyMessage: c.message, kernel: 'unknown', kernelBy: 'none', verdictAgrees: undefined, tagAgrees: undefined, runs: 0, runsAgree: 0, mapChecks: 0, mapChecksAgree: 0, causes: [c] }];
