@@ -7,7 +7,8 @@
 //   "sockets": [{ "protocol": "tcp", "local": "127.0.0.1:8080" },
 //               { "protocol": "tcp", "local": "10.0.0.2:80", "remote": "10.0.0.9:40000" }],
 //   "tunnel":  { "id": 42, "remote": "192.0.2.1", "local": "198.51.100.7", "ttl": 64, "options": "0102030405060708" },
-//   "task":    { "pid": 4242, "tgid": 4242, "uid": 1000, "gid": 1000, "comm": "nginx", "cgroupAncestors": [1, 7, 9] }
+//   "task":    { "pid": 4242, "tgid": 4242, "uid": 1000, "gid": 1000, "comm": "nginx", "cgroupAncestors": [1, 7, 9] },
+//   "socketMaps": { "redir": [{ "key": 0, "socket": 0 }] }
 // }
 //
 // Addresses are text (IPv6 with a port in brackets: "[::1]:53"), MACs colon-separated, option
@@ -17,7 +18,7 @@
 import type { HelperTask } from './helpers/env.js';
 import type { FibDevice, FibNeighbour, FibRoute, FibTable } from './helpers/fib.js';
 import { ModelError } from './model-error.js';
-import { TcpState, validateSocketTable, type ModelSocket, type SocketTable, type TcpSockField } from './socket-model.js';
+import { TcpState, validateSocketTable, type ModelSocket, type SocketMapEntry, type SocketTable, type TcpSockField } from './socket-model.js';
 import { tunnelInfoFromModel, type TunnelInfo } from './tunnel-model.js';
 import { parseIp, parseMac } from '../packet/address.js';
 import { BpfkitError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface KernelModel {
   readonly tunnel?: TunnelInfo;
   /** The current task the get_current_* helpers report. */
   readonly task?: HelperTask;
+  /** Socket maps (sockmap/sockhash) filled with sockets of `sockets` before the runs, by map name. */
+  readonly socketMaps?: Readonly<Record<string, readonly SocketMapEntry[]>>;
 }
 
 type Json = Record<string, unknown>;
@@ -127,7 +130,7 @@ function endpoint(f: Fields, k: string, needPort: boolean): { addr: Uint8Array; 
 
 function parseSockets(list: Json[]): SocketTable {
   const sockets = list.map((o, i): ModelSocket => {
-    const f = new Fields(`sockets[${i}]`, o, ['protocol', 'local', 'remote', 'state', 'v6only', 'boundIfindex', 'mark', 'priority', 'netnsId', 'listener', 'tcp']);
+    const f = new Fields(`sockets[${i}]`, o, ['protocol', 'local', 'remote', 'state', 'v6only', 'boundIfindex', 'mark', 'priority', 'netnsId', 'listener', 'tcp', 'reuseport', 'cookie']);
     const text = f.string('protocol');
     const protocol = text === 'tcp' || text === 'udp' ? text : f.fail('protocol', `must be "tcp" or "udp", got ${JSON.stringify(text)}`);
     const local = endpoint(f, 'local', true);
@@ -153,6 +156,8 @@ function parseSockets(list: Json[]): SocketTable {
       ...(f.has('netnsId') ? { netnsId: f.int('netnsId', 0, 0x7fffffff) } : {}),
       ...(f.has('listener') ? { listener: f.int('listener', 0, list.length - 1) } : {}),
       ...(tcp ? { tcp } : {}),
+      ...(f.bool('reuseport') !== undefined ? { reuseport: f.bool('reuseport')! } : {}),
+      ...(f.has('cookie') ? { cookie: BigInt(f.int('cookie', 1, Number.MAX_SAFE_INTEGER)) } : {}),
     };
     return s;
   });
@@ -248,13 +253,40 @@ function parseTask(o: Json): HelperTask {
   };
 }
 
+/**
+ * "socketMaps": { "MAP": [{ "key": 0, "socket": 2 }, { "key": "0a000001", "socket": 0 }] }: a
+ * number key is a u32 (a sockmap index), a string the key's bytes in hex (a sockhash key);
+ * `socket` indexes "sockets".
+ */
+function parseSocketMaps(o: Json, count: number): Record<string, SocketMapEntry[]> {
+  const out: Record<string, SocketMapEntry[]> = {};
+  for (const name of Object.keys(o)) {
+    const m = new Fields('socketMaps', o, Object.keys(o));
+    out[name] = m.array(name).map((e, i) => {
+      const f = new Fields(`socketMaps.${name}[${i}]`, e, ['key', 'socket']);
+      const raw = e['key'];
+      const key =
+        typeof raw === 'number'
+          ? new Uint8Array(new Uint32Array([f.int('key', 0, 0xffffffff)]).buffer)
+          : typeof raw === 'string' && /^([0-9a-fA-F]{2})+$/.test(raw)
+            ? Uint8Array.from(raw.match(/../g)!.map((h) => parseInt(h, 16)))
+            : f.fail('key', 'must be a u32 index or the key bytes in hex');
+      if (count === 0) f.fail('socket', 'names a socket, but the model has no "sockets"');
+      return { key, socket: f.int('socket', 0, count - 1) };
+    });
+  }
+  return out;
+}
+
 /** Parses a model (the JSON value of a `--model` file); ModelError names the first bad field. */
 export function parseKernelModel(json: unknown): KernelModel {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelError('model', '(top level)', 'must be a JSON object with "fib", "sockets", "tunnel" and/or "task"');
-  const f = new Fields('model', json as Json, ['fib', 'sockets', 'tunnel', 'task']);
+  const f = new Fields('model', json as Json, ['fib', 'sockets', 'tunnel', 'task', 'socketMaps']);
+  const sockets = f.has('sockets') ? parseSockets(f.array('sockets')) : undefined;
   return {
     ...(f.has('fib') ? { fib: parseFib(f.object('fib')) } : {}),
-    ...(f.has('sockets') ? { sockets: parseSockets(f.array('sockets')) } : {}),
+    ...(sockets ? { sockets } : {}),
+    ...(f.has('socketMaps') ? { socketMaps: parseSocketMaps(f.object('socketMaps'), sockets?.sockets.length ?? 0) } : {}),
     ...(f.has('tunnel') ? { tunnel: parseTunnel(f.object('tunnel')) } : {}),
     ...(f.has('task') ? { task: parseTask(f.object('task')) } : {}),
   };

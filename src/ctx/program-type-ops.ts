@@ -79,8 +79,8 @@ export interface ContextInstance {
   setup(input: RunInput): number;
   /** data_out after the run (after head/tail/meta adjustments). */
   dataOut(): Uint8Array;
-  /** ctx_out after the run, in the kernel's layout. */
-  ctxOut(): Uint8Array;
+  /** ctx_out after the run, in the kernel's layout (`retval`: the program's return value, for types whose ctx_out depends on it, as sk_lookup's). */
+  ctxOut(retval?: number): Uint8Array;
   /** skb types: where LD_ABS/LD_IND read (set it as the interpreter's `skb` after setup). */
   skb?(): SkbData | undefined;
 }

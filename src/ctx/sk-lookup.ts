@@ -3,8 +3,10 @@
 // A test run takes no packet: ctx_in is a struct bpf_sk_lookup naming the connection (family,
 // protocol, remote/local addresses and ports); the program may pick a socket with
 // bpf_sk_assign. The result is the run array's verdict (SK_PASS unless the program dropped)
-// and ctx_out: ctx_in with `cookie` set to the selected socket's cookie, 0 when none. Userspace
-// has no sockets to select, so bpf_sk_assign can only select NULL here.
+// and ctx_out: ctx_in with `cookie` set to the selected socket's cookie, 0 when none. The
+// sockets a program can select are those of the socket model (`sockets` of loadUserspace,
+// `"sockets"` of --model), reached through a sockmap/sockhash the user filled with their
+// indexes (src/maps/sockmap.ts); bpf_sk_assign checks them as bpf_sk_lookup_assign does.
 
 import { NotSupportedError } from '../errors.js';
 import { helperAllowed } from '../isa/helpers.js';
@@ -13,6 +15,8 @@ import type { AddressSpace, Region } from '../vm/address-space.js';
 import { InvalidContextError } from '../vm/errors.js';
 import type { HelperContext } from '../vm/helpers.js';
 import type { HelperEnv } from './helpers/env.js';
+import { modelSocketIndex } from './helpers/socket-lookup.js';
+import { ipv6Only, socketCookie, socketState, type ModelSocket } from './socket-model.js';
 import type { ContextInstance, CtxAccessCheck, RunInput, RunnableProgramType } from './program-type-ops.js';
 import { invalidCtxAccess } from './sk-buff.js';
 
@@ -41,6 +45,11 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const EINVAL = 22;
 const EEXIST = 17;
+const ESOCKTNOSUPPORT = 94;
+const EPROTOTYPE = 91;
+const EAFNOSUPPORT = 97;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
 
 const FIELD_NAMES: readonly (readonly [number, number, string])[] = [
   [BpfSkLookup.family, 4, 'family'],
@@ -86,8 +95,9 @@ export class SkLookupContext implements ContextInstance {
   /** The struct bpf_sk_lookup region (read-only to the program). */
   readonly ctx: Region;
   private ctxIn = new Uint8Array(BPF_SK_LOOKUP_SIZE);
-  /** The socket bpf_sk_assign selected (always NULL: userspace has no sockets), and its no_reuseport flag. */
+  /** The struct bpf_sock address of the socket bpf_sk_assign selected (0: none), its socket, and the no_reuseport flag. */
   selected = 0;
+  selectedSocket: { readonly cookie: bigint; readonly reuseport: boolean } | undefined;
   noReuseport = false;
 
   constructor(private readonly space: AddressSpace) {
@@ -132,6 +142,7 @@ export class SkLookupContext implements ContextInstance {
     if (family !== AF_INET && family !== AF_INET6) throw new InvalidContextError('family', `${family} is neither AF_INET nor AF_INET6${input.ctxIn ? '' : ' (no ctx_in was given)'} (EAFNOSUPPORT)`);
     this.ctxIn = ctxIn;
     this.selected = 0;
+    this.selectedSocket = undefined;
     this.noReuseport = false;
 
     // bpf_sk_lookup_kern as the program reads it through the converted loads.
@@ -158,16 +169,30 @@ export class SkLookupContext implements ContextInstance {
     return new Uint8Array(0);
   }
 
-  /** ctx_out: ctx_in with `cookie` = the selected socket's cookie (0: none selected). */
-  ctxOut(): Uint8Array {
-    return this.ctxIn.slice();
+  /**
+   * ctx_out: ctx_in with `cookie` = the selected socket's cookie (0: none selected). A selected
+   * socket in a SO_REUSEPORT group without BPF_SK_LOOKUP_F_NO_REUSEPORT fails the test run, as
+   * the kernel's does (EOPNOTSUPP: a test run cannot pick from the group). A program that
+   * returned SK_DROP (`retval` 0) selected nothing: the run array drops its selection.
+   */
+  ctxOut(retval?: number): Uint8Array {
+    const out = this.ctxIn.slice();
+    const s = retval === 0 ? undefined : this.selectedSocket;
+    if (s) {
+      if (s.reuseport && !this.noReuseport) throw new InvalidContextError('sk', 'the selected socket is in a SO_REUSEPORT group and bpf_sk_assign was not given BPF_SK_LOOKUP_F_NO_REUSEPORT: the kernel fails the test run (EOPNOTSUPP)');
+      new DataView(out.buffer).setBigUint64(BpfSkLookup.cookie, s.cookie, true);
+    }
+    return out;
   }
 }
 
 /**
  * bpf_sk_assign in an sk_lookup program (bpf_sk_lookup_assign): flags other than REPLACE and
- * NO_REUSEPORT give -EINVAL, a second selection without REPLACE -EEXIST; selecting NULL clears
- * the selection. A non-NULL socket cannot exist in userspace: NotSupportedError.
+ * NO_REUSEPORT give -EINVAL; a socket the kernel would not select -ESOCKTNOSUPPORT (an
+ * established TCP socket: refcounted, or a TCP socket not listening, a connected UDP one),
+ * -EPROTOTYPE (its protocol is not the lookup's), -EAFNOSUPPORT (an AF_INET socket, or a v6only
+ * one, for a lookup of the other family); a second selection without REPLACE -EEXIST. NULL
+ * clears the selection. The socket is one of the socket model's (a sockmap lookup gave it).
  */
 export function skLookupAssign(vm: HelperContext, env: HelperEnv): number {
   const ctx = env.context;
@@ -175,9 +200,25 @@ export function skLookupAssign(vm: HelperContext, env: HelperEnv): number {
   const sk = vm.reg(2);
   const flags = vm.reg(3);
   if ((flags & ~BigInt(SkLookupFlags.REPLACE | SkLookupFlags.NO_REUSEPORT)) !== 0n) return -EINVAL;
-  if (sk !== 0n) throw new NotSupportedError('bpf_sk_assign of a socket in userspace', undefined, 'sk_lookup programs can only select NULL here: there are no sockets to select');
+  let socket: ModelSocket | undefined;
+  let index = -1;
+  if (sk !== 0n) {
+    const table = env.sockets;
+    index = table ? (modelSocketIndex(vm.space, table, Number(sk)) ?? -1) : -1;
+    if (!table || index < 0) throw new NotSupportedError('bpf_sk_assign of a socket that is not in the socket model', undefined, 'sk_lookup programs select sockets of the socket model (`sockets`), found through a socket map');
+    socket = table.sockets[index]!;
+    const state = socketState(socket);
+    if (socket.protocol === 'tcp' && state !== 'listen') return -ESOCKTNOSUPPORT;
+    if (socket.protocol === 'udp' && state !== 'close') return -ESOCKTNOSUPPORT;
+    const protocol = vm.space.memory.view.getUint32(ctx.ctx.start + BpfSkLookup.protocol, true);
+    if ((socket.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP) !== protocol) return -EPROTOTYPE;
+    const family = socket.local.length === 4 ? AF_INET : AF_INET6;
+    const want = vm.space.memory.view.getUint32(ctx.ctx.start + BpfSkLookup.family, true);
+    if (family !== want && (family === AF_INET || ipv6Only(socket))) return -EAFNOSUPPORT;
+  }
   if (ctx.selected !== 0 && (flags & BigInt(SkLookupFlags.REPLACE)) === 0n) return -EEXIST;
-  ctx.selected = 0;
+  ctx.selected = Number(sk);
+  ctx.selectedSocket = socket ? { cookie: socketCookie(socket, index), reuseport: socket.reuseport === true } : undefined;
   ctx.noReuseport = (flags & BigInt(SkLookupFlags.NO_REUSEPORT)) !== 0n;
   return 0;
 }

@@ -75,6 +75,22 @@ export interface ModelSocket {
   readonly listener?: number;
   /** struct bpf_tcp_sock values bpf_tcp_sock reports (default: tcp_init_sock's). */
   readonly tcp?: Partial<Record<TcpSockField, number | bigint>>;
+  /** SO_REUSEPORT: an sk_lookup program selecting it must pass BPF_SK_LOOKUP_F_NO_REUSEPORT, or the test run fails EOPNOTSUPP (default false). */
+  readonly reuseport?: boolean;
+  /** The socket's cookie (SO_COOKIE): what an sk_lookup test run reports for the selected socket and a u64 sockmap reads back (default 0x1000 + its index). */
+  readonly cookie?: bigint;
+}
+
+/** The cookie of socket `index` of a table (its own, or 0x1000 + index). */
+export function socketCookie(s: ModelSocket, index: number): bigint {
+  return s.cookie ?? BigInt(0x1000 + index);
+}
+
+/** A socket map entry to fill before the runs: `key` (key_size bytes) holds socket `socket` of the table. */
+export interface SocketMapEntry {
+  readonly key: Uint8Array;
+  /** Index in the socket table. */
+  readonly socket: number;
 }
 
 /** The sockets the lookups see. */
@@ -115,6 +131,14 @@ export function rcvSaddr4(s: ModelSocket): Uint8Array {
   if (isZero(s.local)) return new Uint8Array(4);
   if (isV4Mapped(s.local)) return s.local.subarray(12);
   return LOOPBACK4_IPV6;
+}
+
+/**
+ * ipv6_only_sock: IPV6_V6ONLY, or an AF_INET6 socket bound to a specific address that is not
+ * v4-mapped (__inet6_bind sets sk_ipv6only then); false for AF_INET.
+ */
+export function ipv6Only(s: ModelSocket): boolean {
+  return s.local.length === 16 && (s.v6only === true || (!isZero(s.local) && !isV4Mapped(s.local)));
 }
 
 /** skc_daddr: the IPv4 view of a socket's peer address. */

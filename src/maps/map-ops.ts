@@ -37,6 +37,16 @@ export interface MapDef {
   readonly btfValueTypeId?: number;
 }
 
+/** A socket of the socket model as a socket map holds it (MapEnv.socket). */
+export interface MapSocket {
+  /** The struct bpf_sock address a program's lookup returns. */
+  readonly address: number;
+  /** SO_COOKIE: what a u64 map reads back. */
+  readonly cookie: bigint;
+  /** sock_map_sk_state_allowed: TCP in LISTEN or ESTABLISHED, any UDP socket. */
+  readonly storable: boolean;
+}
+
 /** What a map family needs from the runtime that owns it. */
 export interface MapEnv {
   /** The address space values live in (the same one the programs run in). */
@@ -49,6 +59,14 @@ export interface MapEnv {
    * map-in-map families use it.
    */
   readonly mapByAddress?: (address: number) => MapOps | undefined;
+  /**
+   * Resolves the socket a user-side write to a sockmap/sockhash names. The kernel takes a socket
+   * fd; userspace has none, so the value is the socket's index in the socket model (`sockets`
+   * of loadUserspace). Gives the struct bpf_sock address programs get, its cookie, and whether a
+   * socket map may hold it (TCP listening or established, UDP); undefined for no such socket.
+   * Optional: without it socket maps stay empty (a write throws SocketMapUpdateError).
+   */
+  readonly socket?: (index: number) => MapSocket | undefined;
   /** Source of randomness where the kernel uses it (bloom filter seed, LRU); default deterministic. */
   readonly random?: () => number;
   /**

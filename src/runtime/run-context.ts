@@ -34,7 +34,7 @@ export interface RunContext {
   /** data_out after the run, a copy. */
   dataOut(): Uint8Array;
   /** ctx_out after the run, in the kernel's layout. */
-  ctxOut(): Uint8Array;
+  ctxOut(retval?: number): Uint8Array;
   /** Where LD_ABS/LD_IND read (skb program types), or undefined. */
   skb(): SkbData | undefined;
 }
@@ -62,8 +62,8 @@ class ContextAdapter implements RunContext {
   dataOut(): Uint8Array {
     return this.instance.dataOut();
   }
-  ctxOut(): Uint8Array {
-    return this.instance.ctxOut();
+  ctxOut(retval?: number): Uint8Array {
+    return this.instance.ctxOut(retval);
   }
   skb(): SkbData | undefined {
     return this.instance.skb?.();

@@ -9,7 +9,9 @@ import { PseudoLd } from '../isa/opcodes.js';
 import { BpfAttachType, BpfFuncId, BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
 import { type ConntrackModel, createKfuncs, kfuncReason } from '../ctx/kfuncs/index.js';
 import { createHelpers, createHelperEnv, progArrayTailCalls, type FibTable, type HelperClock, type HelperEnvWithLog, type HelperTask } from '../ctx/helpers/index.js';
-import type { SocketTable } from '../ctx/socket-model.js';
+import { socketCookie, socketState, type SocketMapEntry, type SocketTable } from '../ctx/socket-model.js';
+import { SocketMap } from '../maps/sockmap.js';
+import { modelSocketAddress } from '../ctx/helpers/socket-lookup.js';
 import type { TunnelInfo } from '../ctx/tunnel-model.js';
 import { programTypeOps, userspaceTypeNames } from '../ctx/registry.js';
 import { ArrayMap, ProgArrayOps } from '../maps/array.js';
@@ -19,7 +21,7 @@ import { SkStorageMap } from '../maps/sk-storage.js';
 import { SkbContext } from '../ctx/skb-context.js';
 import type { MapInMapOps } from '../maps/map-in-map.js';
 import { RuntimeMap } from '../maps/runtime-map.js';
-import type { MapDef, MapOps } from '../maps/map-ops.js';
+import type { MapDef, MapOps, MapSocket } from '../maps/map-ops.js';
 import { createMap, libbpfMaxEntries } from '../maps/registry.js';
 import { AddressSpace } from '../vm/address-space.js';
 import type { HelperFn, HelperTable } from '../vm/helpers.js';
@@ -66,6 +68,13 @@ export interface LoadUserspaceOptions {
   tunnel?: TunnelInfo;
   /** The current task the get_current_* helpers report (default pid, tgid, uid, gid 0, comm ''). */
   task?: HelperTask;
+  /**
+   * Socket maps (sockmap/sockhash) to fill before the runs, by map name: each key holds socket
+   * `socket` of `sockets` (userspace has no fds: a user-side write names a socket by its index).
+   * Default none: socket maps start empty. A map that is not a socket map, a key of the wrong
+   * size or a write the kernel would refuse is an InstantiateError.
+   */
+  socketMaps?: Readonly<Record<string, readonly SocketMapEntry[]>>;
   /** Instruction budget per run (default 1M): a runaway program stops with BudgetExceeded. */
   budget?: number;
   /** Programs to instantiate (default: every program the runtime can run; unrunnable ones are listed in `skipped`). */
@@ -236,7 +245,15 @@ const KEY0 = new Uint8Array(4);
 export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOptions = {}): UserspaceObject {
   const spec = applyProgramType(objectSpec, options.programType);
   const obj = new UserspaceObject(spec, options.cpus ?? 1);
-  const mapEnv = { space: obj.space, cpus: obj.cpus, mapByAddress: (a: number) => obj.mapByAddress(a), cpumapProgram: (id: number) => cpumapProgram(obj, id) };
+  const sockets = options.sockets;
+  const mapEnv = {
+    space: obj.space,
+    cpus: obj.cpus,
+    mapByAddress: (a: number) => obj.mapByAddress(a),
+    cpumapProgram: (id: number) => cpumapProgram(obj, id),
+    // Socket maps hold sockets of the socket model, named by index (MapEnv.socket).
+    ...(sockets ? { socket: (i: number) => mapSocket(obj.space, sockets, i) } : {}),
+  };
 
   for (const m of spec.maps) {
     let ops: MapOps;
@@ -270,6 +287,17 @@ export function loadUserspace(objectSpec: ObjectSpec, options: LoadUserspaceOpti
     ...(spec.btf ? { objectBtf: spec.btf } : {}),
   });
   obj.env = env;
+  for (const [name, entries] of Object.entries(options.socketMaps ?? {})) {
+    const ops = obj.mapOps.get(name);
+    if (!(ops instanceof SocketMap)) throw new InstantiateError(`socket map "${name}"`, ops ? 'is not a sockmap or sockhash' : 'the object has no map of that name');
+    for (const e of entries) {
+      if (e.key.length !== ops.def.keySize) throw new InstantiateError(`socket map "${name}"`, `key of ${e.key.length} bytes, the map's keys are ${ops.def.keySize}`);
+      const value = new Uint8Array(ops.def.valueSize);
+      new DataView(value.buffer).setUint32(0, e.socket, true);
+      const err = ops.write(e.key, value, 0);
+      if (err !== 0) throw new InstantiateError(`socket map "${name}"`, `socket ${e.socket} not stored (errno ${-err})`);
+    }
+  }
   const host: ProgramHost = {
     get disposed() {
       return obj.disposed;
@@ -400,4 +428,13 @@ function resolveLd(obj: UserspaceObject, program: string, insn: Instruction, pc:
     return halves(map.valueAddress(0) + off);
   }
   throw new RelocationError(program, pc, `lddw pseudo source ${insn.src} is not supported in userspace`);
+}
+
+/** Socket `index` of the model as a socket map holds it, or undefined past the table's end. */
+function mapSocket(space: AddressSpace, table: SocketTable, index: number): MapSocket | undefined {
+  const address = modelSocketAddress(space, table, index);
+  if (address === undefined) return undefined;
+  const s = table.sockets[index]!;
+  const state = socketState(s);
+  return { address, cookie: socketCookie(s, index), storable: s.protocol === 'udp' || state === 'listen' || state === 'established' };
 }

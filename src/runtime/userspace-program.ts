@@ -279,7 +279,7 @@ export class UserspaceProgram {
     return {
       retval,
       dataOut: this.context.dataOut(),
-      ctxOut: this.context.ctxOut(),
+      ctxOut: this.context.ctxOut(retval),
       durationNs: Math.round(perChunk[perChunk.length >> 1]!),
       instructions: this.engine.executed,
     };

@@ -112,7 +112,7 @@ export function createVm(program: readonly Instruction[] | PreparedProgram, opti
       interpreter.skb = context.skb ? context.skb() : rawSkb && region ? { ...rawSkb, region } : undefined;
       const instructions = interpreter.run(r1, budget);
       const redirect = env?.redirect;
-      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: context.dataOut(), ctx: context.ctxOut(), instructions, ...(redirect ? { redirect } : {}) };
+      return { retval: interpreter.retLo >>> 0, r0: interpreter.r0, packet: context.dataOut(), ctx: context.ctxOut(interpreter.retLo >>> 0), instructions, ...(redirect ? { redirect } : {}) };
     },
   };
 }

@@ -46,8 +46,8 @@ export const MODELLED_HELPERS: Readonly<Partial<Record<HelperName, HelperModel>>
     default: "tcp_init_sock's values (snd_cwnd 10, rtt_min ~0, snd_ssthresh 0x7fffffff, mss_cache 536, the rest 0): what a listener reports",
   },
   sk_assign: {
-    model: 'where the skb is: a test run\'s skb is not at tc ingress',
-    default: '-EOPNOTSUPP (-EINVAL for flags), as BPF_PROG_TEST_RUN answers; no socket is assigned',
+    model: "tc: where the skb is (a test run's skb is not at tc ingress); sk_lookup: the socket model's sockets, found through a sockmap/sockhash whose user-side values are socket indexes (`sockets` of loadUserspace, `\"sockets\"` of `--model FILE`, with `reuseport` and `cookie`)",
+    default: 'tc: -EOPNOTSUPP (-EINVAL for flags), as BPF_PROG_TEST_RUN answers; sk_lookup: no sockets, so socket maps stay empty and only NULL is selected',
   },
   skb_get_tunnel_key: TUNNEL_GET,
   skb_get_tunnel_opt: TUNNEL_GET,

@@ -115,6 +115,16 @@ function placed(space: AddressSpace, table: SocketTable): PlacedSockets {
   return next;
 }
 
+/** The struct bpf_sock address of socket `index` of `table` in `space` (placing the table's sockets on first use), or undefined past its end. */
+export function modelSocketAddress(space: AddressSpace, table: SocketTable, index: number): number | undefined {
+  return index >= 0 && index < table.sockets.length ? placed(space, table).sock[index] : undefined;
+}
+
+/** The index in `table` of the socket whose struct bpf_sock is at `address`, or undefined. */
+export function modelSocketIndex(space: AddressSpace, table: SocketTable, address: number): number | undefined {
+  return placed(space, table).byAddress.get(address);
+}
+
 /** The ifindex of the device the current packet arrived on (the XDP rxq's or the skb's; loopback by default). */
 function callerIfindex(env: HelperEnv): number {
   const c = env.context as { readonly dev?: { readonly ifindex: number }; readonly rxIfindex?: number } | undefined;
