@@ -187,8 +187,9 @@ function backtrackInsn(insn: Instruction, regs: number, stack: bigint, spi: numb
       const op = opOf(code);
       if (op === 0x90) return false;
       if (op === 0x80) {
-        if (insn.src !== 0) return false;
-        if (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM || insn.imm === BPF_FUNC_USER_RINGBUF_DRAIN) return false;
+        // Helpers and kfuncs set r0 and clobber r1-r5 (backtrack_insn); BPF-to-BPF calls are not walked.
+        if (insn.src !== 0 && insn.src !== 2) return false;
+        if (insn.src === 0 && (insn.imm === BPF_FUNC_LOOP || insn.imm === BPF_FUNC_FOR_EACH_MAP_ELEM || insn.imm === BPF_FUNC_USER_RINGBUF_DRAIN)) return false;
         // r1-r5 are dead after a call and r0 is the helper's result: no earlier source.
         r &= ~0x3f;
         break;

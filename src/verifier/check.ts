@@ -8,7 +8,7 @@ import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
 import { checkKfuncCall, isIterNextCall } from './kfunc-call.js';
-import { iterActiveAtR1, iterActiveDepthsDiffer } from './iter.js';
+import { iterActiveAtR1, iterActiveDepthsDiffer, widenScalars, type WidenKeep } from './iter.js';
 import { kfuncNameById } from './kfunc-resolve.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkMemAccess, checkPtrOffReg } from './memory.js';
@@ -20,7 +20,7 @@ import { clearPktPointers, subprogChangesPktData } from './pkt-data.js';
 import { type SanitizeContext, sanitizeScalar } from './sanitize.js';
 import { initRegs, linked, linkedNeed, maskHi, maskLo, regsKey, statesCover, statesEqual } from './prune.js';
 import { cloneReg, copyReg, notInit, isPointer, markKnown, markNotInit, markUnknown, pointer, type Reg, regTypeStr, S64_MAX, S64_MIN } from './reg-state.js';
-import { cloneState, curFrame, newFrame, ownReg, ownRegs, ownSlot, StackType, type VState } from './state.js';
+import { cloneState, curFrame, newFrame, ownReg, ownRegs, StackType, type VState } from './state.js';
 
 /** Statistics veristat prints. */
 export interface CheckStats {
@@ -78,24 +78,7 @@ const BPF_FUNC_LOOP = 181;
 const BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
 const BPF_FUNC_USER_RINGBUF_DRAIN = 209;
 
-/** Scalars of `cur` that differ from `old` become unknown (loop widening). */
-function widenScalars(old: VState, cur: VState): void {
-  if (old.frames.length !== cur.frames.length) return;
-  cur.frames.forEach((f, i) => {
-    const of = old.frames[i]!;
-    f.regs.forEach((r, k) => {
-      const o = of.regs[k]!;
-      if (r.type === 'scalar' && o.type === 'scalar' && !regsIdentical(o, r)) markUnknown(ownReg(f, k));
-    });
-    f.stack.forEach((slot, spi) => {
-      const os = of.stack[spi];
-      if (slot && os && slot.spilled.type === 'scalar' && os.spilled.type === 'scalar' && !regsIdentical(os.spilled, slot.spilled)) markUnknown(ownSlot(f, spi).spilled);
-    });
-  });
-}
-
-const regsIdentical = (a: Reg, b: Reg): boolean =>
-  a.var.value === b.var.value && a.var.mask === b.var.mask && a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.u32min === b.u32min && a.u32max === b.u32max && a.s32min === b.s32min && a.s32max === b.s32max;
+const ALL_REGS_MASK = 0x7ff;
 const COMPLEXITY_LIMIT_JMP_SEQ = 8192;
 const ALL_SLOTS = (1n << 64n) - 1n;
 
@@ -147,6 +130,14 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
   const dynamicPrecision = env.privileged;
   const needed = computeNeeded(prog, env.cfg, env.progType, !dynamicPrecision, env.attachType, dynamicPrecision);
   const history = new PathHistory(prog);
+  /**
+   * What widening against the loop entry `cp` keeps in state `s`: the scalars precise there (the
+   * checkpoint's marks: scalars a later jump or pointer offset depended on, innermost frame).
+   * Outer frames (marks are kept for the innermost frame only) are not widened: a loop nested in
+   * a callback unrolls up to its nr_loops rather than lose what its caller's frame knows.
+   */
+  const keepAt = (cp: Checkpoint, s: VState): WidenKeep => (fr) =>
+    fr === s.frames.length - 1 ? [cp.preciseRegs, maskLo(cp.preciseStack), maskHi(cp.preciseStack)] : [ALL_REGS_MASK, 0xffffffff, 0xffffffff];
 
   const finishPath = (): void => {
     let cp = parent;
@@ -237,7 +228,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       // are widened, so the iterations converge (widen_imprecise_scalars).
       let prev = parent;
       while (prev && prev.state.insn !== idx) prev = prev.parent;
-      if (prev) widenScalars(prev.state, env.cur);
+      if (prev) widenScalars(prev.state, env.cur, keepAt(prev, env.cur));
     }
     // Every path's state as it arrives, also one about to be pruned (the debugger's opt-in view).
     if (onInsn !== undefined && insn !== undefined) onInsn(idx, env.cur, needed.liveRegs[idx]!);
@@ -342,6 +333,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       let prev = parent?.parent;
       while (prev && (prev.state.insn !== idx || prev.branches === 0)) prev = prev.parent;
       env.loopEntry = prev?.state;
+      env.loopKeep = prev ? keepAt(prev, env.cur) : undefined;
     }
     if (isMayGoto) {
       // may_goto: explore the fall-through with one more depth, scalars that changed since the
@@ -351,7 +343,7 @@ export function doCheck(env: Env, maxInsns: number, stats: CheckStats, start = 0
       queued.mayGotoDepth++;
       let prev = parent?.parent;
       while (prev && prev.state.insn !== idx) prev = prev.parent;
-      if (prev) widenScalars(prev.state, queued);
+      if (prev) widenScalars(prev.state, queued, keepAt(prev, queued));
       pushPath(queued, idx + 1);
       idx = jumpTarget(insn, idx);
       continue;

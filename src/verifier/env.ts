@@ -6,6 +6,7 @@ import type { CfgInfo, SlotProgram } from './cfg.js';
 import type { VerifierLog } from './log.js';
 import type { AluAux } from './sanitize.js';
 import type { VState } from './state.js';
+import type { WidenKeep } from './iter.js';
 
 /** Thrown inside the checks to stop verification with the kernel's message; never escapes verify(). */
 export class Rejected {
@@ -103,6 +104,8 @@ export interface Env {
   readonly onInsn?: ((insn: number, state: VState, liveRegs: number) => void) | undefined;
   /** At an iterator `_next` call: the state of the previous visit of that call on this path (find_prev_entry), for widening. */
   loopEntry?: VState | undefined;
+  /** What widening at {@link loopEntry} keeps (the scalars precise there). */
+  loopKeep?: WidenKeep | undefined;
   /** Registers whose scalar value the current instruction's outcome depended on (set by the checks, consumed by the main loop). */
   preciseDemand: number;
   /** Stack slots (bit spi) of the innermost frame whose spilled scalar the current instruction relied on (a constant map key). */

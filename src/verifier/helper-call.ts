@@ -394,6 +394,8 @@ function pushCallback(env: Env, subprog: number, callsite: number, map: MapDef |
   // The rest of the call changes the caller's registers, now shared with the copy.
   ownRegs(curFrame(env.cur));
   st.callbackDepth++;
+  curFrame(st).loopDepth++;
+  curFrame(env.cur).loopDepth = 0;
   if (st.frames.length >= 8) reject(`the call stack of ${st.frames.length + 1} frames is too deep`);
   const caller = curFrame(st);
   const callee = newFrame(callsite, st.frames.length, subprog);
@@ -508,7 +510,13 @@ export function checkHelperCall(env: Env, id: number, insnIdx: number): void {
   }
   if (meta.subprog >= 0) {
     if (name !== 'loop' && name !== 'for_each_map_elem' && name !== 'user_ringbuf_drain') reject(`bpfkit: callbacks of bpf_${name} are not modelled`);
-    pushCallback(env, meta.subprog, insnIdx, name === 'for_each_map_elem' ? meta.map : name === 'user_ringbuf_drain' ? 'dynptr' : undefined);
+    if (name === 'loop') {
+      // The iteration stops at nr_loops (R1, precise): one more callback visit while the
+      // callbacks this call entered are fewer than R1's maximum, then the limit is reached.
+      env.preciseDemand |= 1 << 1;
+      if (BigInt(frame.loopDepth) < regs[1]!.umax) pushCallback(env, meta.subprog, insnIdx, undefined);
+      else frame.loopDepth = 0;
+    } else pushCallback(env, meta.subprog, insnIdx, name === 'for_each_map_elem' ? meta.map : 'dynptr');
   }
   if (name === 'dynptr_from_mem' && regs[1]!.type !== 'map_value') reject(`Unsupported reg type ${regTypeStr(regs[1]!)} for bpf_dynptr_from_mem data`);
   for (let i = 0; i <= 5; i++) markNotInit(regs[i]!);

@@ -103,17 +103,30 @@ export function processIterArg(env: Env, regno: number, iterType: string, size: 
   return { frameno: f.frameno, spi, refObjId };
 }
 
-/** Scalars of `cur` that differ from `old` become unknown (widen_imprecise_scalars; bpfkit keeps no precise marks here). */
-export function widenScalars(old: VState, cur: VState): void {
+/**
+ * The scalars of frame `frame` that matter (are precise) at a loop's entry: registers (bit r)
+ * and stack slots (bit spi, as the low and high 32 bits). Widening keeps them.
+ */
+export type WidenKeep = (frame: number) => readonly [regs: number, lo: number, hi: number];
+
+const slotBit = (lo: number, hi: number, spi: number): boolean => (spi < 32 ? (lo >>> spi) & 1 : spi < 64 ? (hi >>> (spi - 32)) & 1 : 0) !== 0;
+
+/**
+ * widen_imprecise_scalars: scalars of `cur` that differ from `old` become unknown, unless
+ * `keep` says they matter (the kernel keeps precise ones), so a loop's iterations converge.
+ */
+export function widenScalars(old: VState, cur: VState, keep?: WidenKeep): void {
   if (old.frames.length !== cur.frames.length) return;
   cur.frames.forEach((f, i) => {
     const of = old.frames[i]!;
+    const [kr, klo, khi] = keep ? keep(i) : [0, 0, 0];
     f.regs.forEach((r, k) => {
       const o = of.regs[k]!;
-      if (r.type === 'scalar' && o.type === 'scalar' && !scalarsIdentical(o, r)) markUnknown(ownReg(f, k));
+      if ((kr & (1 << k)) === 0 && r.type === 'scalar' && o.type === 'scalar' && !scalarsIdentical(o, r)) markUnknown(ownReg(f, k));
     });
     f.stack.forEach((slot, spi) => {
       const os = of.stack[spi];
+      if (slotBit(klo, khi, spi)) return;
       if (slot && os && slot.types[7] === StackType.SPILL && os.types[7] === StackType.SPILL && slot.spilled.type === 'scalar' && os.spilled.type === 'scalar' && !scalarsIdentical(os.spilled, slot.spilled)) {
         markUnknown(ownSlot(f, spi).spilled);
       }
@@ -129,7 +142,7 @@ const scalarsIdentical = (a: Reg, b: Reg): boolean =>
  * path at the next instruction (iterator ACTIVE, depth + 1, R0 not NULL, scalars widened against
  * `loopEntry`, the previous visit of this call on the path); this path goes on DRAINED with R0 = 0.
  */
-export function processIterNextCall(env: Env, it: IterArg, loopEntry: VState | undefined): void {
+export function processIterNextCall(env: Env, it: IterArg, loopEntry: VState | undefined, keep?: WidenKeep): void {
   const slotOf = (s: VState): FuncState => s.frames[it.frameno]!;
   const cur = slotOf(env.cur).stack[it.spi]!;
   if (cur.spilled.subprog === ITER_ACTIVE) {
@@ -137,7 +150,7 @@ export function processIterNextCall(env: Env, it: IterArg, loopEntry: VState | u
     const qf = slotOf(queued);
     const qs = ownSlot(qf, it.spi);
     qs.spilled.memSize++;
-    if (loopEntry) widenScalars(loopEntry, queued);
+    if (loopEntry) widenScalars(loopEntry, queued, keep);
     ownReg(curFrame(queued), 0).maybeNull = false;
     env.pushState(queued, env.insnIdx + 1);
   }

@@ -397,7 +397,7 @@ export function checkKfuncCall(env: Env, insn: Instruction, insnIdx: number): vo
     r0.maybeNull = true;
     r0.id = env.nextId();
   }
-  if (meta.iter && iterKind(k) === 'next') processIterNextCall(env, meta.iter, env.loopEntry);
+  if (meta.iter && iterKind(k) === 'next') processIterNextCall(env, meta.iter, env.loopEntry, env.loopKeep);
   if (acquire) {
     const id = env.nextId();
     st.refs.push({ id, insn: insnIdx });

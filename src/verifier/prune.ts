@@ -366,6 +366,8 @@ function cover(o: VState, c: VState, exact: boolean, privileged: boolean, need: 
     const of = o.frames[i]!;
     const cf = c.frames[i]!;
     if (of.callsite !== cf.callsite) return false;
+    // func_states_equal: a state that entered more callback iterations does not cover one with fewer.
+    if (of.loopDepth > cf.loopDepth) return false;
     const inner = i === o.frames.length - 1;
     const needR = inner ? need : 0x7ff;
     const live = inner && !exact ? liveRegs : 0x7ff;

@@ -39,6 +39,8 @@ export interface FuncState {
   subprog: number;
   /** A callback frame (bpf_loop): R0 must be in this range at exit, then the call is re-explored. */
   callback?: { readonly min: bigint; readonly max: bigint };
+  /** Callback iterations entered from this frame's current callback call (callback_depth: bpf_loop stops at its nr_loops). */
+  loopDepth: number;
 }
 
 /** An acquired reference (ring buffer record). */
@@ -104,7 +106,7 @@ export function newFrame(callsite: number, frameno: number, subprog: number): Fu
   const fp = pointer('stack');
   fp.frameno = frameno;
   regs[10] = fp;
-  return { regs, owned: ALL_REGS, stack: [], gen: nextGen(), callsite, frameno, subprog, callback: undefined };
+  return { regs, owned: ALL_REGS, stack: [], gen: nextGen(), callsite, frameno, subprog, callback: undefined, loopDepth: 0 };
 }
 
 const ALL_REGS = 0x7ff;
@@ -150,7 +152,7 @@ export function cloneFrame(f: FuncState): FuncState {
   if (freezeShared) freezeFrame(f);
   f.owned = 0;
   if (f.stack.length > 0) f.gen = nextGen();
-  return { regs: f.regs.slice(), owned: 0, stack: f.stack.slice(), gen: nextGen(), callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback };
+  return { regs: f.regs.slice(), owned: 0, stack: f.stack.slice(), gen: nextGen(), callsite: f.callsite, frameno: f.frameno, subprog: f.subprog, callback: f.callback, loopDepth: f.loopDepth };
 }
 
 /** Copy of a state (stack slots shared until written, see {@link cloneFrame}). */
