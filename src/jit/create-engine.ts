@@ -6,7 +6,21 @@ import type { Engine } from '../vm/engine.js';
 import type { TailCallHook } from '../vm/helpers.js';
 import { Interpreter } from '../vm/interpreter.js';
 import type { PreparedProgram } from '../vm/program.js';
+import { analyze } from './cfg.js';
 import { JitEngine } from './jit-engine.js';
+import { frameExtent } from './stack-extent.js';
+
+const extents = new WeakMap<PreparedProgram, number>();
+
+/** The interpreter with the program's frame extent (a run zeroes only the stack bytes it can touch). */
+function interpreter(program: PreparedProgram, space: AddressSpace, tail: { tailCalls?: TailCallHook }): Interpreter {
+  let extent = extents.get(program);
+  if (extent === undefined) {
+    extent = frameExtent(program, analyze(program));
+    extents.set(program, extent);
+  }
+  return new Interpreter(program, space, { ...tail, frameExtent: extent });
+}
 
 /** Which execution backend runs a program. */
 export type EngineKind = 'jit' | 'interpreter';
@@ -34,8 +48,8 @@ export function createEngine(kind: EngineKind, program: PreparedProgram, space: 
       return { engine: new JitEngine(program, space, tail), kind: 'jit' };
     } catch (e) {
       if (!(e instanceof NotSupportedError)) throw e;
-      return { engine: new Interpreter(program, space, tail), kind: 'interpreter', fallback: e.message };
+      return { engine: interpreter(program, space, tail), kind: 'interpreter', fallback: e.message };
     }
   }
-  return { engine: new Interpreter(program, space, tail), kind: 'interpreter' };
+  return { engine: interpreter(program, space, tail), kind: 'interpreter' };
 }

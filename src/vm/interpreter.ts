@@ -58,16 +58,16 @@ export type StepHook = (pc: number, depth: number, program: PreparedProgram) => 
 export interface InterpreterOptions {
   /** Serves `bpf_tail_call`; without it a tail call throws. */
   tailCalls?: TailCallHook;
+  /**
+   * Bytes at the top of stack frame 0 a run of the program can touch when it makes no call
+   * (src/jit/stack-extent.ts's frameExtent): a run zeroes only those. Default: the whole frame.
+   */
+  frameExtent?: number;
 }
 
 interface RegisterFile {
   lo: Int32Array;
   hi: Int32Array;
-}
-
-/** Returns `f` as is; an argument gets no inferred name (see the closures in `Interpreter.run`). */
-function unnamed<F>(f: F): F {
-  return f;
 }
 
 function bswap32(x: number): number {
@@ -120,6 +120,10 @@ export class Interpreter implements Engine {
   private budget = DEFAULT_BUDGET;
   private tailCallCount = 0;
   private callbackDepth = 0;
+  /** Bytes at the top of frame 0 a run without calls may have written (InterpreterOptions.frameExtent). */
+  private readonly extent: number;
+  /** Region of the last access `at` translated. */
+  private hit = 0;
   /** Stack frames a run may have written (1 + deepest call depth reached), zeroed by the next run. */
   private dirtyFrames = MAX_CALL_FRAMES;
 
@@ -128,6 +132,7 @@ export class Interpreter implements Engine {
     this.entry = program;
     this.space = space;
     this.tailCalls = options.tailCalls;
+    this.extent = Math.min(STACK_SIZE, Math.max(0, options.frameExtent ?? STACK_SIZE));
     this.regs = this.registerFile(program);
     const stacks: Region[] = [];
     for (let i = 0; i < MAX_CALL_FRAMES; i++) stacks.push(space.addRegion(`stack[${i}]`, STACK_SIZE, { kind: 'stack' }));
@@ -180,15 +185,25 @@ export class Interpreter implements Engine {
       this.regs = this.registerFile(this.entry);
     }
     const { lo, hi } = this.regs;
-    lo.fill(0, 0, FIRST_CONST);
-    hi.fill(0, 0, FIRST_CONST);
+    // r0..r9 by hand: TypedArray.fill's call costs more than these stores.
+    for (let i = 0; i < 10; i++) {
+      lo[i] = 0;
+      hi[i] = 0;
+    }
     lo[1] = r1 >>> 0;
     hi[1] = Math.floor(r1 / TWO32) | 0;
     // Only frames the last run reached can hold its bytes (a frame is written only while active).
     const memBytes = this.space.memory.bytes;
-    for (let i = 0; i < this.dirtyFrames; i++) {
-      const st = this.stacks[i]!;
-      memBytes.fill(0, st.base, st.base + st.capacity);
+    if (this.dirtyFrames === 1) {
+      const st = this.stacks[0]!;
+      const end = st.end;
+      if (this.extent > 64) memBytes.fill(0, end - this.extent, end);
+      else for (let at = end - this.extent; at < end; at++) memBytes[at] = 0;
+    } else {
+      for (let i = 0; i < this.dirtyFrames; i++) {
+        const st = this.stacks[i]!;
+        memBytes.fill(0, st.base, st.base + st.capacity);
+      }
     }
     this.dirtyFrames = 1;
     lo[10] = this.stackLo[0]!;
@@ -276,72 +291,12 @@ export class Interpreter implements Engine {
     let tailCalls = this.tailCallCount;
 
     let view = space.memory.view;
-    let starts = space.starts;
-    let ends = space.ends;
-    let flags = space.flags;
-    let nRegions = space.regions.length;
-    let hit = 0;
     let pc = startPc;
     let count = this.count;
     // With a step hook the limit is the current count, so every instruction takes the budget
     // test's slow path, which calls the hook; without one it is the budget (nothing added).
     const stepHook = this.stepHook;
     let limit = stepHook === undefined ? budget : count;
-
-    // The three closures below are created per run and passed through `unnamed` so that no name
-    // is inferred for them: transpilers that keep function names (esbuild's keepNames, used by
-    // tsx) would otherwise wrap each in a defineProperty call per run — more than a run costs.
-    // Translates reg + off to a memory offset for an access of `size` bytes, or throws MemoryFault.
-    const at = unnamed((reg: number, off: number, size: number, write: boolean): number => {
-      let a = (lo[reg]! >>> 0) + off;
-      let h = hi[reg]!;
-      if (a < 0) {
-        a += TWO32;
-        h = (h - 1) | 0;
-      } else if (a >= TWO32) {
-        a -= TWO32;
-        h = (h + 1) | 0;
-      }
-      const id = h - TAG_BASE;
-      if (id >= 0 && id < nRegions && a >= starts[id]! && a + size <= ends[id]! && (!write || (flags[id]! & REGION_WRITABLE) !== 0)) {
-        hit = id;
-        return a;
-      }
-      this.pc = pc;
-      throw space.fault(pc, h, a, size, write ? 'write' : 'read');
-    });
-    // Serves a load from a hooked region (context rewriting); true when the hook handled it.
-    const hooked = unnamed((p: number, size: number, d: number): boolean => {
-      if ((flags[hit]! & REGION_HOOKED) === 0) return false;
-      if (!space.hooks[hit]!(p - starts[hit]!, size, out)) return false;
-      lo[d] = out[0]!;
-      hi[d] = out[1]!;
-      return true;
-    });
-    // Returns from the current frame to its caller: restores r6..r10, gives the return slot.
-    const pop = unnamed((): number => {
-      depth--;
-      const caller = callers[depth]!;
-      if (caller !== program) {
-        // A tail call inside the callee replaced its program: return into the caller's code
-        // (as the JIT does: the tail-called program's exit returns to the subprogram's caller).
-        const file = this.registerFile(caller);
-        file.lo.set(lo.subarray(0, FIRST_CONST));
-        file.hi.set(hi.subarray(0, FIRST_CONST));
-        this.program = program = caller;
-        this.regs = file;
-        code = caller.code;
-        fns = caller.helperFns;
-        lo = file.lo;
-        hi = file.hi;
-      }
-      const f = depth * FRAME_WORDS;
-      for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
-        lo[r] = frames[k]!;
-        hi[r] = frames[k + 1]!;
-      }
-      return frames[f]!;
-    });
 
     run: for (;;) {
       if (++count > limit) {
@@ -692,6 +647,8 @@ export class Interpreter implements Engine {
               // From a BPF-to-BPF callee too (the kernel allows it with the JIT since 5.10): the
               // target runs in the callee's frame and its exit returns to the callee's caller.
               tailCalls++;
+              // The target may use more of the frame than the entry program: the next run zeroes them all.
+              this.dirtyFrames = MAX_CALL_FRAMES;
               const file = this.registerFile(next);
               file.lo.set(lo.subarray(0, FIRST_CONST));
               file.hi.set(hi.subarray(0, FIRST_CONST));
@@ -715,12 +672,8 @@ export class Interpreter implements Engine {
             lo[0] = out[0]!;
             hi[0] = out[1]!;
           }
-          // A helper may have added regions or grown memory.
+          // A helper may have grown memory.
           view = space.memory.view;
-          starts = space.starts;
-          ends = space.ends;
-          flags = space.flags;
-          nRegions = space.regions.length;
           break;
         }
         case 70: { // call a BPF-to-BPF function: new frame, r6..r10 saved
@@ -745,7 +698,15 @@ export class Interpreter implements Engine {
         }
         case 71: // exit
           if (depth === base) break run;
-          pc = pop();
+          depth--;
+          pc = this.popFrame(depth, program, lo, hi);
+          if (this.program !== program) {
+            program = this.program;
+            code = program.code;
+            fns = program.helperFns;
+            lo = this.regs.lo;
+            hi = this.regs.hi;
+          }
           continue;
         case 72: // lddw
           lo[d] = code[b + 4]!;
@@ -760,7 +721,15 @@ export class Interpreter implements Engine {
           if (p < 0) {
             lo[0] = hi[0] = 0;
             if (depth === base) break run;
-            pc = pop();
+            depth--;
+            pc = this.popFrame(depth, program, lo, hi);
+            if (this.program !== program) {
+              program = this.program;
+              code = program.code;
+              fns = program.helperFns;
+              lo = this.regs.lo;
+              hi = this.regs.hi;
+            }
             continue;
           }
           lo[0] = size === 1 ? view.getUint8(p) : size === 2 ? view.getUint16(p, false) : view.getInt32(p, false);
@@ -769,36 +738,36 @@ export class Interpreter implements Engine {
         }
         // ---- loads ----
         case 75: { // ldx_b
-          const p = at(s, code[b + 3]!, 1, false);
-          if (hooked(p, 1, d)) break;
+          const p = this.at(lo, hi, s, code[b + 3]!, 1, false, pc);
+          if (this.hooked(p, 1, d, lo, hi)) break;
           lo[d] = view.getUint8(p);
           hi[d] = 0;
           break;
         }
         case 76: { // ldx_h
-          const p = at(s, code[b + 3]!, 2, false);
-          if (hooked(p, 2, d)) break;
+          const p = this.at(lo, hi, s, code[b + 3]!, 2, false, pc);
+          if (this.hooked(p, 2, d, lo, hi)) break;
           lo[d] = view.getUint16(p, true);
           hi[d] = 0;
           break;
         }
         case 77: { // ldx_w
-          const p = at(s, code[b + 3]!, 4, false);
-          if (hooked(p, 4, d)) break;
+          const p = this.at(lo, hi, s, code[b + 3]!, 4, false, pc);
+          if (this.hooked(p, 4, d, lo, hi)) break;
           lo[d] = view.getInt32(p, true);
           hi[d] = 0;
           break;
         }
         case 78: { // ldx_dw
-          const p = at(s, code[b + 3]!, 8, false);
-          if (hooked(p, 8, d)) break;
+          const p = this.at(lo, hi, s, code[b + 3]!, 8, false, pc);
+          if (this.hooked(p, 8, d, lo, hi)) break;
           lo[d] = view.getInt32(p, true);
           hi[d] = view.getInt32(p + 4, true);
           break;
         }
         case 79: { // ldxs_b
-          const p = at(s, code[b + 3]!, 1, false);
-          if (hooked(p, 1, d)) {
+          const p = this.at(lo, hi, s, code[b + 3]!, 1, false, pc);
+          if (this.hooked(p, 1, d, lo, hi)) {
             lo[d] = (lo[d]! << 24) >> 24; // a context field's value, sign-extended like the load
             hi[d] = lo[d]! >> 31;
             break;
@@ -809,8 +778,8 @@ export class Interpreter implements Engine {
           break;
         }
         case 80: { // ldxs_h
-          const p = at(s, code[b + 3]!, 2, false);
-          if (hooked(p, 2, d)) {
+          const p = this.at(lo, hi, s, code[b + 3]!, 2, false, pc);
+          if (this.hooked(p, 2, d, lo, hi)) {
             lo[d] = (lo[d]! << 16) >> 16; // a context field's value, sign-extended like the load
             hi[d] = lo[d]! >> 31;
             break;
@@ -821,8 +790,8 @@ export class Interpreter implements Engine {
           break;
         }
         case 81: { // ldxs_w
-          const p = at(s, code[b + 3]!, 4, false);
-          if (hooked(p, 4, d)) {
+          const p = this.at(lo, hi, s, code[b + 3]!, 4, false, pc);
+          if (this.hooked(p, 4, d, lo, hi)) {
             hi[d] = lo[d]! >> 31; // a context field's value, sign-extended like the load
             break;
           }
@@ -833,39 +802,39 @@ export class Interpreter implements Engine {
         }
         // ---- stores ----
         case 82: // st_b
-          view.setUint8(at(d, code[b + 3]!, 1, true), code[b + 4]! & 0xff);
+          view.setUint8(this.at(lo, hi, d, code[b + 3]!, 1, true, pc), code[b + 4]! & 0xff);
           break;
         case 83: // st_h
-          view.setUint16(at(d, code[b + 3]!, 2, true), code[b + 4]! & 0xffff, true);
+          view.setUint16(this.at(lo, hi, d, code[b + 3]!, 2, true, pc), code[b + 4]! & 0xffff, true);
           break;
         case 84: // st_w
-          view.setInt32(at(d, code[b + 3]!, 4, true), code[b + 4]!, true);
+          view.setInt32(this.at(lo, hi, d, code[b + 3]!, 4, true, pc), code[b + 4]!, true);
           break;
         case 85: { // st_dw: the immediate sign-extends
-          const p = at(d, code[b + 3]!, 8, true);
+          const p = this.at(lo, hi, d, code[b + 3]!, 8, true, pc);
           const v = code[b + 4]!;
           view.setInt32(p, v, true);
           view.setInt32(p + 4, v >> 31, true);
           break;
         }
         case 86: // stx_b
-          view.setUint8(at(d, code[b + 3]!, 1, true), lo[s]! & 0xff);
+          view.setUint8(this.at(lo, hi, d, code[b + 3]!, 1, true, pc), lo[s]! & 0xff);
           break;
         case 87: // stx_h
-          view.setUint16(at(d, code[b + 3]!, 2, true), lo[s]! & 0xffff, true);
+          view.setUint16(this.at(lo, hi, d, code[b + 3]!, 2, true, pc), lo[s]! & 0xffff, true);
           break;
         case 88: // stx_w
-          view.setInt32(at(d, code[b + 3]!, 4, true), lo[s]!, true);
+          view.setInt32(this.at(lo, hi, d, code[b + 3]!, 4, true, pc), lo[s]!, true);
           break;
         case 89: { // stx_dw
-          const p = at(d, code[b + 3]!, 8, true);
+          const p = this.at(lo, hi, d, code[b + 3]!, 8, true, pc);
           view.setInt32(p, lo[s]!, true);
           view.setInt32(p + 4, hi[s]!, true);
           break;
         }
         // ---- atomics ----
         case 90: { // atomic_w: fetched values zero-extend
-          const p = at(d, code[b + 3]!, 4, true);
+          const p = this.at(lo, hi, d, code[b + 3]!, 4, true, pc);
           const old = view.getInt32(p, true);
           const op = code[b + 5]!;
           switch (op & 0xf0) {
@@ -887,7 +856,7 @@ export class Interpreter implements Engine {
           break;
         }
         case 91: { // atomic_dw
-          const p = at(d, code[b + 3]!, 8, true);
+          const p = this.at(lo, hi, d, code[b + 3]!, 8, true, pc);
           const oldLo = view.getInt32(p, true);
           const oldHi = view.getInt32(p + 4, true);
           const op = code[b + 5]!;
@@ -920,15 +889,15 @@ export class Interpreter implements Engine {
         }
         case 92: { // load_acquire: dst = *(size *)(src + off), zero-extended
           const size = code[b + 5]!;
-          const p = at(s, code[b + 3]!, size, false);
-          if (hooked(p, size, d)) break;
+          const p = this.at(lo, hi, s, code[b + 3]!, size, false, pc);
+          if (this.hooked(p, size, d, lo, hi)) break;
           lo[d] = size === 1 ? view.getUint8(p) : size === 2 ? view.getUint16(p, true) : view.getInt32(p, true);
           hi[d] = size === 8 ? view.getInt32(p + 4, true) : 0;
           break;
         }
         case 93: { // store_release: *(size *)(dst + off) = src
           const size = code[b + 5]!;
-          const p = at(d, code[b + 3]!, size, true);
+          const p = this.at(lo, hi, d, code[b + 3]!, size, true, pc);
           if (size === 1) view.setUint8(p, lo[s]! & 0xff);
           else if (size === 2) view.setUint16(p, lo[s]! & 0xffff, true);
           else {
@@ -947,6 +916,69 @@ export class Interpreter implements Engine {
     this.pc = pc;
     this.count = count;
     this.tailCallCount = tailCalls;
+  }
+
+  /**
+   * Translates reg + off to a memory offset for an access of `size` bytes, or throws MemoryFault
+   * naming `pc`; the region is left in `hit`. (A method, not a closure made per run: closures
+   * over exec's locals would allocate per run and move those locals into a heap context.)
+   */
+  private at(lo: Int32Array, hi: Int32Array, reg: number, off: number, size: number, write: boolean, pc: number): number {
+    let a = (lo[reg]! >>> 0) + off;
+    let h = hi[reg]!;
+    if (a < 0) {
+      a += TWO32;
+      h = (h - 1) | 0;
+    } else if (a >= TWO32) {
+      a -= TWO32;
+      h = (h + 1) | 0;
+    }
+    const space = this.space;
+    const id = h - TAG_BASE;
+    if (id >= 0 && id < space.regions.length && a >= space.starts[id]! && a + size <= space.ends[id]! && (!write || (space.flags[id]! & REGION_WRITABLE) !== 0)) {
+      this.hit = id;
+      return a;
+    }
+    this.pc = pc;
+    throw space.fault(pc, h, a, size, write ? 'write' : 'read');
+  }
+
+  /** Serves a load at `p` from the region `at` found when it is hooked (context rewriting) into register d; true when the hook handled it. */
+  private hooked(p: number, size: number, d: number, lo: Int32Array, hi: Int32Array): boolean {
+    const space = this.space;
+    const id = this.hit;
+    if ((space.flags[id]! & REGION_HOOKED) === 0) return false;
+    const out = this.scratch;
+    if (!space.hooks[id]!(p - space.starts[id]!, size, out)) return false;
+    lo[d] = out[0]!;
+    hi[d] = out[1]!;
+    return true;
+  }
+
+  /**
+   * Returns to the caller of frame `depth + 1`: restores r6..r10 and gives the return slot. When
+   * a tail call inside the callee replaced its program (`program`), switches back to the caller's
+   * program and register file (this.program, this.regs), as the JIT does: the tail-called
+   * program's exit returns to the subprogram's caller.
+   */
+  private popFrame(depth: number, program: PreparedProgram, lo: Int32Array, hi: Int32Array): number {
+    const caller = this.callers[depth]!;
+    if (caller !== program) {
+      const file = this.registerFile(caller);
+      file.lo.set(lo.subarray(0, FIRST_CONST));
+      file.hi.set(hi.subarray(0, FIRST_CONST));
+      this.program = caller;
+      this.regs = file;
+      lo = file.lo;
+      hi = file.hi;
+    }
+    const frames = this.frames;
+    const f = depth * FRAME_WORDS;
+    for (let r = 6, k = f + 1; r <= 10; r++, k += 2) {
+      lo[r] = frames[k]!;
+      hi[r] = frames[k + 1]!;
+    }
+    return frames[f]!;
   }
 
   /** Memory offset of an LD_ABS/LD_IND access of `size` bytes at skb offset `k`, or -1 (the kernel's load helpers). */
