@@ -37,7 +37,8 @@ export function nsExec(ns: Netns | string | undefined, cmd: readonly string[], o
     return execFileSync(argv[0] as string, argv.slice(1), {
       encoding: 'utf8',
       input: options.input,
-      timeout: options.timeoutMs ?? 20_000,
+      // A CLI run under tsx compiles cold; at load average 20+ that alone has taken over 20 s.
+      timeout: options.timeoutMs ?? 90_000,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
