@@ -7,9 +7,9 @@ import { ADD_CONST, isBranchTaken, J, markPtrOrNullRegs, regSetMinMax, syncLinke
 import { jumpTarget } from './cfg.js';
 import { type Env, reject, Rejected } from './env.js';
 import { checkHelperCall, checkResourceLeak } from './helper-call.js';
+import { checkCallUnderLock } from './spin-lock.js';
 import { checkKfuncCall, isIterNextCall } from './kfunc-call.js';
 import { iterActiveAtR1, iterActiveDepthsDiffer, widenScalars, type WidenKeep } from './iter.js';
-import { kfuncNameById } from './kfunc-resolve.js';
 import { formatInsn, formatState, insnStateLine, snapshot } from './log.js';
 import { checkMemAccess, checkPtrOffReg } from './memory.js';
 import { checkGlobalCallArgs } from './global-args.js';
@@ -512,25 +512,6 @@ function step(env: Env, insn: Instruction, entry: OpcodeEntry, idx: number, push
     case 'exit':
       jumped();
       return exit(env);
-  }
-}
-
-const BPF_FUNC_SPIN_UNLOCK = 94;
-
-/** Kfuncs a program may call while holding a bpf_spin_lock (kfunc_spin_allowed: graph API, bpf_iter_num_*, resilient locks). */
-const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set([
-  'bpf_list_push_front_impl', 'bpf_list_push_back_impl', 'bpf_list_pop_front', 'bpf_list_pop_back', 'bpf_list_front', 'bpf_list_back',
-  'bpf_rbtree_add_impl', 'bpf_rbtree_remove', 'bpf_rbtree_first', 'bpf_rbtree_root', 'bpf_rbtree_left', 'bpf_rbtree_right', 'bpf_refcount_acquire_impl',
-  'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
-  'bpf_res_spin_lock', 'bpf_res_spin_unlock', 'bpf_res_spin_lock_irqsave', 'bpf_res_spin_unlock_irqrestore',
-]);
-
-/** do_check: under a bpf_spin_lock only bpf_spin_unlock, the kfuncs above and static bpf-to-bpf calls are allowed. */
-function checkCallUnderLock(env: Env, insn: Instruction): void {
-  if (insn.src === PseudoCall.HELPER && insn.imm !== BPF_FUNC_SPIN_UNLOCK) reject('function calls are not allowed while holding a lock');
-  if (insn.src === PseudoCall.KFUNC_CALL) {
-    const name = insn.off === 0 ? (insn.reference ?? kfuncNameById(env.kernelBtf, insn.imm)) : undefined;
-    if (name === undefined || !SPIN_ALLOWED_KFUNCS.has(name)) reject('function calls are not allowed while holding a lock');
   }
 }
 

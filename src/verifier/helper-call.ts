@@ -6,9 +6,10 @@ import { BpfArgType, BpfFuncId } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { regBoundsSync } from './bounds.js';
 import { type Env, reject } from './env.js';
-import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg, type VerifierMap } from './memory.js';
+import { checkHelperMemAccess, checkPtrAlignment, checkPtrOffReg } from './memory.js';
 import { structsMatch } from './kfunc-call.js';
 import { hasSpinLock } from './map-fields.js';
+import { processSpinLock } from './spin-lock.js';
 import { BTF_TRUSTED, cloneReg, copyReg, DYNPTR_FIRST, DynptrKind, isNullScalar, markNotInit, markUnknown, pointer, type Reg, type RegType, regTypeStr } from './reg-state.js';
 import { clearPktPointers, helperChangesPktData } from './pkt-data.js';
 import { type DynptrArg, dynptrReleaseRef, invalidateDynptrSlots, processDynptrArg } from './dynptr-arg.js';
@@ -336,30 +337,6 @@ function checkFuncArg(env: Env, argIndex: number, meta: Meta, proto: HelperProto
     default:
       break;
   }
-}
-
-/**
- * process_spin_lock: bpf_spin_lock/bpf_spin_unlock on a map value's lock at its constant offset.
- * One lock at a time; the unlock must name the same value (map, and the pointer's id).
- */
-function processSpinLock(env: Env, reg: Reg, regno: number, isLock: boolean): void {
-  if (!tnumIsConst(reg.var)) reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
-  const map = reg.map!;
-  const fields = (map as VerifierMap).fields;
-  if (fields === undefined && !map.btfValueTypeId) reject(`map '${map.name}' has to have BTF in order to use bpf_spin_lock`);
-  const lock = (fields ?? []).find((f) => f.name === 'bpf_spin_lock');
-  if (!lock) reject(`map '${map.name}' has no valid bpf_spin_lock`);
-  const off = BigInt.asIntN(64, reg.var.value) + BigInt(reg.off);
-  if (off !== BigInt(lock.off)) reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${lock.off}`);
-  const cur = env.cur;
-  if (isLock) {
-    if (cur.activeLock) reject('Locking two bpf_spin_locks are not allowed');
-    cur.activeLock = { map, id: reg.id };
-    return;
-  }
-  if (!cur.activeLock) reject('bpf_spin_unlock without taking a lock');
-  if (cur.activeLock.map !== map || cur.activeLock.id !== reg.id) reject('bpf_spin_unlock of different lock');
-  cur.activeLock = undefined;
 }
 
 /** get_constant_map_key: the key a stack pointer points to, when it is a known constant (else -1). */

@@ -12,6 +12,8 @@ import { fixturesDir } from '../support/fixtures.js';
 import { kernelTest } from '../kernel/harness.js';
 import { AgreementReport, compareVerdicts } from './agreement.js';
 import { objectProgramVerdict, type ObjectProgram } from './fixture-oracle.js';
+import { iterationSeed, prng } from '../support/mutate.js';
+import { mutateInstructions } from './mutate-program.js';
 
 const dir = path.join(fixturesDir, 'soundness-rules');
 const BPF_F_STRICT_ALIGNMENT = 1;
@@ -53,4 +55,32 @@ kernelTest('soundness-rule fixtures: every program gets the kernel verdict and m
   assert.equal(report.count('looser'), 0, 'bpfkit accepts a program the kernel rejects');
   assert.equal(equal, all.length, 'every soundness-rule fixture program: the kernel verdict and message');
   assert.deepEqual(noHint, [], 'every refusal explained');
+});
+
+const MUTANTS = 300;
+
+kernelTest(`soundness-rule mutants: ${MUTANTS} mutated fixture programs (locks, sockets, LD_ABS, alignment) never looser than the kernel, no internal error`, (sys) => {
+  const bases = programs();
+  const report = new AgreementReport('soundness-rule mutants');
+  const seed = Number(process.env['BPFKIT_SEED'] ?? 19);
+  const internal: string[] = [];
+  for (let i = 0; i < MUTANTS; i++) {
+    const r = prng(iterationSeed(seed ^ 0x736f, i));
+    const op = r.pick(bases);
+    const prog = op.spec.programs.find((p) => p.name === op.program)!;
+    const m = mutateInstructions(r, prog.instructions, 20, false);
+    if (!m) continue;
+    const mutated = { ...prog, instructions: m.insns };
+    const spec = { ...op.spec, programs: op.spec.programs.map((p) => (p.name === op.program ? mutated : p)) };
+    const { processedInsns: _p, timeUsec: _t, ...kernel } = objectProgramVerdict(sys, { ...op, spec });
+    if (kernel.error) continue;
+    const o = verifyProgram(mutated, spec, { privileged: true });
+    if (/internal error/.test(o.message ?? '')) internal.push(`${op.key} (${m.what.join(', ')}): ${o.message ?? ''}`);
+    const ours = o.message === undefined ? { verdict: o.verdict } : { verdict: o.verdict, message: o.message };
+    report.add({ name: `${op.key} (${m.what.join(', ')})`, outcome: compareVerdicts(kernel, ours), kernel, ours });
+  }
+  console.log(report.format(40));
+  assert.deepEqual(internal, [], 'no bpfkit internal error');
+  assert.ok(report.rows.length >= MUTANTS / 2, `only ${report.rows.length} mutants compared`);
+  assert.equal(report.count('looser'), 0, 'bpfkit accepts a mutant the kernel rejects');
 });
