@@ -140,6 +140,32 @@ export function checkPtrToBtfAccess(env: Env, reg: Reg, regno: number, off: numb
   }
 }
 
+/**
+ * check_ptr_to_map_access's walk: a load of `size` bytes at `off` of the kernel struct a map
+ * pointer points to (`bpf_array`, `bpf_htab`...) as a PTR_TO_BTF_ID with no flags: a scalar, or a
+ * plain pointer to the member's struct (`map->ops`).
+ */
+export function mapStructLoad(btf: Btf, structName: string, off: number, size: number, dst: Reg | undefined): void {
+  let t = kernelStruct(btf, structName);
+  if (!t) reject(`bpfkit: struct ${structName} is not in the kernel's BTF`);
+  let o = off;
+  for (;;) {
+    const w = structWalk(btf, t, o, size, false);
+    if (w.kind === 'struct') {
+      t = w.type;
+      o = 0;
+      continue;
+    }
+    if (!dst) return;
+    if (w.kind === 'scalar') markUnknown(dst);
+    else {
+      copyReg(dst, pointer('btf_id'));
+      dst.btf = w.struct;
+    }
+    return;
+  }
+}
+
 function fieldAt(t: BtfType, off: number): string | undefined {
   if (t.kind !== 'struct' && t.kind !== 'union') return undefined;
   return t.members.find((m) => m.bitOffset / 8 === off)?.name;

@@ -1,7 +1,7 @@
 // Memory access checks: the kernel's check_mem_access for ctx, stack, packet, map value and mem pointers, and helper buffers.
 import type { MapDef } from '../maps/map-ops.js';
 import { coerceRegToSize, coerceRegToSizeSx } from './bounds.js';
-import { checkPtrToBtfAccess } from './btf-access.js';
+import { checkPtrToBtfAccess, mapStructLoad } from './btf-access.js';
 import { type Env, reject } from './env.js';
 import type { MapField } from './map-fields.js';
 import {
@@ -487,10 +487,16 @@ export function checkMemAccess(
     }
     case 'map_ptr': {
       if (!env.privileged) reject(`'struct ${mapStructName(reg.map?.type)}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`);
-      if (off < 0) reject(`R${regno} is bpf_map invalid negative access: off=${off}`);
-      if (write) reject('only read from bpf_map is supported');
-      // struct bpf_map: map_type, key_size, value_size, max_entries, map_extra, map_flags, id... are scalars.
-      if (off < 16 || off + size > 48) reject(`bpfkit: reading struct bpf_map at off=${off} size=${size} is not modelled`);
+      if (off < 0) reject(`R${regno} is ${mapStructName(reg.map?.type)} invalid negative access: off=${off}`);
+      if (write) reject(`only read from ${mapStructName(reg.map?.type)} is supported`);
+      if (env.kernelBtf) {
+        // The map type's kernel struct walked as btf_struct_access does (map->ops: a BTF pointer).
+        mapStructLoad(env.kernelBtf, mapStructName(reg.map?.type), off, size, dst);
+        if (dst) loaded = true;
+        break;
+      }
+      // Without the kernel's BTF: struct bpf_map's map_type, key_size, value_size, max_entries, map_extra, map_flags, id... are scalars.
+      if (off < 16 || off + size > 48) reject(`bpfkit: reading struct bpf_map at off=${off} size=${size} is not modelled (pass kernelBtf)`);
       if (dst) {
         markUnknown(dst);
         loaded = true;
