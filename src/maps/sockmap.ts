@@ -11,8 +11,9 @@
 // past the end), sockhash deletes ENOENT, sockmap get_next_key walks every index like an array.
 // The kernel's create rules: sockmap key 4, value 4 or 8, max_entries 1..INT_MAX; sockhash any key
 // size 1..512 (E2BIG above MAX_BPF_STACK), value 4 or 8, max_entries > 0; both only
-// BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_WRONLY. Program-side updates (bpf_sock_map_update from
-// sock_ops, bpf_map_update_elem with a socket) are not modelled: -EINVAL.
+// BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_WRONLY. Program-side updates (bpf_map_update_elem with a
+// socket a lookup gave, sock_map_update_elem) store a socket of the socket model found by its
+// struct bpf_sock address; any other pointer is -EINVAL (the kernel: not a full socket).
 
 import { NotSupportedError } from '../errors.js';
 import { mapTypeName } from '../isa/map-types.js';
@@ -68,9 +69,39 @@ export class SocketMap implements MapOps {
     return this.held.get(this.keyOf(key, keyOffset))?.socket.address ?? 0;
   }
 
-  /** bpf_sock_map_update / bpf_sock_hash_update from a program: not modelled (-EINVAL, as for a NULL socket). */
-  update(_key?: Uint8Array, _keyOffset?: number, _value?: Uint8Array, _valueOffset?: number, _flags?: number, _cpu?: number): number {
-    return -MapErrno.EINVAL;
+  /**
+   * sock_map_update_elem (bpf_map_update_elem from a program; `valueOffset` is where the struct
+   * bpf_sock a lookup returned lies in memory): a pointer that is no socket of the model -EINVAL (not a full socket), a
+   * socket a socket map may not hold -EOPNOTSUPP, then the user-side rules (flags, E2BIG, EEXIST,
+   * ENOENT) of sock_map_update_common / sock_hash_update_common.
+   */
+  update(key?: Uint8Array, keyOffset = 0, _value?: Uint8Array, valueOffset = 0, flags = 0, _cpu?: number): number {
+    const socket = key ? this.socketAt(valueOffset) : undefined;
+    if (!key || !socket) return -MapErrno.EINVAL;
+    if (!socket.storable) return -MapErrno.EOPNOTSUPP;
+    return this.store(key.subarray(keyOffset, keyOffset + this.def.keySize), socket, flags);
+  }
+
+  /** The socket of the model whose struct bpf_sock is at memory offset `at` (a helper's translated pointer). */
+  private socketAt(at: number): MapSocket | undefined {
+    if (!this.env.socket) return undefined;
+    for (let i = 0; ; i++) {
+      const s = this.env.socket(i);
+      if (!s) return undefined;
+      if (this.env.space.translateNumber(s.address, 1, false) === at) return s;
+    }
+  }
+
+  private store(key: Uint8Array, socket: MapSocket, flags: number): number {
+    if (flags > BpfUpdateFlags.EXIST) return -MapErrno.EINVAL;
+    if (!this.isHash && readU32(key, 0) >= this.def.maxEntries) return -MapErrno.E2BIG;
+    const k = this.keyOf(key);
+    const held = this.held.has(k);
+    if (flags === BpfUpdateFlags.NOEXIST && held) return -MapErrno.EEXIST;
+    if (flags === BpfUpdateFlags.EXIST && !held) return -MapErrno.ENOENT;
+    if (!held && this.isHash && this.held.size >= this.def.maxEntries) return -MapErrno.E2BIG;
+    this.held.set(k, { key: key.slice(0, this.def.keySize), socket });
+    return 0;
   }
 
   /** sockmap: -EINVAL for an empty slot or past the end; sockhash: -ENOENT for a missing key. */
@@ -104,13 +135,7 @@ export class SocketMap implements MapOps {
     const socket = this.env.socket(fd);
     if (!socket) return -MapErrno.EBADF;
     if (!socket.storable) return -MapErrno.EOPNOTSUPP;
-    const k = this.keyOf(key);
-    const held = this.held.has(k);
-    if (flags === BpfUpdateFlags.NOEXIST && held) return -MapErrno.EEXIST;
-    if (flags === BpfUpdateFlags.EXIST && !held) return -MapErrno.ENOENT;
-    if (!held && this.isHash && this.held.size >= this.def.maxEntries) return -MapErrno.E2BIG;
-    this.held.set(k, { key: key.slice(0, this.def.keySize), socket });
-    return 0;
+    return this.store(key, socket, flags);
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
