@@ -13,7 +13,7 @@ export { cgroupSysctlOps, sysctlCheckAccess, BPF_SYSCTL_SIZE } from './cgroup-sy
 export { cgroupSockoptOps, sockoptCheckAccess, BpfSockopt, BPF_SOCKOPT_SIZE } from './cgroup-sockopt.js';
 export { cgroupDeviceOps, cgroupDevCheckAccess, BPF_CGROUP_DEV_CTX_SIZE } from './cgroup-device.js';
 export { cgroupHelperAllowed } from './cgroup-helpers.js';
-export { kprobeOps, tracepointOps, rawTracepointOps, perfEventOps, kprobeCheckAccess, tracepointCheckAccess, rawTracepointCheckAccess, perfEventCheckAccess, PT_REGS_SIZE, PERF_MAX_TRACE_SIZE, BPF_PERF_EVENT_DATA_SIZE } from './tracing-types.js';
+export { kprobeOps, tracepointOps, rawTracepointOps, rawTracepointWritableOps, syscallOps, perfEventOps, kprobeCheckAccess, tracepointCheckAccess, rawTracepointCheckAccess, rawTracepointWritableCheckAccess, syscallCheckAccess, perfEventCheckAccess, PT_REGS_SIZE, PERF_MAX_TRACE_SIZE, BPF_PERF_EVENT_DATA_SIZE, SYSCALL_CTX_MAX } from './tracing-types.js';
 export { xdpOps, xdpCheckAccess } from './xdp.js';
 export { tcOps, tcActOps, tcCheckAccess } from './tc.js';
 export { socketFilterOps, socketFilterCheckAccess } from './socket-filter.js';

@@ -15,7 +15,7 @@ import type { NetDevice } from './net-device.js';
  * What a context load yields, as the verifier types it: a scalar, or a pointer the kernel's
  * `convert_ctx_access` produces (`xdp_md.data` -> PTR_TO_PACKET).
  */
-export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx' | 'flow_keys' | 'btf_id';
+export type CtxValueType = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock' | 'sock_common' | 'ctx' | 'flow_keys' | 'btf_id' | 'tp_buffer';
 
 /** A context access the type allows. */
 export interface CtxAccess {

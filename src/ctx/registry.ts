@@ -18,7 +18,7 @@ import { skMsgOps, skSkbOps } from './sk-msg.js';
 import { sockOpsOps } from './sock-ops.js';
 import { socketFilterOps } from './socket-filter.js';
 import { tcActOps, tcOps } from './tc.js';
-import { kprobeOps, perfEventOps, rawTracepointOps, tracepointOps } from './tracing-types.js';
+import { kprobeOps, perfEventOps, rawTracepointOps, rawTracepointWritableOps, syscallOps, tracepointOps } from './tracing-types.js';
 import { xdpOps } from './xdp.js';
 
 /** Every program type with ops, in `enum bpf_prog_type` order. */
@@ -34,7 +34,7 @@ export function programTypeOps(type: number | string): RunnableProgramType | und
 }
 
 /** Program types the verifier models but userspace cannot run (the kernel has no test run for them, or their context is kernel data). */
-export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, cgroupSockOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps, cgroupSockAddrOps, cgroupSysctlOps, cgroupSockoptOps, cgroupDeviceOps];
+export const VERIFIER_ONLY_OPS: readonly ProgramTypeOps[] = [kprobeOps, tracepointOps, perfEventOps, cgroupSockOps, sockOpsOps, skSkbOps, skMsgOps, rawTracepointOps, skReuseportOps, cgroupSockAddrOps, cgroupSysctlOps, cgroupSockoptOps, cgroupDeviceOps, rawTracepointWritableOps, syscallOps];
 
 /**
  * The verifier's ops of a program type (a BpfProgType value or bpftool's name): the runnable

@@ -1,4 +1,4 @@
-// The tracing program types for the verifier: kprobe (struct pt_regs), tracepoint, raw_tracepoint and perf_event contexts (kernel/trace/bpf_trace.c).
+// The tracing program types for the verifier: kprobe (struct pt_regs), tracepoint, raw_tracepoint (and writable), perf_event and syscall contexts (kernel/trace/bpf_trace.c, kernel/bpf/syscall.c).
 //
 // Their contexts are kernel data with no userspace meaning, so bpfkit verifies these programs
 // but does not run them. Layouts are x86-64's (the running kernel's architecture).
@@ -54,6 +54,24 @@ export function perfEventCheckAccess(off: number, size: number, write: boolean):
   return size === 8 ? { field: `regs+${off}`, type: 'scalar' } : deny;
 }
 
+/**
+ * raw_tp_writable_prog_is_valid_access: args[0] is the tracepoint's writable buffer (PTR_TO_TP_BUFFER,
+ * read as 8 bytes), the other arguments as raw_tracepoint's; no stores into the context.
+ */
+export function rawTracepointWritableCheckAccess(off: number, size: number, write: boolean): CtxAccessCheck {
+  if (off === 0) return size === 8 && !write ? { field: 'args[0]', type: 'tp_buffer' } : invalidCtxAccess(off, size);
+  return rawTracepointCheckAccess(off, size, write);
+}
+
+/** U16_MAX: a syscall program's context (its ctx_in) may be up to this many bytes. */
+export const SYSCALL_CTX_MAX = 65535;
+
+/** syscall_prog_is_valid_access: any aligned load or store below U16_MAX; the bytes are the caller's ctx_in. */
+export function syscallCheckAccess(off: number, size: number): CtxAccessCheck {
+  if (off < 0 || off >= SYSCALL_CTX_MAX || off % size !== 0) return invalidCtxAccess(off, size);
+  return { field: `+${off}`, type: 'scalar' };
+}
+
 function tracingOps(type: BpfProgType, name: ProgramTypeName, ctxSize: number, checkAccess: ProgramTypeOps['checkAccess']): ProgramTypeOps {
   return { type, name, ctxSize, checkAccess, helperAllowed: (id) => helperAllowed(id, name) };
 }
@@ -66,3 +84,7 @@ export const tracepointOps = tracingOps(BpfProgType.TRACEPOINT, 'tracepoint', PE
 export const rawTracepointOps = tracingOps(BpfProgType.RAW_TRACEPOINT, 'raw_tracepoint', 8 * MAX_BPF_FUNC_ARGS, rawTracepointCheckAccess);
 /** BPF_PROG_TYPE_PERF_EVENT: the context is struct bpf_perf_event_data. */
 export const perfEventOps = tracingOps(BpfProgType.PERF_EVENT, 'perf_event', BPF_PERF_EVENT_DATA_SIZE, perfEventCheckAccess);
+/** BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE: raw_tracepoint's arguments, the first a buffer the program may write. */
+export const rawTracepointWritableOps = tracingOps(BpfProgType.RAW_TRACEPOINT_WRITABLE, 'raw_tracepoint_writable', 8 * MAX_BPF_FUNC_ARGS, rawTracepointWritableCheckAccess);
+/** BPF_PROG_TYPE_SYSCALL: the context is the memory the caller passed (BPF_PROG_TEST_RUN's ctx_in); helpers of tracing_prog_func_proto. */
+export const syscallOps = tracingOps(BpfProgType.SYSCALL, 'syscall', SYSCALL_CTX_MAX, syscallCheckAccess);

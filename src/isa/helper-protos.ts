@@ -74,8 +74,10 @@ const NETFILTER: readonly ProgramTypeName[] = ['netfilter'];
 const SK_FILTER: readonly ProgramTypeName[] = [...SOCKET, ...CG_SKB];
 /** bpf_sk_base_func_proto() users: every networking type but netfilter. */
 const SK_BASE: readonly ProgramTypeName[] = [...NET, ...CG_SKB, ...LWT, ...FLOW, ...SK_LOOKUP, ...SOCKMAP_PROGS, ...CG_SOCK_ADDR];
-/** bpf_tracing_func_proto() users: kprobe, tracepoint, raw_tracepoint, perf_event. */
-const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'raw_tracepoint', 'perf_event'];
+/** raw_tp_prog_func_proto() users: raw tracepoints (writable too), and through tracing_prog_func_proto() the BTF-typed tracing programs and syscall programs. */
+const RAW_TP: readonly ProgramTypeName[] = ['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall'];
+/** bpf_tracing_func_proto() users: kprobe, tracepoint, perf_event and the raw_tp_prog_func_proto() users. */
+const TRACING: readonly ProgramTypeName[] = ['kprobe', 'tracepoint', 'perf_event', ...RAW_TP];
 /** bpf_base_func_proto(): reachable from every program type modelled here. */
 const BASE: readonly ProgramTypeName[] = [...SK_BASE, ...NETFILTER, ...TRACING, ...SK_REUSEPORT, ...CG_SOCK, ...CG_SYSCTL, ...CG_SOCKOPT, ...CG_DEVICE];
 /** Types whose get_smp_processor_id / get_cgroup_classid come from bpf_base_func_proto (not an skb-specific case). */
@@ -158,12 +160,12 @@ export const RAW_HELPER_PROTOS: readonly RawHelperProto[] = [
   { helper: 'get_stackid', proto: 'bpf_get_stackid_proto', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['kprobe'] },
   { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['tracepoint'] },
   // raw_tp_prog_func_proto().
-  { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: ['raw_tracepoint'] },
-  { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: ['raw_tracepoint'] },
+  { helper: 'perf_event_output', proto: 'bpf_perf_event_output_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY, RO_MEM, SIZE0], gpl: true, progs: RAW_TP },
+  { helper: 'get_stackid', proto: 'bpf_get_stackid_proto_raw_tp', ret: INT, args: [CTX, MAP, ANY], gpl: true, progs: RAW_TP },
   // bpf_get_stack: the program's stack into a buffer (r0 refined to [-MAX_ERRNO, size]); per context flavour.
   { helper: 'get_stack', proto: 'bpf_get_stack_proto', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['kprobe'] },
   { helper: 'get_stack', proto: 'bpf_get_stack_proto_tp', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['tracepoint'] },
-  { helper: 'get_stack', proto: 'bpf_get_stack_proto_raw_tp', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['raw_tracepoint'] },
+  { helper: 'get_stack', proto: 'bpf_get_stack_proto_raw_tp', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: RAW_TP },
   { helper: 'get_stack', proto: 'bpf_get_stack_proto_pe', ret: INT, args: [CTX, UNINIT, SIZE0, ANY], gpl: true, progs: ['perf_event'] },
   { helper: 'probe_read', proto: 'bpf_probe_read_compat_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },
   { helper: 'probe_read_str', proto: 'bpf_probe_read_compat_str_proto', ret: INT, args: [UNINIT, SIZE0, ANY], gpl: true, progs: TRACING },

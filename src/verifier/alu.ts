@@ -456,7 +456,7 @@ function checkRegSaneOffset(r: Reg, ptrTypeStr: string): void {
   if (r.smin >= BPF_MAX_VAR_OFF || r.smin <= -BPF_MAX_VAR_OFF) reject(`value ${r.smin} makes ${ptrTypeStr} pointer be out of bounds`);
 }
 
-const ARITH_OK = new Set(['ctx', 'map_value', 'map_key', 'stack', 'pkt_meta', 'pkt', 'btf_id', 'mem', 'func']);
+const ARITH_OK = new Set(['ctx', 'map_value', 'map_key', 'stack', 'pkt_meta', 'pkt', 'btf_id', 'mem', 'func', 'tp_buffer']);
 
 /**
  * adjust_ptr_min_max_vals: `dst = ptr op off` where exactly one operand is a pointer. Writes

@@ -172,6 +172,8 @@ const RULES: [RegExp, Rule][] = [
   }],
   [/^invalid bpf_context access off=(-?\d+) size=(\d+)/, (m, w) =>
     `this program type's context has no field at offset ${m[1]} readable (or writable) as ${m[2]} bytes (${w.at}${w.code}): use the field through its declared type in the context struct, with its declared width, and write only fields the program type may change`],
+  [/^R(\d+) invalid variable buffer offset/, (_m, w) => `the writable tracepoint buffer is accessed at a variable offset at ${w.at}${w.code}: use a constant offset (the kernel checks the largest one against the buffer's size at attach)`],
+  [/^R(\d+) invalid tracepoint buffer access/, (_m, w) => `the writable tracepoint buffer is accessed before its start at ${w.at}${w.code}: use a non-negative constant offset`],
   [/^dereference of modified ctx ptr/, (_m, w) => `the context pointer was moved before the access at ${w.at}${w.code}: read context fields through the unmodified ctx pointer (ctx->field)`],
   [/^invalid (?:indirect )?read from stack|invalid read from stack|^invalid indirect read from stack/, (_m, w) =>
     `stack bytes are read at ${w.at}${w.code} before they were written: initialise the variable (e.g. \`= {}\` or __builtin_memset) before passing or reading it`],

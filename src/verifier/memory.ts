@@ -417,6 +417,17 @@ export function checkMemAccess(
       }
       break;
     }
+    case 'tp_buffer': {
+      // check_tp_buffer_access: a writable tracepoint's buffer, at a constant non-negative offset (its size is checked at attach).
+      leaks('tp_buffer');
+      if (off0 < 0) reject(`R${regno} invalid tracepoint buffer access: off=${off0}, size=${size}`);
+      if (!tnumIsConst(reg.var) || reg.var.value !== 0n) reject(`R${regno} invalid variable buffer offset: off=${off0}, var_off=${tnumString(reg.var)}`);
+      if (!write && dst) {
+        markUnknown(dst);
+        loaded = true;
+      }
+      break;
+    }
     case 'mem': {
       leaks('mem');
       if (reg.maybeNull) reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);

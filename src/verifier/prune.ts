@@ -269,6 +269,7 @@ const TYPE_CODE: Record<RegType, number> = {
   func: 15,
   flow_keys: 31,
   dynptr: 16,
+  tp_buffer: 17,
 };
 
 /** The registers of `live` that are initialized in `f` (the ones {@link quickRegsMatch} compares). */

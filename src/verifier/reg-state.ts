@@ -21,7 +21,8 @@ export type RegType =
   | 'btf_id'
   | 'func'
   | 'flow_keys'
-  | 'dynptr';
+  | 'dynptr'
+  | 'tp_buffer';
 
 /** The abstract value of one register (or one spilled stack slot). Mutable; states copy it. */
 export interface Reg {
@@ -313,6 +314,7 @@ const BASE_NAMES: Record<RegType, string> = {
   func: 'func',
   flow_keys: 'flow_keys',
   dynptr: 'dynptr_ptr',
+  tp_buffer: 'tp_buffer',
 };
 
 /** The kernel's reg_type_str: `map_value_or_null`, `ringbuf_mem`, `rdonly_mem`, `scalar`, `fp`. */

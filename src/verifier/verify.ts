@@ -95,6 +95,11 @@ export interface VerifyOptions {
    * {@link kfuncRefused} when those are given too.
    */
   target?: 'upstream' | VerifierTarget;
+  /**
+   * BPF_F_SLEEPABLE: the program may sleep (syscall programs must). Default: the program spec's
+   * flags ({@link verifyProgram}), else false.
+   */
+  sleepable?: boolean;
 }
 
 /** The verdict with what veristat reports. */
@@ -224,6 +229,11 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
   }
   if (insns.length === 0) {
     failure = { message: 'no instructions' };
+    return finish();
+  }
+  // bpf_check_attach_target... check_attach_btf_id: a syscall program runs from bpf(2), in a context that may sleep.
+  if (programType === BpfProgType.SYSCALL && !options.sleepable) {
+    failure = { message: 'Syscall programs can only be sleepable' };
     return finish();
   }
   try {
@@ -483,7 +493,8 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
   // The section's attach type (cgroup/recvmsg4), unless the caller retyped the program.
   const attachType = options.expectedAttachType ?? (type === program.type ? program.expectedAttachType : undefined);
   const strictAlignment = options.strictAlignment ?? (program.flags & BPF_F_STRICT_ALIGNMENT) !== 0;
-  return run(instructions, type, { ...options, strictAlignment, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
+  const sleepable = options.sleepable ?? (program.flags & BPF_F_SLEEPABLE) !== 0;
+  return run(instructions, type, { ...options, strictAlignment, sleepable, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
     globals,
@@ -491,6 +502,7 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
 }
 
 const BPF_F_STRICT_ALIGNMENT = 1;
+const BPF_F_SLEEPABLE = 16;
 
 /**
  * check_btf_func: a subprogram using LD_ABS/LD_IND or a tail call must return an integer in its

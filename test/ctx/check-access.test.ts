@@ -9,7 +9,8 @@ import { cgroupSockOps } from '../../src/ctx/cgroup-sock.js';
 import { cgroupSockAddrOps, SOCK_ADDR_ATTACH_TYPES } from '../../src/ctx/cgroup-sock-addr.js';
 import { cgroupSockoptOps } from '../../src/ctx/cgroup-sockopt.js';
 import type { ProgramTypeOps } from '../../src/ctx/program-type-ops.js';
-import { BpfAttachType } from '../../src/isa/uapi.generated.js';
+import { BpfProgLoadFlags } from '../../src/isa/program-types.js';
+import { BpfAttachType, BpfProgType } from '../../src/isa/uapi.generated.js';
 import type { Sys } from '../../src/kernel/sys.js';
 import { kernelTest } from '../kernel/harness.js';
 
@@ -25,7 +26,8 @@ function access(off: number, size: 1 | 2 | 4 | 8, write: boolean, sx = false) {
 /** The offsets swept: all of a small context; a big one's (a tracepoint record, 8 KiB) first and last 260 bytes. */
 function offsets(ctxSize: number): number[] {
   const all = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-  return ctxSize <= 512 ? all(-4, ctxSize + 4) : [...all(-4, 256), ...all(ctxSize - 256, ctxSize + 4)];
+  // An instruction's offset is 16 bits: a bigger context (syscall's, 64 KiB) is swept up to 32767.
+  return (ctxSize <= 512 ? all(-4, ctxSize + 4) : [...all(-4, 256), ...all(ctxSize - 256, ctxSize + 4)]).filter((o) => o <= 32767);
 }
 
 /** Every access of `ops`'s context compared with the kernel's verdict, loaded with `attachType` (default: the type's own). */
@@ -39,7 +41,7 @@ function sweep(sys: Sys, ops: ProgramTypeOps, attachType?: number): void {
         if (sx && size === 8) continue;
         let kernel: string | undefined;
         try {
-          loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL', ...(eat !== undefined ? { expectedAttachType: eat } : {}) }).close();
+          loadProgram(sys, { type: ops.type, insns: encode(access(off, size, write, sx)), license: 'GPL', ...(ops.type === BpfProgType.SYSCALL ? { flags: BpfProgLoadFlags.SLEEPABLE } : {}), ...(eat !== undefined ? { expectedAttachType: eat } : {}) }).close();
         } catch (err) {
           if (!(err instanceof VerifierError)) throw err;
           const line = err.lines.find((l) => l.includes('invalid bpf_context access')) ?? err.summary;

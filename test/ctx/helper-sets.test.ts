@@ -6,7 +6,8 @@ import type { ProgramTypeOps } from '../../src/ctx/program-type-ops.js';
 import { VERIFIER_ONLY_OPS } from '../../src/ctx/registry.js';
 import { alu64, call, encode, exit, program, r0 } from '../../src/isa/index.js';
 import { helperById } from '../../src/isa/helpers.js';
-import { BpfAttachType, BpfFuncIdBounds } from '../../src/isa/uapi.generated.js';
+import { BpfProgLoadFlags } from '../../src/isa/program-types.js';
+import { BpfAttachType, BpfFuncIdBounds, BpfProgType } from '../../src/isa/uapi.generated.js';
 import { loadProgram } from '../../src/kernel/bpf/prog-load.js';
 import { KernelError } from '../../src/kernel/kernel-error.js';
 import { VerifierError } from '../../src/kernel/verifier-error.js';
@@ -30,7 +31,7 @@ for (const { ops, attachType } of CASES) {
       // any other outcome (an argument complaint) means it may.
       let ok = true;
       try {
-        loadProgram(sys, { type: ops.type, insns: encode(program(call.helper(id), alu64.mov.imm(r0, 0), exit())), license: 'GPL', logLevel: 1, ...(attachType !== undefined ? { expectedAttachType: attachType } : {}) }).close();
+        loadProgram(sys, { type: ops.type, insns: encode(program(call.helper(id), alu64.mov.imm(r0, 0), exit())), license: 'GPL', logLevel: 1, ...(ops.type === BpfProgType.SYSCALL ? { flags: BpfProgLoadFlags.SLEEPABLE } : {}), ...(attachType !== undefined ? { expectedAttachType: attachType } : {}) }).close();
       } catch (e) {
         if (!(e instanceof VerifierError) && !(e instanceof KernelError)) throw e;
         if (!(e instanceof VerifierError) || /cannot use helper|unknown func|invalid func/.test(e.log)) ok = false;
@@ -42,6 +43,8 @@ for (const { ops, attachType } of CASES) {
     }
     process.stdout.write(`# ${label}: the kernel allows ${kernelAllows} helpers, bpfkit models ${both} of them\n`);
     assert.deepEqual(looser, [], 'helpers bpfkit allows and the kernel refuses');
-    assert.ok(both >= kernelAllows - 30, `only ${both} of the kernel's ${kernelAllows} helpers are modelled`);
+    // syscall programs (sleepable) also get bpf_sys_bpf, bpf_copy_from_user*, bpf_d_path... which bpfkit does not model.
+    const unmodelled = ops.type === BpfProgType.SYSCALL ? 40 : 30;
+    assert.ok(both >= kernelAllows - unmodelled, `only ${both} of the kernel's ${kernelAllows} helpers are modelled`);
   });
 }
