@@ -117,3 +117,75 @@ function step(retval: number, get: (map: string, key: number) => Uint8Array | un
   const dsth = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => slot('dsth', k));
   return `${retval} ${answer} ${dst.join(',')} ${dsth.join(',')}`;
 }
+
+/** A tc test-run packet: Ethernet header, then tuple (saddr, daddr, sport, dport), key, flags, sockhash, UDP. */
+function tcPacket(sport: number, dport: number, key: number, flags: number, hash: boolean, udp: boolean): Uint8Array {
+  const p = new Uint8Array(64);
+  const v = new DataView(p.buffer);
+  v.setUint16(12, 0x88b5, false);
+  p.set(LO4, 14);
+  p.set(LO4, 18);
+  v.setUint16(22, sport, false);
+  v.setUint16(24, dport, false);
+  v.setUint32(26, key, true);
+  v.setUint32(30, flags, true);
+  p[34] = hash ? 1 : 0;
+  p[35] = udp ? 1 : 0;
+  return p;
+}
+
+kernelTest('program-side sockmap/sockhash updates (tc, a socket from bpf_sk_lookup_tcp/udp) equal BPF_PROG_TEST_RUN in the sockets\' namespace', (sys) => {
+  const ns = uniqueName('bksu');
+  nsExec(undefined, ['ip', 'netns', 'add', ns]);
+  const made: RawSocket[] = [];
+  try {
+    const spec = loadObject(compileBpf(join(import.meta.dirname, 'c', 'sockmap_update.c')), { objectName: 'sockmap_update' });
+    nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
+    inNetns(ns, () => {
+      for (const s of SOCKETS) made.push(makeSocket(s.state === 'established' ? { ...s, connectTo: made[0]!.port } : s));
+    });
+    const model: ModelSocket[] = SOCKETS.map((s, i) => ({
+      protocol: s.protocol,
+      local: s.address,
+      localPort: made[i]!.port,
+      ...(s.state === 'established' ? { remote: s.address, remotePort: made[0]!.port } : {}),
+      ...(s.v6only ? { v6only: true } : {}),
+      ...(s.reuseport ? { reuseport: true } : {}),
+      cookie: made[i]!.cookie,
+    }));
+    // (sport, dport, udp): the IPv4 listener, the established client, the UDP socket, the reuseport listener, nothing.
+    const lookups: [number, number, boolean][] = [
+      [40000, made[0]!.port, false],
+      [made[0]!.port, made[4]!.port, false],
+      [40000, made[1]!.port, true],
+      [40000, made[5]!.port, false],
+      [40000, 1, false],
+    ];
+    const packets: Uint8Array[] = [];
+    for (const hash of [false, true]) for (const flags of [1, 0, 2, 3]) for (let key = 0; key < 8; key++) for (const [sport, dport, udp] of lookups) packets.push(tcPacket(sport, dport, key, flags, hash, udp));
+    const kernelSteps: string[] = [];
+    {
+      using kernel = loadKernelObject(sys, spec);
+      inNetns(ns, () => {
+        for (const p of packets) {
+          const r = kernel.program('store_found').testRun({ dataIn: p });
+          kernelSteps.push(step(r.retval, (name, k) => kernel.map(name).get(u32(k))));
+        }
+      });
+    }
+    const answers = new Set<string>();
+    for (const engine of ['jit', 'interpreter'] as const) {
+      using user = loadUserspace(spec, { engine, sockets: { sockets: model } });
+      packets.forEach((p, n) => {
+        const got = step(user.program('store_found').testRun({ data: p }).retval, (name, k) => user.bpfMap(name).get(u32(k)));
+        assert.equal(got, kernelSteps[n], `${engine} run ${n} (packet ${Buffer.from(p.subarray(14, 36)).toString('hex')})`);
+        answers.add(got.split(' ')[1]!);
+      });
+    }
+    assert.deepEqual([...answers].sort(), ['-17', '-2', '-22', '-7', '0', '1000'], [...answers].join(' '));
+    process.stdout.write(`# tc program-side socket map updates: ${2 * packets.length} runs equal the kernel (answers ${[...answers].join(', ')})\n`);
+  } finally {
+    for (const s of made) closeSocket(s);
+    nsExec(undefined, ['ip', 'netns', 'del', ns]);
+  }
+});

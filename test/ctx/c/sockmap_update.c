@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sockmap_update: an sk_lookup program storing the socket it found in a sockmap or sockhash with
+/* sockmap_update: sk_lookup and tc programs storing the socket a lookup found in a sockmap or sockhash with
  * bpf_map_update_elem (a program-side update, as may_update_sockmap allows sk_lookup). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -33,6 +33,43 @@ int store_sock(struct bpf_sk_lookup *ctx)
 	bpf_sk_release(sk);
 	*out = ret;
 	return SK_PASS;
+}
+
+/* The packet after its Ethernet header: a struct bpf_sock_tuple's ipv4 (12 bytes), then the
+ * destination key (u32), the update flags (u32), sockhash instead of sockmap (u8), UDP instead of
+ * TCP (u8). Stores the socket bpf_sk_lookup_tcp/udp finds; the result as above. */
+SEC("tc")
+int store_found(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct bpf_sock_tuple tuple = {};
+	__u32 zero = 0, dkey;
+	__u64 flags;
+	__s64 *out = bpf_map_lookup_elem(&result, &zero);
+	struct bpf_sock *sk;
+	__u8 *p = data + 14;
+	long ret;
+
+	if (!out || data + 36 > end)
+		return 2;
+	__builtin_memcpy(&tuple.ipv4, p, 12);
+	dkey = *(__u32 *)(p + 12);
+	flags = *(__u32 *)(p + 16);
+	if (p[21])
+		sk = bpf_sk_lookup_udp(skb, &tuple, sizeof(tuple.ipv4), -1, 0);
+	else
+		sk = bpf_sk_lookup_tcp(skb, &tuple, sizeof(tuple.ipv4), -1, 0);
+	if (!sk) {
+		*out = 1000;
+		return 0;
+	}
+	if (p[20])
+		ret = bpf_map_update_elem(&dsth, &dkey, sk, flags);
+	else
+		ret = bpf_map_update_elem(&dst, &dkey, sk, flags);
+	bpf_sk_release(sk);
+	*out = ret;
+	return 0;
 }
 
 char _license[] SEC("license") = "GPL";
