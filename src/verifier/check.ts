@@ -551,7 +551,11 @@ function alu(env: Env, insn: Instruction, kind: string, regs: Reg[], alu32: bool
     markUnknown(d);
     return;
   }
-  if (kind === 'addr_space_cast') reject('bpfkit: arena address space casts are not modelled');
+  if (kind === 'addr_space_cast') {
+    // check_alu_op: prog->aux->arena before the operands (other spaces are invalid encodings, refused on decoding).
+    if (!env.hasArena) reject('addr_space_cast insn can only be used in a program that has an associated arena');
+    reject('bpfkit: arena address space casts are not modelled');
+  }
   if (op === 0xb0) {
     // MOV
     if (isX) checkRegRead(regs, insn.src);

@@ -76,6 +76,8 @@ export interface Env {
   readonly helperRefused: ((programType: number, helperId: number) => boolean) | undefined;
   /** Resolves the map an lddw refers to. */
   mapOf(insnIndex: number): MapDef | undefined;
+  /** Whether an lddw of the program names an arena map (prog->aux->arena). */
+  readonly hasArena: boolean;
   /** Next id (env->id_gen). */
   nextId(): number;
   /** The state being verified. */

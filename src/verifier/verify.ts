@@ -6,7 +6,7 @@ import { verifierOps } from '../ctx/registry.js';
 import { resolveReferences } from '../isa/encode.js';
 import { isLdImm64, type Instruction, slotOffsets, type SourceLine } from '../isa/instruction.js';
 import { OPCODES_BY_CODE, PseudoLd } from '../isa/opcodes.js';
-import { BpfProgType } from '../isa/uapi.generated.js';
+import { BpfMapType, BpfProgType } from '../isa/uapi.generated.js';
 import type { MapDef } from '../maps/map-ops.js';
 import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
@@ -310,6 +310,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     kernelBtf: options.kernelBtf,
     kfuncRefused: combineRefusals(options.kfuncRefused, target?.kfuncAllowed?.bind(target)),
     mapOf: (i) => prepared.maps[i],
+    hasArena: prepared.maps.some((m) => m?.type === BpfMapType.ARENA),
     nextId: () => ++idGen,
     cur: { frames: [main], refs: [], insn: 0, mayGotoDepth: 0, callbackDepth: 0 },
     insnIdx: 0,
