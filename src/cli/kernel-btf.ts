@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseBtf, type Btf } from '../btf/index.js';
 import type { ObjectSpec } from '../elf/object-spec.js';
 import { PseudoCall } from '../isa/opcodes.js';
+import { BpfProgType } from '../isa/uapi.generated.js';
 
 /** Where the kernel exposes its own BTF. */
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -11,11 +12,12 @@ let cached: Btf | null | undefined;
 
 /**
  * Whether verifying `spec` needs the target kernel's BTF: kfunc calls (their prototypes), CO-RE
- * relocations (the kernel's struct layouts) or ksym externs. Parsing vmlinux costs about a
+ * relocations (the kernel's struct layouts), ksym externs or tracing programs (their target's
+ * BTF prototype types the context). Parsing vmlinux costs about a
  * second, so other objects do without.
  */
 export function needsKernelBtf(spec: ObjectSpec): boolean {
-  return spec.programs.some((p) => p.coreRelos.length > 0 || p.instructions.some((i) => i.code === 0x85 && i.src === PseudoCall.KFUNC_CALL));
+  return spec.programs.some((p) => p.coreRelos.length > 0 || (p.type === BpfProgType.TRACING && p.attachTo !== undefined) || p.instructions.some((i) => i.code === 0x85 && i.src === PseudoCall.KFUNC_CALL));
 }
 
 /**

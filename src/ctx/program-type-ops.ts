@@ -27,12 +27,18 @@ export interface CtxAccess {
   readonly btf?: string;
   /** For `sock`/`sock_common`: the pointer is never NULL (PTR_TO_SOCKET, not PTR_TO_SOCKET_OR_NULL: sk_reuseport_md.sk, sk_msg_md.sk). */
   readonly notNull?: boolean;
+  /** For `btf_id`: PTR_TRUSTED (default true); false for a plain PTR_TO_BTF_ID (fentry arguments). */
+  readonly trusted?: boolean;
+  /** For `btf_id`: PTR_MAYBE_NULL (a `__nullable` argument, an iterator's object). */
+  readonly maybeNull?: boolean;
 }
 
 /** A context access the type refuses, with the kernel's reason. */
 export interface CtxAccessDenied {
   /** The verifier's message: `invalid bpf_context access off=76 size=4`. */
   readonly reason: string;
+  /** The line the kernel logs before the reason, when it says more (`func 'x' size 4 must be 8`). */
+  readonly detail?: string;
 }
 
 /** The result of checking one context access. */

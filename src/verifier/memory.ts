@@ -445,7 +445,10 @@ export function checkMemAccess(
       const ops = env.ops;
       if (!ops) reject(`invalid bpf_context access off=${off} size=${size}`);
       const res = ops.checkAccess(off, size, write, signExtend, env.privileged, env.attachType);
-      if ('reason' in res) reject(res.reason);
+      if ('reason' in res) {
+        if (res.detail) env.log.print(`${res.detail}\n`);
+        reject(res.reason);
+      }
       if (!write && dst) {
         if (res.type === 'scalar') markUnknown(dst);
         else {
@@ -455,7 +458,8 @@ export function checkMemAccess(
           // netfilter's ctx->state / ctx->skb: PTR_TO_BTF_ID | PTR_TRUSTED to the named kernel struct.
           if (t === 'btf_id') {
             dst.btf = res.btf ?? '';
-            dst.btfFlags = BTF_TRUSTED;
+            dst.btfFlags = res.trusted === false ? 0 : BTF_TRUSTED;
+            if (res.maybeNull) dst.maybeNull = true;
           }
           if (dst.maybeNull) dst.id = env.nextId();
         }

@@ -11,6 +11,7 @@ import type { MapDef } from '../maps/map-ops.js';
 import { checkCfg, isPseudoCall, type SlotProgram } from './cfg.js';
 import { type CheckStats, doCheck } from './check.js';
 import { kfuncPrecheck } from './kfunc-call.js';
+import { resolveTracingTarget, tracingOps, type TracingTarget } from './btf-ctx.js';
 import { type Env, type GlobalArg, type GlobalFunc, Rejected } from './env.js';
 import { fastcallStackDepths } from './fastcall.js';
 import { globalFunctions } from './global-args.js';
@@ -100,6 +101,13 @@ export interface VerifyOptions {
    * flags ({@link verifyProgram}), else false.
    */
   sleepable?: boolean;
+  /**
+   * A tracing program's attach target (`xdp_exception` for tp_btf, the function for
+   * fentry/fexit/fmod_ret, the iterator for iter); default: the section's ({@link verifyProgram}).
+   * With {@link kernelBtf}, its BTF prototype types the context's u64 arguments as the kernel's
+   * btf_ctx_access does; a target the BTF lacks is a rejection naming it.
+   */
+  attachTarget?: string;
 }
 
 /** The verdict with what veristat reports. */
@@ -292,6 +300,16 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
       return finish();
     }
   }
+  // BPF_PROG_TYPE_TRACING with a target and the kernel's BTF: the target's prototype types the context.
+  let tracing: { btf: Btf; target: TracingTarget } | undefined;
+  if (programType === BpfProgType.TRACING && options.kernelBtf && options.attachTarget !== undefined && options.expectedAttachType !== undefined) {
+    const target = resolveTracingTarget(options.kernelBtf, options.expectedAttachType, options.attachTarget);
+    if (typeof target === 'string') {
+      failure = { message: target };
+      return finish();
+    }
+    tracing = { btf: options.kernelBtf, target };
+  }
   let idGen = 0;
   const main = newFrame(-1, 0, 0);
   main.regs[1] = pointer('ctx');
@@ -299,7 +317,7 @@ function run(insns0: readonly Instruction[], programType: number, options: Verif
     prog: slots,
     cfg,
     log,
-    ops: verifierOps(programType),
+    ops: tracing ? tracingOps(tracing.btf, tracing.target) : verifierOps(programType),
     progType: programType,
     attachType: options.expectedAttachType,
     privileged,
@@ -495,7 +513,8 @@ export function verifyProgram(program: ProgramSpec, object?: ObjectSpec, options
   const attachType = options.expectedAttachType ?? (type === program.type ? program.expectedAttachType : undefined);
   const strictAlignment = options.strictAlignment ?? (program.flags & BPF_F_STRICT_ALIGNMENT) !== 0;
   const sleepable = options.sleepable ?? (program.flags & BPF_F_SLEEPABLE) !== 0;
-  return run(instructions, type, { ...options, strictAlignment, sleepable, ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
+  const attachTarget = options.attachTarget ?? (type === program.type ? program.attachTo : undefined);
+  return run(instructions, type, { ...options, strictAlignment, sleepable, ...(attachTarget === undefined ? {} : { attachTarget }), ...(maps ? { maps } : {}), ...(attachType === undefined ? {} : { expectedAttachType: attachType }) }, {
     funcInfo: program.funcInfo.length > 0,
     license: options.license ?? (program.license || object?.license || 'GPL'),
     globals,
