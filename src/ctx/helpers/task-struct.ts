@@ -9,11 +9,10 @@
 // mm, credentials, scheduler data, pointers to other tasks): a probe read that touches one
 // faults with KernelStructFieldError naming it, instead of reading a made-up 0.
 import type { Btf } from '../../btf/index.js';
-import { resolveSize } from '../../btf/resolve.js';
-import type { CompositeType } from '../../btf/types.js';
 import { BpfkitError, type BpfkitErrorOptions } from '../../errors.js';
 import { BpfFuncId } from '../../isa/uapi.generated.js';
 import type { AddressSpace, Region } from '../../vm/address-space.js';
+import { structLayout } from '../btf-struct-view.js';
 import { ExecutionError } from '../../vm/errors.js';
 import type { HelperFn } from '../../vm/helpers.js';
 import type { HelperEnv } from './env.js';
@@ -33,7 +32,7 @@ export class KernelStructFieldError extends BpfkitError {
   }
 }
 
-/** One top-level (anonymous members flattened) member: byte range. */
+/** One member (anonymous members flattened): byte range. */
 interface Member {
   readonly name: string;
   readonly start: number;
@@ -43,36 +42,12 @@ interface Member {
 /** The fields of struct task_struct the task model fills. */
 const MODELLED = new Set(['pid', 'tgid', 'comm']);
 
-function members(btf: Btf, t: CompositeType<'struct' | 'union'>, base: number, out: Member[]): void {
-  for (const m of t.members) {
-    const at = base + Math.floor(m.bitOffset / 8);
-    if (m.name === '') {
-      let inner = btf.typeById(m.type);
-      while (inner.kind === 'typedef' || inner.kind === 'const' || inner.kind === 'volatile') inner = btf.typeById(inner.type);
-      if (inner.kind === 'struct' || inner.kind === 'union') members(btf, inner, at, out);
-      continue;
-    }
-    const size = m.bitfieldSize ? Math.ceil(((m.bitOffset % 8) + m.bitfieldSize) / 8) : resolveSize(btf, m.type);
-    out.push({ name: m.name, start: at, end: at + size });
-  }
-}
-
-/** struct task_struct of `btf` (or a flavour task_struct___x; the one with most members), or undefined. */
+/** struct task_struct of `btf` (or a flavour task_struct___x; the one with most members) as byte ranges, or undefined. */
 function taskLayout(btf: Btf | undefined): { size: number; members: Member[] } | undefined {
-  if (!btf) return undefined;
-  let best: { size: number; members: Member[] } | undefined;
-  for (let id = 1; ; id++) {
-    let t;
-    try {
-      t = btf.typeById(id);
-    } catch {
-      return best;
-    }
-    if (t.kind !== 'struct' || !/^task_struct(___\w+)?$/.test(t.name) || t.members.length === 0) continue;
-    const out: Member[] = [];
-    members(btf, t, 0, out);
-    if (!best || out.length > best.members.length) best = { size: t.size, members: out };
-  }
+  const layout = structLayout(btf, 'task_struct');
+  if (!layout) return undefined;
+  const members = layout.leaves.map((l) => ({ name: l.name, start: Math.floor(l.bitOffset / 8), end: Math.ceil((l.bitOffset + l.bits) / 8) }));
+  return { size: layout.size, members };
 }
 
 interface TaskImage {
