@@ -22,6 +22,16 @@ export interface RejectionFacts {
 }
 
 /** `detail`, or the log line just before the message. */
+/** A tracing program's context refusal, from btf_ctx_access's line before it (`func 'x' size 4 must be 8`). */
+function tracingCtxHint(m: RegExpExecArray, w: Where, detail: string | undefined): string | undefined {
+  const d = detail && /^func '([^']+)' (.*)$/.exec(detail);
+  if (!d) return undefined;
+  const why = d[2]!;
+  if (/size \d+ must be 8/.test(why)) return `argument ${Number(m[1]) / 8} of ${d[1]} is a pointer, read here as ${m[2]} bytes (${w.at}${w.code}): read pointer arguments whole, as 8-byte u64 slots`;
+  if (/doesn't have/.test(why)) return `${d[1]} has no argument at offset ${m[1]} (${w.at}${w.code}): its context holds one u64 per argument of its prototype (tp_btf: of btf_trace_${d[1]}, after the first void *), fexit also the return value after them`;
+  return `the tracing context is read at offset ${m[1]} as ${m[2]} bytes (${w.at}${w.code}), which ${d[1]}'s arguments do not allow (${why}): read each argument as its u64 slot, at a multiple of 8`;
+}
+
 function detailOf(f: RejectionFacts): string | undefined {
   if (f.detail) return f.detail;
   if (!f.log || !f.message) return undefined;
@@ -134,6 +144,8 @@ const RULES: [RegExp, Rule][] = [
       : `the buffer passed at ${w.at}${w.code} is smaller than the size passed with it (or not initialised): pass sizeof() of the very buffer`],
   [/^R(\d+) must be referenced or trusted/, (m, w) => `the pointer in r${m[1]} passed to the kfunc at ${w.at}${w.code} is not one the kernel vouches for (a cast or a field loaded through another pointer): pass the program's context, or a pointer a kfunc returned`],
   [/^R(\d+) cannot write into rdonly_mem/, (_m, w) => `the memory written at ${w.at}${w.code} is read-only (bpf_dynptr_slice returns read-only slices): take a writable one with bpf_dynptr_slice_rdwr, or copy the bytes`],
+  [/^only read is supported/, (_m, w) => `the store at ${w.at}${w.code} goes through a pointer to a kernel object (a tracing argument or a field read from one), which programs may only read: copy what you need to the stack or a map and change that`],
+  [/^bpfkit: (?:tracepoint (\S+) is not in|attach target (\S+) is not a function in) the kernel's BTF/, (m) => `the section names ${m[1] ?? m[2]} as the attach target, which the kernel's BTF does not have: check the name (\`bpftool btf dump file /sys/kernel/btf/vmlinux | grep\`), or verify against the BTF of the kernel that has it`],
   [/^bpfkit: access to kernel 'struct (\w+)' needs the kernel's BTF/, (m) => `reading struct ${m[1]} needs the kernel's layout: verify with the kernel's BTF (VerifyOptions.kernelBtf, /sys/kernel/btf/vmlinux)`],
   [/^R0 !read_ok/, (_m, w) =>
     w.insn?.code === 0x95
@@ -170,7 +182,7 @@ const RULES: [RegExp, Rule][] = [
     }
     return `the offset added to the pointer at ${w.at}${w.code} is not bounded on both sides: check it with an unsigned comparison against the size, e.g. \`if (idx >= N) return 0;\` with an unsigned idx, before the access`;
   }],
-  [/^invalid bpf_context access off=(-?\d+) size=(\d+)/, (m, w) =>
+  [/^invalid bpf_context access off=(-?\d+) size=(\d+)/, (m, w, f) => tracingCtxHint(m, w, detailOf(f)) ??
     `this program type's context has no field at offset ${m[1]} readable (or writable) as ${m[2]} bytes (${w.at}${w.code}): use the field through its declared type in the context struct, with its declared width, and write only fields the program type may change`],
   [/^R(\d+) invalid variable buffer offset/, (_m, w) => `the writable tracepoint buffer is accessed at a variable offset at ${w.at}${w.code}: use a constant offset (the kernel checks the largest one against the buffer's size at attach)`],
   [/^R(\d+) invalid tracepoint buffer access/, (_m, w) => `the writable tracepoint buffer is accessed before its start at ${w.at}${w.code}: use a non-negative constant offset`],
