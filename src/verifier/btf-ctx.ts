@@ -18,6 +18,32 @@ export interface TracingTarget {
   readonly attachType: number;
 }
 
+/**
+ * raw_tp_null_args (6.12's kernel/bpf/btf.c): tracepoints whose arguments may be NULL or an error
+ * pointer. Per argument i, the nibble at bits 4i..4i+3: 0x1 PTR_MAYBE_NULL, 0x2 IS_ERR (a scalar).
+ */
+const RAW_TP_NULL_ARGS: ReadonlyMap<string, number> = new Map([
+  ['sched_pi_setprio', 0x10], ['sched_process_wait', 0x1], ['sched_stick_numa', 0x100], ['sched_swap_numa', 0x100],
+  ['afs_make_fs_call', 0x10], ['afs_make_fs_calli', 0x10], ['afs_make_fs_call1', 0x10], ['afs_make_fs_call2', 0x10],
+  ['afs_protocol_error', 0x1], ['afs_flock_ev', 0x10], ['cachefiles_lookup', 0x201], ['cachefiles_unlink', 0x1],
+  ['cachefiles_rename', 0x1], ['cachefiles_prep_read', 0x1], ['cachefiles_mark_active', 0x1],
+  ['cachefiles_mark_failed', 0x1], ['cachefiles_mark_inactive', 0x1], ['cachefiles_vfs_error', 0x1],
+  ['cachefiles_io_error', 0x1], ['cachefiles_ondemand_open', 0x1], ['cachefiles_ondemand_copen', 0x1],
+  ['cachefiles_ondemand_close', 0x1], ['cachefiles_ondemand_read', 0x1], ['cachefiles_ondemand_cread', 0x1],
+  ['cachefiles_ondemand_fd_write', 0x1], ['cachefiles_ondemand_fd_release', 0x1], ['ext4_mballoc_discard', 0x10],
+  ['ext4_mballoc_free', 0x10], ['fib_table_lookup', 0x100], ['posix_lock_inode', 0x10], ['fcntl_setlk', 0x10],
+  ['locks_remove_posix', 0x10], ['flock_lock_inode', 0x10], ['break_lease_noblock', 0x10],
+  ['break_lease_block', 0x10], ['break_lease_unblock', 0x10], ['generic_delete_lease', 0x10],
+  ['time_out_leases', 0x10], ['host1x_cdma_push_gather', 0x10000], ['mm_khugepaged_scan_pmd', 0x10],
+  ['mm_collapse_huge_page_isolate', 0x1], ['mm_khugepaged_scan_file', 0x10], ['mm_khugepaged_collapse_file', 0x10],
+  ['mm_page_alloc', 0x1], ['mm_page_pcpu_drain', 0x1], ['mm_page_alloc_zone_locked', 0x1], ['netfs_failure', 0x10],
+  ['device_pm_callback_start', 0x10], ['qdisc_dequeue', 0x1000], ['rxrpc_recvdata', 0x1], ['rxrpc_resend', 0x10],
+  ['signal_generate', 0x20], ['signal_deliver', 0x20], ['kfree_skb', 0x1000], ['xs_stream_read_data', 0x1],
+  ['xprt_reserve_cong', 0x10], ['xprt_release_cong', 0x10], ['xprt_get_cong', 0x10], ['xprt_put_cong', 0x10],
+  ['tcp_send_reset', 0x11], ['tegra_dma_tx_status', 0x100], ['tmigr_update_events', 0x1],
+  ['writeback_dirty_folio', 0x10], ['folio_wait_writeback', 0x10], ['mr_integ_alloc', 0x2000],
+]);
+
 function skipMods(btf: Btf, id: number): BtfType | undefined {
   if (id === 0) return undefined;
   let t = btf.typeById(id);
@@ -102,7 +128,10 @@ export function tracingCtxAccess(btf: Btf, target: TracingTarget, off: number, s
   if (pointee.kind !== 'struct' && pointee.kind !== 'union') return deny(off, size, `func '${tname}' arg${arg} type ${pointee.kind} is not a struct`);
   const trusted = target.attachType === BpfAttachType.TRACE_RAW_TP || target.attachType === BpfAttachType.TRACE_ITER;
   // An iterator's object arguments come as PTR_TO_BTF_ID_OR_NULL (its ctx_arg_info), the meta not.
-  const nullable = (arg < params.length && params[arg]!.name.endsWith('__nullable')) || (target.attachType === BpfAttachType.TRACE_ITER && arg > 0);
+  const mask = target.btfTrace ? (RAW_TP_NULL_ARGS.get(target.name) ?? 0) / 2 ** (4 * arg) : 0;
+  const nullable = (arg < params.length && params[arg]!.name.endsWith('__nullable')) || (target.attachType === BpfAttachType.TRACE_ITER && arg > 0) || (mask & 1) !== 0;
+  // "marking pointer argN as scalar as it may encode error"
+  if ((mask & 2) !== 0) return { field: `args[${arg}]`, type: 'scalar' };
   return { field: `args[${arg}]`, type: 'btf_id', btf: pointee.name, trusted, ...(nullable ? { maybeNull: true } : {}) };
 }
 
