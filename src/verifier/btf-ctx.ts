@@ -108,7 +108,12 @@ export function tracingCtxAccess(btf: Btf, target: TracingTarget, off: number, s
   const tname = target.name;
   if (off % 8) return deny(off, size, `func '${tname}' offset ${off} is not multiple of 8`);
   const params = paramsOf(target);
-  let arg = ctxArgIndex(btf, target.proto, off);
+  let arg: number;
+  try {
+    arg = ctxArgIndex(btf, target.proto, off);
+  } catch {
+    return deny(off, size, `func '${tname}' has an argument of unknown size`);
+  }
   // btf_ctx_access counts over the full prototype but indexes past tp_btf's __data.
   if (arg > params.length) return deny(off, size, `func '${tname}' doesn't have ${arg + 1}-th argument`);
   let t: BtfType | undefined;
