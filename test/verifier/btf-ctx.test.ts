@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parseBtf } from '../../src/btf/index.js';
 import { alu64, exit, ldx, program, type Instruction } from '../../src/isa/index.js';
 import { BpfAttachType, BpfProgType } from '../../src/isa/uapi.generated.js';
+import { resolveTracingTarget, tracingCtxAccess } from '../../src/verifier/btf-ctx.js';
 import { verifyInstructions, type VerifyResult } from '../../src/verifier/verify.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -73,4 +74,34 @@ test('a target the BTF lacks is a rejection naming it, with a hint; without the 
   const fn = verify(BpfAttachType.TRACE_FENTRY, 'no_such_function_here', ret0);
   assert.match(fn.message ?? '', /attach target no_such_function_here is not a function in the kernel's BTF/);
   assert.equal(verify(BpfAttachType.TRACE_RAW_TP, 'sched_switch', [ldx.dw(2, 1, 8), ...ret0], false).message, 'invalid bpf_context access off=8 size=8');
+});
+
+test('every tp_btf and fentry target of the kernel BTF answers every context access without throwing', { skip }, () => {
+  const btf = kernelBtf!;
+  const targets: [number, string][] = [];
+  for (let id = 1; id < btf.types.length; id++) {
+    const t = btf.typeById(id);
+    if (t.kind === 'typedef' && t.name.startsWith('btf_trace_')) targets.push([BpfAttachType.TRACE_RAW_TP, t.name.slice('btf_trace_'.length)]);
+    else if (t.kind === 'func' && id % 7 === 0) targets.push([BpfAttachType.TRACE_FEXIT, t.name]);
+  }
+  assert.ok(targets.length > 100, `only ${targets.length} targets`);
+  let typed = 0;
+  for (const [attach, name] of targets) {
+    const target = resolveTracingTarget(btf, attach, name);
+    assert.notEqual(typeof target, 'string', `${name}: ${String(target)}`);
+    if (typeof target === 'string') continue;
+    for (let off = -8; off <= 104; off += 4) {
+      for (const size of [1, 2, 4, 8]) {
+        for (const write of [false, true]) {
+          const r = tracingCtxAccess(btf, target, off, size, write);
+          if ('reason' in r) assert.equal(r.reason, `invalid bpf_context access off=${off} size=${size}`);
+          else {
+            assert.ok(!write && off >= 0 && off % 8 === 0, `${name}: ${write ? 'store' : 'load'} at ${off} size ${size} allowed`);
+            if (r.type === 'btf_id') typed++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(typed > 0);
 });
