@@ -53,6 +53,8 @@ process.on('exit', () => {
   rmSync(pinPath, { recursive: true, force: true });
   rmSync(packetFile, { force: true });
 });
+// A bench stopped by Ctrl-C or a timeout's SIGTERM must not leave its pin directory in bpffs.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(sig, () => process.exit(code));
 
 interface Case { name: string; file: string; prog: string; seed: boolean }
 const cases: Case[] = [
