@@ -48,6 +48,15 @@ const tcpdumpHex = (file: string): string[] =>
     .split(/\n(?=\S)/)
     .filter((b) => b.trim() !== '');
 
+/** Packets in a capture tcpdump is still writing (0 while unreadable). */
+function peerCount(file: string): number {
+  try {
+    return tcpdumpHex(file).length;
+  } catch {
+    return 0;
+  }
+}
+
 /** The EPB options of a pcapng file, per packet: comment, queue, verdict. */
 function epbOptions(bytes: Uint8Array): { ifid: number; comment?: string; queue?: number; verdict?: bigint; flags?: number }[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -101,7 +110,9 @@ kernelTest('xdp dump at entry (netlink-attached program): N datagrams, N capture
     assert.ok(orig);
     const peer = path.join(dir, 'peer.pcap');
     const file = path.join(dir, 'dump.pcapng');
-    const td = await start(nsA, ['tcpdump', '-i', pair.a.name, '-nn', '-U', '-w', peer, 'udp'], /listening on/);
+    // --immediate-mode: without it libpcap hands packets over a ring block at a time (or at its
+    // timeout), and a SIGINT can end tcpdump before the last block reaches the file.
+    const td = await start(nsA, ['tcpdump', '-i', pair.a.name, '-nn', '-U', '--immediate-mode', '-w', peer, 'udp'], /listening on/);
     const dump = await start(nsB, bpfkit('xdp', 'dump', '--dev', pair.b.name, '-w', file, '-c', '25'), /listening on/);
     assert.equal(xdpProgName(nsB, pair.b.name), 'bpfkit_xdpdump', 'the recorder is in front');
     sendUdp(nsA, `${net}.2`, 9, 15, 100, 40000);
@@ -109,7 +120,8 @@ kernelTest('xdp dump at entry (netlink-attached program): N datagrams, N capture
     const r = await dump.done;
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /25 packets captured/);
-    await new Promise((res) => setTimeout(res, 300));
+    // Stop the peer's tcpdump once its file holds every datagram (at most 10 s).
+    for (let waited = 0; waited < 10_000 && peerCount(peer) < 25; waited += 100) await new Promise((res) => setTimeout(res, 100));
     td.child.kill('SIGINT');
     await td.done;
     assert.equal(xdpProgId(nsB, pair.b.name), orig, 'the original program is back');
