@@ -43,19 +43,12 @@ function ctxIn(sel: number): Uint8Array {
   return b;
 }
 
-/** The selectors run in order: every source x destination key x flags, into the sockmap then the sockhash. */
-function sequence(): number[] {
-  const out: number[] = [];
-  for (const hash of [0, 0x100]) for (const flags of [1, 0, 2, 3]) for (let d = 0; d < 8; d++) for (let s = 0; s < 8; s++) out.push(hash | (flags << 6) | (d << 3) | s);
-  return out;
-}
-
-kernelTest('program-side sockmap/sockhash updates (sk_lookup, bpf_map_update_elem) equal BPF_PROG_TEST_RUN on the same real sockets', (sys) => {
+/** Runs `fn` with SOCKETS made in a fresh netns (lo up) and their socket model; closes them and removes the netns after, also on failure. */
+function withSockets(fn: (ns: string, made: readonly RawSocket[], model: ModelSocket[]) => void): void {
   const ns = uniqueName('bksu');
   nsExec(undefined, ['ip', 'netns', 'add', ns]);
   const made: RawSocket[] = [];
   try {
-    const spec = loadObject(compileBpf(join(import.meta.dirname, 'c', 'sockmap_update.c')), { objectName: 'sockmap_update' });
     nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
     inNetns(ns, () => {
       for (const s of SOCKETS) made.push(makeSocket(s.state === 'established' ? { ...s, connectTo: made[0]!.port } : s));
@@ -69,6 +62,23 @@ kernelTest('program-side sockmap/sockhash updates (sk_lookup, bpf_map_update_ele
       ...(s.reuseport ? { reuseport: true } : {}),
       cookie: made[i]!.cookie,
     }));
+    fn(ns, made, model);
+  } finally {
+    for (const s of made) closeSocket(s);
+    nsExec(undefined, ['ip', 'netns', 'del', ns]);
+  }
+}
+
+/** The selectors run in order: every source x destination key x flags, into the sockmap then the sockhash. */
+function sequence(): number[] {
+  const out: number[] = [];
+  for (const hash of [0, 0x100]) for (const flags of [1, 0, 2, 3]) for (let d = 0; d < 8; d++) for (let s = 0; s < 8; s++) out.push(hash | (flags << 6) | (d << 3) | s);
+  return out;
+}
+
+kernelTest('program-side sockmap/sockhash updates (sk_lookup, bpf_map_update_elem) equal BPF_PROG_TEST_RUN on the same real sockets', (sys) => {
+  withSockets((ns, made, model) => {
+    const spec = loadObject(compileBpf(join(import.meta.dirname, 'c', 'sockmap_update.c')), { objectName: 'sockmap_update' });
     const sel = sequence();
     // The kernel's answers and destination slots after each run.
     const kernelSteps: string[] = [];
@@ -94,10 +104,7 @@ kernelTest('program-side sockmap/sockhash updates (sk_lookup, bpf_map_update_ele
     // The sequence reached success, EINVAL (flags), E2BIG (index, full sockhash), EEXIST, ENOENT and an empty source key.
     assert.deepEqual([...answers].sort(), ['-17', '-2', '-22', '-7', '0', '1000'], [...answers].join(' '));
     process.stdout.write(`# program-side socket map updates: ${2 * sel.length} runs equal the kernel (answers ${[...answers].join(', ')})\n`);
-  } finally {
-    for (const s of made) closeSocket(s);
-    nsExec(undefined, ['ip', 'netns', 'del', ns]);
-  }
+  });
 });
 
 /** `retval answer dst[0..3] dsth[0..7]` with each slot's cookie or '-'. */
@@ -135,24 +142,8 @@ function tcPacket(sport: number, dport: number, key: number, flags: number, hash
 }
 
 kernelTest('program-side sockmap/sockhash updates (tc, a socket from bpf_sk_lookup_tcp/udp) equal BPF_PROG_TEST_RUN in the sockets\' namespace', (sys) => {
-  const ns = uniqueName('bksu');
-  nsExec(undefined, ['ip', 'netns', 'add', ns]);
-  const made: RawSocket[] = [];
-  try {
+  withSockets((ns, made, model) => {
     const spec = loadObject(compileBpf(join(import.meta.dirname, 'c', 'sockmap_update.c')), { objectName: 'sockmap_update' });
-    nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-    inNetns(ns, () => {
-      for (const s of SOCKETS) made.push(makeSocket(s.state === 'established' ? { ...s, connectTo: made[0]!.port } : s));
-    });
-    const model: ModelSocket[] = SOCKETS.map((s, i) => ({
-      protocol: s.protocol,
-      local: s.address,
-      localPort: made[i]!.port,
-      ...(s.state === 'established' ? { remote: s.address, remotePort: made[0]!.port } : {}),
-      ...(s.v6only ? { v6only: true } : {}),
-      ...(s.reuseport ? { reuseport: true } : {}),
-      cookie: made[i]!.cookie,
-    }));
     // (sport, dport, udp): the IPv4 listener, the established client, the UDP socket, the reuseport listener, nothing.
     const lookups: [number, number, boolean][] = [
       [40000, made[0]!.port, false],
@@ -184,8 +175,5 @@ kernelTest('program-side sockmap/sockhash updates (tc, a socket from bpf_sk_look
     }
     assert.deepEqual([...answers].sort(), ['-17', '-2', '-22', '-7', '0', '1000'], [...answers].join(' '));
     process.stdout.write(`# tc program-side socket map updates: ${2 * packets.length} runs equal the kernel (answers ${[...answers].join(', ')})\n`);
-  } finally {
-    for (const s of made) closeSocket(s);
-    nsExec(undefined, ['ip', 'netns', 'del', ns]);
-  }
+  });
 });
